@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { httpsJson } from './https-client';
+import type { StackInfo } from './stack';
+
+export interface JobView {
+  id: string;
+  status: string;
+  error?: { reason: string; message: string };
+  outputs: { variant: string; url: string; durationSeconds: number; width: number; height: number; sizeBytes: number }[];
+  events: { id: string; type: string; at: string; data: Record<string, unknown> }[];
+  shots: { id: string; status: string; attempt: number }[];
+}
+
+/** Talks to the local gateway over HTTPS the way a client would, with the stack's API key. */
+export class GatewayClient {
+  private readonly ca: string;
+
+  constructor(private readonly info: Pick<StackInfo, 'gatewayUrl' | 'apiKey' | 'caCertPath'>) {
+    this.ca = readFileSync(info.caCertPath, 'utf8');
+  }
+
+  async submit(brief: unknown): Promise<JobView> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs`, { method: 'POST', ca: this.ca, apiKey: this.info.apiKey, body: brief });
+    if (res.status !== 202) throw new Error(`submit failed with HTTP ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as JobView;
+  }
+
+  async get(jobId: string): Promise<JobView> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs/${jobId}`, { ca: this.ca, apiKey: this.info.apiKey });
+    if (res.status !== 200) throw new Error(`GET job failed with HTTP ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as JobView;
+  }
+
+  get caCert(): string {
+    return this.ca;
+  }
+
+  /** Polls until the job is terminal, calling onEvent for each new timeline event; bounded in time. */
+  async waitForTerminal(
+    jobId: string,
+    options: { timeoutMs: number; intervalMs?: number; onEvent?: (e: JobView['events'][number]) => void },
+  ): Promise<JobView> {
+    const seen = new Set<string>();
+    const deadline = Date.now() + options.timeoutMs;
+    for (;;) {
+      const job = await this.get(jobId);
+      for (const e of job.events) {
+        if (!seen.has(e.id)) {
+          seen.add(e.id);
+          options.onEvent?.(e);
+        }
+      }
+      if (['DELIVERED', 'FAILED', 'CANCELED'].includes(job.status)) return job;
+      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${options.timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
+    }
+  }
+}

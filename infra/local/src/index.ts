@@ -1,0 +1,4 @@
+export * from './stack';
+export * from './client';
+export * from './https-client';
+export { runDemo } from './demo';

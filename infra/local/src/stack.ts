@@ -1,0 +1,242 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import type { DeliveryPolicy } from '@aiprod/contracts';
+import {
+  freePort,
+  startFirestoreEmulator,
+  startPubsubEmulator,
+  stopProcessGroup,
+  type EmulatorHandle,
+} from '@aiprod/emulators';
+import { createFirestore, TenantStore } from '@aiprod/job-store';
+import { provisionCatalogue } from '@aiprod/pubsub';
+import { httpsJson } from './https-client';
+import { ensureLocalCertificate } from './tls';
+
+export const SERVICE_NAMES = ['gateway', 'planner', 'render-local', 'qa', 'delivery'] as const;
+export type LocalServiceName = (typeof SERVICE_NAMES)[number];
+
+/** Where the platform's connection details are written, for the CLI, tests and scripts. */
+export interface StackInfo {
+  projectId: string;
+  gatewayUrl: string;
+  apiKey: string;
+  tenantId: string;
+  caCertPath: string;
+  pubsubEmulatorHost: string;
+  firestoreEmulatorHost: string;
+  dataDir: string;
+  logsDir: string;
+  emulators: { pubsub: number | null; firestore: number | null };
+  services: Record<LocalServiceName, { pid: number; port: number }>;
+}
+
+export interface StackOptions {
+  /** The repository root (where services/*\/dist live). */
+  repoRoot: string;
+  /** State directory: certificate, data, logs, stack.json. */
+  stateDir: string;
+  projectId?: string;
+  /** Reuse running emulators (tests); otherwise the stack starts and owns its own. */
+  emulators?: { pubsub: string; firestore: string };
+  /** Tests shorten retry backoffs; the demo uses the catalogue's. */
+  policyOverride?: Partial<DeliveryPolicy>;
+  log?: (line: string) => void;
+}
+
+const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string, string> }> = {
+  gateway: { dir: 'gateway', env: {} },
+  planner: { dir: 'planner', env: {} },
+  'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
+  qa: { dir: 'qa', env: {} },
+  delivery: { dir: 'delivery', env: {} },
+};
+
+/**
+ * The local platform: the real Pub/Sub and Firestore emulators, the catalogue provisioned, a
+ * development tenant with an API key, and the five services as separate processes, each in its
+ * own process group so that stopping the stack leaves nothing behind.
+ */
+export class LocalStack {
+  private constructor(
+    readonly info: StackInfo,
+    private readonly options: StackOptions,
+    private readonly ownedEmulators: EmulatorHandle[],
+    private readonly serviceEnv: Record<LocalServiceName, NodeJS.ProcessEnv>,
+  ) {}
+
+  static async start(options: StackOptions): Promise<LocalStack> {
+    const say = options.log ?? (() => undefined);
+    const stateDir = resolve(options.stateDir);
+    const dataDir = join(stateDir, 'data');
+    const logsDir = join(stateDir, 'logs');
+    for (const d of [stateDir, dataDir, logsDir]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    const projectId = options.projectId ?? 'aiprod-local';
+
+    const owned: EmulatorHandle[] = [];
+    let hosts = options.emulators;
+    if (!hosts) {
+      say('starting the Pub/Sub and Firestore emulators');
+      const [pubsub, firestore] = await Promise.all([startPubsubEmulator({ logDir: logsDir }), startFirestoreEmulator({ logDir: logsDir })]);
+      owned.push(pubsub, firestore);
+      hosts = { pubsub: pubsub.host, firestore: firestore.host };
+    }
+    // The Google clients find the emulators through these variables, in this process and in the services.
+    process.env.PUBSUB_EMULATOR_HOST = hosts.pubsub;
+    process.env.FIRESTORE_EMULATOR_HOST = hosts.firestore;
+    process.env.METADATA_SERVER_DETECTION = 'none';
+
+    try {
+      say('provisioning topics and subscriptions from the catalogue');
+      const pubsub = new PubSub({ projectId });
+      await provisionCatalogue(pubsub, { policyOverride: options.policyOverride });
+      await pubsub.close();
+
+      say('seeding the development tenant');
+      const db = createFirestore(projectId);
+      const tenants = new TenantStore(db);
+      const tenantId = 'dev';
+      await tenants.createTenant({ tenantId, name: 'Development tenant' });
+      const { key } = await tenants.createApiKey(tenantId, ['jobs:read', 'jobs:write'], 'local');
+      await db.terminate();
+
+      const { certFile, keyFile } = ensureLocalCertificate(stateDir);
+      const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const))) as Record<
+        LocalServiceName,
+        number
+      >;
+      const gatewayUrl = `https://127.0.0.1:${ports.gateway}`;
+      const common: NodeJS.ProcessEnv = {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        GCP_PROJECT: projectId,
+        PUBSUB_EMULATOR_HOST: hosts.pubsub,
+        FIRESTORE_EMULATOR_HOST: hosts.firestore,
+        METADATA_SERVER_DETECTION: 'none',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+        STORAGE_KIND: 'local',
+        STORAGE_ROOT: dataDir,
+        PUBLIC_BASE_URL: gatewayUrl,
+        STORAGE_SIGNING_KEY: randomBytes(32).toString('hex'),
+      };
+      const serviceEnv = {} as Record<LocalServiceName, NodeJS.ProcessEnv>;
+      for (const name of SERVICE_NAMES) {
+        serviceEnv[name] = {
+          ...common,
+          ...SERVICE_ENTRY[name].env,
+          PORT: String(ports[name]),
+          ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),
+        };
+      }
+
+      const info: StackInfo = {
+        projectId,
+        gatewayUrl,
+        apiKey: key,
+        tenantId,
+        caCertPath: certFile,
+        pubsubEmulatorHost: hosts.pubsub,
+        firestoreEmulatorHost: hosts.firestore,
+        dataDir,
+        logsDir,
+        emulators: {
+          pubsub: owned.find((e) => e.kind === 'pubsub')?.pid ?? null,
+          firestore: owned.find((e) => e.kind === 'firestore')?.pid ?? null,
+        },
+        services: {} as StackInfo['services'],
+      };
+      const stack = new LocalStack(info, options, owned, serviceEnv);
+      say('starting gateway, planner, render-local, qa and delivery');
+      for (const name of SERVICE_NAMES) stack.spawnService(name, ports[name]);
+      await stack.waitHealthy(60_000);
+      return stack;
+    } catch (error) {
+      await Promise.all(owned.map((e) => e.stop()));
+      throw error;
+    }
+  }
+
+  private spawnService(name: LocalServiceName, port: number): void {
+    const entry = join(this.options.repoRoot, 'services', SERVICE_ENTRY[name].dir, 'dist', 'main.js');
+    const log = openSync(join(this.info.logsDir, `${name}.log`), 'a');
+    const child = spawn(process.execPath, [entry], {
+      detached: true,
+      stdio: ['ignore', log, log],
+      env: this.serviceEnv[name],
+      cwd: this.options.repoRoot,
+    });
+    closeSync(log);
+    child.unref();
+    this.info.services[name] = { pid: child.pid!, port };
+  }
+
+  /** Waits until every service answers /readyz (the gateway over HTTPS with our CA). */
+  async waitHealthy(timeoutMs: number): Promise<void> {
+    const ca = readFileSync(this.info.caCertPath, 'utf8');
+    const deadline = Date.now() + timeoutMs;
+    const pending = new Set<LocalServiceName>(SERVICE_NAMES);
+    while (pending.size && Date.now() < deadline) {
+      for (const name of [...pending]) {
+        const { pid, port } = this.info.services[name];
+        if (!isAlive(pid)) throw new Error(`${name} exited during start-up; see ${join(this.info.logsDir, `${name}.log`)}`);
+        try {
+          const ok =
+            name === 'gateway'
+              ? (await httpsJson(`${this.info.gatewayUrl}/readyz`, { ca, timeoutMs: 1000 })).status === 200
+              : (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok;
+          if (ok) pending.delete(name);
+        } catch {
+          // not listening yet
+        }
+      }
+      if (pending.size) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (pending.size) throw new Error(`not ready within ${timeoutMs} ms: ${[...pending].join(', ')}`);
+  }
+
+  /** Kills one service at once (crash tests) and, if asked, starts it again on the same port. */
+  async crash(name: LocalServiceName): Promise<void> {
+    const { pid } = this.info.services[name];
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    const deadline = Date.now() + 5000;
+    while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async restart(name: LocalServiceName): Promise<void> {
+    this.spawnService(name, this.info.services[name].port);
+    await this.waitHealthy(30_000);
+  }
+
+  writeInfo(file: string): void {
+    writeFileSync(file, `${JSON.stringify(this.info, null, 2)}\n`, { mode: 0o600 });
+  }
+
+  async stop(): Promise<void> {
+    await stopStack(this.info);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Stops everything a stack started (services first, then the emulators it owns), by pid. */
+export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators'>): Promise<void> {
+  await Promise.all(Object.values(info.services).map((s) => stopProcessGroup(s.pid, 10_000)));
+  await Promise.all(
+    [info.emulators.pubsub, info.emulators.firestore].filter((p): p is number => p !== null).map((pid) => stopProcessGroup(pid, 5000)),
+  );
+}

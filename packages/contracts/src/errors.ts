@@ -1,0 +1,58 @@
+/**
+ * The three error kinds. A handler throws PermanentError for bad data or a refusal that no
+ * retry can fix (acked, recorded on the job); RetryableError for a transient condition (nacked,
+ * retried with backoff); anything else is a bug and is retried like a transient error until
+ * the message dead-letters.
+ */
+export class PermanentError extends Error {
+  override readonly name = 'PermanentError';
+  constructor(
+    readonly reason: FailureReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class RetryableError extends Error {
+  override readonly name = 'RetryableError';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Stable reasons recorded on a failed job (`job.error.reason`). */
+export const FAILURE_REASONS = [
+  'invalid_message',
+  'dead_lettered',
+  'planning_failed',
+  'render_failed',
+  'qa_failed',
+  'assembly_failed',
+  'deadline_exceeded',
+  'internal',
+] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+export const isPermanent = (e: unknown): e is PermanentError => e instanceof PermanentError;
+
+/** Problem types (RFC 9457) the gateway answers with; the `type` URI is stable. */
+export const PROBLEM_TYPES = {
+  validation: { status: 400, title: 'The request is not valid.' },
+  unauthenticated: { status: 401, title: 'Authentication is required.' },
+  forbidden: { status: 403, title: 'The credentials lack the scope for this action.' },
+  not_found: { status: 404, title: 'No such resource.' },
+  conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
+  payload_too_large: { status: 413, title: 'The request body is too large.' },
+  unsupported_media_type: { status: 415, title: 'Only application/json is accepted.' },
+  rate_limited: { status: 429, title: 'Too many requests.' },
+  unavailable: { status: 503, title: 'The service is temporarily unavailable.' },
+  internal: { status: 500, title: 'An internal error occurred.' },
+} as const;
+export type ProblemKind = keyof typeof PROBLEM_TYPES;
+export const problemTypeUri = (kind: ProblemKind) => `https://aiprod.dev/problems/${kind.replace(/_/g, '-')}`;

@@ -1,0 +1,5 @@
+export * from './schemas';
+export * from './catalogue';
+export * from './states';
+export * from './errors';
+export * from './validation';

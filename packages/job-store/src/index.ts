@@ -1,0 +1,5 @@
+export * from './types';
+export * from './job-store';
+export * from './message-ledger';
+export * from './tenants';
+export * from './firestore';

@@ -1,0 +1,318 @@
+import {
+  FieldValue,
+  Timestamp,
+  type CollectionReference,
+  type DocumentReference,
+  type Firestore,
+  type Transaction,
+} from '@google-cloud/firestore';
+import {
+  JOB_STATE_DEADLINE_SECONDS,
+  isLegalJobTransition,
+  isLegalShotTransition,
+  isTerminal,
+  type BackendName,
+  type Brief,
+  type FailureReason,
+  type JobStatus,
+  type ShotSpec,
+  type ShotStatus,
+} from '@aiprod/contracts';
+import type { Job, JobEvent, JobPlan, Shot } from './types';
+
+export class IllegalTransitionError extends Error {
+  override readonly name = 'IllegalTransitionError';
+}
+
+/** The outcome of a compare-and-set: `changed` only for the one caller that moved the state. */
+export type TransitionResult<T> =
+  | { changed: true; value: T }
+  | { changed: false; value: T | null; why: 'already_there' | 'state_mismatch' | 'not_found' };
+
+export interface EventInput {
+  type: string;
+  data?: Record<string, unknown>;
+  /** Deterministic id: writing the same event twice (a redelivery) keeps one. */
+  key?: string;
+}
+
+const asArray = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
+const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
+
+function deadlineFor(status: JobStatus, now: Timestamp): Timestamp | null {
+  const seconds = JOB_STATE_DEADLINE_SECONDS[status];
+  return seconds === undefined ? null : Timestamp.fromMillis(now.toMillis() + seconds * 1000);
+}
+
+/**
+ * Jobs, their shots and their append-only timeline in Firestore: the source of truth. Every
+ * status change is a compare-and-set inside a transaction, checked against the transition table.
+ */
+export class JobStore {
+  readonly jobs: CollectionReference;
+
+  constructor(readonly db: Firestore) {
+    this.jobs = db.collection('jobs');
+  }
+
+  private jobRef(jobId: string): DocumentReference {
+    return this.jobs.doc(jobId);
+  }
+  private shotRef(jobId: string, shotId: string): DocumentReference {
+    return this.jobRef(jobId).collection('shots').doc(shotId);
+  }
+  private eventRef(jobId: string, key: string): DocumentReference {
+    return this.jobRef(jobId).collection('events').doc(eventKey(key));
+  }
+
+  private writeEvent(tx: Transaction, jobId: string, key: string, event: EventInput, at: Timestamp): void {
+    tx.set(this.eventRef(jobId, key), { type: event.type, at, data: event.data ?? {} });
+  }
+
+  async createJob(input: { jobId: string; tenantId: string; brief: Brief; preset: string }): Promise<Job> {
+    const now = Timestamp.now();
+    const job: Job = {
+      ...input,
+      status: 'QUEUED',
+      version: 1,
+      createdAt: now,
+      updatedAt: now,
+      deadlineAt: deadlineFor('QUEUED', now),
+      costUsd: 0,
+    };
+    const batch = this.db.batch();
+    batch.create(this.jobRef(input.jobId), job);
+    batch.create(this.eventRef(input.jobId, 'v1-QUEUED'), { type: 'job.created', at: now, data: { status: 'QUEUED' } });
+    await batch.commit();
+    return job;
+  }
+
+  async getJob(jobId: string): Promise<Job | null> {
+    const snap = await this.jobRef(jobId).get();
+    return snap.exists ? (snap.data() as Job) : null;
+  }
+
+  /** Another tenant's job does not exist, as far as the caller can tell. */
+  async getJobForTenant(tenantId: string, jobId: string): Promise<Job | null> {
+    const job = await this.getJob(jobId);
+    return job && job.tenantId === tenantId ? job : null;
+  }
+
+  /**
+   * Moves a job from one of `expected` to `to`. Returns changed=false without writing when the job
+   * is already in `to` (a redelivery) or in another state (someone else moved it first).
+   */
+  async transition(
+    jobId: string,
+    expected: JobStatus | readonly JobStatus[],
+    to: JobStatus,
+    options: { patch?: Partial<Job>; event?: EventInput } = {},
+  ): Promise<TransitionResult<Job>> {
+    for (const from of asArray(expected)) {
+      if (!isLegalJobTransition(from, to)) throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
+    }
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.jobRef(jobId));
+      if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
+      const job = snap.data() as Job;
+      if (job.status === to) return { changed: false, value: job, why: 'already_there' } as const;
+      if (!asArray(expected).includes(job.status)) return { changed: false, value: job, why: 'state_mismatch' } as const;
+      return { changed: true, value: this.applyTransition(tx, job, to, options) } as const;
+    });
+  }
+
+  private applyTransition(
+    tx: Transaction,
+    job: Job,
+    to: JobStatus,
+    options: { patch?: Partial<Job>; event?: EventInput },
+  ): Job {
+    const now = Timestamp.now();
+    const next: Job = {
+      ...job,
+      ...options.patch,
+      status: to,
+      version: job.version + 1,
+      updatedAt: now,
+      deadlineAt: deadlineFor(to, now),
+    };
+    tx.set(this.jobRef(job.jobId), next);
+    const event = options.event ?? { type: 'job.status' };
+    this.writeEvent(tx, job.jobId, `v${next.version}-${to}`, { ...event, data: { ...event.data, from: job.status, status: to } }, now);
+    return next;
+  }
+
+  /** Fails a job from whatever non-terminal state it is in, with a recorded reason. */
+  async fail(jobId: string, reason: FailureReason, message: string): Promise<TransitionResult<Job>> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.jobRef(jobId));
+      if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
+      const job = snap.data() as Job;
+      if (job.status === 'FAILED') return { changed: false, value: job, why: 'already_there' } as const;
+      if (isTerminal(job.status)) return { changed: false, value: job, why: 'state_mismatch' } as const;
+      const error = { reason, message: message.slice(0, 2000), at: Timestamp.now() };
+      const next = this.applyTransition(tx, job, 'FAILED', {
+        patch: { error },
+        event: { type: 'job.failed', data: { reason, message: error.message } },
+      });
+      return { changed: true, value: next } as const;
+    });
+  }
+
+  /** Appends to the timeline; a repeated key (a redelivery) is written once. */
+  async appendEvent(jobId: string, event: EventInput & { key: string }): Promise<void> {
+    try {
+      await this.eventRef(jobId, event.key).create({ type: event.type, at: Timestamp.now(), data: event.data ?? {} });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw e;
+    }
+  }
+
+  async listEvents(jobId: string, options: { limit?: number } = {}): Promise<JobEvent[]> {
+    const snap = await this.jobRef(jobId)
+      .collection('events')
+      .orderBy('at')
+      .limit(options.limit ?? 500)
+      .get();
+    return snap.docs.map((d) => ({ id: d.id, ...(d.data() as Omit<JobEvent, 'id'>) }));
+  }
+
+  async listShots(jobId: string): Promise<Shot[]> {
+    const snap = await this.jobRef(jobId).collection('shots').orderBy('index').get();
+    return snap.docs.map((d) => d.data() as Shot);
+  }
+
+  async getShot(jobId: string, shotId: string): Promise<Shot | null> {
+    const snap = await this.shotRef(jobId, shotId).get();
+    return snap.exists ? (snap.data() as Shot) : null;
+  }
+
+  /**
+   * Stores the plan and its shots and moves the job out of PLANNING in one transaction, so a
+   * redelivered request can never produce a second plan.
+   */
+  async savePlan(
+    jobId: string,
+    plan: JobPlan,
+    shots: { spec: ShotSpec; backend: BackendName }[],
+    next: 'RENDERING' | 'AWAITING_APPROVAL',
+  ): Promise<TransitionResult<Job>> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.jobRef(jobId));
+      if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
+      const job = snap.data() as Job;
+      if (job.status !== 'PLANNING') {
+        return { changed: false, value: job, why: job.status === next ? 'already_there' : 'state_mismatch' } as const;
+      }
+      const now = Timestamp.now();
+      for (const { spec, backend } of shots) {
+        const shot: Shot = {
+          jobId,
+          shotId: spec.shotId,
+          index: spec.index,
+          spec,
+          backend,
+          status: 'PENDING',
+          attempt: 1,
+          attempts: {},
+          updatedAt: now,
+        };
+        tx.set(this.shotRef(jobId, spec.shotId), shot);
+      }
+      const updated = this.applyTransition(tx, job, next, {
+        patch: { plan },
+        event: { type: 'job.planned', data: { shots: shots.length, director: plan.director, estimatedCostUsd: plan.estimatedCostUsd } },
+      });
+      return { changed: true, value: updated } as const;
+    });
+  }
+
+  /**
+   * Compare-and-set on one shot. `mutate` sees the current shot and returns the fields to change;
+   * the shot's status must be one of `expected` (or already `to`, which reports already_there).
+   */
+  async transitionShot(
+    jobId: string,
+    shotId: string,
+    expected: ShotStatus | readonly ShotStatus[],
+    to: ShotStatus,
+    mutate: (shot: Shot) => Partial<Shot> = () => ({}),
+    event?: EventInput & { key: string },
+  ): Promise<TransitionResult<Shot>> {
+    for (const from of asArray(expected)) {
+      if (from !== to && !isLegalShotTransition(from, to)) {
+        throw new IllegalTransitionError(`shot ${from} → ${to} is not a legal transition`);
+      }
+    }
+    return this.db.runTransaction(async (tx) => {
+      const ref = this.shotRef(jobId, shotId);
+      const snap = await tx.get(ref);
+      if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
+      const shot = snap.data() as Shot;
+      if (!asArray(expected).includes(shot.status)) {
+        return { changed: false, value: shot, why: shot.status === to ? 'already_there' : 'state_mismatch' } as const;
+      }
+      const now = Timestamp.now();
+      const next: Shot = { ...shot, ...mutate(shot), status: to, updatedAt: now };
+      tx.set(ref, next);
+      if (event) this.writeEvent(tx, jobId, event.key, event, now);
+      return { changed: true, value: next } as const;
+    });
+  }
+
+  /**
+   * Marks a shot PASSED and, when it was the last one, moves the job to ASSEMBLING — in one
+   * transaction, so that shots passing at the same moment request assembly exactly once.
+   */
+  async passShot(
+    jobId: string,
+    shotId: string,
+    attempt: number,
+    qa: Shot['qa'],
+  ): Promise<{ shot: Shot | null; job: Job | null; assemblyRequested: boolean }> {
+    return this.db.runTransaction(async (tx) => {
+      const jobSnap = await tx.get(this.jobRef(jobId));
+      const shotsSnap = await tx.get(this.jobRef(jobId).collection('shots'));
+      if (!jobSnap.exists) return { shot: null, job: null, assemblyRequested: false };
+      const job = jobSnap.data() as Job;
+      const shots = shotsSnap.docs.map((d) => d.data() as Shot);
+      const shot = shots.find((s) => s.shotId === shotId) ?? null;
+      if (!shot || shot.status !== 'RENDERED' || shot.attempt !== attempt) return { shot, job, assemblyRequested: false };
+      const now = Timestamp.now();
+      const key = String(attempt);
+      const passed: Shot = {
+        ...shot,
+        status: 'PASSED',
+        ...(qa ? { qa } : {}),
+        attempts: { ...shot.attempts, [key]: { ...shot.attempts[key]!, status: 'PASSED', finishedAt: now } },
+        updatedAt: now,
+      };
+      tx.set(this.shotRef(jobId, shotId), passed);
+      this.writeEvent(tx, jobId, `shot-${shotId}-a${attempt}-passed`, { type: 'shot.passed', data: { shotId, attempt } }, now);
+      const allPassed = shots.every((s) => s.shotId === shotId || s.status === 'PASSED');
+      if (allPassed && job.status === 'RENDERING') {
+        const next = this.applyTransition(tx, job, 'ASSEMBLING', { event: { type: 'job.assembling' } });
+        return { shot: passed, job: next, assemblyRequested: true };
+      }
+      return { shot: passed, job, assemblyRequested: false };
+    });
+  }
+
+  /** Adds what an attempt cost to the job's running total, once per attempt. */
+  async addCost(jobId: string, key: string, costUsd: number): Promise<void> {
+    if (costUsd <= 0) return;
+    await this.db.runTransaction(async (tx) => {
+      const marker = this.jobRef(jobId).collection('costs').doc(eventKey(key));
+      const seen = await tx.get(marker);
+      if (seen.exists) return;
+      tx.create(marker, { costUsd, at: Timestamp.now() });
+      tx.update(this.jobRef(jobId), { costUsd: FieldValue.increment(costUsd) });
+    });
+  }
+
+  /** Jobs whose current state is overdue, for the sweeper. */
+  async overdueJobs(now: Timestamp, limit = 100): Promise<Job[]> {
+    const snap = await this.jobs.where('deadlineAt', '<=', now).orderBy('deadlineAt').limit(limit).get();
+    return snap.docs.map((d) => d.data() as Job);
+  }
+}

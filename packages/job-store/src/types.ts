@@ -1,0 +1,94 @@
+import type { Timestamp } from '@google-cloud/firestore';
+import type { BackendName, Brief, FailureReason, JobStatus, ShotSpec, ShotStatus } from '@aiprod/contracts';
+
+export interface JobError {
+  reason: FailureReason;
+  message: string;
+  at: Timestamp;
+}
+
+export interface JobOutput {
+  variant: string; // aspect ratio, e.g. "16:9"
+  uri: string;
+  durationSeconds: number;
+  width: number;
+  height: number;
+  sizeBytes: number;
+  sha256: string;
+}
+
+export interface JobPlan {
+  director: string;
+  shotIds: string[];
+  width: number;
+  height: number;
+  fps: number;
+  endCardSeconds: number;
+  estimatedCostUsd: number;
+}
+
+export interface Job {
+  jobId: string;
+  tenantId: string;
+  status: JobStatus;
+  brief: Brief;
+  preset: string;
+  /** Incremented by every status change; also keys that change's event, so replays never collide. */
+  version: number;
+  createdAt: Timestamp;
+  updatedAt: Timestamp;
+  /** When the current status is overdue (the sweeper's cue). Null in terminal states. */
+  deadlineAt: Timestamp | null;
+  plan?: JobPlan;
+  outputs?: JobOutput[];
+  costUsd: number;
+  error?: JobError;
+}
+
+export interface ShotAttempt {
+  attempt: number;
+  backend: BackendName;
+  status: 'RENDERING' | 'RENDERED' | 'PASSED' | 'REJECTED' | 'FAILED';
+  vendorTaskId?: string;
+  clipUri?: string;
+  costUsd?: number;
+  startedAt: Timestamp;
+  finishedAt?: Timestamp;
+  error?: string;
+}
+
+export interface QaCheck {
+  name: string;
+  verdict: 'pass' | 'fail' | 'skipped';
+  measured?: number | string | boolean;
+  expected?: string;
+  detail?: string;
+}
+
+export interface QaReport {
+  attempt: number;
+  verdict: 'pass' | 'reject';
+  checks: QaCheck[];
+  at: Timestamp;
+}
+
+export interface Shot {
+  jobId: string;
+  shotId: string;
+  index: number;
+  spec: ShotSpec;
+  backend: BackendName;
+  status: ShotStatus;
+  /** The attempt currently in flight or last finished (1-based). */
+  attempt: number;
+  attempts: Record<string, ShotAttempt>;
+  qa?: QaReport;
+  updatedAt: Timestamp;
+}
+
+export interface JobEvent {
+  id: string;
+  type: string;
+  at: Timestamp;
+  data: Record<string, unknown>;
+}

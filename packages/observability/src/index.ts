@@ -1,0 +1,4 @@
+export { createLogger, LOG_LEVELS, redactFormat, type Logger, type LoggerOptions, type LogLevel } from './logger';
+export { isSensitiveKey, redact, REDACTED, redactString } from './redact';
+export { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry';
+export { injectTraceContext, tracer, withExtractedContext, withSpan } from './trace-context';

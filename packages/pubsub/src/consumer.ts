@@ -1,0 +1,290 @@
+import { Duration, SubscriptionCloseBehaviors, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  CATALOGUE,
+  PermanentError,
+  describeErrors,
+  validate,
+  type FieldError,
+  type MessageOf,
+  type SubscriptionSpec,
+  type TopicName,
+} from '@aiprod/contracts';
+import { withExtractedContext } from '@aiprod/observability';
+import type { Log } from './log';
+
+export interface HandlerContext {
+  topic: TopicName;
+  subscription: string;
+  messageId: string;
+  deliveryAttempt: number;
+  publishTime: Date;
+  log: Log;
+}
+
+export interface HandlerDef<T extends TopicName> {
+  topic: T;
+  handle(message: MessageOf<T>, ctx: HandlerContext): Promise<void>;
+}
+
+/** One handler per topic per file: `export const handler = defineHandler('aiprod.job.requested.v1', async (msg, ctx) => …)`. */
+export const defineHandler = <T extends TopicName>(
+  topic: T,
+  handle: (message: MessageOf<T>, ctx: HandlerContext) => Promise<void>,
+): HandlerDef<T> => ({ topic, handle });
+
+/** A service's handlers, one per subscribed topic: a missing one is a compile error. */
+export type HandlerMap<T extends TopicName> = { [K in T]: HandlerDef<K> };
+
+/** Where the consumer records what it could not deliver to a handler; backed by the job store. */
+export interface OutcomeRecorder {
+  invalidMessage(info: InvalidMessage): Promise<void>;
+  permanentFailure(info: PermanentFailure): Promise<void>;
+}
+
+export interface InvalidMessage {
+  topic: TopicName;
+  subscription: string;
+  messageId: string;
+  deliveryAttempt: number;
+  jobId?: string;
+  tenantId?: string;
+  problem: string;
+  errors: FieldError[];
+}
+
+export interface PermanentFailure {
+  topic: TopicName;
+  subscription: string;
+  messageId: string;
+  jobId: string;
+  tenantId: string;
+  error: PermanentError;
+}
+
+export interface RunningConsumer {
+  readonly subscription: string;
+  /** Stops pulling; in-flight messages get until the close timeout to finish, then are nacked. */
+  close(): Promise<void>;
+  inFlight(): number;
+}
+
+export interface ConsumerOptions<T extends TopicName> {
+  pubsub: PubSub;
+  spec: SubscriptionSpec;
+  handler: HandlerDef<T>;
+  log: Log;
+  recorder: OutcomeRecorder;
+  maxConcurrent?: number;
+  closeTimeoutSeconds?: number;
+}
+
+type Decoded<T extends TopicName> =
+  | { ok: true; value: MessageOf<T> }
+  | { ok: false; problem: string; errors: FieldError[]; jobId?: string; tenantId?: string };
+
+const idPattern = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+const safeId = (v: unknown) => (typeof v === 'string' && idPattern.test(v) ? v : undefined);
+
+export function decodeMessage<T extends TopicName>(
+  topic: T,
+  data: Buffer,
+  attributes: Record<string, string>,
+): Decoded<T> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch (e) {
+    return {
+      ok: false,
+      problem: 'message data is not JSON',
+      errors: [{ field: '', rule: 'json', message: (e as Error).message }],
+      ...idsFrom(attributes, undefined),
+    };
+  }
+  const checked = validate(CATALOGUE[topic].schema, parsed);
+  if (checked.ok) return { ok: true, value: checked.value as MessageOf<T> };
+  return {
+    ok: false,
+    problem: `message does not match the ${topic} schema: ${describeErrors(checked.errors)}`,
+    errors: checked.errors,
+    ...idsFrom(attributes, parsed),
+  };
+}
+
+/** A malformed message may still name its job (in the body or attributes); record the failure there if so. */
+function idsFrom(attributes: Record<string, string>, body: unknown): { jobId?: string; tenantId?: string } {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const jobId = safeId(b.jobId) ?? safeId(attributes.jobId);
+  const tenantId = safeId(b.tenantId) ?? safeId(attributes.tenantId);
+  return { ...(jobId ? { jobId } : {}), ...(tenantId ? { tenantId } : {}) };
+}
+
+/**
+ * Pulls one subscription and applies the house policy: decode and validate, trace, dispatch to
+ * the topic's handler, then ack on success; ack after recording a PermanentError; nack anything
+ * else so the subscription's retry policy and dead-letter topic take over. A malformed message is
+ * recorded and nacked, so it reaches the dead-letter topic (kept for an operator) after the
+ * configured attempts instead of vanishing.
+ */
+export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>): RunningConsumer {
+  const { pubsub, spec, handler, recorder } = options;
+  if (spec.topic !== handler.topic) throw new Error(`handler for ${handler.topic} given subscription of ${spec.topic}`);
+  const log = options.log.child({ subscription: spec.name });
+  const tracer = trace.getTracer('@aiprod/pubsub');
+  let inFlight = 0;
+
+  const subscription: Subscription = pubsub.subscription(spec.name, {
+    flowControl: { maxMessages: options.maxConcurrent ?? 4, allowExcessMessages: false },
+    closeOptions: {
+      behavior: SubscriptionCloseBehaviors.WaitForProcessing,
+      timeout: Duration.from({ seconds: options.closeTimeoutSeconds ?? 8 }),
+    },
+  });
+
+  const processMessage = async (message: Message): Promise<void> => {
+    const attempt = message.deliveryAttempt || 1;
+    const base = { messageId: message.id, deliveryAttempt: attempt };
+    const decoded = decodeMessage(handler.topic, message.data, message.attributes);
+    if (!decoded.ok) {
+      log.warn('rejected a malformed message', { ...base, problem: decoded.problem, jobId: decoded.jobId });
+      try {
+        await recorder.invalidMessage({
+          topic: handler.topic,
+          subscription: spec.name,
+          ...base,
+          problem: decoded.problem,
+          errors: decoded.errors,
+          ...(decoded.jobId ? { jobId: decoded.jobId } : {}),
+          ...(decoded.tenantId ? { tenantId: decoded.tenantId } : {}),
+        });
+      } catch (e) {
+        log.error('could not record a malformed message', { ...base, error: e });
+      }
+      message.nack();
+      return;
+    }
+    const msg = decoded.value;
+    const ids = { jobId: msg.jobId, tenantId: msg.tenantId, ...('shotId' in msg ? { shotId: msg.shotId } : {}) };
+    const ctx: HandlerContext = {
+      topic: handler.topic,
+      subscription: spec.name,
+      messageId: message.id,
+      deliveryAttempt: attempt,
+      publishTime: message.publishTime,
+      log: log.child({ ...ids, messageId: message.id, deliveryAttempt: attempt }),
+    };
+    await withExtractedContext(message.attributes, () =>
+      tracer.startActiveSpan(`${handler.topic} process`, { attributes: { ...ids, deliveryAttempt: attempt } }, async (span) => {
+        try {
+          await handler.handle(msg, ctx);
+          message.ack();
+        } catch (error) {
+          span.recordException(error as Error);
+          span.setStatus({ code: SpanStatusCode.ERROR });
+          if (error instanceof PermanentError) {
+            try {
+              await recorder.permanentFailure({
+                topic: handler.topic,
+                subscription: spec.name,
+                messageId: message.id,
+                jobId: msg.jobId,
+                tenantId: msg.tenantId,
+                error,
+              });
+              ctx.log.warn('permanent failure recorded', { reason: error.reason, error: error.message });
+              message.ack();
+            } catch (recordError) {
+              ctx.log.error('could not record a permanent failure; will retry', { error: recordError });
+              message.nack();
+            }
+          } else {
+            ctx.log.warn('handler failed; message will be retried', { error });
+            message.nack();
+          }
+        } finally {
+          span.end();
+        }
+      }),
+    );
+  };
+
+  subscription.on('message', (message: Message) => {
+    inFlight += 1;
+    processMessage(message)
+      .catch((e: unknown) => {
+        log.error('unexpected consumer failure', { error: e, messageId: message.id });
+        message.nack();
+      })
+      .finally(() => {
+        inFlight -= 1;
+      });
+  });
+  subscription.on('error', (error: Error) => log.error('subscription stream error', { error }));
+
+  return {
+    subscription: spec.name,
+    close: () => subscription.close(),
+    inFlight: () => inFlight,
+  };
+}
+
+export interface DeadLetter {
+  subscription: string;
+  topic: TopicName;
+  messageId: string;
+  jobId?: string;
+  tenantId?: string;
+  data: string;
+  attributes: Record<string, string>;
+}
+
+/**
+ * Watches one subscription's dead letters. The letters themselves stay on the hold subscription
+ * for operators; this only tells the job store so the job shows FAILED (`dead_lettered`).
+ */
+export function startDeadLetterWatcher(options: {
+  pubsub: PubSub;
+  spec: SubscriptionSpec;
+  log: Log;
+  onDeadLetter(letter: DeadLetter): Promise<void>;
+}): RunningConsumer {
+  const { spec } = options;
+  const log = options.log.child({ subscription: spec.deadLetterWatchSubscription });
+  let inFlight = 0;
+  const subscription = options.pubsub.subscription(spec.deadLetterWatchSubscription, {
+    flowControl: { maxMessages: 2, allowExcessMessages: false },
+    closeOptions: { behavior: SubscriptionCloseBehaviors.NackImmediately },
+  });
+  subscription.on('message', (message: Message) => {
+    inFlight += 1;
+    const raw = message.data.toString('utf8');
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      body = undefined;
+    }
+    const ids = idsFrom(message.attributes, body);
+    options
+      .onDeadLetter({
+        subscription: spec.name,
+        topic: spec.topic,
+        messageId: message.attributes.CloudPubSubDeadLetterSourceMessageId ?? message.id,
+        ...ids,
+        // Enough to diagnose; the full letter stays on the hold subscription.
+        data: raw.slice(0, 4096),
+        attributes: message.attributes,
+      })
+      .then(() => message.ack())
+      .catch((error: unknown) => {
+        log.error('could not record a dead letter', { error, ...ids });
+        message.nack();
+      })
+      .finally(() => {
+        inFlight -= 1;
+      });
+  });
+  subscription.on('error', (error: Error) => log.error('dead-letter stream error', { error }));
+  return { subscription: spec.deadLetterWatchSubscription, close: () => subscription.close(), inFlight: () => inFlight };
+}

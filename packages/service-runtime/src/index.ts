@@ -1,0 +1,160 @@
+import { createServer, type Server } from 'node:http';
+import { PubSub } from '@google-cloud/pubsub';
+import type { Firestore } from '@google-cloud/firestore';
+import {
+  subscriptionsFor,
+  type BackendName,
+  type JobStatus,
+  type ServiceName,
+  type TopicName,
+} from '@aiprod/contracts';
+import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
+import {
+  Publisher,
+  startConsumer,
+  startDeadLetterWatcher,
+  type HandlerDef,
+  type Log,
+  type OutcomeRecorder,
+  type RunningConsumer,
+} from '@aiprod/pubsub';
+
+/** What every worker service needs; built once in main.ts and passed down. */
+export interface CoreDeps {
+  log: Log;
+  db: Firestore;
+  pubsub: PubSub;
+  jobs: JobStore;
+  ledger: MessageLedger;
+  publisher: Publisher;
+}
+
+export function createCoreDeps(options: { projectId: string; log: Log }): CoreDeps {
+  const db = createFirestore(options.projectId);
+  const pubsub = new PubSub({ projectId: options.projectId });
+  const jobs = new JobStore(db);
+  return { log: options.log, db, pubsub, jobs, ledger: new MessageLedger(db, jobs), publisher: new Publisher(pubsub) };
+}
+
+/** Fails the job for good and tells the notifier; used for PermanentErrors from any handler. */
+export async function failJob(
+  deps: Pick<CoreDeps, 'jobs' | 'publisher'>,
+  job: { jobId: string; tenantId: string },
+  reason: Parameters<JobStore['fail']>[1],
+  message: string,
+): Promise<void> {
+  const result = await deps.jobs.fail(job.jobId, reason, message);
+  const status: JobStatus | undefined = result.value?.status;
+  // Re-publish on redelivery too: the first attempt may have died between the write and the publish.
+  if (status === 'FAILED') {
+    await deps.publisher.publish('aiprod.job.finished.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId, status: 'FAILED' });
+  }
+}
+
+export function outcomeRecorder(deps: CoreDeps): OutcomeRecorder {
+  return {
+    invalidMessage: (info) => deps.ledger.recordInvalid(info),
+    permanentFailure: (info) =>
+      failJob(deps, { jobId: info.jobId, tenantId: info.tenantId }, info.error.reason, info.error.message),
+  };
+}
+
+export interface RunningService {
+  /** Resolves once every subscription is open. */
+  ready: boolean;
+  close(): Promise<void>;
+}
+
+export interface WorkerServiceOptions {
+  service: ServiceName;
+  backend?: BackendName;
+  deps: CoreDeps;
+  handlers: Partial<Record<TopicName, HandlerDef<TopicName>>>;
+  port: number;
+  host: string;
+  maxConcurrent?: number;
+  /** Extra work to stop on shutdown (e.g. a sweeper timer). */
+  onClose?: () => Promise<void>;
+}
+
+/**
+ * Starts a worker: one consumer per subscription the catalogue gives this service (and backend),
+ * a watcher on each of their dead-letter topics, and a health endpoint (Cloud Run needs one).
+ * SIGTERM stops pulling, lets in-flight messages finish (8 s), then closes the clients.
+ */
+export async function runWorkerService(options: WorkerServiceOptions): Promise<RunningService> {
+  const { deps, service } = options;
+  const specs = subscriptionsFor(service, options.backend);
+  const consumers: RunningConsumer[] = [];
+  const recorder = outcomeRecorder(deps);
+  for (const spec of specs) {
+    const handler = options.handlers[spec.topic];
+    if (!handler) throw new Error(`${service} has no handler for ${spec.topic}`);
+    consumers.push(
+      startConsumer({ pubsub: deps.pubsub, spec, handler, log: deps.log, recorder, maxConcurrent: options.maxConcurrent }),
+      startDeadLetterWatcher({
+        pubsub: deps.pubsub,
+        spec,
+        log: deps.log,
+        onDeadLetter: (letter) => deps.ledger.recordDeadLetter(letter),
+      }),
+    );
+  }
+  const state: RunningService = { ready: false, close: async () => undefined };
+  const server = await startHealthServer(options.port, options.host, () => state.ready);
+  state.ready = true;
+  let closing: Promise<void> | undefined;
+  state.close = () => {
+    closing ??= (async () => {
+      state.ready = false;
+      await Promise.allSettled(consumers.map((c) => c.close()));
+      await options.onClose?.();
+      await deps.publisher.close();
+      await Promise.allSettled([deps.pubsub.close(), deps.db.terminate()]);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    })();
+    return closing;
+  };
+  deps.log.info(`${service} started`, { subscriptions: specs.map((s) => s.name), port: options.port });
+  return state;
+}
+
+export function startHealthServer(port: number, host: string, isReady: () => boolean): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+    } else if (path === '/readyz') {
+      const ready = isReady();
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ ready }));
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
+
+/** Wires SIGTERM/SIGINT to a graceful close, then exits; a second signal exits at once. */
+export function exitOnSignals(close: () => Promise<void>, log: Log): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    log.info('shutting down', { signal });
+    const hardStop = setTimeout(() => process.exit(1), 15_000);
+    hardStop.unref();
+    close()
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        log.error('shutdown failed', { error });
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+export * from './env';

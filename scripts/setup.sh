@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh machine of this kind, then builds. Idempotent and
+# quick when everything is already there, so `npm run demo` and `npm test` both start with it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} (Debian packages)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The Google Cloud CLI with its Pub/Sub and Firestore emulators and Java come with the machine image.
+for tool in gcloud java; do
+  command -v "$tool" >/dev/null 2>&1 || { say "$tool is missing: the local platform needs the Google Cloud CLI emulators and Java 17"; exit 1; }
+done
+
+if ! command -v pnpm >/dev/null 2>&1; then
+  say "installing pnpm 10 (npm)"
+  npm install -g pnpm@10 >/dev/null
+fi
+
+if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.modules.yaml ]; then
+  say "installing dependencies"
+  pnpm install --frozen-lockfile --reporter=silent
+fi
+
+say "building"
+pnpm run --silent build

@@ -1,0 +1,33 @@
+// Telemetry first, so everything loaded after it can be traced.
+import { createLogger, startTelemetry } from '@aiprod/observability';
+const telemetry = startTelemetry({ service: 'delivery' });
+
+import { tmpdir } from 'node:os';
+import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
+import { buildDelivery } from './app';
+import { loadEnv } from './env';
+
+async function main(): Promise<void> {
+  const env = loadEnv();
+  const log = createLogger({ service: 'delivery', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
+  const deps = {
+    ...createCoreDeps({ projectId: env.GCP_PROJECT, log }),
+    storage: blobStoreFromEnv(env),
+    workDir: env.WORK_DIR ?? tmpdir(),
+    assemblyTimeoutMs: env.ASSEMBLY_TIMEOUT_SECONDS * 1000,
+  };
+  const service = await runWorkerService({
+    service: 'delivery',
+    deps,
+    handlers: buildDelivery(deps),
+    port: env.PORT,
+    host: env.HOST,
+    onClose: () => telemetry.shutdown(),
+  });
+  exitOnSignals(() => service.close(), log);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`delivery failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,46 @@
+import type { Job, JobEvent, Shot } from '@aiprod/job-store';
+import type { BlobStore } from '@aiprod/storage';
+
+const iso = (t: { toDate(): Date } | null | undefined) => (t ? t.toDate().toISOString() : null);
+
+/** The client's view of a job: never internal storage URIs, outputs as short-lived signed links. */
+export async function jobView(job: Job, shots: Shot[], events: JobEvent[], storage: BlobStore, urlTtlSeconds: number) {
+  const outputs = await Promise.all(
+    (job.outputs ?? []).map(async (o) => ({
+      variant: o.variant,
+      url: await storage.signedUrl(storage.keyFromUri(o.uri), {
+        expiresInSeconds: urlTtlSeconds,
+        filename: `${job.jobId}-${o.variant.replace(':', 'x')}.mp4`,
+      }),
+      urlExpiresAt: new Date(Date.now() + urlTtlSeconds * 1000).toISOString(),
+      durationSeconds: o.durationSeconds,
+      width: o.width,
+      height: o.height,
+      sizeBytes: o.sizeBytes,
+      sha256: o.sha256,
+    })),
+  );
+  return {
+    id: job.jobId,
+    status: job.status,
+    preset: job.preset,
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+    brief: job.brief,
+    costUsd: job.costUsd,
+    ...(job.plan ? { plan: { director: job.plan.director, width: job.plan.width, height: job.plan.height, fps: job.plan.fps, estimatedCostUsd: job.plan.estimatedCostUsd } } : {}),
+    ...(job.error ? { error: { reason: job.error.reason, message: job.error.message, at: iso(job.error.at) } } : {}),
+    shots: shots.map((s) => ({
+      id: s.shotId,
+      status: s.status,
+      attempt: s.attempt,
+      purpose: s.spec.purpose,
+      durationSeconds: s.spec.durationSeconds,
+      onScreenText: s.spec.onScreenText ?? null,
+      backend: s.backend,
+      qa: s.qa ? { attempt: s.qa.attempt, verdict: s.qa.verdict, checks: s.qa.checks } : null,
+    })),
+    outputs,
+    events: events.map((e) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data })),
+  };
+}

@@ -1,0 +1,48 @@
+import { ShotSpecSchema, validate, type Brief } from '@aiprod/contracts';
+import { fitText, planLocally } from './local';
+
+const brief: Brief = {
+  product: 'Aurora running shoe',
+  brand: { name: 'Aurora', colors: ['#1E6FD9', '#D91E6F', '#1ED96F'] },
+  keyMessage: 'Meet Aurora',
+  durationSeconds: 15,
+  aspectRatios: ['16:9'],
+  callToAction: 'Run brighter',
+  scenes: ['Lighter every mile'],
+};
+
+describe('planLocally', () => {
+  it('plans valid shots whose durations and end card add up to the brief', () => {
+    for (const durationSeconds of [5, 7.5, 15, 30, 44.9, 60]) {
+      const plan = planLocally({ ...brief, durationSeconds });
+      expect(plan.shots.length).toBeGreaterThanOrEqual(3);
+      expect(plan.shots.length).toBeLessThanOrEqual(5);
+      const total = plan.shots.reduce((sum, s) => sum + s.durationSeconds, 0) + plan.endCardSeconds;
+      expect(Math.abs(total - durationSeconds)).toBeLessThanOrEqual(0.5 / 30 + 1e-9);
+      for (const shot of plan.shots) {
+        expect(validate(ShotSpecSchema, shot)).toEqual({ ok: true, value: shot });
+        const frames = shot.durationSeconds * 30;
+        expect(Math.abs(frames - Math.round(frames))).toBeLessThan(1e-6);
+      }
+    }
+  });
+
+  it('is deterministic and follows the ad structure', () => {
+    const a = planLocally(brief);
+    expect(planLocally(structuredClone(brief))).toEqual(a);
+    expect(a.shots.map((s) => s.purpose)).toEqual(['hook', 'product', 'call_to_action']);
+    expect(a.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Aurora running shoe', 'Run brighter']);
+    expect(a.shots[0]!.palette[1]).toBe('#1E6FD9');
+  });
+
+  it('sizes frames from the first aspect ratio', () => {
+    expect(planLocally({ ...brief, aspectRatios: ['9:16', '16:9'] })).toMatchObject({ width: 720, height: 1280 });
+  });
+
+  it('fits long text on a word boundary', () => {
+    const fitted = fitText('Lighter every single mile you will ever run', 20);
+    expect(fitted).toBe('Lighter every…');
+    expect(fitted.length).toBeLessThanOrEqual(20);
+    expect(fitText('short', 20)).toBe('short');
+  });
+});

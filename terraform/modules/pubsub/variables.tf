@@ -1,0 +1,14 @@
+variable "project_id" {
+  type        = string
+  description = "Google Cloud project id."
+}
+
+variable "project_number" {
+  type        = string
+  description = "Project number (for the Pub/Sub service agent)."
+}
+
+variable "catalogue_file" {
+  type        = string
+  description = "Path of the exported topic catalogue (packages/contracts/catalogue.json)."
+}

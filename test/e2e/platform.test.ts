@@ -1,0 +1,124 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PubSub } from '@google-cloud/pubsub';
+import type { Brief } from '@aiprod/contracts';
+import { createFirestore, JobStore } from '@aiprod/job-store';
+import { probe } from '@aiprod/media';
+import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { GatewayClient, httpsDownload, httpsJson, LocalStack, type JobView } from '../../infra/local/src';
+
+/**
+ * The whole local platform, five service processes on the real emulators, driven through the
+ * public HTTPS API as a client would. Needs the services built (`npm test` builds first).
+ */
+const repoRoot = resolve(__dirname, '..', '..');
+const emulators = requireEmulators();
+const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<string, unknown>;
+let stack: LocalStack;
+let client: GatewayClient;
+const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-'));
+
+beforeAll(async () => {
+  for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
+    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js'))) throw new Error(`services/${s} is not built: run "npm test"`);
+  }
+  stack = await LocalStack.start({
+    repoRoot,
+    stateDir,
+    projectId: uniqueProjectId('e2e'),
+    emulators,
+    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
+  });
+  client = new GatewayClient(stack.info);
+}, 90_000);
+afterAll(async () => {
+  await stack?.stop();
+});
+
+const deliveredEvents = (job: JobView) => job.events.filter((e) => e.type === 'job.delivered');
+const outputFiles = (job: JobView) =>
+  readdirSync(join(stack.info.dataDir, 'tenants', stack.info.tenantId, 'jobs', job.id, 'outputs'));
+
+describe('the local platform', () => {
+  it('turns the sample brief into a checked video, delivered over a signed HTTPS link', async () => {
+    const submitted = await client.submit(brief);
+    expect(submitted.status).toBe('QUEUED');
+    const job = await client.waitForTerminal(submitted.id, { timeoutMs: 120_000 });
+    expect(job.error).toBeUndefined();
+    expect(job.status).toBe('DELIVERED');
+    expect(job.shots.length).toBeGreaterThanOrEqual(3);
+    expect(job.shots.every((s) => s.status === 'PASSED')).toBe(true);
+    expect(deliveredEvents(job)).toHaveLength(1);
+    expect(job.events.map((e) => e.data.status).filter(Boolean)).toEqual(['QUEUED', 'PLANNING', 'RENDERING', 'ASSEMBLING', 'DELIVERED']);
+
+    const file = join(stateDir, 'delivered.mp4');
+    await httpsDownload(job.outputs[0]!.url, file, client.caCert);
+    const info = await probe(file);
+    expect(Math.abs(info.durationSeconds - 15)).toBeLessThanOrEqual(0.5);
+    expect(info.video).toMatchObject({ codec: 'h264', width: 1280, height: 720 });
+    expect(info.audio?.codec).toBe('aac');
+  }, 150_000);
+
+  it('answers bad requests with problem+json and hides other tenants', async () => {
+    const url = `${stack.info.gatewayUrl}/v1/jobs`;
+    const ca = client.caCert;
+    const noKey = await httpsJson(url, { method: 'POST', ca, body: brief });
+    expect(noKey.status).toBe(401);
+    expect(noKey.headers['content-type']).toMatch(/application\/problem\+json/);
+
+    const invalid = await httpsJson(url, { method: 'POST', ca, apiKey: stack.info.apiKey, body: { ...brief, durationSeconds: 600, surprise: 1 } });
+    expect(invalid.status).toBe(400);
+    const problem = JSON.parse(invalid.body) as { type: string; errors: { field: string; rule: string }[] };
+    expect(problem.type).toMatch(/validation/);
+    expect(problem.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ field: '/durationSeconds', rule: 'maximum' }),
+        expect.objectContaining({ field: '/surprise', rule: 'additionalProperties' }),
+      ]),
+    );
+    const missing = await httpsJson(`${url}/job_doesnotexist`, { ca, apiKey: stack.info.apiKey });
+    expect(missing.status).toBe(404);
+  });
+
+  it('delivers exactly once when a render worker is killed mid-job and restarted', async () => {
+    const submitted = await client.submit({ ...brief, keyMessage: 'Crash test' });
+    await waitFor(async () => ((await client.get(submitted.id)).status === 'RENDERING' ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      what: 'RENDERING',
+    });
+    await stack.crash('render-local');
+    await stack.restart('render-local');
+    const job = await client.waitForTerminal(submitted.id, { timeoutMs: 120_000 });
+    expect(job.status).toBe('DELIVERED');
+    expect(deliveredEvents(job)).toHaveLength(1);
+    expect(outputFiles(job)).toEqual(['final-16x9.mp4']);
+  }, 150_000);
+
+  it('dead-letters a malformed message and shows the job FAILED with the reason', async () => {
+    // A job waiting in QUEUED, and a malformed request for it (an unknown field): the planner
+    // must not crash, must record why on every attempt, and after the configured attempts the
+    // message dead-letters and the job shows FAILED (dead_lettered) until an operator replays it.
+    const db = createFirestore(stack.info.projectId);
+    const jobs = new JobStore(db);
+    const jobId = `job_poison${Date.now()}`;
+    await jobs.createJob({ jobId, tenantId: stack.info.tenantId, brief: brief as unknown as Brief, preset: 'social_quick' });
+    const pubsub = new PubSub({ projectId: stack.info.projectId });
+    await pubsub.topic('aiprod.job.requested.v1').publishMessage({ json: { v: 1, jobId, tenantId: stack.info.tenantId, priority: 'high' } });
+    await pubsub.close();
+    const job = await waitFor(
+      async () => {
+        const j = await client.get(jobId);
+        return j.status === 'FAILED' ? j : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'dead letter' },
+    );
+    await db.terminate();
+    const rejections = job.events.filter((e) => e.type === 'message.rejected');
+    expect(rejections.length).toBeGreaterThanOrEqual(1);
+    expect(String(rejections[0]!.data.problem)).toMatch(/priority is not an allowed field/);
+    expect(job.error).toMatchObject({ reason: 'dead_lettered' });
+    expect(job.events.find((e) => e.type === 'job.failed')?.data.reason).toBe('dead_lettered');
+  }, 90_000);
+});
