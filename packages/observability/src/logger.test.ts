@@ -47,11 +47,16 @@ function inSpan<T>(sc: SpanContext, fn: () => T): T {
 }
 
 let telemetry: TelemetryHandle;
+const savedEndpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
 beforeAll(() => {
   // Registers the AsyncLocalStorage context manager that context.with needs (no exporter).
-  telemetry = startTelemetry({ service: 'logger-test', otlpEndpoint: '' });
+  delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  telemetry = startTelemetry({ service: 'logger-test' });
 });
-afterAll(() => telemetry.shutdown());
+afterAll(async () => {
+  await telemetry.shutdown();
+  if (savedEndpoint !== undefined) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = savedEndpoint;
+});
 
 describe('createLogger', () => {
   it('writes one Cloud Logging JSON object per line', async () => {

@@ -78,15 +78,21 @@ describe('startTelemetry without an endpoint (propagation only)', () => {
 });
 
 describe('shutdown', () => {
+  const saved = process.env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  beforeAll(() => delete process.env.OTEL_EXPORTER_OTLP_ENDPOINT);
+  afterAll(() => {
+    if (saved !== undefined) process.env.OTEL_EXPORTER_OTLP_ENDPOINT = saved;
+  });
+
   it('unregisters propagation so telemetry can be started again', async () => {
     const sc = spanContext();
     const inject = () => context.with(trace.setSpanContext(ROOT_CONTEXT, sc), () => injectTraceContext());
-    const first = startTelemetry({ service: 's', otlpEndpoint: '' });
+    const first = startTelemetry({ service: 's' });
     expect(inject()).toHaveProperty('traceparent');
     await first.shutdown();
     await first.shutdown(); // idempotent
     expect(inject()).toEqual({});
-    const second = startTelemetry({ service: 's', otlpEndpoint: '' });
+    const second = startTelemetry({ service: 's' });
     expect(second).not.toBe(first);
     expect(inject()).toHaveProperty('traceparent');
     await second.shutdown();

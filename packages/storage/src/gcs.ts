@@ -70,6 +70,8 @@ export class GcsBlobStore implements BlobStore {
 
   async putFile(key: string, localPath: string, opts: PutFileOptions = {}): Promise<PutResult> {
     assertValidKey(key);
+    // One extra local read for the digest: the caller owns the file and must not change it during
+    // the upload (the library's own MD5/CRC32C check covers the bytes in transit).
     const { sizeBytes, sha256 } = await hashFile(localPath);
     await this.bucket.upload(localPath, {
       destination: key,

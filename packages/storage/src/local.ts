@@ -244,8 +244,7 @@ export function parseSignedFileRequest(pathname: string, query: QueryLike): Sign
   const expiresRaw = queryValue(query, 'expires');
   const sig = queryValue(query, 'sig');
   const filename = queryValue(query, 'filename');
-  if (expiresRaw === undefined || sig === undefined || filename === null) return null;
-  if (expiresRaw === null || sig === null) return null;
+  if (typeof expiresRaw !== 'string' || typeof sig !== 'string' || filename === null) return null;
   const expires = parseUnixSeconds(expiresRaw);
   if (expires === null) return null;
   return filename === undefined ? { key, expires, sig } : { key, expires, sig, filename };

@@ -30,9 +30,21 @@ describe('planLocally', () => {
   it('is deterministic and follows the ad structure', () => {
     const a = planLocally(brief);
     expect(planLocally(structuredClone(brief))).toEqual(a);
-    expect(a.shots.map((s) => s.purpose)).toEqual(['hook', 'product', 'call_to_action']);
-    expect(a.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Aurora running shoe', 'Run brighter']);
+    expect(a.shots.map((s) => s.purpose)).toEqual(['hook', 'benefit', 'call_to_action']);
+    expect(a.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Lighter every mile', 'Run brighter']);
     expect(a.shots[0]!.palette[1]).toBe('#1E6FD9');
+  });
+
+  it('puts the product shot after the first asked-for scene when there is room', () => {
+    const long = planLocally({ ...brief, durationSeconds: 30, scenes: ['Light', 'Fast', 'Bright'] });
+    expect(long.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Light', 'Aurora running shoe', 'Fast', 'Run brighter']);
+  });
+
+  it('never repeats a beat to fill time', () => {
+    const plain = planLocally({ ...brief, scenes: undefined, durationSeconds: 30 });
+    expect(plain.shots.map((s) => s.purpose)).toEqual(['hook', 'product', 'call_to_action']);
+    const withAudience = planLocally({ ...brief, scenes: undefined, audience: 'runners', durationSeconds: 30 });
+    expect(withAudience.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Aurora running shoe', 'Made for runners', 'Run brighter']);
   });
 
   it('sizes frames from the first aspect ratio', () => {
