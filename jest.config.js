@@ -2,11 +2,21 @@
  *  against the real emulators started once in globalSetup, end-to-end tests in test/e2e. */
 module.exports = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/services', '<rootDir>/infra', '<rootDir>/test', '<rootDir>/docs', '<rootDir>/terraform'],
+  roots: [
+    '<rootDir>/packages',
+    '<rootDir>/services',
+    '<rootDir>/infra',
+    '<rootDir>/test',
+    '<rootDir>/docs',
+    '<rootDir>/terraform',
+  ],
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
-  moduleNameMapper: { '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing)$': '<rootDir>/packages/$1/src' },
+  moduleNameMapper: {
+    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing)$':
+      '<rootDir>/packages/$1/src',
+  },
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/summary-reporter.js'],

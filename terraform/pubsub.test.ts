@@ -14,7 +14,11 @@ describe('terraform/modules/pubsub', () => {
     expect(JSON.stringify(hcl.locals)).toContain('jsondecode(file(var.catalogue_file))');
     const r = hcl.resource;
     expect(Object.keys(r.google_pubsub_topic ?? {}).sort()).toEqual(['dead_letter', 'topic']);
-    expect(Object.keys(r.google_pubsub_subscription ?? {}).sort()).toEqual(['dead_letter_hold', 'dead_letter_watch', 'subscription']);
+    expect(Object.keys(r.google_pubsub_subscription ?? {}).sort()).toEqual([
+      'dead_letter_hold',
+      'dead_letter_watch',
+      'subscription',
+    ]);
     const sub = r.google_pubsub_subscription!.subscription![0]!;
     expect(JSON.stringify(sub.dead_letter_policy)).toContain('each.value.policy.maxDeliveryAttempts');
     expect(JSON.stringify(sub.retry_policy)).toContain('each.value.policy.minimumBackoffSeconds');

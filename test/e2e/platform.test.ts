@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
+import { Timestamp } from '@google-cloud/firestore';
 import type { Brief } from '@aiprod/contracts';
 import { createFirestore, JobStore } from '@aiprod/job-store';
 import { probe } from '@aiprod/media';
@@ -14,14 +15,18 @@ import { GatewayClient, httpsDownload, httpsJson, LocalStack, type JobView } fro
  */
 const repoRoot = resolve(__dirname, '..', '..');
 const emulators = requireEmulators();
-const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<string, unknown>;
+const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
 let stack: LocalStack;
 let client: GatewayClient;
 const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-'));
 
 beforeAll(async () => {
   for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
-    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js'))) throw new Error(`services/${s} is not built: run "npm test"`);
+    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js')))
+      throw new Error(`services/${s} is not built: run "npm test"`);
   }
   stack = await LocalStack.start({
     repoRoot,
@@ -29,6 +34,7 @@ beforeAll(async () => {
     projectId: uniqueProjectId('e2e'),
     emulators,
     policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
+    sweepIntervalSeconds: 1,
   });
   client = new GatewayClient(stack.info);
 }, 90_000);
@@ -51,7 +57,14 @@ describe('the local platform', () => {
     expect(job.shots.length).toBeGreaterThanOrEqual(3);
     expect(job.shots.every((s) => s.status === 'PASSED')).toBe(true);
     expect(deliveredEvents(job)).toHaveLength(1);
-    expect(job.events.map((e) => e.data.status).filter(Boolean)).toEqual(['QUEUED', 'PLANNING', 'RENDERING', 'ASSEMBLING', 'DELIVERED']);
+    const statusChanges = job.events.filter((e) => e.type === 'job.created' || e.data.from !== undefined);
+    expect(statusChanges.map((e) => e.data.status)).toEqual([
+      'QUEUED',
+      'PLANNING',
+      'RENDERING',
+      'ASSEMBLING',
+      'DELIVERED',
+    ]);
 
     const file = join(stateDir, 'delivered.mp4');
     await httpsDownload(job.outputs[0]!.url, file, client.caCert);
@@ -68,7 +81,12 @@ describe('the local platform', () => {
     expect(noKey.status).toBe(401);
     expect(noKey.headers['content-type']).toMatch(/application\/problem\+json/);
 
-    const invalid = await httpsJson(url, { method: 'POST', ca, apiKey: stack.info.apiKey, body: { ...brief, durationSeconds: 600, surprise: 1 } });
+    const invalid = await httpsJson(url, {
+      method: 'POST',
+      ca,
+      apiKey: stack.info.apiKey,
+      body: { ...brief, durationSeconds: 600, surprise: 1 },
+    });
     expect(invalid.status).toBe(400);
     const problem = JSON.parse(invalid.body) as { type: string; errors: { field: string; rule: string }[] };
     expect(problem.type).toMatch(/validation/);
@@ -97,6 +115,27 @@ describe('the local platform', () => {
     expect(outputFiles(job)).toEqual(['final-16x9.mp4']);
   }, 150_000);
 
+  it('still delivers a job whose request message was lost, once its deadline passes', async () => {
+    // A job written as the gateway writes it, but whose job.requested never reached Pub/Sub.
+    const db = createFirestore(stack.info.projectId);
+    const jobs = new JobStore(db);
+    const jobId = `job_lost${Date.now()}`;
+    await jobs.createJob({
+      jobId,
+      tenantId: stack.info.tenantId,
+      brief: brief as unknown as Brief,
+      preset: 'social_quick',
+    });
+    await db
+      .collection('jobs')
+      .doc(jobId)
+      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
+    await db.terminate();
+    const job = await client.waitForTerminal(jobId, { timeoutMs: 90_000 });
+    expect(job.status).toBe('DELIVERED');
+    expect(job.events.filter((e) => e.type === 'job.overdue').map((e) => e.data.status)).toEqual(['QUEUED']);
+  }, 120_000);
+
   it('dead-letters a malformed message and shows the job FAILED with the reason', async () => {
     // A job waiting in QUEUED, and a malformed request for it (an unknown field): the planner
     // must not crash, must record why on every attempt, and after the configured attempts the
@@ -104,9 +143,16 @@ describe('the local platform', () => {
     const db = createFirestore(stack.info.projectId);
     const jobs = new JobStore(db);
     const jobId = `job_poison${Date.now()}`;
-    await jobs.createJob({ jobId, tenantId: stack.info.tenantId, brief: brief as unknown as Brief, preset: 'social_quick' });
+    await jobs.createJob({
+      jobId,
+      tenantId: stack.info.tenantId,
+      brief: brief as unknown as Brief,
+      preset: 'social_quick',
+    });
     const pubsub = new PubSub({ projectId: stack.info.projectId });
-    await pubsub.topic('aiprod.job.requested.v1').publishMessage({ json: { v: 1, jobId, tenantId: stack.info.tenantId, priority: 'high' } });
+    await pubsub
+      .topic('aiprod.job.requested.v1')
+      .publishMessage({ json: { v: 1, jobId, tenantId: stack.info.tenantId, priority: 'high' } });
     await pubsub.close();
     const job = await waitFor(
       async () => {

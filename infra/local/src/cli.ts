@@ -8,7 +8,8 @@ import { LocalStack, stopStack, type StackInfo } from './stack';
 const repoRoot = resolve(__dirname, '..', '..', '..');
 const stateDir = resolve(process.env.AIPROD_STATE_DIR ?? join(repoRoot, '.aiprod'));
 const stackFile = join(stateDir, 'stack.json');
-const readInfo = (): StackInfo | null => (existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackInfo) : null);
+const readInfo = (): StackInfo | null =>
+  existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackInfo) : null;
 
 const program = new Command('aiprod').description('AIPROD local platform and tools').showHelpAfterError();
 
@@ -45,7 +46,12 @@ program
     if (readInfo()) throw new Error(`a stack is already running (${stackFile}); run "pnpm stack:down" first`);
     const demoState = join(stateDir, 'demo');
     rmSync(demoState, { recursive: true, force: true });
-    const file = await runDemo({ repoRoot, briefFile: resolve(opts.brief), outDir: resolve(opts.out), stateDir: demoState });
+    const file = await runDemo({
+      repoRoot,
+      briefFile: resolve(opts.brief),
+      outDir: resolve(opts.out),
+      stateDir: demoState,
+    });
     process.stdout.write(`${file}\n`);
   });
 

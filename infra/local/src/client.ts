@@ -6,7 +6,14 @@ export interface JobView {
   id: string;
   status: string;
   error?: { reason: string; message: string };
-  outputs: { variant: string; url: string; durationSeconds: number; width: number; height: number; sizeBytes: number }[];
+  outputs: {
+    variant: string;
+    url: string;
+    durationSeconds: number;
+    width: number;
+    height: number;
+    sizeBytes: number;
+  }[];
   events: { id: string; type: string; at: string; data: Record<string, unknown> }[];
   shots: { id: string; status: string; attempt: number }[];
 }
@@ -20,7 +27,12 @@ export class GatewayClient {
   }
 
   async submit(brief: unknown): Promise<JobView> {
-    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs`, { method: 'POST', ca: this.ca, apiKey: this.info.apiKey, body: brief });
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs`, {
+      method: 'POST',
+      ca: this.ca,
+      apiKey: this.info.apiKey,
+      body: brief,
+    });
     if (res.status !== 202) throw new Error(`submit failed with HTTP ${res.status}: ${res.body}`);
     return JSON.parse(res.body) as JobView;
   }

@@ -10,7 +10,12 @@ import { LocalStack } from './stack';
  * download the delivered video through its signed link, check it, stop the platform. Returns
  * the absolute path of the MP4.
  */
-export async function runDemo(options: { repoRoot: string; briefFile: string; outDir: string; stateDir: string }): Promise<string> {
+export async function runDemo(options: {
+  repoRoot: string;
+  briefFile: string;
+  outDir: string;
+  stateDir: string;
+}): Promise<string> {
   const started = Date.now();
   const elapsed = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s`;
   const say = (line: string) => process.stdout.write(`${elapsed()}  ${line}\n`);
@@ -27,13 +32,19 @@ export async function runDemo(options: { repoRoot: string; briefFile: string; ou
       timeoutMs: 5 * 60_000,
       onEvent: (e) => {
         const d = e.data;
-        const detail = [d.status, d.shotId, d.attempt !== undefined ? `attempt ${String(d.attempt)}` : undefined, d.reason]
+        const detail = [
+          d.status,
+          d.shotId,
+          d.attempt !== undefined ? `attempt ${String(d.attempt)}` : undefined,
+          d.reason,
+        ]
           .filter((x) => x !== undefined)
           .join(' ');
         say(`${e.type.padEnd(22)} ${detail}`);
       },
     });
-    if (job.status !== 'DELIVERED') throw new Error(`job ${job.id} ended ${job.status}: ${job.error?.message ?? 'no reason recorded'}`);
+    if (job.status !== 'DELIVERED')
+      throw new Error(`job ${job.id} ended ${job.status}: ${job.error?.message ?? 'no reason recorded'}`);
     const output = job.outputs[0]!;
     mkdirSync(options.outDir, { recursive: true });
     const file = resolve(options.outDir, `${job.id}-${output.variant.replace(':', 'x')}.mp4`);

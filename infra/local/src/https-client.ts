@@ -11,7 +11,14 @@ export interface HttpsResponse {
 /** A small HTTPS client that trusts the local platform's certificate (fetch cannot take a CA). */
 export function httpsJson(
   url: string,
-  options: { method?: string; ca: string; apiKey?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string> },
+  options: {
+    method?: string;
+    ca: string;
+    apiKey?: string;
+    body?: unknown;
+    timeoutMs?: number;
+    headers?: Record<string, string>;
+  },
 ): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
@@ -24,14 +31,18 @@ export function httpsJson(
         headers: {
           accept: 'application/json',
           ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
-          ...(payload ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}),
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+            : {}),
           ...options.headers,
         },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }),
+        );
         res.on('error', reject);
       },
     );

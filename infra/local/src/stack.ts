@@ -44,6 +44,8 @@ export interface StackOptions {
   emulators?: { pubsub: string; firestore: string };
   /** Tests shorten retry backoffs; the demo uses the catalogue's. */
   policyOverride?: Partial<DeliveryPolicy>;
+  /** How often services look for overdue jobs (tests: about a second). */
+  sweepIntervalSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -80,7 +82,10 @@ export class LocalStack {
     let hosts = options.emulators;
     if (!hosts) {
       say('starting the Pub/Sub and Firestore emulators');
-      const [pubsub, firestore] = await Promise.all([startPubsubEmulator({ logDir: logsDir }), startFirestoreEmulator({ logDir: logsDir })]);
+      const [pubsub, firestore] = await Promise.all([
+        startPubsubEmulator({ logDir: logsDir }),
+        startFirestoreEmulator({ logDir: logsDir }),
+      ]);
       owned.push(pubsub, firestore);
       hosts = { pubsub: pubsub.host, firestore: firestore.host };
     }
@@ -104,10 +109,9 @@ export class LocalStack {
       await db.terminate();
 
       const { certFile, keyFile } = ensureLocalCertificate(stateDir);
-      const ports = Object.fromEntries(await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const))) as Record<
-        LocalServiceName,
-        number
-      >;
+      const ports = Object.fromEntries(
+        await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const)),
+      ) as Record<LocalServiceName, number>;
       const gatewayUrl = `https://127.0.0.1:${ports.gateway}`;
       const common: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
@@ -122,6 +126,7 @@ export class LocalStack {
         STORAGE_ROOT: dataDir,
         PUBLIC_BASE_URL: gatewayUrl,
         STORAGE_SIGNING_KEY: randomBytes(32).toString('hex'),
+        SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds ?? 30),
       };
       const serviceEnv = {} as Record<LocalServiceName, NodeJS.ProcessEnv>;
       for (const name of SERVICE_NAMES) {
@@ -182,7 +187,8 @@ export class LocalStack {
     while (pending.size && Date.now() < deadline) {
       for (const name of [...pending]) {
         const { pid, port } = this.info.services[name];
-        if (!isAlive(pid)) throw new Error(`${name} exited during start-up; see ${join(this.info.logsDir, `${name}.log`)}`);
+        if (!isAlive(pid))
+          throw new Error(`${name} exited during start-up; see ${join(this.info.logsDir, `${name}.log`)}`);
         try {
           const ok =
             name === 'gateway'
@@ -237,6 +243,8 @@ function isAlive(pid: number): boolean {
 export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators'>): Promise<void> {
   await Promise.all(Object.values(info.services).map((s) => stopProcessGroup(s.pid, 10_000)));
   await Promise.all(
-    [info.emulators.pubsub, info.emulators.firestore].filter((p): p is number => p !== null).map((pid) => stopProcessGroup(pid, 5000)),
+    [info.emulators.pubsub, info.emulators.firestore]
+      .filter((p): p is number => p !== null)
+      .map((pid) => stopProcessGroup(pid, 5000)),
   );
 }

@@ -25,7 +25,11 @@ describe('the local platform supervisor', () => {
     expect(info.apiKey).toMatch(/^aiprod_local_[0-9A-Za-z]{38}$/);
     expect(info.gatewayUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(existsSync(info.caCertPath)).toBe(true);
-    const groups = [...Object.values(info.services).map((s) => s.pid), info.emulators.pubsub!, info.emulators.firestore!];
+    const groups = [
+      ...Object.values(info.services).map((s) => s.pid),
+      info.emulators.pubsub!,
+      info.emulators.firestore!,
+    ];
     expect(groups.every((pid) => Number.isInteger(pid) && pid > 0)).toBe(true);
     expect(survivorsIn(groups).length).toBeGreaterThanOrEqual(groups.length);
 

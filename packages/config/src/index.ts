@@ -22,9 +22,7 @@ export function parseEnv<S extends TObject>(schema: S, env: NodeJS.ProcessEnv = 
   const result = validate(schema, converted);
   if (!result.ok) {
     const names = result.errors.map((e) => e.field.replace(/^\//, '') || '(environment)');
-    throw new ConfigError(
-      `invalid environment: ${[...new Set(names)].join(', ')} — ${describeErrors(result.errors)}`,
-    );
+    throw new ConfigError(`invalid environment: ${[...new Set(names)].join(', ')} — ${describeErrors(result.errors)}`);
   }
   return result.value;
 }

@@ -37,7 +37,10 @@ describe('topic catalogue', () => {
   it('gives each render pool only its own backend topic', () => {
     expect(subscriptionsFor('render', 'local').map((s) => s.topic)).toEqual(['aiprod.render.local.v1']);
     expect(subscriptionsFor('render', 'veo').map((s) => s.topic)).toEqual(['aiprod.render.veo.v1']);
-    expect(subscriptionsFor('planner').map((s) => s.topic)).toEqual(['aiprod.job.requested.v1', 'aiprod.job.approved.v1']);
+    expect(subscriptionsFor('planner').map((s) => s.topic)).toEqual([
+      'aiprod.job.requested.v1',
+      'aiprod.job.approved.v1',
+    ]);
   });
 
   it('closes every message schema to unknown fields', () => {
@@ -58,7 +61,13 @@ describe('state tables', () => {
 });
 
 describe('brief schema', () => {
-  const brief = { product: 'Aurora', brand: { name: 'Aurora' }, keyMessage: 'Run', durationSeconds: 15, aspectRatios: ['16:9'] };
+  const brief = {
+    product: 'Aurora',
+    brand: { name: 'Aurora' },
+    keyMessage: 'Run',
+    durationSeconds: 15,
+    aspectRatios: ['16:9'],
+  };
 
   it('accepts a minimal brief', () => {
     expect(validate(BriefSchema, brief).ok).toBe(true);
@@ -77,7 +86,12 @@ describe('brief schema', () => {
     if (result.ok) return;
     const pairs = result.errors.map((e) => `${e.field} ${e.rule}`);
     expect(pairs).toEqual(
-      expect.arrayContaining(['/durationSeconds minimum', '/aspectRatios uniqueItems', '/brand/colors/0 pattern', '/extra additionalProperties']),
+      expect.arrayContaining([
+        '/durationSeconds minimum',
+        '/aspectRatios uniqueItems',
+        '/brand/colors/0 pattern',
+        '/extra additionalProperties',
+      ]),
     );
   });
 });

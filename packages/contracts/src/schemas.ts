@@ -4,8 +4,7 @@ import { Type, type Static, type TSchema, type TProperties } from '@sinclair/typ
 export const Strict = <P extends TProperties>(properties: P, description?: string) =>
   Type.Object(properties, { additionalProperties: false, ...(description ? { description } : {}) });
 
-const Id = (description: string) =>
-  Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description });
+const Id = (description: string) => Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description });
 
 export const JobId = Id('Job id (server generated).');
 export const TenantId = Id('Tenant id.');
@@ -44,9 +43,7 @@ export const BriefSchema = Strict(
     aspectRatios: Type.Array(AspectRatio, { minItems: 1, maxItems: 4, uniqueItems: true }),
     language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35 })),
     callToAction: Type.Optional(ShortText(80, 'Closing line, e.g. "Run brighter".')),
-    scenes: Type.Optional(
-      Type.Array(ShortText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 }),
-    ),
+    scenes: Type.Optional(Type.Array(ShortText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 })),
     referenceImages: Type.Optional(Type.Array(Type.String({ format: 'uri', maxLength: 2048 }), { maxItems: 5 })),
     musicMood: Type.Optional(ShortText(60, 'e.g. upbeat, ambient.')),
     voiceOver: Type.Optional(Type.Boolean()),

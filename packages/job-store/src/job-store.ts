@@ -109,14 +109,16 @@ export class JobStore {
     options: { patch?: Partial<Job>; event?: EventInput } = {},
   ): Promise<TransitionResult<Job>> {
     for (const from of asArray(expected)) {
-      if (!isLegalJobTransition(from, to)) throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
+      if (!isLegalJobTransition(from, to))
+        throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
     }
     return this.db.runTransaction(async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
       if (job.status === to) return { changed: false, value: job, why: 'already_there' } as const;
-      if (!asArray(expected).includes(job.status)) return { changed: false, value: job, why: 'state_mismatch' } as const;
+      if (!asArray(expected).includes(job.status))
+        return { changed: false, value: job, why: 'state_mismatch' } as const;
       return { changed: true, value: this.applyTransition(tx, job, to, options) } as const;
     });
   }
@@ -135,10 +137,17 @@ export class JobStore {
       version: job.version + 1,
       updatedAt: now,
       deadlineAt: deadlineFor(to, now),
+      sweeps: 0,
     };
     tx.set(this.jobRef(job.jobId), next);
     const event = options.event ?? { type: 'job.status' };
-    this.writeEvent(tx, job.jobId, `v${next.version}-${to}`, { ...event, data: { ...event.data, from: job.status, status: to } }, now);
+    this.writeEvent(
+      tx,
+      job.jobId,
+      `v${next.version}-${to}`,
+      { ...event, data: { ...event.data, from: job.status, status: to } },
+      now,
+    );
     return next;
   }
 
@@ -221,7 +230,10 @@ export class JobStore {
       }
       const updated = this.applyTransition(tx, job, next, {
         patch: { plan },
-        event: { type: 'job.planned', data: { shots: shots.length, director: plan.director, estimatedCostUsd: plan.estimatedCostUsd } },
+        event: {
+          type: 'job.planned',
+          data: { shots: shots.length, director: plan.director, estimatedCostUsd: plan.estimatedCostUsd },
+        },
       });
       return { changed: true, value: updated } as const;
     });
@@ -277,7 +289,8 @@ export class JobStore {
       const job = jobSnap.data() as Job;
       const shots = shotsSnap.docs.map((d) => d.data() as Shot);
       const shot = shots.find((s) => s.shotId === shotId) ?? null;
-      if (!shot || shot.status !== 'RENDERED' || shot.attempt !== attempt) return { shot, job, assemblyRequested: false };
+      if (!shot || shot.status !== 'RENDERED' || shot.attempt !== attempt)
+        return { shot, job, assemblyRequested: false };
       const now = Timestamp.now();
       const key = String(attempt);
       const passed: Shot = {
@@ -288,7 +301,13 @@ export class JobStore {
         updatedAt: now,
       };
       tx.set(this.shotRef(jobId, shotId), passed);
-      this.writeEvent(tx, jobId, `shot-${shotId}-a${attempt}-passed`, { type: 'shot.passed', data: { shotId, attempt } }, now);
+      this.writeEvent(
+        tx,
+        jobId,
+        `shot-${shotId}-a${attempt}-passed`,
+        { type: 'shot.passed', data: { shotId, attempt } },
+        now,
+      );
       const allPassed = shots.every((s) => s.shotId === shotId || s.status === 'PASSED');
       if (allPassed && job.status === 'RENDERING') {
         const next = this.applyTransition(tx, job, 'ASSEMBLING', { event: { type: 'job.assembling' } });
@@ -310,9 +329,34 @@ export class JobStore {
     });
   }
 
-  /** Jobs whose current state is overdue, for the sweeper. */
+  /** Jobs whose current state is overdue, oldest first, for the sweeper. */
   async overdueJobs(now: Timestamp, limit = 100): Promise<Job[]> {
     const snap = await this.jobs.where('deadlineAt', '<=', now).orderBy('deadlineAt').limit(limit).get();
     return snap.docs.map((d) => d.data() as Job);
+  }
+
+  /**
+   * Claims one sweep of an overdue job: counts it, pushes the deadline out by the state's
+   * deadline again and records it on the timeline. Only one of several sweepers racing for the
+   * same job gets it back; the others get null.
+   */
+  async claimOverdue(jobId: string, status: JobStatus, now: Timestamp): Promise<Job | null> {
+    return this.db.runTransaction(async (tx) => {
+      const snap = await tx.get(this.jobRef(jobId));
+      if (!snap.exists) return null;
+      const job = snap.data() as Job;
+      if (job.status !== status || !job.deadlineAt || job.deadlineAt.toMillis() > now.toMillis()) return null;
+      const sweeps = (job.sweeps ?? 0) + 1;
+      const next: Job = { ...job, sweeps, deadlineAt: deadlineFor(status, now), updatedAt: now };
+      tx.set(this.jobRef(jobId), next);
+      this.writeEvent(
+        tx,
+        jobId,
+        `v${job.version}-overdue-${sweeps}`,
+        { type: 'job.overdue', data: { status, sweep: sweeps } },
+        now,
+      );
+      return next;
+    });
   }
 }

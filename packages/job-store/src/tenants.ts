@@ -54,7 +54,12 @@ export function isWellFormedApiKey(key: string): boolean {
 export class TenantStore {
   constructor(private readonly db: Firestore) {}
 
-  async createTenant(input: { tenantId: string; name: string; autoApproveLimitUsd?: number; maxConcurrentJobs?: number }): Promise<Tenant> {
+  async createTenant(input: {
+    tenantId: string;
+    name: string;
+    autoApproveLimitUsd?: number;
+    maxConcurrentJobs?: number;
+  }): Promise<Tenant> {
     const tenant: Tenant = {
       tenantId: input.tenantId,
       name: input.name,
@@ -72,9 +77,19 @@ export class TenantStore {
   }
 
   /** Returns the key once; only its SHA-256 is stored. */
-  async createApiKey(tenantId: string, scopes: ApiKeyScope[], env: string): Promise<{ key: string; record: ApiKeyRecord }> {
+  async createApiKey(
+    tenantId: string,
+    scopes: ApiKeyScope[],
+    env: string,
+  ): Promise<{ key: string; record: ApiKeyRecord }> {
     const key = generateApiKey(env);
-    const record: ApiKeyRecord = { tenantId, prefix: key.slice(0, 16), scopes, createdAt: Timestamp.now(), revokedAt: null };
+    const record: ApiKeyRecord = {
+      tenantId,
+      prefix: key.slice(0, 16),
+      scopes,
+      createdAt: Timestamp.now(),
+      revokedAt: null,
+    };
     await this.db.collection('apiKeys').doc(hashApiKey(key)).create(record);
     return { key, record };
   }

@@ -39,6 +39,8 @@ export interface Job {
   updatedAt: Timestamp;
   /** When the current status is overdue (the sweeper's cue). Null in terminal states. */
   deadlineAt: Timestamp | null;
+  /** How many times the sweeper has found the current state overdue and nudged it. */
+  sweeps?: number;
   plan?: JobPlan;
   outputs?: JobOutput[];
   costUsd: number;

@@ -1,4 +1,4 @@
-import { Firestore } from '@google-cloud/firestore';
+import { Firestore, Timestamp } from '@google-cloud/firestore';
 import type { Brief, ShotSpec } from '@aiprod/contracts';
 import { uniqueProjectId, requireEmulators } from '@aiprod/testing';
 import { IllegalTransitionError, JobStore, MessageLedger, TenantStore, isWellFormedApiKey } from '../src';
@@ -28,8 +28,17 @@ const spec = (i: number): ShotSpec => ({
   fps: 30,
 });
 let n = 0;
-const newJob = () => store.createJob({ jobId: `job${++n}${Date.now()}`, tenantId: 't1', brief, preset: 'social_quick' });
-const plan = { director: 'local', shotIds: ['s01', 's02', 's03'], width: 320, height: 180, fps: 30, endCardSeconds: 2, estimatedCostUsd: 0 };
+const newJob = () =>
+  store.createJob({ jobId: `job${++n}${Date.now()}`, tenantId: 't1', brief, preset: 'social_quick' });
+const plan = {
+  director: 'local',
+  shotIds: ['s01', 's02', 's03'],
+  width: 320,
+  height: 180,
+  fps: 30,
+  endCardSeconds: 2,
+  estimatedCostUsd: 0,
+};
 
 describe('JobStore', () => {
   it('creates a QUEUED job with a deadline and a created event', async () => {
@@ -80,7 +89,12 @@ describe('JobStore', () => {
   it('requests assembly exactly once when the last shots pass at the same moment', async () => {
     const job = await newJob();
     await store.transition(job.jobId, 'QUEUED', 'PLANNING');
-    await store.savePlan(job.jobId, plan, [1, 2, 3].map((i) => ({ spec: spec(i), backend: 'local' as const })), 'RENDERING');
+    await store.savePlan(
+      job.jobId,
+      plan,
+      [1, 2, 3].map((i) => ({ spec: spec(i), backend: 'local' as const })),
+      'RENDERING',
+    );
     for (const id of ['s01', 's02', 's03']) {
       await store.transitionShot(job.jobId, id, 'PENDING', 'RENDERING');
       await store.transitionShot(job.jobId, id, 'RENDERING', 'RENDERED', (s) => ({
@@ -98,7 +112,10 @@ describe('JobStore', () => {
     const job = await newJob();
     const failed = await store.fail(job.jobId, 'render_failed', 'vendor refused');
     expect(failed.changed).toBe(true);
-    expect((await store.getJob(job.jobId))?.error).toMatchObject({ reason: 'render_failed', message: 'vendor refused' });
+    expect((await store.getJob(job.jobId))?.error).toMatchObject({
+      reason: 'render_failed',
+      message: 'vendor refused',
+    });
     expect((await store.fail(job.jobId, 'internal', 'again')).changed).toBe(false);
   });
 
@@ -111,11 +128,37 @@ describe('JobStore', () => {
   });
 });
 
+describe('overdue jobs', () => {
+  it('are found and claimed by exactly one of several sweepers', async () => {
+    const job = await newJob();
+    const past = Timestamp.fromMillis(Date.now() - 1000);
+    await db.collection('jobs').doc(job.jobId).update({ deadlineAt: past });
+    const now = Timestamp.now();
+    expect((await store.overdueJobs(now)).map((j) => j.jobId)).toContain(job.jobId);
+    const claims = await Promise.all([1, 2, 3].map(() => store.claimOverdue(job.jobId, 'QUEUED', now)));
+    const won = claims.filter((c) => c !== null);
+    expect(won).toHaveLength(1);
+    expect(won[0]!.sweeps).toBe(1);
+    expect(won[0]!.deadlineAt!.toMillis()).toBeGreaterThan(now.toMillis());
+    expect((await store.overdueJobs(now)).map((j) => j.jobId)).not.toContain(job.jobId);
+    expect((await store.listEvents(job.jobId)).map((e) => e.type)).toContain('job.overdue');
+    expect(
+      await store.claimOverdue(job.jobId, 'PLANNING', Timestamp.fromMillis(Date.now() + 10 * 3600_000)),
+    ).toBeNull();
+  });
+});
+
 describe('MessageLedger', () => {
   it('records a dead letter and fails the job it names', async () => {
     const ledger = new MessageLedger(db, store);
     const job = await newJob();
-    await ledger.recordDeadLetter({ subscription: 'sub', topic: 'aiprod.job.requested.v1', messageId: 'm1', jobId: job.jobId, data: '{}' });
+    await ledger.recordDeadLetter({
+      subscription: 'sub',
+      topic: 'aiprod.job.requested.v1',
+      messageId: 'm1',
+      jobId: job.jobId,
+      data: '{}',
+    });
     const read = await store.getJob(job.jobId);
     expect(read?.status).toBe('FAILED');
     expect(read?.error?.reason).toBe('dead_lettered');

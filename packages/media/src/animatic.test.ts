@@ -12,7 +12,13 @@ describe('renderAnimatic', () => {
     const file = out('hd.mp4');
     const started = Date.now();
     await renderAnimatic(
-      shot({ durationSeconds: 5, width: 1280, height: 720, camera: 'zoom_in', onScreenText: 'Run brighter, every morning' }),
+      shot({
+        durationSeconds: 5,
+        width: 1280,
+        height: 720,
+        camera: 'zoom_in',
+        onScreenText: 'Run brighter, every morning',
+      }),
       file,
       { timeoutMs: 30_000 },
     );
@@ -95,17 +101,21 @@ describe('renderAnimatic', () => {
   });
 
   it('refuses specs ffmpeg cannot encode, before running it', async () => {
-    await expect(renderAnimatic(shot({ width: 321 }), out('x.mp4'), { timeoutMs: 1000 })).rejects.toBeInstanceOf(MediaError);
-    await expect(renderAnimatic(shot({ durationSeconds: 0.001 }), out('x.mp4'), { timeoutMs: 1000 })).rejects.toMatchObject({
+    await expect(renderAnimatic(shot({ width: 321 }), out('x.mp4'), { timeoutMs: 1000 })).rejects.toBeInstanceOf(
+      MediaError,
+    );
+    await expect(
+      renderAnimatic(shot({ durationSeconds: 0.001 }), out('x.mp4'), { timeoutMs: 1000 }),
+    ).rejects.toMatchObject({
       kind: 'invalid',
     });
   });
 
   it('leaves no file behind when killed', async () => {
     const file = out('killed.mp4');
-    const err = await renderAnimatic(shot({ durationSeconds: 20, width: 1920, height: 1080 }), file, { timeoutMs: 150 }).catch(
-      (e: unknown) => e,
-    );
+    const err = await renderAnimatic(shot({ durationSeconds: 20, width: 1920, height: 1080 }), file, {
+      timeoutMs: 150,
+    }).catch((e: unknown) => e);
     expect((err as MediaError).kind).toBe('timeout');
     expect(existsSync(file)).toBe(false);
     expect(readdirSync(scratch.dir).filter((n) => n.endsWith('.partial'))).toEqual([]);

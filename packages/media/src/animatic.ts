@@ -77,22 +77,44 @@ export async function renderAnimatic(spec: ShotSpec, outFile: string, opts: Rend
   await withScratch(outFile, async (dir, partial) => {
     const filters = [gradientStill(move.canvasWidth, height, fps, frames, top, bottom), ...move.filters];
     if (text) {
-      const style = { fontFile: opts.fontFile ?? DEFAULT_FONT_FILE, preferredSize: Math.round((height * 64) / 720), frameWidth: width };
+      const style = {
+        fontFile: opts.fontFile ?? DEFAULT_FONT_FILE,
+        preferredSize: Math.round((height * 64) / 720),
+        frameWidth: width,
+      };
       filters.push(drawTextLine(await textFile(dir, 'text', text), text, style, '(h-text_h)/2'));
     }
     await runFfmpeg(
       [
-        '-v', 'error',
-        '-filter_complex', `${filters.join(',')}[v]`,
-        '-map', '[v]',
-        '-frames:v', String(frames),
+        '-v',
+        'error',
+        '-filter_complex',
+        `${filters.join(',')}[v]`,
+        '-map',
+        '[v]',
+        '-frames:v',
+        String(frames),
         '-an',
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '18', '-g', String(fps), '-threads', X264_THREADS,
-        '-pix_fmt', 'yuv420p',
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '18',
+        '-g',
+        String(fps),
+        '-threads',
+        X264_THREADS,
+        '-pix_fmt',
+        'yuv420p',
         ...BT709_ARGS,
         ...BITEXACT_ARGS,
-        '-movflags', '+faststart',
-        '-f', 'mp4', '-y', fileUrl(partial),
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        '-y',
+        fileUrl(partial),
       ],
       opts,
     );

@@ -7,7 +7,11 @@ describe('assemble', () => {
   const scratch = scratchDir();
   afterAll(() => scratch.cleanup());
   const out = (name: string) => join(scratch.dir, name);
-  const endCard = { brandName: 'Acme Running', callToAction: 'Run brighter: 20% off', colors: ['#111827', '#4338CA'] as [string, string] };
+  const endCard = {
+    brandName: 'Acme Running',
+    callToAction: 'Run brighter: 20% off',
+    colors: ['#111827', '#4338CA'] as [string, string],
+  };
 
   it('joins three 5 s 1280x720 clips and a 2 s end card, with a -20 LUFS audio bed', async () => {
     const cameras = ['zoom_in', 'pan_right', 'static'] as const;
@@ -15,7 +19,14 @@ describe('assemble', () => {
     const clips = await Promise.all(
       cameras.map(async (camera, index) => {
         const file = out(`hd-${index}.mp4`);
-        const spec = shot({ index, camera, durationSeconds: 5, width: 1280, height: 720, onScreenText: `Beat ${index + 1}` });
+        const spec = shot({
+          index,
+          camera,
+          durationSeconds: 5,
+          width: 1280,
+          height: 720,
+          onScreenText: `Beat ${index + 1}`,
+        });
         await renderAnimatic(spec, file, { timeoutMs: 60_000 });
         return file;
       }),
@@ -50,14 +61,35 @@ describe('assemble', () => {
   it('fits clips of other sizes and frame rates, and ends on the end card', async () => {
     const a = out('square-24fps.mp4');
     const b = out('small.mp4');
-    await renderAnimatic(shot({ width: 240, height: 240, fps: 24, durationSeconds: 2, palette: ['#FF0000', '#FF0000'] }), a, {
-      timeoutMs: 20_000,
-    });
+    await renderAnimatic(
+      shot({ width: 240, height: 240, fps: 24, durationSeconds: 2, palette: ['#FF0000', '#FF0000'] }),
+      a,
+      {
+        timeoutMs: 20_000,
+      },
+    );
     await renderAnimatic(shot({ durationSeconds: 3 }), b, { timeoutMs: 20_000 });
     // A clip with its own (ignored) audio track, from another backend.
     const c = out('with-audio.mp4');
     await runFfmpeg(
-      ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:r=25:d=2.4', '-f', 'lavfi', '-i', 'sine=d=3', '-c:v', 'libx264', '-c:a', 'aac', '-y', c],
+      [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc2=s=320x180:r=25:d=2.4',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=d=3',
+        '-c:v',
+        'libx264',
+        '-c:a',
+        'aac',
+        '-y',
+        c,
+      ],
       { timeoutMs: 20_000 },
     );
     const file = out('mixed.mp4');
@@ -97,7 +129,9 @@ describe('assemble', () => {
 
   it('rejects a clip that is not video', async () => {
     const audioOnly = out('audio.m4a');
-    await runFfmpeg(['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', '-y', audioOnly], { timeoutMs: 10_000 });
+    await runFfmpeg(['-v', 'error', '-f', 'lavfi', '-i', 'sine=d=1', '-c:a', 'aac', '-y', audioOnly], {
+      timeoutMs: 10_000,
+    });
     await expect(
       assemble({
         clips: [audioOnly],

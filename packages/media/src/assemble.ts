@@ -120,7 +120,8 @@ export async function assemble(input: AssembleInput): Promise<{ durationSeconds:
       const y = cta ? `h/2-text_h-${gap}` : '(h-text_h)/2';
       card.push(drawTextLine(await textFile(dir, 'brand', brand), brand, style(96), y));
     }
-    if (cta) card.push(drawTextLine(await textFile(dir, 'cta', cta), cta, style(44), brand ? `h/2+${gap}` : '(h-text_h)/2'));
+    if (cta)
+      card.push(drawTextLine(await textFile(dir, 'cta', cta), cta, style(44), brand ? `h/2+${gap}` : '(h-text_h)/2'));
     graph.push(`${card.join(',')}[card]`);
 
     const segments = clipFrameCounts.map((_, i) => `[v${i}]`).join('') + '[card]';
@@ -129,18 +130,45 @@ export async function assemble(input: AssembleInput): Promise<{ durationSeconds:
 
     await runFfmpeg(
       [
-        '-v', 'error',
+        '-v',
+        'error',
         ...input.clips.flatMap((c) => ['-i', fileUrl(c)]),
-        '-filter_complex', graph.join(';'),
-        '-map', '[vout]', '-map', '[aout]',
-        '-frames:v', String(totalFrames),
-        '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-g', String(fps), '-threads', X264_THREADS,
-        '-pix_fmt', 'yuv420p',
+        '-filter_complex',
+        graph.join(';'),
+        '-map',
+        '[vout]',
+        '-map',
+        '[aout]',
+        '-frames:v',
+        String(totalFrames),
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '23',
+        '-g',
+        String(fps),
+        '-threads',
+        X264_THREADS,
+        '-pix_fmt',
+        'yuv420p',
         ...BT709_ARGS,
-        '-c:a', 'aac', '-b:a', '160k', '-ar', String(SAMPLE_RATE), '-ac', '2',
+        '-c:a',
+        'aac',
+        '-b:a',
+        '160k',
+        '-ar',
+        String(SAMPLE_RATE),
+        '-ac',
+        '2',
         ...BITEXACT_ARGS,
-        '-movflags', '+faststart',
-        '-f', 'mp4', '-y', fileUrl(partial),
+        '-movflags',
+        '+faststart',
+        '-f',
+        'mp4',
+        '-y',
+        fileUrl(partial),
       ],
       { timeoutMs: remaining(), signal: input.signal },
     );

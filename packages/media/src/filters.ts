@@ -12,10 +12,28 @@ export const X264_THREADS = '2';
 
 /** Container and codec flags that keep version strings and metadata out of the output, so a
  *  render is byte-for-byte reproducible. */
-export const BITEXACT_ARGS = ['-fflags', '+bitexact', '-flags', '+bitexact', '-map_metadata', '-1', '-map_chapters', '-1'];
+export const BITEXACT_ARGS = [
+  '-fflags',
+  '+bitexact',
+  '-flags',
+  '+bitexact',
+  '-map_metadata',
+  '-1',
+  '-map_chapters',
+  '-1',
+];
 
 /** HD-style colour signalling; without tags players guess, and guess differently. */
-export const BT709_ARGS = ['-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709', '-color_range', 'tv'];
+export const BT709_ARGS = [
+  '-colorspace',
+  'bt709',
+  '-color_primaries',
+  'bt709',
+  '-color_trc',
+  'bt709',
+  '-color_range',
+  'tv',
+];
 
 /** A local path as an ffmpeg URL, so it is never read as an option or a protocol
  *  (`pipe:`, `concat:`, `http:`...). */
@@ -42,7 +60,8 @@ export function checkFrame(width: number, height: number, fps: number): void {
   if (!evenSize(width) || !evenSize(height)) {
     throw new MediaError(`frame size must be even and at least 16x16, got ${width}x${height}`, 'invalid');
   }
-  if (!Number.isInteger(fps) || fps < 1 || fps > 120) throw new MediaError(`fps must be an integer 1..120, got ${fps}`, 'invalid');
+  if (!Number.isInteger(fps) || fps < 1 || fps > 120)
+    throw new MediaError(`fps must be an integer 1..120, got ${fps}`, 'invalid');
 }
 
 /**
@@ -50,7 +69,14 @@ export function checkFrame(width: number, height: number, fps: number): void {
  * frame repeated: drawing it per frame cost more than the whole encode. `speed` is the source's
  * rotation rate; it cannot be 0, but frame 0 (the only one used) is never rotated.
  */
-export function gradientStill(width: number, height: number, fps: number, frames: number, top: string, bottom: string): string {
+export function gradientStill(
+  width: number,
+  height: number,
+  fps: number,
+  frames: number,
+  top: string,
+  bottom: string,
+): string {
   return [
     `gradients=s=${width}x${height}:r=${fps}:c0=${ffColor(top)}:c1=${ffColor(bottom)}:n=2:x0=0:y0=0:x1=0:y1=${height - 1}:speed=0.00001`,
     'trim=end_frame=1',
@@ -63,12 +89,11 @@ export function gradientStill(width: number, height: number, fps: number, frames
 
 /** DejaVu Sans Bold advance widths (units per em: 2048) for U+0020..U+007E, read from the font. */
 const ADVANCES = [
-  713, 934, 1067, 1716, 1425, 2052, 1786, 627, 936, 936, 1071, 1716, 778, 850, 778, 748,
-  1425, 1425, 1425, 1425, 1425, 1425, 1425, 1425, 1425, 1425, 819, 819, 1716, 1716, 1716, 1188,
-  2048, 1585, 1561, 1503, 1700, 1399, 1399, 1681, 1714, 762, 762, 1587, 1305, 2038, 1714, 1741,
-  1501, 1741, 1577, 1475, 1397, 1663, 1585, 2259, 1579, 1483, 1485, 936, 748, 936, 1716, 1024,
-  1024, 1382, 1466, 1214, 1466, 1389, 891, 1466, 1458, 702, 702, 1362, 702, 2134, 1458, 1407,
-  1466, 1466, 1010, 1219, 979, 1458, 1335, 1892, 1321, 1335, 1192, 1458, 748, 1458, 1716,
+  713, 934, 1067, 1716, 1425, 2052, 1786, 627, 936, 936, 1071, 1716, 778, 850, 778, 748, 1425, 1425, 1425, 1425, 1425,
+  1425, 1425, 1425, 1425, 1425, 819, 819, 1716, 1716, 1716, 1188, 2048, 1585, 1561, 1503, 1700, 1399, 1399, 1681, 1714,
+  762, 762, 1587, 1305, 2038, 1714, 1741, 1501, 1741, 1577, 1475, 1397, 1663, 1585, 2259, 1579, 1483, 1485, 936, 748,
+  936, 1716, 1024, 1024, 1382, 1466, 1214, 1466, 1389, 891, 1466, 1458, 702, 702, 1362, 702, 2134, 1458, 1407, 1466,
+  1466, 1010, 1219, 979, 1458, 1335, 1892, 1321, 1335, 1192, 1458, 748, 1458, 1716,
 ];
 
 /** Width of `text` in ems. Characters outside ASCII count as 1 em: wide enough for any

@@ -43,7 +43,10 @@ const num = (value: string | number | undefined) => {
 };
 
 /** Container, duration and the first video and audio streams of a media file. */
-export async function probe(file: string, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ProbeResult> {
+export async function probe(
+  file: string,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<ProbeResult> {
   const { stdout } = await runFfprobe(
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', fileUrl(file)],
     { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal },
@@ -88,7 +91,11 @@ export async function decodeCheck(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<{ ok: boolean; errors: string[] }> {
-  const lines = (text: string) => text.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = (text: string) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
   try {
     const { stderr } = await runFfmpeg(['-v', 'error', '-i', fileUrl(file), '-f', 'null', '-'], { timeoutMs, signal });
     const errors = lines(stderr);
@@ -115,7 +122,24 @@ export async function extractFrame(
   await runFfmpeg(
     // -ss before -i seeks the input, which is both fast and frame-accurate when decoding.
     // -update 1: the name is a file name, not an image2 pattern (a '%' in it would be).
-    ['-v', 'error', '-ss', String(atSeconds), '-i', fileUrl(file), '-frames:v', '1', '-f', 'image2', '-update', '1', '-c:v', 'png', '-y', fileUrl(outPng)],
+    [
+      '-v',
+      'error',
+      '-ss',
+      String(atSeconds),
+      '-i',
+      fileUrl(file),
+      '-frames:v',
+      '1',
+      '-f',
+      'image2',
+      '-update',
+      '1',
+      '-c:v',
+      'png',
+      '-y',
+      fileUrl(outPng),
+    ],
     { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal },
   );
   // Seeking past the end "succeeds" without writing anything.

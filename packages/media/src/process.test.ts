@@ -61,9 +61,12 @@ describe('runFfmpeg / runFfprobe', () => {
   });
 
   it('returns what ffprobe printed', async () => {
-    const { stdout } = await runFfprobe(['-v', 'error', '-print_format', 'json', '-show_format', '-f', 'lavfi', '-i', 'color=d=1'], {
-      timeoutMs: 10_000,
-    });
+    const { stdout } = await runFfprobe(
+      ['-v', 'error', '-print_format', 'json', '-show_format', '-f', 'lavfi', '-i', 'color=d=1'],
+      {
+        timeoutMs: 10_000,
+      },
+    );
     expect(JSON.parse(stdout).format.format_name).toBe('lavfi');
   });
 });

@@ -32,7 +32,22 @@ export function shot(overrides: Partial<ShotSpec> = {}): ShotSpec {
 export async function rgbFrame(file: string, index: number, dir: string): Promise<Buffer> {
   const out = join(dir, `frame-${index}-${Date.now()}.rgb`);
   await runFfmpeg(
-    ['-v', 'error', '-i', file, '-vf', `trim=start_frame=${index}`, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', out],
+    [
+      '-v',
+      'error',
+      '-i',
+      file,
+      '-vf',
+      `trim=start_frame=${index}`,
+      '-frames:v',
+      '1',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgb24',
+      '-y',
+      out,
+    ],
     { timeoutMs: 20_000 },
   );
   return readFileSync(out);

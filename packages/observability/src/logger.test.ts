@@ -39,7 +39,11 @@ function makeLogger(extra: Partial<LoggerOptions> = {}) {
 }
 
 function spanContext(): SpanContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
+  return {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
+  };
 }
 
 function inSpan<T>(sc: SpanContext, fn: () => T): T {

@@ -78,7 +78,7 @@ function render(info: winston.Logform.TransformableInfo, opts: { service: string
       delete entry[key];
     }
   }
-  const stackTrace = typeof stack === 'string' ? stack : errorStack(meta.err) ?? errorStack(meta.error);
+  const stackTrace = typeof stack === 'string' ? stack : (errorStack(meta.err) ?? errorStack(meta.error));
   // Shape fields last: meta cannot spoof severity, time or trace.
   Object.assign(entry, {
     severity: SEVERITY[level as LogLevel] ?? 'DEFAULT',
@@ -124,9 +124,12 @@ function stringify(entry: Record<string, unknown>): string {
 export function createLogger(opts: LoggerOptions): Logger {
   const level = opts.level ?? nonEmpty(process.env.LOG_LEVEL) ?? 'info';
   if (!(level in LOG_LEVELS)) {
-    throw new Error(`unknown log level ${JSON.stringify(level)}; expected one of ${Object.keys(LOG_LEVELS).join(', ')}`);
+    throw new Error(
+      `unknown log level ${JSON.stringify(level)}; expected one of ${Object.keys(LOG_LEVELS).join(', ')}`,
+    );
   }
-  const projectId = opts.projectId ?? nonEmpty(process.env.GOOGLE_CLOUD_PROJECT) ?? nonEmpty(process.env.GCLOUD_PROJECT);
+  const projectId =
+    opts.projectId ?? nonEmpty(process.env.GOOGLE_CLOUD_PROJECT) ?? nonEmpty(process.env.GCLOUD_PROJECT);
   const logger = winston.createLogger({
     levels: LOG_LEVELS,
     level,

@@ -4,7 +4,11 @@ describe('redactString', () => {
   it.each([
     ['Bearer token', 'auth failed for Authorization: Bearer abc.def-ghi_TOKEN123 on /v1/jobs', 'abc.def-ghi_TOKEN123'],
     ['API key', 'key aiprod_live_A1b2C3d4E5f6G7h8I9j0K1l2 rejected', 'A1b2C3d4E5f6G7h8I9j0K1l2'],
-    ['JWT', 'id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c ok', 'sflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c'],
+    [
+      'JWT',
+      'id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c ok',
+      'sflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
+    ],
     ['webhook secret', 'using whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw now', 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
     [
       'GCS signed URL',
@@ -12,9 +16,17 @@ describe('redactString', () => {
       'deadbeefcafe0123',
     ],
     ['local signed URL', 'GET /files/a/b.mp4?expires=1700000000&sig=SIGSECRETVALUE123 403', 'SIGSECRETVALUE123'],
-    ['Google API key param', 'https://generativelanguage.googleapis.com/v1/models?key=AIzaSyFAKEFAKE123', 'AIzaSyFAKEFAKE123'],
+    [
+      'Google API key param',
+      'https://generativelanguage.googleapis.com/v1/models?key=AIzaSyFAKEFAKE123',
+      'AIzaSyFAKEFAKE123',
+    ],
     ['userinfo password', 'connect postgres://app:dbPassw0rd@db:5432/aiprod', 'dbPassw0rd'],
-    ['PEM block', 'k=-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY----- end', 'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC'],
+    [
+      'PEM block',
+      'k=-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY----- end',
+      'MIIEvQIBADANBgkqhkiG9w0BAQEFAASC',
+    ],
     ['truncated PEM', '-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAtruncatedKEY', 'MIIEowIBAAKCAQEAtruncatedKEY'],
     ['Basic credential', 'headers: {"Authorization": "Basic dXNlcjpwYXNzd29yZA=="}', 'dXNlcjpwYXNzd29yZA=='],
     ['password=', 'login with password=hunter2xyz failed', 'hunter2xyz'],
@@ -42,9 +54,26 @@ describe('redactString', () => {
 });
 
 describe('isSensitiveKey', () => {
-  it.each(['authorization', 'Authorization', 'apiKey', 'api_key', 'x-api-key', 'X-API-KEY', 'token', 'accessToken',
-    'refresh_token', 'secret', 'clientSecret', 'password', 'dbPassword', 'signingKey', 'privateKey', 'private_key',
-    'cookie', 'Set-Cookie'])('%s is sensitive', (key) => expect(isSensitiveKey(key)).toBe(true));
+  it.each([
+    'authorization',
+    'Authorization',
+    'apiKey',
+    'api_key',
+    'x-api-key',
+    'X-API-KEY',
+    'token',
+    'accessToken',
+    'refresh_token',
+    'secret',
+    'clientSecret',
+    'password',
+    'dbPassword',
+    'signingKey',
+    'privateKey',
+    'private_key',
+    'cookie',
+    'Set-Cookie',
+  ])('%s is sensitive', (key) => expect(isSensitiveKey(key)).toBe(true));
 
   it.each(['key', 'jobId', 'maxTokens', 'tokenCount', 'apiKeyId', 'keyFromUri', 'signedUrlExpires', 'private_key_id'])(
     '%s is not',
@@ -59,7 +88,10 @@ describe('redact', () => {
       key: 'tenants/t1/a.mp4',
       headers: { Authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'k-123', Cookie: 's=1', accept: 'json' },
       list: [{ password: 'p1' }, { nested: { deeper: { signingKey: Buffer.from('sk') } } }],
-      map: new Map<string, unknown>([['apiKey', 'mk-1'], ['ok', 1]]),
+      map: new Map<string, unknown>([
+        ['apiKey', 'mk-1'],
+        ['ok', 1],
+      ]),
       absent: { authorization: undefined, token: null },
     };
     expect(redact(input)).toEqual({

@@ -14,7 +14,8 @@ const MAX_DEPTH = 12;
 /** Matched against the key lower-cased with `-`, `_`, `.` and spaces removed, as a suffix, so that
  *  `x-api-key`, `clientSecret`, `refresh_token` and `set-cookie` match while `maxTokens`,
  *  `apiKeyId` and a blob `key` do not. */
-const SENSITIVE_KEY = /(authorization|apikey|token|secrets?|secretkey|password|passwd|passphrase|signingkey|privatekey|cookies?)$/;
+const SENSITIVE_KEY =
+  /(authorization|apikey|token|secrets?|secretkey|password|passwd|passphrase|signingkey|privatekey|cookies?)$/;
 
 export function isSensitiveKey(key: string): boolean {
   return SENSITIVE_KEY.test(key.toLowerCase().replace(/[-_.\s]/g, ''));

@@ -12,7 +12,11 @@ import { startTelemetry, type TelemetryHandle } from './telemetry';
 import { injectTraceContext, tracer, withExtractedContext } from './trace-context';
 
 function spanContext(): SpanContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: TraceFlags.SAMPLED };
+  return {
+    traceId: randomBytes(16).toString('hex'),
+    spanId: randomBytes(8).toString('hex'),
+    traceFlags: TraceFlags.SAMPLED,
+  };
 }
 
 function activeTraceId(): string | undefined {
@@ -68,7 +72,9 @@ describe('startTelemetry without an endpoint (propagation only)', () => {
 
   it('does not inherit the ambient trace when a message carries none', () => {
     const ambient = spanContext();
-    const inside = context.with(trace.setSpanContext(ROOT_CONTEXT, ambient), () => withExtractedContext({}, activeTraceId));
+    const inside = context.with(trace.setSpanContext(ROOT_CONTEXT, ambient), () =>
+      withExtractedContext({}, activeTraceId),
+    );
     expect(inside).toBeUndefined();
   });
 

@@ -1,4 +1,10 @@
-import { Duration, SubscriptionCloseBehaviors, type Message, type PubSub, type Subscription } from '@google-cloud/pubsub';
+import {
+  Duration,
+  SubscriptionCloseBehaviors,
+  type Message,
+  type PubSub,
+  type Subscription,
+} from '@google-cloud/pubsub';
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   CATALOGUE,
@@ -175,37 +181,41 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
       log: log.child({ ...ids, messageId: message.id, deliveryAttempt: attempt }),
     };
     await withExtractedContext(message.attributes, () =>
-      tracer.startActiveSpan(`${handler.topic} process`, { attributes: { ...ids, deliveryAttempt: attempt } }, async (span) => {
-        try {
-          await handler.handle(msg, ctx);
-          message.ack();
-        } catch (error) {
-          span.recordException(error as Error);
-          span.setStatus({ code: SpanStatusCode.ERROR });
-          if (error instanceof PermanentError) {
-            try {
-              await recorder.permanentFailure({
-                topic: handler.topic,
-                subscription: spec.name,
-                messageId: message.id,
-                jobId: msg.jobId,
-                tenantId: msg.tenantId,
-                error,
-              });
-              ctx.log.warn('permanent failure recorded', { reason: error.reason, error: error.message });
-              message.ack();
-            } catch (recordError) {
-              ctx.log.error('could not record a permanent failure; will retry', { error: recordError });
+      tracer.startActiveSpan(
+        `${handler.topic} process`,
+        { attributes: { ...ids, deliveryAttempt: attempt } },
+        async (span) => {
+          try {
+            await handler.handle(msg, ctx);
+            message.ack();
+          } catch (error) {
+            span.recordException(error as Error);
+            span.setStatus({ code: SpanStatusCode.ERROR });
+            if (error instanceof PermanentError) {
+              try {
+                await recorder.permanentFailure({
+                  topic: handler.topic,
+                  subscription: spec.name,
+                  messageId: message.id,
+                  jobId: msg.jobId,
+                  tenantId: msg.tenantId,
+                  error,
+                });
+                ctx.log.warn('permanent failure recorded', { reason: error.reason, error: error.message });
+                message.ack();
+              } catch (recordError) {
+                ctx.log.error('could not record a permanent failure; will retry', { error: recordError });
+                message.nack();
+              }
+            } else {
+              ctx.log.warn('handler failed; message will be retried', { error });
               message.nack();
             }
-          } else {
-            ctx.log.warn('handler failed; message will be retried', { error });
-            message.nack();
+          } finally {
+            span.end();
           }
-        } finally {
-          span.end();
-        }
-      }),
+        },
+      ),
     );
   };
 
@@ -286,5 +296,9 @@ export function startDeadLetterWatcher(options: {
       });
   });
   subscription.on('error', (error: Error) => log.error('dead-letter stream error', { error }));
-  return { subscription: spec.deadLetterWatchSubscription, close: () => subscription.close(), inFlight: () => inFlight };
+  return {
+    subscription: spec.deadLetterWatchSubscription,
+    close: () => subscription.close(),
+    inFlight: () => inFlight,
+  };
 }

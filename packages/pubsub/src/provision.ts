@@ -22,7 +22,8 @@ export async function provisionCatalogue(
 ): Promise<void> {
   const specs = subscriptions();
   const projectId = pubsub.projectId;
-  if (!projectId || projectId.includes('{')) throw new Error('provisionCatalogue needs a PubSub client built with an explicit projectId');
+  if (!projectId || projectId.includes('{'))
+    throw new Error('provisionCatalogue needs a PubSub client built with an explicit projectId');
   const topicPath = (name: string) => `projects/${projectId}/topics/${name}`;
   await Promise.all(
     [...TOPICS, ...specs.map((s) => s.deadLetterTopic)].map((t) => ignoreExisting(pubsub.createTopic(t))),
@@ -34,7 +35,10 @@ export async function provisionCatalogue(
         ignoreExisting(
           pubsub.topic(s.topic).createSubscription(s.name, {
             ackDeadlineSeconds: policy.ackDeadlineSeconds,
-            deadLetterPolicy: { deadLetterTopic: topicPath(s.deadLetterTopic), maxDeliveryAttempts: policy.maxDeliveryAttempts },
+            deadLetterPolicy: {
+              deadLetterTopic: topicPath(s.deadLetterTopic),
+              maxDeliveryAttempts: policy.maxDeliveryAttempts,
+            },
             retryPolicy: {
               minimumBackoff: { seconds: policy.minimumBackoffSeconds },
               maximumBackoff: { seconds: policy.maximumBackoffSeconds },
@@ -47,7 +51,9 @@ export async function provisionCatalogue(
             messageRetentionDuration: { seconds: 7 * 24 * 3600 },
           }),
         ),
-        ignoreExisting(pubsub.topic(s.deadLetterTopic).createSubscription(s.deadLetterWatchSubscription, { ackDeadlineSeconds: 30 })),
+        ignoreExisting(
+          pubsub.topic(s.deadLetterTopic).createSubscription(s.deadLetterWatchSubscription, { ackDeadlineSeconds: 30 }),
+        ),
       ];
     }),
   );

@@ -29,7 +29,12 @@ const MAX_ATTEMPTS = 5;
 
 beforeAll(async () => {
   await provisionCatalogue(pubsub, {
-    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, maxDeliveryAttempts: MAX_ATTEMPTS, ackDeadlineSeconds: 10 },
+    policyOverride: {
+      minimumBackoffSeconds: 0,
+      maximumBackoffSeconds: 1,
+      maxDeliveryAttempts: MAX_ATTEMPTS,
+      ackDeadlineSeconds: 10,
+    },
   });
 });
 afterEach(async () => {
@@ -89,7 +94,12 @@ describe('consumer policy', () => {
         recorder: recorder(),
       }),
     );
-    await publisher.publish('aiprod.job.approved.v1', { v: 1, jobId: 'job-retry', tenantId: 't1', approver: 'ops@example.com' });
+    await publisher.publish('aiprod.job.approved.v1', {
+      v: 1,
+      jobId: 'job-retry',
+      tenantId: 't1',
+      approver: 'ops@example.com',
+    });
     await waitFor(() => (attempts.length >= 2 ? true : undefined), { timeoutMs: 20_000, what: 'redelivery' });
     await sleep(1500);
     expect(attempts).toEqual([1, 2]);
@@ -139,7 +149,12 @@ describe('consumer policy', () => {
       log,
       recorder: recorder(),
     });
-    await publisher.publish('aiprod.job.finished.v1', { v: 1, jobId: 'job-close', tenantId: 't1', status: 'DELIVERED' });
+    await publisher.publish('aiprod.job.finished.v1', {
+      v: 1,
+      jobId: 'job-close',
+      tenantId: 't1',
+      status: 'DELIVERED',
+    });
     await waitFor(() => (started ? true : undefined), { timeoutMs: 15_000, what: 'handler start' });
     await consumer.close();
     expect(finished).toBe(true);
@@ -167,12 +182,20 @@ describe('malformed messages on every topic', () => {
     // One message per topic that names a job but breaks the schema (an unknown field, a wrong
     // version), and one that is not JSON at all.
     for (const spec of specs) {
-      await pubsub.topic(spec.topic).publishMessage({ json: { v: 2, jobId: `job-${spec.topic}`.replace(/\./g, '-'), tenantId: 't1', extra: true } });
+      await pubsub.topic(spec.topic).publishMessage({
+        json: { v: 2, jobId: `job-${spec.topic}`.replace(/\./g, '-'), tenantId: 't1', extra: true },
+      });
     }
-    await pubsub.topic('aiprod.shot.rendered.v1').publishMessage({ data: Buffer.from('not json {'), attributes: { jobId: 'job-nonjson' } });
+    await pubsub
+      .topic('aiprod.shot.rendered.v1')
+      .publishMessage({ data: Buffer.from('not json {'), attributes: { jobId: 'job-nonjson' } });
 
     const expected = specs.length + 1;
-    await waitFor(() => (letters.length >= expected ? true : undefined), { timeoutMs: 90_000, intervalMs: 250, what: 'dead letters' });
+    await waitFor(() => (letters.length >= expected ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 250,
+      what: 'dead letters',
+    });
     expect(handled).toBe(0);
     expect(new Set(letters.map((l) => l.topic))).toEqual(new Set(specs.map((s) => s.topic)));
     expect(letters.find((l) => l.jobId === 'job-nonjson')?.topic).toBe('aiprod.shot.rendered.v1');

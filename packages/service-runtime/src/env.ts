@@ -10,14 +10,24 @@ export const CoreEnvProperties = {
     default: 'info',
   }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri' })),
+  SWEEP_INTERVAL_SECONDS: Type.Number({
+    minimum: 0.2,
+    maximum: 3600,
+    default: 30,
+    description: 'How often overdue jobs are looked for.',
+  }),
 };
 
 export const StorageEnvProperties = {
   STORAGE_KIND: Type.Union([Type.Literal('local'), Type.Literal('gcs')], { default: 'gcs' }),
   STORAGE_ROOT: Type.Optional(Type.String({ minLength: 1, description: 'Directory of the local store.' })),
   STORAGE_BUCKET: Type.Optional(Type.String({ minLength: 3, description: 'Cloud Storage bucket.' })),
-  PUBLIC_BASE_URL: Type.Optional(Type.String({ format: 'uri', description: 'Gateway URL that serves local signed files.' })),
-  STORAGE_SIGNING_KEY: Type.Optional(Type.String({ minLength: 32, description: 'HMAC key (hex or base64) for local signed URLs.' })),
+  PUBLIC_BASE_URL: Type.Optional(
+    Type.String({ format: 'uri', description: 'Gateway URL that serves local signed files.' }),
+  ),
+  STORAGE_SIGNING_KEY: Type.Optional(
+    Type.String({ minLength: 32, description: 'HMAC key (hex or base64) for local signed URLs.' }),
+  ),
 };
 
 type StorageEnv = Static<ReturnType<typeof Type.Object<typeof StorageEnvProperties>>>;

@@ -1,6 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
+import { failJob } from './fail-job';
+import { startSweeper, type SweepPolicy } from './sweeper';
 import {
   subscriptionsFor,
   type BackendName,
@@ -36,21 +38,6 @@ export function createCoreDeps(options: { projectId: string; log: Log }): CoreDe
   return { log: options.log, db, pubsub, jobs, ledger: new MessageLedger(db, jobs), publisher: new Publisher(pubsub) };
 }
 
-/** Fails the job for good and tells the notifier; used for PermanentErrors from any handler. */
-export async function failJob(
-  deps: Pick<CoreDeps, 'jobs' | 'publisher'>,
-  job: { jobId: string; tenantId: string },
-  reason: Parameters<JobStore['fail']>[1],
-  message: string,
-): Promise<void> {
-  const result = await deps.jobs.fail(job.jobId, reason, message);
-  const status: JobStatus | undefined = result.value?.status;
-  // Re-publish on redelivery too: the first attempt may have died between the write and the publish.
-  if (status === 'FAILED') {
-    await deps.publisher.publish('aiprod.job.finished.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId, status: 'FAILED' });
-  }
-}
-
 export function outcomeRecorder(deps: CoreDeps): OutcomeRecorder {
   return {
     invalidMessage: (info) => deps.ledger.recordInvalid(info),
@@ -73,7 +60,10 @@ export interface WorkerServiceOptions {
   port: number;
   host: string;
   maxConcurrent?: number;
-  /** Extra work to stop on shutdown (e.g. a sweeper timer). */
+  /** The job states this service sweeps when overdue, and how. */
+  sweep?: Partial<Record<JobStatus, SweepPolicy>>;
+  sweepIntervalMs?: number;
+  /** Extra work to stop on shutdown. */
   onClose?: () => Promise<void>;
 }
 
@@ -91,7 +81,14 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
     const handler = options.handlers[spec.topic];
     if (!handler) throw new Error(`${service} has no handler for ${spec.topic}`);
     consumers.push(
-      startConsumer({ pubsub: deps.pubsub, spec, handler, log: deps.log, recorder, maxConcurrent: options.maxConcurrent }),
+      startConsumer({
+        pubsub: deps.pubsub,
+        spec,
+        handler,
+        log: deps.log,
+        recorder,
+        maxConcurrent: options.maxConcurrent,
+      }),
       startDeadLetterWatcher({
         pubsub: deps.pubsub,
         spec,
@@ -100,6 +97,15 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
       }),
     );
   }
+  const sweeper = options.sweep
+    ? startSweeper({
+        jobs: deps.jobs,
+        publisher: deps.publisher,
+        log: deps.log,
+        policies: options.sweep,
+        intervalMs: options.sweepIntervalMs ?? 30_000,
+      })
+    : undefined;
   const state: RunningService = { ready: false, close: async () => undefined };
   const server = await startHealthServer(options.port, options.host, () => state.ready);
   state.ready = true;
@@ -107,7 +113,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
   state.close = () => {
     closing ??= (async () => {
       state.ready = false;
-      await Promise.allSettled(consumers.map((c) => c.close()));
+      await Promise.allSettled([...consumers.map((c) => c.close()), sweeper?.stop()]);
       await options.onClose?.();
       await deps.publisher.close();
       await Promise.allSettled([deps.pubsub.close(), deps.db.terminate()]);
@@ -158,3 +164,5 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
 }
 
 export * from './env';
+export * from './fail-job';
+export * from './sweeper';

@@ -22,7 +22,10 @@ beforeAll(() => {
     const first = args[0];
     // Node passes either (options), (port, host) or an internal normalized [options, cb] array.
     const opts = (Array.isArray(first) ? first[0] : first) as { host?: string; path?: string } | number;
-    const host = typeof opts === 'object' && opts !== null ? (opts.host ?? opts.path ?? 'localhost') : String(args[1] ?? 'localhost');
+    const host =
+      typeof opts === 'object' && opts !== null
+        ? (opts.host ?? opts.path ?? 'localhost')
+        : String(args[1] ?? 'localhost');
     if (host !== '127.0.0.1' && host !== 'localhost') {
       blockedConnections.push(host);
       throw new Error(`test attempted a network connection to ${host}`);
@@ -45,7 +48,10 @@ function rsaKeyPair(): { privatePem: string; publicKey: KeyObject; publicPem: st
 }
 
 function signingStore(privatePem: string): GcsBlobStore {
-  const storage = new Storage({ projectId: 'test', credentials: { client_email: CLIENT_EMAIL, private_key: privatePem } });
+  const storage = new Storage({
+    projectId: 'test',
+    credentials: { client_email: CLIENT_EMAIL, private_key: privatePem },
+  });
   return new GcsBlobStore({ bucket: BUCKET, storage });
 }
 
@@ -251,7 +257,9 @@ function startFakeGcs(objects: Map<string, FakeObject>): Promise<Server> {
         res.end(found.data.subarray(start, end + 1));
         return;
       }
-      res.writeHead(200, { 'x-goog-hash': `crc32c=${String(found.metadata.crc32c)},md5=${String(found.metadata.md5Hash)}` });
+      res.writeHead(200, {
+        'x-goog-hash': `crc32c=${String(found.metadata.crc32c)},md5=${String(found.metadata.md5Hash)}`,
+      });
       res.end(found.data);
     })().catch((err: unknown) => {
       // A bug in the fake must fail the request loudly rather than leave the client hanging.
@@ -340,7 +348,9 @@ describe('GcsBlobStore data path (loopback fake GCS)', () => {
   });
 
   it('withLocalFile on a missing object rejects with BlobNotFoundError', async () => {
-    await expect(store.withLocalFile('tenants/t1/missing.mp4', async () => 1)).rejects.toBeInstanceOf(BlobNotFoundError);
+    await expect(store.withLocalFile('tenants/t1/missing.mp4', async () => 1)).rejects.toBeInstanceOf(
+      BlobNotFoundError,
+    );
   });
 
   it('streams inclusive byte ranges', async () => {

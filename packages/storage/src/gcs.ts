@@ -155,6 +155,9 @@ export class GcsBlobStore implements BlobStore {
   }
 }
 
-function objectMetadata(sha256: string, contentType: string | undefined): { contentType?: string; metadata: { sha256: string } } {
+function objectMetadata(
+  sha256: string,
+  contentType: string | undefined,
+): { contentType?: string; metadata: { sha256: string } } {
   return contentType === undefined ? { metadata: { sha256 } } : { contentType, metadata: { sha256 } };
 }

@@ -18,8 +18,7 @@ export {
 export { GcsBlobStore, type GcsBlobStoreOptions } from './gcs';
 
 export type BlobStoreConfig =
-  | { kind: 'local'; rootDir: string; publicBaseUrl: string; signingKey: Buffer }
-  | { kind: 'gcs'; bucket: string };
+  { kind: 'local'; rootDir: string; publicBaseUrl: string; signingKey: Buffer } | { kind: 'gcs'; bucket: string };
 
 /** Builds the store a service's configuration asks for. */
 export function createBlobStore(config: BlobStoreConfig): BlobStore {

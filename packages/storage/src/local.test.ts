@@ -175,7 +175,9 @@ describe('LocalBlobStore', () => {
         'bad_signature',
       );
       expect(verifyLocalSignature({ ...parsed, signingKey, expires: parsed.expires + 86_400 })).toBe('bad_signature');
-      expect(verifyLocalSignature({ ...parsed, signingKey, expires: String(parsed.expires - 10) })).toBe('bad_signature');
+      expect(verifyLocalSignature({ ...parsed, signingKey, expires: String(parsed.expires - 10) })).toBe(
+        'bad_signature',
+      );
       const flipped = (parsed.sig[0] === 'A' ? 'B' : 'A') + parsed.sig.slice(1);
       expect(verifyLocalSignature({ ...parsed, signingKey, sig: flipped })).toBe('bad_signature');
       expect(verifyLocalSignature({ ...parsed, signingKey, sig: parsed.sig.slice(0, -1) })).toBe('bad_signature');

@@ -27,7 +27,9 @@ export async function waitFor<T>(
     }
     await new Promise((r) => setTimeout(r, options.intervalMs ?? 100));
   }
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? `: ${String(last)}` : ''}`);
+  throw new Error(
+    `timed out after ${options.timeoutMs} ms waiting for ${options.what}${last ? `: ${String(last)}` : ''}`,
+  );
 }
 
 /** A logger that keeps what it is told, for tests that assert on logging. */

@@ -1,8 +1,8 @@
-import type { TopicsOf } from '@aiprod/contracts';
+import type { JobStatus, TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
-import type { CoreDeps } from '@aiprod/service-runtime';
+import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
-import { jobAssembleHandler } from './handlers/job-assemble';
+import { assembleJob, jobAssembleHandler } from './handlers/job-assemble';
 import { jobFinishedHandler } from './handlers/job-finished';
 
 export interface DeliveryDeps extends CoreDeps {
@@ -15,5 +15,15 @@ export function buildDelivery(deps: DeliveryDeps): HandlerMap<TopicsOf<'delivery
   return {
     'aiprod.job.assemble.v1': jobAssembleHandler(deps),
     'aiprod.job.finished.v1': jobFinishedHandler(deps),
+  };
+}
+
+/** Delivery owns ASSEMBLING: an assembly that never finished is run again, then given up on. */
+export function deliverySweep(deps: DeliveryDeps): Partial<Record<JobStatus, SweepPolicy>> {
+  return {
+    ASSEMBLING: {
+      maxSweeps: 2,
+      nudge: (job) => assembleJob(deps, job, deps.log.child({ jobId: job.jobId, sweep: true })),
+    },
   };
 }

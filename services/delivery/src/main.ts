@@ -4,7 +4,7 @@ const telemetry = startTelemetry({ service: 'delivery' });
 
 import { tmpdir } from 'node:os';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { buildDelivery } from './app';
+import { buildDelivery, deliverySweep } from './app';
 import { loadEnv } from './env';
 
 async function main(): Promise<void> {
@@ -20,6 +20,8 @@ async function main(): Promise<void> {
     service: 'delivery',
     deps,
     handlers: buildDelivery(deps),
+    sweep: deliverySweep(deps),
+    sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,
     onClose: () => telemetry.shutdown(),

@@ -65,11 +65,24 @@ export function buildGateway(deps: GatewayDeps): express.Express {
     if (error instanceof HttpProblem) return sendProblem(res, error, instance, req.requestId);
     const status = (error as { status?: number; type?: string }).status;
     const type = (error as { type?: string }).type;
-    if (type === 'entity.too.large') return sendProblem(res, new HttpProblem('payload_too_large', 'the body is larger than 64 KiB'), instance, req.requestId);
-    if (type === 'entity.parse.failed') return sendProblem(res, new HttpProblem('validation', 'the body is not valid JSON'), instance, req.requestId);
-    if (status && status >= 400 && status < 500) return sendProblem(res, new HttpProblem('validation', 'the request is malformed'), instance, req.requestId);
+    if (type === 'entity.too.large')
+      return sendProblem(
+        res,
+        new HttpProblem('payload_too_large', 'the body is larger than 64 KiB'),
+        instance,
+        req.requestId,
+      );
+    if (type === 'entity.parse.failed')
+      return sendProblem(res, new HttpProblem('validation', 'the body is not valid JSON'), instance, req.requestId);
+    if (status && status >= 400 && status < 500)
+      return sendProblem(res, new HttpProblem('validation', 'the request is malformed'), instance, req.requestId);
     deps.log.error('unhandled error', { requestId: req.requestId, error });
-    sendProblem(res, new HttpProblem('internal', 'an internal error occurred; quote the request id'), instance, req.requestId);
+    sendProblem(
+      res,
+      new HttpProblem('internal', 'an internal error occurred; quote the request id'),
+      instance,
+      req.requestId,
+    );
   });
   return app;
 }

@@ -28,7 +28,17 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
     updatedAt: iso(job.updatedAt),
     brief: job.brief,
     costUsd: job.costUsd,
-    ...(job.plan ? { plan: { director: job.plan.director, width: job.plan.width, height: job.plan.height, fps: job.plan.fps, estimatedCostUsd: job.plan.estimatedCostUsd } } : {}),
+    ...(job.plan
+      ? {
+          plan: {
+            director: job.plan.director,
+            width: job.plan.width,
+            height: job.plan.height,
+            fps: job.plan.fps,
+            estimatedCostUsd: job.plan.estimatedCostUsd,
+          },
+        }
+      : {}),
     ...(job.error ? { error: { reason: job.error.reason, message: job.error.message, at: iso(job.error.at) } } : {}),
     shots: shots.map((s) => ({
       id: s.shotId,

@@ -4,7 +4,7 @@ const telemetry = startTelemetry({ service: 'planner' });
 
 import { TenantStore } from '@aiprod/job-store';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { buildPlanner } from './app';
+import { buildPlanner, plannerSweep } from './app';
 import { loadEnv } from './env';
 
 async function main(): Promise<void> {
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
     service: 'planner',
     deps,
     handlers: buildPlanner(deps),
+    sweep: plannerSweep(deps),
+    sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,
     onClose: () => telemetry.shutdown(),

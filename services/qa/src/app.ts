@@ -1,8 +1,8 @@
-import type { TopicsOf } from '@aiprod/contracts';
+import type { JobStatus, TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
-import type { CoreDeps } from '@aiprod/service-runtime';
+import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
-import { shotRenderedHandler } from './handlers/shot-rendered';
+import { resumeRendering, shotRenderedHandler } from './handlers/shot-rendered';
 
 export interface QaDeps extends CoreDeps {
   storage: BlobStore;
@@ -11,4 +11,14 @@ export interface QaDeps extends CoreDeps {
 
 export function buildQa(deps: QaDeps): HandlerMap<TopicsOf<'qa'>> {
   return { 'aiprod.shot.rendered.v1': shotRenderedHandler(deps) };
+}
+
+/** QA owns RENDERING: it is the stage that knows when every shot is done. */
+export function qaSweep(deps: QaDeps): Partial<Record<JobStatus, SweepPolicy>> {
+  return {
+    RENDERING: {
+      maxSweeps: 2,
+      nudge: (job) => resumeRendering(deps, job, deps.log.child({ jobId: job.jobId, sweep: true })),
+    },
+  };
 }

@@ -2,7 +2,13 @@ import { decodeCheck, probe, MediaError } from '@aiprod/media';
 import type { ShotSpec } from '@aiprod/contracts';
 import type { QaCheck } from '@aiprod/job-store';
 
-const check = (name: string, ok: boolean, measured: QaCheck['measured'], expected: string, detail?: string): QaCheck => ({
+const check = (
+  name: string,
+  ok: boolean,
+  measured: QaCheck['measured'],
+  expected: string,
+  detail?: string,
+): QaCheck => ({
   name,
   verdict: ok ? 'pass' : 'fail',
   measured,
@@ -28,7 +34,12 @@ export async function technicalChecks(file: string, spec: ShotSpec, timeoutMs: n
   const frameTolerance = 1 / spec.fps + 0.05;
   checks.push(
     check('codec', video.codec === 'h264', video.codec, 'h264'),
-    check('resolution', video.width === spec.width && video.height === spec.height, `${video.width}x${video.height}`, `${spec.width}x${spec.height}`),
+    check(
+      'resolution',
+      video.width === spec.width && video.height === spec.height,
+      `${video.width}x${video.height}`,
+      `${spec.width}x${spec.height}`,
+    ),
     check('frame_rate', Math.abs(video.fps - spec.fps) < 0.01, Number(video.fps.toFixed(3)), String(spec.fps)),
     check(
       'duration',
@@ -38,6 +49,14 @@ export async function technicalChecks(file: string, spec: ShotSpec, timeoutMs: n
     ),
   );
   const decoded = await decodeCheck(file, timeoutMs);
-  checks.push(check('decodes', decoded.ok, decoded.ok ? 'clean' : `${decoded.errors.length} errors`, 'no decode errors', decoded.errors.slice(0, 3).join(' | ')));
+  checks.push(
+    check(
+      'decodes',
+      decoded.ok,
+      decoded.ok ? 'clean' : `${decoded.errors.length} errors`,
+      'no decode errors',
+      decoded.errors.slice(0, 3).join(' | '),
+    ),
+  );
   return checks;
 }

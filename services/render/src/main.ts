@@ -11,9 +11,15 @@ import { loadEnv } from './env';
 async function main(): Promise<void> {
   const env = loadEnv();
   if (!supportedBackends.includes(env.RENDER_BACKEND)) {
-    throw new Error(`RENDER_BACKEND=${env.RENDER_BACKEND} is not implemented yet (supported: ${supportedBackends.join(', ')})`);
+    throw new Error(
+      `RENDER_BACKEND=${env.RENDER_BACKEND} is not implemented yet (supported: ${supportedBackends.join(', ')})`,
+    );
   }
-  const log = createLogger({ service: `render-${env.RENDER_BACKEND}`, level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
+  const log = createLogger({
+    service: `render-${env.RENDER_BACKEND}`,
+    level: env.LOG_LEVEL,
+    projectId: env.GCP_PROJECT,
+  });
   const core = createCoreDeps({ projectId: env.GCP_PROJECT, log });
   const deps = {
     ...core,

@@ -10,9 +10,7 @@ export function fileRoutes(storage: BlobStore, signingKey: Buffer): Router {
   const router = Router();
   router.get('/files/*path', async (req, res) => {
     const parsed = parseSignedFileRequest(req.path, req.query);
-    const verdict = parsed
-      ? verifyLocalSignature({ ...parsed, signingKey })
-      : 'bad_signature';
+    const verdict = parsed ? verifyLocalSignature({ ...parsed, signingKey }) : 'bad_signature';
     if (!parsed || verdict === 'bad_signature') throw new HttpProblem('forbidden', 'the link is not valid');
     if (verdict === 'expired') throw new HttpProblem('forbidden', 'the link has expired');
     const stat = await storage.stat(parsed.key);

@@ -27,17 +27,29 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const checked = validate(BriefSchema, req.body);
     if (!checked.ok) throw new HttpProblem('validation', 'the brief is not valid', { errors: checked.errors });
     const brief = checked.value;
-    const job = await deps.jobs.createJob({ jobId: newJobId(), tenantId: tenantOf(req), brief, preset: brief.preset ?? 'social_quick' });
+    const job = await deps.jobs.createJob({
+      jobId: newJobId(),
+      tenantId: tenantOf(req),
+      brief,
+      preset: brief.preset ?? 'social_quick',
+    });
     // State first, publish second: if this publish fails the job stays QUEUED with a deadline
     // and the client is told to look at it rather than to retry blindly.
     try {
       await deps.publisher.publish('aiprod.job.requested.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId });
     } catch {
-      throw new HttpProblem('unavailable', `job ${job.jobId} was created but could not be queued yet; it will be retried`, {
-        retryAfterSeconds: 5,
-      });
+      throw new HttpProblem(
+        'unavailable',
+        `job ${job.jobId} was created but could not be queued yet; it will be retried`,
+        {
+          retryAfterSeconds: 5,
+        },
+      );
     }
-    res.status(202).location(`/v1/jobs/${job.jobId}`).json(await jobView(job, [], [], deps.storage, deps.outputUrlTtlSeconds));
+    res
+      .status(202)
+      .location(`/v1/jobs/${job.jobId}`)
+      .json(await jobView(job, [], [], deps.storage, deps.outputUrlTtlSeconds));
   });
 
   router.get('/jobs/:id', requireScope('jobs:read'), async (req, res) => {

@@ -37,14 +37,25 @@ describe('planLocally', () => {
 
   it('puts the product shot after the first asked-for scene when there is room', () => {
     const long = planLocally({ ...brief, durationSeconds: 30, scenes: ['Light', 'Fast', 'Bright'] });
-    expect(long.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Light', 'Aurora running shoe', 'Fast', 'Run brighter']);
+    expect(long.shots.map((s) => s.onScreenText)).toEqual([
+      'Meet Aurora',
+      'Light',
+      'Aurora running shoe',
+      'Fast',
+      'Run brighter',
+    ]);
   });
 
   it('never repeats a beat to fill time', () => {
     const plain = planLocally({ ...brief, scenes: undefined, durationSeconds: 30 });
     expect(plain.shots.map((s) => s.purpose)).toEqual(['hook', 'product', 'call_to_action']);
     const withAudience = planLocally({ ...brief, scenes: undefined, audience: 'runners', durationSeconds: 30 });
-    expect(withAudience.shots.map((s) => s.onScreenText)).toEqual(['Meet Aurora', 'Aurora running shoe', 'Made for runners', 'Run brighter']);
+    expect(withAudience.shots.map((s) => s.onScreenText)).toEqual([
+      'Meet Aurora',
+      'Aurora running shoe',
+      'Made for runners',
+      'Run brighter',
+    ]);
   });
 
   it('sizes frames from the first aspect ratio', () => {

@@ -70,18 +70,40 @@ export function planLocally(brief: Brief): ShotPlan {
   const shotSeconds = brief.durationSeconds - endCardSeconds;
   // Hook first, call to action last; in between, the beats the client asked for come before
   // the generic product shot, which fills in when there is room or nothing was asked for.
-  const hook = { purpose: 'hook' as const, text: brief.keyMessage, prompt: `Attention-grabbing opening for ${brief.product}: ${brief.keyMessage}` };
-  const product = { purpose: 'product' as const, text: brief.product, prompt: `Hero shot of ${brief.product} by ${brief.brand.name}` };
-  const asked = (brief.scenes ?? []).map((scene) => ({ purpose: 'benefit' as const, text: scene, prompt: `${brief.product}: ${scene}` }));
+  const hook = {
+    purpose: 'hook' as const,
+    text: brief.keyMessage,
+    prompt: `Attention-grabbing opening for ${brief.product}: ${brief.keyMessage}`,
+  };
+  const product = {
+    purpose: 'product' as const,
+    text: brief.product,
+    prompt: `Hero shot of ${brief.product} by ${brief.brand.name}`,
+  };
+  const asked = (brief.scenes ?? []).map((scene) => ({
+    purpose: 'benefit' as const,
+    text: scene,
+    prompt: `${brief.product}: ${scene}`,
+  }));
   const proof = brief.audience
-    ? [{ purpose: 'proof' as const, text: `Made for ${brief.audience}`, prompt: `${brief.product} in use by ${brief.audience}` }]
+    ? [
+        {
+          purpose: 'proof' as const,
+          text: `Made for ${brief.audience}`,
+          prompt: `${brief.product} in use by ${brief.audience}`,
+        },
+      ]
     : [];
   const candidates = [...asked.slice(0, 1), product, ...asked.slice(1), ...proof];
   // About four seconds a shot, three to five shots, and never more shots than distinct beats.
   const count = Math.min(5, 2 + candidates.length, Math.max(3, Math.round(shotSeconds / 4)));
   const middle = candidates.slice(0, count - 2);
   const closing = brief.callToAction ?? brief.brand.name;
-  const chosen = [hook, ...middle, { purpose: 'call_to_action' as const, text: closing, prompt: `${brief.product}, closing moment: ${closing}` }];
+  const chosen = [
+    hook,
+    ...middle,
+    { purpose: 'call_to_action' as const, text: closing, prompt: `${brief.product}, closing moment: ${closing}` },
+  ];
   const durations = splitFrames(shotSeconds, count, FPS);
   const palettes = palettesFor(brief);
   const mood = brief.tone ? `, ${brief.tone} mood` : '';

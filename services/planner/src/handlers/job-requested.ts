@@ -1,46 +1,13 @@
 import { PermanentError } from '@aiprod/contracts';
 import { defineHandler } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
-import { planLocally } from '../director/local';
-import { dispatchPendingShots } from '../dispatch';
-
-/** The local backend is free; paid backends and their price table arrive with the cost planner. */
-const LOCAL_COST_PER_SECOND_USD = 0;
+import { advancePlanning } from '../planning';
 
 export const jobRequestedHandler = (deps: PlannerDeps) =>
   defineHandler('aiprod.job.requested.v1', async (msg, ctx) => {
-    let job = await deps.jobs.getJob(msg.jobId);
+    const job = await deps.jobs.getJob(msg.jobId);
     if (!job || job.tenantId !== msg.tenantId) {
       throw new PermanentError('invalid_message', `job ${msg.jobId} of tenant ${msg.tenantId} does not exist`);
     }
-    if (job.status === 'QUEUED') {
-      job = (await deps.jobs.transition(job.jobId, 'QUEUED', 'PLANNING')).value ?? job;
-    }
-    if (job.status === 'PLANNING') {
-      const plan = planLocally(job.brief);
-      const estimatedCostUsd = plan.shots.reduce((sum, s) => sum + s.durationSeconds * LOCAL_COST_PER_SECOND_USD, 0);
-      const tenant = await deps.tenants.getTenant(job.tenantId);
-      const needsApproval = estimatedCostUsd > (tenant?.autoApproveLimitUsd ?? 0);
-      const saved = await deps.jobs.savePlan(
-        job.jobId,
-        {
-          director: plan.director,
-          shotIds: plan.shots.map((s) => s.shotId),
-          width: plan.width,
-          height: plan.height,
-          fps: plan.fps,
-          endCardSeconds: plan.endCardSeconds,
-          estimatedCostUsd,
-        },
-        plan.shots.map((spec) => ({ spec, backend: 'local' as const })),
-        needsApproval ? 'AWAITING_APPROVAL' : 'RENDERING',
-      );
-      job = saved.value ?? job;
-    }
-    if (job.status === 'RENDERING') {
-      const sent = await dispatchPendingShots(deps, job);
-      ctx.log.info('render requests published', { shots: sent });
-    } else {
-      ctx.log.info('nothing to dispatch', { status: job.status });
-    }
+    await advancePlanning(deps, job, ctx.log);
   });

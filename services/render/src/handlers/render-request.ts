@@ -38,10 +38,19 @@ export const renderRequestHandler = (deps: RenderDeps) =>
           backend: deps.backend.name,
           attempts: {
             ...s.attempts,
-            [String(msg.attempt)]: { attempt: msg.attempt, backend: deps.backend.name, status: 'RENDERING', startedAt: Timestamp.now() },
+            [String(msg.attempt)]: {
+              attempt: msg.attempt,
+              backend: deps.backend.name,
+              status: 'RENDERING',
+              startedAt: Timestamp.now(),
+            },
           },
         }),
-        { key: `shot-${msg.shotId}-a${msg.attempt}-rendering`, type: 'shot.rendering', data: { shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name } },
+        {
+          key: `shot-${msg.shotId}-a${msg.attempt}-rendering`,
+          type: 'shot.rendering',
+          data: { shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name },
+        },
       );
       if (!started.changed && started.why === 'state_mismatch') {
         ctx.log.info('shot moved on meanwhile; render skipped', { status: started.value?.status });
@@ -76,7 +85,11 @@ export const renderRequestHandler = (deps: RenderDeps) =>
             },
           },
         }),
-        { key: `shot-${msg.shotId}-a${msg.attempt}-rendered`, type: 'shot.rendered', data: { shotId: msg.shotId, attempt: msg.attempt, sizeBytes: stored.sizeBytes } },
+        {
+          key: `shot-${msg.shotId}-a${msg.attempt}-rendered`,
+          type: 'shot.rendered',
+          data: { shotId: msg.shotId, attempt: msg.attempt, sizeBytes: stored.sizeBytes },
+        },
       );
       await deps.jobs.addCost(msg.jobId, `${msg.shotId}-a${msg.attempt}`, costUsd);
       if (done.value) await publishRendered(deps, done.value);
