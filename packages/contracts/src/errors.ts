@@ -45,7 +45,7 @@ export const isPermanent = (e: unknown): e is PermanentError => e instanceof Per
 export const PROBLEM_TYPES = {
   validation: { status: 400, title: 'The request is not valid.' },
   unauthenticated: { status: 401, title: 'Authentication is required.' },
-  forbidden: { status: 403, title: 'The credentials lack the scope for this action.' },
+  forbidden: { status: 403, title: 'Access to this resource is not allowed.' },
   not_found: { status: 404, title: 'No such resource.' },
   conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
