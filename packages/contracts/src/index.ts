@@ -2,4 +2,5 @@ export * from './schemas';
 export * from './catalogue';
 export * from './states';
 export * from './errors';
+export * from './presets';
 export * from './validation';

@@ -1,0 +1,82 @@
+import type { BackendName } from './catalogue';
+
+/** What QA tolerates for a preset. Durations in seconds, loudness in LUFS / dBTP. */
+export interface QaThresholds {
+  /** Allowed difference between a clip's duration and the plan's. */
+  durationToleranceSeconds: number;
+  /** A black stretch longer than this fails the clip (dark brand colours are not black: see media's detector tuning). */
+  maxBlackSeconds: number;
+  /** A frozen stretch longer than this fails the clip. */
+  maxFrozenSeconds: number;
+  /** Silence longer than this fails a clip that is expected to have sound. */
+  maxSilenceSeconds: number;
+  /** Integrated loudness must fall in this range when the clip has sound. */
+  loudnessRangeLufs: [number, number];
+  maxTruePeakDbtp: number;
+  /** Fuzzy-match score (0..1) the planned on-screen text must reach in OCR. */
+  minTextSimilarity: number;
+  /** Render attempts per shot before the job fails. */
+  maxAttempts: number;
+}
+
+export interface Preset {
+  name: 'social_quick' | 'brand_campaign' | 'premium_spot';
+  description: string;
+  maxDurationSeconds: number;
+  shotCount: { min: number; max: number };
+  allowedBackends: readonly BackendName[];
+  /** Loudness of the delivered file: −14 LUFS suits social platforms, −23 LUFS is EBU R128 broadcast. */
+  deliveryLoudnessLufs: number;
+  qa: QaThresholds;
+}
+
+const BASE_QA: QaThresholds = {
+  durationToleranceSeconds: 0.1,
+  maxBlackSeconds: 0.5,
+  maxFrozenSeconds: 2.0,
+  maxSilenceSeconds: 2.0,
+  loudnessRangeLufs: [-30, -10],
+  maxTruePeakDbtp: -0.5,
+  minTextSimilarity: 0.8,
+  maxAttempts: 3,
+};
+
+export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
+  social_quick: {
+    name: 'social_quick',
+    description: 'Up to 15 s, vertical first, cheap backends; loud for phones.',
+    maxDurationSeconds: 15,
+    shotCount: { min: 3, max: 5 },
+    allowedBackends: ['local', 'replicate', 'runway'],
+    deliveryLoudnessLufs: -14,
+    qa: { ...BASE_QA },
+  },
+  brand_campaign: {
+    name: 'brand_campaign',
+    description: 'Up to 60 s across channels; balanced cost and quality.',
+    maxDurationSeconds: 60,
+    shotCount: { min: 3, max: 8 },
+    allowedBackends: ['local', 'runway', 'veo', 'replicate'],
+    deliveryLoudnessLufs: -16,
+    qa: { ...BASE_QA, maxFrozenSeconds: 1.5, minTextSimilarity: 0.85 },
+  },
+  premium_spot: {
+    name: 'premium_spot',
+    description: 'Broadcast-grade spot on the best backends; strict QA, EBU R128 loudness.',
+    maxDurationSeconds: 60,
+    shotCount: { min: 3, max: 8 },
+    allowedBackends: ['local', 'veo', 'runway'],
+    deliveryLoudnessLufs: -23,
+    qa: {
+      ...BASE_QA,
+      maxBlackSeconds: 0.2,
+      maxFrozenSeconds: 1.0,
+      minTextSimilarity: 0.9,
+      maxTruePeakDbtp: -1,
+      maxAttempts: 4,
+    },
+  },
+};
+
+export const presetOf = (name: string | undefined): Preset =>
+  PRESETS[(name ?? 'social_quick') as Preset['name']] ?? PRESETS.social_quick;
