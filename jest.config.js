@@ -14,7 +14,7 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }] },
   moduleNameMapper: {
-    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing)$':
+    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|qa|webhooks)$':
       '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/test/global-setup.ts',

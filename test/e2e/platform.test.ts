@@ -56,6 +56,13 @@ describe('the local platform', () => {
     expect(job.status).toBe('DELIVERED');
     expect(job.shots.length).toBeGreaterThanOrEqual(3);
     expect(job.shots.every((s) => s.status === 'PASSED')).toBe(true);
+    // QA looked at every shot: the local judge read the planned text, nothing was skipped or invented.
+    for (const shot of job.shots) {
+      expect(shot.qa?.judge).toBe('local-ocr');
+      expect(shot.qa?.checks.find((c) => c.name === 'on_screen_text')?.verdict).toBe('pass');
+      expect(shot.qa?.checks.find((c) => c.name === 'frozen_frames')?.verdict).toBe('pass');
+    }
+    expect(job.qa).toEqual({ shotsPassed: job.shots.length, shotsTotal: job.shots.length, retakes: 0 });
     expect(deliveredEvents(job)).toHaveLength(1);
     const statusChanges = job.events.filter((e) => e.type === 'job.created' || e.data.from !== undefined);
     expect(statusChanges.map((e) => e.data.status)).toEqual([
@@ -73,6 +80,19 @@ describe('the local platform', () => {
     expect(info.video).toMatchObject({ codec: 'h264', width: 1280, height: 720 });
     expect(info.audio?.codec).toBe('aac');
   }, 150_000);
+
+  it('passes every shot of the vertical 30 s sample brief without a retake', async () => {
+    const vertical = JSON.parse(
+      readFileSync(join(repoRoot, 'examples', 'briefs', 'lumen-30s-vertical.json'), 'utf8'),
+    ) as Record<string, unknown>;
+    const job = await client.waitForTerminal((await client.submit(vertical)).id, { timeoutMs: 150_000 });
+    expect(job.error).toBeUndefined();
+    expect(job.status).toBe('DELIVERED');
+    expect(job.qa.retakes).toBe(0);
+    expect(job.shots.every((s) => s.qa?.verdict === 'pass')).toBe(true);
+    expect(job.outputs[0]).toMatchObject({ width: 720, height: 1280 });
+    expect(Math.abs(job.outputs[0]!.durationSeconds - 30)).toBeLessThanOrEqual(0.5);
+  }, 180_000);
 
   it('answers bad requests with problem+json and hides other tenants', async () => {
     const url = `${stack.info.gatewayUrl}/v1/jobs`;

@@ -3,6 +3,8 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { runDemo } from './demo';
+import { runQaCommand, UsageError, type QaCommandOptions } from './qa-command';
+import { setLocalWebhook, verifyWebhookCommand } from './webhook-commands';
 import { LocalStack, stopStack, type StackInfo } from './stack';
 
 const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -12,6 +14,10 @@ const readInfo = (): StackInfo | null =>
   existsSync(stackFile) ? (JSON.parse(readFileSync(stackFile, 'utf8')) as StackInfo) : null;
 
 const program = new Command('aiprod').description('AIPROD local platform and tools').showHelpAfterError();
+// Usage errors exit 2 (so scripts can tell "rejected" from "called wrongly"); help exits 0.
+program.exitOverride((error) => {
+  process.exit(error.code === 'commander.helpDisplayed' || error.code === 'commander.version' ? 0 : 2);
+});
 
 program
   .command('up')
@@ -55,7 +61,51 @@ program
     process.stdout.write(`${file}\n`);
   });
 
+program
+  .command('verify-webhook')
+  .description(
+    'check a received webhook the way a client must: signature and timestamp; exit 0 valid, 1 invalid, 2 usage error',
+  )
+  .requiredOption('--secret <whsec>', 'the endpoint secret (whsec_…)')
+  .requiredOption('--body <file>', 'the raw request body, byte for byte')
+  .option(
+    '--header <name: value>',
+    'a received header (repeat for webhook-id, webhook-timestamp, webhook-signature)',
+    (v: string, all: string[]) => [...all, v],
+    [] as string[],
+  )
+  .option('--tolerance <seconds>', 'how old a timestamp may be', '300')
+  .action((opts: { secret: string; body: string; header: string[]; tolerance: string }) => {
+    const result = verifyWebhookCommand({ ...opts, body: resolve(opts.body) });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    process.exitCode = result.ok ? 0 : 1;
+  });
+
+program
+  .command('webhook-set <url>')
+  .description("send the local development tenant's job webhooks to <url>; prints the signing secret once, as JSON")
+  .action(async (url: string) => {
+    const info = readInfo();
+    if (!info) throw new UsageError('no local platform is running: "pnpm stack:up" first');
+    process.stdout.write(`${JSON.stringify(await setLocalWebhook(info, url), null, 2)}\n`);
+  });
+
+program
+  .command('qa <file>')
+  .description(
+    "run the platform's QA checks on a video file; prints a JSON report; exit 0 pass, 1 rejected, 2 usage error",
+  )
+  .option('--plan <shot.json>', 'the planned shot (a shot spec as JSON) to check against')
+  .option('--preset <name>', 'the preset whose thresholds apply', 'social_quick')
+  .option('--judge <kind>', 'semantic judge: local (OCR and plan conformance) or none', 'local')
+  .option('--expect-audio', 'the file must carry sound')
+  .action(async (file: string, opts: QaCommandOptions) => {
+    const report = await runQaCommand(resolve(file), { ...opts, ...(opts.plan ? { plan: resolve(opts.plan) } : {}) });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    process.exitCode = report.verdict === 'pass' ? 0 : 1;
+  });
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

@@ -15,7 +15,18 @@ export interface JobView {
     sizeBytes: number;
   }[];
   events: { id: string; type: string; at: string; data: Record<string, unknown> }[];
-  shots: { id: string; status: string; attempt: number }[];
+  shots: {
+    id: string;
+    status: string;
+    attempt: number;
+    qa: null | {
+      verdict: string;
+      judge: string | null;
+      checks: { name: string; verdict: string; measured?: unknown }[];
+      evidence: string[];
+    };
+  }[];
+  qa: { shotsPassed: number; shotsTotal: number; retakes: number };
 }
 
 /** Talks to the local gateway over HTTPS the way a client would, with the stack's API key. */

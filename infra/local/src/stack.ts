@@ -54,7 +54,7 @@ const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string,
   planner: { dir: 'planner', env: {} },
   'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
   qa: { dir: 'qa', env: {} },
-  delivery: { dir: 'delivery', env: {} },
+  delivery: { dir: 'delivery', env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' } },
 };
 
 /**
@@ -127,6 +127,7 @@ export class LocalStack {
         PUBLIC_BASE_URL: gatewayUrl,
         STORAGE_SIGNING_KEY: randomBytes(32).toString('hex'),
         SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds ?? 30),
+        WEBHOOK_POLL_SECONDS: String(options.sweepIntervalSeconds ?? 5),
       };
       const serviceEnv = {} as Record<LocalServiceName, NodeJS.ProcessEnv>;
       for (const name of SERVICE_NAMES) {

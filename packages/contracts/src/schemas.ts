@@ -90,6 +90,12 @@ export const ShotSpecSchema = Strict({
   width: Type.Integer({ minimum: 16, maximum: 3840, multipleOf: 2 }),
   height: Type.Integer({ minimum: 16, maximum: 3840, multipleOf: 2 }),
   fps: Type.Integer({ minimum: 1, maximum: 60 }),
+  seed: Type.Optional(
+    Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Vendor seed; changed on a retake.' }),
+  ),
+  retakeNote: Type.Optional(
+    Type.String({ maxLength: 300, description: 'Why the previous take was rejected, for the backend to avoid.' }),
+  ),
 });
 export type ShotSpec = Static<typeof ShotSpecSchema>;
 
@@ -122,3 +128,12 @@ export type ShotRendered = Static<typeof ShotRenderedSchema>;
 export type JobAssemble = Static<typeof JobAssembleSchema>;
 export type JobFinished = Static<typeof JobFinishedSchema>;
 export type AnySchema = TSchema;
+
+/** One measured QA check: what was measured, against what, and the verdict. Never a made-up score. */
+export interface QaCheck {
+  name: string;
+  verdict: 'pass' | 'fail' | 'skipped';
+  measured?: number | string | boolean;
+  expected?: string;
+  detail?: string;
+}

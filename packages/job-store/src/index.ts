@@ -3,3 +3,4 @@ export * from './job-store';
 export * from './message-ledger';
 export * from './tenants';
 export * from './firestore';
+export * from './webhooks';

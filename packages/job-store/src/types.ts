@@ -1,5 +1,5 @@
 import type { Timestamp } from '@google-cloud/firestore';
-import type { BackendName, Brief, FailureReason, JobStatus, ShotSpec, ShotStatus } from '@aiprod/contracts';
+import type { BackendName, Brief, FailureReason, JobStatus, QaCheck, ShotSpec, ShotStatus } from '@aiprod/contracts';
 
 export interface JobError {
   reason: FailureReason;
@@ -59,18 +59,17 @@ export interface ShotAttempt {
   error?: string;
 }
 
-export interface QaCheck {
-  name: string;
-  verdict: 'pass' | 'fail' | 'skipped';
-  measured?: number | string | boolean;
-  expected?: string;
-  detail?: string;
-}
+export type { QaCheck };
 
 export interface QaReport {
   attempt: number;
   verdict: 'pass' | 'reject';
   checks: QaCheck[];
+  /** Storage URIs of the frames that show what the checks saw, stored beside the clip. */
+  evidence: string[];
+  /** Which semantic judge looked, if any. */
+  judge: string | null;
+  timings: { technicalMs: number; semanticMs: number };
   at: Timestamp;
 }
 

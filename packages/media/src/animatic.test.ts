@@ -1,7 +1,16 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_FONT_FILE, MediaError, decodeCheck, probe, renderAnimatic } from './index';
+import { DEFAULT_FONT_FILE, MediaError, analyzeClip, decodeCheck, probe, renderAnimatic } from './index';
 import { colourDistance, hexRgb, pixel, rgbFrame, scratchDir, sha256, shot } from '../test/helpers';
+
+/** Mean difference of row `y` (320 px wide) between two frames, `b` read `shift` px further
+ *  right than `a`. */
+function rowDifference(a: Buffer, b: Buffer, y: number, shift = 0): number {
+  let total = 0;
+  const xs = 320 - shift;
+  for (let x = 0; x < xs; x++) total += colourDistance(pixel(a, 320, x + shift, y), pixel(b, 320, x, y));
+  return total / xs;
+}
 
 describe('renderAnimatic', () => {
   const scratch = scratchDir();
@@ -78,26 +87,61 @@ describe('renderAnimatic', () => {
     await renderAnimatic(shot({ palette }), file, { timeoutMs: 20_000 });
     const frame = await rgbFrame(file, 0, scratch.dir);
     expect(frame.length).toBe(320 * 180 * 3);
-    expect(colourDistance(pixel(frame, 320, 160, 1), hexRgb(palette[0]!))).toBeLessThanOrEqual(10);
-    expect(colourDistance(pixel(frame, 320, 160, 178), hexRgb(palette[1]!))).toBeLessThanOrEqual(10);
+    // All along the edges: the rays of light fade out there.
+    for (const x of [4, 80, 160, 240, 315]) {
+      expect(colourDistance(pixel(frame, 320, x, 1), hexRgb(palette[0]!))).toBeLessThanOrEqual(10);
+      expect(colourDistance(pixel(frame, 320, x, 178), hexRgb(palette[1]!))).toBeLessThanOrEqual(10);
+    }
     const middle = pixel(frame, 320, 160, 90);
     expect(colourDistance(middle, hexRgb(palette[0]!))).toBeGreaterThan(40);
     expect(colourDistance(middle, hexRgb(palette[1]!))).toBeGreaterThan(40);
   });
 
-  it('moves the camera for a zoom and holds it for a static shot', async () => {
-    const first = async (camera: 'static' | 'zoom_in') => {
-      const file = out(`${camera}.mp4`);
+  it('keeps a static shot alive: the light drifts, the gradient holds', async () => {
+    const file = out('static.mp4');
+    await renderAnimatic(shot({ camera: 'static', palette: ['#000000', '#FFFFFF'] }), file, { timeoutMs: 20_000 });
+    const [start, end] = [await rgbFrame(file, 0, scratch.dir), await rgbFrame(file, 29, scratch.dir)];
+    expect(end.equals(start)).toBe(false);
+    // Across the middle row the rays have moved...
+    expect(rowDifference(start, end, 90)).toBeGreaterThan(2);
+    // ...while the edges, where the rays fade out, keep the palette colours.
+    expect(rowDifference(start, end, 1)).toBeLessThan(1);
+    expect(rowDifference(start, end, 178)).toBeLessThan(1);
+  });
+
+  it('zooms about the centre', async () => {
+    const frame29 = async (camera: 'static' | 'zoom_in') => {
+      const file = out(`${camera}-bw.mp4`);
       await renderAnimatic(shot({ camera, palette: ['#000000', '#FFFFFF'] }), file, { timeoutMs: 20_000 });
-      return [await rgbFrame(file, 0, scratch.dir), await rgbFrame(file, 29, scratch.dir)] as const;
+      return rgbFrame(file, 29, scratch.dir);
     };
-    const [zoomStart, zoomEnd] = await first('zoom_in');
+    // The light drifts the same way in both, so the zoom is all that differs.
+    const [still, zoomed] = [await frame29('static'), await frame29('zoom_in')];
     // Zooming in on a black-to-white gradient pulls grey toward the top edge...
-    expect(pixel(zoomEnd, 320, 160, 0)[0]).toBeGreaterThan(pixel(zoomStart, 320, 160, 0)[0] + 3);
+    expect(pixel(zoomed, 320, 160, 0)[0]).toBeGreaterThan(pixel(still, 320, 160, 0)[0] + 3);
     // ...about the centre, which stays put.
-    expect(Math.abs(pixel(zoomEnd, 320, 160, 90)[0] - pixel(zoomStart, 320, 160, 90)[0])).toBeLessThanOrEqual(3);
-    const [staticStart, staticEnd] = await first('static');
-    expect(staticEnd.equals(staticStart)).toBe(true);
+    expect(colourDistance(pixel(zoomed, 320, 160, 90), pixel(still, 320, 160, 90))).toBeLessThanOrEqual(3);
+  });
+
+  it('pans across the plate', async () => {
+    const file = out('pan.mp4');
+    await renderAnimatic(shot({ camera: 'pan_right' }), file, { timeoutMs: 20_000 });
+    const [start, end] = [await rgbFrame(file, 0, scratch.dir), await rgbFrame(file, 29, scratch.dir)];
+    // A 1 s pan travels 20 px (6% of 320, rounded to even): the picture has moved left by that.
+    expect(rowDifference(start, end, 90, 20)).toBeLessThan(1.5);
+    expect(rowDifference(start, end, 90)).toBeGreaterThan(2);
+  });
+
+  it('never looks frozen or black, whatever the camera does', async () => {
+    for (const camera of ['static', 'pan_left', 'pan_right', 'zoom_in', 'zoom_out'] as const) {
+      const file = out(`alive-${camera}.mp4`);
+      // Brand navy: dark, but not black.
+      const spec = shot({ camera, durationSeconds: 4, width: 640, height: 360, palette: ['#0B1D3A', '#1E6FD9'] });
+      await renderAnimatic({ ...spec, onScreenText: 'Run brighter' }, file, { timeoutMs: 20_000 });
+      const analysis = await analyzeClip(file, { timeoutMs: 20_000 });
+      expect({ camera, frozen: analysis.frozen, black: analysis.black }).toEqual({ camera, frozen: [], black: [] });
+      expect(analysis.decodedSeconds).toBeCloseTo(4, 3);
+    }
   });
 
   it('refuses specs ffmpeg cannot encode, before running it', async () => {

@@ -7,8 +7,8 @@ import {
   checkFrame,
   drawTextLine,
   fileUrl,
-  gradientStill,
   oneLine,
+  rayPlate,
   textFile,
   withScratch,
 } from './filters';
@@ -20,26 +20,47 @@ export interface RenderOptions extends RunOptions {
 
 /** Scale reached at the end of a zoom_in (and start of a zoom_out). */
 const ZOOM = 0.08;
-/** Horizontal drift over a pan, as a fraction of the frame width. */
+/** A pan travels at least this share of the frame width... */
 const PAN = 0.06;
+/** ...and at least this many frame widths a second. */
+const PAN_SPEED = 0.04;
+/** How fast the plate's rays of light drift across a static or zooming shot, in frame widths
+ *  a second: slow, but enough that no half second of the clip is a still (freezedetect at
+ *  -60 dB over 0.5 s, as QA runs it, must not fire on an animatic). */
+const DRIFT_SPEED = 0.03;
+
+const even = (n: number) => 2 * Math.ceil(n / 2);
 
 /**
- * The camera move as filters after the gradient, and the canvas size the gradient needs.
- * Zooms rescale each frame and crop the centre; the crop offsets are written out from the
- * frame number because crop's own in_w/in_h keep the size of the first frame.
+ * The camera move as filters after the plate, and the canvas width the plate needs. The plate
+ * is a still (drawing it per frame would cost more than the whole encode), so all motion comes
+ * from cropping it at a moving offset, which costs next to nothing:
+ * - pans crop across a wider canvas;
+ * - static shots and zooms crop across a slightly wider one too, so the rays drift while the
+ *   gradient (the same across every row) holds still: light moving over a locked-off camera;
+ * - zooms then rescale each frame and crop the centre; the crop offsets are written out from
+ *   the frame number because crop's own in_w/in_h keep the size of the first frame.
+ * Speeds are per second rather than per clip, so a long shot moves as visibly as a short one.
  */
 function camera(spec: ShotSpec, frames: number): { canvasWidth: number; filters: string[] } {
-  const { width: w, height: h } = spec;
-  const p = `(n/${Math.max(frames - 1, 1)})`; // 0 at the first frame, 1 at the last
+  const { width: w, height: h, fps } = spec;
+  const last = Math.max(frames - 1, 1);
+  const p = `(n/${last})`; // 0 at the first frame, 1 at the last
+  const seconds = last / fps;
+  // Crop offsets on yuv420p move in steps of two pixels.
+  const drift = even(w * DRIFT_SPEED * seconds);
+  // The view slides left over the canvas: the rays drift to the right.
+  const drifting = `crop=${w}:${h}:x=${drift}-2*trunc(${drift}*${p}/2):y=0`;
   switch (spec.camera) {
     case 'static':
-      return { canvasWidth: w, filters: [] };
+      return { canvasWidth: w + drift, filters: [drifting] };
     case 'zoom_in':
     case 'zoom_out': {
       const z = spec.camera === 'zoom_in' ? `(1+${ZOOM}*${p})` : `(1+${ZOOM}*(1-${p}))`;
       return {
-        canvasWidth: w,
+        canvasWidth: w + drift,
         filters: [
+          drifting,
           `scale=w=2*trunc(${w}*${z}/2):h=2*trunc(${h}*${z}/2):eval=frame:flags=bilinear`,
           `crop=${w}:${h}:x=trunc(${w}*${z}/2)-${w / 2}:y=trunc(${h}*${z}/2)-${h / 2}`,
         ],
@@ -47,7 +68,7 @@ function camera(spec: ShotSpec, frames: number): { canvasWidth: number; filters:
     }
     case 'pan_left':
     case 'pan_right': {
-      const margin = 2 * Math.ceil((w * PAN) / 2);
+      const margin = even(w * Math.max(PAN, PAN_SPEED * seconds));
       // Panning right moves the view right over the canvas.
       const x = spec.camera === 'pan_right' ? `${margin}*${p}` : `${margin}*(1-${p})`;
       return { canvasWidth: w + margin, filters: [`crop=${w}:${h}:x=${x}:y=0`] };
@@ -60,9 +81,10 @@ function camera(spec: ShotSpec, frames: number): { canvasWidth: number; filters:
 }
 
 /**
- * The 'local' render backend: an animatic of the shot (palette gradient, camera move, the
- * on-screen text) as an H.264 MP4 without audio, exactly round(durationSeconds * fps) frames.
- * The same spec always gives the same bytes. The file appears at `outFile` only when complete.
+ * The 'local' render backend: an animatic of the shot (palette gradient with soft rays of
+ * light, camera move, the on-screen text) as an H.264 MP4 without audio, exactly
+ * round(durationSeconds * fps) frames. Something always moves, even in a static shot, so that
+ * no stretch of it reads as a frozen picture. The same spec always gives the same bytes. The file appears at `outFile` only when complete.
  */
 export async function renderAnimatic(spec: ShotSpec, outFile: string, opts: RenderOptions): Promise<void> {
   const { width, height, fps } = spec;
@@ -75,7 +97,7 @@ export async function renderAnimatic(spec: ShotSpec, outFile: string, opts: Rend
   const move = camera(spec, frames);
 
   await withScratch(outFile, async (dir, partial) => {
-    const filters = [gradientStill(move.canvasWidth, height, fps, frames, top, bottom), ...move.filters];
+    const filters = [rayPlate(move.canvasWidth, height, width, fps, frames, top, bottom), ...move.filters];
     if (text) {
       const style = {
         fontFile: opts.fontFile ?? DEFAULT_FONT_FILE,

@@ -87,6 +87,67 @@ export function gradientStill(
   ].join(',');
 }
 
+/** Strongest light (and shadow) the rays lay on the plate, as an opacity of white (black). */
+const RAY_OPACITY = 0.1;
+/** The rays' two periods, in frame widths, and their slant (horizontal shift per row). */
+const RAY_PERIODS = [0.31, 0.13] as const;
+const RAY_SLANT = 0.45;
+/** The light masks are drawn at this fraction of the frame size and scaled up: they are soft,
+ *  and drawing them at full size would cost more than the rest of the still. */
+const RAY_MASK_SCALE = 4;
+
+/**
+ * `gradientStill` with soft slanted rays of light and shadow across it: a still plate that a
+ * camera move can visibly travel over (a pure vertical gradient looks the same after a pan).
+ * The rays fade out toward the top and bottom edges, so the first and last rows keep the
+ * palette colours; light and shadow in equal measure keep them visible on white and on black.
+ * `frameWidth` sets the rays' scale (the canvas may be wider, for a pan).
+ *
+ * A filtergraph fragment: several chains whose last one is left open, so that filters can be
+ * appended with a comma. It uses the labels `plate_*`.
+ */
+export function rayPlate(
+  width: number,
+  height: number,
+  frameWidth: number,
+  fps: number,
+  frames: number,
+  top: string,
+  bottom: string,
+): string {
+  const k = RAY_MASK_SCALE;
+  const maskW = Math.max(2, Math.ceil(width / k));
+  const maskH = Math.max(2, Math.ceil(height / k));
+  // In mask pixels: u runs across the rays, in full-size pixels.
+  const u = `((X+0.5)*${k}+${RAY_SLANT}*(Y+0.5)*${k})`;
+  const [p1, p2] = RAY_PERIODS.map((p) => +(p * frameWidth).toFixed(3));
+  const ray = `(0.6*cos(2*PI*${u}/${p1})+0.4*cos(2*PI*${u}/${p2}+1.3))`;
+  const envelope = `sin(PI*(Y+0.5)/H)`;
+  const mask = (sign: 1 | -1, label: string) =>
+    `color=c=black:s=${maskW}x${maskH}:r=${fps},trim=end_frame=1,format=gray,` +
+    `geq=lum='${255 * RAY_OPACITY}*${envelope}*max(0,${sign}*${ray})',` +
+    `scale=${width}x${height}:flags=bicubic[${label}]`;
+  const solid = (colour: string, label: string) =>
+    `color=c=${colour}:s=${width}x${height}:r=${fps},trim=end_frame=1,format=gbrp[${label}]`;
+  return [
+    `gradients=s=${width}x${height}:r=${fps}:c0=${ffColor(top)}:c1=${ffColor(bottom)}:n=2:x0=0:y0=0:x1=0:y1=${height - 1}:speed=0.00001,trim=end_frame=1,format=gbrp[plate_gradient]`,
+    mask(1, 'plate_light_mask'),
+    mask(-1, 'plate_shadow_mask'),
+    solid('white', 'plate_white'),
+    solid('black', 'plate_black'),
+    '[plate_white][plate_light_mask]alphamerge[plate_light]',
+    '[plate_black][plate_shadow_mask]alphamerge[plate_shadow]',
+    '[plate_gradient][plate_light]overlay=format=gbrp[plate_lit]',
+    [
+      '[plate_lit][plate_shadow]overlay=format=gbrp',
+      'scale=out_color_matrix=bt709:out_range=tv',
+      'format=yuv420p',
+      `loop=loop=${frames - 1}:size=1:start=0`,
+      `setpts=N/(${fps}*TB)`,
+    ].join(','),
+  ].join(';');
+}
+
 /** DejaVu Sans Bold advance widths (units per em: 2048) for U+0020..U+007E, read from the font. */
 const ADVANCES = [
   713, 934, 1067, 1716, 1425, 2052, 1786, 627, 936, 936, 1071, 1716, 778, 850, 778, 748, 1425, 1425, 1425, 1425, 1425,

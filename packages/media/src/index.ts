@@ -3,3 +3,29 @@ export { probe, decodeCheck, extractFrame, type ProbeResult } from './probe';
 export { renderAnimatic, type RenderOptions } from './animatic';
 export { assemble, type AssembleInput, type EndCard } from './assemble';
 export { DEFAULT_FONT_FILE } from './filters';
+export {
+  analyzeClip,
+  DEFAULT_ANALYSIS_THRESHOLDS,
+  type AnalysisThresholds,
+  type AnalyzeOptions,
+  type ClipAnalysis,
+  type Interval,
+} from './analyze';
+export {
+  VARIANT_SIZES,
+  contactSheet,
+  finishCut,
+  finishTimeline,
+  finishedDuration,
+  measureLoudness,
+  posterFrame,
+  type AspectRatio,
+  type FinishClip,
+  type FinishEndCard,
+  type FinishInput,
+  type FinishMusic,
+  type FinishTimeline,
+  type FinishVariantRequest,
+  type FinishedVariant,
+  type TransitionKind,
+} from './finishing';

@@ -58,3 +58,6 @@ export function memoryLog(): {
   };
   return { lines, log: make({}) };
 }
+
+export * from './defects';
+export * from './vertex-server';

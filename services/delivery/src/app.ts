@@ -4,8 +4,9 @@ import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
 import { assembleJob, jobAssembleHandler } from './handlers/job-assemble';
 import { jobFinishedHandler } from './handlers/job-finished';
+import type { WebhookDeps } from './webhooks';
 
-export interface DeliveryDeps extends CoreDeps {
+export interface DeliveryDeps extends CoreDeps, WebhookDeps {
   storage: BlobStore;
   workDir: string;
   assemblyTimeoutMs: number;

@@ -7,5 +7,16 @@ export const DeliveryEnv = Type.Object({
   ...StorageEnvProperties,
   ASSEMBLY_TIMEOUT_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 600 }),
   WORK_DIR: Type.Optional(Type.String({ minLength: 1 })),
+  WEBHOOK_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10 }),
+  WEBHOOK_POLL_SECONDS: Type.Number({
+    minimum: 0.2,
+    maximum: 300,
+    default: 5,
+    description: 'How often due webhook retries are sent.',
+  }),
+  WEBHOOK_ALLOW_LOOPBACK_HTTP: Type.Boolean({
+    default: false,
+    description: 'Local platform only: plain http to loopback receivers.',
+  }),
 });
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(DeliveryEnv, env);

@@ -4,18 +4,26 @@ const telemetry = startTelemetry({ service: 'delivery' });
 
 import { tmpdir } from 'node:os';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
+import { WebhookStore } from '@aiprod/job-store';
 import { buildDelivery, deliverySweep } from './app';
+import { startWebhookDispatcher } from './webhooks';
 import { loadEnv } from './env';
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'delivery', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
+  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log });
   const deps = {
-    ...createCoreDeps({ projectId: env.GCP_PROJECT, log }),
+    ...core,
+    webhooks: new WebhookStore(core.db),
+    allowLoopbackHttp: env.WEBHOOK_ALLOW_LOOPBACK_HTTP,
+    timeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
+    scheduleScale: 1,
     storage: blobStoreFromEnv(env),
     workDir: env.WORK_DIR ?? tmpdir(),
     assemblyTimeoutMs: env.ASSEMBLY_TIMEOUT_SECONDS * 1000,
   };
+  const dispatcher = startWebhookDispatcher(deps, env.WEBHOOK_POLL_SECONDS * 1000);
   const service = await runWorkerService({
     service: 'delivery',
     deps,
@@ -24,7 +32,10 @@ async function main(): Promise<void> {
     sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,
-    onClose: () => telemetry.shutdown(),
+    onClose: async () => {
+      await dispatcher.stop();
+      await telemetry.shutdown();
+    },
   });
   exitOnSignals(() => service.close(), log);
 }

@@ -40,16 +40,35 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
         }
       : {}),
     ...(job.error ? { error: { reason: job.error.reason, message: job.error.message, at: iso(job.error.at) } } : {}),
-    shots: shots.map((s) => ({
-      id: s.shotId,
-      status: s.status,
-      attempt: s.attempt,
-      purpose: s.spec.purpose,
-      durationSeconds: s.spec.durationSeconds,
-      onScreenText: s.spec.onScreenText ?? null,
-      backend: s.backend,
-      qa: s.qa ? { attempt: s.qa.attempt, verdict: s.qa.verdict, checks: s.qa.checks } : null,
-    })),
+    qa: {
+      shotsPassed: shots.filter((s) => s.status === 'PASSED').length,
+      shotsTotal: shots.length,
+      retakes: shots.reduce((n, s) => n + Math.max(0, s.attempt - 1), 0),
+    },
+    shots: await Promise.all(
+      shots.map(async (s) => ({
+        id: s.shotId,
+        status: s.status,
+        attempt: s.attempt,
+        purpose: s.spec.purpose,
+        durationSeconds: s.spec.durationSeconds,
+        onScreenText: s.spec.onScreenText ?? null,
+        backend: s.backend,
+        qa: s.qa
+          ? {
+              attempt: s.qa.attempt,
+              verdict: s.qa.verdict,
+              judge: s.qa.judge ?? null,
+              checks: s.qa.checks,
+              evidence: await Promise.all(
+                (s.qa.evidence ?? []).map((uri) =>
+                  storage.signedUrl(storage.keyFromUri(uri), { expiresInSeconds: urlTtlSeconds }),
+                ),
+              ),
+            }
+          : null,
+      })),
+    ),
     outputs,
     events: events.map((e) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data })),
   };

@@ -1,12 +1,16 @@
 import type { JobStatus, TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
+import type { SemanticJudge } from '@aiprod/qa';
 import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
 import { resumeRendering, shotRenderedHandler } from './handlers/shot-rendered';
 
 export interface QaDeps extends CoreDeps {
   storage: BlobStore;
-  maxAttempts: number;
+  /** null when no semantic judge is configured: semantic checks are reported as skipped. */
+  judge: SemanticJudge | null;
+  workDir: string;
+  timeoutMs: number;
 }
 
 export function buildQa(deps: QaDeps): HandlerMap<TopicsOf<'qa'>> {

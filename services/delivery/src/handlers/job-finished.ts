@@ -1,10 +1,8 @@
 import { defineHandler } from '@aiprod/pubsub';
 import type { DeliveryDeps } from '../app';
+import { enqueueJobWebhook } from '../webhooks';
 
-/**
- * The notifier. Signed client webhooks are not built yet; until they are, the timeline says
- * plainly that no notification was sent rather than pretending one was.
- */
+/** The notifier: a signed webhook to the tenant's endpoint, or a plain note that none is configured. */
 export const jobFinishedHandler = (deps: DeliveryDeps) =>
   defineHandler('aiprod.job.finished.v1', async (msg, ctx) => {
     const job = await deps.jobs.getJob(msg.jobId);
@@ -12,9 +10,12 @@ export const jobFinishedHandler = (deps: DeliveryDeps) =>
       ctx.log.warn('finished message for an unknown job', { jobId: msg.jobId });
       return;
     }
-    await deps.jobs.appendEvent(job.jobId, {
-      key: `notify-${msg.status}`,
-      type: 'notification.skipped',
-      data: { status: msg.status, reason: 'no webhook endpoint is configured for this tenant' },
-    });
+    const delivery = await enqueueJobWebhook(deps, job, msg.status);
+    if (!delivery) {
+      await deps.jobs.appendEvent(job.jobId, {
+        key: `notify-${msg.status}`,
+        type: 'notification.skipped',
+        data: { status: msg.status, reason: 'no webhook endpoint is configured for this tenant' },
+      });
+    }
   });

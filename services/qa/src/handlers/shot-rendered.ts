@@ -1,17 +1,17 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Timestamp } from '@google-cloud/firestore';
-import { isTerminal, PermanentError, renderTopicFor } from '@aiprod/contracts';
-import { defineHandler, type Log } from '@aiprod/pubsub';
+import { isTerminal, PermanentError, presetOf, renderTopicFor, type ShotSpec } from '@aiprod/contracts';
 import type { Job, QaReport, Shot } from '@aiprod/job-store';
+import { defineHandler, type Log } from '@aiprod/pubsub';
+import { evaluateClip, expectationFromSpec } from '@aiprod/qa';
 import type { QaDeps } from '../app';
-import { technicalChecks } from '../technical';
-
-const CHECK_TIMEOUT_MS = 120_000;
 
 async function requestAssembly(deps: QaDeps, job: Job): Promise<void> {
   await deps.publisher.publish('aiprod.job.assemble.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId });
 }
 
-async function requestRerender(deps: QaDeps, job: Job, shot: Shot): Promise<void> {
+async function requestRender(deps: QaDeps, job: Job, shot: Shot): Promise<void> {
   await deps.publisher.publish(renderTopicFor(shot.backend), {
     v: 1,
     jobId: job.jobId,
@@ -20,6 +20,15 @@ async function requestRerender(deps: QaDeps, job: Job, shot: Shot): Promise<void
     attempt: shot.attempt,
     spec: shot.spec,
   });
+}
+
+/** A retake is not the same request again: a new seed, and the reasons the last take failed. */
+export function retakeSpec(spec: ShotSpec, nextAttempt: number, failedChecks: string[]): ShotSpec {
+  return {
+    ...spec,
+    seed: nextAttempt * 7919,
+    retakeNote: `Previous take rejected by QA: ${failedChecks.join(', ')}.`.slice(0, 300),
+  };
 }
 
 /** What QA needs to know about one rendered attempt: the message, or the stored shot. */
@@ -31,10 +40,50 @@ export interface RenderedAttempt {
   clipUri: string;
 }
 
+/** Runs every check on the clip and stores the evidence frames beside it. */
+async function inspect(deps: QaDeps, job: Job, shot: Shot, msg: RenderedAttempt): Promise<QaReport> {
+  const dir = await mkdtemp(join(deps.workDir, 'qa-'));
+  try {
+    const preset = presetOf(job.preset);
+    const evaluation = await deps.storage.withLocalFile(deps.storage.keyFromUri(msg.clipUri), (file) =>
+      evaluateClip({
+        file,
+        // Only Veo generates sound with the picture; the others are silent and sound is added at assembly.
+        expectation: expectationFromSpec(shot.spec, shot.backend === 'veo'),
+        thresholds: preset.qa,
+        spec: shot.spec,
+        backend: shot.backend,
+        judge: deps.judge,
+        workDir: dir,
+        timeoutMs: deps.timeoutMs,
+      }),
+    );
+    const prefix = `tenants/${job.tenantId}/jobs/${job.jobId}/shots/${shot.shotId}/attempt-${msg.attempt}-qa`;
+    const evidence = await Promise.all(
+      evaluation.evidenceFrames.map(
+        async (frame) =>
+          (await deps.storage.putFile(`${prefix}/${basename(frame)}`, frame, { contentType: 'image/png' })).uri,
+      ),
+    );
+    return {
+      attempt: msg.attempt,
+      verdict: evaluation.verdict,
+      checks: evaluation.checks,
+      evidence,
+      judge: deps.judge?.name ?? null,
+      timings: evaluation.timings,
+      at: Timestamp.now(),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Checks one rendered attempt. Pass → the shot is PASSED, and the last shot to pass requests
- * assembly (once, in the same transaction). Reject → a new attempt, up to the limit, then the
- * job fails with the checks that failed. Repeats re-publish what the state says was due.
+ * assembly (once, in the same transaction). Reject → a retake (new seed, the reasons attached),
+ * up to the preset's attempts, then the job fails naming the checks that failed. Repeats
+ * re-publish what the state says was due.
  */
 export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log: Log): Promise<void> {
   const [job, shot] = await Promise.all([deps.jobs.getJob(msg.jobId), deps.jobs.getShot(msg.jobId, msg.shotId)]);
@@ -46,36 +95,30 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
     if (job.status === 'ASSEMBLING') await requestAssembly(deps, job);
     return;
   }
-  if (shot.status === 'REJECTED' && shot.attempt === msg.attempt + 1) return requestRerender(deps, job, shot);
+  if (shot.status === 'REJECTED' && shot.attempt === msg.attempt + 1) return requestRender(deps, job, shot);
   if (shot.status !== 'RENDERED' || shot.attempt !== msg.attempt) {
     log.info('stale QA request', { status: shot.status, current: shot.attempt });
     return;
   }
 
-  const checks = await deps.storage.withLocalFile(deps.storage.keyFromUri(msg.clipUri), (file) =>
-    technicalChecks(file, shot.spec, CHECK_TIMEOUT_MS),
-  );
-  const failed = checks.filter((c) => c.verdict === 'fail');
-  const report: QaReport = {
-    attempt: msg.attempt,
-    verdict: failed.length ? 'reject' : 'pass',
-    checks,
-    at: Timestamp.now(),
-  };
-  log.info('QA verdict', { verdict: report.verdict, failed: failed.map((c) => c.name) });
-
+  const report = await inspect(deps, job, shot, msg);
+  const failed = report.checks.filter((c) => c.verdict === 'fail');
+  log.info('QA verdict', { verdict: report.verdict, failed: failed.map((c) => c.name), ...report.timings });
   if (!failed.length) {
     const result = await deps.jobs.passShot(msg.jobId, msg.shotId, msg.attempt, report);
     if (result.job?.status === 'ASSEMBLING') await requestAssembly(deps, result.job);
     return;
   }
+
   const summary = failed
-    .map((c) => `${c.name}: measured ${String(c.measured)}, expected ${c.expected ?? '?'}`)
+    .map((c) => `${c.name}: measured ${String(c.measured)}, expected ${c.expected ?? 'a pass'}`)
     .join('; ');
-  if (msg.attempt >= deps.maxAttempts) {
+  const maxAttempts = presetOf(job.preset).qa.maxAttempts;
+  const attemptKey = String(msg.attempt);
+  if (msg.attempt >= maxAttempts) {
     await deps.jobs.transitionShot(msg.jobId, msg.shotId, 'RENDERED', 'FAILED', (s) => ({
       qa: report,
-      attempts: s.attempts,
+      attempts: { ...s.attempts, [attemptKey]: { ...s.attempts[attemptKey]!, status: 'FAILED' } },
     }));
     throw new PermanentError('qa_failed', `shot ${msg.shotId} failed QA after ${msg.attempt} attempts: ${summary}`);
   }
@@ -87,7 +130,12 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
     (s) => ({
       qa: report,
       attempt: msg.attempt + 1,
-      attempts: { ...s.attempts, [String(msg.attempt)]: { ...s.attempts[String(msg.attempt)]!, status: 'REJECTED' } },
+      spec: retakeSpec(
+        s.spec,
+        msg.attempt + 1,
+        failed.map((c) => c.name),
+      ),
+      attempts: { ...s.attempts, [attemptKey]: { ...s.attempts[attemptKey]!, status: 'REJECTED' } },
     }),
     {
       key: `shot-${msg.shotId}-a${msg.attempt}-rejected`,
@@ -95,7 +143,7 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
       data: { shotId: msg.shotId, attempt: msg.attempt, failed: summary },
     },
   );
-  if (rejected.value?.status === 'REJECTED') await requestRerender(deps, job, rejected.value);
+  if (rejected.value?.status === 'REJECTED') await requestRender(deps, job, rejected.value);
 }
 
 export const shotRenderedHandler = (deps: QaDeps) =>
@@ -109,7 +157,7 @@ export const shotRenderedHandler = (deps: QaDeps) =>
 export async function resumeRendering(deps: QaDeps, job: Job, log: Log): Promise<void> {
   for (const shot of await deps.jobs.listShots(job.jobId)) {
     const clipUri = shot.attempts[String(shot.attempt)]?.clipUri;
-    if (shot.status === 'PENDING' || shot.status === 'REJECTED') await requestRerender(deps, job, shot);
+    if (shot.status === 'PENDING' || shot.status === 'REJECTED') await requestRender(deps, job, shot);
     else if (shot.status === 'RENDERED' && clipUri) {
       await checkRenderedShot(
         deps,

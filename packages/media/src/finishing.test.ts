@@ -1,0 +1,652 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  MediaError,
+  VARIANT_SIZES,
+  contactSheet,
+  finishCut,
+  finishTimeline,
+  finishedDuration,
+  posterFrame,
+  probe,
+  renderAnimatic,
+  runFfmpeg,
+  type AspectRatio,
+  type FinishInput,
+} from './index';
+import { finishCutWith } from './finishing';
+import { colourDistance, hexRgb, pixel, rgbFrame, scratchDir, sha256, shot } from '../test/helpers';
+
+const RED = '#D02020';
+const GREEN = '#20A040';
+const BLUE = '#2040C0';
+const GREY = '#707070';
+
+/** Mean of a rectangle of an RGB frame, per channel. */
+function mean(frame: Buffer, width: number, x0: number, y0: number, x1: number, y1: number): number[] {
+  const sum = [0, 0, 0];
+  for (let y = y0; y < y1; y += 1)
+    for (let x = x0; x < x1; x += 1) pixel(frame, width, x, y).forEach((v, c) => (sum[c]! += v));
+  const n = (x1 - x0) * (y1 - y0);
+  return sum.map((s) => s / n);
+}
+
+/** Pixels of a rectangle that are nearly white. */
+function whitePixels(frame: Buffer, width: number, x0: number, y0: number, x1: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y += 1)
+    for (let x = x0; x < x1; x += 1) if (Math.min(...pixel(frame, width, x, y)) > 200) n += 1;
+  return n;
+}
+
+describe('finishCut', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+  const out = (name: string) => join(scratch.dir, name);
+  /** Solid-colour 320x180 clips, one a colour, 1 s each unless asked. */
+  const clips: Record<string, string> = {};
+  beforeAll(async () => {
+    await Promise.all(
+      Object.entries({ red: RED, green: GREEN, blue: BLUE, grey: GREY }).map(async ([name, colour]) => {
+        clips[name] = out(`${name}.mp4`);
+        await renderAnimatic(shot({ palette: [colour, colour], durationSeconds: 1.2 }), clips[name]!, {
+          timeoutMs: 20_000,
+        });
+      }),
+    );
+  });
+
+  const base = (overrides: Partial<FinishInput> = {}): FinishInput => ({
+    clips: [
+      { file: clips.red!, durationSeconds: 1 },
+      { file: clips.green!, durationSeconds: 1 },
+      { file: clips.blue!, durationSeconds: 1 },
+    ],
+    transition: { kind: 'fade', durationSeconds: 0.25 },
+    endCard: {
+      brandName: 'Acme Running',
+      callToAction: 'Run brighter',
+      colors: ['#111827', '#4338CA'],
+      durationSeconds: 1,
+    },
+    loudnessLufs: -14,
+    fps: 30,
+    variants: [{ aspect: '16:9', outFile: out('x.mp4'), width: 320, height: 180 }],
+    sourceAspect: '16:9',
+    timeoutMs: 30_000,
+    ...overrides,
+  });
+
+  it('computes the finished length: transitions overlap their segments', () => {
+    const clips3 = [5, 5, 5].map((durationSeconds) => ({ file: 'x', durationSeconds }));
+    const endCard = { brandName: 'A', colors: ['#000000', '#000000'] as [string, string], durationSeconds: 2 };
+    // 3 clips + card, 3 transitions of 0.5 s: 15 + 2 - 1.5.
+    expect(
+      finishedDuration({ clips: clips3, endCard, fps: 30, transition: { kind: 'fade', durationSeconds: 0.5 } }),
+    ).toBe(15.5);
+    expect(
+      finishedDuration({ clips: clips3, endCard, fps: 30, transition: { kind: 'cut', durationSeconds: 0.5 } }),
+    ).toBe(17);
+    // What a planner does to land 15 s with 0.5 s fades and a 2 s card: 4.8333 s shots.
+    const planned = [1, 2, 3].map(() => ({ file: 'x', durationSeconds: 14.5 / 3 }));
+    expect(
+      finishedDuration({ clips: planned, endCard, fps: 30, transition: { kind: 'fade', durationSeconds: 0.5 } }),
+    ).toBe(15);
+    const timeline = finishTimeline({
+      clips: clips3,
+      endCard,
+      fps: 30,
+      transition: { kind: 'fade', durationSeconds: 0.5 },
+    });
+    expect(timeline.shots.map((s) => [s.start, s.end])).toEqual([
+      [0, 150],
+      [135, 285],
+      [270, 420],
+    ]);
+    expect(timeline.endCard).toEqual({ start: 405, end: 465 });
+    // Captions hand over in the middle of each transition, never overlapping.
+    expect(timeline.shots.map((s) => [s.captionStart, s.captionEnd])).toEqual([
+      [0, 143],
+      [143, 278],
+      [278, 413],
+    ]);
+    // A middle shot shorter than its two transitions cannot be cut.
+    expect(() =>
+      finishedDuration({
+        clips: [clips3[0]!, { file: 'x', durationSeconds: 0.9 }, clips3[2]!],
+        endCard,
+        fps: 30,
+        transition: { kind: 'fade', durationSeconds: 0.5 },
+      }),
+    ).toThrow(MediaError);
+  });
+
+  it('lands on finishedDuration for cuts and fades, at -23 LUFS', async () => {
+    for (const kind of ['cut', 'fade', 'slideleft'] as const) {
+      const input = base({
+        transition: { kind, durationSeconds: 0.3 },
+        loudnessLufs: -23,
+        variants: [{ aspect: '16:9', outFile: out(`len-${kind}.mp4`), width: 320, height: 180 }],
+      });
+      const [result] = await finishCut(input);
+      const expected = finishedDuration(input);
+      expect(expected).toBe(kind === 'cut' ? 4 : 4 - 3 * 0.3);
+      expect(Math.abs(result!.durationSeconds - expected)).toBeLessThanOrEqual(0.1);
+      const info = await probe(result!.outFile);
+      expect(info.video).toMatchObject({ width: 320, height: 180, fps: 30, frames: Math.round(expected * 30) });
+      expect(Math.abs(result!.integratedLufs - -23)).toBeLessThanOrEqual(1);
+      expect(result!.truePeakDbtp).toBeLessThanOrEqual(-1 + 0.2);
+    }
+  });
+
+  it('writes every aspect at its delivery size with AAC at -14 LUFS, from one plan', async () => {
+    const aspects = ['16:9', '9:16', '1:1', '4:5'] as const;
+    const input = base({
+      clips: [
+        { file: clips.red!, durationSeconds: 0.7, caption: 'Meet Aurora, the lightest shoe we have made' },
+        { file: clips.blue!, durationSeconds: 0.7, caption: 'Run brighter' },
+      ],
+      endCard: { brandName: 'Acme Running', colors: ['#111827', '#4338CA'], durationSeconds: 0.7 },
+      variants: aspects.map((aspect) => ({ aspect, outFile: out(`variant-${aspect.replace(':', 'x')}.mp4`) })),
+    });
+    const results = await finishCut(input);
+    expect(results.map((r) => r.aspect)).toEqual([...aspects]);
+    for (const r of results) {
+      const [w, h] = VARIANT_SIZES[r.aspect];
+      expect([r.width, r.height]).toEqual([w, h]);
+      const info = await probe(r.outFile);
+      expect(info.video).toMatchObject({ codec: 'h264', width: w, height: h, pixFmt: 'yuv420p' });
+      expect(info.audio).toEqual({ codec: 'aac', sampleRate: 48_000, channels: 2 });
+      expect(Math.abs(r.durationSeconds - finishedDuration(input))).toBeLessThanOrEqual(0.1);
+      expect(Math.abs(r.integratedLufs - -14)).toBeLessThanOrEqual(1);
+      expect(r.truePeakDbtp).toBeLessThanOrEqual(-1 + 0.2);
+    }
+    expect(readdirSync(scratch.dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('crops other aspects from the centre of the source to fill the frame', async () => {
+    // Left half red, right half blue: a centre crop to 9:16 sees both, never black bars.
+    const split = out('split.mp4');
+    await runFfmpeg(
+      [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=${RED.replace('#', '0x')}:s=160x180:r=30:d=1`,
+        '-f',
+        'lavfi',
+        '-i',
+        `color=c=${BLUE.replace('#', '0x')}:s=160x180:r=30:d=1`,
+        '-filter_complex',
+        '[0][1]hstack,format=yuv420p',
+        '-c:v',
+        'libx264',
+        '-y',
+        split,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    const file = out('portrait.mp4');
+    await finishCut(
+      base({
+        clips: [{ file: split, durationSeconds: 1 }],
+        transition: { kind: 'cut', durationSeconds: 0 },
+        variants: [{ aspect: '9:16', outFile: file, width: 180, height: 320 }],
+      }),
+    );
+    const frame = await rgbFrame(file, 10, scratch.dir);
+    expect(colourDistance(pixel(frame, 180, 20, 160), hexRgb(RED))).toBeLessThanOrEqual(16);
+    expect(colourDistance(pixel(frame, 180, 160, 160), hexRgb(BLUE))).toBeLessThanOrEqual(16);
+    expect(colourDistance(pixel(frame, 180, 90, 5), [0, 0, 0])).toBeGreaterThan(40);
+  });
+
+  it('burns in each caption only while its shot is on screen, bottom-centred in the safe area', async () => {
+    const file = out('captions.mp4');
+    const input = base({
+      clips: [
+        { file: clips.grey!, durationSeconds: 1, caption: 'Lighter every mile' },
+        { file: clips.grey!, durationSeconds: 1 },
+      ],
+      transition: { kind: 'fade', durationSeconds: 0.2 },
+      variants: [{ aspect: '16:9', outFile: file, width: 320, height: 180 }],
+    });
+    await finishCut(input);
+    const timeline = finishTimeline(input);
+    const grey = hexRgb(GREY);
+    // The caption band: above the bottom 10% of the frame, inside the middle 90%.
+    const band = [16, 120, 304, 162] as const;
+    const during = await rgbFrame(file, Math.floor(timeline.shots[0]!.captionEnd / 2), scratch.dir);
+    const after = await rgbFrame(file, timeline.shots[1]!.captionStart + 5, scratch.dir);
+    expect(whitePixels(during, 320, ...band)).toBeGreaterThan(50);
+    expect(Math.max(...mean(during, 320, ...band))).toBeLessThan(Math.min(...grey)); // the dark box
+    expect(whitePixels(after, 320, ...band)).toBe(0);
+    expect(colourDistance(mean(after, 320, ...band), grey)).toBeLessThanOrEqual(6);
+    // Nothing in the bottom 10% (title-safe) nor at the top while the caption shows.
+    expect(colourDistance(mean(during, 320, 0, 163, 320, 180), grey)).toBeLessThanOrEqual(6);
+    expect(colourDistance(mean(during, 320, 0, 0, 320, 100), grey)).toBeLessThanOrEqual(6);
+    // The last frame before the hand-over still has it; the first after does not.
+    const last = await rgbFrame(file, timeline.shots[0]!.captionEnd - 1, scratch.dir);
+    const next = await rgbFrame(file, timeline.shots[0]!.captionEnd, scratch.dir);
+    expect(whitePixels(last, 320, ...band)).toBeGreaterThan(50);
+    expect(whitePixels(next, 320, ...band)).toBe(0);
+  });
+
+  it('draws the logo on the end card, honouring its alpha', async () => {
+    const logo = out('logo.png');
+    // A red disc on a transparent square.
+    await runFfmpeg(
+      [
+        '-v',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        "color=c=0xFF2000:s=200x200,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(hypot(X-100,Y-100),90),255,0)'",
+        '-frames:v',
+        '1',
+        '-update',
+        '1',
+        '-y',
+        logo,
+      ],
+      { timeoutMs: 20_000 },
+    );
+    const endCard = {
+      brandName: 'Acme',
+      callToAction: 'Shop now',
+      colors: ['#101010', '#101010'] as [string, string],
+      durationSeconds: 1,
+    };
+    const input = base({ endCard: { ...endCard, logoFile: logo }, variants: [] });
+    const withLogo = out('logo-yes.mp4');
+    const without = out('logo-no.mp4');
+    await finishCut({ ...input, variants: [{ aspect: '1:1', outFile: withLogo, width: 240, height: 240 }] });
+    await finishCut({ ...input, endCard, variants: [{ aspect: '1:1', outFile: without, width: 240, height: 240 }] });
+    const lastFrame = finishTimeline(input).totalFrames - 1;
+    const red = (frame: Buffer) => {
+      const xs: number[] = [];
+      const ys: number[] = [];
+      for (let y = 0; y < 240; y += 1)
+        for (let x = 0; x < 240; x += 1)
+          if (colourDistance(pixel(frame, 240, x, y), [255, 32, 0]) <= 40) {
+            xs.push(x);
+            ys.push(y);
+          }
+      return { count: xs.length, x0: Math.min(...xs), x1: Math.max(...xs), y0: Math.min(...ys), y1: Math.max(...ys) };
+    };
+    const yes = red(await rgbFrame(withLogo, lastFrame, scratch.dir));
+    // ~20% of the height, centred, in the upper half, above the brand name.
+    expect(yes.y1 - yes.y0 + 1).toBeGreaterThanOrEqual(40);
+    expect(yes.y1 - yes.y0 + 1).toBeLessThanOrEqual(52);
+    expect(Math.abs((yes.x0 + yes.x1) / 2 - 120)).toBeLessThanOrEqual(3);
+    expect(yes.y1).toBeLessThan(120);
+    // A disc, not its transparent square: about pi/4 of its bounding box.
+    const fill = yes.count / ((yes.x1 - yes.x0 + 1) * (yes.y1 - yes.y0 + 1));
+    expect(fill).toBeGreaterThan(0.65);
+    expect(fill).toBeLessThan(0.88);
+    expect(red(await rgbFrame(without, lastFrame, scratch.dir)).count).toBe(0);
+  });
+
+  it('uses a supplied music file, looped to length and normalised', async () => {
+    // 1.3 s of a 1 kHz tone at -30 dBFS: quieter than wanted and shorter than the cut.
+    const music = out('music.wav');
+    await runFfmpeg(
+      ['-v', 'error', '-f', 'lavfi', '-i', 'sine=f=1000:d=1.3:sample_rate=44100', '-af', 'volume=-21dB', '-y', music],
+      { timeoutMs: 20_000 },
+    );
+    const input = base({ music: { file: music }, loudnessLufs: -16 });
+    const [result] = await finishCut(input);
+    expect(Math.abs(result!.integratedLufs - -16)).toBeLessThanOrEqual(1);
+    expect(result!.truePeakDbtp).toBeLessThanOrEqual(-1 + 0.2);
+    // The tone is there, all the way through: the generated pad has nothing near 1 kHz.
+    const level = async (file: string, start: number) => {
+      const { stderr } = await runFfmpeg(
+        [
+          '-v',
+          'info',
+          '-nostats',
+          '-ss',
+          String(start),
+          '-t',
+          '0.5',
+          '-i',
+          file,
+          '-map',
+          '0:a',
+          '-af',
+          'bandpass=f=1000:width_type=q:w=4,astats=measure_overall=RMS_level:measure_perchannel=none',
+          '-f',
+          'null',
+          '-',
+        ],
+        { timeoutMs: 20_000 },
+      );
+      return Number(/RMS level dB:\s*(-?[\d.]+|-inf)/.exec(stderr)?.[1] ?? NaN);
+    };
+    expect(await level(result!.outFile, 0.5)).toBeGreaterThan(-25);
+    expect(await level(result!.outFile, 2.2)).toBeGreaterThan(-25); // past the file's own end
+    const [pad] = await finishCut({
+      ...input,
+      music: { mood: 'calm' },
+      variants: [{ ...input.variants[0]!, outFile: out('pad.mp4') }],
+    });
+    expect(Math.abs(pad!.integratedLufs - -16)).toBeLessThanOrEqual(1);
+    expect(await level(pad!.outFile, 0.5)).toBeLessThan(-35);
+  });
+
+  it('gives the same bytes for the same input, and other bytes for another mood', async () => {
+    const input = (name: string, mood?: string) =>
+      base({
+        clips: [
+          { file: clips.red!, durationSeconds: 1, caption: 'Same every time' },
+          { file: clips.blue!, durationSeconds: 1, caption: 'Really' },
+        ],
+        music: mood ? { mood } : {},
+        variants: [
+          { aspect: '16:9', outFile: out(`${name}-a.mp4`), width: 320, height: 180 },
+          { aspect: '1:1', outFile: out(`${name}-b.mp4`), width: 180, height: 180 },
+        ],
+      });
+    const first = await finishCut(input('det1'));
+    const second = await finishCut(input('det2'));
+    expect(second.map((r) => r.integratedLufs)).toEqual(first.map((r) => r.integratedLufs));
+    expect(sha256(out('det1-a.mp4'))).toBe(sha256(out('det2-a.mp4')));
+    expect(sha256(out('det1-b.mp4'))).toBe(sha256(out('det2-b.mp4')));
+    await finishCut(input('det3', 'upbeat'));
+    expect(sha256(out('det3-a.mp4'))).not.toBe(sha256(out('det1-a.mp4')));
+  });
+
+  it('stops ffmpeg at the timeout and leaves no file behind', async () => {
+    const file = out('slow.mp4');
+    const err = await finishCut(
+      base({
+        timeoutMs: 300,
+        variants: [
+          { aspect: '1:1', outFile: file },
+          { aspect: '9:16', outFile: out('slow2.mp4') },
+        ],
+      }),
+    ).catch((e: unknown) => e);
+    expect((err as MediaError).kind).toBe('timeout');
+    expect(existsSync(file)).toBe(false);
+    expect(readdirSync(scratch.dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('refuses bad input before running ffmpeg and leaves nothing behind on failure', async () => {
+    await expect(finishCut(base({ variants: [] }))).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(finishCut(base({ loudnessLufs: 3 }))).rejects.toMatchObject({ kind: 'invalid' });
+    await expect(
+      finishCut(base({ variants: [{ aspect: '16:9', outFile: out('odd.mp4'), width: 321, height: 180 }] })),
+    ).rejects.toMatchObject({ kind: 'invalid' });
+    const broken = out('broken.mp4');
+    const err = await finishCut(
+      base({
+        clips: [{ file: out('missing.mp4'), durationSeconds: 1 }],
+        variants: [{ aspect: '16:9', outFile: broken, width: 320, height: 180 }],
+      }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MediaError);
+    expect(existsSync(broken)).toBe(false);
+    expect(readdirSync(scratch.dir).filter((n) => n.endsWith('.partial'))).toEqual([]);
+  });
+});
+
+describe('posterFrame and contactSheet', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+  const out = (name: string) => join(scratch.dir, name);
+
+  it('takes the poster from the middle of the first shot, at the video size', async () => {
+    const clipFiles = await Promise.all(
+      [RED, GREEN].map(async (colour, i) => {
+        const file = out(`p${i}.mp4`);
+        await renderAnimatic(shot({ palette: [colour, colour], durationSeconds: 2.5 }), file, { timeoutMs: 20_000 });
+        return file;
+      }),
+    );
+    const cut = out('cut.mp4');
+    await finishCut({
+      clips: clipFiles.map((file) => ({ file, durationSeconds: 2.5 })),
+      transition: { kind: 'fade', durationSeconds: 0.5 },
+      endCard: { brandName: 'Acme', colors: ['#FFFFFF', '#FFFFFF'], durationSeconds: 1 },
+      loudnessLufs: -14,
+      fps: 30,
+      variants: [{ aspect: '16:9', outFile: cut, width: 320, height: 180 }],
+      sourceAspect: '16:9',
+      timeoutMs: 30_000,
+    });
+    const png = out('poster.png');
+    await posterFrame(cut, png, { timeoutMs: 20_000 });
+    expect((await probe(png)).video).toMatchObject({ codec: 'png', width: 320, height: 180 });
+    const rgb = out('poster.rgb');
+    await runFfmpeg(['-v', 'error', '-i', png, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', rgb], {
+      timeoutMs: 10_000,
+    });
+    const frame = readFileSync(rgb);
+    expect(colourDistance(pixel(frame, 320, 160, 40), hexRgb(RED))).toBeLessThanOrEqual(12);
+    // An explicit time wins.
+    await posterFrame(cut, png, { atSeconds: 3.5, timeoutMs: 20_000 });
+    await runFfmpeg(['-v', 'error', '-i', png, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', rgb], {
+      timeoutMs: 10_000,
+    });
+    const later = readFileSync(rgb);
+    expect(colourDistance(pixel(later, 320, 160, 40), hexRgb(GREEN))).toBeLessThanOrEqual(12);
+  });
+
+  it('lays one thumbnail per shot in a grid of the expected size', async () => {
+    const colours = [RED, GREEN, BLUE];
+    const files = await Promise.all(
+      colours.map(async (colour, i) => {
+        const file = out(`s${i}.mp4`);
+        await renderAnimatic(shot({ palette: [colour, colour], durationSeconds: 1 }), file, { timeoutMs: 20_000 });
+        return file;
+      }),
+    );
+    const png = out('sheet.png');
+    await contactSheet(files, png, { columns: 2, thumbWidth: 160, timeoutMs: 20_000 });
+    // 2 columns x 160 px; 2 rows of 160 x 90 (the clips' 16:9).
+    expect((await probe(png)).video).toMatchObject({ codec: 'png', width: 320, height: 180 });
+    const rgb = out('sheet.rgb');
+    await runFfmpeg(['-v', 'error', '-i', png, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-y', rgb], {
+      timeoutMs: 10_000,
+    });
+    const sheet = readFileSync(rgb);
+    expect(colourDistance(pixel(sheet, 320, 120, 60), hexRgb(RED))).toBeLessThanOrEqual(12);
+    expect(colourDistance(pixel(sheet, 320, 280, 60), hexRgb(GREEN))).toBeLessThanOrEqual(12);
+    expect(colourDistance(pixel(sheet, 320, 120, 150), hexRgb(BLUE))).toBeLessThanOrEqual(12);
+    const defaults = out('sheet-default.png');
+    await contactSheet(files, defaults, { timeoutMs: 20_000 });
+    expect((await probe(defaults)).video).toMatchObject({ width: 3 * 320, height: 180 });
+  });
+});
+
+/**
+ * The finishing benchmark, run on demand: `FINISH_BENCH=1 pnpm exec jest packages/media/src/finishing -t bench`.
+ * Prints finishCut's wall time beside the plain ffmpeg command one would write by hand for the
+ * same cut (same clips, transitions, captions, card, bed, encodes), medians of 3 after a warm-up,
+ * runs interleaved so both see the same machine load. No assertions: timing only.
+ */
+(process.env.FINISH_BENCH ? describe : describe.skip)('finishing bench', () => {
+  const scratch = scratchDir();
+  afterAll(() => scratch.cleanup());
+  const out = (name: string) => join(scratch.dir, name);
+  const font = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf';
+  const palettes: [string, string][] = [
+    ['#0B1D3A', '#1E6FD9'],
+    ['#3A0B2E', '#D91E6F'],
+    ['#0B3A1D', '#1ED96F'],
+  ];
+  const texts = ['Meet Aurora', 'Lighter every mile', 'Run brighter'];
+  const captions = ['Meet Aurora, our lightest shoe yet', 'Lighter every mile', 'Run brighter this spring'];
+  const endCard = {
+    brandName: 'Acme Running',
+    callToAction: 'Shop now at acme.example',
+    colors: ['#111827', '#4338CA'] as [string, string],
+    durationSeconds: 2,
+  };
+
+  async function shots(count: number, seconds: number): Promise<string[]> {
+    return Promise.all(
+      Array.from({ length: count }, async (_, i) => {
+        const file = out(`bench-${count}-${i}.mp4`);
+        const spec = shot({
+          index: i,
+          width: 1280,
+          height: 720,
+          durationSeconds: seconds,
+          camera: 'zoom_in',
+          palette: palettes[i % 3]!,
+          onScreenText: texts[i % 3]!,
+        });
+        await renderAnimatic(spec, file, { timeoutMs: 120_000 });
+        return file;
+      }),
+    );
+  }
+
+  /** The command line one would write by hand: one filtergraph, an encode per variant. */
+  function handWritten(files: string[], seconds: number, aspects: [number, number][], prefix: string): string[] {
+    const n = files.length;
+    const total = n * seconds + 2 - n * 0.5;
+    const g: string[] = [];
+    files.forEach((_, i) =>
+      g.push(`[${i}:v]settb=1/30,split=${aspects.length}${aspects.map((_, v) => `[c${i}v${v}]`).join('')}`),
+    );
+    const tone = (d: number) =>
+      `0.148*(0.6*sin(2*PI*${110 * d}*t)+sin(2*PI*${220 * d}*t)+0.8*sin(2*PI*${277.18 * d}*t)+0.7*sin(2*PI*${329.63 * d}*t))`;
+    g.push(
+      `aevalsrc=exprs=${tone(1)}|${tone(1.002)}:s=48000:c=stereo,atrim=end=${total},afade=t=in:d=1,afade=t=out:st=${total - 2}:d=2,asplit=${aspects.length}${aspects.map((_, v) => `[a${v}]`).join('')}`,
+    );
+    aspects.forEach(([w, h], v) => {
+      files.forEach((_, i) =>
+        g.push(`[c${i}v${v}]crop=w='min(iw,ih*${w}/${h})':h='min(ih,iw*${h}/${w})',scale=${w}:${h}[s${i}v${v}]`),
+      );
+      const fs = Math.round(Math.min(w, h) / 20);
+      g.push(
+        `gradients=s=${w}x${h}:r=30:c0=0x111827:c1=0x4338CA:x0=0:y0=0:x1=0:y1=${h}:speed=0.00001,trim=end_frame=1,` +
+          `drawtext=fontfile=${font}:text='Acme Running':fontsize=${Math.round(Math.min(w, h) * 0.12)}:fontcolor=white:x=(w-text_w)/2:y=h/2-text_h,` +
+          `drawtext=fontfile=${font}:text='Shop now at acme.example':fontsize=${Math.round(Math.min(w, h) * 0.05)}:fontcolor=white:x=(w-text_w)/2:y=h/2+30,` +
+          `format=yuv420p,loop=59:1:0,setpts=N/30/TB[card${v}]`,
+      );
+      let prev = `s0v${v}`;
+      for (let i = 1; i <= n; i += 1) {
+        const next = i < n ? `s${i}v${v}` : `card${v}`;
+        g.push(`[${prev}][${next}]xfade=transition=fade:duration=0.5:offset=${i * (seconds - 0.5)}[x${i}v${v}]`);
+        prev = `x${i}v${v}`;
+      }
+      const caps = files.map((_, i) => {
+        const from = i === 0 ? 0 : i * (seconds - 0.5) + 0.25;
+        const to = (i + 1) * (seconds - 0.5) + 0.25;
+        return `drawtext=fontfile=${font}:text='${captions[i % 3]}':fontsize=${fs}:fontcolor=white:box=1:boxcolor=black@0.6:boxborderw=${Math.round(fs / 3)}:x=(w-text_w)/2:y=h*0.9-text_h:enable='between(t,${from},${to})'`;
+      });
+      g.push(`[${prev}]${caps.join(',')}[v${v}]`);
+    });
+    return [
+      '-v',
+      'error',
+      ...files.flatMap((f) => ['-i', f]),
+      '-filter_complex',
+      g.join(';'),
+      ...aspects.flatMap((_, v) => [
+        '-map',
+        `[v${v}]`,
+        '-map',
+        `[a${v}]`,
+        ...['-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-g', '30', '-threads', '2', '-pix_fmt', 'yuv420p'],
+        ...['-c:a', 'aac', '-b:a', '160k', '-ar', '48000', '-ac', '2', '-movflags', '+faststart'],
+        '-y',
+        out(`${prefix}-ref-${v}.mp4`),
+      ]),
+    ];
+  }
+
+  /** CPU seconds used so far by this process's finished children (ffmpeg), from /proc. */
+  const childCpu = () => {
+    const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[13]) + Number(fields[14])) / 100; // cutime + cstime, in ticks
+  };
+
+  async function compare(label: string, runs: Record<string, () => Promise<unknown>>, repeats = 5) {
+    const names = Object.keys(runs);
+    const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+    for (const name of names) await runs[name]!(); // warm-up
+    for (let r = 0; r < repeats; r += 1)
+      for (const name of r % 2 ? [...names].reverse() : names) {
+        const c = childCpu();
+        const t = process.hrtime.bigint();
+        await runs[name]!();
+        times[name]!.push(Number(process.hrtime.bigint() - t) / 1e6);
+        cpu[name]!.push(childCpu() - c);
+      }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const ref = names[names.length - 1]!;
+    return names.map((name) => ({
+      case: label,
+      how: name,
+      'median ms': Math.round(median(times[name]!)),
+      'min ms': Math.round(Math.min(...times[name]!)),
+      'ffmpeg cpu s': +median(cpu[name]!).toFixed(1),
+      'x hand (median)': +(median(times[name]!) / median(times[ref]!)).toFixed(2),
+      'x hand (min)': +(Math.min(...times[name]!) / Math.min(...times[ref]!)).toFixed(2),
+    }));
+  }
+
+  it('bench: finishCut vs hand-written ffmpeg', async () => {
+    const rows: Record<string, string | number>[] = [];
+    const seconds15 = 14.5 / 3; // 3 shots + 2 s card - 3 x 0.5 s fades = 15.0 s
+    const three = await shots(3, seconds15);
+    const input = (files: string[], seconds: number, aspects: AspectRatio[], prefix: string): FinishInput => ({
+      clips: files.map((file, i) => ({ file, durationSeconds: seconds, caption: captions[i % 3] })),
+      transition: { kind: 'fade', durationSeconds: 0.5 },
+      endCard,
+      loudnessLufs: -14,
+      fps: 30,
+      variants: aspects.map((aspect) => ({ aspect, outFile: out(`${prefix}-${aspect.replace(':', 'x')}.mp4`) })),
+      sourceAspect: '16:9',
+      timeoutMs: 300_000,
+    });
+    const ff = (args: string[]) => () => runFfmpeg(args, { timeoutMs: 300_000 });
+    const a = input(three, seconds15, ['16:9'], 'a');
+    console.log(`(a) finished duration ${finishedDuration(a)} s`);
+    rows.push(
+      ...(await compare('(a) 15 s, 16:9, fade 0.5 s, generated bed', {
+        finishCut: () => finishCut(a),
+        'hand-written ffmpeg': ff(handWritten(three, seconds15, [[1280, 720]], 'a')),
+      })),
+    );
+    const b = input(three, seconds15, ['16:9', '9:16', '1:1'], 'b');
+    rows.push(
+      ...(await compare('(b) as (a), 16:9 + 9:16 + 1:1', {
+        'finishCut (3 ffmpeg runs at once)': () => finishCut(b),
+        "finishCutWith 'one' (1 ffmpeg, 3 outputs)": () => finishCutWith(b, 'one'),
+        'hand-written ffmpeg (3 outputs)': ff(
+          handWritten(
+            three,
+            seconds15,
+            [
+              [1280, 720],
+              [720, 1280],
+              [1080, 1080],
+            ],
+            'b',
+          ),
+        ),
+      })),
+    );
+    const seconds30 = 31 / 6; // 6 shots + 2 s card - 6 x 0.5 s = 30.0 s
+    const six = await shots(6, seconds30);
+    const c = input(six, seconds30, ['16:9'], 'c');
+    console.log(`(c) finished duration ${finishedDuration(c)} s`);
+    rows.push(
+      ...(await compare('(c) 30 s, 6 shots, 16:9', {
+        finishCut: () => finishCut(c),
+        'hand-written ffmpeg': ff(handWritten(six, seconds30, [[1280, 720]], 'c')),
+      })),
+    );
+    console.table(rows);
+    console.log(JSON.stringify(rows));
+  }, 900_000);
+});

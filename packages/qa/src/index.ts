@@ -1,0 +1,4 @@
+export * from './types';
+export * from './technical';
+export * from './evaluate';
+export * from './semantic';

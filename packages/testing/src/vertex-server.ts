@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A local stand-in for Vertex AI's Gemini `generateContent`, speaking the protocol the way
+ * `@google/genai` (vertexai: true) calls it:
+ *
+ *   POST {baseUrl}/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent
+ *   Authorization: Bearer <token>, Content-Type: application/json
+ *
+ * Each request takes the next scripted behaviour (or the default one), so a test can play
+ * the vendor's answers and failures in order, and every request is recorded for assertions.
+ */
+
+/** What the server does with one request. */
+export type VertexBehaviour =
+  /** A well-formed answer whose text is `JSON.stringify(json)`. */
+  | { json: unknown; finishReason?: string }
+  /** A well-formed answer whose text is exactly `text` (broken JSON, prose, ''). */
+  | { text: string; finishReason?: string }
+  /** A Google error: `{ error: { code, status, message, details? } }`. A 429 with
+   *  `retryAfterSeconds` carries both a `Retry-After` header and a `google.rpc.RetryInfo`
+   *  detail, which is where Google's clients read the delay from. */
+  | { status: number; message?: string; retryAfterSeconds?: number }
+  /** Waits `delayMs` (to force a client timeout), then does `then` (default: the default
+   *  behaviour). A client that gives up first simply finds the connection closed. */
+  | { delayMs: number; then?: VertexBehaviour }
+  /** The model's safety filter. `stage: 'prompt'` (default) answers like Vertex does for a
+   *  blocked input: `promptFeedback.blockReason`, no candidates. `stage: 'response'` answers
+   *  with one candidate whose `finishReason` is the reason, with safety ratings and no text. */
+  | { safetyBlock: string; stage?: 'prompt' | 'response' };
+
+export interface VertexRequest {
+  method: string;
+  /** The request path without the query string, e.g. `/v1beta1/projects/p/...:generateContent`. */
+  path: string;
+  query: string;
+  headers: IncomingMessage['headers'];
+  /** The JSON body, or undefined when it was not JSON. */
+  body: unknown;
+  /** Parsed from the path when it is a generateContent call. */
+  project?: string;
+  location?: string;
+  model?: string;
+}
+
+export interface VertexServer {
+  /** Base URL for `httpOptions.baseUrl`, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  enqueue(behaviour: VertexBehaviour): void;
+  /** What to do when the queue is empty. */
+  setDefault(behaviour: VertexBehaviour): void;
+  readonly requests: VertexRequest[];
+  close(): Promise<void>;
+}
+
+export interface VertexServerOptions {
+  /** When the queue is empty. Without one, the server answers a loud 500 that says nothing
+   *  was scripted, so a missing `enqueue` never looks like a plausible answer. */
+  defaultBehaviour?: VertexBehaviour;
+  /** Requests without `Authorization: Bearer …` get 401 UNAUTHENTICATED, as on Vertex. */
+  requireAuth?: boolean;
+}
+
+const GENERATE_CONTENT =
+  /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):generateContent$/;
+
+/** google.rpc.Code names for the HTTP statuses a test is likely to script. */
+const STATUS_NAMES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  409: 'ABORTED',
+  429: 'RESOURCE_EXHAUSTED',
+  499: 'CANCELLED',
+  500: 'INTERNAL',
+  501: 'NOT_IMPLEMENTED',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+};
+
+const DEFAULT_MESSAGES: Record<number, string> = {
+  429: 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.',
+  500: 'Internal error encountered.',
+  503: 'The service is currently unavailable.',
+};
+
+/** Usage numbers shaped like Vertex's; the values only need to be plausible. */
+function usage(body: unknown, outputText: string) {
+  const promptTokenCount = Math.max(1, Math.round(JSON.stringify(body ?? {}).length / 4));
+  const candidatesTokenCount = Math.round(outputText.length / 4);
+  return {
+    promptTokenCount,
+    candidatesTokenCount,
+    totalTokenCount: promptTokenCount + candidatesTokenCount,
+    trafficType: 'ON_DEMAND',
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
+  if (res.destroyed || res.writableEnded) return; // the client gave up (timeout test)
+  const text = JSON.stringify(payload);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=UTF-8',
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function googleError(res: ServerResponse, code: number, message: string, retryAfterSeconds?: number) {
+  const status = STATUS_NAMES[code] ?? (code >= 500 ? 'INTERNAL' : 'UNKNOWN');
+  const details =
+    retryAfterSeconds === undefined
+      ? undefined
+      : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` }];
+  sendJson(
+    res,
+    code,
+    { error: { code, message, status, ...(details ? { details } : {}) } },
+    retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterSeconds)) },
+  );
+}
+
+function answer(res: ServerResponse, req: VertexRequest, text: string, finishReason = 'STOP') {
+  sendJson(res, 200, {
+    candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason, avgLogprobs: -0.05 }],
+    usageMetadata: usage(req.body, text),
+    modelVersion: req.model ?? 'unknown',
+    createTime: new Date().toISOString(),
+    responseId: randomUUID().replace(/-/g, '').slice(0, 22),
+  });
+}
+
+function safety(res: ServerResponse, req: VertexRequest, reason: string, stage: 'prompt' | 'response') {
+  const ratings = [
+    { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true },
+    { category: 'HARM_CATEGORY_HARASSMENT', probability: 'NEGLIGIBLE' },
+  ];
+  const common = { usageMetadata: usage(req.body, ''), modelVersion: req.model ?? 'unknown' };
+  if (stage === 'prompt') {
+    sendJson(res, 200, {
+      promptFeedback: {
+        blockReason: reason,
+        safetyRatings: ratings,
+        blockReasonMessage: `The prompt was blocked due to ${reason.toLowerCase()}.`,
+      },
+      ...common,
+    });
+  } else {
+    sendJson(res, 200, { candidates: [{ finishReason: reason, safetyRatings: ratings }], ...common });
+  }
+}
+
+/** Starts the server on 127.0.0.1 on a free port. */
+export async function startVertexServer(options: VertexServerOptions = {}): Promise<VertexServer> {
+  const queue: VertexBehaviour[] = [];
+  const requests: VertexRequest[] = [];
+  let fallback: VertexBehaviour | undefined = options.defaultBehaviour;
+  const timers = new Set<NodeJS.Timeout>();
+  const sockets = new Set<Socket>();
+
+  const perform = (behaviour: VertexBehaviour | undefined, req: VertexRequest, res: ServerResponse): void => {
+    if (!behaviour) {
+      googleError(res, 500, 'vertex test server: no behaviour queued and no default set');
+    } else if ('delayMs' in behaviour) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        perform(behaviour.then ?? fallback, req, res);
+      }, behaviour.delayMs);
+      timers.add(timer);
+    } else if ('safetyBlock' in behaviour) {
+      safety(res, req, behaviour.safetyBlock, behaviour.stage ?? 'prompt');
+    } else if ('status' in behaviour) {
+      const message = behaviour.message ?? DEFAULT_MESSAGES[behaviour.status] ?? `HTTP ${behaviour.status}`;
+      googleError(res, behaviour.status, message, behaviour.retryAfterSeconds);
+    } else if ('json' in behaviour) {
+      answer(res, req, JSON.stringify(behaviour.json), behaviour.finishReason);
+    } else {
+      answer(res, req, behaviour.text, behaviour.finishReason);
+    }
+  };
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown;
+      try {
+        body = raw ? JSON.parse(raw) : undefined;
+      } catch {
+        body = undefined;
+      }
+      const match = GENERATE_CONTENT.exec(path);
+      const record: VertexRequest = {
+        method: req.method ?? '',
+        path,
+        query,
+        headers: req.headers,
+        body,
+        ...(match ? { project: match[2], location: match[3], model: match[4] } : {}),
+      };
+      requests.push(record);
+      // Protocol errors are answered before the script is consulted, so a test that sends
+      // the wrong request sees what Vertex would say, and its queued behaviour stays queued.
+      if (!match || req.method !== 'POST') {
+        googleError(res, 404, `vertex test server: no route for ${req.method} ${path}`);
+        return;
+      }
+      if (options.requireAuth !== false && !/^Bearer \S+/.test(req.headers.authorization ?? '')) {
+        googleError(res, 401, 'Request is missing required authentication credential.');
+        return;
+      }
+      if (body === undefined || typeof body !== 'object') {
+        googleError(res, 400, 'Invalid JSON payload received.');
+        return;
+      }
+      perform(queue.shift() ?? fallback, record, res);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    enqueue: (behaviour) => {
+      queue.push(behaviour);
+    },
+    setDefault: (behaviour) => {
+      fallback = behaviour;
+    },
+    requests,
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      // Keep-alive and delayed requests would otherwise hold close() open.
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

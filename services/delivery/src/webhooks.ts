@@ -1,0 +1,180 @@
+import { Timestamp } from '@google-cloud/firestore';
+import type { Job, JobStore, WebhookDelivery } from '@aiprod/job-store';
+import { WebhookStore } from '@aiprod/job-store';
+import type { Log } from '@aiprod/pubsub';
+import {
+  classifyWebhookResponse,
+  MAX_RETRY_AFTER_SECONDS,
+  nextAttemptDelaySeconds,
+  sendWebhook,
+  signWebhook,
+} from '@aiprod/webhooks';
+
+export interface WebhookDeps {
+  jobs: JobStore;
+  webhooks: WebhookStore;
+  log: Log;
+  /** Local mode only: plain http to loopback receivers. */
+  allowLoopbackHttp: boolean;
+  timeoutMs: number;
+  /** Multiplies the retry schedule (1 in production; tests shrink days to seconds). */
+  scheduleScale: number;
+}
+
+const EVENT_TYPES = { DELIVERED: 'job.delivered', FAILED: 'job.failed', CANCELED: 'job.canceled' } as const;
+
+/** The payload: what happened and the outputs' facts. No signed links: they would expire during retries. */
+export function webhookBody(job: Job, status: keyof typeof EVENT_TYPES): string {
+  return JSON.stringify({
+    type: EVENT_TYPES[status],
+    timestamp: new Date().toISOString(),
+    data: {
+      jobId: job.jobId,
+      status,
+      ...(job.brief.metadata ? { metadata: job.brief.metadata } : {}),
+      outputs: (job.outputs ?? []).map((o) => ({
+        variant: o.variant,
+        durationSeconds: o.durationSeconds,
+        width: o.width,
+        height: o.height,
+        sizeBytes: o.sizeBytes,
+        sha256: o.sha256,
+      })),
+      ...(job.error ? { error: { reason: job.error.reason, message: job.error.message } } : {}),
+      links: { job: `/v1/jobs/${job.jobId}` },
+    },
+  });
+}
+
+/** One webhook id per job outcome, so repeated notifications never produce a second one. */
+export const webhookIdFor = (jobId: string, status: string) => `msg_${jobId}_${status.toLowerCase()}`;
+
+/** Records the delivery (once) and makes its first attempt; null when the tenant has no live endpoint. */
+export async function enqueueJobWebhook(
+  deps: WebhookDeps,
+  job: Job,
+  status: keyof typeof EVENT_TYPES,
+): Promise<WebhookDelivery | null> {
+  const endpoint = await deps.webhooks.getEndpoint(job.tenantId);
+  if (!endpoint || endpoint.disabledAt) return null;
+  const delivery = await deps.webhooks.createDelivery({
+    webhookId: webhookIdFor(job.jobId, status),
+    tenantId: job.tenantId,
+    jobId: job.jobId,
+    eventType: EVENT_TYPES[status],
+    body: webhookBody(job, status),
+  });
+  await attemptDelivery(deps, delivery.webhookId);
+  return delivery;
+}
+
+/**
+ * One attempt, if the delivery is due and this sender wins the claim. The endpoint and its
+ * secrets are read at send time (a rotation or a 410 since the last attempt counts), the SSRF
+ * guard runs again inside sendWebhook, and the outcome decides the next attempt.
+ */
+export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Promise<void> {
+  const now = Timestamp.now();
+  const delivery = await deps.webhooks.claim(webhookId, now, Math.ceil(deps.timeoutMs / 1000) + 30);
+  if (!delivery) return;
+  const attempt = delivery.attempts.length + 1;
+  const endpoint = await deps.webhooks.getEndpoint(delivery.tenantId);
+  if (!endpoint || endpoint.disabledAt) {
+    await deps.webhooks.recordAttempt(
+      webhookId,
+      { attempt, at: now, status: 0, outcome: 'give_up', durationMs: 0, error: 'the endpoint was removed or disabled' },
+      { state: 'disabled', nextAttemptAt: null },
+    );
+    return;
+  }
+  const headers = signWebhook({
+    id: webhookId,
+    timestamp: Math.floor(Date.now() / 1000),
+    body: delivery.body,
+    secrets: WebhookStore.signingSecrets(endpoint),
+  });
+  const result = await sendWebhook({
+    url: endpoint.url,
+    body: delivery.body,
+    headers: { ...headers, 'content-type': 'application/json' },
+    timeoutMs: deps.timeoutMs,
+    allowLoopbackHttp: deps.allowLoopbackHttp,
+  });
+  const outcome = classifyWebhookResponse(result);
+  // The schedule (scaled in tests), or the receiver's Retry-After when it asks for longer.
+  const scheduled = outcome === 'retry' ? nextAttemptDelaySeconds(attempt + 1) : null;
+  const scaled =
+    scheduled === null
+      ? null
+      : Math.max(scheduled * deps.scheduleScale, Math.min(result.retryAfterSeconds ?? 0, MAX_RETRY_AFTER_SECONDS));
+  const state: WebhookDelivery['state'] =
+    outcome === 'delivered' ? 'delivered' : outcome === 'disable' ? 'disabled' : scaled === null ? 'failed' : 'pending';
+  await deps.webhooks.recordAttempt(
+    webhookId,
+    {
+      attempt,
+      at: now,
+      status: result.status,
+      outcome,
+      durationMs: Math.round(result.durationMs),
+      ...(result.error ? { error: result.error.slice(0, 300) } : {}),
+    },
+    { state, nextAttemptAt: scaled === null ? null : Timestamp.fromMillis(Date.now() + scaled * 1000) },
+  );
+  if (outcome === 'disable')
+    await deps.webhooks.disableEndpoint(delivery.tenantId, `HTTP 410 from the endpoint on ${webhookId}`);
+  await deps.jobs.appendEvent(delivery.jobId, {
+    key: `webhook-${webhookId}-${attempt}`,
+    type: 'webhook.attempt',
+    data: {
+      webhookId,
+      attempt,
+      status: result.status,
+      outcome,
+      state,
+      ...(result.error ? { error: result.error.slice(0, 200) } : {}),
+    },
+  });
+  deps.log.info('webhook attempt', {
+    jobId: delivery.jobId,
+    webhookId,
+    attempt,
+    status: result.status,
+    outcome,
+    state,
+  });
+}
+
+/** Sends the deliveries that have come due; several instances may run it, the claim keeps it single. */
+export function startWebhookDispatcher(
+  deps: WebhookDeps,
+  intervalMs: number,
+): { stop(): Promise<void>; runOnce(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const runOnce = () => {
+    running ??= (async () => {
+      for (const d of await deps.webhooks.dueDeliveries(Timestamp.now())) {
+        try {
+          await attemptDelivery(deps, d.webhookId);
+        } catch (error) {
+          deps.log.error('webhook attempt failed', { webhookId: d.webhookId, error });
+        }
+      }
+    })().finally(() => {
+      running = undefined;
+    });
+    return running;
+  };
+  const timer = setInterval(
+    () => void runOnce().catch((error: unknown) => deps.log.error('webhook dispatch failed', { error })),
+    intervalMs,
+  );
+  timer.unref();
+  return {
+    runOnce,
+    stop: async () => {
+      clearInterval(timer);
+      await running?.catch(() => undefined);
+    },
+  };
+}

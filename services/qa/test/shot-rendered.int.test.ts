@@ -1,0 +1,159 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { PRESETS, type Brief } from '@aiprod/contracts';
+import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
+import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
+import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
+import { createBlobStore } from '@aiprod/storage';
+import {
+  makeDefectCorpus,
+  memoryLog,
+  requireEmulators,
+  uniqueProjectId,
+  waitFor,
+  type DefectClip,
+} from '@aiprod/testing';
+import type { QaDeps } from '../src/app';
+import { checkRenderedShot } from '../src/handlers/shot-rendered';
+
+requireEmulators();
+const projectId = uniqueProjectId('qa');
+const dir = mkdtempSync(join(tmpdir(), 'aiprod-qa-'));
+const db = createFirestore(projectId);
+const pubsub = new PubSub({ projectId });
+const jobs = new JobStore(db);
+const { log } = memoryLog();
+const storage = createBlobStore({
+  kind: 'local',
+  rootDir: join(dir, 'store'),
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: randomBytes(32),
+});
+let judge: SemanticJudge;
+let corpus: DefectClip[];
+let deps: QaDeps;
+const renderRequests: Record<string, unknown>[] = [];
+const assembleRequests: Record<string, unknown>[] = [];
+
+beforeAll(async () => {
+  await provisionCatalogue(pubsub);
+  // Test-only subscriptions that see what QA publishes.
+  for (const [topic, sink] of [
+    ['aiprod.render.local.v1', renderRequests],
+    ['aiprod.job.assemble.v1', assembleRequests],
+  ] as const) {
+    const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.qa-test`);
+    sub.on('message', (m: Message) => {
+      sink.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
+      m.ack();
+    });
+  }
+  [judge, corpus] = await Promise.all([createLocalJudge(), makeDefectCorpus(join(dir, 'corpus'))]);
+  deps = {
+    log,
+    db,
+    pubsub,
+    jobs,
+    ledger: new MessageLedger(db, jobs),
+    publisher: new Publisher(pubsub),
+    storage,
+    judge,
+    workDir: dir,
+    timeoutMs: 60_000,
+  };
+}, 120_000);
+afterAll(async () => {
+  await judge?.close();
+  await pubsub.close();
+  await db.terminate();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const brief: Brief = {
+  product: 'Aurora',
+  brand: { name: 'Aurora' },
+  keyMessage: 'Run',
+  durationSeconds: 7,
+  aspectRatios: ['16:9'],
+};
+
+/** A job in RENDERING with one shot whose attempt `attempt` is rendered from the given corpus clip. */
+async function renderedShot(kind: DefectClip['kind'], attempt: number) {
+  const clip = corpus.find((c) => c.kind === kind)!;
+  const jobId = `job_${kind}_${randomBytes(4).toString('hex')}`;
+  await jobs.createJob({ jobId, tenantId: 't1', brief, preset: 'social_quick' });
+  await jobs.transition(jobId, 'QUEUED', 'PLANNING');
+  const plan = {
+    director: 'local',
+    shotIds: ['s01'],
+    width: clip.spec.width,
+    height: clip.spec.height,
+    fps: clip.spec.fps,
+    endCardSeconds: 1,
+    estimatedCostUsd: 0,
+  };
+  await jobs.savePlan(jobId, plan, [{ spec: { ...clip.spec, shotId: 's01' }, backend: 'local' }], 'RENDERING');
+  const stored = await storage.putFile(`tenants/t1/jobs/${jobId}/shots/s01/attempt-${attempt}.mp4`, clip.file);
+  await db
+    .collection('jobs')
+    .doc(jobId)
+    .collection('shots')
+    .doc('s01')
+    .update({
+      status: 'RENDERED',
+      attempt,
+      [`attempts.${attempt}`]: { attempt, backend: 'local', status: 'RENDERED', clipUri: stored.uri },
+    });
+  return { jobId, clipUri: stored.uri };
+}
+
+describe('QA verdict policy', () => {
+  it('passes a good shot and, being the last, requests assembly once', async () => {
+    const { jobId, clipUri } = await renderedShot('good', 1);
+    await checkRenderedShot(deps, { jobId, tenantId: 't1', shotId: 's01', attempt: 1, clipUri }, log);
+    await checkRenderedShot(deps, { jobId, tenantId: 't1', shotId: 's01', attempt: 1, clipUri }, log);
+    const shot = await jobs.getShot(jobId, 's01');
+    expect(shot?.status).toBe('PASSED');
+    expect(shot?.qa?.judge).toBe('local-ocr');
+    expect((await jobs.getJob(jobId))?.status).toBe('ASSEMBLING');
+    await waitFor(() => (assembleRequests.some((r) => r.jobId === jobId) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'assemble request',
+    });
+  }, 60_000);
+
+  it('rejects a black shot with evidence and asks for a retake with a new seed and the reason', async () => {
+    const { jobId, clipUri } = await renderedShot('black', 1);
+    await checkRenderedShot(deps, { jobId, tenantId: 't1', shotId: 's01', attempt: 1, clipUri }, log);
+    const shot = (await jobs.getShot(jobId, 's01'))!;
+    expect(shot.status).toBe('REJECTED');
+    expect(shot.attempt).toBe(2);
+    expect(shot.spec.seed).toBeDefined();
+    expect(shot.spec.retakeNote).toMatch(/black_frames/);
+    expect(shot.qa?.checks.find((c) => c.name === 'black_frames')?.verdict).toBe('fail');
+    expect(shot.qa?.evidence.length).toBeGreaterThan(0);
+    for (const uri of shot.qa!.evidence) expect(await storage.exists(storage.keyFromUri(uri))).toBe(true);
+    const request = await waitFor(() => renderRequests.find((r) => r.jobId === jobId), {
+      timeoutMs: 10_000,
+      what: 'retake request',
+    });
+    expect(request).toMatchObject({ shotId: 's01', attempt: 2 });
+    expect((request.spec as { seed?: number }).seed).toBe(shot.spec.seed);
+  }, 60_000);
+
+  it('fails the job with qa_failed once the preset runs out of attempts', async () => {
+    const last = PRESETS.social_quick.qa.maxAttempts;
+    const { jobId, clipUri } = await renderedShot('frozen', last);
+    await expect(
+      checkRenderedShot(deps, { jobId, tenantId: 't1', shotId: 's01', attempt: last, clipUri }, log),
+    ).rejects.toMatchObject({
+      name: 'PermanentError',
+      reason: 'qa_failed',
+      message: expect.stringMatching(/frozen_frames/),
+    });
+    expect((await jobs.getShot(jobId, 's01'))?.status).toBe('FAILED');
+  }, 60_000);
+});
