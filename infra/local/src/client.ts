@@ -13,7 +13,10 @@ export interface JobView {
     width: number;
     height: number;
     sizeBytes: number;
+    integratedLufs?: number;
+    qa: { name: string; verdict: string; measured?: unknown }[] | null;
   }[];
+  stills: { posterUrl: string; contactSheetUrl: string } | null;
   events: { id: string; type: string; at: string; data: Record<string, unknown> }[];
   shots: {
     id: string;
@@ -74,7 +77,10 @@ export class GatewayClient {
         }
       }
       if (['DELIVERED', 'FAILED', 'CANCELED'].includes(job.status)) return job;
-      if (Date.now() > deadline) throw new Error(`job ${jobId} still ${job.status} after ${options.timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        const recent = job.events.slice(-6).map((e) => `${e.at} ${e.type} ${JSON.stringify(e.data)}`);
+        throw new Error(`job ${jobId} still ${job.status} after ${options.timeoutMs} ms; last events:\n${recent.join('\n')}`);
+      }
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
     }
   }

@@ -10,6 +10,9 @@ export interface JobError {
 export interface JobOutput {
   variant: string; // aspect ratio, e.g. "16:9"
   uri: string;
+  /** The final cut's own technical QA (shared checks with the qa service). */
+  qa?: QaCheck[];
+  integratedLufs?: number;
   durationSeconds: number;
   width: number;
   height: number;
@@ -24,6 +27,8 @@ export interface JobPlan {
   height: number;
   fps: number;
   endCardSeconds: number;
+  /** Between shots and into the end card; absent on plans made before transitions (hard cuts). */
+  transition?: { kind: 'cut' | 'fade' | 'slideleft' | 'wipeleft' | 'dissolve'; durationSeconds: number };
   estimatedCostUsd: number;
 }
 
@@ -43,6 +48,8 @@ export interface Job {
   sweeps?: number;
   plan?: JobPlan;
   outputs?: JobOutput[];
+  /** A still for previews and a grid of the shots, stored beside the outputs. */
+  stills?: { posterUri: string; contactSheetUri: string };
   costUsd: number;
   error?: JobError;
 }

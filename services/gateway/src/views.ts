@@ -18,8 +18,14 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
       height: o.height,
       sizeBytes: o.sizeBytes,
       sha256: o.sha256,
+      ...(o.integratedLufs !== undefined ? { integratedLufs: o.integratedLufs } : {}),
+      qa: o.qa ?? null,
     })),
   );
+  const sign = (uri: string) => storage.signedUrl(storage.keyFromUri(uri), { expiresInSeconds: urlTtlSeconds });
+  const stills = job.stills
+    ? { posterUrl: await sign(job.stills.posterUri), contactSheetUrl: await sign(job.stills.contactSheetUri) }
+    : null;
   return {
     id: job.jobId,
     status: job.status,
@@ -70,6 +76,7 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
       })),
     ),
     outputs,
+    stills,
     events: events.map((e) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data })),
   };
 }

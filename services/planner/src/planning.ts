@@ -32,6 +32,7 @@ export async function advancePlanning(deps: PlannerDeps, start: Job, log: Log): 
         height: plan.height,
         fps: plan.fps,
         endCardSeconds: plan.endCardSeconds,
+        transition: plan.transition,
         estimatedCostUsd,
       },
       plan.shots.map((spec) => ({ spec, backend: 'local' as const })),

@@ -17,7 +17,11 @@ describe('planLocally', () => {
       const plan = planLocally({ ...brief, durationSeconds });
       expect(plan.shots.length).toBeGreaterThanOrEqual(3);
       expect(plan.shots.length).toBeLessThanOrEqual(5);
-      const total = plan.shots.reduce((sum, s) => sum + s.durationSeconds, 0) + plan.endCardSeconds;
+      // Each shot overlaps the next segment by one transition in the finished cut.
+      const total =
+        plan.shots.reduce((sum, s) => sum + s.durationSeconds, 0) +
+        plan.endCardSeconds -
+        plan.shots.length * plan.transition.durationSeconds;
       expect(Math.abs(total - durationSeconds)).toBeLessThanOrEqual(0.5 / 30 + 1e-9);
       for (const shot of plan.shots) {
         expect(validate(ShotSpecSchema, shot)).toEqual({ ok: true, value: shot });

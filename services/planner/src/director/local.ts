@@ -7,8 +7,12 @@ export interface ShotPlan {
   height: number;
   fps: number;
   endCardSeconds: number;
+  transition: { kind: 'fade'; durationSeconds: number };
   shots: ShotSpec[];
 }
+
+/** A short crossfade between shots and into the end card. */
+export const TRANSITION_SECONDS = 0.5;
 
 const FRAME_SIZES: Record<Brief['aspectRatios'][number], [number, number]> = {
   '16:9': [1280, 720],
@@ -104,7 +108,9 @@ export function planLocally(brief: Brief): ShotPlan {
     ...middle,
     { purpose: 'call_to_action' as const, text: closing, prompt: `${brief.product}, closing moment: ${closing}` },
   ];
-  const durations = splitFrames(shotSeconds, count, FPS);
+  // Each shot overlaps the next (and the last overlaps the end card) by one transition, so the
+  // shots are planned that much longer for the finished cut to land on the brief's duration.
+  const durations = splitFrames(shotSeconds + count * TRANSITION_SECONDS, count, FPS);
   const palettes = palettesFor(brief);
   const mood = brief.tone ? `, ${brief.tone} mood` : '';
   return {
@@ -113,6 +119,7 @@ export function planLocally(brief: Brief): ShotPlan {
     height,
     fps: FPS,
     endCardSeconds,
+    transition: { kind: 'fade', durationSeconds: TRANSITION_SECONDS },
     shots: chosen.map((beat, index) => ({
       shotId: `s${String(index + 1).padStart(2, '0')}`,
       index,
