@@ -79,7 +79,9 @@ export class GatewayClient {
       if (['DELIVERED', 'FAILED', 'CANCELED'].includes(job.status)) return job;
       if (Date.now() > deadline) {
         const recent = job.events.slice(-6).map((e) => `${e.at} ${e.type} ${JSON.stringify(e.data)}`);
-        throw new Error(`job ${jobId} still ${job.status} after ${options.timeoutMs} ms; last events:\n${recent.join('\n')}`);
+        throw new Error(
+          `job ${jobId} still ${job.status} after ${options.timeoutMs} ms; last events:\n${recent.join('\n')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, options.intervalMs ?? 200));
     }

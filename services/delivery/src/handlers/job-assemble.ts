@@ -56,7 +56,10 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
   const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
   const dir = await mkdtemp(join(deps.workDir, 'assemble-'));
   try {
-    const variants = job.brief.aspectRatios.map((aspect) => ({ aspect, outFile: join(dir, `final-${variantName(aspect)}.mp4`) }));
+    const variants = job.brief.aspectRatios.map((aspect) => ({
+      aspect,
+      outFile: join(dir, `final-${variantName(aspect)}.mp4`),
+    }));
     // One decode of the shots, every variant laid out on its own (captions, end card), one encode each.
     const finished = await withLocalFiles(deps.storage, keys, (clips) =>
       finishCut({
@@ -109,7 +112,13 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
       patch: { outputs, stills },
       event: {
         type: 'job.delivered',
-        data: { outputs: outputs.map((o) => ({ variant: o.variant, durationSeconds: o.durationSeconds, sizeBytes: o.sizeBytes })) },
+        data: {
+          outputs: outputs.map((o) => ({
+            variant: o.variant,
+            durationSeconds: o.durationSeconds,
+            sizeBytes: o.sizeBytes,
+          })),
+        },
       },
     });
     if (delivered.value?.status === 'DELIVERED') await announce(deps, delivered.value);
@@ -149,7 +158,9 @@ async function finalCutChecks(file: string, job: Job, variant: FinishedVariant, 
 async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKeys: string[], dir: string) {
   const poster = join(dir, 'poster.png');
   const sheet = join(dir, 'contact-sheet.png');
-  await deps.storage.withLocalFile(deps.storage.keyFromUri(first.uri), (file) => posterFrame(file, poster, { timeoutMs: 30_000 }));
+  await deps.storage.withLocalFile(deps.storage.keyFromUri(first.uri), (file) =>
+    posterFrame(file, poster, { timeoutMs: 30_000 }),
+  );
   await withLocalFiles(deps.storage, clipKeys, (clips) => contactSheet(clips, sheet, { timeoutMs: 60_000 }));
   const prefix = `tenants/${job.tenantId}/jobs/${job.jobId}/outputs`;
   const [posterStored, sheetStored] = await Promise.all([
