@@ -43,6 +43,25 @@ afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
 });
 
+/** Writes a QUEUED job straight into the store, as the gateway would, without publishing its request. */
+async function storeQueuedJob(name: string, options: { overdue?: boolean } = {}): Promise<string> {
+  const db = createFirestore(stack.info.projectId);
+  const jobId = `job_${name}${Date.now()}`;
+  await new JobStore(db).createJob({
+    jobId,
+    tenantId: stack.info.tenantId,
+    brief: brief as unknown as Brief,
+    preset: 'social_quick',
+  });
+  if (options.overdue)
+    await db
+      .collection('jobs')
+      .doc(jobId)
+      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
+  await db.terminate();
+  return jobId;
+}
+
 const deliveredEvents = (job: JobView) => job.events.filter((e) => e.type === 'job.delivered');
 const outputFiles = (job: JobView) =>
   readdirSync(join(stack.info.dataDir, 'tenants', stack.info.tenantId, 'jobs', job.id, 'outputs')).filter((f) =>
@@ -146,20 +165,7 @@ describe('the local platform', () => {
 
   it('still delivers a job whose request message was lost, once its deadline passes', async () => {
     // A job written as the gateway writes it, but whose job.requested never reached Pub/Sub.
-    const db = createFirestore(stack.info.projectId);
-    const jobs = new JobStore(db);
-    const jobId = `job_lost${Date.now()}`;
-    await jobs.createJob({
-      jobId,
-      tenantId: stack.info.tenantId,
-      brief: brief as unknown as Brief,
-      preset: 'social_quick',
-    });
-    await db
-      .collection('jobs')
-      .doc(jobId)
-      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
-    await db.terminate();
+    const jobId = await storeQueuedJob('lost', { overdue: true });
     const job = await client.waitForTerminal(jobId, { timeoutMs: 120_000 });
     expect(job.status).toBe('DELIVERED');
     expect(job.events.filter((e) => e.type === 'job.overdue').map((e) => e.data.status)).toEqual(['QUEUED']);
@@ -169,15 +175,7 @@ describe('the local platform', () => {
     // A job waiting in QUEUED, and a malformed request for it (an unknown field): the planner
     // must not crash, must record why on every attempt, and after the configured attempts the
     // message dead-letters and the job shows FAILED (dead_lettered) until an operator replays it.
-    const db = createFirestore(stack.info.projectId);
-    const jobs = new JobStore(db);
-    const jobId = `job_poison${Date.now()}`;
-    await jobs.createJob({
-      jobId,
-      tenantId: stack.info.tenantId,
-      brief: brief as unknown as Brief,
-      preset: 'social_quick',
-    });
+    const jobId = await storeQueuedJob('poison');
     const pubsub = new PubSub({ projectId: stack.info.projectId });
     await pubsub
       .topic('aiprod.job.requested.v1')
@@ -190,7 +188,6 @@ describe('the local platform', () => {
       },
       { timeoutMs: 60_000, intervalMs: 250, what: 'dead letter' },
     );
-    await db.terminate();
     const rejections = job.events.filter((e) => e.type === 'message.rejected');
     expect(rejections.length).toBeGreaterThanOrEqual(1);
     expect(String(rejections[0]!.data.problem)).toMatch(/priority is not an allowed field/);
