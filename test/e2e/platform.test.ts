@@ -2,11 +2,14 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
-import { Timestamp } from '@google-cloud/firestore';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FieldValue, Timestamp } from '@google-cloud/firestore';
 import type { Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore } from '@aiprod/job-store';
+import { createFirestore, JobStore, WebhookStore } from '@aiprod/job-store';
 import { probe } from '@aiprod/media';
 import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { generateWebhookSecret, verifyWebhook } from '@aiprod/webhooks';
 import { GatewayClient, httpsDownload, httpsJson, LocalStack, type JobView } from '../../infra/local/src';
 
 /**
@@ -194,6 +197,58 @@ describe('the local platform', () => {
     expect(job.error).toMatchObject({ reason: 'dead_lettered' });
     expect(job.events.find((e) => e.type === 'job.failed')?.data.reason).toBe('dead_lettered');
   }, 90_000);
+
+  it('sends one signed webhook per delivered job, however many assemble messages arrive', async () => {
+    const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const port = (receiver.address() as AddressInfo).port;
+    const db = createFirestore(stack.info.projectId);
+    const secret = generateWebhookSecret();
+    await new WebhookStore(db).setEndpoint(stack.info.tenantId, `http://127.0.0.1:${port}/aiprod`, secret);
+    try {
+      const submitted = await client.submit({ ...brief, keyMessage: 'Voiced', voiceOver: true });
+      const job = await client.waitForTerminal(submitted.id, { timeoutMs: 120_000 });
+      expect(job.status).toBe('DELIVERED');
+      await waitFor(() => (received.length ? true : undefined), { timeoutMs: 10_000, what: 'the webhook' });
+      // Two more assemble requests for the delivered job: no second cut, no second webhook.
+      const pubsub = new PubSub({ projectId: stack.info.projectId });
+      for (let i = 0; i < 2; i += 1) {
+        await pubsub
+          .topic('aiprod.job.assemble.v1')
+          .publishMessage({ json: { v: 1, jobId: job.id, tenantId: stack.info.tenantId } });
+      }
+      await pubsub.close();
+      await new Promise((r) => setTimeout(r, 4000));
+      const after = await client.get(job.id);
+      expect(deliveredEvents(after)).toHaveLength(1);
+      expect(after.outputs.map((o) => o.url.split('?')[0])).toEqual(job.outputs.map((o) => o.url.split('?')[0]));
+      expect(received).toHaveLength(1);
+      const hook = received[0]!;
+      expect(hook.headers['webhook-id']).toBe(`msg_${job.id}_delivered`);
+      expect(verifyWebhook({ headers: hook.headers as Record<string, string>, body: hook.body, secret })).toEqual({
+        ok: true,
+      });
+      expect(JSON.parse(hook.body)).toMatchObject({
+        type: 'job.delivered',
+        data: { jobId: job.id, status: 'DELIVERED' },
+      });
+      expect(after.events.filter((e) => e.type === 'webhook.attempt').map((e) => e.data.outcome)).toEqual([
+        'delivered',
+      ]);
+    } finally {
+      await db.collection('tenants').doc(stack.info.tenantId).update({ webhook: FieldValue.delete() });
+      await db.terminate();
+      await new Promise<void>((r) => receiver.close(() => r()));
+    }
+  }, 150_000);
 
   // Last: after a SIGKILL the emulator keeps offering messages to the dead worker's stream until
   // their ack deadline passes, which would slow whatever test came next.

@@ -19,7 +19,6 @@ describe('renderAnimatic', () => {
 
   it('renders a 5 s 1280x720 clip: exact frames, H.264 yuv420p, no audio', async () => {
     const file = out('hd.mp4');
-    const started = Date.now();
     await renderAnimatic(
       shot({
         durationSeconds: 5,
@@ -31,7 +30,6 @@ describe('renderAnimatic', () => {
       file,
       { timeoutMs: 30_000 },
     );
-    console.log(`renderAnimatic 5 s 1280x720 30 fps: ${Date.now() - started} ms`);
     const info = await probe(file);
     expect(info.durationSeconds).toBeCloseTo(5, 3);
     expect(info.video).toEqual({ codec: 'h264', width: 1280, height: 720, fps: 30, pixFmt: 'yuv420p', frames: 150 });

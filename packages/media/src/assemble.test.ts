@@ -15,7 +15,6 @@ describe('assemble', () => {
 
   it('joins three 5 s 1280x720 clips and a 2 s end card, with a -20 LUFS audio bed', async () => {
     const cameras = ['zoom_in', 'pan_right', 'static'] as const;
-    let started = Date.now();
     const clips = await Promise.all(
       cameras.map(async (camera, index) => {
         const file = out(`hd-${index}.mp4`);
@@ -31,9 +30,7 @@ describe('assemble', () => {
         return file;
       }),
     );
-    console.log(`renderAnimatic x3 (5 s 1280x720, 2 at a time): ${Date.now() - started} ms`);
 
-    started = Date.now();
     const file = out('final.mp4');
     const result = await assemble({
       clips,
@@ -44,7 +41,6 @@ describe('assemble', () => {
       outFile: file,
       timeoutMs: 60_000,
     });
-    console.log(`assemble 3 x 5 s 1280x720 + 2 s end card: ${Date.now() - started} ms`);
 
     expect(result.durationSeconds).toBeGreaterThan(16.9);
     expect(result.durationSeconds).toBeLessThan(17.1);

@@ -716,45 +716,37 @@ async function endCardChain(ctx: GraphContext, v: VariantPlan, vi: number, graph
 }
 
 /**
- * Burns in the captions of one variant after `head` (an unterminated chain) and ends the chain
- * at `[out]`: white text on a translucent dark box, bottom-centred with the box's lower edge 10%
- * of the height above the bottom, within 90% of the width, each caption enabled only while its
- * shot is on screen. The box is a one-frame image overlaid (cheaper per frame than drawbox).
+ * Caption filters for one variant: white text on a translucent dark box, bottom-centred with the
+ * box's lower edge 10% of the height above the bottom, within 90% of the width; each enabled only
+ * while its shot is on screen. (drawbox and drawtext skip disabled frames outright; overlay, for
+ * one, would copy every frame to make it writable, enabled or not.)
  */
-async function burnCaptions(
-  ctx: GraphContext,
-  v: VariantPlan,
-  vi: number,
-  graph: string[],
-  head: string,
-  out: string,
-): Promise<void> {
+async function captionFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
   const { width: w, height: h } = v;
   const { fps } = ctx.timeline;
   const short = Math.min(w, h);
   const maxLines = w > h ? 2 : 3;
   const border = (size: number) => Math.round(size * 0.35);
+  const filters: string[] = [];
   for (const [i, clip] of ctx.input.clips.entries()) {
     const caption = oneLine(clip.caption);
     if (!caption) continue;
     const block = layoutText(caption, short / 20, maxLines, (size) => 0.9 * w - 2 * border(size));
     const b = border(block.size);
-    const boxWidth = 2 * Math.round(Math.min(block.width + 2 * b, 0.9 * w) / 2);
-    const boxHeight = 2 * Math.round((block.height + 2 * b) / 2);
-    const boxTop = 2 * Math.round((0.9 * h - boxHeight) / 2);
+    const boxWidth = Math.min(block.width + 2 * b, Math.round(0.9 * w));
+    const boxHeight = block.height + 2 * b;
+    const boxTop = Math.round(0.9 * h) - boxHeight;
     const shot = ctx.timeline.shots[i]!;
     // Half a frame either side, so the window is unambiguous on frame timestamps.
     const from = ((shot.captionStart - 0.5) / fps).toFixed(4);
     const to = ((shot.captionEnd - 0.5) / fps).toFixed(4);
     const enable = `enable='between(t,${from},${to})'`;
-    const box = `box${vi}c${i}`;
-    const under = `cap${vi}c${i}`;
-    graph.push(`color=c=black@0.6:s=${boxWidth}x${boxHeight}:r=${fps},format=yuva420p,trim=end_frame=1[${box}]`);
-    graph.push(`${head}[${under}]`);
-    const text = await drawBlock(ctx, block, boxTop + b, ['fontcolor=white', enable]);
-    head = [`[${under}][${box}]overlay=x=${(w - boxWidth) / 2}:y=${boxTop}:${enable}`, ...text].join(',');
+    filters.push(
+      `drawbox=x=${Math.round((w - boxWidth) / 2)}:y=${boxTop}:w=${boxWidth}:h=${boxHeight}:color=black@0.6:t=fill:${enable}`,
+      ...(await drawBlock(ctx, block, boxTop + b, ['fontcolor=white', enable])),
+    );
   }
-  graph.push(`${head}[${out}]`);
+  return filters;
 }
 
 const XFADE: Record<Exclude<TransitionKind, 'cut'>, string> = {
@@ -816,8 +808,9 @@ async function buildGraph(
         }
       }
     }
+    const captions = await captionFilters(ctx, v);
     const video = `out${vi}`;
-    await burnCaptions(ctx, v, vi, graph, joined, video);
+    graph.push(`${[joined, ...captions].join(',')}[${video}]`);
     outputs.push({ video, audio: audio[vi]! });
   }
   return { graph: graph.join(';\n'), outputs };

@@ -219,19 +219,22 @@ describe('gemini judge against the vertex test server', () => {
 
   it('gives up after its timeout with RetryableError', async () => {
     const hasty = make({ timeoutMs: 500 });
-    server.enqueue({ delayMs: 5_000, then: { json: answer([1, 1, 1, 1]) } });
+    // The server would answer after 30 s; giving up long before that proves the timeout fired
+    // (how long before is the machine's business: no tight timing in tests).
+    server.enqueue({ delayMs: 30_000, then: { json: answer([1, 1, 1, 1]) } });
     const job = input();
     const started = Date.now();
     const err = await rejection(hasty.judge(job));
     const elapsed = Date.now() - started;
-    console.log(`gemini judge timeout: rejected after ${elapsed} ms (timeout 500 ms, frames included)`);
     expect(err.message).toBe('gemini:gemini-2.5-flash: no answer from Vertex within 500 ms');
     expect(elapsed).toBeGreaterThanOrEqual(500);
-    expect(elapsed).toBeLessThan(2_000);
+    expect(elapsed).toBeLessThan(20_000);
   });
 
   it('stops when the caller aborts', async () => {
-    server.enqueue({ delayMs: 5_000, then: { json: answer([1, 1, 1, 1]) } });
+    // The server would answer after 30 s; giving up long before that proves the timeout fired
+    // (how long before is the machine's business: no tight timing in tests).
+    server.enqueue({ delayMs: 30_000, then: { json: answer([1, 1, 1, 1]) } });
     const controller = new AbortController();
     const pending = judge.judge(input({ signal: controller.signal }));
     // Abort once the request is with Vertex (aborting earlier stops ffmpeg instead).

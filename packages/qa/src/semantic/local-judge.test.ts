@@ -37,15 +37,12 @@ describe('local judge', () => {
     const clipPath = join(dir, `clip-${n}.mp4`);
     await renderAnimatic(rendered, clipPath, { timeoutMs: 30_000 });
     const workDir = mkdtempSync(join(dir, `work-${n}-`));
-    const started = Date.now();
     const result = await judge.judge({ clipPath, spec: planned, backend, workDir });
-    return { result, ms: Date.now() - started, workDir };
+    return { result, workDir };
   };
 
   beforeAll(async () => {
-    const started = Date.now();
     judge = await createLocalJudge();
-    console.log(`local judge: OCR worker ready in ${Date.now() - started} ms`);
   });
   afterAll(async () => {
     await judge?.close();
@@ -60,11 +57,8 @@ describe('local judge', () => {
     ['Lighter every mile', { palette: ['#C0C0C0', '#E0E0E0'], width: 1280, height: 720, camera: 'zoom_out' }],
     ['Only 49.99 — today!', { palette: ['#000000', '#222222'], width: 320, height: 180 }],
   ])('reads %j back from the animatic and passes it (%j)', async (text, overrides) => {
-    const { result, ms, workDir } = await judgeClip(spec({ ...overrides, onScreenText: text }));
+    const { result, workDir } = await judgeClip(spec({ ...overrides, onScreenText: text }));
     const ocr = check(result.checks, 'on_screen_text');
-    console.log(
-      `local judge ${JSON.stringify(text)} ${overrides.width ?? 640}x${overrides.height ?? 360}: ${ms} ms, score ${ocr.measured}, ${ocr.detail}`,
-    );
     expect(result.judge).toBe('local-ocr');
     expect(ocr).toMatchObject({ verdict: 'pass', measured: 1 });
     expect(ocr.detail).toContain(text.replace(/[^A-Za-z ]/g, '').split(' ')[0]);
@@ -103,14 +97,12 @@ describe('local judge', () => {
       const ocr = check(result.checks, 'on_screen_text');
       scores.push(`${palette.join('/')} ${width}x${height} ${camera}: ${ocr.measured}`);
     }
-    console.log(`local judge palette sweep:\n${scores.join('\n')}`);
     expect(scores.filter((s) => !s.endsWith(': 1'))).toEqual([]);
   });
 
   it('fails a misspelt render: "Run brihgter" for "Run brighter" (similarity 0.83 < 0.9)', async () => {
     const { result } = await judgeClip(spec({ onScreenText: 'Run brihgter' }), spec({ onScreenText: 'Run brighter' }));
     const ocr = check(result.checks, 'on_screen_text');
-    console.log(`local judge misspelt: score ${ocr.measured}, ${ocr.detail}`);
     expect(ocr).toMatchObject({ verdict: 'fail', measured: 0.83 });
     expect(ocr.expected).toBe('similarity ≥ 0.9 to "Run brighter"');
     expect(ocr.detail).toBe('recognised: Run brihgter');
@@ -141,7 +133,6 @@ describe('local judge', () => {
     const planned = spec({ palette: ['#1E3A8A', '#F59E0B'], onScreenText: 'Run brighter' });
     const { result } = await judgeClip({ ...planned, palette: ['#DC2626', '#16A34A'] }, planned);
     const palette = check(result.checks, 'palette');
-    console.log(`local judge palette mismatch: ${palette.measured} (${palette.detail})`);
     expect(palette.verdict).toBe('fail');
     expect(palette.measured).toBeGreaterThan(60);
     expect(palette.expected).toBe('top ≈ #1E3A8A, bottom ≈ #F59E0B (RGB distance ≤ 60)');
@@ -151,7 +142,6 @@ describe('local judge', () => {
   it('measures the palette close to the planned colours on a zooming plate', async () => {
     const { result } = await judgeClip(spec({ palette: ['#7C3AED', '#FDE68A'], camera: 'zoom_in' }));
     const palette = check(result.checks, 'palette');
-    console.log(`local judge palette match: ${palette.measured} (${palette.detail})`);
     expect(palette.verdict).toBe('pass');
     expect(palette.measured).toBeLessThan(40);
   });

@@ -62,6 +62,16 @@ describe('planLocally', () => {
     ]);
   });
 
+  it('writes a voice-over line per shot only when the brief asks for voice-over', () => {
+    expect(planLocally(brief).shots.every((s) => s.voiceOver === undefined)).toBe(true);
+    const voiced = planLocally({ ...brief, voiceOver: true });
+    expect(voiced.shots.map((s) => s.voiceOver)).toEqual([
+      'Meet Aurora.',
+      'Lighter every mile.',
+      'Run brighter. Aurora.',
+    ]);
+  });
+
   it('sizes frames from the first aspect ratio', () => {
     expect(planLocally({ ...brief, aspectRatios: ['9:16', '16:9'] })).toMatchObject({ width: 720, height: 1280 });
   });

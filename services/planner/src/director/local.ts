@@ -78,16 +78,19 @@ export function planLocally(brief: Brief): ShotPlan {
     purpose: 'hook' as const,
     text: brief.keyMessage,
     prompt: `Attention-grabbing opening for ${brief.product}: ${brief.keyMessage}`,
+    line: `${brief.keyMessage}.`,
   };
   const product = {
     purpose: 'product' as const,
     text: brief.product,
     prompt: `Hero shot of ${brief.product} by ${brief.brand.name}`,
+    line: `Introducing ${brief.product}, from ${brief.brand.name}.`,
   };
   const asked = (brief.scenes ?? []).map((scene) => ({
     purpose: 'benefit' as const,
     text: scene,
     prompt: `${brief.product}: ${scene}`,
+    line: `${scene}.`,
   }));
   const proof = brief.audience
     ? [
@@ -95,6 +98,7 @@ export function planLocally(brief: Brief): ShotPlan {
           purpose: 'proof' as const,
           text: `Made for ${brief.audience}`,
           prompt: `${brief.product} in use by ${brief.audience}`,
+          line: `Made for ${brief.audience}.`,
         },
       ]
     : [];
@@ -106,7 +110,12 @@ export function planLocally(brief: Brief): ShotPlan {
   const chosen = [
     hook,
     ...middle,
-    { purpose: 'call_to_action' as const, text: closing, prompt: `${brief.product}, closing moment: ${closing}` },
+    {
+      purpose: 'call_to_action' as const,
+      text: closing,
+      prompt: `${brief.product}, closing moment: ${closing}`,
+      line: `${closing}. ${brief.brand.name}.`,
+    },
   ];
   // Each shot overlaps the next (and the last overlaps the end card) by one transition, so the
   // shots are planned that much longer for the finished cut to land on the brief's duration.
@@ -128,6 +137,8 @@ export function planLocally(brief: Brief): ShotPlan {
       prompt: fitText(`${beat.prompt}${mood}`, 1000),
       camera: CAMERA_CYCLE[index % CAMERA_CYCLE.length]!,
       onScreenText: fitText(beat.text, 40),
+      // The voice-over script, one line a shot; delivery burns it in as captions.
+      ...(brief.voiceOver ? { voiceOver: fitText(beat.line.replace(/\.+/g, '.'), 300) } : {}),
       palette: palettes[index % palettes.length]!,
       width,
       height,
