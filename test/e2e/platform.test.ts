@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -198,9 +199,16 @@ describe('the local platform', () => {
     expect(job.events.find((e) => e.type === 'job.failed')?.data.reason).toBe('dead_lettered');
   }, 90_000);
 
-  it('sends one signed webhook per delivered job, however many assemble messages arrive', async () => {
+  it('sends one signed webhook per delivered job, however many assemble messages arrive; puts the logo on the end card', async () => {
     const received: { headers: IncomingMessage['headers']; body: string }[] = [];
+    // A pure red logo, served by the same loopback server as the client's webhook endpoint.
+    const logo = join(stateDir, 'logo.png');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=red:s=200x200', '-frames:v', '1', logo]);
     const receiver = createServer((req, res) => {
+      if (req.method === 'GET' && req.url === '/logo.png') {
+        res.writeHead(200, { 'content-type': 'image/png' }).end(readFileSync(logo));
+        return;
+      }
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
@@ -214,9 +222,28 @@ describe('the local platform', () => {
     const secret = generateWebhookSecret();
     await new WebhookStore(db).setEndpoint(stack.info.tenantId, `http://127.0.0.1:${port}/aiprod`, secret);
     try {
-      const submitted = await client.submit({ ...brief, keyMessage: 'Voiced', voiceOver: true });
+      const submitted = await client.submit({
+        ...brief,
+        brand: { ...(brief.brand as object), logoUrl: `http://127.0.0.1:${port}/logo.png` },
+        keyMessage: 'Voiced',
+        voiceOver: true,
+      });
       const job = await client.waitForTerminal(submitted.id, { timeoutMs: 120_000 });
       expect(job.status).toBe('DELIVERED');
+      expect(job.events.map((e) => e.type)).toContain('logo.applied');
+      // The end card (the last two seconds) shows the logo: count clearly red pixels in a frame of it.
+      const final = join(stateDir, 'voiced.mp4');
+      await httpsDownload(job.outputs[0]!.url, final, client.caCert);
+      const rgb = execFileSync(
+        'ffmpeg',
+        ['-v', 'error', '-ss', '14.5', '-i', final, '-frames:v', '1', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'],
+        {
+          maxBuffer: 16 * 1024 * 1024,
+        },
+      );
+      let red = 0;
+      for (let i = 0; i + 2 < rgb.length; i += 3) if (rgb[i]! > 200 && rgb[i + 1]! < 70 && rgb[i + 2]! < 70) red += 1;
+      expect(red).toBeGreaterThan(2000);
       await waitFor(() => (received.length ? true : undefined), { timeoutMs: 10_000, what: 'the webhook' });
       // Two more assemble requests for the delivered job: no second cut, no second webhook.
       const pubsub = new PubSub({ projectId: stack.info.projectId });

@@ -54,7 +54,7 @@ const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string,
   planner: { dir: 'planner', env: {} },
   'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
   qa: { dir: 'qa', env: {} },
-  delivery: { dir: 'delivery', env: { WEBHOOK_ALLOW_LOOPBACK_HTTP: 'true' } },
+  delivery: { dir: 'delivery', env: { ALLOW_LOOPBACK_HTTP: 'true' } },
 };
 
 /**

@@ -22,3 +22,4 @@ export {
   RETRY_SPAN_SECONDS,
 } from './retry';
 export type { WebhookOutcome } from './retry';
+export { fetchPublicFile, PublicFetchError } from './fetch-public';

@@ -47,7 +47,7 @@ export function parseRetryAfter(value: string | undefined, now: number = Date.no
 }
 
 /** A `lookup` that answers only with the addresses the SSRF guard checked, so DNS is not asked again. */
-function pinnedLookup(hostname: string, addresses: string[]): LookupFunction {
+export function pinnedLookup(hostname: string, addresses: string[]): LookupFunction {
   const entries = addresses.map((address) => ({ address, family: isIP(address) }));
   return ((name: string, options: { family?: number | string; all?: boolean }, callback: CallableFunction) => {
     const family = options.family === 'IPv4' ? 4 : options.family === 'IPv6' ? 6 : options.family;
@@ -65,7 +65,7 @@ function pinnedLookup(hostname: string, addresses: string[]): LookupFunction {
   }) as unknown as LookupFunction;
 }
 
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   const { code, message } = error as NodeJS.ErrnoException;
   return code && !message.includes(code) ? `${code}: ${message}` : message;
 }

@@ -14,9 +14,9 @@ export const DeliveryEnv = Type.Object({
     default: 5,
     description: 'How often due webhook retries are sent.',
   }),
-  WEBHOOK_ALLOW_LOOPBACK_HTTP: Type.Boolean({
+  ALLOW_LOOPBACK_HTTP: Type.Boolean({
     default: false,
-    description: 'Local platform only: plain http to loopback receivers.',
+    description: 'Local platform only: plain http to loopback for webhooks and brand logos.',
   }),
 });
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(DeliveryEnv, env);

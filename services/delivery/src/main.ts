@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const deps = {
     ...core,
     webhooks: new WebhookStore(core.db),
-    allowLoopbackHttp: env.WEBHOOK_ALLOW_LOOPBACK_HTTP,
+    allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
     timeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
     scheduleScale: 1,
     storage: blobStoreFromEnv(env),

@@ -1,8 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError, presetOf, RetryableError, type Preset, type QaCheck } from '@aiprod/contracts';
 import { contactSheet, finishCut, posterFrame, type FinishedVariant } from '@aiprod/media';
 import { technicalChecks } from '@aiprod/qa';
+import { fetchPublicFile, PublicFetchError } from '@aiprod/webhooks';
 import { defineHandler, type Log } from '@aiprod/pubsub';
 import type { Job, JobOutput } from '@aiprod/job-store';
 import type { DeliveryDeps } from '../app';
@@ -56,6 +57,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
   const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
   const dir = await mkdtemp(join(deps.workDir, 'assemble-'));
   try {
+    const logoFile = await fetchLogo(deps, job, dir, log);
     const variants = job.brief.aspectRatios.map((aspect) => ({
       aspect,
       outFile: join(dir, `final-${variantName(aspect)}.mp4`),
@@ -74,6 +76,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
           colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
           durationSeconds: plan.endCardSeconds,
+          ...(logoFile ? { logoFile } : {}),
         },
         ...(job.brief.musicMood ? { music: { mood: job.brief.musicMood } } : {}),
         loudnessLufs: preset.deliveryLoudnessLufs,
@@ -168,4 +171,43 @@ async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKe
     deps.storage.putFile(`${prefix}/contact-sheet.png`, sheet, { contentType: 'image/png', move: true }),
   ]);
   return { posterUri: posterStored.uri, contactSheetUri: sheetStored.uri };
+}
+
+const LOGO_MAX_BYTES = 2 * 1024 * 1024;
+
+/**
+ * The brand's logo for the end card, fetched with the webhook's protections (SSRF guard, pinned
+ * address, no redirects, a size cap). A logo that cannot be had or is not a PNG or JPEG leaves the
+ * card without one and says why on the timeline: a broken link must not cost the client the video.
+ */
+async function fetchLogo(deps: DeliveryDeps, job: Job, dir: string, log: Log): Promise<string | undefined> {
+  const url = job.brief.brand.logoUrl;
+  if (!url) return undefined;
+  let reason: string;
+  try {
+    const bytes = await fetchPublicFile(url, {
+      maxBytes: LOGO_MAX_BYTES,
+      timeoutMs: 10_000,
+      allowLoopbackHttp: deps.allowLoopbackHttp,
+    });
+    const png = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+    const jpeg = bytes.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]));
+    if (png || jpeg) {
+      const file = join(dir, png ? 'logo.png' : 'logo.jpg');
+      await writeFile(file, bytes);
+      await deps.jobs.appendEvent(job.jobId, {
+        key: 'logo-applied',
+        type: 'logo.applied',
+        data: { sizeBytes: bytes.length },
+      });
+      return file;
+    }
+    reason = 'the file is neither a PNG nor a JPEG';
+  } catch (e) {
+    if (!(e instanceof PublicFetchError)) throw e;
+    reason = e.message;
+  }
+  log.warn('brand logo not used', { reason });
+  await deps.jobs.appendEvent(job.jobId, { key: 'logo-skipped', type: 'logo.skipped', data: { reason } });
+  return undefined;
 }
