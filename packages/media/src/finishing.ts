@@ -637,7 +637,7 @@ interface VariantPlan {
   height: number;
 }
 
-/** `label` as `n` labels (`split`/`asplit`), or the label itself when one is enough. */
+/** `from` (a label or an unterminated chain) fanned out to `n` labels with split/asplit (null for one). */
 function fanOut(graph: string[], from: string, n: number, name: (i: number) => string, audio = false): string[] {
   const labels = Array.from({ length: n }, (_, i) => name(i));
   if (n === 1) graph.push(`${from}${audio ? 'anull' : 'null'}[${labels[0]}]`);
@@ -785,9 +785,12 @@ async function buildGraph(
     const { width: w, height: h } = v;
     const segments = perClip.map((labels, i) => {
       const label = `s${i}v${vi}`;
+      // Centre crop to the variant's shape, then scale. A clip already at the variant's shape and
+      // size passes through both untouched: no colour options on scale, which would force a copy
+      // of every frame (the clips are YUV already; swscale does no matrix conversion YUV to YUV).
       graph.push(
         `[${labels[vi]}]crop=w='min(iw,ih*${w}/${h})':h='min(ih,iw*${h}/${w})',` +
-          `scale=${w}:${h}:flags=bicubic:out_color_matrix=bt709:out_range=tv,setsar=1,format=yuv420p[${label}]`,
+          `scale=${w}:${h}:flags=bicubic,setsar=1,format=yuv420p[${label}]`,
       );
       return label;
     });
