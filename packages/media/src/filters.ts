@@ -10,6 +10,30 @@ export const DEFAULT_FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans-Bo
  *  count: the same input then gives the same bytes on any machine. */
 export const X264_THREADS = '2';
 
+/**
+ * Our H.264 encode: x264 veryfast, a keyframe every second, yuv420p, fixed threads (x264's
+ * output depends on its thread count; fixing it keeps renders byte-identical on any machine).
+ */
+export function h264Args(crf: number, fps: number): string[] {
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    String(crf),
+    '-g',
+    String(fps),
+    '-threads',
+    X264_THREADS,
+    '-pix_fmt',
+    'yuv420p',
+  ];
+}
+
+/** One still image written as a PNG file. */
+export const PNG_STILL_ARGS = ['-frames:v', '1', '-f', 'image2', '-update', '1', '-c:v', 'png'];
+
 /** Container and codec flags that keep version strings and metadata out of the output, so a
  *  render is byte-for-byte reproducible. */
 export const BITEXACT_ARGS = [

@@ -28,3 +28,4 @@ export {
   type FinishedVariant,
   type TransitionKind,
 } from './finishing';
+export { h264Args } from './filters';

@@ -1,5 +1,5 @@
 import { rm, stat } from 'node:fs/promises';
-import { fileUrl } from './filters';
+import { fileUrl, PNG_STILL_ARGS } from './filters';
 import { MediaError, runFfmpeg, runFfprobe } from './process';
 
 export interface ProbeResult {
@@ -122,24 +122,7 @@ export async function extractFrame(
   await runFfmpeg(
     // -ss before -i seeks the input, which is both fast and frame-accurate when decoding.
     // -update 1: the name is a file name, not an image2 pattern (a '%' in it would be).
-    [
-      '-v',
-      'error',
-      '-ss',
-      String(atSeconds),
-      '-i',
-      fileUrl(file),
-      '-frames:v',
-      '1',
-      '-f',
-      'image2',
-      '-update',
-      '1',
-      '-c:v',
-      'png',
-      '-y',
-      fileUrl(outPng),
-    ],
+    ['-v', 'error', '-ss', String(atSeconds), '-i', fileUrl(file), ...PNG_STILL_ARGS, '-y', fileUrl(outPng)],
     { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal },
   );
   // Seeking past the end "succeeds" without writing anything.

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ShotSpec } from '@aiprod/contracts';
-import { MediaError, renderAnimatic, runFfmpeg } from '@aiprod/media';
+import { h264Args, MediaError, renderAnimatic, runFfmpeg } from '@aiprod/media';
 
 /** What is wrong with a clip of the corpus ('good': nothing). */
 export type DefectKind =
@@ -143,22 +143,7 @@ export async function makeDefectCorpus(dir: string, opts: DefectCorpusOptions = 
     // 2. Clips: a picture and a sound track, muxed (or re-encoded when the picture is spoilt).
     const mux = async (source: string, kind: DefectKind, audio: string, videoFilter?: string): Promise<void> => {
       const video = videoFilter
-        ? [
-            '-filter_complex',
-            `[0:v:0]${videoFilter}[v]`,
-            '-map',
-            '[v]',
-            '-c:v',
-            'libx264',
-            '-preset',
-            'veryfast',
-            '-crf',
-            '18',
-            '-g',
-            String(fps),
-            '-pix_fmt',
-            'yuv420p',
-          ]
+        ? ['-filter_complex', `[0:v:0]${videoFilter}[v]`, '-map', '[v]', ...h264Args(18, fps)]
         : ['-map', '0:v:0', '-c:v', 'copy'];
       await runFfmpeg(
         [
