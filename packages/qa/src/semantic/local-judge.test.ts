@@ -194,3 +194,34 @@ describe('local judge', () => {
     await expect(createLocalJudge({ minTextSimilarity: 1.5 })).rejects.toThrow('minTextSimilarity must be within 0..1');
   });
 });
+
+describe('local judge OCR engine', () => {
+  it('stops after the idle time and starts again for the next clip', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aiprod-local-judge-idle-'));
+    const judge = await createLocalJudge({ idleMs: 300 });
+    const engine = judge as unknown as { ocrRunning: boolean };
+    try {
+      const clipPath = join(dir, 'clip.mp4');
+      const planned = spec({ onScreenText: 'Run brighter' });
+      await renderAnimatic(planned, clipPath, { timeoutMs: 30_000 });
+      const judgeOnce = async () => {
+        const result = await judge.judge({
+          clipPath,
+          spec: planned,
+          backend: 'local',
+          workDir: mkdtempSync(join(dir, 'w-')),
+        });
+        return result.checks.find((c) => c.name === 'on_screen_text')?.verdict;
+      };
+      expect(await judgeOnce()).toBe('pass');
+      const deadline = Date.now() + 10_000;
+      while (engine.ocrRunning && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(engine.ocrRunning).toBe(false);
+      expect(await judgeOnce()).toBe('pass');
+      expect(engine.ocrRunning).toBe(true);
+    } finally {
+      await judge.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -25,9 +25,71 @@ export interface LocalJudgeOptions {
   maxPaletteDistance?: number;
   /** Bound on each ffmpeg call. */
   timeoutMs?: number;
+  /** The OCR engine is stopped after this long without work, and started again when needed. */
+  idleMs?: number;
 }
 
-export const LOCAL_JUDGE_DEFAULTS = { minTextSimilarity: 0.9, maxPaletteDistance: 60, timeoutMs: 30_000 } as const;
+export const LOCAL_JUDGE_DEFAULTS = {
+  minTextSimilarity: 0.9,
+  maxPaletteDistance: 60,
+  timeoutMs: 30_000,
+  idleMs: 60_000,
+} as const;
+
+/**
+ * The tesseract worker, started on demand and stopped after a quiet spell: it holds about 60 MB,
+ * which an idle qa service should not (each service idles under 120 MB). Starting again costs
+ * about 0.2–0.5 s, once per burst of work.
+ */
+class OcrEngine {
+  private worker: Promise<Worker> | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private busy = 0;
+
+  constructor(
+    private readonly start: () => Promise<Worker>,
+    private readonly idleMs: number,
+  ) {}
+
+  get running(): boolean {
+    return this.worker !== undefined;
+  }
+
+  adopt(worker: Worker): void {
+    this.worker = Promise.resolve(worker);
+    this.armIdleTimer();
+  }
+
+  async use<T>(fn: (worker: Worker) => Promise<T>): Promise<T> {
+    clearTimeout(this.idleTimer);
+    this.busy += 1;
+    try {
+      this.worker ??= this.start().catch((e: unknown) => {
+        this.worker = undefined;
+        throw e;
+      });
+      return await fn(await this.worker);
+    } finally {
+      this.busy -= 1;
+      if (this.busy === 0) this.armIdleTimer();
+    }
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.idleTimer);
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await (await worker).terminate();
+  }
+
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => {
+      if (this.busy === 0) void this.stop().catch(() => undefined);
+    }, this.idleMs);
+    this.idleTimer.unref();
+  }
+}
 
 /**
  * The English LSTM model shipped in @tesseract.js-data/eng (the `_best_int` variant is what
@@ -107,9 +169,14 @@ class LocalJudge implements SemanticJudge {
   private closed = false;
 
   constructor(
-    private readonly worker: Worker,
+    private readonly ocr: OcrEngine,
     private readonly opts: Required<LocalJudgeOptions>,
   ) {}
+
+  /** Whether the OCR engine is loaded right now (it is stopped after `idleMs` without work). */
+  get ocrRunning(): boolean {
+    return this.ocr.running;
+  }
 
   async judge(input: JudgeInput): Promise<JudgeResult> {
     if (this.closed) throw new Error('the local judge is closed');
@@ -215,7 +282,7 @@ class LocalJudge implements SemanticJudge {
         // A recognition cannot be interrupted, but the next one need not start.
         if (signal?.aborted)
           throw new RetryableError(`${this.name}: aborted by the caller`, undefined, { cause: signal.reason });
-        const { data } = await this.worker.recognize(image);
+        const { data } = await this.ocr.use((worker) => worker.recognize(image));
         const match = bestMatch(expected, data.text);
         if (match.score > best.score) best = { score: match.score, text: data.text };
         if (best.score >= 1) break;
@@ -258,7 +325,7 @@ class LocalJudge implements SemanticJudge {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.worker.terminate();
+    await this.ocr.stop();
   }
 }
 
@@ -281,6 +348,7 @@ export async function createLocalJudge(options: LocalJudgeOptions = {}): Promise
     minTextSimilarity: options.minTextSimilarity ?? LOCAL_JUDGE_DEFAULTS.minTextSimilarity,
     maxPaletteDistance: options.maxPaletteDistance ?? LOCAL_JUDGE_DEFAULTS.maxPaletteDistance,
     timeoutMs: options.timeoutMs ?? LOCAL_JUDGE_DEFAULTS.timeoutMs,
+    idleMs: options.idleMs ?? LOCAL_JUDGE_DEFAULTS.idleMs,
   };
   if (!(opts.minTextSimilarity >= 0 && opts.minTextSimilarity <= 1)) {
     throw new Error(`minTextSimilarity must be within 0..1, got ${opts.minTextSimilarity}`);
@@ -288,27 +356,33 @@ export async function createLocalJudge(options: LocalJudgeOptions = {}): Promise
   if (!(opts.maxPaletteDistance >= 0))
     throw new Error(`maxPaletteDistance must be ≥ 0, got ${opts.maxPaletteDistance}`);
   if (!(opts.timeoutMs > 0)) throw new Error(`timeoutMs must be positive, got ${opts.timeoutMs}`);
-  const worker = await createWorker('eng', OEM.LSTM_ONLY, {
-    langPath: langPath(),
-    gzip: true,
-    // 'none': neither read nor write a cache of the language data (no files appear in the cwd).
-    cacheMethod: 'none',
-    // Without a handler, tesseract.js rethrows a failed job from its message listener, which
-    // crashes the process; the job's own promise already rejects with the error.
-    errorHandler: () => undefined,
-  });
-  try {
-    await worker.setParameters({
-      // One block of text: the crop holds one line, or a few for longer copy.
-      tessedit_pageseg_mode: PSM.SINGLE_BLOCK,
-      // Sauvola (local) binarisation. On top-hat images it and plain Otsu both read 50 of 50
-      // animatics exactly (10 palettes x 5 frame sizes); Leptonica's adaptive Otsu read 24.
-      // Local thresholding is kept for vendor frames, whose backgrounds vary across the band.
-      thresholding_method: '2',
+  const start = async (): Promise<Worker> => {
+    const worker = await createWorker('eng', OEM.LSTM_ONLY, {
+      langPath: langPath(),
+      gzip: true,
+      // 'none': neither read nor write a cache of the language data (no files appear in the cwd).
+      cacheMethod: 'none',
+      // Without a handler, tesseract.js rethrows a failed job from its message listener, which
+      // crashes the process; the job's own promise already rejects with the error.
+      errorHandler: () => undefined,
     });
-  } catch (err) {
-    await worker.terminate();
-    throw err;
-  }
-  return new LocalJudge(worker, opts);
+    try {
+      await worker.setParameters({
+        // One block of text: the crop holds one line, or a few for longer copy.
+        tessedit_pageseg_mode: PSM.SINGLE_BLOCK,
+        // Sauvola (local) binarisation. On top-hat images it and plain Otsu both read 50 of 50
+        // animatics exactly (10 palettes x 5 frame sizes); Leptonica's adaptive Otsu read 24.
+        // Local thresholding is kept for vendor frames, whose backgrounds vary across the band.
+        thresholding_method: '2',
+      });
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
+    return worker;
+  };
+  const ocr = new OcrEngine(start, opts.idleMs);
+  // Started once now so that a broken install fails at boot, not on the first clip.
+  ocr.adopt(await start());
+  return new LocalJudge(ocr, opts);
 }
