@@ -120,20 +120,34 @@ describe('finishCut', () => {
   });
 
   it('lands on finishedDuration for cuts and fades, at -23 LUFS', async () => {
-    for (const kind of ['cut', 'fade', 'slideleft'] as const) {
+    for (const kind of ['cut', 'fade', 'slideleft', 'dissolve'] as const) {
+      // For 'dissolve' the middle shot is exactly its two transitions long: all of it is blended.
+      const middle = kind === 'dissolve' ? 0.6 : 1;
       const input = base({
+        clips: [
+          { file: clips.red!, durationSeconds: 1 },
+          { file: clips.green!, durationSeconds: middle },
+          { file: clips.blue!, durationSeconds: 1 },
+        ],
         transition: { kind, durationSeconds: 0.3 },
         loudnessLufs: -23,
         variants: [{ aspect: '16:9', outFile: out(`len-${kind}.mp4`), width: 320, height: 180 }],
       });
       const [result] = await finishCut(input);
       const expected = finishedDuration(input);
-      expect(expected).toBe(kind === 'cut' ? 4 : 4 - 3 * 0.3);
+      expect(expected).toBeCloseTo(kind === 'cut' ? 4 : 3 + middle - 3 * 0.3, 9);
       expect(Math.abs(result!.durationSeconds - expected)).toBeLessThanOrEqual(0.1);
       const info = await probe(result!.outFile);
       expect(info.video).toMatchObject({ width: 320, height: 180, fps: 30, frames: Math.round(expected * 30) });
       expect(Math.abs(result!.integratedLufs - -23)).toBeLessThanOrEqual(1);
       expect(result!.truePeakDbtp).toBeLessThanOrEqual(-1 + 0.2);
+      // Mid-shot frames are the shots' own colours, untouched by the transitions.
+      const timeline = finishTimeline(input);
+      for (const [i, colour] of [RED, GREEN, BLUE].entries()) {
+        const shot = timeline.shots[i]!;
+        const frame = await rgbFrame(result!.outFile, Math.floor((shot.start + shot.end) / 2), scratch.dir);
+        expect(colourDistance(pixel(frame, 320, 160, 90), hexRgb(colour))).toBeLessThanOrEqual(16);
+      }
     }
   });
 

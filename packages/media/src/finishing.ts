@@ -757,6 +757,53 @@ const XFADE: Record<Exclude<TransitionKind, 'cut'>, string> = {
   dissolve: 'dissolve',
 };
 
+/**
+ * Joins the segments (clips, then the end card) into one chain, left unterminated. With
+ * transitions, only the overlapping frames go through xfade: each segment is split into its
+ * head (blended with the previous segment's tail), its body and its tail, and the pieces are
+ * concatenated. xfade in ffmpeg 5.1 works in 4:4:4 only, so feeding it whole segments would
+ * convert every frame of the cut to yuv444p and back, and draw the captions in 4:4:4 (measured:
+ * 11-16% of the CPU of a 720p finish, 12-18% of its wall time); this way only the transition
+ * frames are converted.
+ */
+function joinSegments(
+  timeline: FinishTimeline,
+  segments: string[],
+  vi: number,
+  kind: TransitionKind,
+  graph: string[],
+): string {
+  const t = timeline.transitionFrames;
+  if (t === 0) return `${segments.map((s) => `[${s}]`).join('')}concat=n=${segments.length}:v=1:a=0`;
+  const lengths = [...timeline.shots, timeline.endCard].map((s) => s.end - s.start);
+  const xfade = XFADE[kind as Exclude<TransitionKind, 'cut'>];
+  const pieces: string[] = [];
+  segments.forEach((segment, k) => {
+    const head = k > 0 ? t : 0;
+    const tail = k < segments.length - 1 ? t : 0;
+    const length = lengths[k]!;
+    const body = length - head - tail;
+    // [label, first frame, end frame]
+    const parts: [string, number, number][] = [];
+    if (head) parts.push([`h${k}v${vi}`, 0, head]);
+    if (body > 0) parts.push([`b${k}v${vi}`, head, length - tail]);
+    if (tail) parts.push([`t${k}v${vi}`, length - tail, length]);
+    const labels = fanOut(graph, `[${segment}]`, parts.length, (i) => `p${k}v${vi}_${i}`);
+    parts.forEach(([label, start, end], i) => {
+      graph.push(`[${labels[i]}]trim=start_frame=${start}:end_frame=${end},setpts=PTS-STARTPTS[${label}]`);
+    });
+    if (head) {
+      graph.push(
+        `[t${k - 1}v${vi}][h${k}v${vi}]xfade=transition=${xfade}:duration=${t / timeline.fps}:offset=0,` +
+          `format=yuv420p[x${k}v${vi}]`,
+      );
+      pieces.push(`x${k}v${vi}`);
+    }
+    if (body > 0) pieces.push(`b${k}v${vi}`);
+  });
+  return `${pieces.map((p) => `[${p}]`).join('')}concat=n=${pieces.length}:v=1:a=0`;
+}
+
 /** One ffmpeg run's filtergraph: decode each clip once, then per variant crop/scale, join
  *  with transitions, end card, captions; one audio bed split to every output. */
 async function buildGraph(
@@ -797,21 +844,7 @@ async function buildGraph(
     });
     segments.push(await endCardChain(ctx, v, vi, graph));
 
-    const t = timeline.transitionFrames;
-    let joined = `${segments.map((s) => `[${s}]`).join('')}concat=n=${segments.length}:v=1:a=0`;
-    if (t > 0) {
-      const kind = XFADE[input.transition.kind as Exclude<TransitionKind, 'cut'>];
-      // Each xfade starts where the next segment starts on the timeline.
-      joined = `[${segments[0]}]`;
-      for (let k = 1; k < segments.length; k += 1) {
-        const offset = (timeline.shots[k]?.start ?? timeline.endCard.start) / fps;
-        joined += `[${segments[k]}]xfade=transition=${kind}:duration=${t / fps}:offset=${offset}`;
-        if (k < segments.length - 1) {
-          graph.push(`${joined}[x${k}v${vi}]`);
-          joined = `[x${k}v${vi}]`;
-        }
-      }
-    }
+    const joined = joinSegments(timeline, segments, vi, input.transition.kind, graph);
     const captions = await captionFilters(ctx, v);
     const video = `out${vi}`;
     graph.push(`${[joined, ...captions].join(',')}[${video}]`);
@@ -827,11 +860,12 @@ async function buildGraph(
 /**
  * How the variants are split into ffmpeg runs. 'one': a single run decodes the clips once and
  * feeds every variant's encoder (split). 'each' (finishCut's choice): one run per variant, all
- * at once. On 2 cores 'each' finishes three variants of the 15 s reference about 25% sooner:
- * ffmpeg 5.1 filters and feeds its encoders from one thread, which keeps a single run near
- * 1.4 cores, while separate runs keep both cores busy for ~6% more CPU in total (each decodes
- * the clips and makes the bed itself). One variant is one run either way. Exported for the
- * benchmark only.
+ * at once. ffmpeg 5.1 filters and feeds its encoders from one thread, so a single run leaves
+ * part of the second core idle. Measured on 2 cores, three variants (16:9, 9:16, 1:1) of the
+ * 15 s reference, 6 interleaved runs each: 'each' 6.2 s vs 'one' 6.8 s (medians), for ~11% more
+ * CPU in total (12.0 vs 10.8 s: each run decodes the clips and makes the bed itself). Under
+ * heavy load (many jobs at once) 'one' would give more throughput. One variant is one run
+ * either way. Exported for the benchmark only.
  */
 export type FinishStrategy = 'one' | 'each';
 
