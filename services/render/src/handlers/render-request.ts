@@ -27,7 +27,7 @@ export const renderRequestHandler = (deps: RenderDeps) =>
       ctx.log.info('stale render request', { current: shot.attempt });
       return;
     }
-    if (shot.status === 'RENDERED' || shot.status === 'PASSED') return publishRendered(deps, shot);
+    if (shot.status === 'RENDERED' || shot.status === 'PASSED') return publishRendered(deps, msg.tenantId, shot);
     if (shot.status !== 'RENDERING') {
       const started = await deps.jobs.transitionShot(
         msg.jobId,
@@ -92,20 +92,19 @@ export const renderRequestHandler = (deps: RenderDeps) =>
         },
       );
       await deps.jobs.addCost(msg.jobId, `${msg.shotId}-a${msg.attempt}`, costUsd);
-      if (done.value) await publishRendered(deps, done.value);
+      if (done.value) await publishRendered(deps, msg.tenantId, done.value);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   });
 
-async function publishRendered(deps: RenderDeps, shot: Shot): Promise<void> {
+async function publishRendered(deps: RenderDeps, tenantId: string, shot: Shot): Promise<void> {
   const attempt = shot.attempts[String(shot.attempt)];
   if (!attempt?.clipUri) throw new Error(`shot ${shot.shotId} attempt ${shot.attempt} has no clip recorded`);
-  const job = await deps.jobs.getJob(shot.jobId);
   await deps.publisher.publish('aiprod.shot.rendered.v1', {
     v: 1,
     jobId: shot.jobId,
-    tenantId: job!.tenantId,
+    tenantId,
     shotId: shot.shotId,
     attempt: shot.attempt,
     clipUri: attempt.clipUri,
