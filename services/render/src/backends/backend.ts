@@ -1,11 +1,99 @@
 import type { BackendName, ShotSpec } from '@aiprod/contracts';
 
 /**
- * One video backend. The local animatic renders synchronously; the vendor backends (Runway, Veo,
- * Replicate) will add submit/poll/fetchResult/cancel/classify behind the same render call.
+ * How a vendor failure is handled. The fallback policy maps each class to "retry here",
+ * "fall back to the next backend" or "fail the shot"; the backend only names the class.
+ */
+export type ErrorClass =
+  /** 429 / THROTTLED / RESOURCE_EXHAUSTED: wait (Retry-After when given) and try again. */
+  | 'rate_limited'
+  /** 5xx, network errors, INTERNAL.BAD_OUTPUT: likely to work on a later try. */
+  | 'transient'
+  /** The vendor's moderation refused the prompt or the output: never retry the same prompt here. */
+  | 'safety'
+  /** The request itself is wrong for this vendor (400, 404, 422, unsupported duration…). */
+  | 'invalid'
+  /** 401 / 403: our credentials are wrong or revoked. */
+  | 'auth'
+  /** The task finished but produced no usable video (done without output, expired URL, bad file). */
+  | 'no_output'
+  /** The task did not finish within the attempt's deadline. */
+  | 'timeout'
+  /** The vendor reports the task canceled (by us or by an operator). */
+  | 'canceled';
+
+export interface BackendError {
+  class: ErrorClass;
+  /** The vendor's own code when it gives one (e.g. `SAFETY.INPUT.TEXT`, `RESOURCE_EXHAUSTED`, HTTP 503). */
+  code: string;
+  /** One line for the job timeline; never contains credentials or signed URLs. */
+  message: string;
+  /** From `Retry-After` or a reset time in the body, when the vendor says how long to wait. */
+  retryAfterMs?: number;
+  /** Whether the vendor bills this failed attempt (refusals and aborted tasks are free). */
+  charged: boolean;
+}
+
+/** Thrown by backend calls so the caller can read the classification without calling classify again. */
+export class BackendFailure extends Error {
+  constructor(readonly detail: BackendError) {
+    super(detail.message);
+    this.name = 'BackendFailure';
+  }
+}
+
+/** Where the finished video is, as the vendor returned it. Downloaded at once: vendor URLs expire. */
+export type BackendOutput =
+  | { kind: 'url'; url: string }
+  | { kind: 'bytes'; base64: string; mimeType?: string }
+  /** Written by the vendor straight into our bucket (Veo with `outputGcsUri`). */
+  | { kind: 'gcs'; uri: string }
+  /** The local animatic: rendered in `fetchResult`, deterministic for the same spec. */
+  | { kind: 'local'; spec: ShotSpec };
+
+/** What the vendor measured, for the cost ledger (priced with the price table, not guessed). */
+export interface BackendUsage {
+  /** Seconds of video produced. */
+  outputSeconds: number;
+  /** Replicate bills some models by compute time (`metrics.predict_time`). */
+  predictSeconds?: number;
+}
+
+export type PollResult =
+  | {
+      state: 'pending';
+      /** 0..1 when the vendor reports it. */
+      progress?: number;
+      /** The vendor's queue position (fal-style) or status word, so a slow task never looks hung. */
+      detail?: string;
+    }
+  | { state: 'succeeded'; output: BackendOutput; usage: BackendUsage }
+  | { state: 'failed'; error: BackendError };
+
+export interface SubmitContext {
+  /** Stable per (job, shot, attempt): vendors without idempotency keys still get it in metadata/logs. */
+  attemptKey: string;
+  signal: AbortSignal;
+}
+
+/**
+ * One video backend, driven by the render pool: submit → (store the task id) → poll until done →
+ * fetchResult into a local file. Every method throws `BackendFailure` for vendor errors.
  */
 export interface VideoBackend {
   readonly name: BackendName;
-  /** Renders the shot into `outFile` and returns what it cost. */
-  render(spec: ShotSpec, outFile: string, signal: AbortSignal): Promise<{ costUsd: number }>;
+  /** The vendor model used, part of the render-cache key and of the price lookup. */
+  readonly model: string;
+  /** How often to poll; Runway asks for no faster than every 5 s. */
+  readonly pollIntervalMs: number;
+  /** Creates the vendor task and returns its id. Nothing is awaited beyond the create call. */
+  submit(spec: ShotSpec, ctx: SubmitContext): Promise<{ taskId: string }>;
+  /** Reads the task's state once. */
+  poll(taskId: string, signal: AbortSignal): Promise<PollResult>;
+  /** Downloads (or, for local, renders) the finished video into `outFile`. */
+  fetchResult(output: BackendOutput, outFile: string, signal: AbortSignal): Promise<void>;
+  /** Asks the vendor to stop the task; a no-op where the vendor cannot cancel. Never throws. */
+  cancel(taskId: string): Promise<void>;
+  /** Turns anything a vendor call threw into a classified error. */
+  classify(error: unknown): BackendError;
 }

@@ -63,7 +63,15 @@ export const renderRequestHandler = (deps: RenderDeps) =>
     try {
       const file = join(dir, 'clip.mp4');
       // The backend bounds its own work; this outer bound only guards against a backend that forgets to.
-      const { costUsd } = await deps.backend.render(msg.spec, file, AbortSignal.timeout(60 * 60_000));
+      const signal = AbortSignal.timeout(60 * 60_000);
+      const { taskId } = await deps.backend.submit(msg.spec, {
+        attemptKey: `${msg.jobId}/${msg.shotId}/${msg.attempt}`,
+        signal,
+      });
+      const polled = await deps.backend.poll(taskId, signal);
+      if (polled.state !== 'succeeded') throw new Error(`render did not finish: ${polled.state}`);
+      await deps.backend.fetchResult(polled.output, file, signal);
+      const costUsd = 0;
       const stored = await deps.storage.putFile(clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt), file, {
         contentType: 'video/mp4',
         move: true,
