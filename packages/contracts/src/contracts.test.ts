@@ -1,3 +1,4 @@
+import { DEFAULT_FALLBACK_POLICY, fallbackChain, parseFallbackPolicy } from './fallback';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -93,5 +94,25 @@ describe('brief schema', () => {
         '/extra additionalProperties',
       ]),
     );
+  });
+});
+
+describe('fallback policy', () => {
+  it('accepts the default policy as configuration and refuses a policy with an unknown action', () => {
+    expect(parseFallbackPolicy(JSON.stringify(DEFAULT_FALLBACK_POLICY))).toEqual(DEFAULT_FALLBACK_POLICY);
+    const broken = structuredClone(DEFAULT_FALLBACK_POLICY) as unknown as {
+      backends: { runway: { onError: Record<string, string> } };
+    };
+    broken.backends.runway.onError.safety = 'shrug';
+    expect(() => parseFallbackPolicy(JSON.stringify(broken))).toThrow(
+      /invalid fallback policy: \/backends\/runway\/onError\/safety/,
+    );
+  });
+  it('filters the chain by what the preset allows', () => {
+    expect(fallbackChain(DEFAULT_FALLBACK_POLICY, 'runway', ['local', 'runway', 'replicate'])).toEqual([
+      'replicate',
+      'local',
+    ]);
+    expect(fallbackChain(DEFAULT_FALLBACK_POLICY, 'veo', ['veo', 'local'])).toEqual(['local']);
   });
 });

@@ -4,3 +4,4 @@ export * from './states';
 export * from './errors';
 export * from './presets';
 export * from './validation';
+export * from './fallback';

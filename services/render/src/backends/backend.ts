@@ -1,26 +1,7 @@
-import type { BackendName, ShotSpec } from '@aiprod/contracts';
+import type { BackendName, ErrorClass, ShotSpec } from '@aiprod/contracts';
 
-/**
- * How a vendor failure is handled. The fallback policy maps each class to "retry here",
- * "fall back to the next backend" or "fail the shot"; the backend only names the class.
- */
-export type ErrorClass =
-  /** 429 / THROTTLED / RESOURCE_EXHAUSTED: wait (Retry-After when given) and try again. */
-  | 'rate_limited'
-  /** 5xx, network errors, INTERNAL.BAD_OUTPUT: likely to work on a later try. */
-  | 'transient'
-  /** The vendor's moderation refused the prompt or the output: never retry the same prompt here. */
-  | 'safety'
-  /** The request itself is wrong for this vendor (400, 404, 422, unsupported duration…). */
-  | 'invalid'
-  /** 401 / 403: our credentials are wrong or revoked. */
-  | 'auth'
-  /** The task finished but produced no usable video (done without output, expired URL, bad file). */
-  | 'no_output'
-  /** The task did not finish within the attempt's deadline. */
-  | 'timeout'
-  /** The vendor reports the task canceled (by us or by an operator). */
-  | 'canceled';
+/** The fallback policy maps each class to retry / fall back / fail; the backend only names the class. */
+export type { ErrorClass };
 
 export interface BackendError {
   class: ErrorClass;
