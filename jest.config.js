@@ -14,10 +14,10 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
-    // jose 6 ships only ES modules; jest's module system needs them as CommonJS.
+    // jose 6 and cockatiel 4 ship only ES modules; jest's module system needs them as CommonJS.
     '^.+/node_modules/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/jose@[^/]+/node_modules/)?jose/)'],
+  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/(jose|cockatiel)@[^/]+/node_modules/)?(jose|cockatiel)/)'],
   moduleNameMapper: {
     '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|qa|webhooks|planning)$':
       '<rootDir>/packages/$1/src',

@@ -17,7 +17,10 @@ import { httpsJson } from './https-client';
 import { ensureLocalCertificate } from './tls';
 
 export const SERVICE_NAMES = ['gateway', 'planner', 'render-local', 'qa', 'delivery'] as const;
-export type LocalServiceName = (typeof SERVICE_NAMES)[number];
+/** Render pools for the paid vendors run only when the stack is given their configuration. */
+export const VENDOR_POOLS = ['render-runway', 'render-veo', 'render-replicate'] as const;
+export type VendorBackend = 'runway' | 'veo' | 'replicate';
+export type LocalServiceName = (typeof SERVICE_NAMES)[number] | (typeof VENDOR_POOLS)[number];
 
 /** Where the platform's connection details are written, for the CLI, tests and scripts. */
 export interface StackInfo {
@@ -31,7 +34,7 @@ export interface StackInfo {
   dataDir: string;
   logsDir: string;
   emulators: { pubsub: number | null; firestore: number | null };
-  services: Record<LocalServiceName, { pid: number; port: number }>;
+  services: Partial<Record<LocalServiceName, { pid: number; port: number }>>;
 }
 
 export interface StackOptions {
@@ -46,6 +49,10 @@ export interface StackOptions {
   policyOverride?: Partial<DeliveryPolicy>;
   /** How often services look for overdue jobs (tests: about a second). */
   sweepIntervalSeconds?: number;
+  /** Extra render pools, each with its vendor's environment (credentials, base URL, model, policy). */
+  vendorPools?: Partial<Record<VendorBackend, Record<string, string>>>;
+  /** Environment added to every render pool (e.g. RENDER_FALLBACK_POLICY). */
+  renderEnv?: Record<string, string>;
   log?: (line: string) => void;
 }
 
@@ -53,6 +60,9 @@ const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string,
   gateway: { dir: 'gateway', env: {} },
   planner: { dir: 'planner', env: {} },
   'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
+  'render-runway': { dir: 'render', env: { RENDER_BACKEND: 'runway' } },
+  'render-veo': { dir: 'render', env: { RENDER_BACKEND: 'veo' } },
+  'render-replicate': { dir: 'render', env: { RENDER_BACKEND: 'replicate' } },
   qa: { dir: 'qa', env: {} },
   delivery: { dir: 'delivery', env: { ALLOW_LOOPBACK_HTTP: 'true' } },
 };
@@ -67,7 +77,7 @@ export class LocalStack {
     readonly info: StackInfo,
     private readonly options: StackOptions,
     private readonly ownedEmulators: EmulatorHandle[],
-    private readonly serviceEnv: Record<LocalServiceName, NodeJS.ProcessEnv>,
+    private readonly serviceEnv: Partial<Record<LocalServiceName, NodeJS.ProcessEnv>>,
   ) {}
 
   static async start(options: StackOptions): Promise<LocalStack> {
@@ -109,8 +119,10 @@ export class LocalStack {
       await db.terminate();
 
       const { certFile, keyFile } = ensureLocalCertificate(stateDir);
+      const pools = Object.keys(options.vendorPools ?? {}).map((b) => `render-${b}` as LocalServiceName);
+      const names: LocalServiceName[] = [...SERVICE_NAMES, ...pools];
       const ports = Object.fromEntries(
-        await Promise.all(SERVICE_NAMES.map(async (n) => [n, await freePort()] as const)),
+        await Promise.all(names.map(async (n) => [n, await freePort()] as const)),
       ) as Record<LocalServiceName, number>;
       const gatewayUrl = `https://127.0.0.1:${ports.gateway}`;
       const common: NodeJS.ProcessEnv = {
@@ -129,11 +141,15 @@ export class LocalStack {
         SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds ?? 30),
         WEBHOOK_POLL_SECONDS: String(options.sweepIntervalSeconds ?? 5),
       };
-      const serviceEnv = {} as Record<LocalServiceName, NodeJS.ProcessEnv>;
-      for (const name of SERVICE_NAMES) {
+      const serviceEnv: Partial<Record<LocalServiceName, NodeJS.ProcessEnv>> = {};
+      for (const name of names) {
         serviceEnv[name] = {
           ...common,
           ...SERVICE_ENTRY[name].env,
+          ...(name.startsWith('render-') ? options.renderEnv : {}),
+          ...(name.startsWith('render-') && name !== 'render-local'
+            ? options.vendorPools?.[name.slice('render-'.length) as VendorBackend]
+            : {}),
           PORT: String(ports[name]),
           ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),
         };
@@ -153,11 +169,11 @@ export class LocalStack {
           pubsub: owned.find((e) => e.kind === 'pubsub')?.pid ?? null,
           firestore: owned.find((e) => e.kind === 'firestore')?.pid ?? null,
         },
-        services: {} as StackInfo['services'],
+        services: {},
       };
       const stack = new LocalStack(info, options, owned, serviceEnv);
-      say('starting gateway, planner, render-local, qa and delivery');
-      for (const name of SERVICE_NAMES) stack.spawnService(name, ports[name]);
+      say(`starting ${names.join(', ')}`);
+      for (const name of names) stack.spawnService(name, ports[name]);
       await stack.waitHealthy(60_000);
       return stack;
     } catch (error) {
@@ -184,10 +200,10 @@ export class LocalStack {
   async waitHealthy(timeoutMs: number): Promise<void> {
     const ca = readFileSync(this.info.caCertPath, 'utf8');
     const deadline = Date.now() + timeoutMs;
-    const pending = new Set<LocalServiceName>(SERVICE_NAMES);
+    const pending = new Set(Object.keys(this.info.services) as LocalServiceName[]);
     while (pending.size && Date.now() < deadline) {
       for (const name of [...pending]) {
-        const { pid, port } = this.info.services[name];
+        const { pid, port } = this.info.services[name]!;
         if (!isAlive(pid))
           throw new Error(`${name} exited during start-up; see ${join(this.info.logsDir, `${name}.log`)}`);
         try {
@@ -207,7 +223,7 @@ export class LocalStack {
 
   /** Kills one service at once (crash tests) and, if asked, starts it again on the same port. */
   async crash(name: LocalServiceName): Promise<void> {
-    const { pid } = this.info.services[name];
+    const { pid } = this.service(name);
     try {
       process.kill(-pid, 'SIGKILL');
     } catch {
@@ -218,8 +234,14 @@ export class LocalStack {
   }
 
   async restart(name: LocalServiceName): Promise<void> {
-    this.spawnService(name, this.info.services[name].port);
+    this.spawnService(name, this.service(name).port);
     await this.waitHealthy(30_000);
+  }
+
+  service(name: LocalServiceName): { pid: number; port: number } {
+    const running = this.info.services[name];
+    if (!running) throw new Error(`${name} is not part of this stack`);
+    return running;
   }
 
   writeInfo(file: string): void {
@@ -242,7 +264,7 @@ function isAlive(pid: number): boolean {
 
 /** Stops everything a stack started (services first, then the emulators it owns), by pid. */
 export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators'>): Promise<void> {
-  await Promise.all(Object.values(info.services).map((s) => stopProcessGroup(s.pid, 10_000)));
+  await Promise.all(Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, 10_000) : undefined)));
   await Promise.all(
     [info.emulators.pubsub, info.emulators.firestore]
       .filter((p): p is number => p !== null)

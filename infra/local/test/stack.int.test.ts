@@ -26,7 +26,7 @@ describe('the local platform supervisor', () => {
     expect(info.gatewayUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(existsSync(info.caCertPath)).toBe(true);
     const groups = [
-      ...Object.values(info.services).map((s) => s.pid),
+      ...Object.values(info.services).map((s) => s!.pid),
       info.emulators.pubsub!,
       info.emulators.firestore!,
     ];

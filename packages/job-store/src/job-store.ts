@@ -1,4 +1,5 @@
 import {
+  FieldPath,
   FieldValue,
   Timestamp,
   type CollectionReference,
@@ -96,6 +97,52 @@ export class JobStore {
   async getJobForTenant(tenantId: string, jobId: string): Promise<Job | null> {
     const job = await this.getJob(jobId);
     return job && job.tenantId === tenantId ? job : null;
+  }
+
+  /**
+   * One page of a tenant's jobs, newest first, optionally of one status. `after` is the last job of
+   * the previous page; ties on createdAt are broken by the document id, so pages never overlap.
+   * Needs composite indexes (tenantId, createdAt desc, __name__ desc) and with status before createdAt.
+   */
+  async listJobsForTenant(
+    tenantId: string,
+    options: { limit: number; status?: JobStatus; after?: { createdAt: Timestamp; jobId: string } },
+  ): Promise<{ jobs: Job[]; hasMore: boolean }> {
+    let query = this.jobs.where('tenantId', '==', tenantId);
+    if (options.status) query = query.where('status', '==', options.status);
+    query = query.orderBy('createdAt', 'desc').orderBy(FieldPath.documentId(), 'desc');
+    if (options.after) query = query.startAfter(options.after.createdAt, options.after.jobId);
+    const snap = await query.limit(options.limit + 1).get();
+    const jobs = snap.docs.slice(0, options.limit).map((d) => d.data() as Job);
+    return { jobs, hasMore: snap.docs.length > options.limit };
+  }
+
+  /**
+   * Follows a job's timeline live (a Firestore listener, not polling): `onEvents` gets every event
+   * after `afterEventId` (or from the start) in timeline order, then each new one as it is written,
+   * each exactly once (the first call, possibly empty, is the catch-up). An unknown `afterEventId`
+   * replays from the start. Returns the unsubscribe.
+   */
+  async watchEvents(
+    jobId: string,
+    afterEventId: string | undefined,
+    onEvents: (events: JobEvent[]) => void,
+    onError: (error: Error) => void,
+  ): Promise<() => void> {
+    const events = this.jobRef(jobId).collection('events');
+    let query = events.orderBy('at').orderBy(FieldPath.documentId());
+    if (afterEventId) {
+      const last = await events.doc(eventKey(afterEventId)).get();
+      if (last.exists) query = query.startAfter(last);
+    }
+    return query.onSnapshot((snap) => {
+      const added = snap
+        .docChanges()
+        .filter((c) => c.type === 'added')
+        .map((c) => ({ id: c.doc.id, ...(c.doc.data() as Omit<JobEvent, 'id'>) }));
+      // Called for the first snapshot even when it is empty, so a caller knows it has caught up.
+      onEvents(added);
+    }, onError);
   }
 
   /**
@@ -317,16 +364,26 @@ export class JobStore {
     });
   }
 
-  /** Adds what an attempt cost to the job's running total, once per attempt. */
-  async addCost(jobId: string, key: string, costUsd: number): Promise<void> {
-    if (costUsd <= 0) return;
-    await this.db.runTransaction(async (tx) => {
+  /**
+   * The cost ledger: one line per vendor task under jobs/{id}/costs/{key}, added to the job's
+   * running total once (a redelivery finds the line and adds nothing). Free outcomes (refusals,
+   * cache hits, the local backend) get a line too, so the ledger shows every attempt.
+   */
+  async addCost(jobId: string, key: string, costUsd: number, detail: Record<string, unknown> = {}): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
       const marker = this.jobRef(jobId).collection('costs').doc(eventKey(key));
       const seen = await tx.get(marker);
-      if (seen.exists) return;
-      tx.create(marker, { costUsd, at: Timestamp.now() });
-      tx.update(this.jobRef(jobId), { costUsd: FieldValue.increment(costUsd) });
+      if (seen.exists) return false;
+      tx.create(marker, { ...detail, costUsd, at: Timestamp.now() });
+      if (costUsd > 0) tx.update(this.jobRef(jobId), { costUsd: FieldValue.increment(costUsd) });
+      return true;
     });
+  }
+
+  /** The cost ledger of a job, oldest first. */
+  async listCosts(jobId: string): Promise<(Record<string, unknown> & { key: string; costUsd: number })[]> {
+    const snap = await this.jobRef(jobId).collection('costs').orderBy('at').get();
+    return snap.docs.map((d) => ({ ...(d.data() as { costUsd: number }), key: d.id }));
   }
 
   /** Jobs whose current state is overdue, oldest first, for the sweeper. */

@@ -1,5 +1,14 @@
 import type { Timestamp } from '@google-cloud/firestore';
-import type { BackendName, Brief, FailureReason, JobStatus, QaCheck, ShotSpec, ShotStatus } from '@aiprod/contracts';
+import type {
+  BackendName,
+  Brief,
+  ErrorClass,
+  FailureReason,
+  JobStatus,
+  QaCheck,
+  ShotSpec,
+  ShotStatus,
+} from '@aiprod/contracts';
 
 export interface JobError {
   reason: FailureReason;
@@ -30,6 +39,30 @@ export interface JobPlan {
   /** Between shots and into the end card; absent on plans made before transitions (hard cuts). */
   transition?: { kind: 'cut' | 'fade' | 'slideleft' | 'wipeleft' | 'dissolve'; durationSeconds: number };
   estimatedCostUsd: number;
+  /** The cost planner's estimate, stored with the plan (absent on plans made before it). */
+  estimate?: JobPlanEstimate;
+}
+
+/** What the planner stores of its estimate (the full shape is @aiprod/planning's JobEstimate). */
+export interface JobPlanEstimate {
+  priceTableVersion: string;
+  currency: string;
+  firstPassUsd: number;
+  /** With expected retakes; the figure compared with budgets and the auto-approve limit. */
+  totalUsd: number;
+  worstCaseUsd: number;
+  budgetCapUsd?: number;
+  shots: {
+    shotId: string;
+    backend: BackendName;
+    model: string;
+    durationSeconds: number;
+    firstAttemptUsd: number;
+    expectedUsd: number;
+    worstCaseUsd: number;
+    degraded?: { from: BackendName; reason: string };
+  }[];
+  notes: string[];
 }
 
 export interface Job {
@@ -54,11 +87,30 @@ export interface Job {
   error?: JobError;
 }
 
+/** One vendor task (or cache hit) inside a shot attempt: the cost ledger's line and the fallback's memory. */
+export interface RenderTry {
+  backend: BackendName;
+  model: string;
+  vendorTaskId?: string;
+  outcome: 'succeeded' | 'cache_hit' | 'failed' | 'canceled';
+  errorClass?: ErrorClass;
+  code?: string;
+  message?: string;
+  /** What the vendor charged, from the price table; 0 for refusals and failures it does not bill. */
+  costUsd: number;
+  at: Timestamp;
+}
+
 export interface ShotAttempt {
   attempt: number;
+  /** The backend currently working on this attempt (changes when the fallback policy moves it). */
   backend: BackendName;
   status: 'RENDERING' | 'RENDERED' | 'PASSED' | 'REJECTED' | 'FAILED';
+  /** The vendor task in flight, stored before polling starts so a restarted worker resumes it. */
   vendorTaskId?: string;
+  submittedAt?: Timestamp;
+  /** Finished vendor tasks of this attempt, in order. */
+  tries?: RenderTry[];
   clipUri?: string;
   costUsd?: number;
   startedAt: Timestamp;

@@ -61,3 +61,7 @@ export function memoryLog(): {
 
 export * from './defects';
 export * from './vertex-server';
+export * from './vendors/veo-server';
+export * from './vendors/common';
+export * from './vendors/runway-server';
+export * from './vendors/replicate-server';

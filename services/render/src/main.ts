@@ -3,29 +3,46 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'render' });
 
 import { tmpdir } from 'node:os';
+import { parseFallbackPolicy } from '@aiprod/contracts';
+import { RenderCache, recordSpend } from '@aiprod/job-store';
+import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { buildRender, supportedBackends } from './app';
-import { localBackend } from './backends/local';
+import { buildRender, type RenderDeps } from './app';
+import { createBackend } from './backends';
 import { loadEnv } from './env';
+import { backendBreaker } from './policy';
 
 async function main(): Promise<void> {
   const env = loadEnv();
-  if (!supportedBackends.includes(env.RENDER_BACKEND)) {
-    throw new Error(
-      `RENDER_BACKEND=${env.RENDER_BACKEND} is not implemented yet (supported: ${supportedBackends.join(', ')})`,
-    );
-  }
+  const policy = parseFallbackPolicy(env.RENDER_FALLBACK_POLICY);
   const log = createLogger({
     service: `render-${env.RENDER_BACKEND}`,
     level: env.LOG_LEVEL,
     projectId: env.GCP_PROJECT,
   });
   const core = createCoreDeps({ projectId: env.GCP_PROJECT, log });
-  const deps = {
+  const storage = blobStoreFromEnv(env);
+  const backend = createBackend(env, storage);
+  const shutdown = new AbortController();
+  const deps: RenderDeps = {
     ...core,
-    storage: blobStoreFromEnv(env),
-    backend: localBackend({ timeoutMs: env.RENDER_TIMEOUT_SECONDS * 1000 }),
+    storage,
+    backend,
+    policy,
+    breaker: backendBreaker(policy.backends[backend.name]),
+    cache: new RenderCache(core.db, env.RENDER_CACHE_TTL_SECONDS),
+    price: (name, model, spec, usage) =>
+      attemptCost(name, model, {
+        outputSeconds: usage.outputSeconds,
+        resolution: resolutionFor(name, spec.width, spec.height),
+        audio: false,
+        ...(usage.predictSeconds !== undefined ? { predictSeconds: usage.predictSeconds } : {}),
+      }),
+    recordSpend: async (tenantId, usd, entryId) => {
+      await recordSpend(core.db, tenantId, usd, new Date(), { entryId });
+    },
     workDir: env.WORK_DIR ?? tmpdir(),
+    shutdown: shutdown.signal,
   };
   const service = await runWorkerService({
     service: 'render',
@@ -34,10 +51,15 @@ async function main(): Promise<void> {
     handlers: buildRender(deps),
     port: env.PORT,
     host: env.HOST,
-    maxConcurrent: env.RENDER_CONCURRENCY,
+    maxConcurrent: env.RENDER_CONCURRENCY ?? policy.backends[backend.name].maxConcurrent,
     onClose: () => telemetry.shutdown(),
   });
-  exitOnSignals(() => service.close(), log);
+  log.info('render pool ready', { backend: backend.name, model: backend.model });
+  exitOnSignals(async () => {
+    // Stop polling first: in-flight messages are nacked with their task ids stored, and resumed elsewhere.
+    shutdown.abort();
+    await service.close();
+  }, log);
 }
 
 main().catch((error: unknown) => {

@@ -1,0 +1,457 @@
+import type { ServerResponse } from 'node:http';
+import {
+  base32Id,
+  bearer,
+  FaultQueues,
+  PhaseClock,
+  ScriptQueue,
+  startVendorHttp,
+  type FileShelf,
+  type HttpFault,
+  type Phase,
+  type PublishOptions,
+  type TestVideoSpec,
+  type VendorRequest,
+} from './common';
+
+/**
+ * A local stand-in for the Replicate HTTP API as the `replicate` npm client calls it (pass
+ * `baseUrl` — the server's url + `/v1` — to the client):
+ *
+ *   POST /v1/models/{owner}/{name}/predictions  { input }            → 201 prediction
+ *   POST /v1/predictions                        { version, input }   → 201 prediction
+ *   GET  /v1/predictions/{id}                                        → prediction
+ *   POST /v1/predictions/{id}/cancel                                 → prediction
+ *
+ * `Prefer: wait[=N]` holds a create up to N seconds (at most 60) for the prediction to finish;
+ * `Cancel-After: 1h30m` sets a deadline past which a prediction still `starting` becomes
+ * `aborted` (free) and one `processing` becomes `canceled` (billed). Errors are
+ * `{ title, detail, status }`; a 429 says when the limit resets, in the body and `Retry-After`.
+ */
+
+export type ReplicateOp = 'create' | 'poll' | 'cancel';
+export type ReplicateStatus = 'starting' | 'processing' | 'succeeded' | 'failed' | 'canceled' | 'aborted';
+
+type Slow = Omit<Phase<string>, 'status'>;
+
+export interface ReplicatePredictionScript {
+  /** `starting` (cold boot) for this many polls / ms; default one poll. */
+  starting?: Slow;
+  /** Then `processing` with progress lines in `logs`; default one poll. */
+  processing?: Slow;
+  /**
+   * How it ends: `succeed` (default), `succeed_null_output` (succeeded, `output: null`: done but
+   * no video, billed), or failed with `error` (e.g. an NSFW refusal), with `predictTime`
+   * seconds billed (default 0: refused before running).
+   */
+  outcome?: 'succeed' | 'succeed_null_output' | { error: string; predictTime?: number };
+  /** `output` as one URL (default, like most video models) or a list of URLs. */
+  outputAs?: 'string' | 'array';
+  /** Expiry of the output URL (Replicate deletes outputs after an hour). */
+  output?: PublishOptions;
+  /** `metrics.predict_time` of a success; default 1.5 s per second of video. */
+  predictTime?: number;
+}
+
+export interface ReplicatePredictionView {
+  id: string;
+  model: string;
+  version?: string;
+  input: Record<string, unknown>;
+  status: ReplicateStatus;
+  /** The `Cancel-After` header it was created with. */
+  cancelAfter?: string;
+  /** The `Prefer` header it was created with. */
+  prefer?: string;
+  polls: number;
+}
+
+export interface ReplicateServer {
+  /** The server root; the client's `baseUrl` is `url + '/v1'`. */
+  url: string;
+  baseUrl: string;
+  requests: VendorRequest[];
+  files: FileShelf;
+  fail(op: ReplicateOp, fault: HttpFault, times?: number): void;
+  scriptPrediction(script: ReplicatePredictionScript): void;
+  setDefaultPrediction(script: ReplicatePredictionScript): void;
+  /** Every create POST that reached the server, answered or not. */
+  readonly createRequests: number;
+  /** Creates answered with a prediction: what Replicate would run. */
+  readonly predictionsCreated: number;
+  prediction(id: string): ReplicatePredictionView | undefined;
+  close(): Promise<void>;
+}
+
+export interface ReplicateServerOptions {
+  /** When set, any other token gets 401. */
+  apiToken?: string;
+  /** When set, other `owner/name` models get 404. */
+  models?: string[];
+  /** Frame rate of the generated clips when the input names none. Default 16 (Wan's). */
+  fps?: number;
+  defaultPrediction?: ReplicatePredictionScript;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad request',
+  401: 'Unauthenticated',
+  402: 'Insufficient credit',
+  404: 'Not found',
+  422: 'Input validation failed',
+  429: 'Too many requests',
+  500: 'Internal server error',
+  502: 'Bad gateway',
+  503: 'Service unavailable',
+};
+
+function replicateError(status: number, message?: string, retryAfterSeconds?: number) {
+  const detail =
+    message ??
+    (status === 429
+      ? `Request was throttled. Your rate limit resets in ~${Math.ceil(retryAfterSeconds ?? 1)}s.`
+      : status === 401
+        ? 'You did not pass a valid authentication token'
+        : status >= 500
+          ? 'An unexpected error occurred. Please try again.'
+          : `HTTP ${status}`);
+  return { title: TITLES[status] ?? 'Error', detail, status };
+}
+
+/** `Cancel-After` values: Go-style durations such as `90s`, `5m`, `1h30m`, `1500ms`. */
+export function parseCancelAfter(value: string): number | undefined {
+  const match = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(value.trim());
+  if (!match || value.trim() === '') return undefined;
+  const [, h = '0', m = '0', s = '0', ms = '0'] = match;
+  const total = ((Number(h) * 60 + Number(m)) * 60 + Number(s)) * 1000 + Number(ms);
+  return total > 0 ? total : undefined;
+}
+
+/**
+ * The clip a video model would make for an input, read the way most Replicate video models
+ * name things: `num_frames` / `frames_per_second`, or `duration` (s); `aspect_ratio` ("16:9")
+ * and `resolution` ("480p"). Sizes are computed, not any one model's exact ones.
+ */
+export function replicateClipFor(input: Record<string, unknown>, defaultFps = 16): TestVideoSpec {
+  const fps = typeof input.frames_per_second === 'number' ? input.frames_per_second : defaultFps;
+  const durationSeconds =
+    typeof input.num_frames === 'number'
+      ? Math.round((input.num_frames / fps) * 1000) / 1000
+      : typeof input.duration === 'number'
+        ? input.duration
+        : 5;
+  const [a, b] =
+    typeof input.aspect_ratio === 'string' && /^\d+:\d+$/.test(input.aspect_ratio)
+      ? (input.aspect_ratio.split(':').map(Number) as [number, number])
+      : [16, 9];
+  const short = typeof input.resolution === 'string' ? parseInt(input.resolution, 10) || 480 : 480;
+  const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
+  const [width, height] = a >= b ? [even((short * a) / b), even(short)] : [even(short), even((short * b) / a)];
+  return { durationSeconds, width, height, fps };
+}
+
+/** What Replicate's input validation would refuse; an empty list means valid. */
+export function validateReplicateInput(input: unknown): { field: string; description: string }[] {
+  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+    return [{ field: 'input', description: 'input is required and must be an object' }];
+  }
+  const i = input as Record<string, unknown>;
+  const issues: { field: string; description: string }[] = [];
+  if (typeof i.prompt !== 'string' || i.prompt.trim() === '') {
+    issues.push({ field: 'input.prompt', description: 'prompt is required' });
+  }
+  const intIn = (name: string, min: number, max: number) => {
+    const v = i[name];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
+      issues.push({ field: `input.${name}`, description: `${name} must be an integer from ${min} to ${max}` });
+    }
+  };
+  intIn('num_frames', 1, 1000);
+  intIn('frames_per_second', 1, 60);
+  intIn('seed', 0, 2 ** 32 - 1);
+  if (i.duration !== undefined && !(typeof i.duration === 'number' && i.duration > 0 && i.duration <= 60)) {
+    issues.push({ field: 'input.duration', description: 'duration must be a number of seconds in (0, 60]' });
+  }
+  if (i.aspect_ratio !== undefined && !(typeof i.aspect_ratio === 'string' && /^\d+:\d+$/.test(i.aspect_ratio))) {
+    issues.push({ field: 'input.aspect_ratio', description: 'aspect_ratio must look like 16:9' });
+  }
+  if (i.resolution !== undefined && !(typeof i.resolution === 'string' && /^\d+p$/.test(i.resolution))) {
+    issues.push({ field: 'input.resolution', description: 'resolution must look like 480p' });
+  }
+  return issues;
+}
+
+interface Prediction extends ReplicatePredictionView {
+  clock: PhaseClock<'starting' | 'processing'>;
+  script: ReplicatePredictionScript;
+  clip: TestVideoSpec;
+  createdAt: Date;
+  startedAt?: Date;
+  completedAt?: Date;
+  deadline?: number;
+  progressLogs: string[];
+  output: unknown;
+  error: string | null;
+  predictTime?: number;
+  video?: Promise<string>;
+}
+
+const MODEL_CREATE = /^\/v1\/models\/([^/]+)\/([^/]+)\/predictions$/;
+const VERSION_CREATE = /^\/v1\/predictions$/;
+const PREDICTION = /^\/v1\/predictions\/([^/]+)$/;
+const CANCEL = /^\/v1\/predictions\/([^/]+)\/cancel$/;
+
+const TERMINAL: ReadonlySet<ReplicateStatus> = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
+
+export async function startReplicateServer(options: ReplicateServerOptions = {}): Promise<ReplicateServer> {
+  const faults = new FaultQueues<ReplicateOp>();
+  const scripts = new ScriptQueue<ReplicatePredictionScript>(options.defaultPrediction ?? {});
+  const predictions = new Map<string, Prediction>();
+  let createRequests = 0;
+
+  const json = (p: Prediction) => ({
+    id: p.id,
+    model: p.model,
+    version: p.version ?? 'hidden',
+    input: p.input,
+    logs: p.progressLogs.join('\n'),
+    output: p.output,
+    data_removed: false,
+    error: p.error,
+    status: p.status,
+    source: 'api',
+    created_at: p.createdAt.toISOString(),
+    ...(p.startedAt ? { started_at: p.startedAt.toISOString() } : {}),
+    ...(p.completedAt ? { completed_at: p.completedAt.toISOString() } : {}),
+    ...(p.deadline !== undefined ? { deadline: new Date(p.deadline).toISOString() } : {}),
+    urls: {
+      get: `${http.url}/v1/predictions/${p.id}`,
+      cancel: `${http.url}/v1/predictions/${p.id}/cancel`,
+      web: `https://replicate.com/p/${p.id}`,
+    },
+    ...(p.predictTime !== undefined
+      ? { metrics: { predict_time: p.predictTime, total_time: Math.round((p.predictTime + 0.4) * 1000) / 1000 } }
+      : {}),
+  });
+
+  const finish = (p: Prediction, status: ReplicateStatus) => {
+    p.status = status;
+    p.completedAt = new Date();
+  };
+
+  /** Advances a prediction by one observation; resolves once its state is ready to show. */
+  const advance = async (p: Prediction): Promise<void> => {
+    if (TERMINAL.has(p.status)) return;
+    if (p.deadline !== undefined && Date.now() >= p.deadline) {
+      // Replicate: aborted if the deadline passes before it runs (free), canceled while running.
+      if (p.status === 'starting') finish(p, 'aborted');
+      else {
+        p.predictTime = Math.max(0.001, (Date.now() - (p.startedAt?.getTime() ?? Date.now())) / 1000);
+        finish(p, 'canceled');
+      }
+      return;
+    }
+    const phase = p.clock.observe();
+    if (phase) {
+      if (phase.status === 'processing') {
+        p.startedAt ??= new Date();
+        const pct = Math.round(phase.fraction * 100);
+        p.progressLogs.push(`${String(pct).padStart(3)}%|${'#'.repeat(Math.round(pct / 10)).padEnd(10)}|`);
+      }
+      p.status = phase.status;
+      return;
+    }
+    p.startedAt ??= new Date();
+    const outcome = p.script.outcome ?? 'succeed';
+    if (typeof outcome === 'object') {
+      p.error = outcome.error;
+      if (outcome.predictTime !== undefined) p.predictTime = outcome.predictTime;
+      finish(p, 'failed');
+      return;
+    }
+    p.predictTime = p.script.predictTime ?? Math.round(p.clip.durationSeconds * 1.5 * 1000) / 1000;
+    if (outcome === 'succeed') {
+      const file = await (p.video ??= http.makeVideo(p.clip));
+      const url = http.files.publish(file, p.script.output);
+      p.output = p.script.outputAs === 'array' ? [url] : url;
+    } else {
+      p.output = null;
+    }
+    p.progressLogs.push('100%|##########|');
+    finish(p, 'succeeded');
+  };
+
+  const create = async (
+    model: string,
+    version: string | undefined,
+    req: VendorRequest,
+    res: ServerResponse,
+  ): Promise<void> => {
+    const body = req.body as Record<string, unknown> | undefined;
+    if (!body || typeof body !== 'object') {
+      http.sendJson(res, 400, replicateError(400, 'The request body must be a JSON object'));
+      return;
+    }
+    const issues = validateReplicateInput(body.input);
+    if (issues.length) {
+      http.sendJson(res, 422, {
+        ...replicateError(422, issues.map((i) => `- ${i.field}: ${i.description}`).join('\n')),
+        invalid_fields: issues.map((i) => ({ type: 'invalid', ...i })),
+      });
+      return;
+    }
+    const cancelAfter = req.headers['cancel-after'];
+    let deadline: number | undefined;
+    if (typeof cancelAfter === 'string') {
+      const ms = parseCancelAfter(cancelAfter);
+      if (ms === undefined) {
+        http.sendJson(res, 400, replicateError(400, `Invalid Cancel-After header: ${cancelAfter}`));
+        return;
+      }
+      deadline = Date.now() + ms;
+    }
+    const script = scripts.next();
+    const input = body.input as Record<string, unknown>;
+    const p: Prediction = {
+      id: base32Id(),
+      model,
+      ...(version ? { version } : {}),
+      input,
+      status: 'starting',
+      ...(typeof cancelAfter === 'string' ? { cancelAfter } : {}),
+      ...(typeof req.headers.prefer === 'string' ? { prefer: req.headers.prefer } : {}),
+      polls: 0,
+      clock: new PhaseClock([
+        { status: 'starting', ...(script.starting ?? { polls: 1 }) },
+        { status: 'processing', ...(script.processing ?? { polls: 1 }) },
+      ]),
+      script,
+      clip: replicateClipFor(input, options.fps),
+      createdAt: new Date(),
+      ...(deadline !== undefined ? { deadline } : {}),
+      progressLogs: [],
+      output: null,
+      error: null,
+    };
+    if ((script.outcome ?? 'succeed') === 'succeed') {
+      p.video = http.makeVideo(p.clip);
+      p.video.catch(() => undefined);
+    }
+    predictions.set(p.id, p);
+    const wait = /^wait(?:=(\d+))?$/.exec(String(req.headers.prefer ?? '').trim());
+    if (wait) {
+      // Sync mode: observe the prediction as it runs until it ends or the wait is over.
+      const until = Date.now() + Math.min(60, Number(wait[1] ?? 60)) * 1000;
+      for (let i = 0; i < 10_000 && !TERMINAL.has(p.status) && Date.now() < until; i++) {
+        await advance(p);
+        if (!TERMINAL.has(p.status)) await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    http.sendJson(res, 201, json(p));
+  };
+
+  const http = await startVendorHttp({
+    vendor: 'replicate',
+    errorBody: replicateError,
+    operationOf: (method, path) => {
+      if (method === 'POST' && (MODEL_CREATE.test(path) || VERSION_CREATE.test(path))) return 'create';
+      if (method === 'GET' && PREDICTION.test(path)) return 'poll';
+      if (method === 'POST' && CANCEL.test(path)) return 'cancel';
+      return 'unrouted';
+    },
+    handle: async (req, res) => {
+      if (req.op === 'unrouted') {
+        http.sendJson(res, 404, replicateError(404, 'The requested resource could not be found.'));
+        return;
+      }
+      if (req.op === 'create') createRequests++;
+      const token = bearer(req);
+      if (!token || (options.apiToken !== undefined && token !== options.apiToken)) {
+        http.sendJson(res, 401, replicateError(401));
+        return;
+      }
+      const op = req.op as ReplicateOp;
+      const proceed = () => {
+        void route(op, req, res).catch((err: unknown) => {
+          http.sendJson(res, 500, replicateError(500, `replicate test server: ${(err as Error).message}`));
+        });
+      };
+      const fault = faults.take(op);
+      if (fault) http.perform(fault, res, proceed);
+      else proceed();
+    },
+  });
+
+  const route = async (op: ReplicateOp, req: VendorRequest, res: ServerResponse): Promise<void> => {
+    if (op === 'create') {
+      const byModel = MODEL_CREATE.exec(req.path);
+      if (byModel) {
+        const model = `${byModel[1]}/${byModel[2]}`;
+        if (options.models && !options.models.includes(model)) {
+          http.sendJson(res, 404, replicateError(404, 'The requested resource could not be found.'));
+          return;
+        }
+        await create(model, undefined, req, res);
+        return;
+      }
+      const version = (req.body as { version?: unknown } | undefined)?.version;
+      if (typeof version !== 'string' || version === '') {
+        http.sendJson(res, 422, replicateError(422, '- version: Field required'));
+        return;
+      }
+      await create(version.includes(':') ? version.split(':')[0]! : 'unknown/unknown', version, req, res);
+      return;
+    }
+    const id = (op === 'poll' ? PREDICTION : CANCEL).exec(req.path)![1]!;
+    const p = predictions.get(id);
+    if (!p) {
+      http.sendJson(res, 404, replicateError(404, 'The requested resource could not be found.'));
+      return;
+    }
+    if (op === 'cancel') {
+      if (!TERMINAL.has(p.status)) {
+        if (p.status === 'processing') {
+          p.predictTime = Math.max(0.001, (Date.now() - (p.startedAt?.getTime() ?? Date.now())) / 1000);
+        }
+        finish(p, 'canceled');
+      }
+      http.sendJson(res, 200, json(p));
+      return;
+    }
+    p.polls++;
+    await advance(p);
+    http.sendJson(res, 200, json(p));
+  };
+
+  return {
+    url: http.url,
+    baseUrl: `${http.url}/v1`,
+    requests: http.requests,
+    files: http.files,
+    fail: (op, fault, times) => faults.enqueue(op, fault, times),
+    scriptPrediction: (script) => scripts.enqueue(script),
+    setDefaultPrediction: (script) => scripts.setDefault(script),
+    get createRequests() {
+      return createRequests;
+    },
+    get predictionsCreated() {
+      return predictions.size;
+    },
+    prediction: (id) => {
+      const p = predictions.get(id);
+      return (
+        p && {
+          id: p.id,
+          model: p.model,
+          ...(p.version ? { version: p.version } : {}),
+          input: p.input,
+          status: p.status,
+          ...(p.cancelAfter ? { cancelAfter: p.cancelAfter } : {}),
+          ...(p.prefer ? { prefer: p.prefer } : {}),
+          polls: p.polls,
+        }
+      );
+    },
+    close: () => http.close(),
+  };
+}

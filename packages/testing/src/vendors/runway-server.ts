@@ -1,0 +1,445 @@
+import type { ServerResponse } from 'node:http';
+import {
+  bearer,
+  FaultQueues,
+  PhaseClock,
+  ScriptQueue,
+  startVendorHttp,
+  uuidLike,
+  type FileShelf,
+  type HttpFault,
+  type Phase,
+  type PublishOptions,
+  type VendorRequest,
+} from './common';
+
+/**
+ * A local stand-in for the Runway API as `@runwayml/sdk` calls it (pass `url` as `baseURL`):
+ *
+ *   POST   /v1/text_to_video | /v1/image_to_video   → 200 { id, estimatedCost }
+ *   GET    /v1/tasks/{id}                           → the task (PENDING | THROTTLED | RUNNING |
+ *                                                     SUCCEEDED | FAILED | CANCELLED)
+ *   DELETE /v1/tasks/{id}                           → 204 (cancels a live task, deletes a done one)
+ *
+ * Every request needs `Authorization: Bearer <key>` (401 otherwise, or for a wrong key when
+ * `apiKey` is set) and `X-Runway-Version: 2024-11-06` (400 otherwise). Bodies are validated as
+ * Runway does for the models below (ratio, duration, promptText ≤ 1000 UTF-16 units, seed) and
+ * refused with 400 `{ error, issues }`. Tasks follow a script (phases, outcome, output expiry);
+ * HTTP faults are queued per operation.
+ */
+
+export type RunwayOp = 'create' | 'poll' | 'cancel';
+export type RunwayStatus = 'PENDING' | 'THROTTLED' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+
+type Slow = Omit<Phase<string>, 'status'>;
+
+export interface RunwayTaskScript {
+  /** THROTTLED first (the organisation's concurrency limit), for this many polls / ms. */
+  throttled?: Slow;
+  /** Then PENDING; default one poll. */
+  pending?: Slow;
+  /** Then RUNNING with a rising `progress`; default one poll. */
+  running?: Slow;
+  /**
+   * How the task ends: `succeed` (default) with one output URL, `succeed_without_output`
+   * (SUCCEEDED with `output: []`), or FAILED with a failure code such as `SAFETY.INPUT.TEXT`
+   * or `INTERNAL.BAD_OUTPUT.CODE01`. A failed task reports `cost.credits` (default 0: Runway
+   * refunds failed generations).
+   */
+  outcome?: 'succeed' | 'succeed_without_output' | { failureCode: string; failure?: string; credits?: number };
+  /** Output URLs handed out by polls; each poll of a SUCCEEDED task hands out fresh ones, as
+   *  Runway does. */
+  output?: PublishOptions;
+}
+
+export interface RunwayTaskView {
+  id: string;
+  endpoint: 'text_to_video' | 'image_to_video';
+  body: Record<string, unknown>;
+  status: RunwayStatus;
+  /** DELETE was called while it was live. */
+  cancelled: boolean;
+  /** DELETE was called after it ended: it is gone (404). */
+  deleted: boolean;
+  polls: number;
+}
+
+export interface RunwayServer {
+  /** The SDK's `baseURL`. */
+  url: string;
+  requests: VendorRequest[];
+  files: FileShelf;
+  /** Injects `fault` in front of the next `times` requests of `op`. */
+  fail(op: RunwayOp, fault: HttpFault, times?: number): void;
+  /** The script of the next task created; later tasks take the default. */
+  scriptTask(script: RunwayTaskScript): void;
+  setDefaultTask(script: RunwayTaskScript): void;
+  /** Every POST to a create endpoint that reached the server, answered or not. */
+  readonly createRequests: number;
+  /** Creates answered with a task id: what Runway would bill for. */
+  readonly tasksCreated: number;
+  task(id: string): RunwayTaskView | undefined;
+  close(): Promise<void>;
+}
+
+export interface RunwayServerOptions {
+  /** When set, any other bearer token gets 401. */
+  apiKey?: string;
+  /** Credits per second of output in `estimatedCost` / `cost`; illustrative, not a price. */
+  creditsPerSecond?: number;
+  /** Frame rate of the generated clips (lower is faster to make). Default 24. */
+  fps?: number;
+  defaultTask?: RunwayTaskScript;
+}
+
+export const RUNWAY_API_VERSION = '2024-11-06';
+
+/** Runway's wording for the statuses a test is likely to inject. */
+const RUNWAY_MESSAGES: Record<number, string> = {
+  429: 'You have exceeded the rate limit for this API key. Please slow down.',
+  500: 'An internal error occurred.',
+  502: 'Bad gateway: Runway is shedding load. Please retry.',
+  503: 'Service unavailable: Runway is shedding load. Please retry.',
+  504: 'Gateway timeout: Runway is overloaded. Please retry.',
+};
+
+const GEN4_IMAGE_RATIOS = ['1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'];
+const VEO_RATIOS = ['1280:720', '720:1280', '1080:1920', '1920:1080'];
+
+interface ModelRule {
+  ratios: string[];
+  /** Whole seconds in [min, max], or one of a set. */
+  duration: { min: number; max: number } | { oneOf: number[] };
+  durationRequired: boolean;
+  defaultDuration: number;
+  promptTextRequired: boolean;
+}
+
+/** The models this server knows, per endpoint, as the SDK 4.20 types describe them. */
+export const RUNWAY_MODELS: Record<'text_to_video' | 'image_to_video', Record<string, ModelRule>> = {
+  text_to_video: {
+    'gen4.5': {
+      ratios: ['1280:720', '720:1280'],
+      duration: { min: 2, max: 10 },
+      durationRequired: true,
+      defaultDuration: 5,
+      promptTextRequired: true,
+    },
+    'veo3.1': {
+      ratios: VEO_RATIOS,
+      duration: { oneOf: [4, 6, 8] },
+      durationRequired: false,
+      defaultDuration: 8,
+      promptTextRequired: true,
+    },
+    'veo3.1_fast': {
+      ratios: VEO_RATIOS,
+      duration: { oneOf: [4, 6, 8] },
+      durationRequired: false,
+      defaultDuration: 8,
+      promptTextRequired: true,
+    },
+  },
+  image_to_video: {
+    'gen4.5': {
+      ratios: GEN4_IMAGE_RATIOS,
+      duration: { min: 2, max: 10 },
+      durationRequired: true,
+      defaultDuration: 5,
+      promptTextRequired: false,
+    },
+    gen4_turbo: {
+      ratios: GEN4_IMAGE_RATIOS,
+      duration: { min: 2, max: 10 },
+      durationRequired: false,
+      defaultDuration: 5,
+      promptTextRequired: false,
+    },
+    'veo3.1': {
+      ratios: VEO_RATIOS,
+      duration: { oneOf: [4, 6, 8] },
+      durationRequired: false,
+      defaultDuration: 8,
+      promptTextRequired: false,
+    },
+  },
+};
+
+interface Issue {
+  path: string[];
+  message: string;
+}
+
+/** Runway's checks of a create body; an empty list means valid. */
+export function validateRunwayCreate(endpoint: 'text_to_video' | 'image_to_video', body: unknown): Issue[] {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return [{ path: [], message: 'Expected object' }];
+  const b = body as Record<string, unknown>;
+  const issues: Issue[] = [];
+  const rule = typeof b.model === 'string' ? RUNWAY_MODELS[endpoint][b.model] : undefined;
+  if (!rule) {
+    const known = Object.keys(RUNWAY_MODELS[endpoint]).join(' | ');
+    return [{ path: ['model'], message: `Invalid model: expected one of ${known}` }];
+  }
+  if (typeof b.ratio !== 'string' || !rule.ratios.includes(b.ratio)) {
+    issues.push({
+      path: ['ratio'],
+      message: `Invalid enum value. Expected ${rule.ratios.map((r) => `'${r}'`).join(' | ')}`,
+    });
+  }
+  if (b.promptText !== undefined || rule.promptTextRequired) {
+    if (typeof b.promptText !== 'string' || b.promptText.length === 0) {
+      issues.push({ path: ['promptText'], message: 'promptText must be a non-empty string' });
+    } else if (b.promptText.length > 1000) {
+      // JavaScript's length is UTF-16 code units, which is what Runway measures.
+      issues.push({ path: ['promptText'], message: 'String must contain at most 1000 character(s)' });
+    }
+  }
+  if (b.duration !== undefined || rule.durationRequired) {
+    const d = b.duration;
+    const ok =
+      typeof d === 'number' &&
+      Number.isInteger(d) &&
+      ('oneOf' in rule.duration ? rule.duration.oneOf.includes(d) : d >= rule.duration.min && d <= rule.duration.max);
+    if (!ok) {
+      const expected =
+        'oneOf' in rule.duration
+          ? `one of ${rule.duration.oneOf.join(', ')}`
+          : `an integer from ${rule.duration.min} to ${rule.duration.max}`;
+      issues.push({ path: ['duration'], message: `duration must be ${expected}` });
+    }
+  }
+  if (b.seed !== undefined) {
+    const s = b.seed;
+    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 4294967295) {
+      issues.push({ path: ['seed'], message: 'seed must be an integer from 0 to 4294967295' });
+    }
+  }
+  if (endpoint === 'image_to_video') {
+    const img = b.promptImage;
+    const ok =
+      (typeof img === 'string' && img.length > 0) ||
+      (Array.isArray(img) &&
+        img.length > 0 &&
+        img.every((i) => i && typeof i === 'object' && typeof (i as { uri?: unknown }).uri === 'string'));
+    if (!ok) issues.push({ path: ['promptImage'], message: 'promptImage is required' });
+  }
+  return issues;
+}
+
+interface Task extends RunwayTaskView {
+  createdAt: string;
+  clock: PhaseClock<'THROTTLED' | 'PENDING' | 'RUNNING'>;
+  script: RunwayTaskScript;
+  durationSeconds: number;
+  width: number;
+  height: number;
+  credits: number;
+  video?: Promise<string>;
+}
+
+const CREATE_PATH = /^\/v1\/(text_to_video|image_to_video)$/;
+const TASK_PATH = /^\/v1\/tasks\/([^/]+)$/;
+
+export async function startRunwayServer(options: RunwayServerOptions = {}): Promise<RunwayServer> {
+  const faults = new FaultQueues<RunwayOp>();
+  const scripts = new ScriptQueue<RunwayTaskScript>(options.defaultTask ?? {});
+  const tasks = new Map<string, Task>();
+  const creditsPerSecond = options.creditsPerSecond ?? 12;
+  let createRequests = 0;
+
+  const error = (status: number, message?: string) => ({
+    error: message ?? RUNWAY_MESSAGES[status] ?? `HTTP ${status}`,
+  });
+
+  const view = (task: Task) => {
+    const common = { id: task.id, createdAt: task.createdAt };
+    switch (task.status) {
+      case 'SUCCEEDED':
+        return { ...common, status: task.status, cost: { credits: task.credits }, output: [] as string[] };
+      case 'FAILED':
+      case 'CANCELLED':
+        return { ...common, status: task.status, cost: { credits: task.status === 'FAILED' ? task.credits : 0 } };
+      default:
+        return { ...common, status: task.status, estimatedCost: { credits: task.credits } };
+    }
+  };
+
+  const create = (endpoint: 'text_to_video' | 'image_to_video', req: VendorRequest, res: ServerResponse) => {
+    const issues = validateRunwayCreate(endpoint, req.body);
+    if (issues.length) {
+      http.sendJson(res, 400, { error: 'Validation of body failed', issues });
+      return;
+    }
+    const body = req.body as Record<string, unknown>;
+    const rule = RUNWAY_MODELS[endpoint][body.model as string]!;
+    const [width, height] = (body.ratio as string).split(':').map(Number) as [number, number];
+    const durationSeconds = typeof body.duration === 'number' ? body.duration : rule.defaultDuration;
+    const script = scripts.next();
+    const outcome = script.outcome ?? 'succeed';
+    const task: Task = {
+      id: uuidLike(),
+      endpoint,
+      body,
+      status: 'PENDING',
+      cancelled: false,
+      deleted: false,
+      polls: 0,
+      createdAt: new Date().toISOString(),
+      clock: new PhaseClock([
+        { status: 'THROTTLED', ...script.throttled },
+        { status: 'PENDING', ...(script.pending ?? { polls: 1 }) },
+        { status: 'RUNNING', ...(script.running ?? { polls: 1 }) },
+      ]),
+      script,
+      durationSeconds,
+      width,
+      height,
+      credits: typeof outcome === 'object' ? (outcome.credits ?? 0) : Math.round(durationSeconds * creditsPerSecond),
+    };
+    // Start encoding now so the first SUCCEEDED poll rarely waits for ffmpeg.
+    if (outcome === 'succeed') {
+      task.video = http.makeVideo({ durationSeconds, width, height, fps: options.fps });
+      task.video.catch(() => undefined);
+    }
+    tasks.set(task.id, task);
+    http.sendJson(res, 200, {
+      id: task.id,
+      estimatedCost: { credits: Math.round(durationSeconds * creditsPerSecond) },
+    });
+  };
+
+  const poll = async (task: Task, res: ServerResponse) => {
+    task.polls++;
+    if (task.status !== 'SUCCEEDED' && task.status !== 'FAILED' && task.status !== 'CANCELLED') {
+      const phase = task.clock.observe();
+      if (phase) {
+        task.status = phase.status;
+        const body: Record<string, unknown> = view(task);
+        if (phase.status === 'RUNNING') body.progress = Math.round(phase.fraction * 100) / 100;
+        http.sendJson(res, 200, body);
+        return;
+      }
+      const outcome = task.script.outcome ?? 'succeed';
+      task.status = typeof outcome === 'object' ? 'FAILED' : 'SUCCEEDED';
+    }
+    const body: Record<string, unknown> = view(task);
+    const outcome = task.script.outcome ?? 'succeed';
+    if (task.status === 'FAILED' && typeof outcome === 'object') {
+      body.failure = outcome.failure ?? defaultFailure(outcome.failureCode);
+      body.failureCode = outcome.failureCode;
+    } else if (task.status === 'SUCCEEDED' && outcome === 'succeed') {
+      const file = await (task.video ??= http.makeVideo({
+        durationSeconds: task.durationSeconds,
+        width: task.width,
+        height: task.height,
+        fps: options.fps,
+      }));
+      body.output = [http.files.publish(file, task.script.output)];
+    }
+    http.sendJson(res, 200, body);
+  };
+
+  const http = await startVendorHttp({
+    vendor: 'runway',
+    errorBody: error,
+    operationOf: (method, path) => {
+      if (CREATE_PATH.test(path)) return method === 'POST' ? 'create' : 'unrouted';
+      if (TASK_PATH.test(path)) return method === 'GET' ? 'poll' : method === 'DELETE' ? 'cancel' : 'unrouted';
+      return 'unrouted';
+    },
+    handle: async (req, res) => {
+      const createMatch = CREATE_PATH.exec(req.path);
+      const taskMatch = TASK_PATH.exec(req.path);
+      if (!createMatch && !taskMatch) {
+        http.sendJson(res, 404, error(404, 'Not found'));
+        return;
+      }
+      if (req.op === 'unrouted') {
+        http.sendJson(res, 405, error(405, `Method ${req.method} not allowed`));
+        return;
+      }
+      if (req.op === 'create') createRequests++;
+      const token = bearer(req);
+      if (!token || (options.apiKey !== undefined && token !== options.apiKey)) {
+        http.sendJson(res, 401, error(401, 'Invalid API key. Check that your key is correct and active.'));
+        return;
+      }
+      const version = req.headers['x-runway-version'];
+      if (version !== RUNWAY_API_VERSION) {
+        http.sendJson(
+          res,
+          400,
+          error(
+            400,
+            version ? `Unsupported API version: ${String(version)}` : 'The X-Runway-Version header is required',
+          ),
+        );
+        return;
+      }
+      const op = req.op as RunwayOp;
+      const proceed = () => {
+        if (createMatch) {
+          create(createMatch[1] as 'text_to_video' | 'image_to_video', req, res);
+          return;
+        }
+        const task = tasks.get(taskMatch![1]!);
+        if (!task || task.deleted) {
+          http.sendJson(res, 404, error(404, 'Task not found'));
+          return;
+        }
+        if (op === 'cancel') {
+          if (task.status === 'SUCCEEDED' || task.status === 'FAILED' || task.status === 'CANCELLED') {
+            task.deleted = true;
+          } else {
+            task.status = 'CANCELLED';
+            task.cancelled = true;
+          }
+          res.writeHead(204).end();
+          return;
+        }
+        poll(task, res).catch((err: unknown) => {
+          http.sendJson(res, 500, error(500, `runway test server: ${(err as Error).message}`));
+        });
+      };
+      const fault = faults.take(op);
+      if (fault) http.perform(fault, res, proceed);
+      else proceed();
+    },
+  });
+
+  return {
+    url: http.url,
+    requests: http.requests,
+    files: http.files,
+    fail: (op, fault, times) => faults.enqueue(op, fault, times),
+    scriptTask: (script) => scripts.enqueue(script),
+    setDefaultTask: (script) => scripts.setDefault(script),
+    get createRequests() {
+      return createRequests;
+    },
+    get tasksCreated() {
+      return tasks.size;
+    },
+    task: (id) => {
+      const t = tasks.get(id);
+      return (
+        t && {
+          id: t.id,
+          endpoint: t.endpoint,
+          body: t.body,
+          status: t.status,
+          cancelled: t.cancelled,
+          deleted: t.deleted,
+          polls: t.polls,
+        }
+      );
+    },
+    close: () => http.close(),
+  };
+}
+
+function defaultFailure(code: string): string {
+  if (code.startsWith('SAFETY.')) return 'The prompt or an input was flagged by content moderation.';
+  if (code.startsWith('INTERNAL.BAD_OUTPUT')) return 'The generation did not meet quality standards. Please try again.';
+  return 'An unexpected error occurred.';
+}

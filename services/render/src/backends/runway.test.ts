@@ -1,0 +1,359 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ShotSpec } from '@aiprod/contracts';
+import { probe } from '@aiprod/media';
+import { startRunwayServer, type RunwayServer } from '@aiprod/testing';
+import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import { nearestRatio, runwayBackend, runwayDuration, runwayPromptText, RUNWAY_TEXT_TO_VIDEO_MODELS } from './runway';
+
+const API_KEY = 'key_7f3c9a1e5b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d';
+
+const spec = (over: Partial<ShotSpec> = {}): ShotSpec => ({
+  shotId: 's01',
+  index: 0,
+  purpose: 'hook',
+  durationSeconds: 3,
+  prompt: 'A runner in neon shoes sprints through a rainy city at dawn',
+  camera: 'static',
+  palette: ['#112233', '#ffcc00'],
+  width: 1280,
+  height: 720,
+  fps: 24,
+  ...over,
+});
+
+const signal = () => AbortSignal.timeout(20_000);
+
+/** Polls until the task ends; bounded. */
+async function pollToEnd(backend: VideoBackend, taskId: string, maxPolls = 20): Promise<PollResult[]> {
+  const seen: PollResult[] = [];
+  for (let i = 0; i < maxPolls; i++) {
+    const result = await backend.poll(taskId, signal());
+    seen.push(result);
+    if (result.state !== 'pending') return seen;
+  }
+  throw new Error(`task ${taskId} still pending after ${maxPolls} polls`);
+}
+
+/** The classified error a call threw. */
+async function failure(promise: Promise<unknown>): Promise<BackendError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(err).toBeInstanceOf(BackendFailure);
+    return (err as BackendFailure).detail;
+  }
+  throw new Error('expected the call to fail');
+}
+
+function expectNoKey(error: BackendError) {
+  expect(error.message).not.toContain(API_KEY);
+  expect(error.message.length).toBeLessThanOrEqual(300);
+}
+
+describe('runway backend against the Runway test server', () => {
+  let server: RunwayServer;
+  let backend: VideoBackend;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = await startRunwayServer({ apiKey: API_KEY, fps: 12 });
+    dir = await mkdtemp(join(tmpdir(), 'runway-backend-'));
+  });
+  beforeEach(() => {
+    backend = runwayBackend({ apiKey: API_KEY, baseUrl: server.url, pollIntervalMs: 0, fetchTimeoutMs: 10_000 });
+  });
+  afterAll(async () => {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('healthy path: one create, PENDING then RUNNING, then a real MP4 of the asked length and shape', async () => {
+    const before = server.tasksCreated;
+    const { taskId } = await backend.submit(spec({ seed: 42, durationSeconds: 3.4 }), {
+      attemptKey: 'j1:s01:1',
+      signal: signal(),
+    });
+    expect(server.tasksCreated).toBe(before + 1);
+    const req = server.requests.find((r) => r.op === 'create' && server.task(taskId)?.body === r.body)!;
+    expect(req.path).toBe('/v1/text_to_video');
+    expect(req.headers['x-runway-version']).toBe('2024-11-06');
+    expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(req.body).toEqual({
+      model: 'gen4.5',
+      promptText: 'A runner in neon shoes sprints through a rainy city at dawn',
+      ratio: '1280:720',
+      duration: 4,
+      seed: 42,
+    });
+
+    const results = await pollToEnd(backend, taskId);
+    expect(results.map((r) => (r.state === 'pending' ? r.detail : r.state))).toEqual([
+      'PENDING',
+      'RUNNING',
+      'succeeded',
+    ]);
+    const done = results[results.length - 1]!;
+    if (done.state !== 'succeeded') throw new Error('not succeeded');
+    expect(done.usage).toEqual({ outputSeconds: 4 });
+    expect(done.output.kind).toBe('url');
+
+    const out = join(dir, 'healthy.mp4');
+    await backend.fetchResult(done.output, out, signal());
+    const info = await probe(out);
+    expect(info.video).toMatchObject({ codec: 'h264', width: 1280, height: 720 });
+    expect(info.audio).not.toBeNull();
+    expect(info.durationSeconds).toBeCloseTo(4, 1);
+    await expect(stat(`${out}.part`)).rejects.toThrow();
+    expect(server.tasksCreated).toBe(before + 1);
+  });
+
+  it('maps portrait shots to 720:1280 and folds the retake note and negative prompt into the text', async () => {
+    const { taskId } = await backend.submit(
+      spec({ width: 1080, height: 1920, negativePrompt: 'text, watermarks', retakeNote: 'the shoe was blurry' }),
+      { attemptKey: 'k', signal: signal() },
+    );
+    const body = server.task(taskId)!.body;
+    expect(body.ratio).toBe('720:1280');
+    expect(body.promptText).toBe(
+      'A runner in neon shoes sprints through a rainy city at dawn Unlike the previous take, avoid this: the shoe was blurry. Avoid: text, watermarks.',
+    );
+    expect(body).not.toHaveProperty('negativePrompt');
+    await backend.cancel(taskId);
+  });
+
+  it('THROTTLED and slow tasks stay pending, never a failure', async () => {
+    server.scriptTask({ throttled: { polls: 2 }, pending: { polls: 1 }, running: { polls: 3 } });
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    const results = await pollToEnd(backend, taskId);
+    expect(results.map((r) => (r.state === 'pending' ? r.detail : r.state))).toEqual([
+      'THROTTLED',
+      'THROTTLED',
+      'PENDING',
+      'RUNNING',
+      'RUNNING',
+      'RUNNING',
+      'succeeded',
+    ]);
+    const progress = results.flatMap((r) => (r.state === 'pending' && r.progress !== undefined ? [r.progress] : []));
+    expect(progress.length).toBe(3);
+    expect([...progress].sort((a, b) => a - b)).toEqual(progress);
+  });
+
+  it('a slow task measured in time stays RUNNING until its time is up', async () => {
+    server.scriptTask({ pending: { polls: 0 }, running: { ms: 400 } });
+    const started = Date.now();
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    let result = await backend.poll(taskId, signal());
+    expect(result).toMatchObject({ state: 'pending', detail: 'RUNNING' });
+    for (let i = 0; i < 50 && result.state === 'pending'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      result = await backend.poll(taskId, signal());
+    }
+    expect(result.state).toBe('succeeded');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a safety refusal is `safety`, uncharged, with the failure code', async () => {
+    server.scriptTask({ outcome: { failureCode: 'SAFETY.INPUT.TEXT' } });
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    const last = (await pollToEnd(backend, taskId)).pop()!;
+    expect(last).toMatchObject({
+      state: 'failed',
+      error: { class: 'safety', code: 'SAFETY.INPUT.TEXT', charged: false },
+    });
+    if (last.state === 'failed') expectNoKey(last.error);
+  });
+
+  it('INTERNAL.BAD_OUTPUT is `no_output` (retryable); its charge follows the cost Runway reports', async () => {
+    server.scriptTask({ outcome: { failureCode: 'INTERNAL.BAD_OUTPUT.CODE01' } });
+    const first = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    expect((await pollToEnd(backend, first.taskId)).pop()).toMatchObject({
+      state: 'failed',
+      error: { class: 'no_output', code: 'INTERNAL.BAD_OUTPUT.CODE01', charged: false },
+    });
+    server.scriptTask({ outcome: { failureCode: 'INTERNAL.BAD_OUTPUT.CODE01', credits: 10 } });
+    const second = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    expect((await pollToEnd(backend, second.taskId)).pop()).toMatchObject({
+      state: 'failed',
+      error: { class: 'no_output', charged: true },
+    });
+  });
+
+  it('SUCCEEDED with an empty output list is `no_output`, charged', async () => {
+    server.scriptTask({ outcome: 'succeed_without_output' });
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    expect((await pollToEnd(backend, taskId)).pop()).toMatchObject({
+      state: 'failed',
+      error: { class: 'no_output', code: 'runway.empty_output', charged: true },
+    });
+  });
+
+  it('429 on create is `rate_limited` with Retry-After, and the SDK does not retry it', async () => {
+    server.fail('create', { status: 429, retryAfterSeconds: 7 });
+    const creates = server.createRequests;
+    const tasks = server.tasksCreated;
+    const error = await failure(backend.submit(spec(), { attemptKey: 'k', signal: signal() }));
+    expect(error).toMatchObject({ class: 'rate_limited', code: 'HTTP 429', retryAfterMs: 7000, charged: false });
+    expect(server.createRequests).toBe(creates + 1);
+    expect(server.tasksCreated).toBe(tasks);
+    expectNoKey(error);
+  });
+
+  it.each([502, 503, 504, 500])('%i is `transient`, sent once', async (status) => {
+    server.fail('create', { status });
+    const creates = server.createRequests;
+    const error = await failure(backend.submit(spec(), { attemptKey: 'k', signal: signal() }));
+    expect(error).toMatchObject({ class: 'transient', code: `HTTP ${status}`, charged: false });
+    expect(server.createRequests).toBe(creates + 1);
+  });
+
+  it('5xx and 429 on a poll are classified the same way, and the task survives them', async () => {
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    server.fail('poll', { status: 503 });
+    expect(await failure(backend.poll(taskId, signal()))).toMatchObject({ class: 'transient', code: 'HTTP 503' });
+    server.fail('poll', { status: 429, retryAfterSeconds: 2 });
+    expect(await failure(backend.poll(taskId, signal()))).toMatchObject({
+      class: 'rate_limited',
+      retryAfterMs: 2000,
+    });
+    expect((await pollToEnd(backend, taskId)).pop()?.state).toBe('succeeded');
+  });
+
+  it('malformed JSON is `transient` on create and on poll', async () => {
+    server.fail('create', { malformedJson: true });
+    expect(await failure(backend.submit(spec(), { attemptKey: 'k', signal: signal() }))).toMatchObject({
+      class: 'transient',
+      code: 'runway.malformed_response',
+    });
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    server.fail('poll', { malformedJson: true });
+    expect(await failure(backend.poll(taskId, signal()))).toMatchObject({
+      class: 'transient',
+      code: 'runway.malformed_response',
+    });
+  });
+
+  it('a dropped connection is `transient` (network)', async () => {
+    server.fail('create', { resetConnection: true });
+    expect(await failure(backend.submit(spec(), { attemptKey: 'k', signal: signal() }))).toMatchObject({
+      class: 'transient',
+      code: 'runway.network',
+    });
+  });
+
+  it('a request slower than the request timeout is `transient` (timeout), sent once', async () => {
+    const impatient = runwayBackend({ apiKey: API_KEY, baseUrl: server.url, requestTimeoutMs: 200 });
+    server.fail('create', { delayMs: 1000 });
+    const creates = server.createRequests;
+    expect(await failure(impatient.submit(spec(), { attemptKey: 'k', signal: signal() }))).toMatchObject({
+      class: 'transient',
+      code: 'runway.request_timeout',
+    });
+    expect(server.createRequests).toBe(creates + 1);
+  });
+
+  it('a wrong key is `auth` and the message never shows either key', async () => {
+    const wrongKey = 'key_wrong_0000000000000000000000000000000000000000';
+    const wrong = runwayBackend({ apiKey: wrongKey, baseUrl: server.url });
+    const error = await failure(wrong.submit(spec(), { attemptKey: 'k', signal: signal() }));
+    expect(error).toMatchObject({ class: 'auth', code: 'HTTP 401', charged: false });
+    expect(error.message).not.toContain(wrongKey);
+    expectNoKey(error);
+  });
+
+  it('404 (unknown task) and 400 (refused body) are `invalid`', async () => {
+    // The backend only builds valid bodies; the server's own validation is covered in its tests.
+    expect(await failure(backend.poll('00000000-0000-4000-a000-000000000000', signal()))).toMatchObject({
+      class: 'invalid',
+      code: 'HTTP 404',
+    });
+    server.fail('create', { status: 400, message: 'Validation of body failed' });
+    expect(await failure(backend.submit(spec(), { attemptKey: 'k', signal: signal() }))).toMatchObject({
+      class: 'invalid',
+      code: 'HTTP 400',
+    });
+  });
+
+  it('an expired output URL (403 or 404) is `no_output`, charged, and leaves no file behind', async () => {
+    for (const expiredStatus of [403, 404]) {
+      server.scriptTask({ output: { expired: true, expiredStatus } });
+      const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+      const done = (await pollToEnd(backend, taskId)).pop()!;
+      if (done.state !== 'succeeded') throw new Error('not succeeded');
+      const out = join(dir, `expired-${expiredStatus}.mp4`);
+      const error = await failure(backend.fetchResult(done.output, out, signal()));
+      expect(error).toMatchObject({ class: 'no_output', code: 'runway.output_expired', charged: true });
+      expect(error.message).not.toContain('/files/');
+      await expect(stat(out)).rejects.toThrow();
+      await expect(stat(`${out}.part`)).rejects.toThrow();
+    }
+  });
+
+  it('cancel() DELETEs the task (CANCELLED) and never throws, even for unknown ids or a dead server', async () => {
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    await backend.cancel(taskId);
+    expect(server.task(taskId)).toMatchObject({ status: 'CANCELLED', cancelled: true });
+    expect(await backend.poll(taskId, signal())).toMatchObject({
+      state: 'failed',
+      error: { class: 'canceled', charged: false },
+    });
+    await expect(backend.cancel('no-such-task')).resolves.toBeUndefined();
+    server.fail('cancel', { status: 503 });
+    await expect(backend.cancel(taskId)).resolves.toBeUndefined();
+    const dead = runwayBackend({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9', requestTimeoutMs: 500 });
+    await expect(dead.cancel(taskId)).resolves.toBeUndefined();
+  });
+
+  it('resuming a task from another process polls the same task: no second create', async () => {
+    const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
+    const creates = server.createRequests;
+    const restarted = runwayBackend({ apiKey: API_KEY, baseUrl: server.url });
+    const done = (await pollToEnd(restarted, taskId)).pop()!;
+    expect(done.state).toBe('succeeded');
+    expect(server.createRequests).toBe(creates);
+  });
+
+  it('an aborted submit is `canceled`', async () => {
+    server.fail('create', { delayMs: 1000 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    expect(await failure(backend.submit(spec(), { attemptKey: 'k', signal: controller.signal }))).toMatchObject({
+      class: 'canceled',
+    });
+  });
+});
+
+describe('runway request shaping', () => {
+  it('picks the nearest allowed ratio', () => {
+    const gen = RUNWAY_TEXT_TO_VIDEO_MODELS['gen4.5']!.ratios;
+    expect(nearestRatio(1920, 1080, gen)).toBe('1280:720');
+    expect(nearestRatio(1080, 1350, gen)).toBe('720:1280');
+    const veo = RUNWAY_TEXT_TO_VIDEO_MODELS['veo3.1']!.ratios;
+    expect(nearestRatio(1080, 1920, veo)).toBe('720:1280');
+  });
+
+  it('asks for whole seconds within the model range, never shorter than the shot when possible', () => {
+    const gen = RUNWAY_TEXT_TO_VIDEO_MODELS['gen4.5']!.durations;
+    expect(runwayDuration(0.5, gen)).toBe(2);
+    expect(runwayDuration(4, gen)).toBe(4);
+    expect(runwayDuration(4.2, gen)).toBe(5);
+    expect(runwayDuration(14, gen)).toBe(10);
+    const veo = RUNWAY_TEXT_TO_VIDEO_MODELS['veo3.1']!.durations;
+    expect(runwayDuration(5, veo)).toBe(6);
+    expect(runwayDuration(9, veo)).toBe(8);
+  });
+
+  it('keeps promptText within 1000 UTF-16 units, the prompt whole, without splitting a surrogate pair', () => {
+    const prompt = `${'a'.repeat(985)} 🏃`;
+    const text = runwayPromptText(spec({ prompt, negativePrompt: 'blur '.repeat(90), retakeNote: 'x'.repeat(300) }));
+    expect(text.length).toBeLessThanOrEqual(1000);
+    expect(text.startsWith(prompt)).toBe(true);
+    expect(/[\ud800-\udbff]$/.test(text)).toBe(false);
+  });
+
+  it('refuses an unknown model at construction', () => {
+    expect(() => runwayBackend({ apiKey: API_KEY, model: 'gen4_turbo' })).toThrow(/not supported for text_to_video/);
+  });
+});

@@ -1,0 +1,144 @@
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { BackendFailure } from './backend';
+
+/** Helpers shared by the HTTP vendor backends (Runway, Replicate): downloads, Retry-After, redaction. */
+
+/** Both the caller's signal and a timeout: whichever fires first aborts the request. */
+export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  return signal ? AbortSignal.any([signal, timeout]) : timeout;
+}
+
+/** Our per-call timeout fired (not the caller's signal). */
+export class RequestTimeoutError extends Error {
+  override readonly name = 'RequestTimeoutError';
+}
+
+/** The caller's signal aborted the call. */
+export class RequestAbortedError extends Error {
+  override readonly name = 'RequestAbortedError';
+}
+
+/**
+ * Runs one vendor call under the caller's signal and a timeout, and says which of the two ended
+ * it. SDKs and fetch report both as an abort, often as errors from another realm (undici's),
+ * where `instanceof` does not work; checking our own signals is exact.
+ */
+export async function callWithTimeout<T>(
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return await call(signal ? AbortSignal.any([signal, timeout]) : timeout);
+  } catch (err) {
+    if (signal?.aborted) throw new RequestAbortedError('request aborted by the caller', { cause: err });
+    if (timeout.aborted) throw new RequestTimeoutError(`request timed out after ${timeoutMs} ms`, { cause: err });
+    throw err;
+  }
+}
+
+/** The `name` of anything thrown, whatever realm it comes from. */
+export function errorName(err: unknown): string | undefined {
+  const name = (err as { name?: unknown } | null)?.name;
+  return typeof err === 'object' && typeof name === 'string' ? name : undefined;
+}
+
+/** The message of anything thrown. */
+export function errorMessage(err: unknown): string {
+  const message = (err as { message?: unknown } | null)?.message;
+  return typeof err === 'object' && typeof message === 'string' ? message : String(err);
+}
+
+/**
+ * Milliseconds to wait, from `Retry-After` (seconds or an HTTP date) or the non-standard
+ * `retry-after-ms`; undefined when the vendor does not say.
+ */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const ms = headers?.get('retry-after-ms');
+  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const value = headers?.get('retry-after')?.trim();
+  if (!value) return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * A message fit for the job timeline: one line, at most 300 characters, without `secrets`
+ * and without query strings (signed URLs carry their signature there).
+ */
+export function safeMessage(text: string, secrets: readonly string[]): string {
+  let out = text.replace(/\s+/g, ' ').trim();
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  out = out.replace(/(https?:\/\/[^\s?#"']+)\?[^\s"']*/g, '$1?[redacted]');
+  return out.length > 300 ? `${out.slice(0, 297)}...` : out;
+}
+
+/**
+ * Streams a vendor output URL into `outFile` (through a `.part` file, so a broken download never
+ * leaves something that looks finished). An expired URL (403/404/410) is `no_output`: the task
+ * was paid for but its video is gone. Other failures are transient.
+ */
+export async function downloadOutput(options: {
+  vendor: string;
+  url: string;
+  outFile: string;
+  signal: AbortSignal;
+  timeoutMs: number;
+  secrets: readonly string[];
+}): Promise<void> {
+  const { vendor, url, outFile, signal } = options;
+  const fail = (code: string, message: string, klass: 'no_output' | 'transient' | 'canceled') =>
+    new BackendFailure({
+      class: klass,
+      code: `${vendor}.${code}`,
+      message: safeMessage(`${vendor}: ${message}`, options.secrets),
+      // The vendor task finished (and billed) before we tried to download its output.
+      charged: true,
+    });
+  const aborted = () => fail('download_aborted', 'output download aborted by the caller', 'canceled');
+  const requestSignal = withTimeout(signal, options.timeoutMs);
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: requestSignal, redirect: 'follow' });
+  } catch (err) {
+    if (signal.aborted) throw aborted();
+    const timedOut = requestSignal.aborted;
+    throw fail(
+      timedOut ? 'download_timeout' : 'download_network',
+      timedOut ? `output download timed out after ${options.timeoutMs} ms` : `output download failed: ${String(err)}`,
+      'transient',
+    );
+  }
+  if (response.status === 403 || response.status === 404 || response.status === 410) {
+    await response.body?.cancel().catch(() => undefined);
+    throw fail('output_expired', `output URL answered ${response.status}: expired or deleted`, 'no_output');
+  }
+  if (!response.ok || !response.body) {
+    await response.body?.cancel().catch(() => undefined);
+    throw fail('download_http', `output download answered HTTP ${response.status}`, 'transient');
+  }
+  const partial = `${outFile}.part`;
+  try {
+    await pipeline(
+      Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>),
+      createWriteStream(partial),
+    );
+    await rename(partial, outFile);
+  } catch (err) {
+    await rm(partial, { force: true });
+    if (signal.aborted) throw aborted();
+    const timedOut = requestSignal.aborted;
+    throw fail(
+      timedOut ? 'download_timeout' : 'download_network',
+      timedOut ? `output download timed out after ${options.timeoutMs} ms` : `output download broke: ${String(err)}`,
+      'transient',
+    );
+  }
+}
