@@ -31,6 +31,8 @@ export const FAILURE_REASONS = [
   'invalid_message',
   'dead_lettered',
   'planning_failed',
+  /** The plan's estimate is above the brief's budgetCapUsd even on the cheapest backends allowed. */
+  'budget_exceeded',
   'render_failed',
   'qa_failed',
   'assembly_failed',
@@ -50,7 +52,13 @@ export const PROBLEM_TYPES = {
   conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'Only application/json is accepted.' },
+  idempotency_conflict: { status: 409, title: 'A request with this Idempotency-Key is still being processed.' },
+  idempotency_mismatch: {
+    status: 422,
+    title: 'This Idempotency-Key was already used with a different request.',
+  },
   rate_limited: { status: 429, title: 'Too many requests.' },
+  quota_exceeded: { status: 429, title: 'A quota of the tenant is used up.' },
   unavailable: { status: 503, title: 'The service is temporarily unavailable.' },
   internal: { status: 500, title: 'An internal error occurred.' },
 } as const;

@@ -19,6 +19,16 @@ export interface QaThresholds {
   maxAttempts: number;
 }
 
+/**
+ * What a backend's output is good for, lowest first: `animatic` is the local moving storyboard,
+ * `basic` a cheap open model, `standard` a commercial model, `premium` the best available.
+ */
+export const QUALITY_TIERS = ['animatic', 'basic', 'standard', 'premium'] as const;
+export type QualityTier = (typeof QUALITY_TIERS)[number];
+export const tierRank = (tier: QualityTier): number => QUALITY_TIERS.indexOf(tier);
+
+export type AspectRatioName = '16:9' | '9:16' | '1:1' | '4:5';
+
 export interface Preset {
   name: 'social_quick' | 'brand_campaign' | 'premium_spot';
   description: string;
@@ -28,6 +38,20 @@ export interface Preset {
   /** Loudness of the delivered file: −14 LUFS suits social platforms, −23 LUFS is EBU R128 broadcast. */
   deliveryLoudnessLufs: number;
   qa: QaThresholds;
+  /** The tier the planner aims for: the cheapest allowed backend of at least this tier. */
+  qualityTier: QualityTier;
+  /** The lowest tier a budget cap may push a shot down to; below it the job is refused. */
+  minQualityTier: QualityTier;
+  /** Preference among backends that cost the same; also the order shown to clients. */
+  backendOrder: readonly BackendName[];
+  /** Ask backends that can (Veo) for native sound; priced with the audio surcharge. */
+  nativeAudio: boolean;
+  /**
+   * Output variants. The brief must name its aspect ratios, so delivery makes exactly those;
+   * `defaultAspectRatios` is what a client should send when it has no preference (shown by
+   * GET /v1/presets), the first being the one the shots are framed for.
+   */
+  defaultAspectRatios: readonly AspectRatioName[];
 }
 
 const BASE_QA: QaThresholds = {
@@ -52,6 +76,11 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     allowedBackends: ['local', 'replicate', 'runway'],
     deliveryLoudnessLufs: -14,
     qa: { ...BASE_QA },
+    qualityTier: 'basic',
+    minQualityTier: 'animatic',
+    backendOrder: ['replicate', 'runway', 'local'],
+    nativeAudio: false,
+    defaultAspectRatios: ['9:16'],
   },
   brand_campaign: {
     name: 'brand_campaign',
@@ -61,6 +90,11 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     allowedBackends: ['local', 'runway', 'veo', 'replicate'],
     deliveryLoudnessLufs: -16,
     qa: { ...BASE_QA, maxFrozenSeconds: 1.5 },
+    qualityTier: 'standard',
+    minQualityTier: 'basic',
+    backendOrder: ['runway', 'veo', 'replicate', 'local'],
+    nativeAudio: false,
+    defaultAspectRatios: ['16:9', '9:16', '1:1'],
   },
   premium_spot: {
     name: 'premium_spot',
@@ -77,6 +111,11 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
       maxTruePeakDbtp: -1,
       maxAttempts: 4,
     },
+    qualityTier: 'premium',
+    minQualityTier: 'standard',
+    backendOrder: ['veo', 'runway', 'local'],
+    nativeAudio: true,
+    defaultAspectRatios: ['16:9'],
   },
 };
 

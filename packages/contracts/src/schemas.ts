@@ -27,37 +27,114 @@ export const PresetName = Type.Union([
 ]);
 const ShortText = (max: number, description: string) => Type.String({ minLength: 1, maxLength: max, description });
 
-/** What a marketing team sends us. */
+/**
+ * No C0/C1 control characters (tabs and newlines included: every brief field is a single line)
+ * and no bidirectional overrides/isolates, which can make text read differently from what it is
+ * ("Trojan Source"). Ajv compiles patterns with the `u` flag, so `\p{Cc}` works.
+ */
+export const NO_CONTROL_CHARACTERS = '^[^\\p{Cc}\\u202A-\\u202E\\u2066-\\u2069]*$';
+const BriefText = (max: number, description: string) =>
+  Type.String({ minLength: 1, maxLength: max, pattern: NO_CONTROL_CHARACTERS, description });
+const BriefUrl = (description: string) =>
+  Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048, description });
+
+/** Limits a client can plan around; lengths count UTF-16 code units after NFC normalisation. */
+export const BRIEF_LIMITS = { maxMetadataKeys: 20, maxMetadataKeyLength: 64, maxMetadataValueLength: 512 } as const;
+
+/**
+ * What a marketing team sends us. Strings are NFC-normalised before validation (see
+ * `normalizeBriefInput`), so lengths and the echoed metadata are the same for every client.
+ */
 export const BriefSchema = Strict(
   {
-    product: ShortText(200, 'The product or service the video is about.'),
+    product: BriefText(200, 'The product or service the video is about.'),
     brand: Strict({
-      name: ShortText(100, 'Brand name, shown on the end card.'),
+      name: BriefText(100, 'Brand name, shown on the end card.'),
       colors: Type.Optional(Type.Array(HexColor, { minItems: 1, maxItems: 6, description: 'Brand palette.' })),
-      logoUrl: Type.Optional(Type.String({ format: 'uri', maxLength: 2048 })),
+      logoUrl: Type.Optional(BriefUrl('Logo image (PNG/JPEG), fetched once over https for the end card.')),
     }),
-    keyMessage: ShortText(500, 'The one thing the viewer must remember.'),
-    audience: Type.Optional(ShortText(300, 'Who the video is for.')),
-    tone: Type.Optional(ShortText(100, 'e.g. energetic, calm, premium.')),
+    keyMessage: BriefText(500, 'The one thing the viewer must remember.'),
+    audience: Type.Optional(BriefText(300, 'Who the video is for.')),
+    tone: Type.Optional(BriefText(100, 'e.g. energetic, calm, premium.')),
     durationSeconds: Type.Number({ minimum: 5, maximum: 60, description: 'Total length in seconds.' }),
-    aspectRatios: Type.Array(AspectRatio, { minItems: 1, maxItems: 4, uniqueItems: true }),
-    language: Type.Optional(Type.String({ pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$', maxLength: 35 })),
-    callToAction: Type.Optional(ShortText(80, 'Closing line, e.g. "Run brighter".')),
-    scenes: Type.Optional(Type.Array(ShortText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 })),
-    referenceImages: Type.Optional(Type.Array(Type.String({ format: 'uri', maxLength: 2048 }), { maxItems: 5 })),
-    musicMood: Type.Optional(ShortText(60, 'e.g. upbeat, ambient.')),
-    voiceOver: Type.Optional(Type.Boolean()),
-    preset: Type.Optional(PresetName),
-    budgetCapUsd: Type.Optional(Type.Number({ minimum: 0, maximum: 100000 })),
-    metadata: Type.Optional(
-      Type.Record(Type.String({ maxLength: 64 }), Type.String({ maxLength: 512 }), {
-        maxProperties: 20,
-        description: 'Client metadata, echoed back untouched.',
+    aspectRatios: Type.Array(AspectRatio, {
+      minItems: 1,
+      maxItems: 4,
+      uniqueItems: true,
+      description: 'One delivered file per ratio.',
+    }),
+    language: Type.Optional(
+      Type.String({
+        pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
+        maxLength: 35,
+        description: 'BCP 47 tag, e.g. en, fr-CA.',
       }),
+    ),
+    callToAction: Type.Optional(BriefText(80, 'Closing line, e.g. "Run brighter".')),
+    scenes: Type.Optional(Type.Array(BriefText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 })),
+    referenceImages: Type.Optional(
+      Type.Array(BriefUrl('A reference image.'), { maxItems: 5, description: 'Look-and-feel references.' }),
+    ),
+    musicMood: Type.Optional(BriefText(60, 'e.g. upbeat, ambient.')),
+    voiceOver: Type.Optional(Type.Boolean({ description: 'Add a voice-over.' })),
+    preset: Type.Optional(PresetName),
+    budgetCapUsd: Type.Optional(
+      Type.Number({ minimum: 0, maximum: 100000, description: 'Never spend more than this on the job.' }),
+    ),
+    metadata: Type.Optional(
+      Type.Record(
+        Type.String({ maxLength: BRIEF_LIMITS.maxMetadataKeyLength }),
+        Type.String({ maxLength: BRIEF_LIMITS.maxMetadataValueLength, pattern: NO_CONTROL_CHARACTERS }),
+        {
+          maxProperties: BRIEF_LIMITS.maxMetadataKeys,
+          // TypeBox's record keys match `^(.*)$`, which a key with a newline escapes; close the
+          // object and bound the keys explicitly.
+          additionalProperties: false,
+          propertyNames: {
+            type: 'string',
+            minLength: 1,
+            maxLength: BRIEF_LIMITS.maxMetadataKeyLength,
+            pattern: '^[A-Za-z0-9_.:-]+$',
+          },
+          description: 'Client metadata, echoed back untouched.',
+        },
+      ),
     ),
   },
   'A brief: what the client wants the video to say and look like.',
 );
+
+/**
+ * Returns `input` with every string (and object key) in Unicode NFC, rebuilt without sharing
+ * prototypes (`__proto__` stays an ordinary own key for the schema to refuse). Nesting deeper than
+ * `maxDepth` is refused with a field pointer instead of being walked: no brief field nests past 3.
+ */
+export function normalizeBriefInput(
+  input: unknown,
+  maxDepth = 8,
+): { ok: true; value: unknown } | { ok: false; field: string } {
+  const walk = (value: unknown, depth: number, pointer: string): unknown => {
+    if (typeof value === 'string') return value.normalize('NFC');
+    if (value === null || typeof value !== 'object') return value;
+    if (depth >= maxDepth) throw new DepthExceeded(pointer);
+    const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+    if (Array.isArray(value)) return value.map((v, i) => walk(v, depth + 1, `${pointer}/${i}`));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k.normalize('NFC'), walk(v, depth + 1, `${pointer}/${escape(k)}`)]),
+    );
+  };
+  try {
+    return { ok: true, value: walk(input, 0, '') };
+  } catch (e) {
+    if (e instanceof DepthExceeded) return { ok: false, field: e.field };
+    throw e;
+  }
+}
+class DepthExceeded extends Error {
+  constructor(readonly field: string) {
+    super('too deep');
+  }
+}
 export type Brief = Static<typeof BriefSchema>;
 
 export const CameraMove = Type.Union([
@@ -68,6 +145,38 @@ export const CameraMove = Type.Union([
   Type.Literal('pan_right'),
 ]);
 export type CameraMove = Static<typeof CameraMove>;
+
+export const TransitionKind = Type.Union([
+  Type.Literal('cut'),
+  Type.Literal('fade'),
+  Type.Literal('dissolve'),
+  Type.Literal('slideleft'),
+  Type.Literal('wipeleft'),
+]);
+export type TransitionKind = Static<typeof TransitionKind>;
+
+/** From this shot into the next one (or, for the last shot, into the end card). */
+export const ShotTransition = Strict({
+  kind: TransitionKind,
+  durationSeconds: Type.Number({ minimum: 0, maximum: 2 }),
+});
+
+/**
+ * Something that must look the same in every shot that carries it: the product, a character,
+ * the visual style, a setting. A plan keeps a table of them; shots carry copies by id.
+ */
+export const ContinuityRefSchema = Strict({
+  id: Type.String({ pattern: '^[a-z][a-z0-9_-]{0,31}$', description: 'Unique within the plan, e.g. "product".' }),
+  kind: Type.Union([
+    Type.Literal('product'),
+    Type.Literal('character'),
+    Type.Literal('style'),
+    Type.Literal('setting'),
+  ]),
+  description: ShortText(300, 'What must stay the same, in words a video model understands.'),
+  imageUris: Type.Optional(Type.Array(Type.String({ format: 'uri', maxLength: 2048 }), { maxItems: 5 })),
+});
+export type ContinuityRef = Static<typeof ContinuityRefSchema>;
 
 /** Everything a render backend needs to make one shot, and nothing it must look up. */
 export const ShotSpecSchema = Strict({
@@ -95,6 +204,15 @@ export const ShotSpecSchema = Strict({
   ),
   retakeNote: Type.Optional(
     Type.String({ maxLength: 300, description: 'Why the previous take was rejected, for the backend to avoid.' }),
+  ),
+  transition: Type.Optional(ShotTransition),
+  continuity: Type.Optional(
+    Type.Array(ContinuityRefSchema, {
+      maxItems: 6,
+      description:
+        "The plan's continuity references this shot carries (resolved, so a backend never looks them up); " +
+        "each id is an entry of the plan's continuity table.",
+    }),
   ),
 });
 export type ShotSpec = Static<typeof ShotSpecSchema>;

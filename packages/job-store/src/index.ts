@@ -4,3 +4,6 @@ export * from './message-ledger';
 export * from './tenants';
 export * from './firestore';
 export * from './webhooks';
+export * from './render-cache';
+export * from './idempotency';
+export * from './usage';

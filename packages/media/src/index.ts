@@ -29,3 +29,4 @@ export {
   type TransitionKind,
 } from './finishing';
 export { h264Args } from './filters';
+export { conformClip, needsConform, type ConformTarget } from './conform';

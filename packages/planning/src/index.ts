@@ -1,1 +1,10 @@
-export {};
+export * from './backends';
+export * from './durations';
+export * from './plan';
+export * from './shaping';
+export * from './pricing';
+export * from './estimate';
+export * from './presets-view';
+export * from './director/director';
+export * from './director/local';
+export * from './director/gemini';

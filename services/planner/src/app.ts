@@ -1,14 +1,21 @@
-import type { TopicsOf } from '@aiprod/contracts';
+import type { BackendName, FallbackPolicy, JobStatus, TopicsOf } from '@aiprod/contracts';
 import type { TenantStore } from '@aiprod/job-store';
+import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
-import type { JobStatus } from '@aiprod/contracts';
 import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
 import { advancePlanning } from './planning';
 
 export interface PlannerDeps extends CoreDeps {
   tenants: TenantStore;
+  director: CreativeDirector;
+  /** Plan locally when the director fails (recorded on the job), instead of failing the job. */
+  fallbackToLocal: boolean;
+  /** The render pools deployed; shots go only to these. */
+  enabledBackends: readonly BackendName[];
+  /** Prices the fallback chain in the estimate; default DEFAULT_FALLBACK_POLICY. */
+  fallbackPolicy?: FallbackPolicy;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */
@@ -19,11 +26,17 @@ export function buildPlanner(deps: PlannerDeps): HandlerMap<TopicsOf<'planner'>>
   };
 }
 
+const MAX_PLANNING_SWEEPS = 3;
+
 /** The states the planner owns: a lost request is planned again; a stale approval expires. */
 export function plannerSweep(deps: PlannerDeps): Partial<Record<JobStatus, SweepPolicy>> {
   const replan: SweepPolicy = {
-    maxSweeps: 3,
-    nudge: (job) => advancePlanning(deps, job, deps.log.child({ jobId: job.jobId, sweep: true })),
+    maxSweeps: MAX_PLANNING_SWEEPS,
+    nudge: (job) =>
+      advancePlanning(deps, job, deps.log.child({ jobId: job.jobId, sweep: true }), {
+        // The sweeper's last nudge: a director still failing then fails the job with its own reason.
+        lastAttempt: (job.sweeps ?? 1) >= MAX_PLANNING_SWEEPS,
+      }),
   };
   return { QUEUED: replan, PLANNING: replan, AWAITING_APPROVAL: { maxSweeps: 0 } };
 }

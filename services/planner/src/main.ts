@@ -2,16 +2,41 @@
 import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
+import type { BackendName } from '@aiprod/contracts';
 import { TenantStore } from '@aiprod/job-store';
+import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, plannerSweep } from './app';
-import { loadEnv } from './env';
+import { loadEnv, type PlannerEnv } from './env';
+
+function directorFromEnv(env: PlannerEnv): CreativeDirector {
+  if (env.PLANNER_DIRECTOR === 'local') return localDirector;
+  return createGeminiDirector({
+    project: env.GCP_PROJECT,
+    location: env.VERTEX_LOCATION,
+    model: env.GEMINI_MODEL,
+    timeoutMs: env.PLANNER_GEMINI_TIMEOUT_SECONDS * 1000,
+    maxAttempts: env.PLANNER_GEMINI_ATTEMPTS,
+    ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
+  });
+}
 
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'planner', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
   const core = createCoreDeps({ projectId: env.GCP_PROJECT, log });
-  const deps = { ...core, tenants: new TenantStore(core.db) };
+  const deps = {
+    ...core,
+    tenants: new TenantStore(core.db),
+    director: directorFromEnv(env),
+    fallbackToLocal: env.PLANNER_FALLBACK_TO_LOCAL,
+    enabledBackends: [...new Set(env.PLANNER_BACKENDS.split(','))] as BackendName[],
+  };
+  log.info('planner configured', {
+    director: deps.director.name,
+    fallbackToLocal: deps.fallbackToLocal,
+    backends: deps.enabledBackends,
+  });
   const service = await runWorkerService({
     service: 'planner',
     deps,

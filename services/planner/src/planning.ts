@@ -1,28 +1,126 @@
-import type { Job } from '@aiprod/job-store';
+import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
+import type { Job, JobPlanEstimate } from '@aiprod/job-store';
+import {
+  PlanningError,
+  planBackends,
+  planLocally,
+  primaryBackend,
+  type JobEstimate,
+  type PlanContext,
+  type ShotPlan,
+} from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
+import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from './app';
-import { planLocally } from './director/local';
 import { dispatchPendingShots } from './dispatch';
 
-/** The local backend is free; paid backends and their price table arrive with the cost planner. */
-const LOCAL_COST_PER_SECOND_USD = 0;
+/** The part of the estimate kept on the job (the full one is recomputable from the plan). */
+function storedEstimate(e: JobEstimate): JobPlanEstimate {
+  return {
+    priceTableVersion: e.priceTableVersion,
+    currency: e.currency,
+    firstPassUsd: e.firstPassUsd,
+    totalUsd: e.totalUsd,
+    worstCaseUsd: e.worstCaseUsd,
+    ...(e.budgetCapUsd !== undefined ? { budgetCapUsd: e.budgetCapUsd } : {}),
+    shots: e.shots.map((s) => ({
+      shotId: s.shotId,
+      backend: s.backend,
+      model: s.model,
+      durationSeconds: s.durationSeconds,
+      firstAttemptUsd: s.firstAttemptUsd,
+      expectedUsd: s.expectedUsd,
+      worstCaseUsd: s.worstCaseUsd,
+      ...(s.degraded ? { degraded: s.degraded } : {}),
+    })),
+    notes: e.notes,
+  };
+}
+
+type DirectorOutcome = { ok: true; plan: ShotPlan } | { ok: false };
+
+/**
+ * Asks the configured director for a plan. A failure never silently becomes a local plan: with
+ * the fallback enabled the job's timeline records `plan.director_fallback` and why; without it a
+ * retryable failure is retried through Pub/Sub (RetryableError) until the last attempt, and then,
+ * like a permanent one, fails the job with `planning_failed` and the director's reason.
+ */
+async function directorPlan(
+  deps: PlannerDeps,
+  job: Job,
+  context: PlanContext,
+  log: Log,
+  lastAttempt: boolean,
+): Promise<DirectorOutcome> {
+  try {
+    return { ok: true, plan: await deps.director.plan(job.brief, context) };
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
+    if (deps.fallbackToLocal && deps.director.name !== 'local') {
+      log.warn('director failed; planning locally as configured', { director: deps.director.name, reason });
+      await deps.jobs.appendEvent(job.jobId, {
+        key: 'plan.director_fallback',
+        type: 'plan.director_fallback',
+        data: { director: deps.director.name, to: 'local', reason, retryable },
+      });
+      return { ok: true, plan: planLocally(job.brief, context) };
+    }
+    if (retryable && !lastAttempt) {
+      throw new RetryableError(reason, err instanceof PlanningError ? err.retryAfterSeconds : undefined, {
+        cause: err,
+      });
+    }
+    log.warn('director failed; failing the job', { director: deps.director.name, reason });
+    await failJob(deps, job, 'planning_failed', `${deps.director.name} director: ${reason}`);
+    return { ok: false };
+  }
+}
 
 /**
  * Moves a job as far through planning as its state allows: QUEUED → PLANNING → a saved plan →
  * RENDERING (or AWAITING_APPROVAL), then publishes the render requests still due. Every step
  * is a compare-and-set, so the message handler and the sweeper can both call it, any number
- * of times.
+ * of times; a redelivery after the plan was saved never plans again, it only re-publishes
+ * what state says is still pending.
  */
-export async function advancePlanning(deps: PlannerDeps, start: Job, log: Log): Promise<void> {
+export async function advancePlanning(
+  deps: PlannerDeps,
+  start: Job,
+  log: Log,
+  options: { lastAttempt?: boolean } = {},
+): Promise<void> {
   let job = start;
   if (job.status === 'QUEUED') {
     job = (await deps.jobs.transition(job.jobId, 'QUEUED', 'PLANNING')).value ?? job;
   }
   if (job.status === 'PLANNING') {
-    const plan = planLocally(job.brief);
-    const estimatedCostUsd = plan.shots.reduce((sum, s) => sum + s.durationSeconds * LOCAL_COST_PER_SECOND_USD, 0);
+    const preset = presetOf(job.preset);
+    const enabledBackends: readonly BackendName[] = deps.enabledBackends;
+    let backend: BackendName;
+    try {
+      backend = primaryBackend(job.brief, preset, { enabledBackends }).backend;
+    } catch (err) {
+      await failJob(deps, job, 'planning_failed', (err as Error).message);
+      return;
+    }
+    const outcome = await directorPlan(deps, job, { preset, backend }, log, options.lastAttempt ?? false);
+    if (!outcome.ok) return;
+    const planned = planBackends(outcome.plan, {
+      preset,
+      enabledBackends,
+      targetSeconds: job.brief.durationSeconds,
+      ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
+      ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+    });
+    const { estimate } = planned;
+    if (!estimate.withinBudget) {
+      await failJob(deps, job, 'budget_exceeded', estimate.refusal ?? 'the estimate exceeds the budget cap');
+      return;
+    }
     const tenant = await deps.tenants.getTenant(job.tenantId);
-    const needsApproval = estimatedCostUsd > (tenant?.autoApproveLimitUsd ?? 0);
+    const needsApproval = estimate.totalUsd > (tenant?.autoApproveLimitUsd ?? 0);
+    const plan = planned.plan;
     const saved = await deps.jobs.savePlan(
       job.jobId,
       {
@@ -33,12 +131,20 @@ export async function advancePlanning(deps: PlannerDeps, start: Job, log: Log): 
         fps: plan.fps,
         endCardSeconds: plan.endCardSeconds,
         transition: plan.transition,
-        estimatedCostUsd,
+        estimatedCostUsd: estimate.totalUsd,
+        estimate: storedEstimate(estimate),
       },
-      plan.shots.map((spec) => ({ spec, backend: 'local' as const })),
+      plan.shots.map((spec, i) => ({ spec, backend: planned.backends[i]! })),
       needsApproval ? 'AWAITING_APPROVAL' : 'RENDERING',
     );
     job = saved.value ?? job;
+    log.info('plan saved', {
+      director: plan.director,
+      shots: plan.shots.length,
+      estimatedCostUsd: estimate.totalUsd,
+      status: job.status,
+      changed: saved.changed,
+    });
   }
   if (job.status === 'RENDERING') {
     const sent = await dispatchPendingShots(deps, job);

@@ -12,7 +12,8 @@ import {
   type RenderRequest,
 } from '@aiprod/contracts';
 import { renderCacheKey, type Job, type RenderTry, type Shot, type ShotAttempt } from '@aiprod/job-store';
-import { probe } from '@aiprod/media';
+import { conformClip, needsConform, probe } from '@aiprod/media';
+import { isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendError, type BackendOutput, type BackendUsage } from './backends/backend';
@@ -229,7 +230,13 @@ async function finish(
       }
       return probed;
     });
-    const stored = await deps.storage.putFile(clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt), file, {
+    // Vendors render their own frame sizes, rates and rounded-up lengths; QA and assembly get the shot's.
+    let clip = file;
+    if (needsConform(media, msg.spec)) {
+      clip = join(dir, 'conformed.mp4');
+      await conformClip(file, clip, msg.spec, { timeoutMs: 120_000, signal: deps.shutdown });
+    }
+    const stored = await deps.storage.putFile(clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt), clip, {
       contentType: 'video/mp4',
       move: true,
     });
@@ -426,7 +433,10 @@ async function onFailure(
     error,
     triesHere: tries.filter((t) => t.backend === deps.backend.name).length,
     tried: [...new Set(tries.map((t) => t.backend))],
-    allowed: presetOf(job.preset).allowedBackends,
+    // A backend that cannot make this shot's length is no fallback for it (Veo: 4/6/8 s only).
+    allowed: presetOf(job.preset).allowedBackends.filter((b) =>
+      isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps),
+    ),
   });
   await deps.jobs.appendEvent(msg.jobId, {
     key: `shot-${msg.shotId}-a${msg.attempt}-decision-${tries.length}`,

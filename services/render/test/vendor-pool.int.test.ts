@@ -1,4 +1,5 @@
 import { DEFAULT_FALLBACK_POLICY, RetryableError, PermanentError, type FallbackPolicy } from '@aiprod/contracts';
+import { probe } from '@aiprod/media';
 import { requireEmulators, startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { runwayBackend } from '../src/backends/runway';
 import { renderHarness } from './harness';
@@ -73,7 +74,7 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
   it('a safety refusal costs nothing, is not retried here, and hands the attempt to the next backend', async () => {
     const before = runway.tasksCreated;
     runway.scriptTask({ outcome: { failureCode: 'SAFETY.INPUT.TEXT', failure: 'flagged by moderation' } });
-    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Refused prompt' });
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Refused prompt', durationSeconds: 5 });
     await h.handle(h.deps(backend(), { policy: policy() }), msg);
 
     const shot = (await h.jobs.getShot(jobId, 's01'))!;
@@ -123,7 +124,7 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     });
     const deps = h.deps(backend(), { policy: p });
     runway.fail('create', { status: 503 }, 2);
-    const first = await h.plannedJob('runway', { prompt: 'Outage one' });
+    const first = await h.plannedJob('runway', { prompt: 'Outage one', durationSeconds: 5 });
     await h.handle(deps, first.msg);
     const decisions = (await h.jobs.listEvents(first.jobId))
       .filter((e) => e.type === 'render.decision')
@@ -132,7 +133,7 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     expect(String(decisions[2]!.why)).toMatch(/circuit open/);
 
     const creates = runway.createRequests;
-    const second = await h.plannedJob('runway', { prompt: 'Outage two' });
+    const second = await h.plannedJob('runway', { prompt: 'Outage two', durationSeconds: 5 });
     await h.handle(deps, second.msg);
     expect(runway.createRequests).toBe(creates);
     expect((await h.jobs.getShot(second.jobId, 's01'))!.backend).toBe('replicate');
@@ -151,6 +152,19 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     expect(runway.task(taskId)!.cancelled).toBe(true);
     expect(await eventTypes(jobId)).toContain('render.canceled');
   }, 30_000);
+
+  it('skips a fallback backend that cannot make the shot length (Replicate: 5 or 8 s) and conforms vendor clips to the shot', async () => {
+    runway.scriptTask({ outcome: { failureCode: 'SAFETY.INPUT.IMAGE' } });
+    const refused = await h.plannedJob('runway', { prompt: 'Six seconds, refused', durationSeconds: 6 });
+    await h.handle(h.deps(backend(), { policy: policy() }), refused.msg);
+    expect((await h.jobs.getShot(refused.jobId, 's01'))!.backend).toBe('local');
+
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Conformed', durationSeconds: 4.5 });
+    await h.handle(h.deps(backend(), { policy: policy() }), msg);
+    const clipUri = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!.clipUri!;
+    const media = await h.storage.withLocalFile(h.storage.keyFromUri(clipUri), (p) => probe(p));
+    expect(media.video).toMatchObject({ width: 1280, height: 720, fps: 30, frames: 135 });
+  });
 
   it('fails the shot with a precise reason when the policy says fail', async () => {
     runway.scriptTask({ outcome: { failureCode: 'SAFETY.OUTPUT.VIDEO' } });

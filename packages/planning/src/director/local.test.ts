@@ -1,5 +1,6 @@
 import { ShotSpecSchema, validate, type Brief } from '@aiprod/contracts';
-import { fitText, planLocally } from './local';
+import { fitText } from '../shaping';
+import { planLocally } from './local';
 
 const brief: Brief = {
   product: 'Aurora running shoe',

@@ -1,0 +1,39 @@
+import { presetOf, type BackendName, type Brief, type Preset } from '@aiprod/contracts';
+import type { ShotPlan } from '../plan';
+
+/** What a director is told besides the brief. */
+export interface PlanContext {
+  preset: Preset;
+  /** The backend the shot lengths are fitted to (the cost planner's first choice). */
+  backend: BackendName;
+  /** Cancels the work (the message's lease ran out, the service is stopping). */
+  signal?: AbortSignal;
+}
+
+/** One interface, two creative directors: the deterministic local one and Gemini on Vertex. */
+export interface CreativeDirector {
+  readonly name: string;
+  plan(brief: Brief, context: PlanContext): Promise<ShotPlan>;
+}
+
+/**
+ * Why a director gave up. `retryable`: the vendor may answer next time (rate limit, 5xx, timeout,
+ * an unusable answer); `permanent`: it will not for this brief (a safety block, a brief no
+ * backend can fit, a request Vertex rejects as malformed). The message never carries a secret.
+ */
+export class PlanningError extends Error {
+  override readonly name = 'PlanningError';
+  constructor(
+    readonly kind: 'retryable' | 'permanent',
+    message: string,
+    readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const defaultContext = (brief: Brief, backend: BackendName = 'local'): PlanContext => ({
+  preset: presetOf(brief.preset),
+  backend,
+});

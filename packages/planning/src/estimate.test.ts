@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PRESETS, validate, type Brief } from '@aiprod/contracts';
+import { planLocally } from './director/local';
+import { estimateBrief, estimatePlan, JobEstimateSchema, planBackends } from './estimate';
+import { checkPlan } from './plan';
+import { presetsView, PresetsViewSchema } from './presets-view';
+import { attemptCost, parsePriceTable, PRICE_TABLE, priceShot } from './pricing';
+
+const sample = (name: string) =>
+  JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'briefs', `${name}.json`), 'utf8')) as Brief;
+
+describe('price table and attempt cost', () => {
+  it('is versioned data, checked when loaded', () => {
+    expect(PRICE_TABLE.version).toMatch(/^\d{4}-\d{2}-\d{2}\.\d+$/);
+    expect(PRICE_TABLE.currency).toBe('USD');
+    expect(() => parsePriceTable({ ...PRICE_TABLE, currency: 'EUR' })).toThrow(/invalid price table: \/currency/);
+  });
+
+  it('prices per output second with the audio surcharge, and Replicate per predict-second', () => {
+    expect(attemptCost('veo', 'veo-3.1-fast-generate-001', { outputSeconds: 8, resolution: '720p', audio: true })).toBe(
+      1.2,
+    );
+    expect(
+      attemptCost('veo', 'veo-3.1-fast-generate-001', { outputSeconds: 8, resolution: '720p', audio: false }),
+    ).toBe(0.8);
+    expect(attemptCost('runway', 'gen4.5', { outputSeconds: 5, resolution: '720p', audio: true })).toBe(0.6);
+    expect(attemptCost('local', 'animatic-1', { outputSeconds: 20, resolution: '1080p', audio: false })).toBe(0);
+    const wan = 'wan-video/wan-2.2-t2v-fast';
+    // Measured predict time wins over the table's factor.
+    expect(
+      attemptCost('replicate', wan, { outputSeconds: 5, resolution: '480p', audio: false, predictSeconds: 40 }),
+    ).toBe(0.061);
+    expect(attemptCost('replicate', wan, { outputSeconds: 5, resolution: '480p', audio: false })).toBe(0.0458);
+    // A 1080p request is rendered, and billed, at the model's 720p.
+    expect(attemptCost('replicate', wan, { outputSeconds: 5, resolution: '1080p', audio: false })).toBe(
+      attemptCost('replicate', wan, { outputSeconds: 5, resolution: '720p', audio: false }),
+    );
+    expect(() => attemptCost('runway', 'gen9', { outputSeconds: 5, resolution: '720p', audio: false })).toThrow(
+      /has no price for runway model gen9/,
+    );
+  });
+
+  it('prices a shot at the resolution its backend renders the frame', () => {
+    const shot = { durationSeconds: 6, width: 1080, height: 1920 };
+    expect(priceShot(shot, 'veo', { model: 'veo-3.1-generate-001', audio: true })).toBe(2.4);
+    expect(priceShot(shot, 'runway', { model: 'gen4.5', audio: false })).toBe(0.72);
+  });
+});
+
+describe('estimates', () => {
+  const brief: Brief = {
+    product: 'Aurora running shoe',
+    brand: { name: 'Aurora' },
+    keyMessage: 'Meet Aurora',
+    durationSeconds: 30,
+    aspectRatios: ['16:9'],
+    scenes: ['Lighter every mile', 'Grip in the rain'],
+  };
+
+  it('choose the cheapest backend of the preset tier and price retakes and the fallback chain', () => {
+    const plan = planLocally(brief, { preset: PRESETS.premium_spot, backend: 'veo' });
+    const e = estimatePlan(plan, { preset: PRESETS.premium_spot, targetSeconds: 30 });
+    expect(validate(JobEstimateSchema, e).ok).toBe(true);
+    expect(e.shots.every((s) => s.backend === 'veo' && s.audio)).toBe(true);
+    const shot = e.shots[0]!;
+    // premium_spot: 4 attempts, 25 % retakes → 1 + .25 + .0625 + .015625 attempts expected.
+    expect(shot.expectedUsd).toBeCloseTo(shot.firstAttemptUsd * 1.328125, 3);
+    expect(shot.fallbackChain.map((c) => c.backend)).toEqual(['veo', 'runway', 'local']);
+    const chainPerRound = shot.fallbackChain.reduce((sum, c) => sum + c.attempts * c.attemptUsd, 0);
+    expect(shot.worstCaseUsd).toBeCloseTo(4 * chainPerRound, 3);
+    expect(e.totalUsd).toBeCloseTo(
+      e.shots.reduce((sum, s) => sum + s.expectedUsd, 0),
+      3,
+    );
+    expect(e.withinBudget).toBe(true);
+  });
+
+  it('move shots to cheaper backends no lower than the preset allows to meet a budget cap, saying why', () => {
+    const plan = planLocally(brief, { preset: PRESETS.premium_spot, backend: 'veo' });
+    const full = estimatePlan(plan, { preset: PRESETS.premium_spot, targetSeconds: 30 });
+    const cap = Math.round(full.totalUsd * 90) / 100; // 90 %: some shots must move, not all
+    const planned = planBackends(plan, { preset: PRESETS.premium_spot, targetSeconds: 30, budgetCapUsd: cap });
+    expect(planned.estimate.withinBudget).toBe(true);
+    expect(planned.estimate.totalUsd).toBeLessThanOrEqual(cap);
+    const moved = planned.estimate.shots.filter((s) => s.degraded);
+    expect(moved.length).toBeGreaterThan(0);
+    for (const s of moved) {
+      expect(s.backend).toBe('runway');
+      expect(s.degraded).toEqual({ from: 'veo', reason: `budget cap ${cap} USD: moved to the cheaper runway` });
+    }
+    expect(checkPlan(planned.plan, { ...brief, durationSeconds: 30 }, planned.backends)).toEqual([]);
+  });
+
+  it('refuse when even the cheapest allowed plan is above the cap', () => {
+    const e = estimateBrief({ ...brief, preset: 'premium_spot', budgetCapUsd: 0.5 });
+    expect(e.withinBudget).toBe(false);
+    expect(e.refusal).toMatch(
+      /tier standard or better\) is estimated at \d+\.\d\d USD, above the budget cap of 0.5 USD/,
+    );
+  });
+
+  it('only use deployed backends, and say so when the tier is not among them', () => {
+    const plan = planLocally(brief, { preset: PRESETS.brand_campaign, backend: 'local' });
+    const planned = planBackends(plan, {
+      preset: PRESETS.brand_campaign,
+      enabledBackends: ['local'],
+      targetSeconds: 30,
+    });
+    expect(planned.backends.every((b) => b === 'local')).toBe(true);
+    expect(planned.estimate.totalUsd).toBe(0);
+    expect(planned.estimate.notes[0]).toMatch(/no standard backend is enabled here \(enabled: local\)/);
+  });
+
+  it('price the sample briefs on every backend, as POST /v1/estimates will', () => {
+    for (const name of ['aurora-15s', 'lumen-30s-vertical']) {
+      const e = estimateBrief(sample(name));
+      expect(validate(JobEstimateSchema, JSON.parse(JSON.stringify(e))).ok).toBe(true);
+      expect(e.byBackend.map((b) => b.backend)).toEqual(['runway', 'veo', 'replicate', 'local']);
+      expect(e.byBackend.find((b) => b.backend === 'local')).toMatchObject({ feasible: true, expectedUsd: 0 });
+      expect(e.priceTableVersion).toBe(PRICE_TABLE.version);
+    }
+    // 15 s social_quick: three 5 s Wan clips at 720p, 0.0915 USD each.
+    expect(estimateBrief(sample('aurora-15s')).firstPassUsd).toBe(0.2745);
+  });
+});
+
+describe('presets view', () => {
+  it('is JSON that matches its schema and shows each preset’s tier, order and variants', () => {
+    const view = JSON.parse(JSON.stringify(presetsView())) as unknown;
+    expect(validate(PresetsViewSchema, view).ok).toBe(true);
+    const [social] = presetsView();
+    expect(social).toMatchObject({
+      name: 'social_quick',
+      qualityTier: 'basic',
+      backendOrder: ['replicate', 'runway', 'local'],
+      defaultAspectRatios: ['9:16'],
+    });
+    expect(social!.backends[0]).toEqual({
+      backend: 'replicate',
+      model: 'wan-video/wan-2.2-t2v-fast',
+      tier: 'basic',
+      durations: '5, 8 s',
+    });
+    for (const p of presetsView()) expect([...p.backendOrder].sort()).toEqual([...p.allowedBackends].sort());
+  });
+});

@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { RetryableError, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
+import { createFirestore, JobStore, MessageLedger, TenantStore } from '@aiprod/job-store';
+import {
+  accessTokenAuth,
+  createGeminiDirector,
+  localDirector,
+  PRICE_TABLE,
+  type CreativeDirector,
+} from '@aiprod/planning';
+import { provisionCatalogue, Publisher, type HandlerContext } from '@aiprod/pubsub';
+import {
+  memoryLog,
+  requireEmulators,
+  startVertexServer,
+  uniqueProjectId,
+  waitFor,
+  type VertexServer,
+} from '@aiprod/testing';
+import { buildPlanner, type PlannerDeps } from '../src/app';
+
+requireEmulators();
+const projectId = uniqueProjectId('planner');
+const db = createFirestore(projectId);
+const pubsub = new PubSub({ projectId });
+const jobs = new JobStore(db);
+const tenants = new TenantStore(db);
+const { log } = memoryLog();
+const published: { topic: string; msg: MessageOf<'aiprod.render.local.v1'> }[] = [];
+let vertex: VertexServer;
+const testSubscriptions: Subscription[] = [];
+
+const brief: Brief = {
+  product: 'Aurora running shoe',
+  brand: { name: 'Aurora', colors: ['#1E6FD9'] },
+  keyMessage: 'Meet Aurora',
+  durationSeconds: 15,
+  aspectRatios: ['9:16'],
+  callToAction: 'Run brighter',
+  preset: 'social_quick',
+};
+
+const gemini = () =>
+  createGeminiDirector({
+    project: 'aiprod-test',
+    location: 'europe-west1',
+    baseUrl: vertex.url,
+    googleAuthOptions: accessTokenAuth('test-token'),
+    maxAttempts: 2,
+    retryBaseMs: 10,
+    maxRetryDelayMs: 50,
+    timeoutMs: 2_000,
+  });
+
+function plannerDeps(options: {
+  director?: CreativeDirector;
+  fallbackToLocal?: boolean;
+  enabledBackends?: BackendName[];
+}): PlannerDeps {
+  return {
+    log,
+    db,
+    pubsub,
+    jobs,
+    ledger: new MessageLedger(db, jobs),
+    publisher: new Publisher(pubsub),
+    tenants,
+    director: options.director ?? localDirector,
+    fallbackToLocal: options.fallbackToLocal ?? false,
+    enabledBackends: options.enabledBackends ?? ['local'],
+  };
+}
+
+async function newJob(tenantId: string, overrides: Partial<Brief> = {}) {
+  const jobId = `job_${randomBytes(5).toString('hex')}`;
+  const b = { ...brief, ...overrides };
+  await jobs.createJob({ jobId, tenantId, brief: b, preset: b.preset ?? 'social_quick' });
+  return jobId;
+}
+
+async function deliver(deps: PlannerDeps, jobId: string, tenantId: string, deliveryAttempt = 1) {
+  const ctx: HandlerContext = {
+    topic: 'aiprod.job.requested.v1',
+    subscription: 'aiprod.job.requested.v1.planner',
+    messageId: randomBytes(4).toString('hex'),
+    deliveryAttempt,
+    publishTime: new Date(),
+    log,
+  };
+  await buildPlanner(deps)['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId }, ctx);
+}
+
+const sentFor = (jobId: string) => published.filter((p) => p.msg.jobId === jobId);
+
+beforeAll(async () => {
+  await provisionCatalogue(pubsub);
+  for (const backend of ['local', 'replicate', 'runway', 'veo'] as const) {
+    const topic = `aiprod.render.${backend}.v1`;
+    const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.planner-test`);
+    testSubscriptions.push(sub);
+    sub.on('message', (m: Message) => {
+      published.push({ topic, msg: JSON.parse(m.data.toString()) as MessageOf<'aiprod.render.local.v1'> });
+      m.ack();
+    });
+  }
+  await tenants.createTenant({ tenantId: 't-free', name: 'Free', autoApproveLimitUsd: 0 });
+  await tenants.createTenant({ tenantId: 't-rich', name: 'Rich', autoApproveLimitUsd: 100 });
+  vertex = await startVertexServer();
+}, 60_000);
+
+afterAll(async () => {
+  await vertex?.close();
+  await Promise.all(testSubscriptions.map((sub) => sub.close()));
+  await pubsub.close();
+  await db.terminate();
+});
+
+describe('planner: plan, estimate, dispatch', () => {
+  it('saves one plan with its estimate and backends, and a redelivery re-publishes only what is missing', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await newJob('t-rich');
+    await deliver(deps, jobId, 't-rich');
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    expect(job.plan).toMatchObject({ director: 'local', estimate: { priceTableVersion: PRICE_TABLE.version } });
+    const shots = await jobs.listShots(jobId);
+    expect(shots.map((s) => s.backend)).toEqual(shots.map(() => 'replicate'));
+    expect(shots.map((s) => s.spec.durationSeconds)).toEqual(shots.map(() => 5));
+    expect(job.plan!.estimate!.shots.map((s) => s.shotId)).toEqual(shots.map((s) => s.shotId));
+    expect(job.plan!.estimatedCostUsd).toBe(job.plan!.estimate!.totalUsd);
+    await waitFor(() => (sentFor(jobId).length === shots.length ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'one render request per shot',
+    });
+    expect(new Set(sentFor(jobId).map((p) => p.topic))).toEqual(new Set(['aiprod.render.replicate.v1']));
+
+    // The render pool has picked up the first shot; then job.requested is delivered again.
+    await jobs.transitionShot(jobId, shots[0]!.shotId, 'PENDING', 'RENDERING');
+    await deliver(deps, jobId, 't-rich', 2);
+    await waitFor(() => (sentFor(jobId).length === 2 * shots.length - 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the pending shots re-published',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sentFor(jobId)).toHaveLength(2 * shots.length - 1);
+    const again = sentFor(jobId)
+      .slice(shots.length)
+      .map((p) => p.msg.shotId);
+    expect(again.sort()).toEqual(
+      shots
+        .slice(1)
+        .map((s) => s.shotId)
+        .sort(),
+    );
+    // Still one plan: the same shots, one job.planned event.
+    expect((await jobs.listShots(jobId)).map((s) => s.spec)).toEqual(shots.map((s) => s.spec));
+    const events = await jobs.listEvents(jobId);
+    expect(events.filter((e) => e.type === 'job.planned')).toHaveLength(1);
+  });
+
+  it('parks a job above the tenant’s auto-approve limit in AWAITING_APPROVAL without dispatching', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan!.estimate!.totalUsd).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sentFor(jobId)).toHaveLength(0);
+  });
+
+  it('fails a job whose estimate exceeds the brief’s budget cap, with budget_exceeded', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'veo', 'runway'] });
+    const jobId = await newJob('t-rich', { preset: 'premium_spot', durationSeconds: 30, budgetCapUsd: 1 });
+    await deliver(deps, jobId, 't-rich');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('budget_exceeded');
+    expect(job.error?.message).toMatch(/above the budget cap of 1 USD/);
+  });
+});
+
+describe('planner with the gemini director (vertex test server)', () => {
+  it('plans with a valid answer and records the gemini director', async () => {
+    vertex.enqueue({
+      json: {
+        continuity: [{ id: 'product', kind: 'product', description: 'Aurora shoe' }],
+        shots: ['hook', 'benefit', 'call_to_action'].map((purpose) => ({
+          purpose,
+          prompt: `A ${purpose} shot of the Aurora shoe`,
+          camera: 'static',
+          durationSeconds: 5.5,
+          continuity: ['product'],
+        })),
+      },
+    });
+    const jobId = await newJob('t-rich');
+    await deliver(plannerDeps({ director: gemini() }), jobId, 't-rich');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    expect(job.plan!.director).toBe('gemini:gemini-2.5-flash');
+  });
+
+  it('records a safety block on the job as a precise planning failure', async () => {
+    vertex.enqueue({ safetyBlock: 'PROHIBITED_CONTENT' });
+    const jobId = await newJob('t-rich');
+    await deliver(plannerDeps({ director: gemini() }), jobId, 't-rich');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('planning_failed');
+    expect(job.error?.message).toMatch(
+      /^gemini:gemini-2.5-flash director: gemini:gemini-2.5-flash: the model's safety filter blocked the brief \(PROHIBITED_CONTENT/,
+    );
+    expect(await jobs.listShots(jobId)).toEqual([]);
+  });
+
+  it('nacks a retryable failure, then fails the job with the reason once the deliveries are spent', async () => {
+    vertex.setDefault({ text: 'not json at all' });
+    try {
+      const jobId = await newJob('t-rich');
+      const deps = plannerDeps({ director: gemini() });
+      await expect(deliver(deps, jobId, 't-rich', 1)).rejects.toBeInstanceOf(RetryableError);
+      expect((await jobs.getJob(jobId))!.status).toBe('PLANNING');
+      await deliver(deps, jobId, 't-rich', 5);
+      const job = (await jobs.getJob(jobId))!;
+      expect(job.status).toBe('FAILED');
+      expect(job.error?.reason).toBe('planning_failed');
+      expect(job.error?.message).toMatch(/unusable answer: the answer is not JSON .*\(after 2 attempts\)$/);
+    } finally {
+      vertex.setDefault({ status: 500, message: 'vertex test server: nothing scripted' });
+    }
+  });
+
+  it('with the fallback enabled, plans locally and records plan.director_fallback with the reason', async () => {
+    vertex.enqueue({ status: 503 });
+    vertex.enqueue({ status: 503 });
+    const jobId = await newJob('t-rich');
+    await deliver(plannerDeps({ director: gemini(), fallbackToLocal: true }), jobId, 't-rich');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    expect(job.plan!.director).toBe('local');
+    const fallback = (await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.director_fallback');
+    expect(fallback).toHaveLength(1);
+    expect(fallback[0]!.data).toMatchObject({ director: 'gemini:gemini-2.5-flash', to: 'local', retryable: true });
+    expect(String(fallback[0]!.data.reason)).toMatch(/Vertex failed \(503 UNAVAILABLE\).*\(after 2 attempts\)/);
+  });
+});
