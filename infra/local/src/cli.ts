@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
+import { registerAdminCommands } from './admin';
 import { runDemo } from './demo';
 import { runQaCommand, UsageError, type QaCommandOptions } from './qa-command';
 import { setLocalWebhook, verifyWebhookCommand } from './webhook-commands';
@@ -104,6 +105,8 @@ program
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
     process.exitCode = report.verdict === 'pass' ? 0 : 1;
   });
+
+registerAdminCommands(program, readInfo);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);

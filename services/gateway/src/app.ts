@@ -1,88 +1,193 @@
 import { randomUUID } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import type { JobStore, TenantStore } from '@aiprod/job-store';
+import type { JobStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
+import type { ResolveHost } from '@aiprod/webhooks';
+import { authenticate, requireScope } from './auth';
+import type { OidcVerifier } from './oidc';
+import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
+import { estimateRoutes } from './routes/estimates';
+import { EventStreams, eventRoutes } from './routes/events';
 import { fileRoutes } from './routes/files';
 import { jobRoutes } from './routes/jobs';
+import { openApiRoutes } from './routes/openapi';
+import { outputRoutes } from './routes/outputs';
+import { presetRoutes } from './routes/presets';
+import { webhookRoutes } from './routes/webhook';
 
 export interface GatewayDeps {
   log: Log;
   jobs: JobStore;
   tenants: TenantStore;
+  webhooks: WebhookStore;
   publisher: Publisher;
   storage: BlobStore;
   /** Only for the local store: the key its signed links are made with. */
   signingKey?: Buffer;
   outputUrlTtlSeconds: number;
   isReady: () => boolean;
+  /** The open SSE streams; main.ts keeps it to close them on shutdown. */
+  streams?: EventStreams;
+  /** Browser origins allowed by CORS; empty or absent: CORS off. */
+  corsAllowedOrigins?: readonly string[];
+  /** Local mode: webhooks may be plain http to loopback. */
+  allowLoopbackHttp?: boolean;
+  webhookSecretOverlapSeconds?: number;
+  /** DNS for the webhook SSRF guard (tests pin it). */
+  resolveHost?: ResolveHost;
+  /** Accept OIDC JWTs besides API keys. */
+  oidc?: OidcVerifier;
+  /** Per-tenant request limit on every authenticated /v1 request (absent: not enforced). */
+  rateLimit?: RequestHandler;
+  /** Idempotency-Key on POST /v1/jobs and cancel (absent: the header is ignored). */
+  idempotency?: RequestHandler;
+  /** Tenant quotas on POST /v1/jobs (absent: not enforced). */
+  jobQuotas?: RequestHandler;
 }
+
+export const BODY_LIMIT_BYTES = 64 * 1024;
+const redactPath = (path: string) => (path.startsWith('/files/') ? '/files/[redacted]' : path);
 
 /** Builds the gateway without listening (main.ts listens; tests drive it with supertest). */
 export function buildGateway(deps: GatewayDeps): express.Express {
+  const streams = deps.streams ?? new EventStreams({ maxStreams: 1000, maxSeconds: 3600, heartbeatMs: 15_000 });
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(helmet());
-  app.use((req, res, next) => {
-    const given = req.get('x-request-id');
-    req.requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', req.requestId);
-    const started = process.hrtime.bigint();
-    res.on('finish', () => {
-      // The audit trail: who did what, never the credential or a signed URL.
-      deps.log.info('request', {
-        requestId: req.requestId,
-        method: req.method,
-        path: req.path.startsWith('/files/') ? '/files/[redacted]' : req.path,
-        status: res.statusCode,
-        tenantId: req.principal?.tenantId,
-        keyPrefix: req.principal?.keyPrefix,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-      });
-    });
-    next();
-  });
+  app.use(requestContext(deps.log));
+  app.use(corsAllowList(deps.corsAllowedOrigins ?? []));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
+  app.use(openApiRoutes());
   if (deps.storage.kind === 'local' && deps.signingKey) app.use(fileRoutes(deps.storage, deps.signingKey));
 
+  // Everything under /v1 below needs a key or token, checked before the body is even parsed; an
+  // unknown /v1 path is 401 before it is 404, so routes are not discoverable without credentials.
+  app.use('/v1', authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) }));
+  // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
+  if (deps.rateLimit) app.use('/v1', deps.rateLimit);
   app.use('/v1', (req, _res, next) => {
-    if (req.method === 'POST' && !req.is('application/json')) {
+    // Only a body that is there must be JSON: cancel and approve are bodiless POSTs.
+    const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
+    if (hasBody && req.is('application/json') === false) {
       return next(new HttpProblem('unsupported_media_type', 'send the body as application/json'));
     }
     next();
   });
-  app.use('/v1', express.json({ limit: '64kb', strict: true }));
-  app.use('/v1', jobRoutes(deps));
+  app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 
-  app.use((req, _res, next) => next(new HttpProblem('not_found', `no route for ${req.method} ${req.path}`)));
-  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const instance = req.originalUrl.startsWith('/files/') ? '/files/[redacted]' : req.originalUrl.split('?')[0]!;
+  const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
+  app.use(
+    jobRoutes({
+      ...scoped,
+      jobs: deps.jobs,
+      publisher: deps.publisher,
+      storage: deps.storage,
+      outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
+      ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
+    }),
+  );
+  app.use(eventRoutes({ ...scoped, jobs: deps.jobs, streams }));
+  app.use(
+    outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
+  );
+  app.use(estimateRoutes(scoped));
+  app.use(presetRoutes(scoped));
+  app.use(
+    webhookRoutes({
+      ...scoped,
+      webhooks: deps.webhooks,
+      allowLoopbackHttp: deps.allowLoopbackHttp ?? false,
+      secretOverlapSeconds: deps.webhookSecretOverlapSeconds ?? 24 * 3600,
+      ...(deps.resolveHost ? { resolve: deps.resolveHost } : {}),
+    }),
+  );
+
+  app.use((req, _res, next) =>
+    next(new HttpProblem('not_found', `no route for ${req.method} ${redactPath(req.path)}`)),
+  );
+  app.use(problemHandler(deps.log));
+  return app;
+}
+
+/**
+ * Request ids and the access log, which is the audit trail: who (tenant and key prefix or OIDC
+ * subject), what (method and route pattern), which job, the outcome. Never the query string
+ * (signed links carry their signature there), never a /files path, never a credential.
+ */
+function requestContext(log: Log): RequestHandler {
+  return (req, res, next) => {
+    const given = req.get('x-request-id');
+    req.requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', req.requestId);
+    const started = process.hrtime.bigint();
+    // 'close' also fires when the client goes away first (an SSE stream), unlike 'finish'.
+    res.once('close', () => {
+      const principal = req.principal as (Request['principal'] & { subject?: string }) | undefined;
+      log.info('request', {
+        requestId: req.requestId,
+        method: req.method,
+        route: req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : null,
+        path: redactPath(req.path),
+        status: res.statusCode,
+        completed: res.writableFinished,
+        tenantId: principal?.tenantId,
+        keyPrefix: principal?.keyPrefix,
+        subject: principal?.subject,
+        // Why authentication failed (set by authenticate), never the credential itself.
+        authFailure: (res.locals.authFailure as string | undefined) ?? undefined,
+        jobId: (res.locals.jobId as string | undefined) ?? undefined,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+      });
+    });
+    next();
+  };
+}
+
+function problemHandler(log: Log) {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const instance = redactPath(req.originalUrl.split('?')[0]!);
+    if (res.headersSent) {
+      // A streaming response failed midway: nothing can be said any more but to end it.
+      log.warn('error after the response started', { requestId: req.requestId });
+      return void res.end();
+    }
     if (error instanceof HttpProblem) return sendProblem(res, error, instance, req.requestId);
-    const status = (error as { status?: number; type?: string }).status;
+    const status = (error as { status?: number }).status;
     const type = (error as { type?: string }).type;
     if (type === 'entity.too.large')
       return sendProblem(
         res,
-        new HttpProblem('payload_too_large', 'the body is larger than 64 KiB'),
+        new HttpProblem('payload_too_large', `the body is larger than ${BODY_LIMIT_BYTES / 1024} KiB`),
         instance,
         req.requestId,
       );
     if (type === 'entity.parse.failed')
       return sendProblem(res, new HttpProblem('validation', 'the body is not valid JSON'), instance, req.requestId);
+    if (status === 415)
+      return sendProblem(
+        res,
+        new HttpProblem('unsupported_media_type', 'send the body as UTF-8 application/json, uncompressed'),
+        instance,
+        req.requestId,
+      );
     if (status && status >= 400 && status < 500)
       return sendProblem(res, new HttpProblem('validation', 'the request is malformed'), instance, req.requestId);
-    deps.log.error('unhandled error', { requestId: req.requestId, error });
+    log.error('unhandled error', {
+      requestId: req.requestId,
+      error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : String(error),
+    });
     sendProblem(
       res,
       new HttpProblem('internal', 'an internal error occurred; quote the request id'),
       instance,
       req.requestId,
     );
-  });
-  return app;
+  };
 }

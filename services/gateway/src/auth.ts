@@ -1,11 +1,16 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { ApiKeyScope, TenantStore } from '@aiprod/job-store';
+import { TenantStore, type ApiKeyScope, type Tenant } from '@aiprod/job-store';
+import type { Log } from '@aiprod/pubsub';
+import { OidcRejected, OidcUnavailable, type OidcVerifier } from './oidc';
 import { HttpProblem } from './problem';
 
 export interface Principal {
   tenantId: string;
   scopes: ApiKeyScope[];
+  /** What the audit log names the caller by: the key's prefix, or `oidc:<subject>`. Never a secret. */
   keyPrefix: string;
+  via: 'api_key' | 'oidc';
+  subject?: string;
 }
 
 declare global {
@@ -13,20 +18,113 @@ declare global {
   namespace Express {
     interface Request {
       principal?: Principal;
+      /** The caller's tenant document (possibly a few seconds old; see AuthOptions.tenantCacheMs). */
+      tenant?: Tenant;
       requestId: string;
     }
   }
 }
 
-/** API-key authentication: `Authorization: Bearer aiprod_<env>_…`, looked up by its SHA-256. */
-export function authenticate(tenants: TenantStore) {
-  return async (req: Request, _res: Response, next: NextFunction) => {
-    const header = req.get('authorization') ?? '';
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match) return next(new HttpProblem('unauthenticated', 'send an API key as "Authorization: Bearer <key>"'));
-    const record = await tenants.findActiveApiKey(match[1]!);
-    if (!record) return next(new HttpProblem('unauthenticated', 'the API key is not valid'));
-    req.principal = { tenantId: record.tenantId, scopes: record.scopes, keyPrefix: record.prefix };
+export interface AuthOptions {
+  tenants: TenantStore;
+  /** Accept OIDC JWTs as well as API keys (absent: JWTs are refused). */
+  oidc?: OidcVerifier;
+  /** How old a cached tenant document may be (its limits and `disabled` flag apply that late). Default 5 s. */
+  tenantCacheMs?: number;
+  /** lastUsedAt is written at most this often per key and process. Default 60 s. */
+  touchIntervalMs?: number;
+  /** For failures writing lastUsedAt (which never fail the request). */
+  log?: Pick<Log, 'warn'>;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Authentication: `Authorization: Bearer <API key or OIDC JWT>`. Every refusal is a 401 whose
+ * detail never repeats the credential; the precise reason goes to `res.locals.authFailure`
+ * for the audit log. Accepts `authenticate(tenants)` (API keys only) or `authenticate({ tenants, oidc })`.
+ */
+export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
+  const options: AuthOptions =
+    optionsOrTenants instanceof TenantStore ? { tenants: optionsOrTenants } : optionsOrTenants;
+  const { tenants, oidc } = options;
+  const tenantCacheMs = options.tenantCacheMs ?? 5000;
+  const touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  // Bounded by the number of live keys; entries are tiny (hash → ms).
+  const touched = new Map<string, number>();
+
+  const touch = (keyHash: string, lastUsedMs: number) => {
+    const now = Date.now();
+    const last = Math.max(lastUsedMs, touched.get(keyHash) ?? 0);
+    if (now - last < touchIntervalMs) return;
+    if (touched.size >= 100_000) touched.clear();
+    touched.set(keyHash, now);
+    tenants.touchApiKey(keyHash, new Date(now)).catch((error: unknown) => {
+      options.log?.warn('could not record API key use', { error: (error as Error).message });
+    });
+  };
+
+  const refuse = (res: Response, reason: string, detail: string) => {
+    res.locals.authFailure = reason;
+    return new HttpProblem('unauthenticated', detail);
+  };
+
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const header = req.get('authorization');
+    if (!header) {
+      return next(refuse(res, 'no credentials', 'send an API key or a token as "Authorization: Bearer <credential>"'));
+    }
+    const match = /^Bearer[ ]+([\x21-\x7e]{1,4096})$/i.exec(header.trim());
+    if (!match) return next(refuse(res, 'malformed header', 'the Authorization header must be "Bearer <credential>"'));
+    const token = match[1]!;
+
+    let principal: Principal;
+    if (token.startsWith('aiprod_')) {
+      const check = await tenants.verifyApiKey(token);
+      if (!check.ok) {
+        return next(
+          refuse(
+            res,
+            `api key ${check.reason}`,
+            check.reason === 'malformed'
+              ? 'the credential is not a valid API key'
+              : 'the API key is not valid (unknown, revoked or expired)',
+          ),
+        );
+      }
+      const { record, keyHash } = check;
+      touch(keyHash, record.lastUsedAt?.toMillis() ?? 0);
+      principal = { tenantId: record.tenantId, scopes: record.scopes, keyPrefix: record.prefix, via: 'api_key' };
+    } else if (JWT_SHAPE.test(token)) {
+      if (!oidc) return next(refuse(res, 'jwt without oidc', 'this gateway accepts API keys only'));
+      try {
+        const identity = await oidc.verify(token);
+        principal = {
+          tenantId: identity.tenantId,
+          scopes: identity.scopes,
+          keyPrefix: `oidc:${identity.subject}`,
+          via: 'oidc',
+          subject: identity.subject,
+        };
+      } catch (e) {
+        if (e instanceof OidcRejected) return next(refuse(res, `jwt ${e.reason}`, 'the token is not valid'));
+        if (e instanceof OidcUnavailable) {
+          return next(
+            new HttpProblem('unavailable', 'the token cannot be checked right now', { retryAfterSeconds: 5 }),
+          );
+        }
+        throw e;
+      }
+    } else {
+      return next(refuse(res, 'unrecognised credential', 'the credential is neither an API key nor a token'));
+    }
+
+    const tenant = await tenants.getTenant(principal.tenantId, { maxAgeMs: tenantCacheMs });
+    if (!tenant || tenant.disabled) {
+      return next(refuse(res, 'tenant missing or disabled', 'the tenant does not exist or is disabled'));
+    }
+    req.principal = principal;
+    req.tenant = tenant;
     next();
   };
 }

@@ -5,9 +5,14 @@ const telemetry = startTelemetry({ service: 'gateway' });
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { TenantStore } from '@aiprod/job-store';
+import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
 import { buildGateway } from './app';
+import { idempotent } from './idempotency';
+import { createOidcVerifier } from './oidc';
+import { enforceJobQuotas, JobQuotas } from './quotas';
+import { tenantRateLimit } from './rate-limit';
+import { EventStreams } from './routes/events';
 import { loadEnv } from './env';
 
 async function main(): Promise<void> {
@@ -16,13 +21,57 @@ async function main(): Promise<void> {
   const core = createCoreDeps({ projectId: env.GCP_PROJECT, log });
   let ready = false;
   const signingKey = env.STORAGE_SIGNING_KEY ? decodeSigningKey(env.STORAGE_SIGNING_KEY) : undefined;
+  const streams = new EventStreams({
+    maxStreams: env.SSE_MAX_STREAMS,
+    maxSeconds: env.SSE_MAX_SECONDS,
+    heartbeatMs: 15_000,
+  });
+  const tenants = new TenantStore(core.db);
+  const oidcParts = [env.OIDC_ISSUER, env.OIDC_AUDIENCE, env.OIDC_JWKS_URL];
+  if (oidcParts.some(Boolean) && !oidcParts.every(Boolean)) {
+    throw new Error('OIDC needs OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL together');
+  }
+  const oidc = env.OIDC_ISSUER
+    ? createOidcVerifier({
+        issuer: env.OIDC_ISSUER,
+        audience: env.OIDC_AUDIENCE!.split(',').map((a) => a.trim()),
+        jwksUrl: env.OIDC_JWKS_URL!,
+        algorithms: env.OIDC_ALGORITHMS.split(','),
+        clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
+        tenantClaim: env.OIDC_TENANT_CLAIM,
+        scopeClaim: env.OIDC_SCOPE_CLAIM,
+      })
+    : undefined;
   const app = buildGateway({
     ...core,
-    tenants: new TenantStore(core.db),
+    tenants,
+    ...(oidc ? { oidc } : {}),
+    rateLimit: tenantRateLimit({
+      db: core.db,
+      tenants,
+      defaultRequestsPerMinute: env.RATE_LIMIT_REQUESTS_PER_MINUTE,
+      log,
+    }),
+    idempotency: idempotent(new IdempotencyStore(core.db, { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3600_000 }), { log }),
+    jobQuotas: enforceJobQuotas(
+      new JobQuotas({
+        db: core.db,
+        defaults: {
+          maxConcurrentJobs: env.QUOTA_MAX_CONCURRENT_JOBS,
+          maxJobsPerDay: env.QUOTA_MAX_JOBS_PER_DAY,
+          monthlySpendCapUsd: env.QUOTA_MONTHLY_SPEND_CAP_USD ?? null,
+        },
+      }),
+    ),
+    webhooks: new WebhookStore(core.db),
     storage: blobStoreFromEnv(env),
     ...(signingKey ? { signingKey } : {}),
     outputUrlTtlSeconds: env.OUTPUT_URL_TTL_SECONDS,
     isReady: () => ready,
+    streams,
+    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? '').split(',').filter((o) => o.trim() !== ''),
+    allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
+    webhookSecretOverlapSeconds: env.WEBHOOK_SECRET_OVERLAP_SECONDS,
   });
   const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE;
   const server = tls
@@ -34,8 +83,14 @@ async function main(): Promise<void> {
   ready = true;
   log.info('gateway started', { port: env.PORT, tls: Boolean(tls) });
   exitOnSignals(async () => {
+    // Graceful: /readyz turns 503 so the load balancer stops sending, the listener stops accepting,
+    // idle keep-alive connections are dropped, SSE streams are ended (clients resume elsewhere with
+    // Last-Event-ID), and in-flight requests finish before the clients are closed.
     ready = false;
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    streams.closeAll();
+    await closed;
     await core.publisher.close();
     await Promise.allSettled([core.pubsub.close(), core.db.terminate(), telemetry.shutdown()]);
   }, log);

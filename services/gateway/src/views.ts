@@ -3,8 +3,9 @@ import type { BlobStore } from '@aiprod/storage';
 
 const iso = (t: { toDate(): Date } | null | undefined) => (t ? t.toDate().toISOString() : null);
 
-/** The client's view of a job: never internal storage URIs, outputs as short-lived signed links. */
-export async function jobView(job: Job, shots: Shot[], events: JobEvent[], storage: BlobStore, urlTtlSeconds: number) {
+/** The delivered files and stills as links signed for `urlTtlSeconds`. */
+export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds: number) {
+  const urlExpiresAt = new Date(Date.now() + urlTtlSeconds * 1000).toISOString();
   const outputs = await Promise.all(
     (job.outputs ?? []).map(async (o) => ({
       variant: o.variant,
@@ -12,7 +13,7 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
         expiresInSeconds: urlTtlSeconds,
         filename: `${job.jobId}-${o.variant.replace(':', 'x')}.mp4`,
       }),
-      urlExpiresAt: new Date(Date.now() + urlTtlSeconds * 1000).toISOString(),
+      urlExpiresAt,
       durationSeconds: o.durationSeconds,
       width: o.width,
       height: o.height,
@@ -26,6 +27,26 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
   const stills = job.stills
     ? { posterUrl: await sign(job.stills.posterUri), contactSheetUrl: await sign(job.stills.contactSheetUri) }
     : null;
+  return { expiresAt: urlExpiresAt, outputs, stills };
+}
+
+/** A job as listed: what a dashboard needs for a row, nothing signed. */
+export function jobSummaryView(job: Job) {
+  return {
+    id: job.jobId,
+    status: job.status,
+    preset: job.preset,
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+    costUsd: job.costUsd,
+    product: job.brief.product,
+    ...(job.brief.metadata ? { metadata: job.brief.metadata } : {}),
+  };
+}
+
+/** The client's view of a job: never internal storage URIs, outputs as short-lived signed links. */
+export async function jobView(job: Job, shots: Shot[], events: JobEvent[], storage: BlobStore, urlTtlSeconds: number) {
+  const { outputs, stills } = await signedOutputs(job, storage, urlTtlSeconds);
   return {
     id: job.jobId,
     status: job.status,
@@ -77,6 +98,8 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
     ),
     outputs,
     stills,
-    events: events.map((e) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data })),
+    events: events.map(eventView),
   };
 }
+
+export const eventView = (e: JobEvent) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data ?? {} });

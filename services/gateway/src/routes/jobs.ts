@@ -1,40 +1,93 @@
 import { randomBytes } from 'node:crypto';
-import { Router, type Request } from 'express';
-import { BriefSchema, validate } from '@aiprod/contracts';
-import type { JobStore, TenantStore } from '@aiprod/job-store';
+import { Router, type RequestHandler } from 'express';
+import { Timestamp } from '@google-cloud/firestore';
+import { TERMINAL_JOB_STATUSES, type Brief, type JobStatus, type MessageOf, type TopicName } from '@aiprod/contracts';
+import type { ApiKeyScope, JobStore } from '@aiprod/job-store';
 import type { Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
-import { authenticate, requireScope } from '../auth';
+import { parseBrief } from '../brief';
+import { JobListQuerySchema } from '../openapi/schemas';
 import { HttpProblem } from '../problem';
-import { jobView } from '../views';
+import { jobOfCaller, parseQuery, principalName, tenantOf } from '../request';
+import { jobSummaryView, jobView } from '../views';
 
 export interface JobRoutesDeps {
   jobs: JobStore;
-  tenants: TenantStore;
   publisher: Publisher;
   storage: BlobStore;
   outputUrlTtlSeconds: number;
+  requireScope: (scope: ApiKeyScope) => RequestHandler;
+  /** Idempotency-Key handling for POST /v1/jobs and cancel: after the scope check, before any work. */
+  idempotency?: RequestHandler;
+  /** Tenant quotas for POST /v1/jobs: after the brief is validated (a bad brief uses no quota). */
+  jobQuotas?: RequestHandler;
 }
 
 const newJobId = () => `job_${randomBytes(12).toString('hex')}`;
-const tenantOf = (req: Request) => req.principal!.tenantId;
+const NON_TERMINAL = (
+  ['QUEUED', 'PLANNING', 'AWAITING_APPROVAL', 'RENDERING', 'ASSEMBLING', 'DELIVERED', 'FAILED', 'CANCELED'] as const
+).filter((s) => !TERMINAL_JOB_STATUSES.includes(s));
+
+interface Cursor {
+  createdAt: Timestamp;
+  jobId: string;
+  status: JobStatus | null;
+}
+
+/** Opaque to clients; bound to the status filter it was made with. Tenant scoping is the query's. */
+function encodeCursor(c: Cursor): string {
+  const raw = JSON.stringify([1, c.createdAt.seconds, c.createdAt.nanoseconds, c.jobId, c.status]);
+  return Buffer.from(raw).toString('base64url');
+}
+
+function decodeCursor(text: string, status: JobStatus | null): Cursor {
+  const bad = () =>
+    new HttpProblem('validation', 'the cursor is not one this API gave out for this query', {
+      errors: [{ field: '/query/cursor', rule: 'cursor', message: 'is not a valid cursor for this query' }],
+    });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 5 || parsed[0] !== 1) throw bad();
+  const [, seconds, nanos, jobId, cursorStatus] = parsed as [number, unknown, unknown, unknown, unknown];
+  if (
+    !Number.isSafeInteger(seconds) ||
+    !Number.isInteger(nanos) ||
+    (nanos as number) < 0 ||
+    (nanos as number) > 999_999_999 ||
+    typeof jobId !== 'string' ||
+    !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(jobId) ||
+    cursorStatus !== status
+  ) {
+    throw bad();
+  }
+  return { createdAt: new Timestamp(seconds as number, nanos as number), jobId, status };
+}
 
 export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = Router();
-  router.use(authenticate(deps.tenants));
 
-  router.post('/jobs', requireScope('jobs:write'), async (req, res) => {
-    const checked = validate(BriefSchema, req.body);
-    if (!checked.ok) throw new HttpProblem('validation', 'the brief is not valid', { errors: checked.errors });
-    const brief = checked.value;
+  const idempotency = deps.idempotency ? [deps.idempotency] : [];
+  const quotas = deps.jobQuotas ? [deps.jobQuotas] : [];
+  const validBrief: RequestHandler = (req, res, next) => {
+    res.locals.brief = parseBrief(req.body);
+    next();
+  };
+
+  router.post('/v1/jobs', deps.requireScope('jobs:write'), ...idempotency, validBrief, ...quotas, async (req, res) => {
+    const brief = res.locals.brief as Brief;
     const job = await deps.jobs.createJob({
       jobId: newJobId(),
       tenantId: tenantOf(req),
       brief,
       preset: brief.preset ?? 'social_quick',
     });
+    res.locals.jobId = job.jobId;
     // State first, publish second: if this publish fails the job stays QUEUED with a deadline
-    // and the client is told to look at it rather than to retry blindly.
+    // and the sweeper re-publishes; the client is told to look at it rather than to retry blindly.
     try {
       await deps.publisher.publish('aiprod.job.requested.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId });
     } catch {
@@ -52,14 +105,80 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       .json(await jobView(job, [], [], deps.storage, deps.outputUrlTtlSeconds));
   });
 
-  router.get('/jobs/:id', requireScope('jobs:read'), async (req, res) => {
-    const id = String(req.params.id);
-    const job = /^[A-Za-z0-9_-]{1,64}$/.test(id) ? await deps.jobs.getJobForTenant(tenantOf(req), id) : null;
-    // Another tenant's job is a 404, exactly like a missing one.
-    if (!job) throw new HttpProblem('not_found', `no job ${id}`);
+  router.get('/v1/jobs', deps.requireScope('jobs:read'), async (req, res) => {
+    const query = parseQuery(req, JobListQuerySchema, ['limit']);
+    const status = (query.status ?? null) as JobStatus | null;
+    const limit = query.limit ?? 20;
+    const after = query.cursor ? decodeCursor(query.cursor, status) : undefined;
+    const page = await deps.jobs.listJobsForTenant(tenantOf(req), {
+      limit,
+      ...(status ? { status } : {}),
+      ...(after ? { after } : {}),
+    });
+    const last = page.jobs.at(-1);
+    res.json({
+      jobs: page.jobs.map(jobSummaryView),
+      nextCursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, jobId: last.jobId, status }) : null,
+    });
+  });
+
+  router.get('/v1/jobs/:id', deps.requireScope('jobs:read'), async (req, res) => {
+    const job = await jobOfCaller(req, res, deps.jobs);
     const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
     res.json(await jobView(job, shots, events, deps.storage, deps.outputUrlTtlSeconds));
   });
 
+  router.post('/v1/jobs/:id/cancel', deps.requireScope('jobs:write'), ...idempotency, async (req, res) => {
+    const job = await jobOfCaller(req, res, deps.jobs);
+    const moved = await deps.jobs.transition(job.jobId, NON_TERMINAL, 'CANCELED', {
+      event: { type: 'job.canceled', data: { by: principalName(req) } },
+    });
+    const current = moved.value ?? job;
+    if (!moved.changed && current.status !== 'CANCELED') {
+      throw new HttpProblem('conflict', `job ${job.jobId} is ${current.status} and can no longer be canceled`);
+    }
+    // Published on a repeat too: if an earlier publish was lost, the repeat delivers it, and the
+    // consumers dedupe on the job's state. Render workers see CANCELED and cancel vendor tasks.
+    await publishOrUnavailable(deps.publisher, 'aiprod.job.finished.v1', {
+      v: 1,
+      jobId: current.jobId,
+      tenantId: current.tenantId,
+      status: 'CANCELED',
+    });
+    const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
+    res.json(await jobView(current, shots, events, deps.storage, deps.outputUrlTtlSeconds));
+  });
+
+  router.post('/v1/jobs/:id/approve', deps.requireScope('jobs:write'), async (req, res) => {
+    const job = await jobOfCaller(req, res, deps.jobs);
+    if (job.status !== 'AWAITING_APPROVAL') {
+      throw new HttpProblem('conflict', `job ${job.jobId} is ${job.status}, not AWAITING_APPROVAL`);
+    }
+    // The planner owns the AWAITING_APPROVAL → RENDERING move (a compare-and-set, so a repeated
+    // approval is harmless); the gateway only vouches for who approved.
+    await publishOrUnavailable(deps.publisher, 'aiprod.job.approved.v1', {
+      v: 1,
+      jobId: job.jobId,
+      tenantId: job.tenantId,
+      approver: principalName(req),
+    });
+    const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
+    res.status(202).json(await jobView(job, shots, events, deps.storage, deps.outputUrlTtlSeconds));
+  });
+
   return router;
+}
+
+async function publishOrUnavailable<T extends TopicName>(
+  publisher: Publisher,
+  topic: T,
+  payload: MessageOf<T>,
+): Promise<void> {
+  try {
+    await publisher.publish(topic, payload);
+  } catch {
+    throw new HttpProblem('unavailable', 'the request was recorded but could not be passed on yet; repeat it', {
+      retryAfterSeconds: 5,
+    });
+  }
 }

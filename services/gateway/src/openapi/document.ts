@@ -1,0 +1,419 @@
+import { Type, type TSchema } from '@sinclair/typebox';
+import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
+import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
+import {
+  HealthSchema,
+  JobListQuerySchema,
+  JobListSchema,
+  JobViewSchema,
+  OpenApiDocumentSchema,
+  OutputsQuerySchema,
+  OutputsViewSchema,
+  ReadySchema,
+  WebhookPutSchema,
+  WebhookViewSchema,
+  problemKindsByStatus,
+  problemSchema,
+} from './schemas';
+
+export type Method = 'get' | 'post' | 'put' | 'delete';
+/** Who may call an operation: nobody needs to authenticate (public) or a key/token with the scope. */
+export type Access = 'public' | 'jobs:read' | 'jobs:write' | 'admin';
+
+export interface OperationSpec {
+  method: Method;
+  /** OpenAPI form: /v1/jobs/{id}. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  access: Access;
+  tag: string;
+  pathParams?: Record<string, TSchema>;
+  query?: TSchema;
+  headers?: Record<string, { schema: TSchema; description: string }>;
+  body?: { schema: TSchema; ref: string };
+  /** Success responses: status → JSON schema (a component name), another media type, or no body. */
+  success: Record<
+    number,
+    { description: string; ref?: string; schema?: TSchema; mediaTypes?: string[]; headers?: string[] }
+  >;
+  /** Statuses answered with application/problem+json, besides the ones every operation may give. */
+  problems: number[];
+}
+
+const JOB_ID_PARAM = { id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description: 'Job id.' }) };
+const IDEMPOTENCY_KEY = {
+  'Idempotency-Key': {
+    schema: Type.String({ minLength: 1, maxLength: 255 }),
+    description:
+      'Makes a retry safe: the same key with the same body replays the stored response for 24 h; the same key with another body is 422; a retry while the first is in flight is 409.',
+  },
+};
+const AUTHED_PROBLEMS = [401, 403, 429];
+const JOB_VIEW = { description: 'The job.', ref: 'JobView' };
+
+/**
+ * Every route the gateway serves. The OpenAPI document is generated from this list and the
+ * TypeBox schemas the routes validate with; a test walks the express router and checks that the
+ * two list the same routes, and validates real responses against these schemas.
+ */
+export const OPERATIONS: OperationSpec[] = [
+  {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'health',
+    summary: 'Liveness: the process answers.',
+    access: 'public',
+    tag: 'operations',
+    success: { 200: { description: 'Alive.', schema: HealthSchema } },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'ready',
+    summary: 'Readiness: the process accepts traffic (503 while starting or draining).',
+    access: 'public',
+    tag: 'operations',
+    success: {
+      200: { description: 'Ready.', schema: ReadySchema },
+      503: { description: 'Starting or shutting down.', schema: ReadySchema },
+    },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/v1/openapi.json',
+    operationId: 'openapi',
+    summary: 'This OpenAPI 3.1 document.',
+    description: 'Public like the health checks: it describes the API, it holds no tenant data.',
+    access: 'public',
+    tag: 'operations',
+    success: { 200: { description: 'The document.', schema: OpenApiDocumentSchema } },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/files/{path}',
+    operationId: 'downloadFile',
+    summary: 'A delivered file behind a signed, expiring link (local storage only).',
+    description:
+      'Only served when the gateway runs with the local store; in the cloud signed links point at Cloud Storage. The signature in the query string is the credential, so no API key is needed. Never logged.',
+    access: 'public',
+    tag: 'outputs',
+    pathParams: { path: Type.String({ description: 'Storage key, as in the signed link.' }) },
+    success: { 200: { description: 'The file.', mediaTypes: ['video/mp4', 'application/octet-stream'] } },
+    problems: [403, 404],
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs',
+    operationId: 'createJob',
+    summary: 'Submit a brief; the job is created QUEUED and planned asynchronously.',
+    access: 'jobs:write',
+    tag: 'jobs',
+    headers: IDEMPOTENCY_KEY,
+    body: { schema: BriefSchema, ref: 'Brief' },
+    success: {
+      202: {
+        ...JOB_VIEW,
+        description: 'Accepted: follow Location or the events.',
+        headers: ['Location', 'Idempotent-Replayed'],
+      },
+    },
+    problems: [400, 409, 413, 415, 422, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs',
+    operationId: 'listJobs',
+    summary: "The tenant's jobs, newest first, a page at a time.",
+    access: 'jobs:read',
+    tag: 'jobs',
+    query: JobListQuerySchema,
+    success: { 200: { description: 'A page of jobs.', ref: 'JobList' } },
+    problems: [400],
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    operationId: 'getJob',
+    summary: 'One job with its shots, timeline and signed outputs.',
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    success: { 200: JOB_VIEW },
+    problems: [404],
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs/{id}/cancel',
+    operationId: 'cancelJob',
+    summary: 'Cancel a job that has not finished; repeating it is harmless.',
+    description:
+      'Any non-terminal job becomes CANCELED; pending vendor renders are cancelled where the vendor supports it. A job already CANCELED answers 200 again; a DELIVERED or FAILED job is 409.',
+    access: 'jobs:write',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    headers: IDEMPOTENCY_KEY,
+    success: { 200: { ...JOB_VIEW, description: 'The canceled job.', headers: ['Idempotent-Replayed'] } },
+    problems: [404, 409, 422, 503],
+  },
+  {
+    method: 'post',
+    path: '/v1/jobs/{id}/approve',
+    operationId: 'approveJob',
+    summary: 'Release a job parked in AWAITING_APPROVAL (its estimate was over the auto-approve limit).',
+    access: 'jobs:write',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    success: { 202: { ...JOB_VIEW, description: 'Approval sent; the job moves to RENDERING.' } },
+    problems: [404, 409, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs/{id}/events',
+    operationId: 'streamJobEvents',
+    summary: "Server-Sent Events: the job's timeline, live.",
+    description:
+      'Each event has `id:` (send it back as Last-Event-ID to resume), `event:` (the type) and `data:` (JSON, the JobEvent shape). A comment line every 15 s keeps the connection alive. The stream ends after the event that makes the job DELIVERED, FAILED or CANCELED, when the job was already over, and after at most SSE_MAX_SECONDS.',
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    headers: {
+      'Last-Event-ID': {
+        schema: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,200}$' }),
+        description: 'Resume after this event id.',
+      },
+    },
+    success: { 200: { description: 'An event stream.', mediaTypes: ['text/event-stream'] } },
+    problems: [400, 404, 503],
+  },
+  {
+    method: 'get',
+    path: '/v1/jobs/{id}/outputs',
+    operationId: 'getJobOutputs',
+    summary: "A delivered job's files as short-lived signed links.",
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    query: OutputsQuerySchema,
+    success: { 200: { description: 'Signed links.', ref: 'Outputs' } },
+    problems: [400, 404, 409],
+  },
+  {
+    method: 'post',
+    path: '/v1/estimates',
+    operationId: 'estimate',
+    summary: 'Price a brief without creating a job.',
+    access: 'jobs:read',
+    tag: 'planning',
+    body: { schema: BriefSchema, ref: 'Brief' },
+    success: { 200: { description: 'The estimate.', ref: 'JobEstimate' } },
+    problems: [400, 413, 415],
+  },
+  {
+    method: 'get',
+    path: '/v1/presets',
+    operationId: 'listPresets',
+    summary: 'The presets and what each allows.',
+    access: 'jobs:read',
+    tag: 'planning',
+    success: { 200: { description: 'The presets.', ref: 'Presets' } },
+    problems: [],
+  },
+  {
+    method: 'get',
+    path: '/v1/webhook',
+    operationId: 'getWebhook',
+    summary: "The tenant's webhook endpoint (never its secrets).",
+    access: 'admin',
+    tag: 'webhook',
+    success: { 200: { description: 'The endpoint.', ref: 'Webhook' } },
+    problems: [404],
+  },
+  {
+    method: 'put',
+    path: '/v1/webhook',
+    operationId: 'putWebhook',
+    summary: 'Set the webhook endpoint; a repeat rotates the signing secret.',
+    description:
+      'https only (plain http only to loopback in local mode). The host is resolved and refused when it is private, loopback, link-local, a metadata service, IPv6 unique-local or an encoded address; redirects are never followed. The signing secret is generated here and returned once. A second PUT rotates: the new secret and the previous one both sign during the overlap.',
+    access: 'admin',
+    tag: 'webhook',
+    body: { schema: WebhookPutSchema, ref: 'WebhookPut' },
+    success: {
+      200: { description: 'Rotated: note the new secret.', ref: 'Webhook' },
+      201: { description: 'Created: note the secret.', ref: 'Webhook' },
+    },
+    problems: [400, 413, 415],
+  },
+  {
+    method: 'delete',
+    path: '/v1/webhook',
+    operationId: 'deleteWebhook',
+    summary: 'Stop webhook deliveries (the endpoint is disabled; PUT sets it up again).',
+    access: 'admin',
+    tag: 'webhook',
+    success: { 204: { description: 'Deliveries stopped.' } },
+    problems: [404],
+  },
+];
+
+/** The problems every operation can give: 500 always, and the authentication ones when it needs a key. */
+export function problemStatuses(op: OperationSpec): number[] {
+  const all = new Set([...op.problems, ...(op.access === 'public' ? [] : AUTHED_PROBLEMS), 500]);
+  // Only statuses the gateway has a problem type for (a route may list one another part adds).
+  const known = problemKindsByStatus();
+  return [...all].filter((s) => known.has(s)).sort((a, b) => a - b);
+}
+
+const COMPONENT_SCHEMAS: Record<string, TSchema> = {
+  Brief: BriefSchema,
+  JobView: JobViewSchema,
+  JobList: JobListSchema,
+  Outputs: OutputsViewSchema,
+  JobEstimate: JobEstimateSchema,
+  Presets: PresetsViewSchema,
+  WebhookPut: WebhookPutSchema,
+  Webhook: WebhookViewSchema,
+};
+
+/** A TypeBox schema as plain JSON (drops TypeBox's symbol keys). */
+const plain = (schema: TSchema) => JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+function queryParameters(schema: TSchema) {
+  const properties = (schema as { properties?: Record<string, TSchema> }).properties ?? {};
+  const required = new Set((schema as { required?: string[] }).required ?? []);
+  return Object.entries(properties).map(([name, s]) => ({
+    name,
+    in: 'query',
+    required: required.has(name),
+    schema: plain(s),
+    ...(s.description ? { description: s.description } : {}),
+  }));
+}
+
+const RESPONSE_HEADERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
+  Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },
+  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
+  'X-Request-Id': { description: 'Quote it when you report a problem.', schema: { type: 'string' } },
+  'Idempotent-Replayed': {
+    description: '"true" when this is the stored response of an earlier request with the same Idempotency-Key.',
+    schema: { type: 'string', enum: ['true'] },
+  },
+};
+
+/** The OpenAPI 3.1 document, built from OPERATIONS and the schemas. */
+export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const op of OPERATIONS) {
+    const parameters = [
+      ...Object.entries(op.pathParams ?? {}).map(([name, schema]) => ({
+        name,
+        in: 'path',
+        required: true,
+        schema: plain(schema),
+        ...(schema.description ? { description: schema.description } : {}),
+      })),
+      ...(op.query ? queryParameters(op.query) : []),
+      ...Object.entries(op.headers ?? {}).map(([name, h]) => ({
+        name,
+        in: 'header',
+        required: false,
+        schema: plain(h.schema),
+        description: h.description,
+      })),
+    ];
+    const responses: Record<string, unknown> = {};
+    for (const [status, r] of Object.entries(op.success)) {
+      const schema = r.ref ? ref(r.ref) : r.schema ? plain(r.schema) : undefined;
+      const content = r.mediaTypes
+        ? Object.fromEntries(r.mediaTypes.map((m) => [m, { schema: { type: 'string' } }]))
+        : schema
+          ? { 'application/json': { schema } }
+          : undefined;
+      responses[status] = {
+        description: r.description,
+        headers: Object.fromEntries(['X-Request-Id', ...(r.headers ?? [])].map((h) => [h, RESPONSE_HEADERS[h]])),
+        ...(content ? { content } : {}),
+      };
+    }
+    for (const status of problemStatuses(op)) {
+      responses[String(status)] = {
+        description: problemKindsByStatus()
+          .get(status)!
+          .map((k) => PROBLEM_TYPES[k].title)
+          .join(' / '),
+        headers: Object.fromEntries(
+          ['X-Request-Id', ...(status === 429 || status === 503 ? ['Retry-After'] : [])].map((h) => [
+            h,
+            RESPONSE_HEADERS[h],
+          ]),
+        ),
+        content: { 'application/problem+json': { schema: ref(`Problem${status}`) } },
+      };
+    }
+    paths[op.path] ??= {};
+    paths[op.path]![op.method] = {
+      operationId: op.operationId,
+      summary: op.summary,
+      ...(op.description ? { description: op.description } : {}),
+      tags: [op.tag],
+      security: op.access === 'public' ? [] : [{ apiKey: [op.access] }, { oidc: [op.access] }],
+      ...(parameters.length ? { parameters } : {}),
+      ...(op.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body.ref) } } } }
+        : {}),
+      responses,
+    };
+  }
+
+  const problems: Record<string, unknown> = {};
+  for (const [status, kinds] of problemKindsByStatus()) problems[`Problem${status}`] = plain(problemSchema(kinds));
+
+  return {
+    openapi: '3.1.0',
+    jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+    info: {
+      title: 'AIPROD API',
+      version: '1.0.0',
+      summary: 'A marketing brief in, a finished and checked video out.',
+      description: [
+        'Authenticate with an API key (`Authorization: Bearer aiprod_<env>_…`) or an OIDC JWT from the configured issuer.',
+        "Scopes: reads need `jobs:read`; creating, cancelling and approving jobs need `jobs:write`; the webhook endpoint needs `admin` (it decides where all of a tenant's notifications go). `admin` implies the others.",
+        "Every job route is tenant-scoped: another tenant's job answers 404, exactly like a missing one.",
+        'Errors are `application/problem+json` (RFC 9457) with a stable `type` URI; validation errors list each field as a JSON Pointer with the rule it broke.',
+      ].join('\n\n'),
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    tags: [
+      { name: 'jobs', description: 'Briefs in, videos out.' },
+      { name: 'planning', description: 'Presets and prices.' },
+      { name: 'webhook', description: 'Signed job notifications.' },
+      { name: 'outputs', description: 'Delivered files.' },
+      { name: 'operations', description: 'Health and this document.' },
+    ],
+    paths,
+    components: {
+      schemas: { ...Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([k, v]) => [k, plain(v)])), ...problems },
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'aiprod_<env>_<32 base62><6 base62 checksum>',
+          description: 'An API key of the tenant; its scopes are listed per operation.',
+        },
+        oidc: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description:
+            'An OIDC JWT signed by the configured issuer for the configured audience; the tenant and scopes come from its claims.',
+        },
+      },
+    },
+  };
+}

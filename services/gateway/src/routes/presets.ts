@@ -1,0 +1,13 @@
+import { Router, type RequestHandler } from 'express';
+import { presetsView } from '@aiprod/planning';
+import type { ApiKeyScope } from '@aiprod/job-store';
+
+/** GET /v1/presets: what each preset allows (durations, shots, backends, loudness, QA limits). */
+export function presetRoutes(deps: { requireScope: (scope: ApiKeyScope) => RequestHandler }): Router {
+  const router = Router();
+  router.get('/v1/presets', deps.requireScope('jobs:read'), (_req, res) => {
+    res.setHeader('Cache-Control', 'private, max-age=300');
+    res.json(presetsView());
+  });
+  return router;
+}
