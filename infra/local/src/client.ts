@@ -57,6 +57,18 @@ export class GatewayClient {
     return JSON.parse(res.body) as JobView;
   }
 
+  /** Releases a job parked in AWAITING_APPROVAL (its estimate was over the tenant's auto-approve limit). */
+  async approve(jobId: string): Promise<void> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs/${jobId}/approve`, {
+      method: 'POST',
+      ca: this.ca,
+      apiKey: this.info.apiKey,
+      body: {},
+    });
+    if (res.status !== 202 && res.status !== 200)
+      throw new Error(`approve failed with HTTP ${res.status}: ${res.body}`);
+  }
+
   get caCert(): string {
     return this.ca;
   }

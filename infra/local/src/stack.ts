@@ -53,11 +53,14 @@ export interface StackOptions {
   vendorPools?: Partial<Record<VendorBackend, Record<string, string>>>;
   /** Environment added to every render pool (e.g. RENDER_FALLBACK_POLICY). */
   renderEnv?: Record<string, string>;
+  /** Environment added to one service (e.g. the planner's PLANNER_BACKENDS). */
+  serviceEnv?: Partial<Record<LocalServiceName, Record<string, string>>>;
   log?: (line: string) => void;
 }
 
 const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string, string> }> = {
-  gateway: { dir: 'gateway', env: {} },
+  // Local mode: PUT /v1/webhook may name a plain-http receiver on loopback (as delivery allows).
+  gateway: { dir: 'gateway', env: { ALLOW_LOOPBACK_HTTP: 'true' } },
   planner: { dir: 'planner', env: {} },
   'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
   'render-runway': { dir: 'render', env: { RENDER_BACKEND: 'runway' } },
@@ -150,6 +153,7 @@ export class LocalStack {
           ...(name.startsWith('render-') && name !== 'render-local'
             ? options.vendorPools?.[name.slice('render-'.length) as VendorBackend]
             : {}),
+          ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),
         };

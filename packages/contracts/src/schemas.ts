@@ -28,11 +28,12 @@ export const PresetName = Type.Union([
 const ShortText = (max: number, description: string) => Type.String({ minLength: 1, maxLength: max, description });
 
 /**
- * No C0/C1 control characters (tabs and newlines included: every brief field is a single line)
- * and no bidirectional overrides/isolates, which can make text read differently from what it is
- * ("Trojan Source"). Ajv compiles patterns with the `u` flag, so `\p{Cc}` works.
+ * No C0/C1 control characters (tabs and newlines included: every brief field is a single line),
+ * no lone UTF-16 surrogates (not text, and Firestore refuses to store them) and no bidirectional
+ * overrides/isolates, which can make text read differently from what it is ("Trojan Source").
+ * Ajv compiles patterns with the `u` flag, so `\p{Cc}` and `\p{Cs}` work (a valid pair is one code point).
  */
-export const NO_CONTROL_CHARACTERS = '^[^\\p{Cc}\\u202A-\\u202E\\u2066-\\u2069]*$';
+export const NO_CONTROL_CHARACTERS = '^[^\\p{Cc}\\p{Cs}\\u202A-\\u202E\\u2066-\\u2069]*$';
 const BriefText = (max: number, description: string) =>
   Type.String({ minLength: 1, maxLength: max, pattern: NO_CONTROL_CHARACTERS, description });
 const BriefUrl = (description: string) =>
@@ -201,6 +202,11 @@ export const ShotSpecSchema = Strict({
   fps: Type.Integer({ minimum: 1, maximum: 60 }),
   seed: Type.Optional(
     Type.Integer({ minimum: 0, maximum: 2147483647, description: 'Vendor seed; changed on a retake.' }),
+  ),
+  audio: Type.Optional(
+    Type.Boolean({
+      description: "The backend generates the shot's own sound (Veo); QA then expects an audio stream.",
+    }),
   ),
   retakeNote: Type.Optional(
     Type.String({ maxLength: 300, description: 'Why the previous take was rejected, for the backend to avoid.' }),

@@ -128,7 +128,8 @@ export interface PlannedBackends {
 }
 
 const tierOf = (b: BackendName): QualityTier => BACKEND_CAPABILITIES[b].tier;
-const audioFor = (b: BackendName, preset: Preset) => preset.nativeAudio && BACKEND_CAPABILITIES[b].nativeAudio;
+/** Whether a shot on `b` is asked for the vendor's own sound: the preset wants it and the backend makes it. */
+export const audioFor = (b: BackendName, preset: Preset) => preset.nativeAudio && BACKEND_CAPABILITIES[b].nativeAudio;
 
 /** Expected attempts per shot: 1 + r + r² + … up to the preset's maxAttempts. */
 const expectedAttempts = (rate: number, maxAttempts: number) =>

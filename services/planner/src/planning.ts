@@ -1,6 +1,7 @@
 import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
 import type { Job, JobPlanEstimate } from '@aiprod/job-store';
 import {
+  audioFor,
   PlanningError,
   planBackends,
   planLocally,
@@ -134,7 +135,11 @@ export async function advancePlanning(
         estimatedCostUsd: estimate.totalUsd,
         estimate: storedEstimate(estimate),
       },
-      plan.shots.map((spec, i) => ({ spec, backend: planned.backends[i]! })),
+      plan.shots.map((spec, i) => {
+        const backend = planned.backends[i]!;
+        // Sound from the vendor only where the preset wants it and the backend makes it.
+        return { spec: audioFor(backend, preset) ? { ...spec, audio: true } : spec, backend };
+      }),
       needsApproval ? 'AWAITING_APPROVAL' : 'RENDERING',
     );
     job = saved.value ?? job;

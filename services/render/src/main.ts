@@ -35,7 +35,7 @@ async function main(): Promise<void> {
       attemptCost(name, model, {
         outputSeconds: usage.outputSeconds,
         resolution: resolutionFor(name, spec.width, spec.height),
-        audio: false,
+        audio: spec.audio === true,
         ...(usage.predictSeconds !== undefined ? { predictSeconds: usage.predictSeconds } : {}),
       }),
     recordSpend: async (tenantId, usd, entryId) => {

@@ -10,10 +10,11 @@ import {
   renderTopicFor,
   type BackendName,
   type RenderRequest,
+  type ShotSpec,
 } from '@aiprod/contracts';
 import { renderCacheKey, type Job, type RenderTry, type Shot, type ShotAttempt } from '@aiprod/job-store';
 import { conformClip, needsConform, probe } from '@aiprod/media';
-import { isAllowedDuration } from '@aiprod/planning';
+import { BACKEND_CAPABILITIES, isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendError, type BackendOutput, type BackendUsage } from './backends/backend';
@@ -486,6 +487,13 @@ async function onFailure(
   );
 }
 
+/** The shot as the next backend can make it: no vendor sound asked of a backend that has none. */
+function specFor(to: BackendName, spec: ShotSpec): ShotSpec {
+  if (!spec.audio || BACKEND_CAPABILITIES[to].nativeAudio) return spec;
+  const { audio: _audio, ...silent } = spec;
+  return silent;
+}
+
 /** Moves the attempt to the next backend and sends it there; that pool's handler takes it from here. */
 async function handOver(deps: RenderDeps, msg: RenderRequest, to: BackendName): Promise<void> {
   const key = String(msg.attempt);
@@ -498,7 +506,7 @@ async function handOver(deps: RenderDeps, msg: RenderRequest, to: BackendName): 
       const a = s.attempts[key]!;
       if (a.backend !== deps.backend.name) return {};
       const { vendorTaskId: _task, submittedAt: _at, ...rest } = a;
-      return { backend: to, attempts: { ...s.attempts, [key]: { ...rest, backend: to } } };
+      return { backend: to, spec: specFor(to, s.spec), attempts: { ...s.attempts, [key]: { ...rest, backend: to } } };
     },
     {
       key: `shot-${msg.shotId}-a${msg.attempt}-fallback-${deps.backend.name}-${to}`,
@@ -507,7 +515,7 @@ async function handOver(deps: RenderDeps, msg: RenderRequest, to: BackendName): 
     },
   );
   if (moved.value?.attempts[key]?.backend !== to) return;
-  await deps.publisher.publish(renderTopicFor(to), { ...msg, v: 1 });
+  await deps.publisher.publish(renderTopicFor(to), { ...msg, v: 1, spec: moved.value.spec });
 }
 
 export async function publishRendered(deps: RenderDeps, tenantId: string, shot: Shot): Promise<void> {

@@ -49,7 +49,7 @@ async function inspect(deps: QaDeps, job: Job, shot: Shot, msg: RenderedAttempt)
       evaluateClip({
         file,
         // Only Veo generates sound with the picture; the others are silent and sound is added at assembly.
-        expectation: expectationFromSpec(shot.spec, shot.backend === 'veo'),
+        expectation: expectationFromSpec(shot.spec, shot.spec.audio === true),
         thresholds: preset.qa,
         spec: shot.spec,
         backend: shot.backend,

@@ -378,7 +378,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
     async submit(spec, ctx) {
       const { prompt, config } = veoRequest(spec, {
         model,
-        generateAudio: options.generateAudio ?? false,
+        generateAudio: spec.audio ?? options.generateAudio ?? false,
         personGeneration: options.personGeneration ?? 'allow_adult',
       });
       const operation = await call('create', ctx.signal, (httpOptions) =>
