@@ -141,7 +141,12 @@ describe('the platform on the vendors (protocol test servers)', () => {
 
   it('a Veo safety refusal costs nothing and, as the policy says, the shot moves to Runway; the job is delivered', async () => {
     veo.enqueueCreate({ operation: { outcome: { kind: 'filtered', reasons: ['sensitive content'] } } });
-    const job = await deliver({ ...readBrief('aurora-15s'), preset: 'brand_campaign', product: 'Aurora track spike', keyMessage: 'One refusal' });
+    const job = await deliver({
+      ...readBrief('aurora-15s'),
+      preset: 'brand_campaign',
+      product: 'Aurora track spike',
+      keyMessage: 'One refusal',
+    });
     await expectDelivered(job, 15);
     const backends = await backendsOf(job.id);
     expect(backends.filter((b) => b === 'runway')).toHaveLength(1);
@@ -153,17 +158,22 @@ describe('the platform on the vendors (protocol test servers)', () => {
   }, 240_000);
 
   it('a render worker killed mid-poll is restarted and resumes the same vendor task: one create per shot', async () => {
-    replicate.setDefaultPrediction({ processing: { ms: 4_000 } });
+    replicate.setDefaultPrediction({ processing: { ms: 6_000 } });
     const before = replicate.predictionsCreated;
     try {
-      const job = await deliver({ ...readBrief('aurora-15s'), product: 'Aurora recovery slide', keyMessage: 'Crash mid-poll' }, async (jobId) => {
-        await waitFor(
-          async () => ((await jobs.listShots(jobId)).some((s) => s.attempts['1']?.vendorTaskId) ? true : undefined),
-          { timeoutMs: 30_000, what: 'a stored vendor task id' },
-        );
-        await stack.crash('render-replicate');
-        await stack.restart('render-replicate');
-      });
+      const job = await deliver(
+        { ...readBrief('aurora-15s'), product: 'Aurora recovery slide', keyMessage: 'Crash mid-poll' },
+        async (jobId) => {
+          await waitFor(
+            // Every shot mid-poll: its task id stored. (A worker killed between a vendor's create and
+            // that write would create again on redelivery: neither vendor takes an idempotency key.)
+            async () => ((await jobs.listShots(jobId)).every((s) => s.attempts['1']?.vendorTaskId) ? true : undefined),
+            { timeoutMs: 30_000, what: "every shot's vendor task id stored" },
+          );
+          await stack.crash('render-replicate');
+          await stack.restart('render-replicate');
+        },
+      );
       await expectDelivered(job, 15);
       const shots = await jobs.listShots(job.id);
       expect(replicate.predictionsCreated - before).toBe(shots.length);
@@ -179,7 +189,12 @@ describe('the platform on the vendors (protocol test servers)', () => {
   it('Veo down: each shot is retried, then handed to Runway by the policy, and the job is delivered', async () => {
     for (let i = 0; i < 40; i++) veo.enqueueCreate({ status: 503, message: 'The service is currently unavailable.' });
     const runwayBefore = runway.tasksCreated;
-    const job = await deliver({ ...readBrief('aurora-15s'), preset: 'brand_campaign', product: 'Aurora racing flat', keyMessage: 'Veo is down' });
+    const job = await deliver({
+      ...readBrief('aurora-15s'),
+      preset: 'brand_campaign',
+      product: 'Aurora racing flat',
+      keyMessage: 'Veo is down',
+    });
     await expectDelivered(job, 15);
     const backends = await backendsOf(job.id);
     expect(new Set(backends)).toEqual(new Set(['runway']));

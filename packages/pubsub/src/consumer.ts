@@ -83,6 +83,8 @@ export interface ConsumerOptions<T extends TopicName> {
   recorder: OutcomeRecorder;
   maxConcurrent?: number;
   closeTimeoutSeconds?: number;
+  /** How long the client keeps extending a message's lease while the handler runs (default 60 min). */
+  maxLeaseMinutes?: number;
 }
 
 type Decoded<T extends TopicName> =
@@ -142,6 +144,8 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
 
   const subscription: Subscription = pubsub.subscription(spec.name, {
     flowControl: { maxMessages: options.maxConcurrent ?? 4, allowExcessMessages: false },
+    // The client extends each lease while the handler runs (renders poll vendors for minutes).
+    maxExtensionTime: Duration.from({ minutes: options.maxLeaseMinutes ?? 60 }),
     closeOptions: {
       behavior: SubscriptionCloseBehaviors.WaitForProcessing,
       timeout: Duration.from({ seconds: options.closeTimeoutSeconds ?? 8 }),

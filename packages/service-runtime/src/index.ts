@@ -60,6 +60,8 @@ export interface WorkerServiceOptions {
   port: number;
   host: string;
   maxConcurrent?: number;
+  /** Lease extension bound for long handlers (render pools). */
+  maxLeaseMinutes?: number;
   /** The job states this service sweeps when overdue, and how. */
   sweep?: Partial<Record<JobStatus, SweepPolicy>>;
   sweepIntervalMs?: number;
@@ -88,6 +90,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         log: deps.log,
         recorder,
         maxConcurrent: options.maxConcurrent,
+        ...(options.maxLeaseMinutes ? { maxLeaseMinutes: options.maxLeaseMinutes } : {}),
       }),
       startDeadLetterWatcher({
         pubsub: deps.pubsub,

@@ -144,11 +144,12 @@ describe('idempotent()', () => {
   });
 
   it('takes over a key whose first attempt died holding it; the dead attempt cannot overwrite', async () => {
-    const s = new IdempotencyStore(db, { lockMs: 50 });
+    // Long enough that the second begin lands inside the lock even on a loaded machine.
+    const s = new IdempotencyStore(db, { lockMs: 1_500 });
     const dead = await s.begin('t1', 'k-dead', 'h1');
     expect(dead.kind).toBe('started');
     expect((await s.begin('t1', 'k-dead', 'h1')).kind).toBe('in_flight');
-    await new Promise((r) => setTimeout(r, 80));
+    await new Promise((r) => setTimeout(r, 1_600));
     const taker = await s.begin('t1', 'k-dead', 'h1');
     expect(taker.kind).toBe('started');
     if (dead.kind !== 'started' || taker.kind !== 'started') throw new Error('unreachable');

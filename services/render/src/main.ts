@@ -12,6 +12,11 @@ import { createBackend } from './backends';
 import { loadEnv } from './env';
 import { backendBreaker } from './policy';
 
+function leaseMinutes(p: RenderDeps['policy']['backends']['local']): number {
+  const seconds = p.attemptsHere * (p.attemptTimeoutSeconds + p.backoff.maxMs / 1000);
+  return Math.ceil(seconds / 60) + 5;
+}
+
 async function main(): Promise<void> {
   const env = loadEnv();
   const policy = parseFallbackPolicy(env.RENDER_FALLBACK_POLICY);
@@ -52,6 +57,8 @@ async function main(): Promise<void> {
     port: env.PORT,
     host: env.HOST,
     maxConcurrent: env.RENDER_CONCURRENCY ?? policy.backends[backend.name].maxConcurrent,
+    // Every try here may run to the attempt timeout, with backoffs between: keep the lease that long.
+    maxLeaseMinutes: leaseMinutes(policy.backends[backend.name]),
     onClose: () => telemetry.shutdown(),
   });
   log.info('render pool ready', { backend: backend.name, model: backend.model });
