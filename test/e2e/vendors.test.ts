@@ -72,7 +72,6 @@ beforeAll(async () => {
     },
     renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()) },
     serviceEnv: {
-      planner: { PLANNER_BACKENDS: 'runway,veo,replicate,local' },
       // The vendors' test clips are test patterns: they carry none of the planned on-screen text,
       // so the semantic judge is off here (its checks are recorded as skipped, with the reason).
       qa: { QA_JUDGE: 'none' },

@@ -124,6 +124,7 @@ export class LocalStack {
       const { certFile, keyFile } = ensureLocalCertificate(stateDir);
       const pools = Object.keys(options.vendorPools ?? {}).map((b) => `render-${b}` as LocalServiceName);
       const names: LocalServiceName[] = [...SERVICE_NAMES, ...pools];
+      const backends = ['local', ...Object.keys(options.vendorPools ?? {})].join(',');
       const ports = Object.fromEntries(
         await Promise.all(names.map(async (n) => [n, await freePort()] as const)),
       ) as Record<LocalServiceName, number>;
@@ -153,6 +154,9 @@ export class LocalStack {
           ...(name.startsWith('render-') && name !== 'render-local'
             ? options.vendorPools?.[name.slice('render-'.length) as VendorBackend]
             : {}),
+          // The planner plans for, and the gateway quotes, exactly the pools this stack runs.
+          ...(name === 'planner' ? { PLANNER_BACKENDS: backends } : {}),
+          ...(name === 'gateway' ? { ENABLED_BACKENDS: backends } : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),

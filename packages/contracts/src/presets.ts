@@ -121,3 +121,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
 
 export const presetOf = (name: string | undefined): Preset =>
   PRESETS[(name ?? 'social_quick') as Preset['name']] ?? PRESETS.social_quick;
+
+/** The preset a brief gets when it names none: social_quick when it fits (≤ 15 s), else brand_campaign. */
+export const defaultPresetFor = (durationSeconds: number): Preset['name'] =>
+  durationSeconds <= PRESETS.social_quick.maxDurationSeconds ? 'social_quick' : 'brand_campaign';

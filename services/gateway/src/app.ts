@@ -1,3 +1,4 @@
+import type { BackendName } from '@aiprod/contracts';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
@@ -46,6 +47,8 @@ export interface GatewayDeps {
   idempotency?: RequestHandler;
   /** Tenant quotas on POST /v1/jobs (absent: not enforced). */
   jobQuotas?: RequestHandler;
+  /** The render pools this deployment runs; estimates price only these (default: local). */
+  enabledBackends?: readonly BackendName[];
 }
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -97,7 +100,7 @@ export function buildGateway(deps: GatewayDeps): express.Express {
   app.use(
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
   );
-  app.use(estimateRoutes(scoped));
+  app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
   app.use(
     webhookRoutes({

@@ -1,4 +1,4 @@
-import { BriefSchema, normalizeBriefInput, validate, type Brief } from '@aiprod/contracts';
+import { BriefSchema, PRESETS, defaultPresetFor, normalizeBriefInput, validate, type Brief } from '@aiprod/contracts';
 import { HttpProblem } from './problem';
 
 /**
@@ -20,7 +20,21 @@ export function parseBrief(body: unknown): Brief {
   }
   const checked = validate(BriefSchema, normalized.value);
   if (!checked.ok) throw new HttpProblem('validation', 'the brief is not valid', { errors: checked.errors });
-  return checked.value;
+  // The preset is stored explicitly: the one asked for, or the shortest-form one that fits.
+  const brief = { ...checked.value, preset: checked.value.preset ?? defaultPresetFor(checked.value.durationSeconds) };
+  const preset = PRESETS[brief.preset];
+  if (brief.durationSeconds > preset.maxDurationSeconds) {
+    throw new HttpProblem('validation', 'the brief is longer than its preset allows', {
+      errors: [
+        {
+          field: '/durationSeconds',
+          rule: 'presetMaximum',
+          message: `must be at most ${preset.maxDurationSeconds} s for the ${preset.name} preset`,
+        },
+      ],
+    });
+  }
+  return brief;
 }
 
 /** Query strings: the schema's types are numbers, the URL's are strings. */

@@ -58,6 +58,11 @@ export const GatewayEnv = Type.Object({
     default: 3600,
     description: 'An event stream is closed after this long; clients resume with Last-Event-ID.',
   }),
+  ENABLED_BACKENDS: Type.String({
+    default: 'local',
+    pattern: '^(runway|veo|replicate|local)(,(runway|veo|replicate|local))*$',
+    description: "The render pools this deployment runs (the planner's PLANNER_BACKENDS); estimates price only these.",
+  }),
 });
 export type GatewayEnv = ReturnType<typeof loadEnv>;
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(GatewayEnv, env);

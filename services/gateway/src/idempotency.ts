@@ -11,17 +11,23 @@ export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 const MAX_STORED_BODY = 256 * 1024;
 
 /** JSON with object keys sorted at every depth: the same body always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  // Recursion is bounded: a 64 KiB body can nest ~30,000 levels, which would overflow the stack
+  // (a 500) before any route's validation could refuse it. No body of ours nests past 8.
+  if (depth > MAX_CANONICAL_DEPTH) throw new BodyTooDeep();
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.keys(value as object)
       .sort()
       .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k], depth + 1)}`);
     return `{${entries.join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }
+
+const MAX_CANONICAL_DEPTH = 64;
+class BodyTooDeep extends Error {}
 
 /** What makes two requests "the same": method, path (with query) and the canonical body. */
 export const requestHash = (req: Request) =>
@@ -59,7 +65,17 @@ export function idempotent(store: IdempotencyStore, options: { log?: Pick<Log, '
     const tenantId = req.principal?.tenantId;
     if (!tenantId) return next(new Error('idempotent() runs after authenticate'));
 
-    const hash = requestHash(req);
+    let hash: string;
+    try {
+      hash = requestHash(req);
+    } catch (e) {
+      if (!(e instanceof BodyTooDeep)) throw e;
+      return next(
+        new HttpProblem('validation', 'the body nests deeper than any request allows', {
+          errors: [{ field: '', rule: 'maxDepth', message: 'is nested too deeply' }],
+        }),
+      );
+    }
     const begun = await store.begin(tenantId, key, hash);
     if (begun.kind === 'replay') {
       const { status, headers, body } = begun.response;

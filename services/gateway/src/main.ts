@@ -7,6 +7,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
+import type { BackendName } from '@aiprod/contracts';
 import { buildGateway } from './app';
 import { idempotent } from './idempotency';
 import { createOidcVerifier } from './oidc';
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
       })
     : undefined;
   const app = buildGateway({
+    enabledBackends: [...new Set(env.ENABLED_BACKENDS.split(','))] as BackendName[],
     ...core,
     tenants,
     ...(oidc ? { oidc } : {}),

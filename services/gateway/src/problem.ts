@@ -1,12 +1,18 @@
 import type { Response } from 'express';
 import { PROBLEM_TYPES, problemTypeUri, type FieldError, type ProblemKind } from '@aiprod/contracts';
 
+/** RFC 9457 extension members: flat, JSON-safe values a client can act on (e.g. which quota, its limit). */
+export type ProblemMembers = Record<string, string | number | boolean | null>;
+
+/** The problem's own members; an extension member never replaces one of them. */
+const RESERVED_MEMBERS = new Set(['type', 'title', 'status', 'detail', 'instance', 'requestId', 'errors']);
+
 /** An error the gateway answers with as application/problem+json (RFC 9457). */
 export class HttpProblem extends Error {
   constructor(
     readonly kind: ProblemKind,
     readonly detail: string,
-    readonly extras: { errors?: FieldError[]; retryAfterSeconds?: number } = {},
+    readonly extras: { errors?: FieldError[]; retryAfterSeconds?: number; members?: ProblemMembers } = {},
   ) {
     super(detail);
   }
@@ -14,12 +20,16 @@ export class HttpProblem extends Error {
 
 export function sendProblem(res: Response, problem: HttpProblem, instance: string, requestId: string): void {
   const { status, title } = PROBLEM_TYPES[problem.kind];
+  const members = Object.fromEntries(
+    Object.entries(problem.extras.members ?? {}).filter(([name]) => !RESERVED_MEMBERS.has(name)),
+  );
   if (problem.extras.retryAfterSeconds) res.setHeader('Retry-After', String(problem.extras.retryAfterSeconds));
   res
     .status(status)
     .type('application/problem+json')
     .send(
       JSON.stringify({
+        ...members,
         type: problemTypeUri(problem.kind),
         title,
         status,

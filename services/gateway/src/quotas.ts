@@ -25,7 +25,11 @@ export class QuotaExceeded extends HttpProblem {
       jobs_per_day: `at most ${limit} new jobs per UTC day; resets at ${resetsAt?.toISOString()}`,
       monthly_spend: `the monthly spend cap of ${limit} USD is reached; resets at ${resetsAt?.toISOString()}`,
     }[quota];
-    super('quota_exceeded', `quota ${quota} exceeded: ${what}`, { retryAfterSeconds });
+    // Also as members, so a client can act on them without parsing the detail.
+    super('quota_exceeded', `quota ${quota} exceeded: ${what}`, {
+      retryAfterSeconds,
+      members: { quota, limit, resetsAt: resetsAt ? resetsAt.toISOString() : null },
+    });
   }
 }
 
@@ -65,6 +69,7 @@ const positiveOr = (v: unknown, fallback: number) =>
  */
 export class JobQuotas {
   private readonly concurrent = new Map<string, { count: number; at: number; admitted: number }>();
+  private readonly counting = new Map<string, Promise<number>>();
   private readonly spend = new Map<string, { usd: number; at: number; month: string }>();
   private readonly days: LeasedWindowCounter;
   private readonly now: () => Date;
@@ -109,13 +114,40 @@ export class JobQuotas {
   private async activeJobs(tenantId: string, limit: number, now: Date): Promise<number> {
     const cacheMs = this.options.concurrentCacheMs ?? 2000;
     const hit = this.concurrent.get(tenantId);
-    if (hit && now.getTime() - hit.at < cacheMs && hit.count + hit.admitted < limit * 0.8) {
+    const age = hit ? now.getTime() - hit.at : Infinity;
+    if (hit && age < cacheMs && hit.count + hit.admitted < limit * 0.8) {
+      // Past half its life the count is refreshed in the background, so a fresh one has usually
+      // landed before this one expires and requests seldom wait for count(). Nothing older than
+      // cacheMs is ever used.
+      if (age >= cacheMs / 2) this.recount(tenantId, limit).catch(() => undefined);
       return hit.count + hit.admitted;
     }
-    const count = await countActiveJobs(this.options.db, tenantId, limit);
-    if (this.concurrent.size >= 10_000) this.concurrent.clear();
-    this.concurrent.set(tenantId, { count, at: now.getTime(), admitted: 0 });
-    return count;
+    const count = await this.recount(tenantId, limit);
+    const fresh = this.concurrent.get(tenantId);
+    return fresh ? fresh.count + fresh.admitted : count;
+  }
+
+  /**
+   * One count() per tenant at a time: requests that need a fresh count share the one in flight
+   * instead of each starting one (on the emulator a count scans every job; under load a herd of
+   * them was most of a request's time). Jobs this process admits while the count runs are added
+   * on top, since the count may have missed them: errs towards the limit.
+   */
+  private recount(tenantId: string, limit: number): Promise<number> {
+    const running = this.counting.get(tenantId);
+    if (running) return running;
+    const startedAt = this.now().getTime();
+    const admittedBefore = this.concurrent.get(tenantId)?.admitted ?? 0;
+    const work = countActiveJobs(this.options.db, tenantId, limit)
+      .then((count) => {
+        const admittedSince = Math.max(0, (this.concurrent.get(tenantId)?.admitted ?? 0) - admittedBefore);
+        if (this.concurrent.size >= 10_000) this.concurrent.clear();
+        this.concurrent.set(tenantId, { count, at: startedAt, admitted: admittedSince });
+        return count;
+      })
+      .finally(() => this.counting.delete(tenantId));
+    this.counting.set(tenantId, work);
+    return work;
   }
 
   private async monthlySpend(tenantId: string, now: Date): Promise<number> {

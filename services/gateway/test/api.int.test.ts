@@ -485,6 +485,35 @@ describe('estimates and presets', () => {
     expect(problemOf(bad).errors).toEqual([expect.objectContaining({ field: '/durationSeconds', rule: 'minimum' })]);
   });
 
+  it('prices only the backends this deployment runs, and refuses a brief longer than its preset', async () => {
+    const res = await call('post', '/v1/estimates', { key: h.keys.read, body: { ...BRIEF, preset: 'brand_campaign' } });
+    expect(res.status).toBe(200);
+    const body = res.body as { totalUsd: number; shots: { backend: string }[] };
+    // The harness runs the default deployment: the local pool only, so the quote is the free animatic.
+    expect(new Set(body.shots.map((s) => s.backend))).toEqual(new Set(['local']));
+    expect(body.totalUsd).toBe(0);
+
+    const long = await call('post', '/v1/jobs', {
+      key: h.keys.write,
+      body: { ...BRIEF, durationSeconds: 30, preset: 'social_quick' },
+    });
+    expect(long.status).toBe(400);
+    expect(problemOf(long).errors).toEqual([
+      { field: '/durationSeconds', rule: 'presetMaximum', message: 'must be at most 15 s for the social_quick preset' },
+    ]);
+    // Without a preset, a 30 s brief gets the one that fits, stored explicitly.
+    const fits = await call('post', '/v1/jobs', {
+      key: h.keys.write,
+      body: { ...BRIEF, durationSeconds: 30, preset: undefined },
+    });
+    expect(fits.status).toBe(202);
+    const stored = await h.jobs.getJob((fits.body as { id: string }).id);
+    expect({ preset: stored!.preset, brief: stored!.brief.preset }).toEqual({
+      preset: 'brand_campaign',
+      brief: 'brand_campaign',
+    });
+  });
+
   it('lists the presets', async () => {
     const res = await call('get', '/v1/presets', { key: h.keys.read });
     expect(res.status).toBe(200);

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { Timestamp } from '@google-cloud/firestore';
-import { TERMINAL_JOB_STATUSES, type Brief, type JobStatus, type MessageOf, type TopicName } from '@aiprod/contracts';
+import {
+  TERMINAL_JOB_STATUSES,
+  defaultPresetFor,
+  type Brief,
+  type JobStatus,
+  type MessageOf,
+  type TopicName,
+} from '@aiprod/contracts';
 import type { ApiKeyScope, JobStore } from '@aiprod/job-store';
 import type { Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
@@ -83,7 +90,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
       jobId: newJobId(),
       tenantId: tenantOf(req),
       brief,
-      preset: brief.preset ?? 'social_quick',
+      preset: brief.preset ?? defaultPresetFor(brief.durationSeconds),
     });
     res.locals.jobId = job.jobId;
     // State first, publish second: if this publish fails the job stays QUEUED with a deadline
