@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin';
+import { registerReplayCommand } from './replay-command';
 import { runDemo } from './demo';
 import { runQaCommand, UsageError, type QaCommandOptions } from './qa-command';
 import { setLocalWebhook, verifyWebhookCommand } from './webhook-commands';
@@ -107,6 +108,7 @@ program
   });
 
 registerAdminCommands(program, readInfo);
+registerReplayCommand(program, readInfo);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);

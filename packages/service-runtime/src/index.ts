@@ -168,4 +168,5 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
 
 export * from './env';
 export * from './fail-job';
+export * from './replay';
 export * from './sweeper';

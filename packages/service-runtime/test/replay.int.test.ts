@@ -1,0 +1,87 @@
+import { PubSub, type Message } from '@google-cloud/pubsub';
+import { deadLetterTopicName, subscriptionName } from '@aiprod/contracts';
+import { createFirestore, JobStore } from '@aiprod/job-store';
+import { provisionCatalogue } from '@aiprod/pubsub';
+import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { replayDeadLetters } from '../src/replay';
+
+requireEmulators();
+const projectId = uniqueProjectId('replay');
+const db = createFirestore(projectId);
+const pubsub = new PubSub({ projectId });
+const jobs = new JobStore(db);
+const requested: Record<string, unknown>[] = [];
+const subscription = subscriptionName('aiprod.job.requested.v1', 'planner');
+
+let watcher: { close(): Promise<void> } | undefined;
+beforeAll(async () => {
+  await provisionCatalogue(pubsub);
+  const [sub] = await pubsub.topic('aiprod.job.requested.v1').createSubscription('requested.replay-test');
+  sub.on('message', (m: Message) => {
+    requested.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
+    m.ack();
+  });
+  watcher = sub;
+}, 60_000);
+afterAll(async () => {
+  await watcher?.close();
+  await pubsub.close();
+  await db.terminate();
+});
+
+/** A job failed by a dead letter, and the letter on the hold subscription, as Pub/Sub leaves them. */
+async function deadLettered(jobId: string): Promise<void> {
+  await jobs.createJob({
+    jobId,
+    tenantId: 't1',
+    preset: 'social_quick',
+    brief: { product: 'P', brand: { name: 'B' }, keyMessage: 'K', durationSeconds: 6, aspectRatios: ['16:9'] },
+  });
+  await jobs.fail(jobId, 'dead_lettered', 'job.requested was not handled after 5 attempts');
+  await pubsub.topic(deadLetterTopicName(subscription)).publishMessage({
+    json: { v: 1, jobId, tenantId: 't1' },
+    attributes: { jobId, CloudPubSubDeadLetterSourceMessageId: `m-${jobId}` },
+  });
+}
+
+describe('replaying dead letters', () => {
+  it('a dry run lists the letters and changes nothing; a replay reopens the job and publishes the message again, once', async () => {
+    await deadLettered('job_replay1');
+    await deadLettered('job_replay2');
+    const common = { pubsub, jobs, subscription, operator: 'ops@example.com', limit: 10, waitMs: 2_000 };
+
+    const dry = await replayDeadLetters({ ...common, dryRun: true });
+    expect(dry.map((l) => [l.jobId, l.outcome]).sort()).toEqual([
+      ['job_replay1', 'would_replay'],
+      ['job_replay2', 'would_replay'],
+    ]);
+    expect((await jobs.getJob('job_replay1'))!.status).toBe('FAILED');
+
+    const one = await replayDeadLetters({ ...common, dryRun: false, jobId: 'job_replay1' });
+    expect(one.find((l) => l.jobId === 'job_replay1')).toMatchObject({
+      outcome: 'replayed',
+      job: { from: 'FAILED', to: 'QUEUED' },
+    });
+    expect(one.find((l) => l.jobId === 'job_replay2')?.outcome).toBe('skipped');
+    const job = (await jobs.getJob('job_replay1'))!;
+    expect(job.status).toBe('QUEUED');
+    expect(job.error).toBeUndefined();
+    const replayed = (await jobs.listEvents('job_replay1')).find((e) => e.type === 'job.replayed');
+    expect(replayed?.data).toMatchObject({ subscription, operator: 'ops@example.com', messageId: 'm-job_replay1' });
+    await waitFor(() => requested.find((m) => m.jobId === 'job_replay1'), {
+      timeoutMs: 10_000,
+      what: 'the replayed request',
+    });
+
+    // The replayed letter is gone from hold; the other is still there.
+    const again = await replayDeadLetters({ ...common, dryRun: true });
+    expect(again.map((l) => l.jobId)).toEqual(['job_replay2']);
+    expect(requested.filter((m) => m.jobId === 'job_replay1')).toHaveLength(1);
+  }, 60_000);
+
+  it('refuses a subscription the catalogue does not have', async () => {
+    await expect(
+      replayDeadLetters({ pubsub, jobs, subscription: 'nope', operator: 'x', limit: 1, dryRun: true, waitMs: 10 }),
+    ).rejects.toThrow(/unknown subscription nope/);
+  });
+});
