@@ -19,3 +19,9 @@ module "pubsub" {
   project_number = var.project_number
   catalogue_file = "${path.root}/../../../packages/contracts/catalogue.json"
 }
+
+module "firestore" {
+  source     = "../../modules/firestore"
+  project_id = var.project_id
+  location   = var.firestore_location
+}

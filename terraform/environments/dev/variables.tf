@@ -10,3 +10,9 @@ variable "region" {
   type    = string
   default = "europe-west1"
 }
+
+variable "firestore_location" {
+  type        = string
+  default     = "eur3"
+  description = "Firestore multi-region or region."
+}

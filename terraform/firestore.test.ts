@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+
+type Block = Record<string, unknown>[];
+const repo = join(__dirname, '..');
+const source = (file: string) => readFileSync(join(repo, file), 'utf8');
+
+describe('terraform/modules/firestore', () => {
+  let hcl: { locals: Block; resource: Record<string, Record<string, Block>> };
+  beforeAll(async () => {
+    hcl = (await parse('main.tf', source('terraform/modules/firestore/main.tf'))) as typeof hcl;
+  });
+
+  it("indexes exactly the fields of the job-list and quota queries, in the queries' order", () => {
+    const locals = JSON.stringify(hcl.locals);
+    // JobStore.listJobsForTenant: where tenantId [, where status], orderBy createdAt desc, then the id.
+    const list = source('packages/job-store/src/job-store.ts');
+    expect(list).toMatch(
+      /where\('tenantId', '==', tenantId\)[\s\S]*where\('status', '=='[\s\S]*orderBy\('createdAt', 'desc'\)\.orderBy\(FieldPath\.documentId\(\), 'desc'\)/,
+    );
+    expect(locals).toContain('[["tenantId","ASCENDING"],["createdAt","DESCENDING"],["__name__","DESCENDING"]]');
+    expect(locals).toContain(
+      '[["tenantId","ASCENDING"],["status","ASCENDING"],["createdAt","DESCENDING"],["__name__","DESCENDING"]]',
+    );
+    // countActiveJobs: tenantId == and status in [...].
+    expect(source('packages/job-store/src/usage.ts')).toMatch(
+      /where\('tenantId', '==', tenantId\)\s*\.where\('status', 'in'/,
+    );
+    expect(locals).toContain('[["tenantId","ASCENDING"],["status","ASCENDING"]]');
+    expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual(['api_keys_prefix_tenant', 'jobs']);
+  });
+
+  it('puts a TTL policy on every collection whose documents carry expiresAt', () => {
+    const ttl = /ttl_collections\s*=\s*\[([^\]]*)\]/.exec(source('terraform/modules/firestore/main.tf'))![1]!;
+    const collections = [...ttl.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1]);
+    expect(collections.sort()).toEqual(['idempotency', 'quotaCounters', 'rateLimits', 'renderCache']);
+    // Each is a collection the code really writes, with an expiresAt field.
+    expect(source('packages/job-store/src/idempotency.ts')).toMatch(/collection\('idempotency'\)[\s\S]*expiresAt/);
+    expect(source('packages/job-store/src/render-cache.ts')).toMatch(/collection\('renderCache'\)[\s\S]*expiresAt/);
+    expect(source('services/gateway/src/rate-limit.ts')).toContain("'rateLimits'");
+    expect(source('services/gateway/src/quotas.ts')).toContain("'quotaCounters'");
+    expect(source('packages/job-store/src/usage.ts')).toMatch(/expiresAt: Timestamp\.fromMillis\(window\.end/);
+    expect(hcl.resource.google_firestore_field?.ttl?.[0]?.field).toBe('expiresAt');
+  });
+});

@@ -1,0 +1,68 @@
+# Firestore: the composite indexes the queries need (the emulator checks none, production does)
+# and TTL policies on the documents that expire (the code checks expiry on read, so a late TTL
+# deletion is harmless).
+
+resource "google_firestore_database" "default" {
+  project                           = var.project_id
+  name                              = "(default)"
+  location_id                       = var.location
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "PESSIMISTIC"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+}
+
+locals {
+  # GET /v1/jobs: a tenant's jobs newest first, optionally of one status (JobStore.listJobsForTenant).
+  # Quotas: a tenant's unfinished jobs (countActiveJobs: tenantId == and status in [...]).
+  job_indexes = {
+    tenant_created = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"], ["__name__", "DESCENDING"]]
+    tenant_status_created = [
+      ["tenantId", "ASCENDING"], ["status", "ASCENDING"], ["createdAt", "DESCENDING"], ["__name__", "DESCENDING"]
+    ]
+    tenant_status = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
+  }
+  # Documents with an `expiresAt` the platform no longer needs after it passes.
+  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters"]
+}
+
+resource "google_firestore_index" "jobs" {
+  for_each    = local.job_indexes
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = "jobs"
+  query_scope = "COLLECTION"
+
+  dynamic "fields" {
+    for_each = each.value
+    content {
+      field_path = fields.value[0]
+      order      = fields.value[1]
+    }
+  }
+}
+
+# apiKeys: lookups by prefix within a tenant (admin key revoke/rotate).
+resource "google_firestore_index" "api_keys_prefix_tenant" {
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = "apiKeys"
+  query_scope = "COLLECTION"
+  fields {
+    field_path = "prefix"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "tenantId"
+    order      = "ASCENDING"
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each   = toset(local.ttl_collections)
+  project    = var.project_id
+  database   = google_firestore_database.default.name
+  collection = each.value
+  field      = "expiresAt"
+  ttl_config {}
+}
