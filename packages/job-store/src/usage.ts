@@ -150,6 +150,7 @@ export class LeasedWindowCounter {
     // Each round hands out a token, learns the window is spent, or waits for a lease that many
     // concurrent callers share; bounded in rounds and time all the same.
     const deadline = Date.now() + 10_000;
+    let lastError: unknown;
     for (let round = 0; round < 200 && Date.now() < deadline; round++) {
       const s = this.stateFor(counterId, window.start);
       const block = s.blocks[0];
@@ -175,9 +176,16 @@ export class LeasedWindowCounter {
         }
         return { granted: true, position, resetAt };
       }
-      await (s.leasing ?? this.lease(counterId, window, limit, s));
+      try {
+        await (s.leasing ?? this.lease(counterId, window, limit, s));
+      } catch (error) {
+        // Contention on the shared window document (lock timeouts, aborted transactions) is
+        // transient: back off with jitter and lease again, within the same bound of rounds and time.
+        lastError = error;
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** Math.min(round, 6))));
+      }
     }
-    throw new Error('could not lease rate-limit tokens');
+    throw new Error(`could not lease rate-limit tokens${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
   }
 
   private stateFor(counterId: string, windowStart: number): CounterState {
