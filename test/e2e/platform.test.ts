@@ -39,6 +39,9 @@ beforeAll(async () => {
     emulators,
     policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
     sweepIntervalSeconds: 1,
+    // A render worker killed mid-job leaves messages the emulator may hand to its dead stream for
+    // a long time; after 45 s in RENDERING the sweeper re-sends the shots' render requests.
+    stateDeadlineSeconds: { RENDERING: 45 },
   });
   client = new GatewayClient(stack.info);
 }, 90_000);

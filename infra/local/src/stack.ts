@@ -53,6 +53,10 @@ export interface StackOptions {
   vendorPools?: Partial<Record<VendorBackend, Record<string, string>>>;
   /** Environment added to every render pool (e.g. RENDER_FALLBACK_POLICY). */
   renderEnv?: Record<string, string>;
+  /** Job-state deadlines in seconds for every service (tests shorten RENDERING so the sweeper acts soon). */
+  stateDeadlineSeconds?: Partial<
+    Record<'QUEUED' | 'PLANNING' | 'AWAITING_APPROVAL' | 'RENDERING' | 'ASSEMBLING', number>
+  >;
   /** Environment added to one service (e.g. the planner's PLANNER_BACKENDS). */
   serviceEnv?: Partial<Record<LocalServiceName, Record<string, string>>>;
   log?: (line: string) => void;
@@ -144,6 +148,7 @@ export class LocalStack {
         STORAGE_SIGNING_KEY: randomBytes(32).toString('hex'),
         SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds ?? 30),
         WEBHOOK_POLL_SECONDS: String(options.sweepIntervalSeconds ?? 5),
+        ...(options.stateDeadlineSeconds ? { STATE_DEADLINES: JSON.stringify(options.stateDeadlineSeconds) } : {}),
       };
       const serviceEnv: Partial<Record<LocalServiceName, NodeJS.ProcessEnv>> = {};
       for (const name of names) {

@@ -40,8 +40,11 @@ export interface EventInput {
 const asArray = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
 const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
 
-function deadlineFor(status: JobStatus, now: Timestamp): Timestamp | null {
-  const seconds = JOB_STATE_DEADLINE_SECONDS[status];
+/** How long a job may stay in each state; the defaults are JOB_STATE_DEADLINE_SECONDS. */
+export type StateDeadlines = Partial<Record<JobStatus, number>>;
+
+function deadlineFor(status: JobStatus, now: Timestamp, deadlines: StateDeadlines = {}): Timestamp | null {
+  const seconds = deadlines[status] ?? JOB_STATE_DEADLINE_SECONDS[status];
   return seconds === undefined ? null : Timestamp.fromMillis(now.toMillis() + seconds * 1000);
 }
 
@@ -52,7 +55,11 @@ function deadlineFor(status: JobStatus, now: Timestamp): Timestamp | null {
 export class JobStore {
   readonly jobs: CollectionReference;
 
-  constructor(readonly db: Firestore) {
+  constructor(
+    readonly db: Firestore,
+    /** A deployment may shorten or lengthen the state deadlines (the local platform's tests do). */
+    private readonly deadlines: StateDeadlines = {},
+  ) {
     this.jobs = db.collection('jobs');
   }
 
@@ -78,7 +85,7 @@ export class JobStore {
       version: 1,
       createdAt: now,
       updatedAt: now,
-      deadlineAt: deadlineFor('QUEUED', now),
+      deadlineAt: deadlineFor('QUEUED', now, this.deadlines),
       costUsd: 0,
     };
     const batch = this.db.batch();
@@ -183,7 +190,7 @@ export class JobStore {
       status: to,
       version: job.version + 1,
       updatedAt: now,
-      deadlineAt: deadlineFor(to, now),
+      deadlineAt: deadlineFor(to, now, this.deadlines),
       sweeps: 0,
     };
     tx.set(this.jobRef(job.jobId), next);
@@ -404,7 +411,7 @@ export class JobStore {
       const job = snap.data() as Job;
       if (job.status !== status || !job.deadlineAt || job.deadlineAt.toMillis() > now.toMillis()) return null;
       const sweeps = (job.sweeps ?? 0) + 1;
-      const next: Job = { ...job, sweeps, deadlineAt: deadlineFor(status, now), updatedAt: now };
+      const next: Job = { ...job, sweeps, deadlineAt: deadlineFor(status, now, this.deadlines), updatedAt: now };
       tx.set(this.jobRef(jobId), next);
       this.writeEvent(
         tx,

@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { validate } from '@aiprod/contracts';
+import type { StateDeadlines } from '@aiprod/job-store';
 import { createBlobStore, type BlobStore } from '@aiprod/storage';
 
 /** Variables every service reads. Each service's env.ts spreads these into its own schema. */
@@ -10,6 +12,13 @@ export const CoreEnvProperties = {
     default: 'info',
   }),
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ format: 'uri' })),
+  STATE_DEADLINES: Type.Optional(
+    Type.String({
+      minLength: 2,
+      description:
+        'JSON of job-state deadlines in seconds overriding the defaults, e.g. {"RENDERING":600} (the sweeper acts on them).',
+    }),
+  ),
   SWEEP_INTERVAL_SECONDS: Type.Number({
     minimum: 0.2,
     maximum: 3600,
@@ -50,4 +59,30 @@ export function blobStoreFromEnv(env: StorageEnv): BlobStore {
     publicBaseUrl: env.PUBLIC_BASE_URL,
     signingKey: decodeSigningKey(env.STORAGE_SIGNING_KEY),
   });
+}
+
+const StateDeadlinesSchema = Type.Object(
+  Object.fromEntries(
+    ['QUEUED', 'PLANNING', 'AWAITING_APPROVAL', 'RENDERING', 'ASSEMBLING'].map((s) => [
+      s,
+      Type.Optional(Type.Integer({ minimum: 5, maximum: 30 * 24 * 3600 })),
+    ]),
+  ),
+  { additionalProperties: false },
+);
+
+/** Parses STATE_DEADLINES; a wrong value stops the service at start-up, naming the problem. */
+export function parseStateDeadlines(json: string | undefined): StateDeadlines {
+  if (!json) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new Error('STATE_DEADLINES is not valid JSON');
+  }
+  const checked = validate(StateDeadlinesSchema, value);
+  if (!checked.ok) {
+    throw new Error(`STATE_DEADLINES: ${checked.errors.map((e) => `${e.field || '/'} ${e.message}`).join('; ')}`);
+  }
+  return checked.value as StateDeadlines;
 }

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
+import { parseStateDeadlines } from './env';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicy } from './sweeper';
 import {
@@ -31,10 +32,10 @@ export interface CoreDeps {
   publisher: Publisher;
 }
 
-export function createCoreDeps(options: { projectId: string; log: Log }): CoreDeps {
+export function createCoreDeps(options: { projectId: string; log: Log; stateDeadlines?: string }): CoreDeps {
   const db = createFirestore(options.projectId);
   const pubsub = new PubSub({ projectId: options.projectId });
-  const jobs = new JobStore(db);
+  const jobs = new JobStore(db, parseStateDeadlines(options.stateDeadlines));
   return { log: options.log, db, pubsub, jobs, ledger: new MessageLedger(db, jobs), publisher: new Publisher(pubsub) };
 }
 

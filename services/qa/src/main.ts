@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const log = createLogger({ service: 'qa', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
   const judge = await judgeFromEnv(env);
   const deps = {
-    ...createCoreDeps({ projectId: env.GCP_PROJECT, log }),
+    ...createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES }),
     storage: blobStoreFromEnv(env),
     judge,
     workDir: env.WORK_DIR ?? tmpdir(),

@@ -157,7 +157,9 @@ export const shotRenderedHandler = (deps: QaDeps) =>
 export async function resumeRendering(deps: QaDeps, job: Job, log: Log): Promise<void> {
   for (const shot of await deps.jobs.listShots(job.jobId)) {
     const clipUri = shot.attempts[String(shot.attempt)]?.clipUri;
-    if (shot.status === 'PENDING' || shot.status === 'REJECTED') await requestRender(deps, job, shot);
+    // RENDERING too: a render worker that died holding it is resumed (its vendor task id is stored).
+    if (shot.status === 'PENDING' || shot.status === 'REJECTED' || shot.status === 'RENDERING')
+      await requestRender(deps, job, shot);
     else if (shot.status === 'RENDERED' && clipUri) {
       await checkRenderedShot(
         deps,
