@@ -3,7 +3,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
-  downloadOutput,
+  fetchUrlOutput,
   errorMessage,
   errorName,
   RequestAbortedError,
@@ -374,19 +374,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
     },
 
     async fetchResult(output, outFile, signal) {
-      if (output.kind !== 'url') {
-        throw new BackendFailure({
-          class: 'invalid',
-          code: 'replicate.output_kind',
-          message: `replicate cannot fetch a ${output.kind} output`,
-          charged: false,
-        });
-      }
-      await downloadOutput({
-        vendor: 'replicate',
-        url: output.url,
-        outFile,
-        signal,
+      await fetchUrlOutput('replicate', output, outFile, signal, {
         timeoutMs: options.fetchTimeoutMs ?? 120_000,
         secrets,
       });

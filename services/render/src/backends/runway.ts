@@ -3,7 +3,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
-  downloadOutput,
+  fetchUrlOutput,
   errorMessage,
   errorName,
   RequestAbortedError,
@@ -335,19 +335,7 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
     },
 
     async fetchResult(output, outFile, signal) {
-      if (output.kind !== 'url') {
-        throw new BackendFailure({
-          class: 'invalid',
-          code: 'runway.output_kind',
-          message: `runway cannot fetch a ${output.kind} output`,
-          charged: false,
-        });
-      }
-      await downloadOutput({
-        vendor: 'runway',
-        url: output.url,
-        outFile,
-        signal,
+      await fetchUrlOutput('runway', output, outFile, signal, {
         timeoutMs: options.fetchTimeoutMs ?? 120_000,
         secrets,
       });

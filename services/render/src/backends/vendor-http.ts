@@ -3,7 +3,7 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { BackendFailure } from './backend';
+import { BackendFailure, type BackendOutput } from './backend';
 
 /** Helpers shared by the HTTP vendor backends (Runway, Replicate): downloads, Retry-After, redaction. */
 
@@ -85,6 +85,25 @@ export function safeMessage(text: string, secrets: readonly string[]): string {
  * leaves something that looks finished). An expired URL (403/404/410) is `no_output`: the task
  * was paid for but its video is gone. Other failures are transient.
  */
+/** fetchResult for the vendors that hand back an output URL (Runway, Replicate). */
+export async function fetchUrlOutput(
+  vendor: string,
+  output: BackendOutput,
+  outFile: string,
+  signal: AbortSignal,
+  options: { timeoutMs: number; secrets: readonly string[] },
+): Promise<void> {
+  if (output.kind !== 'url') {
+    throw new BackendFailure({
+      class: 'invalid',
+      code: `${vendor}.output_kind`,
+      message: `${vendor} cannot fetch a ${output.kind} output`,
+      charged: false,
+    });
+  }
+  await downloadOutput({ vendor, url: output.url, outFile, signal, ...options });
+}
+
 export async function downloadOutput(options: {
   vendor: string;
   url: string;
