@@ -151,7 +151,9 @@ describe('client webhooks', () => {
 
   it('refuses, at send time, an endpoint that is not allowed and gives up without sending', async () => {
     const strict: WebhookDeps = { ...deps, allowLoopbackHttp: false };
-    await webhooks.setEndpoint('tenant-d', url, generateWebhookSecret());
+    // The metadata address is refused even in local mode, so whichever sender claims the delivery
+    // first (this call or the background dispatcher) must give up the same way.
+    await webhooks.setEndpoint('tenant-d', 'http://169.254.169.254/hook', generateWebhookSecret());
     const job = await deliveredJob('tenant-d');
     const delivery = (await enqueueJobWebhook(strict, job, 'DELIVERED'))!;
     const [attempt] = await attemptsOf(delivery.webhookId);
