@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { googleError, sendJson } from './google-errors';
 
 /**
  * A local stand-in for Vertex AI's Gemini `generateContent`, speaking the protocol the way
@@ -67,20 +68,6 @@ const GENERATE_CONTENT =
   /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):generateContent$/;
 
 /** google.rpc.Code names for the HTTP statuses a test is likely to script. */
-const STATUS_NAMES: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  409: 'ABORTED',
-  429: 'RESOURCE_EXHAUSTED',
-  499: 'CANCELLED',
-  500: 'INTERNAL',
-  501: 'NOT_IMPLEMENTED',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
-
 const DEFAULT_MESSAGES: Record<number, string> = {
   429: 'Resource exhausted. Please try again later. Please refer to https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more details.',
   500: 'Internal error encountered.',
@@ -97,31 +84,6 @@ function usage(body: unknown, outputText: string) {
     totalTokenCount: promptTokenCount + candidatesTokenCount,
     trafficType: 'ON_DEMAND',
   };
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
-  if (res.destroyed || res.writableEnded) return; // the client gave up (timeout test)
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function googleError(res: ServerResponse, code: number, message: string, retryAfterSeconds?: number) {
-  const status = STATUS_NAMES[code] ?? (code >= 500 ? 'INTERNAL' : 'UNKNOWN');
-  const details =
-    retryAfterSeconds === undefined
-      ? undefined
-      : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` }];
-  sendJson(
-    res,
-    code,
-    { error: { code, message, status, ...(details ? { details } : {}) } },
-    retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterSeconds)) },
-  );
 }
 
 function answer(res: ServerResponse, req: VertexRequest, text: string, finishReason = 'STOP') {

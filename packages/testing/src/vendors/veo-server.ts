@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { runFfmpeg } from '@aiprod/media';
+import { googleError, sendJson } from '../google-errors';
 
 /**
  * A local stand-in for Veo on Vertex AI, speaking the protocol the way `@google/genai`
@@ -109,17 +110,6 @@ export interface VeoServerOptions {
 const ROUTE =
   /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):(predictLongRunning|fetchPredictOperation)$/;
 
-const STATUS_NAMES: Record<number, string> = {
-  400: 'INVALID_ARGUMENT',
-  401: 'UNAUTHENTICATED',
-  403: 'PERMISSION_DENIED',
-  404: 'NOT_FOUND',
-  429: 'RESOURCE_EXHAUSTED',
-  500: 'INTERNAL',
-  503: 'UNAVAILABLE',
-  504: 'DEADLINE_EXCEEDED',
-};
-
 const DEFAULT_MESSAGES: Record<number, string> = {
   403: "Permission 'aiplatform.endpoints.predict' denied on resource (or it may not exist).",
   429: 'Quota exceeded for aiplatform.googleapis.com/online_prediction_requests_per_base_model with base model: veo-3.1-fast-generate. Please submit a quota increase request.',
@@ -182,31 +172,6 @@ function invalidRequest(model: string, body: unknown): string | undefined {
   )
     return `Invalid storageUri ${String(p.storageUri)}: must be a gs:// URI.`;
   return undefined;
-}
-
-function sendJson(res: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}) {
-  if (res.destroyed || res.writableEnded) return; // the client gave up
-  const text = JSON.stringify(payload);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': String(Buffer.byteLength(text)),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function googleError(res: ServerResponse, code: number, message: string, retryAfterSeconds?: number) {
-  const status = STATUS_NAMES[code] ?? (code >= 500 ? 'INTERNAL' : 'UNKNOWN');
-  const details =
-    retryAfterSeconds === undefined
-      ? undefined
-      : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` }];
-  sendJson(
-    res,
-    code,
-    { error: { code, message, status, ...(details ? { details } : {}) } },
-    retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterSeconds)) },
-  );
 }
 
 /** Renders the clip Veo would have made: a test pattern of the requested size and length,

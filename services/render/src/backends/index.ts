@@ -1,5 +1,5 @@
 import { copyFile } from 'node:fs/promises';
-import { OAuth2Client } from 'google-auth-library';
+import { accessTokenAuth } from '@aiprod/planning';
 import type { BlobStore } from '@aiprod/storage';
 import type { RenderEnvValues } from '../env';
 import type { VideoBackend } from './backend';
@@ -33,11 +33,7 @@ export function createBackend(env: RenderEnvValues, storage: BlobStore): VideoBa
         ...(env.REPLICATE_POLL_INTERVAL_MS !== undefined ? { pollIntervalMs: env.REPLICATE_POLL_INTERVAL_MS } : {}),
       });
     case 'veo': {
-      let authClient: OAuth2Client | undefined;
-      if (env.VERTEX_ACCESS_TOKEN) {
-        authClient = new OAuth2Client();
-        authClient.setCredentials({ access_token: env.VERTEX_ACCESS_TOKEN });
-      }
+      const authClient = env.VERTEX_ACCESS_TOKEN ? accessTokenAuth(env.VERTEX_ACCESS_TOKEN).authClient : undefined;
       return veoBackend({
         project: env.GCP_PROJECT,
         location: env.VERTEX_LOCATION,
