@@ -39,9 +39,9 @@ beforeAll(async () => {
     emulators,
     policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
     sweepIntervalSeconds: 1,
-    // A render worker killed mid-job leaves messages the emulator may hand to its dead stream for
-    // a long time; after 45 s in RENDERING the sweeper re-sends the shots' render requests.
-    stateDeadlineSeconds: { RENDERING: 45 },
+    // A render worker killed mid-job leaves its attempts' leases to go stale within 4 s; the render
+    // pool's own sweep then re-sends them, whatever the emulator does with the dead stream's messages.
+    renderEnv: { RENDER_LEASE_SECONDS: '4' },
   });
   client = new GatewayClient(stack.info);
 }, 90_000);

@@ -70,7 +70,7 @@ beforeAll(async () => {
       },
       veo: { VERTEX_BASE_URL: veo.url, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN, VEO_POLL_INTERVAL_MS: '100' },
     },
-    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()) },
+    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()), RENDER_LEASE_SECONDS: '4' },
     serviceEnv: {
       // The vendors' test clips are test patterns: they carry none of the planned on-screen text,
       // so the semantic judge is off here (its checks are recorded as skipped, with the reason).

@@ -159,9 +159,10 @@ export class LocalStack {
           ...(name.startsWith('render-') && name !== 'render-local'
             ? options.vendorPools?.[name.slice('render-'.length) as VendorBackend]
             : {}),
-          // The planner plans for, and the gateway quotes, exactly the pools this stack runs.
+          // The planner plans for, the gateway quotes and the fallback policy hands shots to exactly
+          // the pools this stack runs.
           ...(name === 'planner' ? { PLANNER_BACKENDS: backends } : {}),
-          ...(name === 'gateway' ? { ENABLED_BACKENDS: backends } : {}),
+          ...(name === 'gateway' || name.startsWith('render-') ? { ENABLED_BACKENDS: backends } : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),

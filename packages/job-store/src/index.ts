@@ -7,3 +7,4 @@ export * from './webhooks';
 export * from './render-cache';
 export * from './idempotency';
 export * from './usage';
+export * from './shot-attempts';

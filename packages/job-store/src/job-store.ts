@@ -37,6 +37,13 @@ export interface EventInput {
   key?: string;
 }
 
+/** What `casShot` changes on a shot: its status (default: unchanged), fields, and an event. */
+export interface ShotChange {
+  status?: ShotStatus;
+  patch: Partial<Shot>;
+  event?: EventInput & { key: string };
+}
+
 const asArray = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
 const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
 
@@ -327,6 +334,82 @@ export class JobStore {
   }
 
   /**
+   * A compare-and-set on one shot where the caller decides, from the shot as stored, whether
+   * anything changes: `decide` returns null for "no change" (a lost race, a redelivery), or the
+   * new status (checked against the transition table), the fields to change and an event.
+   */
+  async casShot(
+    jobId: string,
+    shotId: string,
+    decide: (shot: Shot) => ShotChange | null,
+  ): Promise<{ changed: boolean; value: Shot | null }> {
+    return this.db.runTransaction(async (tx) => {
+      const ref = this.shotRef(jobId, shotId);
+      const snap = await tx.get(ref);
+      if (!snap.exists) return { changed: false, value: null };
+      const shot = snap.data() as Shot;
+      const change = decide(shot);
+      if (!change) return { changed: false, value: shot };
+      const to = change.status ?? shot.status;
+      if (to !== shot.status && !isLegalShotTransition(shot.status, to)) {
+        throw new IllegalTransitionError(`shot ${shot.status} → ${to} is not a legal transition`);
+      }
+      const now = Timestamp.now();
+      const next: Shot = { ...shot, ...change.patch, status: to, updatedAt: now };
+      tx.set(ref, next);
+      if (change.event) this.writeEvent(tx, jobId, change.event.key, change.event, now);
+      return { changed: true, value: next };
+    });
+  }
+
+  /**
+   * Commits spend to a vendor task before it is created: refused when the job is finished, or
+   * when what it has spent, what tasks in flight have committed and this task would together
+   * pass the budget cap. Idempotent per key (a redelivery re-reserves nothing).
+   */
+  async reserveSpend(
+    jobId: string,
+    key: string,
+    amountUsd: number,
+    capUsd: number | undefined,
+  ): Promise<
+    | { ok: true }
+    | { ok: false; why: 'terminal'; status: JobStatus }
+    | { ok: false; why: 'budget'; spentUsd: number; committedUsd: number; capUsd: number }
+    | { ok: false; why: 'not_found' }
+  > {
+    return this.db.runTransaction(async (tx) => {
+      const jobRef = this.jobRef(jobId);
+      const marker = jobRef.collection('reservations').doc(eventKey(key));
+      const [jobSnap, seen] = await Promise.all([tx.get(jobRef), tx.get(marker)]);
+      if (!jobSnap.exists) return { ok: false, why: 'not_found' } as const;
+      const job = jobSnap.data() as Job;
+      if (isTerminal(job.status)) return { ok: false, why: 'terminal', status: job.status } as const;
+      if (seen.exists) return { ok: true } as const;
+      const spentUsd = job.costUsd ?? 0;
+      const committedUsd = job.reservedUsd ?? 0;
+      if (capUsd !== undefined && spentUsd + committedUsd + amountUsd > capUsd + 1e-9) {
+        return { ok: false, why: 'budget', spentUsd, committedUsd: committedUsd + amountUsd, capUsd } as const;
+      }
+      tx.create(marker, { amountUsd, at: Timestamp.now() });
+      tx.update(jobRef, { reservedUsd: FieldValue.increment(amountUsd) });
+      return { ok: true } as const;
+    });
+  }
+
+  /** Gives a reservation back without a ledger line (the create failed: no task, no bill). */
+  async releaseSpend(jobId: string, key: string): Promise<void> {
+    await this.db.runTransaction(async (tx) => {
+      const jobRef = this.jobRef(jobId);
+      const marker = jobRef.collection('reservations').doc(eventKey(key));
+      const seen = await tx.get(marker);
+      if (!seen.exists) return;
+      tx.delete(marker);
+      tx.update(jobRef, { reservedUsd: FieldValue.increment(-Number(seen.get('amountUsd') ?? 0)) });
+    });
+  }
+
+  /**
    * Marks a shot PASSED and, when it was the last one, moves the job to ASSEMBLING — in one
    * transaction, so that shots passing at the same moment request assembly exactly once.
    */
@@ -355,6 +438,20 @@ export class JobStore {
         updatedAt: now,
       };
       tx.set(this.shotRef(jobId, shotId), passed);
+      // Only a clip QA passed is worth reusing: the render cache learns of it here, never before.
+      const cache = shot.attempts[key]?.cache;
+      const clipUri = shot.attempts[key]?.clipUri;
+      if (cache && clipUri && cache.ttlSeconds > 0) {
+        tx.set(this.db.collection('renderCache').doc(cache.key), {
+          tenantId: job.tenantId,
+          backend: shot.attempts[key]!.backend,
+          model: cache.model,
+          clipUri,
+          sizeBytes: cache.sizeBytes,
+          createdAt: now,
+          expiresAt: Timestamp.fromMillis(now.toMillis() + cache.ttlSeconds * 1000),
+        });
+      }
       this.writeEvent(
         tx,
         jobId,
@@ -374,15 +471,34 @@ export class JobStore {
   /**
    * The cost ledger: one line per vendor task under jobs/{id}/costs/{key}, added to the job's
    * running total once (a redelivery finds the line and adds nothing). Free outcomes (refusals,
-   * cache hits, the local backend) get a line too, so the ledger shows every attempt.
+   * cache hits, the local backend) get a line too, so the ledger shows every attempt. The task's
+   * spend reservation, if any, is released in the same transaction.
    */
-  async addCost(jobId: string, key: string, costUsd: number, detail: Record<string, unknown> = {}): Promise<boolean> {
+  async addCost(
+    jobId: string,
+    key: string,
+    costUsd: number,
+    detail: Record<string, unknown> = {},
+    options: { reservation?: string } = {},
+  ): Promise<boolean> {
     return this.db.runTransaction(async (tx) => {
-      const marker = this.jobRef(jobId).collection('costs').doc(eventKey(key));
-      const seen = await tx.get(marker);
-      if (seen.exists) return false;
+      const jobRef = this.jobRef(jobId);
+      const marker = jobRef.collection('costs').doc(eventKey(key));
+      const held = options.reservation ? jobRef.collection('reservations').doc(eventKey(options.reservation)) : null;
+      const [seen, reserved] = await Promise.all([tx.get(marker), held ? tx.get(held) : Promise.resolve(null)]);
+      const release = reserved?.exists ? Number(reserved.get('amountUsd') ?? 0) : 0;
+      if (reserved?.exists) tx.delete(held!);
+      if (seen.exists) {
+        if (release) tx.update(jobRef, { reservedUsd: FieldValue.increment(-release) });
+        return false;
+      }
       tx.create(marker, { ...detail, costUsd, at: Timestamp.now() });
-      if (costUsd > 0) tx.update(this.jobRef(jobId), { costUsd: FieldValue.increment(costUsd) });
+      if (costUsd > 0 || release) {
+        tx.update(jobRef, {
+          ...(costUsd > 0 ? { costUsd: FieldValue.increment(costUsd) } : {}),
+          ...(release ? { reservedUsd: FieldValue.increment(-release) } : {}),
+        });
+      }
       return true;
     });
   }

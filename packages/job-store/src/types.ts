@@ -84,6 +84,8 @@ export interface Job {
   /** A still for previews and a grid of the shots, stored beside the outputs. */
   stills?: { posterUri: string; contactSheetUri: string };
   costUsd: number;
+  /** Spend committed to vendor tasks in flight and not yet settled in the cost ledger. */
+  reservedUsd?: number;
   error?: JobError;
 }
 
@@ -92,7 +94,8 @@ export interface RenderTry {
   backend: BackendName;
   model: string;
   vendorTaskId?: string;
-  outcome: 'succeeded' | 'cache_hit' | 'failed' | 'canceled';
+  /** `abandoned`: we stopped following a task (attempt deadline, unreachable) after cancelling it. */
+  outcome: 'succeeded' | 'cache_hit' | 'failed' | 'canceled' | 'abandoned';
   errorClass?: ErrorClass;
   code?: string;
   message?: string;
@@ -111,11 +114,31 @@ export interface ShotAttempt {
   submittedAt?: Timestamp;
   /** Finished vendor tasks of this attempt, in order. */
   tries?: RenderTry[];
+  /** The spend reservation made for the task in flight (released when its ledger line is written). */
+  reservation?: string;
+  /** Which render worker delivery holds the attempt, and until when unless it renews the lease. */
+  lease?: AttemptLease | null;
+  /** Set when the fallback policy moved the attempt to another backend; the new owner's message follows. */
+  handedOverAt?: Timestamp;
   clipUri?: string;
+  /** What the render cache keeps of this clip once QA has passed it (never before). */
+  cache?: AttemptCacheEntry;
   costUsd?: number;
   startedAt: Timestamp;
   finishedAt?: Timestamp;
   error?: string;
+}
+
+export interface AttemptLease {
+  holder: string;
+  until: Timestamp;
+}
+
+export interface AttemptCacheEntry {
+  key: string;
+  ttlSeconds: number;
+  model: string;
+  sizeBytes: number;
 }
 
 export type { QaCheck };

@@ -85,6 +85,11 @@ export interface ConsumerOptions<T extends TopicName> {
   closeTimeoutSeconds?: number;
   /** How long the client keeps extending a message's lease while the handler runs (default 60 min). */
   maxLeaseMinutes?: number;
+  /**
+   * The longest single lease extension. The client library otherwise grows it with the handler's
+   * running time up to 600 s, so a killed worker's message would wait that long to be redelivered.
+   */
+  maxAckExtensionSeconds?: number;
 }
 
 type Decoded<T extends TopicName> =
@@ -146,6 +151,9 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
     flowControl: { maxMessages: options.maxConcurrent ?? 4, allowExcessMessages: false },
     // The client extends each lease while the handler runs (renders poll vendors for minutes).
     maxExtensionTime: Duration.from({ minutes: options.maxLeaseMinutes ?? 60 }),
+    ...(options.maxAckExtensionSeconds
+      ? { maxAckDeadline: Duration.from({ seconds: options.maxAckExtensionSeconds }) }
+      : {}),
     closeOptions: {
       behavior: SubscriptionCloseBehaviors.WaitForProcessing,
       timeout: Duration.from({ seconds: options.closeTimeoutSeconds ?? 8 }),

@@ -63,6 +63,8 @@ export interface WorkerServiceOptions {
   maxConcurrent?: number;
   /** Lease extension bound for long handlers (render pools). */
   maxLeaseMinutes?: number;
+  /** The longest single lease extension (render pools: a killed worker's message comes back sooner). */
+  maxAckExtensionSeconds?: number;
   /** The job states this service sweeps when overdue, and how. */
   sweep?: Partial<Record<JobStatus, SweepPolicy>>;
   sweepIntervalMs?: number;
@@ -92,6 +94,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         recorder,
         maxConcurrent: options.maxConcurrent,
         ...(options.maxLeaseMinutes ? { maxLeaseMinutes: options.maxLeaseMinutes } : {}),
+        ...(options.maxAckExtensionSeconds ? { maxAckExtensionSeconds: options.maxAckExtensionSeconds } : {}),
       }),
       startDeadLetterWatcher({
         pubsub: deps.pubsub,
@@ -154,7 +157,8 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
     if (stopping) process.exit(1);
     stopping = true;
     log.info('shutting down', { signal });
-    const hardStop = setTimeout(() => process.exit(1), 15_000);
+    // Cloud Run sends SIGKILL 10 s after SIGTERM: be done (or handed back) before then.
+    const hardStop = setTimeout(() => process.exit(1), 9_000);
     hardStop.unref();
     close()
       .then(() => process.exit(0))

@@ -1,12 +1,15 @@
 import type { JobStatus, TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { SemanticJudge } from '@aiprod/qa';
+import type { ShotAttempts } from '@aiprod/job-store';
 import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
 import { resumeRendering, shotRenderedHandler } from './handlers/shot-rendered';
 
 export interface QaDeps extends CoreDeps {
   storage: BlobStore;
+  /** The shot state machine (pass, reject, fail). */
+  attempts: ShotAttempts;
   /** null when no semantic judge is configured: semantic checks are reported as skipped. */
   judge: SemanticJudge | null;
   workDir: string;

@@ -3,6 +3,7 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'qa' });
 
 import { tmpdir } from 'node:os';
+import { ShotAttempts } from '@aiprod/job-store';
 import { createGeminiJudge, createLocalJudge, type SemanticJudge } from '@aiprod/qa';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildQa, qaSweep } from './app';
@@ -24,8 +25,10 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'qa', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
   const judge = await judgeFromEnv(env);
+  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const deps = {
-    ...createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES }),
+    ...core,
+    attempts: new ShotAttempts(core.jobs),
     storage: blobStoreFromEnv(env),
     judge,
     workDir: env.WORK_DIR ?? tmpdir(),

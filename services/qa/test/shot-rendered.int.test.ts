@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { PRESETS, type Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
+import { createFirestore, JobStore, MessageLedger, ShotAttempts } from '@aiprod/job-store';
 import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
 import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
 import { createBlobStore } from '@aiprod/storage';
@@ -59,6 +59,7 @@ beforeAll(async () => {
     jobs,
     ledger: new MessageLedger(db, jobs),
     publisher: new Publisher(pubsub),
+    attempts: new ShotAttempts(jobs),
     storage,
     judge,
     workDir: dir,

@@ -1,5 +1,5 @@
 import type { BackendName, FallbackPolicy, ShotSpec, TopicName } from '@aiprod/contracts';
-import type { RenderCache } from '@aiprod/job-store';
+import type { RenderCache, ShotAttempts } from '@aiprod/job-store';
 import type { HandlerDef } from '@aiprod/pubsub';
 import type { CoreDeps } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
@@ -11,15 +11,28 @@ export interface RenderDeps extends CoreDeps {
   storage: BlobStore;
   backend: VideoBackend;
   policy: FallbackPolicy;
+  /** The backends this deployment runs a pool for (the planner's list): the only fallback targets. */
+  deployedBackends: readonly BackendName[];
+  /** The shot state machine: every attempt change goes through it. */
+  attempts: ShotAttempts;
+  /** This process, in attempt leases: `${workerId}:${messageId}` holds an attempt. */
+  workerId: string;
+  /** How long an attempt lease lasts unless renewed, and how often the holder renews it. */
+  lease: { ttlMs: number; renewMs: number };
+  /** Per-call bounds; `jobCheckMs` is how often a long poll re-reads the job (cancel, failure). */
+  timeouts: { submitMs: number; pollMs: number; fetchMs: number; jobCheckMs: number };
   /** This backend's circuit breaker (one per process: a pool serves one backend). */
   breaker: CircuitBreakerPolicy;
+  /** Reads clips QA passed before; entries are written when QA passes a clip (job store). */
   cache: RenderCache;
+  /** How long a passed clip stays reusable; 0 turns the cache off. */
+  cacheTtlSeconds: number;
   /** What a vendor task cost, from the versioned price table. */
   price: (backend: BackendName, model: string, spec: ShotSpec, usage: BackendUsage) => number;
   /** Adds spend to the tenant's month (the gateway's spend cap reads it), once per ledger line. */
   recordSpend: (tenantId: string, usd: number, entryId: string) => Promise<void>;
   workDir: string;
-  /** Aborted on SIGTERM: polling stops and the message is nacked, so another worker resumes the task. */
+  /** Aborted on SIGTERM: in-flight requests are handed back (re-published, then acked), tasks kept. */
   shutdown: AbortSignal;
 }
 

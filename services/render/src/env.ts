@@ -28,6 +28,25 @@ export const RenderEnv = Type.Object({
       description: 'The fallback policy as JSON (validated at start-up); the default otherwise.',
     }),
   ),
+  ENABLED_BACKENDS: Type.String({
+    default: 'local',
+    pattern: '^(runway|veo|replicate|local)(,(runway|veo|replicate|local))*$',
+    description:
+      "The render pools this deployment runs (the planner's PLANNER_BACKENDS): the fallback policy hands shots only to these.",
+  }),
+  RENDER_LEASE_SECONDS: Type.Number({
+    minimum: 1,
+    maximum: 600,
+    default: 30,
+    description:
+      "An attempt's lease, renewed every quarter of it while a worker renders: a dead worker's shot resumes within about this long. Also bounds the Pub/Sub lease extensions.",
+  }),
+  RENDER_POLL_TIMEOUT_SECONDS: Type.Number({
+    minimum: 0.1,
+    maximum: 600,
+    default: 60,
+    description: 'One poll call; a poll that takes longer is retried on the same task, never read as a cancel.',
+  }),
   RENDER_CACHE_TTL_SECONDS: Type.Integer({
     minimum: 0,
     maximum: 90 * 24 * 3600,

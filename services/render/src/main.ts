@@ -2,15 +2,17 @@
 import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'render' });
 
-import { tmpdir } from 'node:os';
-import { parseFallbackPolicy } from '@aiprod/contracts';
-import { RenderCache, recordSpend } from '@aiprod/job-store';
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { parseFallbackPolicy, type BackendName } from '@aiprod/contracts';
+import { RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildRender, type RenderDeps } from './app';
 import { createBackend } from './backends';
 import { loadEnv } from './env';
 import { backendBreaker } from './policy';
+import { startStaleAttemptSweep } from './stale-attempts';
 
 function leaseMinutes(p: RenderDeps['policy']['backends']['local']): number {
   const seconds = p.attemptsHere * (p.attemptTimeoutSeconds + p.backoff.maxMs / 1000);
@@ -29,13 +31,25 @@ async function main(): Promise<void> {
   const storage = blobStoreFromEnv(env);
   const backend = createBackend(env, storage);
   const shutdown = new AbortController();
+  const leaseMs = env.RENDER_LEASE_SECONDS * 1000;
   const deps: RenderDeps = {
     ...core,
     storage,
     backend,
     policy,
+    deployedBackends: [...new Set(env.ENABLED_BACKENDS.split(','))] as BackendName[],
+    attempts: new ShotAttempts(core.jobs),
+    workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },
+    timeouts: {
+      submitMs: 120_000,
+      pollMs: env.RENDER_POLL_TIMEOUT_SECONDS * 1000,
+      fetchMs: 300_000,
+      jobCheckMs: 5_000,
+    },
     breaker: backendBreaker(policy.backends[backend.name]),
     cache: new RenderCache(core.db, env.RENDER_CACHE_TTL_SECONDS),
+    cacheTtlSeconds: env.RENDER_CACHE_TTL_SECONDS,
     price: (name, model, spec, usage) =>
       attemptCost(name, model, {
         outputSeconds: usage.outputSeconds,
@@ -59,11 +73,17 @@ async function main(): Promise<void> {
     maxConcurrent: env.RENDER_CONCURRENCY ?? policy.backends[backend.name].maxConcurrent,
     // Every try here may run to the attempt timeout, with backoffs between: keep the lease that long.
     maxLeaseMinutes: leaseMinutes(policy.backends[backend.name]),
-    onClose: () => telemetry.shutdown(),
+    // ...but in short extensions, so a killed worker's message is redelivered within the attempt lease.
+    maxAckExtensionSeconds: Math.max(10, env.RENDER_LEASE_SECONDS),
+    onClose: async () => {
+      await staleSweep.stop();
+      await telemetry.shutdown();
+    },
   });
+  const staleSweep = startStaleAttemptSweep(deps);
   log.info('render pool ready', { backend: backend.name, model: backend.model });
   exitOnSignals(async () => {
-    // Stop polling first: in-flight messages are nacked with their task ids stored, and resumed elsewhere.
+    // Stop polling first: in-flight requests are re-published with their task ids stored, then acked.
     shutdown.abort();
     await service.close();
   }, log);

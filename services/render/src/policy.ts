@@ -89,7 +89,7 @@ export function decide(input: {
 }
 
 /** Exponential backoff with jitter from cockatiel: the delay before try `tries + 1`. */
-function backoffDelay(policy: BackendPolicy, tries: number): number {
+export function backoffDelay(policy: BackendPolicy, tries: number): number {
   let backoff: IBackoff<unknown> | undefined = new ExponentialBackoff({
     initialDelay: policy.backoff.initialMs,
     maxDelay: policy.backoff.maxMs,

@@ -12,7 +12,7 @@ import {
   type RenderRequest,
   type ShotSpec,
 } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger, RenderCache, recordSpend } from '@aiprod/job-store';
+import { createFirestore, JobStore, MessageLedger, RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
 import { createBlobStore } from '@aiprod/storage';
@@ -67,10 +67,25 @@ export function renderHarness(name: string) {
 
   function deps(
     backend: VideoBackend,
-    options: { policy?: FallbackPolicy; shutdown?: AbortSignal; cacheTtlSeconds?: number } = {},
+    options: {
+      policy?: FallbackPolicy;
+      shutdown?: AbortSignal;
+      cacheTtlSeconds?: number;
+      deployedBackends?: BackendName[];
+      workerId?: string;
+      leaseMs?: number;
+      timeouts?: Partial<RenderDeps['timeouts']>;
+    } = {},
   ): RenderDeps {
     const policy = options.policy ?? DEFAULT_FALLBACK_POLICY;
+    const leaseMs = options.leaseMs ?? 4_000;
     return {
+      deployedBackends: options.deployedBackends ?? ['local', 'runway', 'veo', 'replicate'],
+      attempts: new ShotAttempts(jobs),
+      workerId: options.workerId ?? `test-${randomBytes(3).toString('hex')}`,
+      lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },
+      timeouts: { submitMs: 10_000, pollMs: 5_000, fetchMs: 30_000, jobCheckMs: 200, ...options.timeouts },
+      cacheTtlSeconds: options.cacheTtlSeconds ?? 3600,
       log: memory.log,
       db,
       pubsub,

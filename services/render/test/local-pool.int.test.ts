@@ -32,9 +32,10 @@ describe('the local render pool', () => {
     });
   });
 
-  it('reuses the stored clip for the same shot in another job of the same tenant, and records the hit', async () => {
+  it('reuses a clip QA passed for the same shot in another job of the same tenant, and records the hit', async () => {
     const first = await h.plannedJob('local', { prompt: 'A lighthouse at night', seed: 11 });
     await h.handle(h.deps(localBackend({ timeoutMs: 60_000 })), first.msg);
+    await h.jobs.passShot(first.jobId, 's01', 1, undefined);
     const second = await h.plannedJob('local', { prompt: 'A lighthouse at night', seed: 11 });
     await h.handle(h.deps(localBackend({ timeoutMs: 60_000 })), second.msg);
 

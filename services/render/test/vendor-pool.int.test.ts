@@ -1,4 +1,4 @@
-import { DEFAULT_FALLBACK_POLICY, RetryableError, PermanentError, type FallbackPolicy } from '@aiprod/contracts';
+import { DEFAULT_FALLBACK_POLICY, PermanentError, type FallbackPolicy } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { requireEmulators, startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { runwayBackend } from '../src/backends/runway';
@@ -60,7 +60,13 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
       what: 'the stored task id',
     });
     shutdown.abort();
-    await expect(first).rejects.toBeInstanceOf(RetryableError);
+    // Handed back, not nacked: the request is published again (no delivery attempt spent) and acked.
+    await expect(first).resolves.toBeUndefined();
+    await waitFor(() => h.published['aiprod.render.runway.v1']!.find((m) => m.jobId === jobId && m.shotId === 's01'), {
+      timeoutMs: 10_000,
+      what: 'the handed-back render request',
+    });
+    expect((await h.jobs.getShot(jobId, 's01'))!.attempts['1']!.lease ?? null).toBeNull();
 
     // A fresh process: a new backend instance that has never seen the task.
     await h.handle(h.deps(backend(), { policy: policy() }), msg);

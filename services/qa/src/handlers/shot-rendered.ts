@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Timestamp } from '@google-cloud/firestore';
-import { isTerminal, PermanentError, presetOf, renderTopicFor, type ShotSpec } from '@aiprod/contracts';
-import type { Job, QaReport, Shot } from '@aiprod/job-store';
+import { isTerminal, PermanentError, presetOf, type ShotSpec } from '@aiprod/contracts';
+import { isLeaseFresh, renderRequestFor, type Job, type QaReport, type Shot } from '@aiprod/job-store';
 import { defineHandler, type Log } from '@aiprod/pubsub';
 import { evaluateClip, expectationFromSpec } from '@aiprod/qa';
 import type { QaDeps } from '../app';
@@ -12,14 +12,8 @@ async function requestAssembly(deps: QaDeps, job: Job): Promise<void> {
 }
 
 async function requestRender(deps: QaDeps, job: Job, shot: Shot): Promise<void> {
-  await deps.publisher.publish(renderTopicFor(shot.backend), {
-    v: 1,
-    jobId: job.jobId,
-    tenantId: job.tenantId,
-    shotId: shot.shotId,
-    attempt: shot.attempt,
-    spec: shot.spec,
-  });
+  const request = renderRequestFor(job, shot);
+  await deps.publisher.publish(request.topic, request.message);
 }
 
 /** A retake is not the same request again: a new seed, and the reasons the last take failed. */
@@ -105,7 +99,7 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
   const failed = report.checks.filter((c) => c.verdict === 'fail');
   log.info('QA verdict', { verdict: report.verdict, failed: failed.map((c) => c.name), ...report.timings });
   if (!failed.length) {
-    const result = await deps.jobs.passShot(msg.jobId, msg.shotId, msg.attempt, report);
+    const result = await deps.attempts.pass(msg.jobId, msg.shotId, msg.attempt, report);
     if (result.job?.status === 'ASSEMBLING') await requestAssembly(deps, result.job);
     return;
   }
@@ -114,36 +108,24 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
     .map((c) => `${c.name}: measured ${String(c.measured)}, expected ${c.expected ?? 'a pass'}`)
     .join('; ');
   const maxAttempts = presetOf(job.preset).qa.maxAttempts;
-  const attemptKey = String(msg.attempt);
   if (msg.attempt >= maxAttempts) {
-    await deps.jobs.transitionShot(msg.jobId, msg.shotId, 'RENDERED', 'FAILED', (s) => ({
-      qa: report,
-      attempts: { ...s.attempts, [attemptKey]: { ...s.attempts[attemptKey]!, status: 'FAILED' } },
-    }));
+    await deps.attempts.failQa(msg.jobId, msg.shotId, msg.attempt, report);
     throw new PermanentError('qa_failed', `shot ${msg.shotId} failed QA after ${msg.attempt} attempts: ${summary}`);
   }
-  const rejected = await deps.jobs.transitionShot(
+  const retake = await deps.attempts.reject(
     msg.jobId,
     msg.shotId,
-    'RENDERED',
-    'REJECTED',
-    (s) => ({
-      qa: report,
-      attempt: msg.attempt + 1,
-      spec: retakeSpec(
-        s.spec,
+    msg.attempt,
+    report,
+    (spec) =>
+      retakeSpec(
+        spec,
         msg.attempt + 1,
         failed.map((c) => c.name),
       ),
-      attempts: { ...s.attempts, [attemptKey]: { ...s.attempts[attemptKey]!, status: 'REJECTED' } },
-    }),
-    {
-      key: `shot-${msg.shotId}-a${msg.attempt}-rejected`,
-      type: 'shot.rejected',
-      data: { shotId: msg.shotId, attempt: msg.attempt, failed: summary },
-    },
+    summary,
   );
-  if (rejected.value?.status === 'REJECTED') await requestRender(deps, job, rejected.value);
+  if (retake) await requestRender(deps, job, retake);
 }
 
 export const shotRenderedHandler = (deps: QaDeps) =>
@@ -151,14 +133,16 @@ export const shotRenderedHandler = (deps: QaDeps) =>
 
 /**
  * The sweeper's nudge for an overdue RENDERING job: shots waiting to render are requested again,
- * rendered shots are checked again. A shot still RENDERING is left to its message, which Pub/Sub
- * keeps redelivering until it succeeds or dead-letters.
+ * rendered shots are checked again. A shot still RENDERING is requested again only when no render
+ * worker holds a fresh lease on it (a healthy worker's shot is left alone).
  */
 export async function resumeRendering(deps: QaDeps, job: Job, log: Log): Promise<void> {
   for (const shot of await deps.jobs.listShots(job.jobId)) {
     const clipUri = shot.attempts[String(shot.attempt)]?.clipUri;
-    // RENDERING too: a render worker that died holding it is resumed (its vendor task id is stored).
-    if (shot.status === 'PENDING' || shot.status === 'REJECTED' || shot.status === 'RENDERING')
+    // RENDERING too when its lease is stale: a render worker that died holding it is resumed
+    // (its vendor task id is stored).
+    const live = shot.status === 'RENDERING' && isLeaseFresh(shot.attempts[String(shot.attempt)]);
+    if (shot.status === 'PENDING' || shot.status === 'REJECTED' || (shot.status === 'RENDERING' && !live))
       await requestRender(deps, job, shot);
     else if (shot.status === 'RENDERED' && clipUri) {
       await checkRenderedShot(

@@ -13,6 +13,8 @@ export interface BackendError {
   retryAfterMs?: number;
   /** Whether the vendor bills this failed attempt (refusals and aborted tasks are free). */
   charged: boolean;
+  /** What the vendor measured for a billed failure (absent: priced on the shot's length). */
+  usage?: BackendUsage;
 }
 
 /** Thrown by backend calls so the caller can read the classification without calling classify again. */
@@ -51,6 +53,13 @@ export type PollResult =
   | { state: 'succeeded'; output: BackendOutput; usage: BackendUsage }
   | { state: 'failed'; error: BackendError };
 
+/** What a cancelled (or abandoned) task costs, as the vendor bills it. */
+export interface CancelOutcome {
+  charged: boolean;
+  /** What to price when charged (absent: the shot's length). */
+  usage?: BackendUsage;
+}
+
 export interface SubmitContext {
   /** Stable per (job, shot, attempt): vendors without idempotency keys still get it in metadata/logs. */
   attemptKey: string;
@@ -73,8 +82,11 @@ export interface VideoBackend {
   poll(taskId: string, signal: AbortSignal): Promise<PollResult>;
   /** Downloads (or, for local, renders) the finished video into `outFile`. */
   fetchResult(output: BackendOutput, outFile: string, signal: AbortSignal): Promise<void>;
-  /** Asks the vendor to stop the task; a no-op where the vendor cannot cancel. Never throws. */
-  cancel(taskId: string): Promise<void>;
+  /**
+   * Asks the vendor to stop the task and says what the vendor bills for it (Veo: the whole clip,
+   * it cannot be stopped; Replicate: the compute time used so far). Never throws.
+   */
+  cancel(taskId: string, spec: ShotSpec): Promise<CancelOutcome>;
   /** Turns anything a vendor call threw into a classified error. */
   classify(error: unknown): BackendError;
 }

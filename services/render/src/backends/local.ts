@@ -41,7 +41,8 @@ export function localBackend(options: { timeoutMs: number }): VideoBackend {
       await renderAnimatic(output.spec, outFile, { timeoutMs: options.timeoutMs, signal });
     },
     async cancel() {
-      // Nothing runs outside this process.
+      // Nothing runs outside this process, and nothing is billed.
+      return { charged: false };
     },
     classify(error) {
       if (error instanceof BackendFailure) return error.detail;

@@ -255,15 +255,19 @@ describe('replicate backend against the Replicate test server', () => {
     server.scriptPrediction({ starting: { polls: 0 }, processing: { polls: 5 } });
     const { taskId } = await backend.submit(spec(), ctx());
     await backend.poll(taskId, signal());
-    await backend.cancel(taskId);
+    // Cancelled while processing: billed for the compute time used, and the cancel answer says so.
+    const cancelled = await backend.cancel(taskId, spec());
+    expect(cancelled.charged).toBe(true);
+    expect(cancelled.usage?.predictSeconds).toBeGreaterThan(0);
     expect(server.prediction(taskId)?.status).toBe('canceled');
     expect(await backend.poll(taskId, signal())).toMatchObject({
       state: 'failed',
       error: { class: 'canceled', code: 'replicate.canceled', charged: true },
     });
-    await expect(backend.cancel('nosuchprediction')).resolves.toBeUndefined();
+    // Unknown outcome (no answer): counted as billed for the shot's length, never understated.
+    await expect(backend.cancel('nosuchprediction', spec())).resolves.toMatchObject({ charged: true });
     const dead = replicateBackend({ apiToken: TOKEN, baseUrl: 'http://127.0.0.1:9/v1', requestTimeoutMs: 500 });
-    await expect(dead.cancel(taskId)).resolves.toBeUndefined();
+    await expect(dead.cancel(taskId, spec())).resolves.toEqual({ charged: true, usage: { outputSeconds: 5 } });
 
     // Deadline before it starts: aborted, free. While running: canceled, billed.
     const quick = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, cancelAfter: '1s' });

@@ -306,6 +306,8 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       const metrics = p.metrics as { predict_time?: unknown } | undefined;
       const predictSeconds = typeof metrics?.predict_time === 'number' ? metrics.predict_time : undefined;
       const billed = (predictSeconds ?? 0) > 0;
+      // What a billed failure is priced on: the same usage a success reports.
+      const usage = billed ? { usage: { outputSeconds: requestedSeconds(p.input) ?? 0, predictSeconds } } : {};
       const endedAt = typeof p.completed_at === 'string' ? Date.parse(p.completed_at) : Date.now();
       const deadlinePassed = typeof p.deadline === 'string' && Date.parse(p.deadline) <= endedAt;
       switch (p.status) {
@@ -326,6 +328,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
                 message: 'replicate: prediction succeeded without an output file',
                 // Replicate bills the predict time whatever the model returned.
                 charged: true,
+                ...usage,
               }),
             };
           }
@@ -348,6 +351,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
               code: safety ? 'replicate.safety' : 'replicate.failed',
               message: `replicate: prediction failed: ${text}`,
               charged: billed,
+              ...usage,
             }),
           };
         }
@@ -365,6 +369,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
                 ? `replicate: prediction ${p.status} at its Cancel-After deadline (${cancelAfter})`
                 : `replicate: prediction ${p.status}`,
               charged: !aborted,
+              ...(aborted ? {} : usage),
             }),
           };
         }
@@ -380,14 +385,28 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       });
     },
 
-    async cancel(taskId) {
+    async cancel(taskId, spec) {
+      // Replicate bills a prediction cancelled while processing for the compute time it used;
+      // one cancelled while still starting is aborted, and free. The cancel answer says which.
+      let p: Record<string, unknown> | undefined;
       try {
-        await callWithTimeout(undefined, Math.min(requestTimeoutMs, 10_000), (s) =>
+        p = (await callWithTimeout(undefined, Math.min(requestTimeoutMs, 10_000), (s) =>
           client.predictions.cancel(taskId, { signal: s }),
-        );
+        )) as unknown as Record<string, unknown>;
       } catch {
         // Never throws: Cancel-After still ends it server-side if this call was lost.
       }
+      if (!p || typeof p !== 'object') {
+        // Unknown: count it as billed for the shot's length, so a budget is never understated.
+        return { charged: true, usage: { outputSeconds: spec.durationSeconds } };
+      }
+      const metrics = p.metrics as { predict_time?: unknown } | undefined;
+      const predictSeconds = typeof metrics?.predict_time === 'number' ? metrics.predict_time : undefined;
+      if (p.status === 'aborted' || !(predictSeconds && predictSeconds > 0)) return { charged: false };
+      return {
+        charged: true,
+        usage: { outputSeconds: requestedSeconds(p.input) ?? spec.durationSeconds, predictSeconds },
+      };
     },
 
     classify,

@@ -120,7 +120,7 @@ describe('runway backend against the Runway test server', () => {
       'A runner in neon shoes sprints through a rainy city at dawn Unlike the previous take, avoid this: the shoe was blurry. Avoid: text, watermarks.',
     );
     expect(body).not.toHaveProperty('negativePrompt');
-    await backend.cancel(taskId);
+    await backend.cancel(taskId, spec());
   });
 
   it('THROTTLED and slow tasks stay pending, never a failure', async () => {
@@ -293,17 +293,17 @@ describe('runway backend against the Runway test server', () => {
 
   it('cancel() DELETEs the task (CANCELLED) and never throws, even for unknown ids or a dead server', async () => {
     const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });
-    await backend.cancel(taskId);
+    await expect(backend.cancel(taskId, spec())).resolves.toEqual({ charged: false });
     expect(server.task(taskId)).toMatchObject({ status: 'CANCELLED', cancelled: true });
     expect(await backend.poll(taskId, signal())).toMatchObject({
       state: 'failed',
       error: { class: 'canceled', charged: false },
     });
-    await expect(backend.cancel('no-such-task')).resolves.toBeUndefined();
+    await expect(backend.cancel('no-such-task', spec())).resolves.toEqual({ charged: false });
     server.fail('cancel', { status: 503 });
-    await expect(backend.cancel(taskId)).resolves.toBeUndefined();
+    await expect(backend.cancel(taskId, spec())).resolves.toEqual({ charged: false });
     const dead = runwayBackend({ apiKey: API_KEY, baseUrl: 'http://127.0.0.1:9', requestTimeoutMs: 500 });
-    await expect(dead.cancel(taskId)).resolves.toBeUndefined();
+    await expect(dead.cancel(taskId, spec())).resolves.toEqual({ charged: false });
   });
 
   it('resuming a task from another process polls the same task: no second create', async () => {

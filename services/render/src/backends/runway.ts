@@ -351,6 +351,8 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       } catch {
         // Never throws: the attempt deadline or job cancel path must go on regardless.
       }
+      // Runway bills succeeded tasks only: a cancelled one costs nothing.
+      return { charged: false };
     },
 
     classify,

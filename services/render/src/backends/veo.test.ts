@@ -375,9 +375,12 @@ describe('veo backend against the Veo test server', () => {
     expect(error.message).toContain('Bearer [redacted]');
   });
 
-  it('cancel is a documented no-op that never throws, and classify passes BackendFailure through', async () => {
+  it('cancel cannot stop Veo, so it reports the clip as billed; classify passes BackendFailure through', async () => {
     const backend = make();
-    await expect(backend.cancel('projects/x/operations/y')).resolves.toBeUndefined();
+    await expect(backend.cancel('projects/x/operations/y', { ...SPEC, durationSeconds: 6 })).resolves.toEqual({
+      charged: true,
+      usage: { outputSeconds: 6 },
+    });
     const detail: BackendError = { class: 'safety', code: 'X', message: 'm', charged: false };
     expect(backend.classify(new BackendFailure(detail))).toBe(detail);
     expect(classifyVeoOperationError({ code: 1, message: 'cancelled' })).toMatchObject({ class: 'canceled' });

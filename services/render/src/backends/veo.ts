@@ -514,10 +514,12 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       });
     },
 
-    async cancel() {
+    async cancel(taskId, spec) {
       // Vertex has no cancel for Veo's predictLongRunning operations (the SDK's only `cancel`s are
-      // for tuning and batch jobs), and stopping to poll does not stop the generation or its bill.
-      // The attempt's cost is recorded when the job is cancelled; nothing to call here.
+      // for tuning and batch jobs), and stopping to poll does not stop the generation or its bill:
+      // an abandoned operation is charged for the length it was asked for.
+      requested.delete(taskId);
+      return { charged: true, usage: { outputSeconds: spec.durationSeconds } };
     },
 
     classify(error) {

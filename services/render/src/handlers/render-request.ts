@@ -1,66 +1,157 @@
-import { Timestamp } from '@google-cloud/firestore';
-import { isTerminal, PermanentError, renderTopicFor } from '@aiprod/contracts';
-import { defineHandler } from '@aiprod/pubsub';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal, PermanentError, renderTopicFor, type RenderRequest } from '@aiprod/contracts';
+import { isLeaseFresh, renderRequestFor, type AttemptRef, type Job } from '@aiprod/job-store';
+import { defineHandler, type Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
-import { publishRendered, renderAttempt } from '../render-shot';
+import { abandonTask, publishRendered, renderAttempt, type AttemptEnd } from '../attempt-loop';
 
 /**
- * One render request for this pool's backend. State first, publish second: the attempt is claimed
- * (PENDING/REJECTED → RENDERING) before any vendor call, and a redelivery of a finished attempt
- * only re-publishes `shot.rendered`.
+ * One render request for this pool's backend. The attempt is claimed with a lease before any
+ * vendor call (PENDING/REJECTED → RENDERING, or taking over a stale lease), renewed while the
+ * work goes on, and released when it ends; a redelivery of a finished attempt only re-publishes
+ * `shot.rendered`, and one of an attempt handed to another backend re-sends it there.
  */
 export const renderRequestHandler = (deps: RenderDeps) =>
   defineHandler(renderTopicFor(deps.backend.name), async (msg, ctx) => {
-    const [job, shot] = await Promise.all([deps.jobs.getJob(msg.jobId), deps.jobs.getShot(msg.jobId, msg.shotId)]);
-    if (!job || !shot || job.tenantId !== msg.tenantId) {
+    const job = await deps.jobs.getJob(msg.jobId);
+    if (!job || job.tenantId !== msg.tenantId) {
       throw new PermanentError('invalid_message', `shot ${msg.shotId} of job ${msg.jobId} does not exist`);
     }
-    const attempt = shot.attempts[String(msg.attempt)];
-    if (isTerminal(job.status)) {
-      // A cancelled job's task may still be running at the vendor: stop paying for it.
-      if (attempt?.vendorTaskId && attempt.backend === deps.backend.name && attempt.status === 'RENDERING') {
-        await deps.backend.cancel(attempt.vendorTaskId);
-      }
-      ctx.log.info('job already finished; render skipped', { status: job.status });
-      return;
-    }
-    if (shot.attempt !== msg.attempt) {
-      ctx.log.info('stale render request', { current: shot.attempt });
-      return;
-    }
-    if (shot.status === 'RENDERED' || shot.status === 'PASSED') return publishRendered(deps, msg.tenantId, shot);
-    let current = shot;
-    if (shot.status === 'PENDING' || shot.status === 'REJECTED') {
-      const started = await deps.jobs.transitionShot(
-        msg.jobId,
-        msg.shotId,
-        ['PENDING', 'REJECTED'],
-        'RENDERING',
-        (s) => ({
-          backend: deps.backend.name,
-          attempts: {
-            ...s.attempts,
-            [String(msg.attempt)]: {
-              attempt: msg.attempt,
-              backend: deps.backend.name,
-              status: 'RENDERING',
-              startedAt: Timestamp.now(),
-              tries: [],
-            },
-          },
-        }),
-        {
-          key: `shot-${msg.shotId}-a${msg.attempt}-rendering`,
-          type: 'shot.rendering',
-          data: { shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name },
-        },
-      );
-      if (!started.value || (!started.changed && started.why === 'state_mismatch')) {
-        ctx.log.info('shot moved on meanwhile; render skipped', { status: started.value?.status });
-        return;
-      }
-      current = started.value;
-    }
-    if (current.status !== 'RENDERING') return;
-    await renderAttempt(deps, msg, job, current, ctx.log);
+    // One holder per delivery: a second delivery of the same message (its lease expired) is told
+    // apart from a duplicate message, which may simply be acked while the holder works.
+    const holder = `${deps.workerId}:${ctx.messageId}`;
+    const ref: AttemptRef = { jobId: msg.jobId, shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name };
+    if (isTerminal(job.status)) return stopFinishedJob(deps, msg, job, ref, holder, ctx.log);
+    const end = await holdAndRender(deps, msg, job, ref, holder, ctx.messageId, ctx.log);
+    if (end === 'hand_back') await handBack(deps, msg, job, ref, holder, ctx.log);
   });
+
+async function holdAndRender(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  job: Job,
+  ref: AttemptRef,
+  holder: string,
+  messageId: string,
+  log: Log,
+): Promise<AttemptEnd> {
+  // Bounded: a lease that is not renewed goes stale within its TTL.
+  const standbyUntil = Date.now() + 2 * deps.lease.ttlMs + 1_000;
+  for (;;) {
+    const claim = await deps.attempts.claim(ref, holder, deps.lease.ttlMs);
+    switch (claim.kind) {
+      case 'done':
+        await publishRendered(deps, msg.tenantId, claim.shot);
+        return 'finished';
+      case 'stale':
+        log.info('stale render request; nothing to do', { why: claim.why });
+        return 'finished';
+      case 'elsewhere': {
+        // Handed over (or planned) elsewhere: make sure the owner has it, unless it is visibly at work.
+        const a = claim.shot.attempts[String(msg.attempt)];
+        if (!isLeaseFresh(a) && deps.deployedBackends.includes(claim.owner)) {
+          const request = renderRequestFor(job, claim.shot);
+          await deps.publisher.publish(request.topic, request.message);
+          log.info('attempt belongs to another backend; re-sent it there', { owner: claim.owner });
+        }
+        return 'finished';
+      }
+      case 'held': {
+        if (!claim.holder.endsWith(`:${messageId}`)) {
+          // A duplicate message: the holder's own message stays unacked until it is done.
+          log.info('attempt is held by another delivery; duplicate acked', { holder: claim.holder });
+          return 'finished';
+        }
+        // This very message, redelivered: its earlier delivery stopped renewing. Wait for its lease.
+        if (Date.now() > standbyUntil) throw new Error('the attempt lease stayed fresh past its bound');
+        if (deps.shutdown.aborted) return 'hand_back';
+        await sleep(Math.max(50, Math.min(claim.untilMs - Date.now() + 50, deps.lease.renewMs)), undefined, {
+          signal: deps.shutdown,
+        }).catch(() => undefined);
+        continue;
+      }
+      case 'claimed':
+        return withLease(deps, ref, holder, log, (lost) => renderAttempt(deps, msg, job, claim.attempt, lost, log));
+    }
+  }
+}
+
+/** Runs `work` while renewing the attempt's lease; `lost` aborts when another delivery took it. */
+async function withLease(
+  deps: RenderDeps,
+  ref: AttemptRef,
+  holder: string,
+  log: Log,
+  work: (lost: AbortSignal) => Promise<AttemptEnd>,
+): Promise<AttemptEnd> {
+  const lost = new AbortController();
+  let renewedAt = Date.now();
+  let renewing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    renewing = deps.attempts
+      .renewLease(ref, holder, deps.lease.ttlMs)
+      .then((kept) => {
+        if (kept) renewedAt = Date.now();
+        else if (!lost.signal.aborted) {
+          log.warn('lost the attempt lease to another delivery; stopping here');
+          lost.abort();
+        }
+      })
+      .catch((error: unknown) => {
+        log.warn('could not renew the attempt lease', { error });
+        // Past its TTL the lease may be someone else's: stop following the task.
+        if (Date.now() - renewedAt > deps.lease.ttlMs) lost.abort();
+      });
+  }, deps.lease.renewMs);
+  try {
+    const end = await work(lost.signal);
+    return end;
+  } finally {
+    clearInterval(timer);
+    await renewing;
+    // The attempt has ended here (or is handed back): nobody need wait for this lease.
+    await deps.attempts.releaseLease(ref, holder).catch(() => undefined);
+  }
+}
+
+/**
+ * Shutdown with a task in flight: the task id is stored, so the message is published again and
+ * this one acked. A nack would spend one of the subscription's delivery attempts on every deploy.
+ */
+async function handBack(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  job: Job,
+  ref: AttemptRef,
+  holder: string,
+  log: Log,
+): Promise<void> {
+  await deps.attempts.releaseLease(ref, holder);
+  const shot = await deps.jobs.getShot(msg.jobId, msg.shotId);
+  const request = shot && shot.attempt === msg.attempt ? renderRequestFor(job, shot) : null;
+  await deps.publisher.publish(request?.topic ?? renderTopicFor(deps.backend.name), request?.message ?? msg);
+  log.info('shutting down; render request handed back with its task id stored');
+}
+
+/** A finished job's task may still be running at the vendor: stop paying for it, once. */
+async function stopFinishedJob(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  job: Job,
+  ref: AttemptRef,
+  holder: string,
+  log: Log,
+): Promise<void> {
+  const claim = await deps.attempts.claim(ref, holder, deps.lease.ttlMs, { start: false });
+  if (claim.kind !== 'claimed') {
+    log.info('job already finished; render skipped', { status: job.status });
+    return;
+  }
+  try {
+    const taskId = claim.attempt.vendorTaskId;
+    if (taskId) await abandonTask(deps, msg, ref, taskId, claim.attempt.reservation, 'canceled', log);
+    log.info('job already finished; render stopped', { status: job.status, hadTask: !!taskId });
+  } finally {
+    await deps.attempts.releaseLease(ref, holder);
+  }
+}

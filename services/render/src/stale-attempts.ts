@@ -1,0 +1,62 @@
+import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
+import type { RenderDeps } from './app';
+
+/**
+ * A dead worker's attempt resumes within a bound: its lease goes stale one TTL after its last
+ * renewal, and this sweep (every pool runs it for its own backend) re-sends the render request of
+ * any RENDERING attempt whose lease is stale and that has not moved for a TTL. Pub/Sub would
+ * redeliver the dead worker's message too, but only once the last lease extension the client
+ * library sent runs out, which this does not wait for. A re-sent request is a duplicate at worst:
+ * claims dedupe it.
+ */
+export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): Promise<number> {
+  const snap = await deps.db
+    .collectionGroup('shots')
+    .where('backend', '==', deps.backend.name)
+    .where('status', '==', 'RENDERING')
+    .limit(200)
+    .get();
+  let resent = 0;
+  for (const doc of snap.docs) {
+    const shot = doc.data() as Shot;
+    const attempt = shot.attempts[String(shot.attempt)];
+    if (!attempt || attempt.status !== 'RENDERING' || attempt.backend !== deps.backend.name) continue;
+    if (isLeaseFresh(attempt, now) || now - shot.updatedAt.toMillis() < deps.lease.ttlMs) continue;
+    const job = await deps.jobs.getJob(shot.jobId);
+    if (!job) continue;
+    // Marks the shot (updatedAt) so the next sweep waits another TTL before sending it again.
+    const marked = await deps.jobs.casShot(shot.jobId, shot.shotId, (s) =>
+      s.status === 'RENDERING' && s.updatedAt.toMillis() === shot.updatedAt.toMillis() ? { patch: {} } : null,
+    );
+    if (!marked.changed) continue;
+    const request = renderRequestFor(job, shot);
+    await deps.publisher.publish(request.topic, request.message);
+    await deps.jobs.appendEvent(shot.jobId, {
+      key: `shot-${shot.shotId}-a${shot.attempt}-resumed-${now}`,
+      type: 'render.resumed',
+      data: { shotId: shot.shotId, attempt: shot.attempt, backend: deps.backend.name },
+    });
+    resent += 1;
+  }
+  return resent;
+}
+
+/** Runs the sweep every half TTL until stopped. */
+export function startStaleAttemptSweep(deps: RenderDeps): { stop(): Promise<void> } {
+  let running: Promise<unknown> = Promise.resolve();
+  const timer = setInterval(
+    () => {
+      running = resendStaleAttempts(deps).catch((error: unknown) =>
+        deps.log.warn('stale-attempt sweep failed', { error }),
+      );
+    },
+    Math.max(1_000, deps.lease.ttlMs / 2),
+  );
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,150 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BrokenCircuitError } from 'cockatiel';
+import { isTerminal, type RenderRequest } from '@aiprod/contracts';
+import type { Log } from '@aiprod/pubsub';
+import type { RenderDeps } from './app';
+import {
+  BackendFailure,
+  type BackendError,
+  type BackendOutput,
+  type BackendUsage,
+  type ErrorClass,
+  type PollResult,
+} from './backends/backend';
+import { backoffDelay, circuitOpenError } from './policy';
+
+/** Reports progress on the timeline at most this often, so a slow task never looks hung. */
+const PROGRESS_EVENT_MS = 30_000;
+
+/**
+ * A poll that failed in transit (5xx, 429, reset, our own timeout) says nothing about the task,
+ * which keeps running and billing at the vendor: the same task is polled again, with backoff.
+ */
+const REPOLL_CLASSES: readonly ErrorClass[] = ['transient', 'rate_limited', 'timeout', 'canceled'];
+
+/**
+ * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
+ * a timeout, never a cancellation (the policy treats those differently).
+ */
+export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<string> {
+  const signal = AbortSignal.any([deps.shutdown, AbortSignal.timeout(deps.timeouts.submitMs)]);
+  try {
+    return await deps.breaker.execute(async () => {
+      try {
+        const { taskId } = await deps.backend.submit(msg.spec, {
+          attemptKey: `${msg.jobId}/${msg.shotId}/a${msg.attempt}`,
+          signal,
+        });
+        return taskId;
+      } catch (error) {
+        const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
+        throw new BackendFailure(callerTimeout(deps, detail));
+      }
+    });
+  } catch (error) {
+    if (error instanceof BrokenCircuitError) throw new BackendFailure(circuitOpenError(deps.backend.name, error));
+    throw error;
+  }
+}
+
+/** A vendor-side task failure that says the vendor is unwell counts against its circuit breaker. */
+export async function countAgainstBreaker(deps: RenderDeps, error: BackendError): Promise<void> {
+  if (!['transient', 'rate_limited'].includes(error.class)) return;
+  await deps.breaker.execute(() => Promise.reject(new BackendFailure(error))).catch(() => undefined);
+}
+
+function callerTimeout(deps: RenderDeps, detail: BackendError): BackendError {
+  if (detail.class !== 'canceled' || deps.shutdown.aborted) return detail;
+  return { ...detail, class: 'timeout', code: 'client_timeout', message: `${deps.backend.name}: no answer in time` };
+}
+
+export type PollOutcome =
+  | { kind: 'succeeded'; output: BackendOutput; usage: BackendUsage }
+  /** The vendor says the task failed. */
+  | { kind: 'failed'; error: BackendError }
+  /** We give up on the task (attempt deadline; the vendor no longer knows it): cancel and settle it. */
+  | { kind: 'abandon'; error: BackendError }
+  /** This delivery stops following the task, which stays stored on the attempt. */
+  | { kind: 'stopped'; why: 'shutdown' | 'lease_lost' | 'job_finished' };
+
+/**
+ * Polls one stored task until it ends, the attempt's deadline passes, the job finishes, this
+ * worker shuts down or loses the attempt's lease. Transport failures never end the task.
+ */
+export async function pollTask(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  taskId: string,
+  submittedAtMs: number,
+  leaseLost: AbortSignal,
+  log: Log,
+): Promise<PollOutcome> {
+  const policy = deps.policy.backends[deps.backend.name];
+  const deadline = submittedAtMs + policy.attemptTimeoutSeconds * 1000;
+  const stop = AbortSignal.any([deps.shutdown, leaseLost]);
+  let lastJobCheck = 0;
+  let lastProgress = Date.now();
+  let faults = 0;
+  for (let polls = 0; polls < 1_000_000; polls++) {
+    if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
+    if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
+    if (Date.now() > deadline) {
+      return {
+        kind: 'abandon',
+        error: {
+          class: 'timeout',
+          code: 'attempt_timeout',
+          message: `the vendor task did not finish within the attempt timeout (${policy.attemptTimeoutSeconds} s)`,
+          charged: false,
+        },
+      };
+    }
+    if (Date.now() - lastJobCheck >= deps.timeouts.jobCheckMs) {
+      lastJobCheck = Date.now();
+      const job = await deps.jobs.getJob(msg.jobId);
+      if (!job || isTerminal(job.status)) return { kind: 'stopped', why: 'job_finished' };
+    }
+    let state: PollResult;
+    try {
+      state = await deps.backend.poll(taskId, AbortSignal.any([stop, AbortSignal.timeout(deps.timeouts.pollMs)]));
+    } catch (error) {
+      if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
+      if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
+      const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
+      if (!REPOLL_CLASSES.includes(detail.class)) return { kind: 'abandon', error: detail };
+      faults += 1;
+      const waitMs = Math.min(
+        Math.max(backoffDelay(policy, faults), detail.retryAfterMs ?? 0),
+        Math.max(0, deadline - Date.now()),
+      );
+      if (faults === 1 || faults % 10 === 0) {
+        await deps.jobs.appendEvent(msg.jobId, {
+          key: `shot-${msg.shotId}-a${msg.attempt}-poll-fault-${polls}`,
+          type: 'render.poll_retry',
+          data: { shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name, class: detail.class, faults },
+        });
+      }
+      log.warn('polling the vendor failed; polling the same task again', {
+        class: detail.class,
+        code: detail.code,
+        faults,
+      });
+      await sleep(waitMs, undefined, { signal: stop }).catch(() => undefined);
+      continue;
+    }
+    faults = 0;
+    if (state.state === 'succeeded') return { kind: 'succeeded', output: state.output, usage: state.usage };
+    if (state.state === 'failed') return { kind: 'failed', error: state.error };
+    if (Date.now() - lastProgress >= PROGRESS_EVENT_MS) {
+      lastProgress = Date.now();
+      await deps.jobs.appendEvent(msg.jobId, {
+        key: `shot-${msg.shotId}-a${msg.attempt}-progress-${lastProgress}`,
+        type: 'render.progress',
+        data: { shotId: msg.shotId, backend: deps.backend.name, progress: state.progress, detail: state.detail },
+      });
+    }
+    log.debug('vendor task pending', { polls, progress: state.progress });
+    await sleep(deps.backend.pollIntervalMs, undefined, { signal: stop }).catch(() => undefined);
+  }
+  throw new Error('poll loop bound reached');
+}
