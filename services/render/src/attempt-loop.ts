@@ -1,5 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PermanentError, presetOf, type BackendName, type RenderRequest, type ShotSpec } from '@aiprod/contracts';
+import {
+  isTerminal,
+  PermanentError,
+  presetOf,
+  type BackendName,
+  type RenderRequest,
+  type ShotSpec,
+} from '@aiprod/contracts';
 import {
   renderCacheKey,
   renderRequestFor,
@@ -64,8 +71,12 @@ export async function renderAttempt(
     let taskId = current.vendorTaskId;
     let reservation = current.reservation;
     if (!taskId) {
-      reservation = reservationKey(msg, me, triesSoFar);
-      const reserved = await deps.jobs.reserveSpend(msg.jobId, reservation, expectedCost(deps, msg), budgetCapOf(job));
+      const expected = expectedCost(deps, msg);
+      // A free task (the local animatic) commits nothing: only the job's status matters, read without a lock.
+      reservation = expected > 0 ? reservationKey(msg, me, triesSoFar) : undefined;
+      const reserved = reservation
+        ? await deps.jobs.reserveSpend(msg.jobId, reservation, expected, budgetCapOf(job))
+        : await statusOnly(deps, msg.jobId);
       if (!reserved.ok) {
         if (reserved.why !== 'budget') {
           log.info('job finished; no new vendor task', { why: reserved.why });
@@ -81,14 +92,17 @@ export async function renderAttempt(
         taskId = await submitTask(deps, msg);
       } catch (error) {
         if (!(error instanceof BackendFailure)) {
-          await deps.jobs.releaseSpend(msg.jobId, reservation);
+          if (reservation) await deps.jobs.releaseSpend(msg.jobId, reservation);
           throw error;
         }
-        if (deps.shutdown.aborted) {
-          await deps.jobs.releaseSpend(msg.jobId, reservation);
-          return 'hand_back';
-        }
-        const next = await onFailure(deps, msg, job, ref, { error: error.detail, reservation, n: triesSoFar }, log);
+        const next = await onFailure(
+          deps,
+          msg,
+          job,
+          ref,
+          { error: error.detail, n: triesSoFar, ...(reservation ? { reservation } : {}) },
+          log,
+        );
         if (typeof next === 'string') return next;
         current = next;
         continue;
@@ -179,6 +193,14 @@ export async function renderAttempt(
     current = next;
   }
   throw new Error(`shot ${msg.shotId} attempt ${msg.attempt}: gave up after 50 policy decisions`);
+}
+
+async function statusOnly(deps: RenderDeps, jobId: string) {
+  const job = await deps.jobs.getJob(jobId);
+  if (!job) return { ok: false, why: 'not_found' } as const;
+  return isTerminal(job.status)
+    ? ({ ok: false, why: 'terminal', status: job.status } as const)
+    : ({ ok: true } as const);
 }
 
 const backoffMs = (deps: RenderDeps, n: number) => {

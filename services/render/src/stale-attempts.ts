@@ -1,3 +1,4 @@
+import { isTerminal } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
 import type { RenderDeps } from './app';
 
@@ -23,7 +24,9 @@ export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): P
     if (!attempt || attempt.status !== 'RENDERING' || attempt.backend !== deps.backend.name) continue;
     if (isLeaseFresh(attempt, now) || now - shot.updatedAt.toMillis() < deps.lease.ttlMs) continue;
     const job = await deps.jobs.getJob(shot.jobId);
-    if (!job) continue;
+    // A finished job's attempt matters only while a vendor task may still run (and bill): the
+    // re-sent request cancels it.
+    if (!job || (isTerminal(job.status) && !attempt.vendorTaskId)) continue;
     // Marks the shot (updatedAt) so the next sweep waits another TTL before sending it again.
     const marked = await deps.jobs.casShot(shot.jobId, shot.shotId, (s) =>
       s.status === 'RENDERING' && s.updatedAt.toMillis() === shot.updatedAt.toMillis() ? { patch: {} } : null,

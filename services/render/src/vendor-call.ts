@@ -27,7 +27,9 @@ const REPOLL_CLASSES: readonly ErrorClass[] = ['transient', 'rate_limited', 'tim
  * a timeout, never a cancellation (the policy treats those differently).
  */
 export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<string> {
-  const signal = AbortSignal.any([deps.shutdown, AbortSignal.timeout(deps.timeouts.submitMs)]);
+  // Not aborted by a shutdown: a create cut off mid-flight may still make a task whose id we
+  // would never learn, and pay for it twice. It finishes (bounded), its id is stored, then handed back.
+  const signal = AbortSignal.timeout(deps.timeouts.submitMs);
   try {
     return await deps.breaker.execute(async () => {
       try {
