@@ -231,10 +231,19 @@ export class JobStore {
 
   /** Appends to the timeline; a repeated key (a redelivery) is written once. */
   async appendEvent(jobId: string, event: EventInput & { key: string }): Promise<void> {
-    try {
-      await this.eventRef(jobId, event.key).create({ type: event.type, at: Timestamp.now(), data: event.data ?? {} });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw e;
+    // A create of a keyed event is idempotent (ALREADY_EXISTS is success), so an answer that says
+    // nothing about whether it was written (UNKNOWN, DEADLINE_EXCEEDED, ABORTED, UNAVAILABLE — the
+    // emulator answers a bare UNKNOWN now and then) is simply tried again, a bounded number of times.
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.eventRef(jobId, event.key).create({ type: event.type, at: Timestamp.now(), data: event.data ?? {} });
+        return;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 6 /* ALREADY_EXISTS */) return;
+        if (tries >= 4 || !code || ![2, 4, 10, 14].includes(code)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** tries));
+      }
     }
   }
 
