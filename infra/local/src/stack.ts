@@ -161,6 +161,10 @@ export class LocalStack {
             : {}),
           // The planner plans for, and the gateway quotes, exactly the pools this stack runs.
           ...(name === 'planner' ? { PLANNER_BACKENDS: backends } : {}),
+          // The planner prices the worst case a budget cap is compared with by the pools' policy.
+          ...(name === 'planner' && options.renderEnv?.RENDER_FALLBACK_POLICY
+            ? { RENDER_FALLBACK_POLICY: options.renderEnv.RENDER_FALLBACK_POLICY }
+            : {}),
           ...(name === 'gateway' ? { ENABLED_BACKENDS: backends } : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),

@@ -630,6 +630,36 @@ describe('estimates and presets', () => {
     expect(problemOf(bad).errors).toEqual([expect.objectContaining({ field: '/durationSeconds', rule: 'minimum' })]);
   });
 
+  it('compares a budget cap with the worst case, as the planner does, and says so', async () => {
+    const paid = buildGateway({ ...hDeps(), enabledBackends: ['local', 'veo', 'runway'] });
+    const quote = async (budgetCapUsd: number) => {
+      const url = '/v1/estimates';
+      const res = await request(paid)
+        .post(url)
+        .set('Authorization', `Bearer ${h.keys.read}`)
+        .send({ ...BRIEF, preset: 'premium_spot', durationSeconds: 30, budgetCapUsd });
+      spec.check('post', url, res);
+      expect(res.status).toBe(200);
+      return res.body as {
+        totalUsd: number;
+        worstCaseUsd: number;
+        budgetCapUsd: number;
+        budgetComparedWith: string;
+        withinBudget: boolean;
+        refusal?: string;
+      };
+    };
+    const cheapest = await quote(0);
+    const between = Math.round(((cheapest.totalUsd + cheapest.worstCaseUsd) / 2) * 100) / 100;
+    const refused = await quote(between);
+    expect(refused).toMatchObject({ budgetCapUsd: between, budgetComparedWith: 'worstCaseUsd', withinBudget: false });
+    expect(refused.totalUsd).toBeLessThan(between);
+    expect(refused.refusal).toContain(`could cost up to ${cheapest.worstCaseUsd.toFixed(2)} USD in the worst case`);
+    const enough = await quote(cheapest.worstCaseUsd);
+    expect(enough).toMatchObject({ budgetComparedWith: 'worstCaseUsd', withinBudget: true });
+    expect(enough.worstCaseUsd).toBeLessThanOrEqual(cheapest.worstCaseUsd);
+  });
+
   it('prices only the backends this deployment runs, and refuses a brief longer than its preset', async () => {
     const res = await call('post', '/v1/estimates', { key: h.keys.read, body: { ...BRIEF, preset: 'brand_campaign' } });
     expect(res.status).toBe(200);
