@@ -12,7 +12,7 @@ describe('terraform/modules/firestore', () => {
     hcl = (await parse('main.tf', source('terraform/modules/firestore/main.tf'))) as typeof hcl;
   });
 
-  it("indexes exactly the fields of the job-list and quota queries, in the queries' order", () => {
+  it("indexes exactly the fields of the job-list, quota and sweeper queries, in the queries' order", () => {
     const locals = JSON.stringify(hcl.locals);
     // JobStore.listJobsForTenant: where tenantId [, where status], orderBy createdAt desc, then the id.
     const list = source('packages/job-store/src/job-store.ts');
@@ -28,6 +28,11 @@ describe('terraform/modules/firestore', () => {
       /where\('tenantId', '==', tenantId\)\s*\.where\('status', 'in'/,
     );
     expect(locals).toContain('[["tenantId","ASCENDING"],["status","ASCENDING"]]');
+    // overdueJobs: status in [...] and deadlineAt <=, ordered by deadlineAt (each sweeper its own states).
+    expect(list).toMatch(
+      /where\('status', 'in', \[\.\.\.statuses\]\)\s*\.where\('deadlineAt', '<=', now\)\s*\.orderBy\('deadlineAt'\)/,
+    );
+    expect(locals).toContain('[["status","ASCENDING"],["deadlineAt","ASCENDING"]]');
     expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual(['api_keys_prefix_tenant', 'jobs']);
   });
 

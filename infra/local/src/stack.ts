@@ -162,6 +162,10 @@ export class LocalStack {
           // The planner plans for, the gateway quotes and the fallback policy hands shots to exactly
           // the pools this stack runs.
           ...(name === 'planner' ? { PLANNER_BACKENDS: backends } : {}),
+          // The planner prices the worst case a budget cap is compared with by the pools' policy.
+          ...(name === 'planner' && options.renderEnv?.RENDER_FALLBACK_POLICY
+            ? { RENDER_FALLBACK_POLICY: options.renderEnv.RENDER_FALLBACK_POLICY }
+            : {}),
           ...(name === 'gateway' || name.startsWith('render-') ? { ENABLED_BACKENDS: backends } : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),

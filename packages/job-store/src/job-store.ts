@@ -518,9 +518,20 @@ export class JobStore {
     return snap.docs.map((d) => ({ ...(d.data() as { costUsd: number }), key: d.id }));
   }
 
-  /** Jobs whose current state is overdue, oldest first, for the sweeper. */
-  async overdueJobs(now: Timestamp, limit = 100): Promise<Job[]> {
-    const snap = await this.jobs.where('deadlineAt', '<=', now).orderBy('deadlineAt').limit(limit).get();
+  /**
+   * Jobs in one of `statuses` whose state is overdue, oldest deadline first, for the sweeper of
+   * those states. Filtered in the query, not after it: otherwise a page of overdue jobs in states
+   * another service sweeps (one that is down) would hide these. Needs the composite index
+   * (status, deadlineAt).
+   */
+  async overdueJobs(statuses: readonly JobStatus[], now: Timestamp, limit = 100): Promise<Job[]> {
+    if (statuses.length === 0) return [];
+    const snap = await this.jobs
+      .where('status', 'in', [...statuses])
+      .where('deadlineAt', '<=', now)
+      .orderBy('deadlineAt')
+      .limit(limit)
+      .get();
     return snap.docs.map((d) => d.data() as Job);
   }
 

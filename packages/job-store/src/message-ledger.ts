@@ -7,7 +7,7 @@ const docId = (subscription: string, messageId: string) => `${subscription}:${me
 /**
  * What the consumers could not deliver: malformed messages (with the reason, on every attempt)
  * and dead letters. Nothing is dropped silently; the job, when the message names one, carries
- * the reason too.
+ * the reason too (for dead letters, through the caller: see recordDeadLetter).
  */
 export class MessageLedger {
   constructor(
@@ -37,7 +37,11 @@ export class MessageLedger {
     }
   }
 
-  /** A dead letter: kept on record, and the job it names shows FAILED until an operator replays it. */
+  /**
+   * Keeps a dead letter on record for operators (idempotent: the same letter twice is one record).
+   * Failing the job it names is the caller's part, through the same path as any other failure,
+   * so that the client hears of it (service-runtime's recordDeadLetter).
+   */
   async recordDeadLetter(letter: {
     subscription: string;
     topic: string;
@@ -49,13 +53,6 @@ export class MessageLedger {
       .collection('deadLetters')
       .doc(docId(letter.subscription, letter.messageId))
       .set({ ...letter, at: Timestamp.now(), replayed: false });
-    if (letter.jobId) {
-      await this.jobs.fail(
-        letter.jobId,
-        'dead_lettered',
-        `a ${letter.topic} message (${letter.messageId}) exhausted its delivery attempts on ${letter.subscription}`,
-      );
-    }
   }
 
   async listDeadLetters(limit = 100): Promise<Record<string, unknown>[]> {

@@ -48,8 +48,9 @@ export interface JobPlanEstimate {
   priceTableVersion: string;
   currency: string;
   firstPassUsd: number;
-  /** With expected retakes; the figure compared with budgets and the auto-approve limit. */
+  /** With expected retakes; the figure compared with the auto-approve limit. */
   totalUsd: number;
+  /** Every vendor task the plan could run, billed; the figure the budget cap was compared with. */
   worstCaseUsd: number;
   budgetCapUsd?: number;
   shots: {

@@ -134,13 +134,14 @@ describe('overdue jobs', () => {
     const past = Timestamp.fromMillis(Date.now() - 1000);
     await db.collection('jobs').doc(job.jobId).update({ deadlineAt: past });
     const now = Timestamp.now();
-    expect((await store.overdueJobs(now)).map((j) => j.jobId)).toContain(job.jobId);
+    expect((await store.overdueJobs(['QUEUED'], now)).map((j) => j.jobId)).toContain(job.jobId);
+    expect((await store.overdueJobs(['PLANNING', 'RENDERING'], now)).map((j) => j.jobId)).not.toContain(job.jobId);
     const claims = await Promise.all([1, 2, 3].map(() => store.claimOverdue(job.jobId, 'QUEUED', now)));
     const won = claims.filter((c) => c !== null);
     expect(won).toHaveLength(1);
     expect(won[0]!.sweeps).toBe(1);
     expect(won[0]!.deadlineAt!.toMillis()).toBeGreaterThan(now.toMillis());
-    expect((await store.overdueJobs(now)).map((j) => j.jobId)).not.toContain(job.jobId);
+    expect((await store.overdueJobs(['QUEUED'], now)).map((j) => j.jobId)).not.toContain(job.jobId);
     expect((await store.listEvents(job.jobId)).map((e) => e.type)).toContain('job.overdue');
     expect(
       await store.claimOverdue(job.jobId, 'PLANNING', Timestamp.fromMillis(Date.now() + 10 * 3600_000)),
@@ -149,20 +150,21 @@ describe('overdue jobs', () => {
 });
 
 describe('MessageLedger', () => {
-  it('records a dead letter and fails the job it names', async () => {
+  it('records a dead letter once, however often it is told, and leaves failing the job to its caller', async () => {
     const ledger = new MessageLedger(db, store);
     const job = await newJob();
-    await ledger.recordDeadLetter({
+    const letter = {
       subscription: 'sub',
       topic: 'aiprod.job.requested.v1',
       messageId: 'm1',
       jobId: job.jobId,
       data: '{}',
-    });
-    const read = await store.getJob(job.jobId);
-    expect(read?.status).toBe('FAILED');
-    expect(read?.error?.reason).toBe('dead_lettered');
-    expect((await ledger.listDeadLetters()).some((d) => d.messageId === 'm1')).toBe(true);
+    };
+    await ledger.recordDeadLetter(letter);
+    await ledger.recordDeadLetter(letter);
+    expect((await ledger.listDeadLetters()).filter((d) => d.messageId === 'm1')).toHaveLength(1);
+    // service-runtime's recordDeadLetter fails it through failJob, which also tells the client.
+    expect((await store.getJob(job.jobId))?.status).toBe('QUEUED');
   });
 });
 

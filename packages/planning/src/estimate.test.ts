@@ -79,10 +79,10 @@ describe('estimates', () => {
   it('move shots to cheaper backends no lower than the preset allows to meet a budget cap, saying why', () => {
     const plan = planLocally(brief, { preset: PRESETS.premium_spot, backend: 'veo' });
     const full = estimatePlan(plan, { preset: PRESETS.premium_spot, targetSeconds: 30 });
-    const cap = Math.round(full.totalUsd * 90) / 100; // 90 %: some shots must move, not all
+    const cap = Math.round(full.worstCaseUsd * 90) / 100; // 90 %: some shots must move, not all
     const planned = planBackends(plan, { preset: PRESETS.premium_spot, targetSeconds: 30, budgetCapUsd: cap });
     expect(planned.estimate.withinBudget).toBe(true);
-    expect(planned.estimate.totalUsd).toBeLessThanOrEqual(cap);
+    expect(planned.estimate.worstCaseUsd).toBeLessThanOrEqual(cap);
     const moved = planned.estimate.shots.filter((s) => s.degraded);
     expect(moved.length).toBeGreaterThan(0);
     for (const s of moved) {
@@ -96,8 +96,55 @@ describe('estimates', () => {
     const e = estimateBrief({ ...brief, preset: 'premium_spot', budgetCapUsd: 0.5 });
     expect(e.withinBudget).toBe(false);
     expect(e.refusal).toMatch(
-      /tier standard or better\) is estimated at \d+\.\d\d USD, above the budget cap of 0.5 USD/,
+      /tier standard or better\) could cost up to \d+\.\d\d USD in the worst case .*above the budget cap of 0.5 USD/,
     );
+  });
+
+  it('compare a budget cap with the worst case, not the expected cost, and name both in a refusal', () => {
+    // The cheapest plan premium_spot allows: every shot moved as far down as the floor lets it.
+    const cheapest = estimateBrief({ ...brief, preset: 'premium_spot', budgetCapUsd: 0 });
+    const expected = cheapest.totalUsd;
+    const worst = cheapest.worstCaseUsd;
+    expect(worst).toBeGreaterThan(expected);
+    // A cap the expected cost fits under but the worst case does not: refused.
+    const between = Math.round(((expected + worst) / 2) * 100) / 100;
+    const refused = estimateBrief({ ...brief, preset: 'premium_spot', budgetCapUsd: between });
+    expect(refused).toMatchObject({ budgetCapUsd: between, budgetComparedWith: 'worstCaseUsd', withinBudget: false });
+    expect(refused.totalUsd).toBeLessThanOrEqual(between);
+    expect(refused.refusal).toBe(
+      `the cheapest plan the premium_spot preset allows (tier standard or better) could cost up to ${worst.toFixed(2)} USD ` +
+        `in the worst case (every attempt and fallback billed; expected ${expected.toFixed(2)} USD), ` +
+        `above the budget cap of ${between} USD`,
+    );
+    // A cap the worst case fits under: accepted as it is.
+    const enough = estimateBrief({ ...brief, preset: 'premium_spot', budgetCapUsd: worst });
+    expect(enough.withinBudget).toBe(true);
+    expect(enough.refusal).toBeUndefined();
+    expect(enough.worstCaseUsd).toBeLessThanOrEqual(worst);
+    // Without a cap there is nothing to compare.
+    expect(estimateBrief({ ...brief, preset: 'premium_spot' }).budgetComparedWith).toBeUndefined();
+  });
+
+  it('price the fallback chain only on backends deployed here that make the shot’s length', () => {
+    const plan = planLocally(brief, { preset: PRESETS.premium_spot, backend: 'veo' });
+    const all = planBackends(plan, { preset: PRESETS.premium_spot, targetSeconds: 30 }).estimate;
+    const noRunway = planBackends(plan, {
+      preset: PRESETS.premium_spot,
+      targetSeconds: 30,
+      enabledBackends: ['veo', 'local'],
+    }).estimate;
+    expect(all.shots.every((s) => s.fallbackChain.map((c) => c.backend).join() === 'veo,runway,local')).toBe(true);
+    expect(noRunway.shots.every((s) => s.fallbackChain.map((c) => c.backend).join() === 'veo,local')).toBe(true);
+    expect(noRunway.worstCaseUsd).toBeLessThan(all.worstCaseUsd);
+    // brand_campaign on Runway falls back to Replicate, whose Wan model makes 5 or 8 s clips only:
+    // a 15 s cut (three 5 s shots) can fall back there, a 30 s one (five 6 s shots) cannot.
+    const chains = (seconds: number) =>
+      planBackends(
+        planLocally({ ...brief, durationSeconds: seconds }, { preset: PRESETS.brand_campaign, backend: 'runway' }),
+        { preset: PRESETS.brand_campaign, targetSeconds: seconds, enabledBackends: ['runway', 'replicate', 'local'] },
+      ).estimate.shots.map((s) => `${s.durationSeconds}: ${s.fallbackChain.map((c) => c.backend).join()}`);
+    expect(new Set(chains(15))).toEqual(new Set(['5: runway,replicate,local']));
+    expect(new Set(chains(30))).toEqual(new Set(['6: runway,local']));
   });
 
   it('only use deployed backends, and say so when the tier is not among them', () => {

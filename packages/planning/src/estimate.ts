@@ -15,7 +15,7 @@ import {
   type Preset,
   type QualityTier,
 } from '@aiprod/contracts';
-import { BACKEND_CAPABILITIES, DEFAULT_MODELS, resolutionFor, snapDuration } from './backends';
+import { BACKEND_CAPABILITIES, DEFAULT_MODELS, isAllowedDuration, resolutionFor, snapDuration } from './backends';
 import { cutSeconds, fitDurations, feasibleShotCounts } from './durations';
 import { planLocally } from './director/local';
 import type { ShotPlan } from './plan';
@@ -60,7 +60,11 @@ export const ShotEstimateSchema = Strict({
   expectedUsd: Usd,
   /** Upper bound: every attempt the preset allows fails on every backend of the chain, and each is billed. */
   worstCaseUsd: Usd,
-  /** The shot's backend, then its fallbacks as the policy orders them, each priced per attempt. */
+  /**
+   * The shot's backend, then the fallbacks the render pools may use for it (the policy's order,
+   * only backends the preset allows, this deployment runs and that make the shot's length), each
+   * priced per attempt.
+   */
   fallbackChain: Type.Array(ChainStepSchema),
   degraded: Type.Optional(Strict({ from: Backend, reason: Type.String() })),
 });
@@ -92,12 +96,16 @@ export const JobEstimateSchema = Strict({
   shots: Type.Array(ShotEstimateSchema),
   /** Every shot rendered once. */
   firstPassUsd: Usd,
-  /** With expected retakes: the figure compared with budgets and the auto-approve limit. */
+  /** With expected retakes: the figure compared with the tenant's auto-approve limit. */
   totalUsd: Usd,
+  /** Every vendor task the plan could run, billed: the figure compared with the budget cap. */
   worstCaseUsd: Usd,
   budgetCapUsd: Type.Optional(Usd),
+  /** With a cap: which figure was compared with it (the worst case, so the cap is never passed). */
+  budgetComparedWith: Type.Optional(Type.Literal('worstCaseUsd')),
+  /** worstCaseUsd ≤ budgetCapUsd, or no cap. */
   withinBudget: Type.Boolean(),
-  /** Why the plan cannot be made within the budget cap, when it cannot. */
+  /** Why the plan cannot be made within the budget cap, when it cannot: both amounts, named. */
   refusal: Type.Optional(Type.String()),
   /** The same shots, every one on one backend: what each option would cost. */
   byBackend: Type.Array(BackendAlternativeSchema),
@@ -169,7 +177,10 @@ function priceOn(ctx: Ctx, plan: ShotPlan, backend: BackendName, seconds: number
 function estimateShot(ctx: Ctx, plan: ShotPlan, index: number, backend: BackendName, seconds: number): ShotEstimate {
   const shot = plan.shots[index]!;
   const maxAttempts = ctx.preset.qa.maxAttempts;
-  const chain = [backend, ...fallbackChain(ctx.policy, backend, ctx.preset.allowedBackends)].map((b) => {
+  // The fallbacks a render pool may hand this shot to: deployed, allowed by the preset, and able to
+  // make its length (a pool never re-cuts a shot). A backend that cannot take it costs nothing.
+  const takers = ctx.usable.filter((b) => isAllowedDuration(b, seconds, plan.fps));
+  const chain = [backend, ...fallbackChain(ctx.policy, backend, takers)].map((b) => {
     const d = b === backend ? seconds : snapDuration(b, seconds, plan.fps);
     return {
       backend: b,
@@ -237,9 +248,9 @@ function cheapestOfTier(ctx: Ctx, plan: ShotPlan, index: number, minTier: Qualit
 /**
  * Chooses a backend per shot and prices the plan. Each shot goes to the cheapest allowed (and
  * deployed) backend of the preset's quality tier; when none is deployed, to the best one that is
- * (recorded). Over the budget cap, shots move one at a time to cheaper backends no lower than the
- * preset's minimum tier, biggest saving first, each move recorded; when even that is not enough
- * the estimate carries a refusal. The shots' lengths are refitted to their backends each time.
+ * (recorded). When the worst case is over the budget cap, shots move one at a time to backends
+ * with a cheaper worst case no lower than the preset's minimum tier, biggest saving first, each
+ * move recorded; when even that is not enough the estimate carries a refusal. The shots' lengths are refitted to their backends each time.
  */
 export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedBackends {
   const ctx = makeCtx(options);
@@ -278,12 +289,14 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
     current = again;
   }
 
+  // The cap is a promise never to spend more, so it is compared with the worst case: every vendor
+  // task the plan could run, billed (docs/decisions/2026-12-budget-caps.md).
   const cap = options.budgetCapUsd;
   let refusal: string | undefined;
   if (cap !== undefined) {
     for (
       let step = 0;
-      step < plan.shots.length * BACKENDS.length && total(current.shots, 'expectedUsd') > cap;
+      step < plan.shots.length * BACKENDS.length && total(current.shots, 'worstCaseUsd') > cap;
       step++
     ) {
       let best: { i: number; b: BackendName; saving: number; next: Assigned } | undefined;
@@ -294,7 +307,7 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
           trial[i] = b;
           const next = assign(ctx, plan, trial, target);
           if (!next.ok) continue;
-          const saving = total(current.shots, 'expectedUsd') - total(next.shots, 'expectedUsd');
+          const saving = total(current.shots, 'worstCaseUsd') - total(next.shots, 'worstCaseUsd');
           if (saving > 1e-9 && (!best || saving > best.saving + 1e-9)) best = { i, b, saving, next };
         }
       }
@@ -306,11 +319,12 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
       backends[best.i] = best.b;
       current = best.next;
     }
-    const expected = total(current.shots, 'expectedUsd');
-    if (expected > cap) {
+    const worst = total(current.shots, 'worstCaseUsd');
+    if (worst > cap) {
       refusal =
         `the cheapest plan the ${ctx.preset.name} preset allows (tier ${ctx.preset.minQualityTier} or better) ` +
-        `is estimated at ${expected.toFixed(2)} USD, above the budget cap of ${cap} USD`;
+        `could cost up to ${worst.toFixed(2)} USD in the worst case (every attempt and fallback billed; ` +
+        `expected ${total(current.shots, 'expectedUsd').toFixed(2)} USD), above the budget cap of ${cap} USD`;
     }
   }
 
@@ -356,7 +370,7 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
     firstPassUsd: total(shots, 'firstAttemptUsd'),
     totalUsd: total(shots, 'expectedUsd'),
     worstCaseUsd: total(shots, 'worstCaseUsd'),
-    ...(cap !== undefined ? { budgetCapUsd: cap } : {}),
+    ...(cap !== undefined ? { budgetCapUsd: cap, budgetComparedWith: 'worstCaseUsd' as const } : {}),
     withinBudget: refusal === undefined,
     ...(refusal ? { refusal } : {}),
     byBackend,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
+import { recordDeadLetter } from './dead-letters';
 import { parseStateDeadlines } from './env';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicy } from './sweeper';
@@ -100,7 +101,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         pubsub: deps.pubsub,
         spec,
         log: deps.log,
-        onDeadLetter: (letter) => deps.ledger.recordDeadLetter(letter),
+        onDeadLetter: (letter) => recordDeadLetter(deps, letter),
       }),
     );
   }
@@ -171,6 +172,7 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
   process.on('SIGINT', onSignal);
 }
 
+export * from './dead-letters';
 export * from './env';
 export * from './fail-job';
 export * from './replay';

@@ -31,16 +31,19 @@ export function startSweeper(options: {
   intervalMs: number;
 }): Sweeper {
   const { jobs, log, policies } = options;
+  const owned = (Object.keys(policies) as JobStatus[]).filter((status) => policies[status]);
   let running: Promise<number> | undefined;
   let stopped = false;
 
   const sweep = async (): Promise<number> => {
     const now = Timestamp.now();
-    const overdue = (await jobs.overdueJobs(now)).filter((j) => policies[j.status]);
+    // Only the states this service owns, asked of Firestore: see JobStore.overdueJobs.
+    const overdue = await jobs.overdueJobs(owned, now);
     let acted = 0;
     for (const candidate of overdue) {
       if (stopped) break;
-      const policy = policies[candidate.status]!;
+      const policy = policies[candidate.status];
+      if (!policy) continue;
       const job = await jobs.claimOverdue(candidate.jobId, candidate.status, now);
       if (!job) continue;
       acted += 1;

@@ -10,6 +10,7 @@ import { authenticate, requireScope } from './auth';
 import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
+import { costRoutes } from './routes/costs';
 import { estimateRoutes } from './routes/estimates';
 import { EventStreams, eventRoutes } from './routes/events';
 import { fileRoutes } from './routes/files';
@@ -100,6 +101,7 @@ export function buildGateway(deps: GatewayDeps): express.Express {
   app.use(
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
   );
+  app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
   app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
   app.use(

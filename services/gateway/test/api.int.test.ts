@@ -149,6 +149,7 @@ describe('authentication and scopes', () => {
     ['post', '/v1/jobs/job_x/approve'],
     ['get', '/v1/jobs/job_x/events'],
     ['get', '/v1/jobs/job_x/outputs'],
+    ['get', '/v1/jobs/job_x/costs'],
     ['post', '/v1/estimates'],
     ['get', '/v1/presets'],
     ['get', '/v1/webhook'],
@@ -458,6 +459,150 @@ describe('GET /v1/jobs/{id}/outputs', () => {
   });
 });
 
+describe('GET /v1/jobs/{id}/costs', () => {
+  // Veo's task id is an operation name with the Google project: it must never reach a client.
+  const veoTask = 'projects/aiprod-prod-4711/locations/us-central1/publishers/google/models/veo-3.1/operations/op-1';
+  const runwayTask = 'projects/aiprod-prod-4711/tasks/rw-9';
+
+  /** A job planned within a cap, rendering, with lines in the ledger as the render pools write them. */
+  async function jobWithLedger(): Promise<string> {
+    const jobId = `job_costs_${Math.random().toString(36).slice(2, 10)}`;
+    await h.jobs.createJob({ jobId, tenantId: h.tenantA, brief: BRIEF as Brief, preset: 'premium_spot' });
+    await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
+    await h.jobs.savePlan(
+      jobId,
+      {
+        director: 'local',
+        shotIds: ['s01', 's02'],
+        width: 1080,
+        height: 1920,
+        fps: 24,
+        endCardSeconds: 2,
+        estimatedCostUsd: 2.5,
+        estimate: {
+          priceTableVersion: 'test',
+          currency: 'USD',
+          firstPassUsd: 2,
+          totalUsd: 2.5,
+          worstCaseUsd: 9,
+          budgetCapUsd: 10,
+          shots: [],
+          notes: [],
+        },
+      },
+      [],
+      'RENDERING',
+    );
+    // An older line: no seconds, charged or taskRef; its id was made from Veo's task id.
+    await h.jobs.addCost(jobId, `s01-a1-veo-${veoTask}`, 1.2, {
+      shotId: 's01',
+      attempt: 1,
+      backend: 'veo',
+      model: 'veo-3.1-fast-generate-001',
+      outcome: 'failed',
+      vendorTaskId: veoTask,
+      errorClass: 'transient',
+    });
+    await h.jobs.addCost(jobId, 's01-a1-runway-0123456789abcdef', 0.6, {
+      shotId: 's01',
+      attempt: 1,
+      backend: 'runway',
+      model: 'gen4.5',
+      outcome: 'succeeded',
+      seconds: 5,
+      charged: true,
+      taskRef: '0123456789abcdef',
+      vendorTaskId: runwayTask,
+    });
+    await h.jobs.addCost(jobId, 's02-a1-local-cache_hit', 0, {
+      shotId: 's02',
+      attempt: 1,
+      backend: 'local',
+      model: 'animatic-1',
+      outcome: 'cache_hit',
+      seconds: 0,
+      charged: false,
+    });
+    return jobId;
+  }
+
+  it('answers the ledger oldest first with its total, the cap, and no vendor task id', async () => {
+    const id = await jobWithLedger();
+    const res = await call('get', `/v1/jobs/${id}/costs`, { key: h.keys.read });
+    expect(res.status).toBe(200);
+    const body = res.body as {
+      totalUsd: number;
+      lines: { line: string; at: string; task: string | null }[];
+    } & Record<string, unknown>;
+    expect(body).toMatchObject({ jobId: id, currency: 'USD', budgetCapUsd: 10 });
+    // 1.2 + 0.6 is 1.7999999999999998 in floating point: the total is rounded to a millionth.
+    expect(body.totalUsd).toBe(1.8);
+    expect((await h.jobs.getJob(id))!.costUsd).toBeCloseTo(body.totalUsd, 6);
+    expect(body.lines.map(({ line: _line, at: _at, ...rest }) => rest)).toEqual([
+      {
+        shotId: 's01',
+        attempt: 1,
+        backend: 'veo',
+        model: 'veo-3.1-fast-generate-001',
+        outcome: 'failed',
+        seconds: null,
+        charged: true,
+        amountUsd: 1.2,
+        task: null,
+      },
+      {
+        shotId: 's01',
+        attempt: 1,
+        backend: 'runway',
+        model: 'gen4.5',
+        outcome: 'succeeded',
+        seconds: 5,
+        charged: true,
+        amountUsd: 0.6,
+        task: '0123456789abcdef',
+      },
+      {
+        shotId: 's02',
+        attempt: 1,
+        backend: 'local',
+        model: 'animatic-1',
+        outcome: 'cache_hit',
+        seconds: 0,
+        charged: false,
+        amountUsd: 0,
+        task: null,
+      },
+    ]);
+    expect(body.lines.map((l) => l.line)).toEqual([
+      expect.stringMatching(/^s01-a1-veo-[0-9a-f]{16}$/),
+      's01-a1-runway-0123456789abcdef',
+      's02-a1-local-cache_hit',
+    ]);
+    expect(body.lines.map((l) => Date.parse(l.at)).sort((a, b) => a - b)).toEqual(
+      body.lines.map((l) => Date.parse(l.at)),
+    );
+    // Neither the raw task ids nor the project in them, in any form, nor the internal fields.
+    expect(res.text).not.toMatch(/aiprod-prod-4711|operations|vendorTaskId|errorClass|rw-9/);
+  });
+
+  it('answers an empty ledger and no cap for a job not yet planned', async () => {
+    const id = await jobIn('QUEUED');
+    const res = await call('get', `/v1/jobs/${id}/costs`, { key: h.keys.read });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ jobId: id, currency: 'USD', totalUsd: 0, budgetCapUsd: null, lines: [] });
+  });
+
+  it("answers another tenant's job as a missing one: 404 problem+json", async () => {
+    const id = await jobWithLedger();
+    const crossed = await call('get', `/v1/jobs/${id}/costs`, { key: h.keys.other });
+    expect(crossed.status).toBe(404);
+    expect(problemOf(crossed).type).toBe(problemTypeUri('not_found'));
+    expect(crossed.text).not.toMatch(/amountUsd|veo/);
+    expect((await call('get', '/v1/jobs/job_nothere/costs', { key: h.keys.read })).status).toBe(404);
+    expect((await call('get', `/v1/jobs/${id}/costs`, { key: h.keys.write })).status).toBe(403);
+  });
+});
+
 describe('GET /v1/jobs/{id}/events on a finished job', () => {
   it('replays the timeline as Server-Sent Events and ends the stream', async () => {
     const id = await jobIn('DELIVERED');
@@ -483,6 +628,36 @@ describe('estimates and presets', () => {
     const bad = await call('post', '/v1/estimates', { key: h.keys.read, body: { ...BRIEF, durationSeconds: 1 } });
     expect(bad.status).toBe(400);
     expect(problemOf(bad).errors).toEqual([expect.objectContaining({ field: '/durationSeconds', rule: 'minimum' })]);
+  });
+
+  it('compares a budget cap with the worst case, as the planner does, and says so', async () => {
+    const paid = buildGateway({ ...hDeps(), enabledBackends: ['local', 'veo', 'runway'] });
+    const quote = async (budgetCapUsd: number) => {
+      const url = '/v1/estimates';
+      const res = await request(paid)
+        .post(url)
+        .set('Authorization', `Bearer ${h.keys.read}`)
+        .send({ ...BRIEF, preset: 'premium_spot', durationSeconds: 30, budgetCapUsd });
+      spec.check('post', url, res);
+      expect(res.status).toBe(200);
+      return res.body as {
+        totalUsd: number;
+        worstCaseUsd: number;
+        budgetCapUsd: number;
+        budgetComparedWith: string;
+        withinBudget: boolean;
+        refusal?: string;
+      };
+    };
+    const cheapest = await quote(0);
+    const between = Math.round(((cheapest.totalUsd + cheapest.worstCaseUsd) / 2) * 100) / 100;
+    const refused = await quote(between);
+    expect(refused).toMatchObject({ budgetCapUsd: between, budgetComparedWith: 'worstCaseUsd', withinBudget: false });
+    expect(refused.totalUsd).toBeLessThan(between);
+    expect(refused.refusal).toContain(`could cost up to ${cheapest.worstCaseUsd.toFixed(2)} USD in the worst case`);
+    const enough = await quote(cheapest.worstCaseUsd);
+    expect(enough).toMatchObject({ budgetComparedWith: 'worstCaseUsd', withinBudget: true });
+    expect(enough.worstCaseUsd).toBeLessThanOrEqual(cheapest.worstCaseUsd);
   });
 
   it('prices only the backends this deployment runs, and refuses a brief longer than its preset', async () => {

@@ -18,6 +18,13 @@ export const PlannerEnv = Type.Object({
     pattern: '^(runway|veo|replicate|local)(,(runway|veo|replicate|local))*$',
     description: 'The render pools this deployment runs, comma-separated; shots are only sent to these.',
   }),
+  RENDER_FALLBACK_POLICY: Type.Optional(
+    Type.String({
+      minLength: 2,
+      description:
+        "The render pools' fallback policy as JSON (the same value they get): the worst case a budget cap is compared with is priced with it; the default otherwise.",
+    }),
+  ),
   GEMINI_MODEL: Type.String({ default: 'gemini-2.5-flash' }),
   VERTEX_LOCATION: Type.String({ default: 'europe-west1' }),
   VERTEX_BASE_URL: Type.Optional(

@@ -5,6 +5,7 @@ import { createFirestore, JobStore, MessageLedger, TenantStore } from '@aiprod/j
 import {
   accessTokenAuth,
   createGeminiDirector,
+  estimateBrief,
   localDirector,
   PRICE_TABLE,
   type CreativeDirector,
@@ -179,6 +180,36 @@ describe('planner: plan, estimate, dispatch', () => {
     expect(job.status).toBe('FAILED');
     expect(job.error?.reason).toBe('budget_exceeded');
     expect(job.error?.message).toMatch(/above the budget cap of 1 USD/);
+  });
+
+  it('compares the budget cap with the worst case: a cap only the expected cost fits under fails the job, naming both amounts', async () => {
+    const enabledBackends: BackendName[] = ['local', 'veo', 'runway'];
+    const deps = plannerDeps({ enabledBackends });
+    const premium = { preset: 'premium_spot' as const, durationSeconds: 30 };
+    // The cheapest plan the preset allows here, as the planner will make it (the local director).
+    const cheapest = estimateBrief({ ...brief, ...premium, budgetCapUsd: 0 }, { enabledBackends });
+    const [expected, worst] = [cheapest.totalUsd, cheapest.worstCaseUsd];
+    const between = Math.round(((expected + worst) / 2) * 100) / 100;
+    expect(expected).toBeLessThan(between);
+    expect(worst).toBeGreaterThan(between);
+
+    const refused = await newJob('t-rich', { ...premium, budgetCapUsd: between });
+    await deliver(deps, refused, 't-rich');
+    const failed = (await jobs.getJob(refused))!;
+    expect(failed.status).toBe('FAILED');
+    expect(failed.error?.reason).toBe('budget_exceeded');
+    expect(failed.error?.message).toContain(`could cost up to ${worst.toFixed(2)} USD in the worst case`);
+    expect(failed.error?.message).toContain(`expected ${expected.toFixed(2)} USD`);
+    expect(failed.error?.message).toContain(`above the budget cap of ${between} USD`);
+    expect(sentFor(refused)).toHaveLength(0);
+
+    // A cap the worst case fits under is planned, with shots moved down as far as needed.
+    const accepted = await newJob('t-rich', { ...premium, budgetCapUsd: worst });
+    await deliver(deps, accepted, 't-rich');
+    const planned = (await jobs.getJob(accepted))!;
+    expect(planned.status).toBe('RENDERING');
+    expect(planned.plan!.estimate).toMatchObject({ budgetCapUsd: worst });
+    expect(planned.plan!.estimate!.worstCaseUsd).toBeLessThanOrEqual(worst);
   });
 });
 

@@ -15,12 +15,15 @@ resource "google_firestore_database" "default" {
 locals {
   # GET /v1/jobs: a tenant's jobs newest first, optionally of one status (JobStore.listJobsForTenant).
   # Quotas: a tenant's unfinished jobs (countActiveJobs: tenantId == and status in [...]).
+  # Sweepers: the overdue jobs of the states one service owns (overdueJobs: status in [...],
+  # deadlineAt <=, ordered by deadlineAt).
   job_indexes = {
     tenant_created = [["tenantId", "ASCENDING"], ["createdAt", "DESCENDING"], ["__name__", "DESCENDING"]]
     tenant_status_created = [
       ["tenantId", "ASCENDING"], ["status", "ASCENDING"], ["createdAt", "DESCENDING"], ["__name__", "DESCENDING"]
     ]
-    tenant_status = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
+    tenant_status   = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
+    status_deadline = [["status", "ASCENDING"], ["deadlineAt", "ASCENDING"]]
   }
   # Documents with an `expiresAt` the platform no longer needs after it passes.
   ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters"]

@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
 import {
+  CostsViewSchema,
   HealthSchema,
   JobListQuerySchema,
   JobListSchema,
@@ -203,6 +204,19 @@ export const OPERATIONS: OperationSpec[] = [
     problems: [400, 404, 409],
   },
   {
+    method: 'get',
+    path: '/v1/jobs/{id}/costs',
+    operationId: 'getJobCosts',
+    summary: "The job's cost ledger: one line per vendor task, with what it was billed.",
+    description:
+      'Each line is one vendor task of a shot attempt (or a free outcome: a cache hit, the local backend, a refused request): backend, model, outcome, seconds of video billed, whether the vendor charges it and the amount. `totalUsd` is their sum; `budgetCapUsd` the cap the plan was made within (compared with its worst case). Vendor task ids are never shown, only an opaque `task` reference.',
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    success: { 200: { description: 'The ledger.', ref: 'JobCosts' } },
+    problems: [404],
+  },
+  {
     method: 'post',
     path: '/v1/estimates',
     operationId: 'estimate',
@@ -274,6 +288,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   JobView: JobViewSchema,
   JobList: JobListSchema,
   Outputs: OutputsViewSchema,
+  JobCosts: CostsViewSchema,
   JobEstimate: JobEstimateSchema,
   Presets: PresetsViewSchema,
   WebhookPut: WebhookPutSchema,

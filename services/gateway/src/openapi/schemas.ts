@@ -1,5 +1,13 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { BriefSchema, JOB_STATUSES, JobId, PROBLEM_TYPES, problemTypeUri, type ProblemKind } from '@aiprod/contracts';
+import {
+  Backend,
+  BriefSchema,
+  JOB_STATUSES,
+  JobId,
+  PROBLEM_TYPES,
+  problemTypeUri,
+  type ProblemKind,
+} from '@aiprod/contracts';
 
 /**
  * The gateway's request and response shapes, in TypeBox: the routes validate with them and the
@@ -172,6 +180,49 @@ export const OutputsViewSchema = Type.Object(
   },
   Closed,
 );
+
+export const CostLineSchema = Type.Object(
+  {
+    line: Type.String({ description: 'The ledger line id: one per vendor task (or free outcome) of a shot attempt.' }),
+    shotId: Type.String(),
+    attempt: Type.Integer({ minimum: 1 }),
+    backend: Backend,
+    model: Type.String(),
+    outcome: Type.Union(
+      ['succeeded', 'cache_hit', 'failed', 'canceled', 'abandoned'].map((o) => Type.Literal(o)),
+      {
+        description: 'What became of the task: abandoned is a task cancelled and left, billed as the vendor bills it.',
+      },
+    ),
+    seconds: Nullable(
+      Type.Number({ minimum: 0, description: 'Seconds of video billed; 0 when not charged; null on older lines.' }),
+    ),
+    charged: Type.Boolean({ description: 'Whether the vendor bills this task.' }),
+    amountUsd: Type.Number({ minimum: 0 }),
+    at: Nullable(DateTime),
+    task: Nullable(
+      Type.String({
+        pattern: '^[0-9a-f]{16}$',
+        description: 'An opaque reference to the vendor task (a hash of its id, never the id); null on older lines.',
+      }),
+    ),
+  },
+  Closed,
+);
+
+export const CostsViewSchema = Type.Object(
+  {
+    jobId: JobId,
+    currency: Type.Literal('USD'),
+    totalUsd: Type.Number({ minimum: 0, description: 'The sum of the lines, rounded to a millionth of a dollar.' }),
+    budgetCapUsd: Nullable(
+      Type.Number({ minimum: 0, description: "The job's budget cap from its plan; null when it has none." }),
+    ),
+    lines: Type.Array(CostLineSchema, { description: 'Oldest first.' }),
+  },
+  { ...Closed, description: "The job's cost ledger: what each vendor task cost." },
+);
+export type CostsViewBody = Static<typeof CostsViewSchema>;
 
 export const WebhookPutSchema = Type.Object(
   {

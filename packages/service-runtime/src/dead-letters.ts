@@ -1,0 +1,44 @@
+import type { TopicName } from '@aiprod/contracts';
+import type { JobStore, MessageLedger } from '@aiprod/job-store';
+import type { Publisher } from '@aiprod/pubsub';
+import { failJob } from './fail-job';
+
+/** The step a topic's message drives, as the client knows it (no subscription or resource names). */
+function stepOf(topic: string): string {
+  if (topic.startsWith('aiprod.render.')) return 'rendering';
+  const steps: Record<string, string> = {
+    'aiprod.job.requested.v1': 'planning',
+    'aiprod.job.approved.v1': 'starting the approved render',
+    'aiprod.shot.rendered.v1': 'quality checks',
+    'aiprod.job.assemble.v1': 'assembly',
+  };
+  return steps[topic] ?? 'processing';
+}
+
+/**
+ * A dead letter: kept on record for operators, and the job it names fails with `dead_lettered`
+ * through failJob, like any other failure, so job.finished is published and the client's webhook
+ * and event stream hear of it. A second copy of the letter finds the job FAILED already and only
+ * publishes job.finished again, which consumers dedupe (the first copy may have died between the
+ * write and the publish).
+ *
+ * A dead-lettered job.finished is the exception: that message is the announcement itself, and
+ * publishing it again on its own dead letter could loop for as long as the notifier is broken.
+ * It is recorded only; an operator replays it.
+ */
+export async function recordDeadLetter(
+  deps: { jobs: JobStore; ledger: MessageLedger; publisher: Publisher },
+  letter: { subscription: string; topic: TopicName; messageId: string; jobId?: string; data: string },
+): Promise<void> {
+  await deps.ledger.recordDeadLetter(letter);
+  if (!letter.jobId || letter.topic === 'aiprod.job.finished.v1') return;
+  // The tenant comes from the job, not from the letter: the letter's body may be what was wrong.
+  const job = await deps.jobs.getJob(letter.jobId);
+  if (!job) return;
+  await failJob(
+    deps,
+    job,
+    'dead_lettered',
+    `${stepOf(letter.topic)} could not be completed: its message (${letter.messageId}) was not handled after every delivery attempt`,
+  );
+}

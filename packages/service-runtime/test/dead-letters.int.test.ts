@@ -1,0 +1,128 @@
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { deadLetterTopicName, subscriptionName, type Brief } from '@aiprod/contracts';
+import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
+import { defineHandler, provisionCatalogue, Publisher } from '@aiprod/pubsub';
+import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { createCoreDeps, recordDeadLetter, runWorkerService, type RunningService } from '../src';
+
+requireEmulators();
+const projectId = uniqueProjectId('deadletters');
+const db = createFirestore(projectId);
+const pubsub = new PubSub({ projectId });
+const jobs = new JobStore(db);
+const ledger = new MessageLedger(db, jobs);
+const publisher = new Publisher(pubsub);
+const { log } = memoryLog();
+const finished: Record<string, unknown>[] = [];
+const requested = subscriptionName('aiprod.job.requested.v1', 'planner');
+const brief: Brief = {
+  product: 'Aurora running shoe',
+  brand: { name: 'Aurora' },
+  keyMessage: 'Run brighter',
+  durationSeconds: 15,
+  aspectRatios: ['16:9'],
+};
+
+let watch: Subscription | undefined;
+let service: RunningService | undefined;
+beforeAll(async () => {
+  await provisionCatalogue(pubsub);
+  // Stands in for the notifier: what a client's webhook and event stream are told.
+  [watch] = await pubsub.topic('aiprod.job.finished.v1').createSubscription('finished.dead-letter-test');
+  watch.on('message', (m: Message) => {
+    finished.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
+    m.ack();
+  });
+  // A planner whose handlers are never reached: only its dead-letter watchers matter here.
+  const never = async () => {
+    throw new Error('not in this test');
+  };
+  service = await runWorkerService({
+    service: 'planner',
+    deps: createCoreDeps({ projectId, log }),
+    handlers: {
+      'aiprod.job.requested.v1': defineHandler('aiprod.job.requested.v1', never),
+      'aiprod.job.approved.v1': defineHandler('aiprod.job.approved.v1', never),
+    },
+    port: 0,
+    host: '127.0.0.1',
+  });
+}, 60_000);
+afterAll(async () => {
+  await service?.close();
+  await watch?.close();
+  await publisher.close();
+  await pubsub.close();
+  await db.terminate();
+});
+
+const newJob = async (jobId: string) => {
+  await jobs.createJob({ jobId, tenantId: 't1', brief, preset: 'social_quick' });
+  await jobs.transition(jobId, 'QUEUED', 'PLANNING');
+};
+const finishedFor = (jobId: string) => finished.filter((m) => m.jobId === jobId);
+
+/** A letter as Pub/Sub forwards it after the last delivery attempt: the original body and attributes. */
+const deadLetter = (jobId: string, sourceMessageId: string) =>
+  pubsub.topic(deadLetterTopicName(requested)).publishMessage({
+    json: { v: 1, jobId, tenantId: 't1' },
+    attributes: { jobId, CloudPubSubDeadLetterSourceMessageId: sourceMessageId },
+  });
+
+describe('a dead letter', () => {
+  it('fails its job with dead_lettered through the usual failure path, so job.finished is published; a second copy only publishes again', async () => {
+    const jobId = 'job_dead1';
+    await newJob(jobId);
+    await deadLetter(jobId, 'source-1');
+
+    const first = await waitFor(() => finishedFor(jobId)[0], { timeoutMs: 20_000, what: 'job.finished' });
+    expect(first).toEqual({ v: 1, jobId, tenantId: 't1', status: 'FAILED' });
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('dead_lettered');
+    expect(job.error?.message).toMatch(/^planning could not be completed/);
+    // What the client reads names no subscription.
+    expect(job.error?.message).not.toContain(requested);
+    const letters = await ledger.listDeadLetters();
+    expect(letters.filter((l) => l.jobId === jobId)).toEqual([
+      expect.objectContaining({ subscription: requested, topic: 'aiprod.job.requested.v1', messageId: 'source-1' }),
+    ]);
+
+    // The same letter again (a redelivery of the dead letter): same state, announced again.
+    await deadLetter(jobId, 'source-1');
+    await waitFor(() => finishedFor(jobId)[1], { timeoutMs: 20_000, what: 'the second job.finished' });
+    const again = (await jobs.getJob(jobId))!;
+    expect(again.version).toBe(job.version);
+    expect(again.error).toEqual(job.error);
+    expect((await jobs.listEvents(jobId)).filter((e) => e.type === 'job.failed')).toHaveLength(1);
+    expect((await ledger.listDeadLetters()).filter((l) => l.jobId === jobId)).toHaveLength(1);
+  }, 60_000);
+
+  it('of job.finished itself is recorded but not announced again, so a broken notifier cannot loop', async () => {
+    const jobId = 'job_dead2';
+    await newJob(jobId);
+    await jobs.fail(jobId, 'render_failed', 'test');
+    const deps = { jobs, ledger, publisher };
+    await recordDeadLetter(deps, {
+      subscription: subscriptionName('aiprod.job.finished.v1', 'delivery'),
+      topic: 'aiprod.job.finished.v1',
+      messageId: 'source-2',
+      jobId,
+      data: '{}',
+    });
+    // A letter of another topic for the same job, as a control: that one is announced.
+    await recordDeadLetter(deps, {
+      subscription: requested,
+      topic: 'aiprod.job.requested.v1',
+      messageId: 'source-3',
+      jobId,
+      data: '{}',
+    });
+    await waitFor(() => finishedFor(jobId)[0], { timeoutMs: 20_000, what: 'the control job.finished' });
+    expect((await ledger.listDeadLetters()).filter((l) => l.jobId === jobId)).toHaveLength(2);
+    // Only the control's announcement arrived (Pub/Sub delivers both within the same wait, if both were sent).
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(finishedFor(jobId)).toHaveLength(1);
+    expect((await jobs.getJob(jobId))!.error?.reason).toBe('render_failed');
+  }, 60_000);
+});
