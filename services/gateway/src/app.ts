@@ -92,6 +92,7 @@ export function buildGateway(deps: GatewayDeps): express.Express {
       publisher: deps.publisher,
       storage: deps.storage,
       outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
     }),
