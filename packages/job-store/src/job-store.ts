@@ -102,6 +102,27 @@ export class JobStore {
     return job;
   }
 
+  /**
+   * Creates the job unless a job with this id exists already, which is then returned as it is
+   * (`created: false`): with an id derived from the request, a repeat of a create never stores a
+   * second job, whatever happened to the first attempt after its write.
+   */
+  async createJobOnce(input: {
+    jobId: string;
+    tenantId: string;
+    brief: Brief;
+    preset: string;
+  }): Promise<{ job: Job; created: boolean }> {
+    try {
+      return { job: await this.createJob(input), created: true };
+    } catch (e) {
+      if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw e;
+    }
+    const existing = await this.getJob(input.jobId);
+    if (!existing) throw new Error(`job ${input.jobId} exists and then does not`);
+    return { job: existing, created: false };
+  }
+
   async getJob(jobId: string): Promise<Job | null> {
     const snap = await this.jobRef(jobId).get();
     return snap.exists ? (snap.data() as Job) : null;

@@ -58,3 +58,64 @@ describe('fetchPublicFile', () => {
     ).rejects.toThrow(/HTTP 404/);
   });
 });
+
+describe('fetchPublicFile deadline', () => {
+  let trickle: http.Server;
+  let trickleBase: string;
+  const timers = new Set<NodeJS.Timeout>();
+
+  beforeAll(async () => {
+    // Answers 200 at once, then one byte every 50 ms: never idle long enough for a socket
+    // timeout, and it would take ~100 s to send its 2,000 bytes.
+    trickle = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': '2000' });
+      let sent = 0;
+      const timer = setInterval(() => {
+        if (res.destroyed || ++sent > 2000) {
+          clearInterval(timer);
+          timers.delete(timer);
+          return void res.end();
+        }
+        res.write(Buffer.from([0x89]));
+      }, 50);
+      timers.add(timer);
+      res.on('close', () => {
+        clearInterval(timer);
+        timers.delete(timer);
+      });
+    });
+    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', r));
+    trickleBase = `http://127.0.0.1:${(trickle.address() as AddressInfo).port}`;
+  });
+  afterAll(() => {
+    for (const timer of timers) clearInterval(timer);
+    trickle.closeAllConnections();
+    return new Promise<void>((r) => trickle.close(() => r()));
+  });
+
+  it('gives up on a server trickling bytes once the overall deadline passes, saying so', async () => {
+    const failure = await fetchPublicFile(`${trickleBase}/logo.png`, {
+      maxBytes: 10_000,
+      timeoutMs: 400,
+      allowLoopbackHttp: true,
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(PublicFetchError);
+    expect((failure as Error).message).toBe('no complete answer within the 400 ms deadline');
+  });
+
+  it('counts a DNS answer that never comes against the same deadline', async () => {
+    const failure = await fetchPublicFile('https://slow-dns.example.com/logo.png', {
+      maxBytes: 10_000,
+      timeoutMs: 200,
+      resolve: () => new Promise<string[]>(() => {}),
+    }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(PublicFetchError);
+    expect((failure as Error).message).toMatch(/deadline/);
+  });
+});

@@ -9,22 +9,41 @@ export class PublicFetchError extends Error {
 
 /**
  * GETs a small file from a client-supplied URL (a brand logo) with the same protections as a
- * webhook: the SSRF guard, the connection pinned to the checked address, no redirects, a time
- * bound and a size cap. Rejects with PublicFetchError saying why.
+ * webhook: the SSRF guard, the connection pinned to the checked address, no redirects, a size cap,
+ * and one overall deadline, `timeoutMs`, from the DNS check to the last byte. A socket idle
+ * timeout alone is not enough: a server trickling a byte every few seconds never goes idle and
+ * would hold the caller for as long as it likes. Rejects with PublicFetchError saying why.
  */
 export async function fetchPublicFile(
   url: string,
   options: { maxBytes: number; timeoutMs: number; allowLoopbackHttp?: boolean; resolve?: ResolveHost },
 ): Promise<Buffer> {
-  let checked;
+  const { timeoutMs } = options;
+  if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be positive');
+  let onDeadline: () => void = () => {};
+  const timer = setTimeout(() => onDeadline(), timeoutMs);
+  const deadlineError = () => new PublicFetchError(`no complete answer within the ${timeoutMs} ms deadline`);
   try {
-    checked = await assertSafeWebhookUrl(url, {
-      allowLoopbackHttp: options.allowLoopbackHttp,
-      resolve: options.resolve,
+    const checked = await new Promise<Awaited<ReturnType<typeof assertSafeWebhookUrl>>>((resolve, reject) => {
+      onDeadline = () => reject(deadlineError());
+      assertSafeWebhookUrl(url, { allowLoopbackHttp: options.allowLoopbackHttp, resolve: options.resolve }).then(
+        resolve,
+        (e: unknown) => reject(new PublicFetchError(`refused: ${(e as Error).message}`)),
+      );
     });
-  } catch (e) {
-    throw new PublicFetchError(`refused: ${(e as Error).message}`);
+    return await download(checked, options.maxBytes, (abort) => {
+      onDeadline = () => abort(deadlineError());
+    });
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+function download(
+  checked: Awaited<ReturnType<typeof assertSafeWebhookUrl>>,
+  maxBytes: number,
+  armDeadline: (abort: (error: PublicFetchError) => void) => void,
+): Promise<Buffer> {
   const { url: target, addresses } = checked;
   return new Promise<Buffer>((resolve, reject) => {
     const request = (target.protocol === 'https:' ? https : http).request(
@@ -34,7 +53,6 @@ export async function fetchPublicFile(
         headers: { 'user-agent': USER_AGENT, accept: 'image/png, image/jpeg' },
         agent: false,
         lookup: pinnedLookup(target.hostname, addresses),
-        timeout: options.timeoutMs,
       },
       (response) => {
         if (response.statusCode !== 200) {
@@ -51,9 +69,9 @@ export async function fetchPublicFile(
         let size = 0;
         response.on('data', (chunk: Buffer) => {
           size += chunk.length;
-          if (size > options.maxBytes) {
+          if (size > maxBytes) {
             request.destroy();
-            reject(new PublicFetchError(`larger than ${options.maxBytes} bytes`));
+            reject(new PublicFetchError(`larger than ${maxBytes} bytes`));
             return;
           }
           chunks.push(chunk);
@@ -62,8 +80,12 @@ export async function fetchPublicFile(
         response.on('error', (e) => reject(new PublicFetchError(describe(e))));
       },
     );
-    request.on('timeout', () => request.destroy(new Error('timeout')));
-    request.on('error', (e) => reject(new PublicFetchError(describe(e))));
+    // The first rejection wins; the destroy only frees the socket.
+    armDeadline((error) => {
+      reject(error);
+      request.destroy(error);
+    });
+    request.on('error', (e) => reject(e instanceof PublicFetchError ? e : new PublicFetchError(describe(e))));
     request.end();
   });
 }

@@ -23,3 +23,4 @@ export {
 } from './retry';
 export type { WebhookOutcome } from './retry';
 export { fetchPublicFile, PublicFetchError } from './fetch-public';
+export { redactInternalNames } from './client-text';

@@ -96,6 +96,13 @@ export function classifyAddress(text: string): AddressClass {
   return { ok: true };
 }
 
+const ADDRESS_LABELS: Partial<Record<UnsafeWebhookUrlReason, string>> = {
+  loopback_address: 'a loopback address',
+  private_address: 'a private address',
+  link_local_address: 'a link-local address',
+  special_address: 'a special-purpose address',
+};
+
 function refuse(reason: UnsafeWebhookUrlReason, message: string, address?: string, range?: string): never {
   throw new UnsafeWebhookUrlError(reason, message, address, range);
 }
@@ -137,7 +144,8 @@ export async function assertSafeWebhookUrl(input: string, opts: SafeWebhookUrlOp
   if (isIP(host) !== 0) {
     addresses = [host];
   } else {
-    if (ipaddr.isValid(host)) return refuse('special_address', `ambiguous IP address form: ${host}`, host, 'loose');
+    if (ipaddr.isValid(host))
+      return refuse('special_address', 'the host is an ambiguous IP address form', host, 'loose');
     if (METADATA_HOSTS.has(host)) return refuse('metadata_host', `${host} is a cloud metadata host`);
     if (host !== 'localhost' && (!host.includes('.') || INTERNAL_SUFFIXES.some((suffix) => host.endsWith(suffix)))) {
       return refuse('internal_host', `${host} is not a public hostname`);
@@ -162,8 +170,12 @@ export async function assertSafeWebhookUrl(input: string, opts: SafeWebhookUrlOp
       continue;
     }
     if (verdict.reason === 'loopback_address' && allowLoopbackHttp) continue;
-    const where = address === host ? `${address} is` : `${host} resolves to ${address}, which is`;
-    return refuse(verdict.reason, `${where} not a public address (${verdict.range})`, address, verdict.range);
+    // The message goes back to the client: it says why, never which address a name resolved to
+    // (that would let anyone map our resolver's view of internal names). Operators get the
+    // address and range on the error.
+    const what = ADDRESS_LABELS[verdict.reason] ?? 'not a public address';
+    const where = address === host ? 'the host is' : `${host} resolves to`;
+    return refuse(verdict.reason, `${where} ${what}, not a public address`, address, verdict.range);
   }
   if (isHttp && !allLoopback) {
     return refuse('https_required', 'plain http is allowed only to loopback addresses (local mode)');

@@ -10,6 +10,8 @@ export interface DeliveryDeps extends CoreDeps, WebhookDeps {
   storage: BlobStore;
   workDir: string;
   assemblyTimeoutMs: number;
+  /** Overall deadline of the brand-logo download (default 15 s). */
+  logoFetchTimeoutMs?: number;
 }
 
 export function buildDelivery(deps: DeliveryDeps): HandlerMap<TopicsOf<'delivery'>> {

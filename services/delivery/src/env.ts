@@ -14,6 +14,12 @@ export const DeliveryEnv = Type.Object({
     default: 5,
     description: 'How often due webhook retries are sent.',
   }),
+  LOGO_FETCH_TIMEOUT_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 120,
+    default: 15,
+    description: 'Overall deadline of the brand-logo download, from the DNS check to the last byte.',
+  }),
   ALLOW_LOOPBACK_HTTP: Type.Boolean({
     default: false,
     description: 'Local platform only: plain http to loopback for webhooks and brand logos.',

@@ -22,6 +22,7 @@ async function main(): Promise<void> {
     storage: blobStoreFromEnv(env),
     workDir: env.WORK_DIR ?? tmpdir(),
     assemblyTimeoutMs: env.ASSEMBLY_TIMEOUT_SECONDS * 1000,
+    logoFetchTimeoutMs: env.LOGO_FETCH_TIMEOUT_SECONDS * 1000,
   };
   const dispatcher = startWebhookDispatcher(deps, env.WEBHOOK_POLL_SECONDS * 1000);
   const service = await runWorkerService({

@@ -6,6 +6,7 @@ import {
   classifyWebhookResponse,
   MAX_RETRY_AFTER_SECONDS,
   nextAttemptDelaySeconds,
+  redactInternalNames,
   sendWebhook,
   signWebhook,
 } from '@aiprod/webhooks';
@@ -40,7 +41,7 @@ export function webhookBody(job: Job, status: keyof typeof EVENT_TYPES): string 
         sizeBytes: o.sizeBytes,
         sha256: o.sha256,
       })),
-      ...(job.error ? { error: { reason: job.error.reason, message: job.error.message } } : {}),
+      ...(job.error ? { error: { reason: job.error.reason, message: redactInternalNames(job.error.message) } } : {}),
       links: { job: `/v1/jobs/${job.jobId}` },
     },
   });

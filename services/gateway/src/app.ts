@@ -7,6 +7,7 @@ import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
 import { authenticate, requireScope } from './auth';
+import type { AuthFailureLimiter } from './auth-failure-limit';
 import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
@@ -42,6 +43,10 @@ export interface GatewayDeps {
   resolveHost?: ResolveHost;
   /** Accept OIDC JWTs besides API keys. */
   oidc?: OidcVerifier;
+  /** Failed authentications per client address, checked before any database read (absent: not enforced). */
+  authFailureLimit?: AuthFailureLimiter;
+  /** Proxies in front whose X-Forwarded-For is believed for the client address (default 0). */
+  trustProxyHops?: number;
   /** Per-tenant request limit on every authenticated /v1 request (absent: not enforced). */
   rateLimit?: RequestHandler;
   /** Idempotency-Key on POST /v1/jobs and cancel (absent: the header is ignored). */
@@ -60,7 +65,9 @@ export function buildGateway(deps: GatewayDeps): express.Express {
   const streams = deps.streams ?? new EventStreams({ maxStreams: 1000, maxSeconds: 3600, heartbeatMs: 15_000 });
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // The client address keys the failed-authentication limit: behind a load balancer it is the
+  // hop that balancer added, never an X-Forwarded-For entry the client could write itself.
+  app.set('trust proxy', deps.trustProxyHops ? deps.trustProxyHops : false);
   app.use(helmet());
   app.use(requestContext(deps.log));
   app.use(corsAllowList(deps.corsAllowedOrigins ?? []));
@@ -72,7 +79,10 @@ export function buildGateway(deps: GatewayDeps): express.Express {
 
   // Everything under /v1 below needs a key or token, checked before the body is even parsed; an
   // unknown /v1 path is 401 before it is 404, so routes are not discoverable without credentials.
+  // Failed authentications are limited per client address first: checking a key reads Firestore.
+  if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.before);
   app.use('/v1', authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) }));
+  if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
   app.use('/v1', (req, _res, next) => {
@@ -93,6 +103,7 @@ export function buildGateway(deps: GatewayDeps): express.Express {
       publisher: deps.publisher,
       storage: deps.storage,
       outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
     }),

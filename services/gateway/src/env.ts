@@ -25,6 +25,19 @@ export const GatewayEnv = Type.Object({
   OIDC_SCOPE_CLAIM: Type.String({ minLength: 1, default: 'scope' }),
   // Defaults for tenants whose document does not set their own limits.
   RATE_LIMIT_REQUESTS_PER_MINUTE: Type.Integer({ minimum: 1, default: 600 }),
+  AUTH_FAILURES_PER_MINUTE: Type.Integer({
+    minimum: 1,
+    default: 30,
+    description:
+      'Failed authentications one client address may cause per minute and instance before its requests get 429 (no database read).',
+  }),
+  TRUST_PROXY_HOPS: Type.Integer({
+    minimum: 0,
+    maximum: 5,
+    default: 0,
+    description:
+      'Proxies in front of the gateway whose X-Forwarded-For entry gives the client address (0: the connecting address). Set it behind a load balancer, or every client shares one address.',
+  }),
   QUOTA_MAX_CONCURRENT_JOBS: Type.Integer({ minimum: 0, default: 20 }),
   QUOTA_MAX_JOBS_PER_DAY: Type.Integer({ minimum: 0, default: 1000 }),
   QUOTA_MONTHLY_SPEND_CAP_USD: Type.Optional(Type.Number({ minimum: 0, description: 'absent: no default cap' })),

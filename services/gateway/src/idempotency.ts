@@ -7,6 +7,13 @@ import { HttpProblem } from './problem';
 /** 1–255 printable ASCII characters (RFC 9110 would allow more; clients use UUIDs). */
 export const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
 
+/** Set on `res.locals.idempotentRequest` for a request that holds its Idempotency-Key. */
+export interface IdempotentRequest {
+  key: string;
+  /** requestHash(req): the same key with another request is another request. */
+  hash: string;
+}
+
 /** Bodies larger than this are not stored (the key is released): a Firestore document holds 1 MiB. */
 const MAX_STORED_BODY = 256 * 1024;
 
@@ -101,6 +108,9 @@ export function idempotent(store: IdempotencyStore, options: { log?: Pick<Log, '
     }
 
     const { lease } = begun;
+    // A route that creates something derives its id from this, so that even a repeat whose first
+    // attempt lost its record (a crash before complete(), a lease taken over) finds what it made.
+    res.locals.idempotentRequest = { key, hash } satisfies IdempotentRequest;
     let settled = false;
     const send = res.send.bind(res);
     const settle = (body: string | undefined) => {

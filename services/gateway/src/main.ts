@@ -9,6 +9,7 @@ import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
 import type { BackendName } from '@aiprod/contracts';
 import { buildGateway } from './app';
+import { authFailureLimit } from './auth-failure-limit';
 import { idempotent } from './idempotency';
 import { createOidcVerifier } from './oidc';
 import { enforceJobQuotas, JobQuotas } from './quotas';
@@ -48,6 +49,8 @@ async function main(): Promise<void> {
     ...core,
     tenants,
     ...(oidc ? { oidc } : {}),
+    authFailureLimit: authFailureLimit({ limit: env.AUTH_FAILURES_PER_MINUTE }),
+    trustProxyHops: env.TRUST_PROXY_HOPS,
     rateLimit: tenantRateLimit({
       db: core.db,
       tenants,

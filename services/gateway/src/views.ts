@@ -1,5 +1,6 @@
 import type { Job, JobEvent, Shot } from '@aiprod/job-store';
 import type { BlobStore } from '@aiprod/storage';
+import { redactInternalNames } from '@aiprod/webhooks';
 
 const iso = (t: { toDate(): Date } | null | undefined) => (t ? t.toDate().toISOString() : null);
 
@@ -66,7 +67,9 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
           },
         }
       : {}),
-    ...(job.error ? { error: { reason: job.error.reason, message: job.error.message, at: iso(job.error.at) } } : {}),
+    ...(job.error
+      ? { error: { reason: job.error.reason, message: redactInternalNames(job.error.message), at: iso(job.error.at) } }
+      : {}),
     qa: {
       shotsPassed: shots.filter((s) => s.status === 'PASSED').length,
       shotsTotal: shots.length,
@@ -102,4 +105,72 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
   };
 }
 
-export const eventView = (e: JobEvent) => ({ id: e.id, type: e.type, at: iso(e.at), data: e.data ?? {} });
+/**
+ * The event data fields a client may see (in GET /v1/jobs/{id} and the SSE feed), at any depth.
+ * Anything else stays in Firestore for operators: vendor task ids, Pub/Sub subscriptions, topics
+ * and message ids, operators' names, storage URIs. A new field is hidden until it is added here.
+ */
+export const CLIENT_EVENT_FIELDS: ReadonlySet<string> = new Set([
+  // job transitions and outcomes
+  'status',
+  'from',
+  'reason',
+  'message',
+  'by',
+  'approver',
+  'sweep',
+  // planning
+  'shots',
+  'director',
+  'estimatedCostUsd',
+  'retryable',
+  // rendering and QA
+  'shotId',
+  'attempt',
+  'backend',
+  'progress',
+  'detail',
+  'class',
+  'code',
+  'action',
+  'to',
+  'delayMs',
+  'why',
+  'costUsd',
+  'failed',
+  // delivery and notifications
+  'outputs',
+  'variant',
+  'durationSeconds',
+  'width',
+  'height',
+  'sizeBytes',
+  'webhookId',
+  'outcome',
+  'state',
+  'error',
+  // a refused message: what was wrong with it (its topic is not shown)
+  'problem',
+]);
+
+const MAX_EVENT_DEPTH = 4;
+
+/** Event data as a client may see it: allowed fields only, internal names taken out of the text. */
+export function clientEventData(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return redactInternalNames(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_EVENT_DEPTH) return null;
+  if (Array.isArray(value)) return value.map((v) => clientEventData(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [field, v] of Object.entries(value as Record<string, unknown>)) {
+    if (CLIENT_EVENT_FIELDS.has(field) && v !== undefined) out[field] = clientEventData(v, depth + 1);
+  }
+  return out;
+}
+
+export const eventView = (e: JobEvent) => ({
+  id: e.id,
+  type: e.type,
+  at: iso(e.at),
+  data: clientEventData(e.data ?? {}) as Record<string, unknown>,
+});

@@ -177,7 +177,7 @@ const LOGO_MAX_BYTES = 2 * 1024 * 1024;
 
 /**
  * The brand's logo for the end card, fetched with the webhook's protections (SSRF guard, pinned
- * address, no redirects, a size cap). A logo that cannot be had or is not a PNG or JPEG leaves the
+ * address, no redirects, a size cap, an overall deadline). A logo that cannot be had or is not a PNG or JPEG leaves the
  * card without one and says why on the timeline: a broken link must not cost the client the video.
  */
 async function fetchLogo(deps: DeliveryDeps, job: Job, dir: string, log: Log): Promise<string | undefined> {
@@ -187,7 +187,8 @@ async function fetchLogo(deps: DeliveryDeps, job: Job, dir: string, log: Log): P
   try {
     const bytes = await fetchPublicFile(url, {
       maxBytes: LOGO_MAX_BYTES,
-      timeoutMs: 10_000,
+      // An overall deadline (a trickling server is cut off), not only a socket idle timeout.
+      timeoutMs: deps.logoFetchTimeoutMs ?? 15_000,
       allowLoopbackHttp: deps.allowLoopbackHttp,
     });
     const png = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { Timestamp } from '@google-cloud/firestore';
 import {
@@ -10,9 +10,10 @@ import {
   type TopicName,
 } from '@aiprod/contracts';
 import type { ApiKeyScope, JobStore } from '@aiprod/job-store';
-import type { Publisher } from '@aiprod/pubsub';
+import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import { parseBrief } from '../brief';
+import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
 import { HttpProblem } from '../problem';
 import { jobOfCaller, parseQuery, principalName, tenantOf } from '../request';
@@ -28,9 +29,18 @@ export interface JobRoutesDeps {
   idempotency?: RequestHandler;
   /** Tenant quotas for POST /v1/jobs: after the brief is validated (a bad brief uses no quota). */
   jobQuotas?: RequestHandler;
+  log?: Pick<Log, 'warn'>;
 }
 
 const newJobId = () => `job_${randomBytes(12).toString('hex')}`;
+
+/**
+ * The id of the job a keyed request creates: the same tenant, key and request always name the
+ * same job, so a repeat can never store a second one (see
+ * docs/decisions/2026-12-idempotent-job-creation.md). Same shape as a random id.
+ */
+export const jobIdForRequest = (tenantId: string, request: IdempotentRequest) =>
+  `job_${createHash('sha256').update(`${tenantId}\n${request.key}\n${request.hash}`).digest('hex').slice(0, 24)}`;
 const NON_TERMINAL = (
   ['QUEUED', 'PLANNING', 'AWAITING_APPROVAL', 'RENDERING', 'ASSEMBLING', 'DELIVERED', 'FAILED', 'CANCELED'] as const
 ).filter((s) => !TERMINAL_JOB_STATUSES.includes(s));
@@ -86,30 +96,38 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
 
   router.post('/v1/jobs', deps.requireScope('jobs:write'), ...idempotency, validBrief, ...quotas, async (req, res) => {
     const brief = res.locals.brief as Brief;
-    const job = await deps.jobs.createJob({
-      jobId: newJobId(),
-      tenantId: tenantOf(req),
+    const tenantId = tenantOf(req);
+    const keyed = res.locals.idempotentRequest as IdempotentRequest | undefined;
+    const { job, created } = await deps.jobs.createJobOnce({
+      jobId: keyed ? jobIdForRequest(tenantId, keyed) : newJobId(),
+      tenantId,
       brief,
       preset: brief.preset ?? defaultPresetFor(brief.durationSeconds),
     });
+    // Cannot happen short of a hash collision; never show one tenant another's job.
+    if (job.tenantId !== tenantId) throw new Error(`derived job id ${job.jobId} belongs to another tenant`);
     res.locals.jobId = job.jobId;
-    // State first, publish second: if this publish fails the job stays QUEUED with a deadline
-    // and the sweeper re-publishes; the client is told to look at it rather than to retry blindly.
-    try {
-      await deps.publisher.publish('aiprod.job.requested.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId });
-    } catch {
-      throw new HttpProblem(
-        'unavailable',
-        `job ${job.jobId} was created but could not be queued yet; it will be retried`,
-        {
-          retryAfterSeconds: 5,
-        },
-      );
+    // State first, publish second. Once the job is stored the answer is 202 whatever the publish
+    // does: answering an error would invite a retry that creates a second job (without a key),
+    // while a job left QUEUED is planned by the planner's QUEUED sweep. A repeat that finds the
+    // job still QUEUED publishes again (the planner dedupes on the job's state).
+    if (created || job.status === 'QUEUED') {
+      try {
+        await deps.publisher.publish('aiprod.job.requested.v1', { v: 1, jobId: job.jobId, tenantId: job.tenantId });
+      } catch (error) {
+        deps.log?.warn('job stored but not queued; the QUEUED sweep will plan it', {
+          jobId: job.jobId,
+          error: (error as Error).message,
+        });
+      }
     }
+    const [shots, events] = created
+      ? [[], []]
+      : await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
     res
       .status(202)
       .location(`/v1/jobs/${job.jobId}`)
-      .json(await jobView(job, [], [], deps.storage, deps.outputUrlTtlSeconds));
+      .json(await jobView(job, shots, events, deps.storage, deps.outputUrlTtlSeconds));
   });
 
   router.get('/v1/jobs', deps.requireScope('jobs:read'), async (req, res) => {
