@@ -138,6 +138,9 @@ export const CLIENT_EVENT_FIELDS: ReadonlySet<string> = new Set([
   'why',
   'costUsd',
   'failed',
+  // an opaque hash of a vendor task (never the vendor's own id), and poll faults so far
+  'task',
+  'faults',
   // delivery and notifications
   'outputs',
   'variant',
