@@ -33,7 +33,18 @@ describe('terraform/modules/firestore', () => {
       /where\('status', 'in', \[\.\.\.statuses\]\)\s*\.where\('deadlineAt', '<=', now\)\s*\.orderBy\('deadlineAt'\)/,
     );
     expect(locals).toContain('[["status","ASCENDING"],["deadlineAt","ASCENDING"]]');
-    expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual(['api_keys_prefix_tenant', 'jobs']);
+    // The render pools' stale-attempt sweep: a collection-group query on shots by backend and status.
+    expect(source('services/render/src/stale-attempts.ts')).toMatch(
+      /collectionGroup\('shots'\)\s*\.where\('backend', '==', [^)]*\)\s*\.where\('status', '==', 'RENDERING'\)/,
+    );
+    const shots = hcl.resource.google_firestore_index!.shots_backend_status![0]!;
+    expect(shots).toMatchObject({ collection: 'shots', query_scope: 'COLLECTION_GROUP' });
+    expect((shots.fields as { field_path: string }[]).map((f) => f.field_path)).toEqual(['backend', 'status']);
+    expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual([
+      'api_keys_prefix_tenant',
+      'jobs',
+      'shots_backend_status',
+    ]);
   });
 
   it('puts a TTL policy on every collection whose documents carry expiresAt', () => {

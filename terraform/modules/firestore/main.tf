@@ -45,6 +45,23 @@ resource "google_firestore_index" "jobs" {
   }
 }
 
+# shots, across all jobs: each render pool's sweep for attempts whose lease went stale
+# (backend == its own, status == RENDERING).
+resource "google_firestore_index" "shots_backend_status" {
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = "shots"
+  query_scope = "COLLECTION_GROUP"
+  fields {
+    field_path = "backend"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+}
+
 # apiKeys: lookups by prefix within a tenant (admin key revoke/rotate).
 resource "google_firestore_index" "api_keys_prefix_tenant" {
   project     = var.project_id
