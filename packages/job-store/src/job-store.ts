@@ -427,6 +427,11 @@ export class JobStore {
     });
   }
 
+  /** Whether a reservation is still held (it is released when its task's ledger line is written). */
+  async hasReservation(jobId: string, key: string): Promise<boolean> {
+    return (await this.jobRef(jobId).collection('reservations').doc(eventKey(key)).get()).exists;
+  }
+
   /** Gives a reservation back without a ledger line (the create failed: no task, no bill). */
   async releaseSpend(jobId: string, key: string): Promise<void> {
     await this.db.runTransaction(async (tx) => {

@@ -10,13 +10,17 @@ import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } f
  * the lease it holds); a lost race is a no-op that reports what it found, never an error that
  * fails the job. Render and QA change attempts only through here.
  *
- *   claim      PENDING/REJECTED → RENDERING (a new attempt), or RENDERING → RENDERING (take the lease)
+ *   claim       PENDING/REJECTED → RENDERING (a new attempt), or RENDERING → RENDERING (take the lease)
  *   renewLease / releaseLease   the holder keeps, or gives back, the attempt
- *   recordTask the vendor task id, stored before the first poll
- *   recordTry  a finished vendor task; clears the task in flight only if it is the one that finished
- *   complete   RENDERING → RENDERED with the clip
- *   handOver   the attempt moves to the next backend of the fallback chain
- *   fail       RENDERING → FAILED
+ *   beginSubmit marks a vendor create about to happen (a crash mid-create is then visible)
+ *   recordTask  the vendor task id, stored before the first poll
+ *   settleTry   a finished vendor task and what the policy decided, in one transaction: retry here
+ *               (not before `retryAt`), hand over to the next backend, or RENDERING → FAILED
+ *   complete    RENDERING → RENDERED with the clip
+ *   fail        RENDERING → FAILED
+ *
+ * With `ref.holder`, every change requires that the caller still holds the attempt's lease: a
+ * delivery that lost it (presumed dead, then woke up) can no longer act on the attempt.
  *   reject     RENDERED → REJECTED (QA: a retake follows)
  *   pass       RENDERED → PASSED (QA; the render cache learns of the clip here)
  */
@@ -74,7 +78,17 @@ export interface AttemptRef {
   attempt: number;
   /** The backend this caller renders on; every operation checks it still owns the attempt. */
   backend: BackendName;
+  /** The lease holder this caller is; when given, every change requires it still holds the lease. */
+  holder?: string;
 }
+
+/** What the fallback policy decided about a failed try, applied in the same transaction. */
+export type NextStep =
+  | { kind: 'retry'; notBefore: Timestamp }
+  | { kind: 'hand_over'; to: BackendName; spec: (spec: ShotSpec) => ShotSpec }
+  | { kind: 'fail'; error: string }
+  /** Only record the try (a task this attempt stops following for another reason). */
+  | { kind: 'record' };
 
 export interface Settled {
   entry: RenderTry;
@@ -83,6 +97,15 @@ export interface Settled {
 }
 
 const key = (ref: AttemptRef) => String(ref.attempt);
+
+/** The attempt is RENDERING on the caller's backend and, when it names itself, under its lease. */
+function owned(shot: Shot, ref: AttemptRef): ShotAttempt | null {
+  const a = shot.attempts[key(ref)];
+  if (shot.status !== 'RENDERING' || shot.attempt !== ref.attempt || !a || a.status !== 'RENDERING') return null;
+  if (a.backend !== ref.backend) return null;
+  if (ref.holder !== undefined && a.lease?.holder !== ref.holder) return null;
+  return a;
+}
 const sum = (tries: RenderTry[]) => Math.round(tries.reduce((s, t) => s + t.costUsd, 0) * 1e6) / 1e6;
 
 export class ShotAttempts {
@@ -176,30 +199,40 @@ export class ShotAttempts {
   }
 
   /**
-   * Stores the task id before the first poll; the first stored id wins. Returns the attempt as
-   * stored, or null when the attempt is no longer this backend's to render.
+   * Marks a create about to happen, with its spend reservation. Null when the caller no longer
+   * holds the attempt, or a task is already stored. A later delivery that finds the mark without a
+   * task id knows a create may have been cut off.
    */
-  async recordTask(
-    ref: AttemptRef,
-    taskId: string,
-    reservation: string | undefined,
-  ): Promise<{ attempt: ShotAttempt | null; stored: boolean }> {
+  async beginSubmit(ref: AttemptRef, reservation: string): Promise<{ attempt: ShotAttempt } | null> {
+    let out: { attempt: ShotAttempt } | null = null;
+    await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
+      out = null;
+      const a = owned(shot, ref);
+      if (!a || a.vendorTaskId) return null;
+      const next: ShotAttempt = { ...a, submitting: { reservation, at: Timestamp.now() }, reservation };
+      out = { attempt: next };
+      return { patch: { attempts: { ...shot.attempts, [key(ref)]: next } } };
+    });
+    return out;
+  }
+
+  /**
+   * Stores the task id before the first poll; the first stored id wins. Returns the attempt as
+   * stored, or null when the attempt is no longer this caller's to render.
+   */
+  async recordTask(ref: AttemptRef, taskId: string): Promise<{ attempt: ShotAttempt | null; stored: boolean }> {
     let stored = false;
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
-      const a = shot.attempts[key(ref)];
-      if (shot.status !== 'RENDERING' || a?.backend !== ref.backend || a.status !== 'RENDERING' || a.vendorTaskId)
-        return null;
+      stored = false;
+      const a = owned(shot, ref);
+      if (!a || a.vendorTaskId) return null;
       stored = true;
+      const { submitting: _s, ...rest } = a;
       return {
         patch: {
           attempts: {
             ...shot.attempts,
-            [key(ref)]: {
-              ...a,
-              vendorTaskId: taskId,
-              submittedAt: Timestamp.now(),
-              ...(reservation ? { reservation } : {}),
-            },
+            [key(ref)]: { ...rest, vendorTaskId: taskId, submittedAt: Timestamp.now() },
           },
         },
         event: {
@@ -209,31 +242,58 @@ export class ShotAttempts {
         },
       };
     });
-    const a = r.value?.attempts[key(ref)];
-    const ours = r.value?.status === 'RENDERING' && a?.backend === ref.backend && a.status === 'RENDERING';
-    return { attempt: ours ? a : null, stored };
+    const a = r.value ? owned(r.value, ref) : null;
+    return { attempt: a, stored };
   }
 
   /**
-   * Appends a finished vendor task to the attempt (once: a redelivery finds it). The task in
-   * flight is cleared only when it is the one that finished, so a late report of an old task
-   * never wipes a newer one.
+   * Appends a finished vendor task (or a lost create) to the attempt, clears it from the attempt,
+   * and applies the policy's next step — in one transaction, so a crash can never leave a try
+   * recorded and its decision forgotten. A no-op (null) unless the caller still holds the attempt
+   * and the task is the one stored (`taskId` undefined: none was stored). Returns the shot after.
    */
-  async recordTry(ref: AttemptRef, settled: Settled): Promise<ShotAttempt | null> {
+  async settleTry(ref: AttemptRef, settled: Settled, next: NextStep): Promise<Shot | null> {
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
-      const a = shot.attempts[key(ref)];
-      if (!a || a.backend !== settled.entry.backend || a.status !== 'RENDERING') return null;
-      const tries = a.tries ?? [];
-      const seen = settled.taskId !== undefined && tries.some((t) => t.vendorTaskId === settled.taskId);
-      const clears = (a.vendorTaskId ?? undefined) === settled.taskId;
-      if (seen && !clears) return null;
-      const { vendorTaskId: _t, submittedAt: _s, reservation: _r, ...rest } = a;
-      const nextTries = seen ? tries : [...tries, settled.entry];
-      const next: ShotAttempt = { ...(clears ? rest : a), tries: nextTries, costUsd: sum(nextTries) };
-      return { patch: { attempts: { ...shot.attempts, [key(ref)]: next } } };
+      const a = owned(shot, ref);
+      if (!a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
+      const tries = [...(a.tries ?? []), settled.entry];
+      const { vendorTaskId: _t, submittedAt: _at, reservation: _r, submitting: _s, retryAt: _ra, ...rest } = a;
+      const base: ShotAttempt = { ...rest, tries, costUsd: sum(tries) };
+      const now = Timestamp.now();
+      switch (next.kind) {
+        case 'record':
+          return { patch: { attempts: { ...shot.attempts, [key(ref)]: base } } };
+        case 'retry':
+          return { patch: { attempts: { ...shot.attempts, [key(ref)]: { ...base, retryAt: next.notBefore } } } };
+        case 'hand_over':
+          return {
+            patch: {
+              backend: next.to,
+              spec: next.spec(shot.spec),
+              attempts: {
+                ...shot.attempts,
+                [key(ref)]: { ...base, backend: next.to, lease: null, handedOverAt: now },
+              },
+            },
+            event: {
+              key: `shot-${ref.shotId}-a${ref.attempt}-fallback-${ref.backend}-${next.to}`,
+              type: 'render.fallback',
+              data: { shotId: ref.shotId, attempt: ref.attempt, from: ref.backend, to: next.to },
+            },
+          };
+        case 'fail':
+          return {
+            status: 'FAILED',
+            patch: {
+              attempts: {
+                ...shot.attempts,
+                [key(ref)]: { ...base, status: 'FAILED', error: next.error, lease: null, finishedAt: now },
+              },
+            },
+          };
+      }
     });
-    const a = r.value?.attempts[key(ref)];
-    return a && a.backend === ref.backend && a.status === 'RENDERING' && r.value?.status === 'RENDERING' ? a : null;
+    return r.changed ? r.value : null;
   }
 
   /** RENDERING → RENDERED with the clip and the try that made it (or the cache hit). */
@@ -243,11 +303,10 @@ export class ShotAttempts {
     settled: Settled,
   ): Promise<Shot | null> {
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
-      const a = shot.attempts[key(ref)];
-      if (shot.status !== 'RENDERING' || a?.backend !== ref.backend || a.status !== 'RENDERING') return null;
-      if ((a.vendorTaskId ?? undefined) !== settled.taskId) return null;
+      const a = owned(shot, ref);
+      if (!a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
       const tries = [...(a.tries ?? []), settled.entry];
-      const { vendorTaskId: _t, submittedAt: _s, reservation: _r, ...rest } = a;
+      const { vendorTaskId: _t, submittedAt: _s, reservation: _r, submitting: _m, retryAt: _ra, ...rest } = a;
       return {
         status: 'RENDERED',
         patch: {
@@ -284,37 +343,14 @@ export class ShotAttempts {
       : null;
   }
 
-  /** Moves the attempt to the next backend; true when this call (or an earlier one) did. */
-  async handOver(ref: AttemptRef, to: BackendName, specFor: (spec: ShotSpec) => ShotSpec): Promise<Shot | null> {
-    const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
-      const a = shot.attempts[key(ref)];
-      if (shot.status !== 'RENDERING' || a?.backend !== ref.backend || a.status !== 'RENDERING') return null;
-      const { vendorTaskId: _t, submittedAt: _s, reservation: _r, ...rest } = a;
-      return {
-        patch: {
-          backend: to,
-          spec: specFor(shot.spec),
-          attempts: {
-            ...shot.attempts,
-            [key(ref)]: { ...rest, backend: to, lease: null, handedOverAt: Timestamp.now() },
-          },
-        },
-        event: {
-          key: `shot-${ref.shotId}-a${ref.attempt}-fallback-${ref.backend}-${to}`,
-          type: 'render.fallback',
-          data: { shotId: ref.shotId, attempt: ref.attempt, from: ref.backend, to },
-        },
-      };
-    });
-    const a = r.value?.attempts[key(ref)];
-    return r.value?.status === 'RENDERING' && a?.backend === to && a.status === 'RENDERING' ? r.value : null;
-  }
-
-  /** RENDERING → FAILED: the policy gave up on this attempt. */
+  /**
+   * RENDERING → FAILED with no vendor task in flight (the budget refused the next one, or the job
+   * finished and its task was settled). Never wipes a stored task.
+   */
   async fail(ref: AttemptRef, error: string): Promise<boolean> {
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
-      const a = shot.attempts[key(ref)];
-      if (shot.status !== 'RENDERING' || a?.backend !== ref.backend) return null;
+      const a = owned(shot, ref);
+      if (!a || a.vendorTaskId) return null;
       return {
         status: 'FAILED',
         patch: {

@@ -95,8 +95,9 @@ export interface RenderTry {
   backend: BackendName;
   model: string;
   vendorTaskId?: string;
-  /** `abandoned`: we stopped following a task (attempt deadline, unreachable) after cancelling it. */
-  outcome: 'succeeded' | 'cache_hit' | 'failed' | 'canceled' | 'abandoned';
+  /** `abandoned`: we stopped following a task (attempt deadline, unreachable) after cancelling it.
+   *  `unconfirmed`: a create whose answer was lost (a crash mid-create): booked as charged. */
+  outcome: 'succeeded' | 'cache_hit' | 'failed' | 'canceled' | 'abandoned' | 'unconfirmed';
   errorClass?: ErrorClass;
   code?: string;
   message?: string;
@@ -117,6 +118,13 @@ export interface ShotAttempt {
   tries?: RenderTry[];
   /** The spend reservation made for the task in flight (released when its ledger line is written). */
   reservation?: string;
+  /**
+   * Set just before a vendor create, cleared when its task id is stored. Found set by a later
+   * delivery, it says a create may have happened whose id was lost (a crash mid-create).
+   */
+  submitting?: { reservation: string; at: Timestamp } | null;
+  /** After a failed try the policy said to retry here: not before this time. */
+  retryAt?: Timestamp | null;
   /** Which render worker delivery holds the attempt, and until when unless it renews the lease. */
   lease?: AttemptLease | null;
   /** Set when the fallback policy moved the attempt to another backend; the new owner's message follows. */

@@ -21,8 +21,9 @@ const usageRef = (db: Firestore, tenantId: string, at: Date) =>
 
 /**
  * Adds a cost to the tenant's month (`usage/{tenantId}:{yyyy-mm}`.spentUsd). With `entryId`
- * (the cost ledger's own line id) a redelivered message records nothing twice: the entry's
- * marker and the increment are written in one transaction. Without it, a blind increment,
+ * (the cost ledger's own line id) a redelivered message records nothing twice, even in the next
+ * month: the entry's marker (`spendEntries/{tenantId}:{entryId}`) and the increment are written in
+ * one transaction. Without it, a blind increment,
  * which never contends with other writers.
  */
 export async function recordSpend(
@@ -44,7 +45,8 @@ export async function recordSpend(
     await ref.set(data, { merge: true });
     return { recorded: true };
   }
-  const marker = ref.collection('entries').doc(options.entryId);
+  // The marker is the tenant's, not the month's: a redelivery after the month turned finds it too.
+  const marker = db.collection('spendEntries').doc(`${tenantId}:${options.entryId}`);
   return db.runTransaction(async (tx) => {
     if ((await tx.get(marker)).exists) return { recorded: false };
     tx.create(marker, { usd, at: Timestamp.fromDate(at) });

@@ -82,6 +82,19 @@ describe('JobQuotas', () => {
     await expect(recordSpend(db, 'spendy', -1, at)).rejects.toThrow(/non-negative/);
   });
 
+  it('a spend entry redelivered after the month turned is not counted again in the new month', async () => {
+    const endOfMonth = new Date(Date.UTC(2026, 10, 30, 23, 59, 59));
+    const nextMonth = new Date(Date.UTC(2026, 11, 1, 0, 0, 5));
+    expect(await recordSpend(db, 'turning', 3, endOfMonth, { entryId: 'job9-s01-a1-veo-abc' })).toEqual({
+      recorded: true,
+    });
+    expect(await recordSpend(db, 'turning', 3, nextMonth, { entryId: 'job9-s01-a1-veo-abc' })).toEqual({
+      recorded: false,
+    });
+    expect(await getMonthlySpend(db, 'turning', endOfMonth)).toBe(3);
+    expect(await getMonthlySpend(db, 'turning', nextMonth)).toBe(0);
+  });
+
   it('the default spend cap applies to tenants without their own', async () => {
     const tenant = await tenants.createTenant({ tenantId: 'capless', name: 'N' });
     await recordSpend(db, 'capless', 2);

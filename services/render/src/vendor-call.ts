@@ -17,10 +17,12 @@ import { backoffDelay, circuitOpenError } from './policy';
 const PROGRESS_EVENT_MS = 30_000;
 
 /**
- * A poll that failed in transit (5xx, 429, reset, our own timeout) says nothing about the task,
- * which keeps running and billing at the vendor: the same task is polled again, with backoff.
+ * A poll that failed says nothing about the task, which keeps running and billing at the vendor
+ * (5xx, 429, resets, our own timeout, even a 401 while a token is refreshed): the same task is
+ * polled again, with backoff, until the attempt deadline. Only an answer that the task is gone
+ * (the vendor no longer knows it, or refuses the request itself) gives it up.
  */
-const REPOLL_CLASSES: readonly ErrorClass[] = ['transient', 'rate_limited', 'timeout', 'canceled'];
+const TASK_GONE_CLASSES: readonly ErrorClass[] = ['no_output', 'invalid'];
 
 /**
  * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
@@ -113,7 +115,7 @@ export async function pollTask(
       if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
       if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
       const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
-      if (!REPOLL_CLASSES.includes(detail.class)) return { kind: 'abandon', error: detail };
+      if (TASK_GONE_CLASSES.includes(detail.class)) return { kind: 'abandon', error: detail };
       faults += 1;
       const waitMs = Math.min(
         Math.max(backoffDelay(policy, faults), detail.retryAfterMs ?? 0),
@@ -149,4 +151,48 @@ export async function pollTask(
     await sleep(deps.backend.pollIntervalMs, undefined, { signal: stop }).catch(() => undefined);
   }
   throw new Error('poll loop bound reached');
+}
+
+/** How many polls may confirm a cancelled task's final state. */
+const CONFIRM_POLLS = 5;
+
+type Bill = { charged: boolean; usage?: BackendUsage };
+
+/** Reads a task once; its bill when it has ended, `pending` when not, `gone` or `unknown` otherwise. */
+async function finalBill(deps: RenderDeps, taskId: string): Promise<Bill | 'pending' | 'gone' | 'unknown'> {
+  let state: PollResult;
+  try {
+    state = await deps.backend.poll(taskId, AbortSignal.timeout(Math.min(deps.timeouts.pollMs, 10_000)));
+  } catch (error) {
+    const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
+    return TASK_GONE_CLASSES.includes(detail.class) ? 'gone' : 'unknown';
+  }
+  if (state.state === 'succeeded') return { charged: true, usage: state.usage };
+  if (state.state === 'failed') {
+    return { charged: state.error.charged, ...(state.error.usage ? { usage: state.error.usage } : {}) };
+  }
+  return 'pending';
+}
+
+/**
+ * Cancels a task and finds out what the vendor bills for it: the task's own final state when a
+ * poll can read it (it may have finished just before the cancel, or been filtered for free),
+ * else what the cancel answer said; a task whose fate cannot be read is counted as billed, so
+ * spend is never understated.
+ */
+export async function settleCancelled(deps: RenderDeps, msg: RenderRequest, taskId: string): Promise<Bill> {
+  // First: it may have ended already (a DELETE would then remove a finished, billed task's record).
+  const before = await finalBill(deps, taskId);
+  if (typeof before === 'object') return before;
+  const cancelled = await deps.backend.cancel(taskId, msg.spec);
+  for (let i = 0; i < CONFIRM_POLLS; i++) {
+    const after = await finalBill(deps, taskId);
+    if (typeof after === 'object')
+      return { ...after, ...(after.usage || !cancelled.usage ? {} : { usage: cancelled.usage }) };
+    // Gone after our cancel (cancelled and deleted, an expired operation): the cancel's word stands.
+    if (after === 'gone') return cancelled;
+    await sleep(100 * 2 ** i);
+  }
+  // Still running, or unreadable: it may yet finish and bill.
+  return { charged: true, usage: cancelled.usage ?? { outputSeconds: msg.spec.durationSeconds } };
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, PermanentError, renderTopicFor, type RenderRequest } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type AttemptRef, type Job } from '@aiprod/job-store';
@@ -17,10 +18,16 @@ export const renderRequestHandler = (deps: RenderDeps) =>
     if (!job || job.tenantId !== msg.tenantId) {
       throw new PermanentError('invalid_message', `shot ${msg.shotId} of job ${msg.jobId} does not exist`);
     }
-    // One holder per delivery: a second delivery of the same message (its lease expired) is told
-    // apart from a duplicate message, which may simply be acked while the holder works.
-    const holder = `${deps.workerId}:${ctx.messageId}`;
-    const ref: AttemptRef = { jobId: msg.jobId, shotId: msg.shotId, attempt: msg.attempt, backend: deps.backend.name };
+    // One holder per delivery, naming its message: a second delivery of the same message (its
+    // Pub/Sub lease ran out) is told apart from a duplicate message, which is acked while the holder works.
+    const holder = `${deps.workerId}:${ctx.messageId}:${randomBytes(4).toString('hex')}`;
+    const ref: AttemptRef = {
+      jobId: msg.jobId,
+      shotId: msg.shotId,
+      attempt: msg.attempt,
+      backend: deps.backend.name,
+      holder,
+    };
     if (isTerminal(job.status)) return stopFinishedJob(deps, msg, job, ref, holder, ctx.log);
     const end = await holdAndRender(deps, msg, job, ref, holder, ctx.messageId, ctx.log);
     if (end === 'hand_back') await handBack(deps, msg, job, ref, holder, ctx.log);
@@ -44,6 +51,12 @@ async function holdAndRender(
         await publishRendered(deps, msg.tenantId, claim.shot);
         return 'finished';
       case 'stale':
+        if (claim.shot?.status === 'FAILED' && claim.shot.attempt === msg.attempt) {
+          // The shot failed but the job did not follow (failing it threw): fail it again.
+          const error = claim.shot.attempts[String(msg.attempt)]?.error ?? 'the shot could not be rendered';
+          const reason = error.startsWith('budget:') ? 'budget_exceeded' : 'render_failed';
+          throw new PermanentError(reason, `shot ${msg.shotId}: ${error}`);
+        }
         log.info('stale render request; nothing to do', { why: claim.why });
         return 'finished';
       case 'elsewhere': {
@@ -57,13 +70,18 @@ async function holdAndRender(
         return 'finished';
       }
       case 'held': {
-        if (!claim.holder.endsWith(`:${messageId}`)) {
+        if (!claim.holder.includes(`:${messageId}:`)) {
           // A duplicate message: the holder's own message stays unacked until it is done.
           log.info('attempt is held by another delivery; duplicate acked', { holder: claim.holder });
           return 'finished';
         }
-        // This very message, redelivered: its earlier delivery stopped renewing. Wait for its lease.
-        if (Date.now() > standbyUntil) throw new Error('the attempt lease stayed fresh past its bound');
+        // This very message, redelivered: its earlier delivery may be dead. Wait for its lease to go
+        // stale; if it is still renewed past the bound, that delivery is alive and will finish (and
+        // the stale-attempt sweep is the backstop): ack, rather than spend a delivery attempt.
+        if (Date.now() > standbyUntil) {
+          log.info('the earlier delivery of this message is still at work; acked');
+          return 'finished';
+        }
         if (deps.shutdown.aborted) return 'hand_back';
         await sleep(Math.max(50, Math.min(claim.untilMs - Date.now() + 50, deps.lease.renewMs)), undefined, {
           signal: deps.shutdown,
@@ -71,12 +89,18 @@ async function holdAndRender(
         continue;
       }
       case 'claimed':
-        return withLease(deps, ref, holder, log, (lost) => renderAttempt(deps, msg, job, claim.attempt, lost, log));
+        return withLease(deps, ref, holder, log, (lost) =>
+          renderAttempt(deps, msg, job, claim.attempt, ref, lost, log),
+        );
     }
   }
 }
 
-/** Runs `work` while renewing the attempt's lease; `lost` aborts when another delivery took it. */
+/**
+ * Runs `work` while renewing the attempt's lease; `lost` aborts when another delivery took it, or
+ * when the lease could not be renewed for its whole TTL (the job store unreachable): then the
+ * request is handed back rather than acked, since nobody may hold the attempt.
+ */
 async function withLease(
   deps: RenderDeps,
   ref: AttemptRef,
@@ -85,6 +109,7 @@ async function withLease(
   work: (lost: AbortSignal) => Promise<AttemptEnd>,
 ): Promise<AttemptEnd> {
   const lost = new AbortController();
+  let unreachable = false;
   let renewedAt = Date.now();
   let renewing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -99,13 +124,15 @@ async function withLease(
       })
       .catch((error: unknown) => {
         log.warn('could not renew the attempt lease', { error });
-        // Past its TTL the lease may be someone else's: stop following the task.
-        if (Date.now() - renewedAt > deps.lease.ttlMs) lost.abort();
+        if (Date.now() - renewedAt > deps.lease.ttlMs && !lost.signal.aborted) {
+          unreachable = true;
+          lost.abort();
+        }
       });
   }, deps.lease.renewMs);
   try {
     const end = await work(lost.signal);
-    return end;
+    return end === 'lease_lost' && unreachable ? 'hand_back' : end;
   } finally {
     clearInterval(timer);
     await renewing;
@@ -149,7 +176,8 @@ async function stopFinishedJob(
   }
   try {
     const taskId = claim.attempt.vendorTaskId;
-    if (taskId) await abandonTask(deps, msg, ref, taskId, claim.attempt.reservation, 'canceled', log);
+    if (taskId) await abandonTask(deps, msg, ref, taskId, log);
+    else await deps.attempts.fail(ref, `the job is ${job.status}`);
     log.info('job already finished; render stopped', { status: job.status, hadTask: !!taskId });
   } finally {
     await deps.attempts.releaseLease(ref, holder);
