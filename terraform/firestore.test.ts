@@ -35,11 +35,15 @@ describe('terraform/modules/firestore', () => {
     expect(locals).toContain('[["status","ASCENDING"],["deadlineAt","ASCENDING"]]');
     // The render pools' stale-attempt sweep: a collection-group query on shots by backend and status.
     expect(source('services/render/src/stale-attempts.ts')).toMatch(
-      /collectionGroup\('shots'\)\s*\.where\('backend', '==', [^)]*\)\s*\.where\('status', '==', 'RENDERING'\)/,
+      /collectionGroup\('shots'\)\s*\.where\('backend', '==', [^)]*\)\s*\.where\('status', '==', 'RENDERING'\)[\s\S]{0,120}\.orderBy\('updatedAt'\)/,
     );
     const shots = hcl.resource.google_firestore_index!.shots_backend_status![0]!;
     expect(shots).toMatchObject({ collection: 'shots', query_scope: 'COLLECTION_GROUP' });
-    expect((shots.fields as { field_path: string }[]).map((f) => f.field_path)).toEqual(['backend', 'status']);
+    expect((shots.fields as { field_path: string }[]).map((f) => f.field_path)).toEqual([
+      'backend',
+      'status',
+      'updatedAt',
+    ]);
     expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual([
       'api_keys_prefix_tenant',
       'jobs',

@@ -15,6 +15,8 @@ export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): P
     .collectionGroup('shots')
     .where('backend', '==', deps.backend.name)
     .where('status', '==', 'RENDERING')
+    // Least recently touched first: the ones most likely to be stale are never crowded out.
+    .orderBy('updatedAt')
     .limit(200)
     .get();
   let resent = 0;
