@@ -56,8 +56,11 @@ export interface ChaosOptions {
   faults: FaultBudget;
   /** How long every job gets to reach a terminal state once faults begin. */
   terminalTimeoutMs: number;
-  /** RENDERING deadline: after it the sweeper re-sends a shot whose worker died. */
-  renderingDeadlineSeconds: number;
+  /**
+   * Job-state deadlines, scaled down from production's (RENDERING 1 h, ASSEMBLING 15 min) so the
+   * sweepers — the platform's answer to a message held by a dead worker — act within the run.
+   */
+  stateDeadlineSeconds: Partial<Record<'QUEUED' | 'PLANNING' | 'RENDERING' | 'ASSEMBLING', number>>;
   log?: (line: string) => void;
 }
 
@@ -76,7 +79,7 @@ export interface BillingCheck {
   /** Tasks the vendor bills that no ledger line names. */
   unledgered: BilledTask[];
   /** Ledger lines whose amount differs from the vendor's bill for that task (or that it does not bill). */
-  mispriced: { taskId: string; ledgerUsd: number; billedUsd: number }[];
+  mispriced: { taskId: string; ledgerUsd: number; billedUsd: number; lines: string[] }[];
 }
 
 export interface ChaosResult {
@@ -268,7 +271,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       emulators: options.emulators,
       policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
       sweepIntervalSeconds: 1,
-      stateDeadlineSeconds: { RENDERING: options.renderingDeadlineSeconds },
+      stateDeadlineSeconds: options.stateDeadlineSeconds,
       vendorPools: {
         runway: { RUNWAY_API_KEY: apiKey, RUNWAY_BASE_URL: vendors.runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
         replicate: {
@@ -432,7 +435,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     vendors.runway.settle();
     await vendors.replicate.settle();
 
-    const ledger: { vendor: string; taskId?: string; usd: number }[] = [];
+    /** `line` says where it is and what the pool made of the task: job/line-id outcome errorClass. */
+    const ledger: { vendor: string; taskId?: string; usd: number; line: string }[] = [];
     const recorded = new Set<string>();
     const inFlight = new Set<string>();
     for (const report of reports) {
@@ -446,7 +450,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       report.backends = shots.map((s) => s.backend);
       for (const line of costs) {
         const taskId = typeof line.vendorTaskId === 'string' ? line.vendorTaskId : undefined;
-        ledger.push({ vendor: String(line.backend), ...(taskId ? { taskId } : {}), usd: line.costUsd });
+        const what = [line.outcome, line.errorClass].filter(isString).join(' ');
+        ledger.push({
+          vendor: String(line.backend),
+          ...(taskId ? { taskId } : {}),
+          usd: line.costUsd,
+          line: `${report.id}/${line.key} ${what}`.trim(),
+        });
         if (taskId) recorded.add(taskId);
       }
       for (const task of triedTasks(shots)) recorded.add(task);
@@ -472,7 +482,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         unledgered: billed.filter((t) => !byTask.has(t.taskId)),
         mispriced: [...byTask]
           .filter(([taskId, usd]) => Math.abs(usd - (billedById.get(taskId) ?? 0)) >= 1e-6)
-          .map(([taskId, usd]) => ({ taskId, ledgerUsd: usd, billedUsd: billedById.get(taskId) ?? 0 })),
+          .map(([taskId, usd]) => ({
+            taskId,
+            ledgerUsd: usd,
+            billedUsd: billedById.get(taskId) ?? 0,
+            lines: lines.filter((l) => l.taskId === taskId).map((l) => l.line),
+          })),
       };
       const calls = server.calls;
       vendorCalls[vendor] = { creates: calls.creates, cancels: calls.cancels, polls: calls.polls };

@@ -45,7 +45,7 @@ async function main(): Promise<number> {
       stateDir,
       faults: fullBudget(jobs),
       terminalTimeoutMs: Number(values['timeout-minutes']) * 60_000,
-      renderingDeadlineSeconds: 90,
+      stateDeadlineSeconds: { QUEUED: 60, PLANNING: 90, RENDERING: 90, ASSEMBLING: 120 },
       log,
     });
     pass = result.pass;

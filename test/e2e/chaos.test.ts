@@ -24,7 +24,7 @@ beforeAll(async () => {
     stateDir,
     faults: shortBudget(),
     terminalTimeoutMs: 150_000,
-    renderingDeadlineSeconds: 60,
+    stateDeadlineSeconds: { QUEUED: 30, PLANNING: 45, RENDERING: 60, ASSEMBLING: 60 },
     log: (line) => console.log(`chaos ${line}`),
   });
   console.log(result.summary);
