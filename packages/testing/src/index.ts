@@ -65,3 +65,4 @@ export * from './vendors/veo-server';
 export * from './vendors/common';
 export * from './vendors/runway-server';
 export * from './vendors/replicate-server';
+export * from './vendors/billing';

@@ -13,6 +13,7 @@ import {
   type TestVideoSpec,
   type VendorRequest,
 } from './common';
+import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
  * A local stand-in for the Replicate HTTP API as the `replicate` npm client calls it (pass
@@ -80,6 +81,22 @@ export interface ReplicateServer {
   /** Creates answered with a prediction: what Replicate would run. */
   readonly predictionsCreated: number;
   prediction(id: string): ReplicatePredictionView | undefined;
+  /**
+   * What Replicate would bill: the predict time (`metrics.predict_time`, as reported to the
+   * client) of every prediction that succeeded, failed after it began processing, or was
+   * canceled while processing, priced with the platform's price table for the model. Canceled
+   * or aborted while still `starting` is free; a prediction still running is not billed yet
+   * (see `settle`).
+   */
+  readonly billedTasks: BilledTask[];
+  readonly billedUsd: number;
+  /** Creates (per prompt and seed: Replicate sees no attempt key), cancels and polls. */
+  readonly calls: VendorCounts;
+  /**
+   * Runs every live prediction to its scripted end, as Replicate's GPUs would: one the client
+   * stopped polling without cancelling still runs and is billed. Call at the end of a run.
+   */
+  settle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -194,6 +211,8 @@ interface Prediction extends ReplicatePredictionView {
   error: string | null;
   predictTime?: number;
   video?: Promise<string>;
+  /** It ended in `settle`, not by a poll. */
+  settled?: boolean;
 }
 
 const MODEL_CREATE = /^\/v1\/models\/([^/]+)\/([^/]+)\/predictions$/;
@@ -201,12 +220,15 @@ const VERSION_CREATE = /^\/v1\/predictions$/;
 const PREDICTION = /^\/v1\/predictions\/([^/]+)$/;
 const CANCEL = /^\/v1\/predictions\/([^/]+)\/cancel$/;
 
+const DAY_MS = 24 * 3600_000;
+
 const TERMINAL: ReadonlySet<ReplicateStatus> = new Set(['succeeded', 'failed', 'canceled', 'aborted']);
 
 export async function startReplicateServer(options: ReplicateServerOptions = {}): Promise<ReplicateServer> {
   const faults = new FaultQueues<ReplicateOp>();
   const scripts = new ScriptQueue<ReplicatePredictionScript>(options.defaultPrediction ?? {});
   const predictions = new Map<string, Prediction>();
+  const tally = new VendorTally();
   let createRequests = 0;
 
   const json = (p: Prediction) => ({
@@ -239,8 +261,9 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
     p.completedAt = new Date();
   };
 
-  /** Advances a prediction by one observation; resolves once its state is ready to show. */
-  const advance = async (p: Prediction): Promise<void> => {
+  /** Advances a prediction by one observation; resolves once its state is ready to show.
+   *  `clockAt` lets `settle` read the phases as if their wall time had passed. */
+  const advance = async (p: Prediction, clockAt = Date.now()): Promise<void> => {
     if (TERMINAL.has(p.status)) return;
     if (p.deadline !== undefined && Date.now() >= p.deadline) {
       // Replicate: aborted if the deadline passes before it runs (free), canceled while running.
@@ -251,7 +274,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
       }
       return;
     }
-    const phase = p.clock.observe();
+    const phase = p.clock.observe(clockAt);
     if (phase) {
       if (phase.status === 'processing') {
         p.startedAt ??= new Date();
@@ -338,6 +361,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
       p.video.catch(() => undefined);
     }
     predictions.set(p.id, p);
+    tally.created(promptSeedKey(input.prompt, input.seed), p.id);
     const wait = /^wait(?:=(\d+))?$/.exec(String(req.headers.prefer ?? '').trim());
     if (wait) {
       // Sync mode: observe the prediction as it runs until it ends or the wait is over.
@@ -371,6 +395,8 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
         return;
       }
       const op = req.op as ReplicateOp;
+      if (op === 'poll') tally.polls++;
+      if (op === 'cancel') tally.cancels++;
       const proceed = () => {
         void route(op, req, res).catch((err: unknown) => {
           http.sendJson(res, 500, replicateError(500, `replicate test server: ${(err as Error).message}`));
@@ -452,6 +478,54 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
         }
       );
     },
+    get billedTasks() {
+      return billed();
+    },
+    get billedUsd() {
+      return totalUsd(billed());
+    },
+    get calls() {
+      return tally.snapshot();
+    },
+    settle: async () => {
+      for (const p of predictions.values()) {
+        // Bounded: each observation counts one poll and is read a day after the last, so a
+        // phase that waits for wall time ends too.
+        for (let i = 0; i < 1000 && !TERMINAL.has(p.status); i++) {
+          p.settled = true;
+          await advance(p, Date.now() + (i + 1) * DAY_MS);
+        }
+      }
+    },
     close: () => http.close(),
   };
+
+  function billed(): BilledTask[] {
+    const lines: BilledTask[] = [];
+    for (const p of predictions.values()) {
+      const seconds = p.predictTime ?? 0;
+      const why =
+        p.status === 'succeeded'
+          ? 'succeeded'
+          : p.status === 'failed' && seconds > 0
+            ? 'failed after processing began'
+            : p.status === 'canceled' && seconds > 0
+              ? 'canceled while processing'
+              : undefined;
+      if (!why) continue;
+      const resolution = typeof p.input.resolution === 'string' ? p.input.resolution : undefined;
+      lines.push({
+        taskId: p.id,
+        seconds,
+        usd: priceTask(
+          'replicate',
+          p.model,
+          resolution === '480p' || resolution === '720p' || resolution === '1080p' ? { resolution } : p.clip,
+          { outputSeconds: p.clip.durationSeconds, audio: false, predictSeconds: seconds },
+        ),
+        why: p.settled ? `${why} after its client stopped polling` : why,
+      });
+    }
+    return lines;
+  }
 }

@@ -12,6 +12,7 @@ import {
   type PublishOptions,
   type VendorRequest,
 } from './common';
+import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
  * A local stand-in for the Runway API as `@runwayml/sdk` calls it (pass `url` as `baseURL`):
@@ -79,6 +80,21 @@ export interface RunwayServer {
   /** Creates answered with a task id: what Runway would bill for. */
   readonly tasksCreated: number;
   task(id: string): RunwayTaskView | undefined;
+  /**
+   * What Runway would bill: each task that reached SUCCEEDED, for its requested duration, priced
+   * with the platform's price table. FAILED tasks are refunded and a task deleted while it ran
+   * (CANCELLED) is not charged; a task still running is not billed yet (see `settle`).
+   */
+  readonly billedTasks: BilledTask[];
+  readonly billedUsd: number;
+  /** Creates (per prompt and seed: Runway sees no attempt key), cancels and polls. */
+  readonly calls: VendorCounts;
+  /**
+   * Runs every live task to its scripted end, as Runway's own clock would: a task the client
+   * stopped polling without deleting it still finishes and is billed. Call at the end of a run,
+   * before reading the bill.
+   */
+  settle(): void;
   close(): Promise<void>;
 }
 
@@ -235,6 +251,8 @@ interface Task extends RunwayTaskView {
   height: number;
   credits: number;
   video?: Promise<string>;
+  /** It ended in `settle`, not by a poll. */
+  settled?: boolean;
 }
 
 const CREATE_PATH = /^\/v1\/(text_to_video|image_to_video)$/;
@@ -245,6 +263,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
   const scripts = new ScriptQueue<RunwayTaskScript>(options.defaultTask ?? {});
   const tasks = new Map<string, Task>();
   const creditsPerSecond = options.creditsPerSecond ?? 12;
+  const tally = new VendorTally();
   let createRequests = 0;
 
   const error = (status: number, message?: string) => ({
@@ -302,6 +321,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
       task.video.catch(() => undefined);
     }
     tasks.set(task.id, task);
+    tally.created(promptSeedKey(body.promptText, body.seed), task.id);
     http.sendJson(res, 200, {
       id: task.id,
       estimatedCost: { credits: Math.round(durationSeconds * creditsPerSecond) },
@@ -377,6 +397,8 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
         return;
       }
       const op = req.op as RunwayOp;
+      if (op === 'poll') tally.polls++;
+      if (op === 'cancel') tally.cancels++;
       const proceed = () => {
         if (createMatch) {
           create(createMatch[1] as 'text_to_video' | 'image_to_video', req, res);
@@ -434,8 +456,38 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
         }
       );
     },
+    get billedTasks() {
+      return billed();
+    },
+    get billedUsd() {
+      return totalUsd(billed());
+    },
+    get calls() {
+      return tally.snapshot();
+    },
+    settle: () => {
+      for (const task of tasks.values()) {
+        if (task.status === 'SUCCEEDED' || task.status === 'FAILED' || task.status === 'CANCELLED') continue;
+        task.status = typeof (task.script.outcome ?? 'succeed') === 'object' ? 'FAILED' : 'SUCCEEDED';
+        task.settled = true;
+      }
+    },
     close: () => http.close(),
   };
+
+  function billed(): BilledTask[] {
+    return [...tasks.values()]
+      .filter((t) => t.status === 'SUCCEEDED')
+      .map((t) => ({
+        taskId: t.id,
+        seconds: t.durationSeconds,
+        usd: priceTask('runway', String(t.body.model), t, {
+          outputSeconds: t.durationSeconds,
+          audio: false,
+        }),
+        why: t.settled ? 'SUCCEEDED after its client stopped polling' : 'SUCCEEDED',
+      }));
+  }
 }
 
 function defaultFailure(code: string): string {

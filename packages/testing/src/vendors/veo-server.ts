@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { runFfmpeg } from '@aiprod/media';
 import { googleError, sendJson } from '../google-errors';
+import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
  * A local stand-in for Veo on Vertex AI, speaking the protocol the way `@google/genai`
@@ -32,6 +33,8 @@ export type VeoHttpBehaviour =
   | { status: number; message?: string; retryAfterSeconds?: number }
   /** 200 with a JSON content type and a body that is not JSON (a truncated answer). */
   | { malformed: true }
+  /** The connection is dropped without an answer (a reset): the client sees a network error. */
+  | { resetConnection: true }
   /** Waits, then answers normally (or does `then`); a client that gives up first finds the socket closed. */
   | { delayMs: number; then?: VeoHttpBehaviour };
 
@@ -73,6 +76,8 @@ export interface VeoOperationRecord {
   /** `parameters.storageUri` (the SDK's `outputGcsUri`), when given. */
   outputGcsUri?: string;
   plan: Required<VeoOperationPlan>;
+  /** `labels` of the request, as sent (the client's billing labels). */
+  labels: Record<string, string>;
   /** fetchPredictOperation calls answered for this operation. */
   polls: number;
   done: boolean;
@@ -90,6 +95,18 @@ export interface VeoServer {
   readonly requests: VeoRequest[];
   /** Accepted operations, in creation order. */
   readonly operations: VeoOperationRecord[];
+  /**
+   * What Vertex would bill: every accepted operation (predictLongRunning answered with a name),
+   * for its requested `durationSeconds` and sound, priced with the platform's price table,
+   * whatever the client did later (Vertex cannot cancel a generation) — unless it ends done with
+   * no video and `raiMediaFilteredCount` > 0 (a safety refusal) or done with an error: both free.
+   * Refused creates (4xx/5xx) never made an operation and are free.
+   */
+  readonly billedTasks: BilledTask[];
+  readonly billedUsd: number;
+  /** Creates per attempt key (the `aiprod_attempt` label the client sends; else prompt and seed),
+   *  polls, and cancel calls (Vertex has none for Veo: any is counted and answered 404). */
+  readonly calls: VendorCounts;
   close(): Promise<void>;
 }
 
@@ -223,6 +240,7 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
   const operations: VeoOperationRecord[] = [];
   const byName = new Map<string, VeoOperationRecord>();
   const counts = { predictLongRunning: 0, fetchPredictOperation: 0 };
+  const tally = new VendorTally();
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   const renders = new Map<string, Promise<unknown>>();
@@ -323,6 +341,8 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
         perform(behaviour.then, res, normal);
       }, behaviour.delayMs);
       timers.add(timer);
+    } else if ('resetConnection' in behaviour) {
+      res.socket?.destroy();
     } else if ('malformed' in behaviour) {
       const text = '{"name": "projects/';
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(text.length) });
@@ -344,6 +364,8 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     const match = ROUTE.exec(path);
     const route = (match?.[5] as VeoRequest['route'] | undefined) ?? 'unknown';
     requests.push({ method: req.method ?? '', path, route, headers: req.headers, body });
+    if (path.endsWith(':cancel')) tally.cancels++;
+    if (route === 'fetchPredictOperation') tally.polls++;
     if (!match || req.method !== 'POST') {
       googleError(res, 404, `veo test server: no route for ${req.method} ${path}`);
       return;
@@ -385,10 +407,15 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
           parameters,
           ...(storageUri ? { outputGcsUri: storageUri } : {}),
           plan: { pollsUntilDone: plan?.pollsUntilDone ?? 0, outcome: plan?.outcome ?? { kind: 'video' } },
+          labels: labelsOf(body),
           polls: 0,
           done: false,
         };
         operations.push(record);
+        tally.created(
+          record.labels.aiprod_attempt ?? promptSeedKey(record.prompt, record.parameters.seed),
+          record.name,
+        );
         byName.set(record.name, record);
         sendJson(res, 200, { name: record.name });
       });
@@ -423,6 +450,27 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
   });
   const { port } = server.address() as AddressInfo;
 
+  const billed = (): BilledTask[] =>
+    operations.flatMap((op) => {
+      const outcome = op.plan.outcome;
+      if (outcome.kind === 'error') return [];
+      if (outcome.kind === 'filtered' && (outcome.count ?? 1) > 0) return [];
+      const seconds = typeof op.parameters.durationSeconds === 'number' ? op.parameters.durationSeconds : 8;
+      const resolution = op.parameters.resolution === '1080p' ? '1080p' : '720p';
+      const usd = priceTask(
+        'veo',
+        op.model,
+        { resolution },
+        { outputSeconds: seconds, audio: op.parameters.generateAudio === true },
+      );
+      const why = !op.done
+        ? 'accepted (billed whether or not it is polled)'
+        : outcome.kind === 'video'
+          ? 'done with video'
+          : 'done without video, not filtered';
+      return [{ taskId: op.name, seconds, usd, why }];
+    });
+
   return {
     url: `http://127.0.0.1:${port}`,
     enqueueCreate: (behaviour) => {
@@ -434,6 +482,15 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     counts,
     requests,
     operations,
+    get billedTasks() {
+      return billed();
+    },
+    get billedUsd() {
+      return totalUsd(billed());
+    },
+    get calls() {
+      return tally.snapshot();
+    },
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -443,4 +500,13 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
       await rm(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/** The request's `labels` (Vertex billing labels), string values only. */
+function labelsOf(body: unknown): Record<string, string> {
+  const labels = (body as { labels?: unknown }).labels;
+  if (!labels || typeof labels !== 'object') return {};
+  return Object.fromEntries(
+    Object.entries(labels as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
 }
