@@ -113,8 +113,16 @@ export function renderHarness(name: string) {
     };
   }
 
-  /** A planned job with one PENDING shot on `backend`, as the planner leaves it. */
-  async function plannedJob(backend: BackendName, spec: Partial<ShotSpec> = {}, preset = 'brand_campaign') {
+  /**
+   * A planned job with PENDING shots on `backend` (one unless `options.shots` says more: s01,
+   * s02, … with the same spec), as the planner leaves it; `options.budgetCapUsd` goes in the brief.
+   */
+  async function plannedJob(
+    backend: BackendName,
+    spec: Partial<ShotSpec> = {},
+    preset = 'brand_campaign',
+    options: { shots?: number; budgetCapUsd?: number } = {},
+  ) {
     const jobId = `job_${randomBytes(6).toString('hex')}`;
     const brief: Brief = {
       product: 'Aurora',
@@ -123,10 +131,11 @@ export function renderHarness(name: string) {
       durationSeconds: 6,
       aspectRatios: ['16:9'],
       preset: preset as Brief['preset'],
+      ...(options.budgetCapUsd !== undefined ? { budgetCapUsd: options.budgetCapUsd } : {}),
     };
     await jobs.createJob({ jobId, tenantId: 't1', brief, preset });
     await jobs.transition(jobId, 'QUEUED', 'PLANNING');
-    const shot: ShotSpec = {
+    const base: ShotSpec = {
       shotId: 's01',
       index: 0,
       purpose: 'hook',
@@ -141,21 +150,40 @@ export function renderHarness(name: string) {
       seed: 7,
       ...spec,
     };
+    const shots: ShotSpec[] = Array.from({ length: options.shots ?? 1 }, (_, i) =>
+      i === 0 ? base : { ...base, shotId: `s${String(i + 1).padStart(2, '0')}`, index: i },
+    );
     await jobs.savePlan(
       jobId,
-      { director: 'test', shotIds: ['s01'], width: 1280, height: 720, fps: 30, endCardSeconds: 0, estimatedCostUsd: 0 },
-      [{ spec: shot, backend }],
+      {
+        director: 'test',
+        shotIds: shots.map((s) => s.shotId),
+        width: 1280,
+        height: 720,
+        fps: 30,
+        endCardSeconds: 0,
+        estimatedCostUsd: 0,
+      },
+      shots.map((s) => ({ spec: s, backend })),
       'RENDERING',
     );
-    const msg: RenderRequest = { v: 1, jobId, tenantId: 't1', shotId: 's01', attempt: 1, spec: shot };
-    return { jobId, msg };
+    const msgs: RenderRequest[] = shots.map((s) => ({
+      v: 1,
+      jobId,
+      tenantId: 't1',
+      shotId: s.shotId,
+      attempt: 1,
+      spec: s,
+    }));
+    return { jobId, msg: msgs[0]!, msgs };
   }
 
-  const handle = (d: RenderDeps, msg: RenderRequest) =>
+  /** One delivery of `msg`; a redelivery of the same Pub/Sub message passes the same `messageId`. */
+  const handle = (d: RenderDeps, msg: RenderRequest, messageId = randomBytes(4).toString('hex')) =>
     renderRequestHandler(d).handle(msg, {
       topic: renderTopicFor(d.backend.name),
       subscription: 'test',
-      messageId: randomBytes(4).toString('hex'),
+      messageId,
       deliveryAttempt: 1,
       publishTime: new Date(),
       log: memory.log,

@@ -1,0 +1,317 @@
+import { OAuth2Client } from 'google-auth-library';
+import { PermanentError } from '@aiprod/contracts';
+import { getMonthlySpend } from '@aiprod/job-store';
+import {
+  requireEmulators,
+  startRunwayServer,
+  startVeoServer,
+  waitFor,
+  type RunwayServer,
+  type VeoServer,
+} from '@aiprod/testing';
+import { runwayBackend } from '../src/backends/runway';
+import { veoBackend } from '../src/backends/veo';
+import { renderHarness } from './harness';
+import { countingCancels, moneyOf, testPolicy } from './money-kit';
+
+/**
+ * Issue 13, faults 1–4 and 10: vendor faults must never make the platform pay twice for a shot,
+ * lose track of what it paid, or keep paying for a job that has ended. Each test counts the
+ * creates and cancels the vendor's test server saw and reads the job's ledger and totals.
+ */
+
+requireEmulators();
+const h = renderHarness('render-money');
+let runway: RunwayServer;
+let veo: VeoServer;
+const RUNWAY_KEY = 'key_test_runway_0123456789';
+
+beforeAll(async () => {
+  await h.setUp();
+  runway = await startRunwayServer({ apiKey: RUNWAY_KEY });
+  veo = await startVeoServer();
+}, 60_000);
+afterAll(async () => {
+  await runway?.close();
+  await veo?.close();
+  await h.tearDown();
+});
+
+const runwayPool = () => runwayBackend({ apiKey: RUNWAY_KEY, baseUrl: runway.url, pollIntervalMs: 20 });
+function veoPool() {
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({ access_token: 'ya29.test-token', expiry_date: Date.now() + 3_600_000 });
+  return veoBackend({
+    project: 'aiprod-test',
+    location: 'us-central1',
+    baseUrl: veo.url,
+    authClient,
+    pollIntervalMs: 20,
+  });
+}
+const runwayCancels = () => runway.requests.filter((r) => r.op === 'cancel').length;
+const monthSpend = () => getMonthlySpend(h.db, 't1');
+const eventsOf = async (jobId: string) => h.jobs.listEvents(jobId);
+
+describe('money safety under vendor faults', () => {
+  describe('1. Veo spend is recorded', () => {
+    it('a successful Veo shot writes a charged ledger line and adds it to the tenant’s month', async () => {
+      const creates = veo.counts.predictLongRunning;
+      const spent = await monthSpend();
+      const spendLines = h.spend.length;
+      const { backend, cancelled } = countingCancels(veoPool());
+      const { jobId, msg } = await h.plannedJob('veo', { prompt: 'Veo, recorded' });
+      await h.handle(h.deps(backend, { policy: testPolicy() }), msg);
+
+      const shot = (await h.jobs.getShot(jobId, 's01'))!;
+      expect(shot.status).toBe('RENDERED');
+      expect(veo.counts.predictLongRunning - creates).toBe(1);
+      expect(cancelled).toEqual([]);
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([
+        expect.objectContaining({ backend: 'veo', outcome: 'succeeded', charged: true, seconds: 6 }),
+      ]);
+      const cost = money.lines[0]!.costUsd;
+      expect(cost).toBeGreaterThan(0);
+      expect(money.ledgerUsd).toBe(cost);
+      expect(money.costUsd).toBe(cost);
+      expect(money.reservedUsd).toBe(0);
+      expect(h.spend.slice(spendLines)).toEqual([{ tenantId: 't1', usd: cost }]);
+      expect((await monthSpend()) - spent).toBeCloseTo(cost, 6);
+    });
+
+    it('a Veo task abandoned at the attempt timeout is cancelled, billed, and never submitted again on redelivery', async () => {
+      veo.enqueueCreate({ operation: { pollsUntilDone: 1_000_000 } });
+      const creates = veo.counts.predictLongRunning;
+      const spendLines = h.spend.length;
+      const { backend, cancelled } = countingCancels(veoPool());
+      const deps = h.deps(backend, { policy: testPolicy((p) => (p.backends.veo.attemptTimeoutSeconds = 1)) });
+      const { jobId, msg } = await h.plannedJob('veo', { prompt: 'Veo, abandoned' });
+      await h.handle(deps, msg);
+
+      const operation = veo.operations.at(-1)!.name;
+      expect(veo.counts.predictLongRunning - creates).toBe(1);
+      expect(cancelled).toEqual([operation]);
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([
+        expect.objectContaining({ backend: 'veo', outcome: 'abandoned', charged: true, vendorTaskId: operation }),
+      ]);
+      const cost = money.lines[0]!.costUsd;
+      expect(cost).toBeGreaterThan(0);
+      expect(money.costUsd).toBe(cost);
+      expect(money.reservedUsd).toBe(0);
+      expect(money.status).not.toBe('FAILED');
+      expect(h.spend.slice(spendLines)).toEqual([{ tenantId: 't1', usd: cost }]);
+      // The attempt moved on (fallback) and forgot the task only after its cost was recorded.
+      const shot = (await h.jobs.getShot(jobId, 's01'))!;
+      expect(shot.attempts['1']!.vendorTaskId).toBeUndefined();
+      expect(shot.attempts['1']!.tries).toEqual([
+        expect.objectContaining({ backend: 'veo', outcome: 'abandoned', vendorTaskId: operation, costUsd: cost }),
+      ]);
+
+      // The same message again (a redelivery): no new paid operation, nothing billed twice.
+      await h.handle(deps, msg);
+      expect(veo.counts.predictLongRunning - creates).toBe(1);
+      expect(cancelled).toEqual([operation]);
+      const again = await moneyOf(h, jobId);
+      expect(again.lines).toHaveLength(1);
+      expect(again.costUsd).toBe(cost);
+      expect(h.spend.slice(spendLines)).toHaveLength(1);
+    });
+  });
+
+  it('2. poll 503s in a row are polled through: one create, no cancel, one charged line', async () => {
+    const before = { tasks: runway.tasksCreated, cancels: runwayCancels(), polls: runway.requests.length };
+    runway.fail('poll', { status: 503 }, 4);
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Polled through 503s' });
+    await h.handle(h.deps(runwayPool(), { policy: testPolicy() }), msg);
+
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.status).toBe('RENDERED');
+    expect(runway.tasksCreated - before.tasks).toBe(1);
+    expect(runwayCancels() - before.cancels).toBe(0);
+    const taskId = shot.attempts['1']!.vendorTaskId!;
+    // The 503s were answered to polls of this very task, which was then polled to its end.
+    expect(runway.task(taskId)).toMatchObject({ status: 'SUCCEEDED', cancelled: false });
+    expect(shot.attempts['1']!.tries).toEqual([
+      expect.objectContaining({ outcome: 'succeeded', vendorTaskId: taskId }),
+    ]);
+    const money = await moneyOf(h, jobId);
+    expect(money.lines).toEqual([
+      expect.objectContaining({ outcome: 'succeeded', charged: true, vendorTaskId: taskId }),
+    ]);
+    expect(money.lines[0]!.costUsd).toBeGreaterThan(0);
+    expect(money.costUsd).toBe(money.ledgerUsd);
+    expect(money.reservedUsd).toBe(0);
+    expect((await eventsOf(jobId)).map((e) => e.type)).toContain('render.poll_retry');
+  });
+
+  it('3. a Veo poll slower than our poll timeout is polled again, never read as a cancellation', async () => {
+    const creates = veo.counts.predictLongRunning;
+    const polls = veo.counts.fetchPredictOperation;
+    // Two poll answers held back far longer than the caller waits for one.
+    veo.enqueuePoll({ delayMs: 2_000 });
+    veo.enqueuePoll({ delayMs: 2_000 });
+    const { backend, cancelled } = countingCancels(veoPool());
+    const { jobId, msg } = await h.plannedJob('veo', { prompt: 'Veo, slow to answer' });
+    await h.handle(h.deps(backend, { policy: testPolicy(), timeouts: { pollMs: 300 } }), msg);
+
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.status).toBe('RENDERED');
+    expect(veo.counts.predictLongRunning - creates).toBe(1);
+    expect(veo.counts.fetchPredictOperation - polls).toBeGreaterThanOrEqual(3);
+    expect(cancelled).toEqual([]);
+    expect(shot.attempts['1']!.tries).toEqual([expect.objectContaining({ outcome: 'succeeded' })]);
+    const money = await moneyOf(h, jobId);
+    expect(money.status).toBe('RENDERING');
+    expect(money.lines).toEqual([expect.objectContaining({ outcome: 'succeeded', charged: true })]);
+    expect(money.costUsd).toBe(money.ledgerUsd);
+    expect(money.costUsd).toBeGreaterThan(0);
+    const decisions = (await eventsOf(jobId)).filter((e) => e.type === 'render.decision');
+    expect(decisions).toEqual([]);
+  });
+
+  describe('4. a job that ends stops all spending', () => {
+    it('a job cancelled during a retry backoff submits nothing more', async () => {
+      const before = { creates: runway.createRequests, tasks: runway.tasksCreated, cancels: runwayCancels() };
+      // The first create is refused; the vendor asks for 2 s, which the loop sleeps through.
+      runway.fail('create', { status: 429, retryAfterSeconds: 2 });
+      const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Cancelled while backing off' });
+      const policy = testPolicy((p) => (p.backends.runway.backoff = { initialMs: 2_000, maxMs: 3_000, multiplier: 2 }));
+      const rendering = h.handle(h.deps(runwayPool(), { policy }), msg);
+      await waitFor(
+        async () => (await eventsOf(jobId)).find((e) => e.type === 'render.decision' && e.data.action === 'retry'),
+        { timeoutMs: 10_000, intervalMs: 20, what: 'the retry decision' },
+      );
+      await h.jobs.transition(jobId, 'RENDERING', 'CANCELED');
+      await expect(rendering).resolves.toBeUndefined();
+
+      expect(runway.createRequests - before.creates).toBe(1);
+      expect(runway.tasksCreated - before.tasks).toBe(0);
+      expect(runwayCancels() - before.cancels).toBe(0);
+      const money = await moneyOf(h, jobId);
+      expect(money.status).toBe('CANCELED');
+      expect(money.lines).toEqual([expect.objectContaining({ outcome: 'failed', charged: false, costUsd: 0 })]);
+      expect(money.costUsd).toBe(0);
+      expect(money.reservedUsd).toBe(0);
+    });
+
+    it('one shot failing the job cancels the other shot’s running task and creates nothing more', async () => {
+      const before = { tasks: runway.tasksCreated, cancels: runwayCancels() };
+      const policy = testPolicy((p) => (p.backends.runway.onError.safety = 'fail'));
+      const deps = h.deps(runwayPool(), { policy, timeouts: { jobCheckMs: 100 } });
+      const { jobId, msgs } = await h.plannedJob('runway', { prompt: 'Two shots, one refused' }, 'brand_campaign', {
+        shots: 2,
+      });
+      const [first, second] = msgs as [(typeof msgs)[0], (typeof msgs)[0]];
+
+      runway.scriptTask({ running: { ms: 30_000 } });
+      const rendering = h.handle(deps, second);
+      const running = await waitFor(async () => (await h.jobs.getShot(jobId, 's02'))!.attempts['1']?.vendorTaskId, {
+        timeoutMs: 10_000,
+        what: 'the running task of s02',
+      });
+
+      runway.scriptTask({ outcome: { failureCode: 'SAFETY.INPUT.TEXT', failure: 'flagged by moderation' } });
+      const error = await h.handle(deps, first).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(PermanentError);
+      expect(error).toMatchObject({ reason: 'render_failed' });
+      // What the consumer does with a PermanentError: the job fails.
+      await h.jobs.fail(jobId, 'render_failed', (error as Error).message);
+
+      await expect(rendering).resolves.toBeUndefined();
+      expect(runway.task(running)).toMatchObject({ cancelled: true });
+      expect(runway.tasksCreated - before.tasks).toBe(2);
+      expect(runwayCancels() - before.cancels).toBe(1);
+      const money = await moneyOf(h, jobId);
+      expect(money.status).toBe('FAILED');
+      expect(money.lines).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ shotId: 's01', outcome: 'failed', charged: false }),
+          expect.objectContaining({ shotId: 's02', outcome: 'canceled', vendorTaskId: running }),
+        ]),
+      );
+      expect(money.lines).toHaveLength(2);
+      // Runway bills succeeded tasks only.
+      expect(money.ledgerUsd).toBe(0);
+      expect(money.costUsd).toBe(0);
+      expect(money.reservedUsd).toBe(0);
+      expect((await h.jobs.getShot(jobId, 's02'))!.attempts['1']!.vendorTaskId).toBeUndefined();
+
+      // A late redelivery of the cancelled shot's request creates nothing either.
+      await h.handle(deps, second);
+      expect(runway.tasksCreated - before.tasks).toBe(2);
+      expect(runwayCancels() - before.cancels).toBe(1);
+      expect((await moneyOf(h, jobId)).lines).toHaveLength(2);
+    });
+
+    it('a Veo task of a cancelled job is recorded as charged (Veo cannot be stopped)', async () => {
+      veo.enqueueCreate({ operation: { pollsUntilDone: 1_000_000 } });
+      const creates = veo.counts.predictLongRunning;
+      const spendLines = h.spend.length;
+      const { backend, cancelled } = countingCancels(veoPool());
+      const deps = h.deps(backend, { policy: testPolicy(), timeouts: { jobCheckMs: 100 } });
+      const { jobId, msg } = await h.plannedJob('veo', { prompt: 'Veo, cancelled by the client' });
+      const rendering = h.handle(deps, msg);
+      const operation = await waitFor(async () => (await h.jobs.getShot(jobId, 's01'))!.attempts['1']?.vendorTaskId, {
+        timeoutMs: 10_000,
+        what: 'the Veo operation',
+      });
+      await h.jobs.transition(jobId, 'RENDERING', 'CANCELED');
+      await expect(rendering).resolves.toBeUndefined();
+
+      expect(veo.counts.predictLongRunning - creates).toBe(1);
+      expect(cancelled).toEqual([operation]);
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([
+        expect.objectContaining({ outcome: 'canceled', charged: true, seconds: 6, vendorTaskId: operation }),
+      ]);
+      const cost = money.lines[0]!.costUsd;
+      expect(cost).toBeGreaterThan(0);
+      expect(money.costUsd).toBe(cost);
+      expect(money.reservedUsd).toBe(0);
+      expect(h.spend.slice(spendLines)).toEqual([{ tenantId: 't1', usd: cost }]);
+    });
+  });
+
+  it('10. a budget cap below two tries stops the retry before it is submitted', async () => {
+    const before = { creates: runway.createRequests, tasks: runway.tasksCreated };
+    const backend = runwayPool();
+    const probe = await h.plannedJob('runway', { prompt: 'Price probe' });
+    const perTry = h.deps(backend).price('runway', backend.model, probe.msg.spec, { outputSeconds: 6 });
+    expect(perTry).toBeGreaterThan(0);
+    const cap = Math.round(perTry * 1.5 * 100) / 100;
+
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Over budget' }, 'brand_campaign', {
+      budgetCapUsd: cap,
+    });
+    // Every state the job document goes through: spent + reserved must never pass the cap.
+    const committed: number[] = [];
+    const stop = h.db
+      .collection('jobs')
+      .doc(jobId)
+      .onSnapshot((snap) => committed.push(Number(snap.get('costUsd') ?? 0) + Number(snap.get('reservedUsd') ?? 0)));
+    try {
+      // The first task fails after running, and Runway keeps the credits: a charged failure, retried here.
+      runway.scriptTask({ outcome: { failureCode: 'INTERNAL', failure: 'the GPU went away', credits: 60 } });
+      const error = await h.handle(h.deps(backend, { policy: testPolicy() }), msg).catch((e: unknown) => e);
+
+      expect(error).toBeInstanceOf(PermanentError);
+      expect(error).toMatchObject({ reason: 'budget_exceeded' });
+      expect(runway.createRequests - before.creates).toBe(1);
+      expect(runway.tasksCreated - before.tasks).toBe(1);
+      const shot = (await h.jobs.getShot(jobId, 's01'))!;
+      expect(shot.status).toBe('FAILED');
+      expect(shot.attempts['1']!.error).toMatch(/budget/);
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([expect.objectContaining({ outcome: 'failed', charged: true, costUsd: perTry })]);
+      expect(money.costUsd).toBe(perTry);
+      expect(money.reservedUsd).toBe(0);
+      expect(money.costUsd).toBeLessThanOrEqual(cap);
+      expect(Math.max(...committed)).toBeGreaterThanOrEqual(perTry - 1e-9);
+      expect(Math.max(...committed)).toBeLessThanOrEqual(cap + 1e-9);
+    } finally {
+      stop();
+    }
+  });
+});
