@@ -194,7 +194,7 @@ export class JobStore {
       if (!isLegalJobTransition(from, to))
         throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
     }
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -235,7 +235,7 @@ export class JobStore {
 
   /** Fails a job from whatever non-terminal state it is in, with a recorded reason. */
   async fail(jobId: string, reason: FailureReason, message: string): Promise<TransitionResult<Job>> {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -297,7 +297,7 @@ export class JobStore {
     shots: { spec: ShotSpec; backend: BackendName }[],
     next: 'RENDERING' | 'AWAITING_APPROVAL',
   ): Promise<TransitionResult<Job>> {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -347,7 +347,7 @@ export class JobStore {
         throw new IllegalTransitionError(`shot ${from} → ${to} is not a legal transition`);
       }
     }
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const ref = this.shotRef(jobId, shotId);
       const snap = await tx.get(ref);
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
@@ -373,7 +373,7 @@ export class JobStore {
     shotId: string,
     decide: (shot: Shot) => ShotChange | null,
   ): Promise<{ changed: boolean; value: Shot | null }> {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const ref = this.shotRef(jobId, shotId);
       const snap = await tx.get(ref);
       if (!snap.exists) return { changed: false, value: null };
@@ -408,7 +408,7 @@ export class JobStore {
     | { ok: false; why: 'budget'; spentUsd: number; committedUsd: number; capUsd: number }
     | { ok: false; why: 'not_found' }
   > {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const [jobSnap, seen] = await Promise.all([tx.get(jobRef), tx.get(marker)]);
@@ -434,7 +434,7 @@ export class JobStore {
 
   /** Gives a reservation back without a ledger line (the create failed: no task, no bill). */
   async releaseSpend(jobId: string, key: string): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await this.runTx(async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const seen = await tx.get(marker);
@@ -446,7 +446,9 @@ export class JobStore {
 
   /**
    * Marks a shot PASSED and, when it was the last one, moves the job to ASSEMBLING — in one
-   * transaction, so that shots passing at the same moment request assembly exactly once.
+   * transaction, so that shots passing at the same moment request assembly exactly once. The job
+   * keeps the ids of its passed shots, so the transaction locks the job and this one shot only, not
+   * every shot of the job (render workers renew leases on the others meanwhile).
    */
   async passShot(
     jobId: string,
@@ -454,15 +456,21 @@ export class JobStore {
     attempt: number,
     qa: Shot['qa'],
   ): Promise<{ shot: Shot | null; job: Job | null; assemblyRequested: boolean }> {
-    return this.db.runTransaction(async (tx) => {
-      const jobSnap = await tx.get(this.jobRef(jobId));
-      const shotsSnap = await tx.get(this.jobRef(jobId).collection('shots'));
+    return this.runTx(async (tx) => {
+      const [jobSnap, shotSnap] = await Promise.all([tx.get(this.jobRef(jobId)), tx.get(this.shotRef(jobId, shotId))]);
       if (!jobSnap.exists) return { shot: null, job: null, assemblyRequested: false };
       const job = jobSnap.data() as Job;
-      const shots = shotsSnap.docs.map((d) => d.data() as Shot);
-      const shot = shots.find((s) => s.shotId === shotId) ?? null;
+      const shot = shotSnap.exists ? (shotSnap.data() as Shot) : null;
       if (!shot || shot.status !== 'RENDERED' || shot.attempt !== attempt)
         return { shot, job, assemblyRequested: false };
+      // Jobs planned before the job kept its passed shots: read them once (the old, wider lock).
+      const passedBefore =
+        job.passedShotIds ??
+        (await tx.get(this.jobRef(jobId).collection('shots'))).docs
+          .map((d) => d.data() as Shot)
+          .filter((s) => s.status === 'PASSED')
+          .map((s) => s.shotId);
+      const passedShotIds = [...new Set([...passedBefore, shotId])];
       const now = Timestamp.now();
       const key = String(attempt);
       const passed: Shot = {
@@ -494,13 +502,34 @@ export class JobStore {
         { type: 'shot.passed', data: { shotId, attempt } },
         now,
       );
-      const allPassed = shots.every((s) => s.shotId === shotId || s.status === 'PASSED');
-      if (allPassed && job.status === 'RENDERING') {
-        const next = this.applyTransition(tx, job, 'ASSEMBLING', { event: { type: 'job.assembling' } });
+      const allPassed = (job.plan?.shotIds ?? []).every((id) => passedShotIds.includes(id));
+      if (allPassed && job.plan?.shotIds.length && job.status === 'RENDERING') {
+        const next = this.applyTransition(tx, job, 'ASSEMBLING', {
+          patch: { passedShotIds },
+          event: { type: 'job.assembling' },
+        });
         return { shot: passed, job: next, assemblyRequested: true };
       }
-      return { shot: passed, job, assemblyRequested: false };
+      tx.update(this.jobRef(jobId), { passedShotIds });
+      return { shot: passed, job: { ...job, passedShotIds }, assemblyRequested: false };
     });
+  }
+
+  /**
+   * A transaction, tried again when the Firestore emulator invalidates it under lock contention
+   * ("Transaction is invalid or closed", where Firestore itself answers ABORTED and the client
+   * retries on its own). Bounded; the callback must be safe to run again, as every one here is.
+   */
+  private async runTx<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.db.runTransaction(fn);
+      } catch (error) {
+        const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
+        if (!invalidated || tries >= 4) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
+      }
+    }
   }
 
   /**
@@ -516,7 +545,7 @@ export class JobStore {
     detail: Record<string, unknown> = {},
     options: { reservation?: string } = {},
   ): Promise<boolean> {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('costs').doc(eventKey(key));
       const held = options.reservation ? jobRef.collection('reservations').doc(eventKey(options.reservation)) : null;
@@ -567,7 +596,7 @@ export class JobStore {
    * same job gets it back; the others get null.
    */
   async claimOverdue(jobId: string, status: JobStatus, now: Timestamp): Promise<Job | null> {
-    return this.db.runTransaction(async (tx) => {
+    return this.runTx(async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return null;
       const job = snap.data() as Job;

@@ -85,6 +85,8 @@ export interface Job {
   /** A still for previews and a grid of the shots, stored beside the outputs. */
   stills?: { posterUri: string; contactSheetUri: string };
   costUsd: number;
+  /** The shots QA has passed (the last one to pass moves the job to ASSEMBLING). */
+  passedShotIds?: string[];
   /** Spend committed to vendor tasks in flight and not yet settled in the cost ledger. */
   reservedUsd?: number;
   error?: JobError;

@@ -86,8 +86,9 @@ export interface ConsumerOptions<T extends TopicName> {
   /** How long the client keeps extending a message's lease while the handler runs (default 60 min). */
   maxLeaseMinutes?: number;
   /**
-   * The longest single lease extension. The client library otherwise grows it with the handler's
-   * running time up to 600 s, so a killed worker's message would wait that long to be redelivered.
+   * The longest single lease extension (default 30 s). The client library otherwise grows it with
+   * the handler's running time up to 600 s, so a killed worker's message would wait that long to
+   * be redelivered.
    */
   maxAckExtensionSeconds?: number;
 }
@@ -151,9 +152,7 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
     flowControl: { maxMessages: options.maxConcurrent ?? 4, allowExcessMessages: false },
     // The client extends each lease while the handler runs (renders poll vendors for minutes).
     maxExtensionTime: Duration.from({ minutes: options.maxLeaseMinutes ?? 60 }),
-    ...(options.maxAckExtensionSeconds
-      ? { maxAckDeadline: Duration.from({ seconds: options.maxAckExtensionSeconds }) }
-      : {}),
+    maxAckDeadline: Duration.from({ seconds: options.maxAckExtensionSeconds ?? 30 }),
     closeOptions: {
       behavior: SubscriptionCloseBehaviors.WaitForProcessing,
       timeout: Duration.from({ seconds: options.closeTimeoutSeconds ?? 8 }),
