@@ -15,6 +15,14 @@ function stepOf(topic: string): string {
   return steps[topic] ?? 'processing';
 }
 
+export interface DeadLetterInfo {
+  subscription: string;
+  topic: TopicName;
+  messageId: string;
+  jobId?: string;
+  data: string;
+}
+
 /**
  * A dead letter: kept on record for operators, and the job it names fails with `dead_lettered`
  * through failJob, like any other failure, so job.finished is published and the client's webhook
@@ -28,13 +36,26 @@ function stepOf(topic: string): string {
  */
 export async function recordDeadLetter(
   deps: { jobs: JobStore; ledger: MessageLedger; publisher: Publisher },
-  letter: { subscription: string; topic: TopicName; messageId: string; jobId?: string; data: string },
+  letter: DeadLetterInfo,
+  /** Says why the letter no longer matters (its step was done by another message), or null. */
+  superseded?: (letter: DeadLetterInfo) => Promise<string | null>,
 ): Promise<void> {
   await deps.ledger.recordDeadLetter(letter);
   if (!letter.jobId || letter.topic === 'aiprod.job.finished.v1') return;
   // The tenant comes from the job, not from the letter: the letter's body may be what was wrong.
   const job = await deps.jobs.getJob(letter.jobId);
   if (!job) return;
+  const moot = await superseded?.(letter);
+  if (moot) {
+    // E.g. a killed render worker's message, burnt on its dead stream while another message
+    // resumed the same shot: failing the job would throw away work that is going fine.
+    await deps.jobs.appendEvent(letter.jobId, {
+      key: `dead-letter-superseded-${letter.messageId}`,
+      type: 'message.superseded',
+      data: { step: stepOf(letter.topic), why: moot },
+    });
+    return;
+  }
   await failJob(
     deps,
     job,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
-import { recordDeadLetter } from './dead-letters';
+import { recordDeadLetter, type DeadLetterInfo } from './dead-letters';
 import { parseStateDeadlines } from './env';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicy } from './sweeper';
@@ -69,6 +69,8 @@ export interface WorkerServiceOptions {
   /** The job states this service sweeps when overdue, and how. */
   sweep?: Partial<Record<JobStatus, SweepPolicy>>;
   sweepIntervalMs?: number;
+  /** Says why a dead letter no longer matters (its step was done by another message), or null. */
+  deadLetterSuperseded?: (letter: DeadLetterInfo) => Promise<string | null>;
   /** Extra work to stop on shutdown. */
   onClose?: () => Promise<void>;
 }
@@ -101,7 +103,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         pubsub: deps.pubsub,
         spec,
         log: deps.log,
-        onDeadLetter: (letter) => recordDeadLetter(deps, letter),
+        onDeadLetter: (letter) => recordDeadLetter(deps, letter, options.deadLetterSuperseded),
       }),
     );
   }

@@ -125,4 +125,27 @@ describe('a dead letter', () => {
     expect(finishedFor(jobId)).toHaveLength(1);
     expect((await jobs.getJob(jobId))!.error?.reason).toBe('render_failed');
   }, 60_000);
+
+  it('that another message has superseded is recorded and noted on the timeline, and fails nothing', async () => {
+    const jobId = 'job_dead3';
+    await newJob(jobId);
+    const deps = { jobs, ledger, publisher };
+    const letter = {
+      subscription: requested,
+      topic: 'aiprod.job.requested.v1' as const,
+      messageId: 'source-4',
+      jobId,
+      data: '{}',
+    };
+    await recordDeadLetter(deps, letter, async () => 'another delivery is rendering the attempt');
+    expect((await jobs.getJob(jobId))!.status).toBe('PLANNING');
+    expect((await ledger.listDeadLetters()).filter((l) => l.jobId === jobId)).toHaveLength(1);
+    const notes = (await jobs.listEvents(jobId)).filter((e) => e.type === 'message.superseded');
+    expect(notes).toEqual([
+      expect.objectContaining({ data: { step: 'planning', why: 'another delivery is rendering the attempt' } }),
+    ]);
+    // Not superseded: the same letter fails the job as usual.
+    await recordDeadLetter(deps, { ...letter, messageId: 'source-5' }, async () => null);
+    expect((await jobs.getJob(jobId))!.error?.reason).toBe('dead_lettered');
+  }, 60_000);
 });

@@ -1,5 +1,4 @@
-import { renderTopicFor } from '@aiprod/contracts';
-import type { Job } from '@aiprod/job-store';
+import { renderRequestFor, type Job } from '@aiprod/job-store';
 import type { CoreDeps } from '@aiprod/service-runtime';
 
 /**
@@ -10,16 +9,10 @@ export async function dispatchPendingShots(deps: CoreDeps, job: Job): Promise<nu
   const shots = await deps.jobs.listShots(job.jobId);
   const pending = shots.filter((s) => s.status === 'PENDING');
   await Promise.all(
-    pending.map((shot) =>
-      deps.publisher.publish(renderTopicFor(shot.backend), {
-        v: 1,
-        jobId: job.jobId,
-        tenantId: job.tenantId,
-        shotId: shot.shotId,
-        attempt: shot.attempt,
-        spec: shot.spec,
-      }),
-    ),
+    pending.map((shot) => {
+      const request = renderRequestFor(job, shot);
+      return deps.publisher.publish(request.topic, request.message);
+    }),
   );
   return pending.length;
 }

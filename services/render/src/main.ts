@@ -12,7 +12,7 @@ import { buildRender, type RenderDeps } from './app';
 import { createBackend } from './backends';
 import { loadEnv } from './env';
 import { backendBreaker } from './policy';
-import { startStaleAttemptSweep } from './stale-attempts';
+import { renderLetterSuperseded, startStaleAttemptSweep } from './stale-attempts';
 
 function leaseMinutes(p: RenderDeps['policy']['backends']['local']): number {
   const seconds = p.attemptsHere * (p.attemptTimeoutSeconds + p.backoff.maxMs / 1000);
@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     maxLeaseMinutes: leaseMinutes(policy.backends[backend.name]),
     // ...but in short extensions, so a killed worker's message is redelivered within the attempt lease.
     maxAckExtensionSeconds: Math.max(10, env.RENDER_LEASE_SECONDS),
+    deadLetterSuperseded: (letter) => renderLetterSuperseded(deps, letter),
     onClose: async () => {
       await staleSweep.stop();
       await telemetry.shutdown();

@@ -65,3 +65,31 @@ export function startStaleAttemptSweep(deps: RenderDeps): { stop(): Promise<void
     },
   };
 }
+
+/**
+ * Whether a dead-lettered render request still matters. A killed worker's message can burn its
+ * delivery attempts on the dead stream while the stale-attempt sweep has another message resume
+ * the same shot; that letter must not fail the job. It is moot when its attempt has moved on
+ * (rendered, retaken, handed to another backend) or a live delivery holds it.
+ */
+export async function renderLetterSuperseded(
+  deps: Pick<RenderDeps, 'jobs' | 'backend'>,
+  letter: { data: string },
+): Promise<string | null> {
+  let body: { jobId?: unknown; shotId?: unknown; attempt?: unknown };
+  try {
+    body = JSON.parse(letter.data) as typeof body;
+  } catch {
+    return null;
+  }
+  if (typeof body.jobId !== 'string' || typeof body.shotId !== 'string' || typeof body.attempt !== 'number')
+    return null;
+  const shot = await deps.jobs.getShot(body.jobId, body.shotId);
+  if (!shot) return null;
+  if (shot.attempt !== body.attempt) return `the shot is on attempt ${shot.attempt}`;
+  if (shot.status === 'RENDERED' || shot.status === 'PASSED') return 'the attempt was rendered by another delivery';
+  const attempt = shot.attempts[String(body.attempt)];
+  if (attempt?.backend && attempt.backend !== deps.backend.name) return `the attempt moved to ${attempt.backend}`;
+  if (shot.status === 'RENDERING' && isLeaseFresh(attempt)) return 'another delivery is rendering the attempt';
+  return null;
+}

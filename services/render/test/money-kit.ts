@@ -2,6 +2,8 @@ import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy, type RenderRequest, type 
 import type { ClaimResult, ShotAttempts } from '@aiprod/job-store';
 import type { RenderDeps } from '../src/app';
 import type { PollResult, VideoBackend } from '../src/backends/backend';
+import { OAuth2Client } from 'google-auth-library';
+import { veoBackend } from '../src/backends/veo';
 import type { renderHarness } from './harness';
 
 /**
@@ -112,4 +114,11 @@ export function killable(deps: RenderDeps): { deps: RenderDeps; kill(): void; re
       for (const fail of hungPolls.splice(0)) fail(new Error('the worker was frozen'));
     },
   };
+}
+
+/** The Veo backend pointed at its protocol test server, with a pre-issued token and quick polls. */
+export function veoTestPool(baseUrl: string): VideoBackend {
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({ access_token: 'ya29.test-token', expiry_date: Date.now() + 3_600_000 });
+  return veoBackend({ project: 'aiprod-test', location: 'us-central1', baseUrl, authClient, pollIntervalMs: 20 });
 }

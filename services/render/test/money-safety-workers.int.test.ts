@@ -1,5 +1,4 @@
 import { Timestamp } from '@google-cloud/firestore';
-import { OAuth2Client } from 'google-auth-library';
 import { PermanentError, renderTopicFor } from '@aiprod/contracts';
 import { ShotAttempts, type AttemptRef, type QaReport } from '@aiprod/job-store';
 import {
@@ -15,10 +14,9 @@ import {
 import type { VideoBackend } from '../src/backends/backend';
 import { replicateBackend } from '../src/backends/replicate';
 import { runwayBackend } from '../src/backends/runway';
-import { veoBackend } from '../src/backends/veo';
-import { resendStaleAttempts } from '../src/stale-attempts';
+import { renderLetterSuperseded, resendStaleAttempts } from '../src/stale-attempts';
 import { renderHarness } from './harness';
-import { killable, moneyOf, recordClaims, recordPublishes, testPolicy } from './money-kit';
+import { killable, moneyOf, recordClaims, recordPublishes, testPolicy, veoTestPool } from './money-kit';
 
 /**
  * Issue 13, faults 5–9 and 16: several workers, crashes, shutdowns, fallbacks and QA verdicts
@@ -52,17 +50,7 @@ afterAll(async () => {
 const runwayPool = () => runwayBackend({ apiKey: RUNWAY_KEY, baseUrl: runway.url, pollIntervalMs: 20 });
 const replicatePool = () =>
   replicateBackend({ apiToken: REPLICATE_TOKEN, baseUrl: replicate.baseUrl, pollIntervalMs: 20 });
-function veoPool() {
-  const authClient = new OAuth2Client();
-  authClient.setCredentials({ access_token: 'ya29.test-token', expiry_date: Date.now() + 3_600_000 });
-  return veoBackend({
-    project: 'aiprod-test',
-    location: 'us-central1',
-    baseUrl: veo.url,
-    authClient,
-    pollIntervalMs: 20,
-  });
-}
+const veoPool = () => veoTestPool(veo.url);
 const runwayCancels = () => runway.requests.filter((r) => r.op === 'cancel').length;
 const replicateCancels = () => replicate.requests.filter((r) => r.op === 'cancel').length;
 /** Hands the attempt over the way the policy does (a try recorded, the attempt moved), without publishing. */
@@ -446,6 +434,23 @@ describe('money safety with several workers, crashes and shutdowns', () => {
       expect(toJob(alive.jobId)).toEqual([]);
       expect((await h.jobs.listEvents(dead.jobId)).map((e) => e.type)).toContain('render.resumed');
       expect((await h.jobs.listEvents(alive.jobId)).map((e) => e.type)).not.toContain('render.resumed');
+    });
+
+    it('a dead worker’s dead-lettered message fails nothing while another delivery renders the shot', async () => {
+      const deps = h.deps(runwayPool(), { policy: testPolicy() });
+      const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Dead letter of a dead worker' });
+      const letter = { data: JSON.stringify(msg) };
+      const attempts = new ShotAttempts(h.jobs);
+      // Nobody holds it (the holder died and its lease ran out): the letter matters.
+      expect(await attempts.claim(ref(jobId, 'runway'), 'dead:m-1:x', 1)).toMatchObject({ kind: 'claimed' });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(await renderLetterSuperseded(deps, letter)).toBeNull();
+      // A live delivery took it over: the letter is moot.
+      expect(await attempts.claim(ref(jobId, 'runway'), 'live:m-2:y', 60_000)).toMatchObject({ kind: 'claimed' });
+      expect(await renderLetterSuperseded(deps, letter)).toMatch(/another delivery is rendering/);
+      // Another attempt is current (QA asked for a retake): moot too; a body that is not a request is not.
+      expect(await renderLetterSuperseded(deps, { data: JSON.stringify({ ...msg, attempt: 0 }) })).toMatch(/attempt 1/);
+      expect(await renderLetterSuperseded(deps, { data: 'not json' })).toBeNull();
     });
   });
 });

@@ -1,4 +1,3 @@
-import { OAuth2Client } from 'google-auth-library';
 import { PermanentError } from '@aiprod/contracts';
 import { getMonthlySpend } from '@aiprod/job-store';
 import {
@@ -10,9 +9,8 @@ import {
   type VeoServer,
 } from '@aiprod/testing';
 import { runwayBackend } from '../src/backends/runway';
-import { veoBackend } from '../src/backends/veo';
 import { renderHarness } from './harness';
-import { countingCancels, moneyOf, testPolicy } from './money-kit';
+import { countingCancels, moneyOf, testPolicy, veoTestPool } from './money-kit';
 
 /**
  * Issue 13, faults 1–4 and 10: vendor faults must never make the platform pay twice for a shot,
@@ -38,17 +36,7 @@ afterAll(async () => {
 });
 
 const runwayPool = () => runwayBackend({ apiKey: RUNWAY_KEY, baseUrl: runway.url, pollIntervalMs: 20 });
-function veoPool() {
-  const authClient = new OAuth2Client();
-  authClient.setCredentials({ access_token: 'ya29.test-token', expiry_date: Date.now() + 3_600_000 });
-  return veoBackend({
-    project: 'aiprod-test',
-    location: 'us-central1',
-    baseUrl: veo.url,
-    authClient,
-    pollIntervalMs: 20,
-  });
-}
+const veoPool = () => veoTestPool(veo.url);
 const runwayCancels = () => runway.requests.filter((r) => r.op === 'cancel').length;
 const monthSpend = () => getMonthlySpend(h.db, 't1');
 const eventsOf = async (jobId: string) => h.jobs.listEvents(jobId);
