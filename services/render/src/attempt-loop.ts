@@ -77,7 +77,15 @@ export async function renderAttempt(
       if (deps.shutdown.aborted) return 'hand_back';
       const waitMs = (current.retryAt?.toMillis() ?? 0) - Date.now();
       if (waitMs > 0) {
-        await sleep(waitMs, undefined, { signal: AbortSignal.any([deps.shutdown, leaseLost]) }).catch(() => undefined);
+        // A backoff the policy chose; the job is looked at meanwhile, so a cancel does not wait for it.
+        await sleep(Math.min(waitMs, deps.timeouts.jobCheckMs), undefined, {
+          signal: AbortSignal.any([deps.shutdown, leaseLost]),
+        }).catch(() => undefined);
+        const fresh = await deps.jobs.getJob(msg.jobId);
+        if (!fresh || isTerminal(fresh.status)) {
+          await deps.attempts.fail(ref, `the job is ${fresh?.status ?? 'gone'}`);
+          return 'finished';
+        }
         continue;
       }
       const submitted = await submitOnce(deps, msg, job, ref, current, log);
