@@ -93,6 +93,8 @@ export interface ChaosResult {
     duplicateFinals: number;
     notTerminal: number;
     createsOverTries: number;
+    /** Tries booked without a task id (a create cut off by a crash); each may stand for one task. */
+    unconfirmedTries: number;
     billing: Record<Vendor, BillingCheck>;
   };
   faults: FaultRecord[];
@@ -439,6 +441,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const ledger: { vendor: string; taskId?: string; usd: number; line: string }[] = [];
     const recorded = new Set<string>();
     const inFlight = new Set<string>();
+    // Tries whose create was cut off by a crash before its task id was stored: booked at the
+    // expected price, each one the try of at most one task the vendor made (see render-spend).
+    const unconfirmed = new Map<string, number>();
     for (const report of reports) {
       const [events, shots, costs] = await Promise.all([
         jobs.listEvents(report.id, { limit: 2000 }),
@@ -458,6 +463,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
           line: `${report.id}/${line.key} ${what}`.trim(),
         });
         if (taskId) recorded.add(taskId);
+        if (line.outcome === 'unconfirmed')
+          unconfirmed.set(String(line.backend), (unconfirmed.get(String(line.backend)) ?? 0) + 1);
       }
       for (const task of triedTasks(shots)) recorded.add(task);
       for (const task of tasksInFlight(shots)) inFlight.add(task);
@@ -505,7 +512,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
         (r) => r.terminalEvents.length > 1 || r.webhookIds.length > 1 || r.duplicateOutputs,
       ).length,
       notTerminal: reports.filter((r) => !r.lost && !TERMINAL.includes(r.status)).length,
-      createsOverTries: unrecordedTasks.length,
+      // At most one create per try: a task no try names is over, unless an unconfirmed try of its
+      // vendor (a create whose id was lost) accounts for it.
+      createsOverTries: VENDORS.reduce(
+        (sum, v) => sum + Math.max(0, unrecordedTasks.filter((t) => t.vendor === v).length - (unconfirmed.get(v) ?? 0)),
+        0,
+      ),
+      unconfirmedTries: [...unconfirmed.values()].reduce((a, b) => a + b, 0),
       billing,
     };
     const pass =
@@ -518,6 +531,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const summary =
       `chaos: jobs=${checks.jobs} lost=${checks.lost} duplicate_finals=${checks.duplicateFinals} ` +
       `not_terminal=${checks.notTerminal} creates_over_tries=${checks.createsOverTries} ` +
+      `unconfirmed_tries=${checks.unconfirmedTries} ` +
       `billing{${VENDORS.map((v) => `${v}=${billing[v].billedUsd.toFixed(4)}/${billing[v].ledgerUsd.toFixed(4)}`).join(' ')}} ` +
       `faults{kill=${count('kill')},term=${count('term')},dup=${count('dup')},vendor=${count('vendor')}} ` +
       (pass ? 'PASS' : 'FAIL');
