@@ -189,9 +189,11 @@ export const CostLineSchema = Type.Object(
     backend: Backend,
     model: Type.String(),
     outcome: Type.Union(
-      ['succeeded', 'cache_hit', 'failed', 'canceled', 'abandoned'].map((o) => Type.Literal(o)),
+      ['succeeded', 'cache_hit', 'failed', 'canceled', 'abandoned', 'unconfirmed'].map((o) => Type.Literal(o)),
       {
-        description: 'What became of the task: abandoned is a task cancelled and left, billed as the vendor bills it.',
+        description:
+          'What became of the task: abandoned is a task cancelled and left, billed as the vendor bills it; ' +
+          'unconfirmed is a create cut off by a crash before its task was known, booked at the expected price.',
       },
     ),
     seconds: Nullable(
