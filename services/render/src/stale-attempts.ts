@@ -2,19 +2,25 @@ import { isTerminal } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
 import type { RenderDeps } from './app';
 
+/** A shot waiting to start this long without moving has most likely lost its message. */
+const WAITING_TTLS = 3;
+
 /**
- * A dead worker's attempt resumes within a bound: its lease goes stale one TTL after its last
- * renewal, and this sweep (every pool runs it for its own backend) re-sends the render request of
- * any RENDERING attempt whose lease is stale and that has not moved for a TTL. Pub/Sub would
- * redeliver the dead worker's message too, but only once the last lease extension the client
- * library sent runs out, which this does not wait for. A re-sent request is a duplicate at worst:
- * claims dedupe it.
+ * A dead worker's work resumes within a bound, whatever Pub/Sub does with the messages it held
+ * (the emulator goes on offering them to the dead stream; Pub/Sub waits for the last lease
+ * extension to run out). Every pool sweeps its own backend's shots and re-sends the render request
+ * of:
+ *   - a RENDERING attempt whose lease is stale and that has not moved for a TTL (its holder died);
+ *   - a shot of a RENDERING job still waiting to start (PENDING, or REJECTED for a retake) that has
+ *     not moved for three TTLs (its request was handed to a worker that died before claiming it).
+ * A re-sent request is a duplicate at worst: claims dedupe it. Each shot is re-sent at most once
+ * per TTL (the sweep marks it).
  */
 export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): Promise<number> {
   const snap = await deps.db
     .collectionGroup('shots')
     .where('backend', '==', deps.backend.name)
-    .where('status', '==', 'RENDERING')
+    .where('status', 'in', ['PENDING', 'REJECTED', 'RENDERING'])
     // Least recently touched first: the ones most likely to be stale are never crowded out.
     .orderBy('updatedAt')
     .limit(200)
@@ -22,16 +28,21 @@ export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): P
   let resent = 0;
   for (const doc of snap.docs) {
     const shot = doc.data() as Shot;
+    const idleMs = now - shot.updatedAt.toMillis();
     const attempt = shot.attempts[String(shot.attempt)];
-    if (!attempt || attempt.status !== 'RENDERING' || attempt.backend !== deps.backend.name) continue;
-    if (isLeaseFresh(attempt, now) || now - shot.updatedAt.toMillis() < deps.lease.ttlMs) continue;
+    if (shot.status === 'RENDERING') {
+      if (!attempt || attempt.status !== 'RENDERING' || attempt.backend !== deps.backend.name) continue;
+      if (isLeaseFresh(attempt, now) || idleMs < deps.lease.ttlMs) continue;
+    } else if (idleMs < WAITING_TTLS * deps.lease.ttlMs) continue;
     const job = await deps.jobs.getJob(shot.jobId);
+    if (!job) continue;
     // A finished job's attempt matters only while a vendor task may still run (and bill): the
-    // re-sent request cancels it.
-    if (!job || (isTerminal(job.status) && !attempt.vendorTaskId)) continue;
-    // Marks the shot (updatedAt) so the next sweep waits another TTL before sending it again.
+    // re-sent request cancels it. A waiting shot starts only in a RENDERING job (not before approval).
+    if (shot.status === 'RENDERING' ? isTerminal(job.status) && !attempt?.vendorTaskId : job.status !== 'RENDERING')
+      continue;
+    // Marks the shot (updatedAt) so the next sweep waits before sending it again.
     const marked = await deps.jobs.casShot(shot.jobId, shot.shotId, (s) =>
-      s.status === 'RENDERING' && s.updatedAt.toMillis() === shot.updatedAt.toMillis() ? { patch: {} } : null,
+      s.status === shot.status && s.updatedAt.toMillis() === shot.updatedAt.toMillis() ? { patch: {} } : null,
     );
     if (!marked.changed) continue;
     const request = renderRequestFor(job, shot);

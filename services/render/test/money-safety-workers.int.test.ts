@@ -436,6 +436,29 @@ describe('money safety with several workers, crashes and shutdowns', () => {
       expect((await h.jobs.listEvents(alive.jobId)).map((e) => e.type)).not.toContain('render.resumed');
     });
 
+    it('the sweep re-sends a shot whose request died with its worker before any claim, only while the job renders', async () => {
+      const deps = h.deps(runwayPool(), { policy: testPolicy(), leaseMs: 300 });
+      const sent = recordPublishes(deps);
+      const lost = await h.plannedJob('runway', { prompt: 'Request lost with its worker' });
+      const over = await h.plannedJob('runway', { prompt: 'Request of a cancelled job' });
+      await h.jobs.transition(over.jobId, 'RENDERING', 'CANCELED');
+      // Neither shot was ever claimed (PENDING); let three lease TTLs pass without a write.
+      await new Promise((r) => setTimeout(r, 1_000));
+
+      await resendStaleAttempts(deps);
+      await resendStaleAttempts(deps);
+      const toJob = (jobId: string) => sent.filter((s) => s.message.jobId === jobId);
+      expect(toJob(lost.jobId)).toEqual([
+        { topic: renderTopicFor('runway'), message: expect.objectContaining({ shotId: 's01', attempt: 1 }) },
+      ]);
+      expect(toJob(over.jobId)).toEqual([]);
+      // The re-sent request renders it: one create.
+      const before = runway.tasksCreated;
+      await h.handle(deps, toJob(lost.jobId)[0]!.message);
+      expect((await h.jobs.getShot(lost.jobId, 's01'))!.status).toBe('RENDERED');
+      expect(runway.tasksCreated - before).toBe(1);
+    });
+
     it('a dead worker’s dead-lettered message fails nothing while another delivery renders the shot', async () => {
       const deps = h.deps(runwayPool(), { policy: testPolicy() });
       const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Dead letter of a dead worker' });

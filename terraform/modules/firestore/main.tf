@@ -46,7 +46,7 @@ resource "google_firestore_index" "jobs" {
 }
 
 # shots, across all jobs: each render pool's sweep for attempts whose lease went stale
-# (backend == its own, status == RENDERING, least recently updated first).
+# (backend == its own, status in PENDING/REJECTED/RENDERING, least recently updated first).
 resource "google_firestore_index" "shots_backend_status" {
   project     = var.project_id
   database    = google_firestore_database.default.name
