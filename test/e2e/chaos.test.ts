@@ -50,13 +50,18 @@ describe('chaos (short): jobs under process kills, duplicate deliveries and vend
     });
   });
 
-  it('makes no vendor create that no try records', () => {
-    expect(result.unrecordedTasks).toEqual([]);
+  it('makes no vendor create that no try records (a create cut off by a kill is its try, booked unconfirmed)', () => {
+    expect(result.checks.createsOverTries).toBe(0);
+    expect(result.unrecordedTasks.length).toBeLessThanOrEqual(result.checks.unconfirmedTries);
   });
 
   it.each(['runway', 'veo', 'replicate'] as const)('records in the ledger exactly what %s bills', (vendor) => {
     const check = result.checks.billing[vendor];
-    expect({ unledgered: check.unledgered, mispriced: check.mispriced }).toEqual({ unledgered: [], mispriced: [] });
+    expect(check.mispriced).toEqual([]);
+    // A billed task with no line of its own can only be one whose create a kill cut off: its try
+    // is booked (unconfirmed, at the expected price) without the task id it never learnt.
+    const cutOff = result.unrecordedTasks.filter((t) => t.vendor === vendor).map((t) => t.taskId);
+    expect(check.unledgered.filter((t) => !cutOff.includes(t.taskId))).toEqual([]);
     expect(check.ledgerUsd).toBeCloseTo(check.billedUsd, 6);
   });
 });
