@@ -373,9 +373,13 @@ export class JobStore {
     shotId: string,
     decide: (shot: Shot) => ShotChange | null,
   ): Promise<{ changed: boolean; value: Shot | null }> {
-    return this.runTx(async (tx) => {
-      const ref = this.shotRef(jobId, shotId);
-      const snap = await tx.get(ref);
+    // Optimistic: read, decide, then write only if the shot has not changed since it was read
+    // (an update time precondition), else read again. No lock is held between the read and the
+    // write, so lease renewals and the sweep never queue behind one another — the Firestore
+    // emulator's pessimistic transaction locks made them time out under load.
+    const ref = this.shotRef(jobId, shotId);
+    for (let tries = 1; ; tries++) {
+      const snap = await ref.get();
       if (!snap.exists) return { changed: false, value: null };
       const shot = snap.data() as Shot;
       const change = decide(shot);
@@ -386,10 +390,25 @@ export class JobStore {
       }
       const now = Timestamp.now();
       const next: Shot = { ...shot, ...change.patch, status: to, updatedAt: now };
-      tx.set(ref, next);
-      if (change.event) this.writeEvent(tx, jobId, change.event.key, change.event, now);
-      return { changed: true, value: next };
-    });
+      const batch = this.db.batch();
+      batch.update(ref, { ...next } as Record<string, unknown>, { lastUpdateTime: snap.updateTime! });
+      if (change.event) {
+        batch.set(this.eventRef(jobId, change.event.key), {
+          type: change.event.type,
+          at: now,
+          data: change.event.data ?? {},
+        });
+      }
+      try {
+        await batch.commit();
+        return { changed: true, value: next };
+      } catch (error) {
+        const code = (error as { code?: number }).code;
+        // FAILED_PRECONDITION: someone wrote the shot since it was read; decide again on what is there now.
+        if (code !== 9 || tries >= 20) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * tries));
+      }
+    }
   }
 
   /**

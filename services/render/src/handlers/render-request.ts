@@ -112,7 +112,11 @@ async function withLease(
   let unreachable = false;
   let renewedAt = Date.now();
   let renewing: Promise<void> = Promise.resolve();
+  let inFlight = false;
   const timer = setInterval(() => {
+    // One renewal at a time: a slow one is not joined by the next.
+    if (inFlight) return;
+    inFlight = true;
     renewing = deps.attempts
       .renewLease(ref, holder, deps.lease.ttlMs)
       .then((kept) => {
@@ -128,6 +132,9 @@ async function withLease(
           unreachable = true;
           lost.abort();
         }
+      })
+      .finally(() => {
+        inFlight = false;
       });
   }, deps.lease.renewMs);
   try {
