@@ -17,7 +17,7 @@ import {
   type VeoServer,
 } from '@aiprod/testing';
 import { generateWebhookSecret } from '@aiprod/webhooks';
-import { GatewayClient, LocalStack, type JobView, type LocalServiceName } from '../infra/local/src';
+import { GatewayClient, isAlive, LocalStack, type JobView, type LocalServiceName } from '../infra/local/src';
 
 /**
  * A Jepsen-style run of the whole local platform: N jobs spread over the local pool and the three
@@ -161,15 +161,6 @@ export const veoAttemptLabel = (jobId: string, shotId: string, attempt: number) 
     .toLowerCase()
     .replace(/[^a-z0-9_-]+/g, '-')
     .slice(0, 63);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 interface Vendors {
   runway: RunwayServer;

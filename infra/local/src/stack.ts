@@ -271,7 +271,8 @@ export class LocalStack {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process still exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
