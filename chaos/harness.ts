@@ -138,14 +138,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Briefs that the planner puts on each backend (checked against estimateBrief with every pool
  * deployed): a 15 s social spot goes to Replicate, or to the local animatic with a budget cap of
  * 0; a 10 s one cannot be cut from Replicate's 5/8 s clips and goes to Runway; a 12 s brand
- * campaign goes to Veo; a 15 s one capped at 1 USD mixes Replicate and Veo.
+ * campaign goes to Veo; a 15 s one capped at 8 USD mixes Replicate and Veo (the cap is compared with
+ * the worst case, every attempt and fallback billed: 6.38 USD for that plan).
  */
 const ARCHETYPES: { name: string; brief: Record<string, unknown> }[] = [
   { name: 'local', brief: { preset: 'social_quick', durationSeconds: 15, budgetCapUsd: 0 } },
   { name: 'replicate', brief: { preset: 'social_quick', durationSeconds: 15 } },
   { name: 'runway', brief: { preset: 'social_quick', durationSeconds: 10 } },
   { name: 'veo', brief: { preset: 'brand_campaign', durationSeconds: 12 } },
-  { name: 'mixed', brief: { preset: 'brand_campaign', durationSeconds: 15, budgetCapUsd: 1 } },
+  { name: 'mixed', brief: { preset: 'brand_campaign', durationSeconds: 15, budgetCapUsd: 8 } },
 ];
 
 /** The default policy with test-sized backoffs, as the vendors end-to-end test runs it. */
