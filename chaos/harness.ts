@@ -176,28 +176,19 @@ function injectVendorFault(vendors: Vendors, rand: () => number): Record<string,
   const kind = pick(rand, ['503', '429', 'reset', 'slow'] as const);
   const retryAfterSeconds = 1;
   const delayMs = 1000 + Math.floor(rand() * 4000);
+  // The same four faults in both test servers' words (their fault shapes agree on these).
+  const fault: HttpFault & VeoHttpBehaviour =
+    kind === '503'
+      ? { status: 503 }
+      : kind === '429'
+        ? { status: 429, retryAfterSeconds }
+        : kind === 'reset'
+          ? { resetConnection: true }
+          : { delayMs };
   if (vendor === 'veo') {
-    const behaviour: VeoHttpBehaviour =
-      kind === '503'
-        ? { status: 503 }
-        : kind === '429'
-          ? { status: 429, retryAfterSeconds }
-          : kind === 'reset'
-            ? { resetConnection: true }
-            : { delayMs };
-    if (op === 'create') vendors.veo.enqueueCreate(behaviour);
-    else vendors.veo.enqueuePoll(behaviour);
-  } else {
-    const fault: HttpFault =
-      kind === '503'
-        ? { status: 503 }
-        : kind === '429'
-          ? { status: 429, retryAfterSeconds }
-          : kind === 'reset'
-            ? { resetConnection: true }
-            : { delayMs };
-    vendors[vendor].fail(op, fault);
-  }
+    if (op === 'create') vendors.veo.enqueueCreate(fault);
+    else vendors.veo.enqueuePoll(fault);
+  } else vendors[vendor].fail(op, fault);
   return { vendor, op, kind, ...(kind === 'slow' ? { delayMs } : {}) };
 }
 

@@ -347,20 +347,15 @@ export class JobStore {
         throw new IllegalTransitionError(`shot ${from} → ${to} is not a legal transition`);
       }
     }
-    return this.runTx(async (tx) => {
-      const ref = this.shotRef(jobId, shotId);
-      const snap = await tx.get(ref);
-      if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
-      const shot = snap.data() as Shot;
-      if (!asArray(expected).includes(shot.status)) {
-        return { changed: false, value: shot, why: shot.status === to ? 'already_there' : 'state_mismatch' } as const;
-      }
-      const now = Timestamp.now();
-      const next: Shot = { ...shot, ...mutate(shot), status: to, updatedAt: now };
-      tx.set(ref, next);
-      if (event) this.writeEvent(tx, jobId, event.key, event, now);
-      return { changed: true, value: next } as const;
+    let why: 'already_there' | 'state_mismatch' = 'state_mismatch';
+    const r = await this.casShot(jobId, shotId, (shot) => {
+      if (asArray(expected).includes(shot.status))
+        return { status: to, patch: mutate(shot), ...(event ? { event } : {}) };
+      why = shot.status === to ? 'already_there' : 'state_mismatch';
+      return null;
     });
+    if (!r.value) return { changed: false, value: null, why: 'not_found' };
+    return r.changed ? { changed: true, value: r.value } : { changed: false, value: r.value, why };
   }
 
   /**

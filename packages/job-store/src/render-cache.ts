@@ -31,28 +31,14 @@ export function renderCacheKey(tenantId: string, backend: BackendName, model: st
 
 /** renderCache/{sha256(spec + backend)}: identical shots are never paid for twice. */
 export class RenderCache {
-  constructor(
-    private readonly db: Firestore,
-    private readonly ttlSeconds: number,
-  ) {}
+  /** Entries are written by `JobStore.passShot`, only for clips QA passed. */
+  constructor(private readonly db: Firestore) {}
 
   async lookup(key: string, now = Timestamp.now()): Promise<RenderCacheEntry | null> {
     const snap = await this.db.collection('renderCache').doc(key).get();
     if (!snap.exists) return null;
     const entry = snap.data() as RenderCacheEntry;
     return entry.expiresAt.toMillis() > now.toMillis() ? entry : null;
-  }
-
-  async remember(
-    key: string,
-    entry: Omit<RenderCacheEntry, 'createdAt' | 'expiresAt'>,
-    now = Timestamp.now(),
-  ): Promise<void> {
-    if (this.ttlSeconds <= 0) return;
-    await this.db
-      .collection('renderCache')
-      .doc(key)
-      .set({ ...entry, createdAt: now, expiresAt: Timestamp.fromMillis(now.toMillis() + this.ttlSeconds * 1000) });
   }
 
   /** Drops an entry whose clip has gone (deleted by a bucket lifecycle rule, say). */

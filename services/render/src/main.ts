@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       jobCheckMs: 5_000,
     },
     breaker: backendBreaker(policy.backends[backend.name]),
-    cache: new RenderCache(core.db, env.RENDER_CACHE_TTL_SECONDS),
+    cache: new RenderCache(core.db),
     cacheTtlSeconds: env.RENDER_CACHE_TTL_SECONDS,
     price: (name, model, spec, usage) =>
       attemptCost(name, model, {

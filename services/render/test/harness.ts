@@ -96,7 +96,7 @@ export function renderHarness(name: string) {
       backend,
       policy,
       breaker: backendBreaker(policy.backends[backend.name]),
-      cache: new RenderCache(db, options.cacheTtlSeconds ?? 3600),
+      cache: new RenderCache(db),
       price: (b, model, spec, usage) =>
         attemptCost(b, model, {
           outputSeconds: usage.outputSeconds,
