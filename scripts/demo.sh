@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH" # Node 24 (see setup.sh)
 exec node infra/local/dist/cli.js demo "$@"

@@ -33,5 +33,13 @@ if [ ! -f node_modules/.modules.yaml ] || [ pnpm-lock.yaml -nt node_modules/.mod
   pnpm install --frozen-lockfile --reporter=silent
 fi
 
-say "building"
+# The runtime is Node 24 LTS from the npm package `node` (a devDependency): every script puts
+# node_modules/.bin first on its PATH, so `node` is v24 whatever the machine's own Node is.
+export PATH="$PWD/node_modules/.bin:$PATH"
+case "$(node --version)" in
+  v24.*) ;;
+  *) say "expected Node 24 from node_modules/.bin, found $(node --version)"; exit 1 ;;
+esac
+
+say "building on Node $(node --version)"
 pnpm run --silent build

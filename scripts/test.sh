@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+export PATH="$PWD/node_modules/.bin:$PATH" # Node 24 (see setup.sh)
+echo "test: node $(node --version)"
 if [ $# -gt 0 ]; then
   exec pnpm exec jest "$@"
 fi
