@@ -6,6 +6,13 @@ locals {
   catalogue     = jsondecode(file(var.catalogue_file))
   topics        = { for t in local.catalogue.topics : t.name => t }
   subscriptions = { for s in local.catalogue.subscriptions : s.name => s }
+  # The Cloud Run workload (and service account) that pulls a subscription: the service, or for
+  # render the pool of the subscription's backend (aiprod-render-veo).
+  owner = {
+    for name, s in local.subscriptions : name => (
+      try(s.backend, null) == null ? "aiprod-${s.service}" : "aiprod-${s.service}-${s.backend}"
+    )
+  }
 }
 
 resource "google_pubsub_topic" "topic" {
@@ -30,6 +37,17 @@ resource "google_pubsub_subscription" "subscription" {
   ack_deadline_seconds = each.value.policy.ackDeadlineSeconds
   labels               = { app = "aiprod", service = each.value.service }
 
+  # Acked messages stay for replay: before a deploy Cloud Build snapshots every subscription, and
+  # a bad release is undone by seeking back to the snapshot (or to a time within the window).
+  retain_acked_messages      = true
+  message_retention_duration = var.work_message_retention
+
+  # Never expire: a subscription with no pull for 31 days (a quiet backend) would otherwise be
+  # deleted, and its messages with it.
+  expiration_policy {
+    ttl = ""
+  }
+
   dead_letter_policy {
     dead_letter_topic     = google_pubsub_topic.dead_letter[each.key].id
     max_delivery_attempts = each.value.policy.maxDeliveryAttempts
@@ -49,6 +67,11 @@ resource "google_pubsub_subscription" "dead_letter_hold" {
   topic                      = google_pubsub_topic.dead_letter[each.key].id
   message_retention_duration = "604800s"
   ack_deadline_seconds       = 60
+
+  # Nobody pulls this one, so it would expire after 31 quiet days without this.
+  expiration_policy {
+    ttl = ""
+  }
 }
 
 # The owning service reads this one to mark the job FAILED (dead_lettered).
@@ -58,6 +81,10 @@ resource "google_pubsub_subscription" "dead_letter_watch" {
   name                 = each.value.deadLetterWatchSubscription
   topic                = google_pubsub_topic.dead_letter[each.key].id
   ack_deadline_seconds = 30
+
+  expiration_policy {
+    ttl = ""
+  }
 }
 
 # Pub/Sub's own service agent must be able to move letters to the dead-letter topics and to

@@ -1,6 +1,28 @@
 output "subscriptions" {
-  description = "Subscription names by owning service, for the services' IAM bindings."
+  description = "Work subscription name => owning service (catalogue service name)."
   value = {
     for name, s in local.subscriptions : name => s.service
   }
+}
+
+output "subscription_owners" {
+  description = "Every subscription a workload pulls (work and dead-letter watch) => owning workload, e.g. aiprod-render-veo. Drives the per-subscription roles/pubsub.subscriber grants."
+  value = merge(
+    local.owner,
+    { for name, s in local.subscriptions : s.deadLetterWatchSubscription => local.owner[name] },
+  )
+}
+
+output "subscription_names" {
+  description = "Every subscription this module creates (work, dead-letter hold and watch), for the deployer's pre-deploy snapshots."
+  value = concat(
+    keys(local.subscriptions),
+    [for s in local.subscriptions : s.deadLetterHoldSubscription],
+    [for s in local.subscriptions : s.deadLetterWatchSubscription],
+  )
+}
+
+output "topic_publishers" {
+  description = "Topic name => the catalogue services that publish to it. Drives the per-topic roles/pubsub.publisher grants."
+  value       = { for name, t in local.topics : name => t.publishers }
 }

@@ -12,3 +12,9 @@ variable "catalogue_file" {
   type        = string
   description = "Path of the exported topic catalogue (packages/contracts/catalogue.json)."
 }
+
+variable "work_message_retention" {
+  type        = string
+  description = "How long work subscriptions keep acknowledged messages for replay by seek (Pub/Sub allows 10m to 7d)."
+  default     = "604800s"
+}

@@ -1,0 +1,556 @@
+// Offline checks of the Terraform configuration (no provider download is possible in CI): every
+// check is a function that returns the problems it finds, so a test can feed it a broken input
+// and see it complain. terraform/checks.test.ts runs them on the real tree.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, sep } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import { BACKENDS, type catalogueJson, type ServiceName } from '@aiprod/contracts';
+
+export type Problem = string;
+/** One parsed file: hcl2json's JSON (blocks are arrays of bodies, expressions are "${...}" strings). */
+export interface TfFile {
+  /** Path relative to the terraform directory, with forward slashes. */
+  path: string;
+  json: Hcl;
+}
+type Hcl = Record<string, unknown>;
+type Body = Record<string, unknown>;
+export type Catalogue = ReturnType<typeof catalogueJson>;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const bodies = (v: unknown): Body[] => (Array.isArray(v) ? v.filter(isObject) : []);
+const dirOf = (f: TfFile) => dirname(f.path);
+
+/** Every `.tf` file under `dir`, parsed; a file that does not parse is a problem, not an exception. */
+export async function loadTerraform(dir: string): Promise<{ files: TfFile[]; problems: Problem[] }> {
+  const paths: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.name === '.terraform' || e.name === 'node_modules') continue;
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (e.name.endsWith('.tf')) paths.push(join(d, e.name));
+    }
+  };
+  walk(dir);
+  const files: TfFile[] = [];
+  const problems: Problem[] = [];
+  for (const p of paths.sort()) {
+    const path = relative(dir, p).split(sep).join('/');
+    try {
+      files.push({ path, json: (await parse(path, readFileSync(p, 'utf8'))) as Hcl });
+    } catch (err) {
+      problems.push(`${path}: does not parse: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  if (paths.length === 0) problems.push(`${dir}: no .tf files`);
+  return { files, problems };
+}
+
+/** `terraform fmt -check -recursive`: the files it would rewrite (terraform is on PATH here and in CI). */
+export function checkFormat(dir: string): Problem[] {
+  const run = spawnSync('terraform', ['fmt', '-check', '-recursive', '-list=true', '-no-color', dir], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    // Its CLI-config warning is noise; the listed files and the exit code are the answer.
+    env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1' },
+  });
+  if (run.error) return [`terraform fmt could not run: ${run.error.message}`];
+  if (run.status === 0) return [];
+  const listed = run.stdout.split('\n').filter(Boolean);
+  if (listed.length === 0) return [`terraform fmt failed (exit ${String(run.status)}): ${run.stderr.trim()}`];
+  return listed.map((f) => `${relative(dir, f) || f}: not formatted (run terraform fmt -recursive terraform)`);
+}
+
+/** Every variable has a type and a description. */
+export function checkVariables(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const f of files) {
+    for (const [name, blocks] of Object.entries(isObject(f.json.variable) ? f.json.variable : {})) {
+      for (const v of bodies(blocks)) {
+        if (v.type === undefined) problems.push(`${f.path}: variable "${name}" has no type`);
+        if (typeof v.description !== 'string' || v.description.trim() === '') {
+          problems.push(`${f.path}: variable "${name}" has no description`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/** Every module and root pins hashicorp/google to 7.x (and nothing pins another major). */
+export function checkProviders(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const dirs = new Set(files.map(dirOf));
+  const pinned = new Set<string>();
+  for (const f of files) {
+    for (const t of bodies(f.json.terraform)) {
+      for (const rp of bodies(t.required_providers)) {
+        for (const [name, spec] of Object.entries(rp)) {
+          if (!isObject(spec)) continue;
+          if (spec.source === 'hashicorp/google' || name === 'google') {
+            if (spec.source !== 'hashicorp/google')
+              problems.push(`${f.path}: google provider source is not hashicorp/google`);
+            if (typeof spec.version !== 'string' || !/^~>\s*7\.\d+$/.test(spec.version.trim())) {
+              problems.push(`${f.path}: google provider version ${JSON.stringify(spec.version)} is not "~> 7.x"`);
+            } else {
+              pinned.add(dirOf(f));
+            }
+          } else if (name === 'google-beta') {
+            problems.push(`${f.path}: google-beta is not used here`);
+          }
+        }
+      }
+    }
+  }
+  for (const d of dirs) if (!pinned.has(d)) problems.push(`${d}: no required_providers pin of hashicorp/google ~> 7.x`);
+  return problems;
+}
+
+/** Each environment root keeps its state in GCS (`backend "gcs" {}`, configured at init). */
+export function checkBackends(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const root of environmentRoots(files)) {
+    const ok = files
+      .filter((f) => dirOf(f) === root)
+      .some((f) => bodies(f.json.terraform).some((t) => isObject(t.backend) && Array.isArray(t.backend.gcs)));
+    if (!ok) problems.push(`${root}: no backend "gcs" block`);
+  }
+  return problems;
+}
+
+export const environmentRoots = (files: TfFile[]) =>
+  [...new Set(files.map(dirOf).filter((d) => /^environments\/[^/]+$/.test(d)))].sort();
+
+interface Resource {
+  file: string;
+  type: string;
+  name: string;
+  body: Body;
+}
+function resources(files: TfFile[]): Resource[] {
+  const out: Resource[] = [];
+  for (const f of files) {
+    if (!isObject(f.json.resource)) continue;
+    for (const [type, named] of Object.entries(f.json.resource)) {
+      if (!isObject(named)) continue;
+      for (const [name, blocks] of Object.entries(named)) {
+        for (const body of bodies(blocks)) out.push({ file: f.path, type, name, body });
+      }
+    }
+  }
+  return out;
+}
+
+/** Every Pub/Sub subscription never expires (`expiration_policy { ttl = "" }`), dead-letter ones included. */
+export function checkSubscriptionsNeverExpire(files: TfFile[]): Problem[] {
+  return resources(files)
+    .filter((r) => r.type === 'google_pubsub_subscription')
+    .flatMap((r) => {
+      const policy = bodies(r.body.expiration_policy);
+      return policy.length === 1 && policy[0]!.ttl === ''
+        ? []
+        : [
+            `${r.file}: google_pubsub_subscription.${r.name} has no expiration_policy { ttl = "" } (it would be deleted after 31 idle days)`,
+          ];
+    });
+}
+
+/**
+ * The pubsub module creates exactly the catalogue: Terraform reads the exported JSON
+ * (`pnpm catalogue:export`), so the export must equal the catalogue in packages/contracts/src,
+ * the module must map every field the catalogue sets, and every root must point at the export.
+ */
+export function checkPubsub(catalogue: Catalogue, exported: Catalogue, files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const was = 'packages/contracts/catalogue.json (run pnpm catalogue:export)';
+  const exportedTopics = new Set(exported.topics.map((t) => t.name));
+  for (const t of catalogue.topics) {
+    if (!exportedTopics.has(t.name)) problems.push(`topic ${t.name}: in the catalogue but not in ${was}`);
+  }
+  for (const t of exported.topics) {
+    if (!catalogue.topics.some((c) => c.name === t.name))
+      problems.push(`topic ${t.name}: in ${was} but not in the catalogue`);
+  }
+  const exportedSubs = new Map(exported.subscriptions.map((s) => [s.name, s]));
+  for (const s of catalogue.subscriptions) {
+    const e = exportedSubs.get(s.name);
+    if (!e) {
+      problems.push(`subscription ${s.name}: in the catalogue but not in ${was}`);
+      continue;
+    }
+    for (const k of [
+      'topic',
+      'service',
+      'backend',
+      'deadLetterTopic',
+      'deadLetterHoldSubscription',
+      'deadLetterWatchSubscription',
+    ] as const) {
+      if (e[k] !== s[k])
+        problems.push(`subscription ${s.name}: ${k} is ${String(e[k])} in ${was}, ${String(s[k])} in the catalogue`);
+    }
+    for (const k of Object.keys(s.policy) as (keyof typeof s.policy)[]) {
+      if (e.policy[k] !== s.policy[k]) {
+        problems.push(
+          `subscription ${s.name}: ${k} is ${String(e.policy[k])} in ${was}, ${String(s.policy[k])} in the catalogue`,
+        );
+      }
+    }
+  }
+  for (const e of exported.subscriptions) {
+    if (!catalogue.subscriptions.some((s) => s.name === e.name))
+      problems.push(`subscription ${e.name}: in ${was} but not in the catalogue`);
+  }
+
+  // The module maps each catalogue field onto the resources (for_each over the export).
+  const mod = files.filter((f) => f.path.startsWith('modules/pubsub/'));
+  const locals = JSON.stringify(mod.flatMap((f) => bodies(f.json.locals)));
+  if (!locals.includes('jsondecode(file(var.catalogue_file))'))
+    problems.push('modules/pubsub: does not read var.catalogue_file');
+  const res = resources(mod);
+  const one = (type: string, name: string) => res.find((r) => r.type === type && r.name === name)?.body;
+  const expect = (what: string, body: Body | undefined, path: string[], want: unknown) => {
+    let v: unknown = body;
+    for (const p of path) v = Array.isArray(v) ? (v[0] as Body | undefined)?.[p] : isObject(v) ? v[p] : undefined;
+    if (v !== want)
+      problems.push(
+        `modules/pubsub: ${what} ${path.join('.')} is ${JSON.stringify(v)}, expected ${JSON.stringify(want)}`,
+      );
+  };
+  const topic = one('google_pubsub_topic', 'topic');
+  expect('topic', topic, ['for_each'], '${local.topics}');
+  expect('topic', topic, ['name'], '${each.key}');
+  const dlt = one('google_pubsub_topic', 'dead_letter');
+  expect('dead-letter topic', dlt, ['for_each'], '${local.subscriptions}');
+  expect('dead-letter topic', dlt, ['name'], '${each.value.deadLetterTopic}');
+  const sub = one('google_pubsub_subscription', 'subscription');
+  expect('subscription', sub, ['for_each'], '${local.subscriptions}');
+  expect('subscription', sub, ['name'], '${each.key}');
+  expect('subscription', sub, ['topic'], '${google_pubsub_topic.topic[each.value.topic].id}');
+  expect('subscription', sub, ['ack_deadline_seconds'], '${each.value.policy.ackDeadlineSeconds}');
+  expect(
+    'subscription',
+    sub,
+    ['dead_letter_policy', 'dead_letter_topic'],
+    '${google_pubsub_topic.dead_letter[each.key].id}',
+  );
+  expect(
+    'subscription',
+    sub,
+    ['dead_letter_policy', 'max_delivery_attempts'],
+    '${each.value.policy.maxDeliveryAttempts}',
+  );
+  expect('subscription', sub, ['retry_policy', 'minimum_backoff'], '${each.value.policy.minimumBackoffSeconds}s');
+  expect('subscription', sub, ['retry_policy', 'maximum_backoff'], '${each.value.policy.maximumBackoffSeconds}s');
+  expect('subscription', sub, ['retain_acked_messages'], true);
+  const hold = one('google_pubsub_subscription', 'dead_letter_hold');
+  expect('dead-letter hold', hold, ['name'], '${each.value.deadLetterHoldSubscription}');
+  expect('dead-letter hold', hold, ['topic'], '${google_pubsub_topic.dead_letter[each.key].id}');
+  const watch = one('google_pubsub_subscription', 'dead_letter_watch');
+  expect('dead-letter watch', watch, ['name'], '${each.value.deadLetterWatchSubscription}');
+  expect('dead-letter watch', watch, ['topic'], '${google_pubsub_topic.dead_letter[each.key].id}');
+  problems.push(...checkSubscriptionsNeverExpire(mod));
+
+  for (const root of environmentRoots(files)) {
+    const calls = moduleCalls(files, root).filter((m) => m.source === '../../modules/pubsub');
+    if (calls.length !== 1) problems.push(`${root}: calls the pubsub module ${calls.length} times, expected once`);
+    for (const m of calls) {
+      if (
+        typeof m.body.catalogue_file !== 'string' ||
+        !m.body.catalogue_file.endsWith('/packages/contracts/catalogue.json')
+      ) {
+        problems.push(`${root}: module ${m.name} does not read packages/contracts/catalogue.json`);
+      }
+    }
+  }
+  return problems;
+}
+
+interface ModuleCall {
+  root: string;
+  name: string;
+  source: string;
+  body: Body;
+}
+function moduleCalls(files: TfFile[], root: string): ModuleCall[] {
+  const out: ModuleCall[] = [];
+  for (const f of files.filter((x) => dirOf(x) === root)) {
+    if (!isObject(f.json.module)) continue;
+    for (const [name, blocks] of Object.entries(f.json.module)) {
+      for (const body of bodies(blocks)) out.push({ root, name, source: String(body.source), body });
+    }
+  }
+  return out;
+}
+
+/** No bucket is public: enforced public access prevention, uniform access, no allUsers grants. */
+export function checkBuckets(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const all = resources(files);
+  for (const r of all.filter((x) => x.type === 'google_storage_bucket')) {
+    if (r.body.public_access_prevention !== 'enforced') {
+      problems.push(`${r.file}: google_storage_bucket.${r.name} does not set public_access_prevention = "enforced"`);
+    }
+    if (r.body.uniform_bucket_level_access !== true) {
+      problems.push(`${r.file}: google_storage_bucket.${r.name} does not set uniform_bucket_level_access = true`);
+    }
+  }
+  const publicMember = /\ball(Authenticated)?Users\b/;
+  for (const r of all.filter((x) =>
+    /^google_storage_(bucket|object|default_object)_(iam|acl|access_control)/.test(x.type),
+  )) {
+    if (publicMember.test(JSON.stringify(r.body)))
+      problems.push(`${r.file}: ${r.type}.${r.name} grants allUsers/allAuthenticatedUsers`);
+  }
+  for (const r of all.filter((x) => /acl|access_control/.test(x.type) && x.type.startsWith('google_storage_'))) {
+    problems.push(`${r.file}: ${r.type}.${r.name}: ACLs are off (uniform access); grant IAM roles instead`);
+  }
+  return problems;
+}
+
+// Shapes of real credentials: vendor prefixes, AIPROD's own API keys, private keys, and long
+// random-looking tokens. Terraform values are names, roles and references, none of which match.
+const CREDENTIAL_SHAPES: [RegExp, string][] = [
+  [/aiprod_[a-z]+_[A-Za-z0-9]{20,}/, 'an AIPROD API key'],
+  [/\br8_[A-Za-z0-9]{20,}/, 'a Replicate token'],
+  [/\bkey_[A-Za-z0-9]{30,}/, 'a Runway key'],
+  [/\bAIza[0-9A-Za-z_-]{30,}/, 'a Google API key'],
+  [/\b(sk|rk|pk)[-_][A-Za-z0-9_-]{16,}/, 'a secret key'],
+  [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  [/"private_key"\s*:/, 'a service-account key file'],
+];
+const looksRandom = (s: string) =>
+  !s.includes('${') && /^[A-Za-z0-9+/=_-]{32,}$/.test(s) && /[0-9]/.test(s) && /[a-z]/.test(s) && /[A-Z]/.test(s);
+
+/** No secret value anywhere in Terraform: no secret versions, nothing shaped like a credential. */
+export function checkNoLiteralSecrets(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const r of resources(files).filter((x) => x.type === 'google_secret_manager_secret_version')) {
+    problems.push(
+      `${r.file}: google_secret_manager_secret_version.${r.name} puts a secret value in Terraform (and its state); add versions by hand`,
+    );
+  }
+  for (const f of files) {
+    const walk = (v: unknown, at: string) => {
+      if (typeof v === 'string') {
+        const shape = CREDENTIAL_SHAPES.find(([re]) => re.test(v));
+        if (shape) problems.push(`${f.path}: ${at} looks like ${shape[1]}`);
+        else if (looksRandom(v)) problems.push(`${f.path}: ${at} looks like a literal key or token`);
+      } else if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`));
+      else if (isObject(v)) for (const [k, x] of Object.entries(v)) walk(x, at ? `${at}.${k}` : k);
+    };
+    walk(f.json, '');
+  }
+  return problems;
+}
+
+/** What the checks read of an env.ts schema (a TypeBox object is a JSON Schema object). */
+export interface EnvSchema {
+  properties: Record<string, object>;
+  required?: string[];
+}
+/** The env.ts schema of each service, passed in so a test can alter one. */
+export type EnvSchemas = Record<ServiceName, EnvSchema>;
+
+const SECRET_NAME = /(_KEY|_TOKEN|_SECRET|PASSWORD|CREDENTIALS?)$/;
+// Workloads that hand out V4 signed URLs (services/gateway/src/views.ts) and so sign as
+// themselves; delivery's webhooks carry no signed links.
+const SIGNS_URLS: readonly ServiceName[] = ['gateway'];
+const IMAGE: Record<ServiceName, string> = {
+  gateway: 'gateway',
+  planner: 'planner',
+  render: 'render',
+  qa: 'qa',
+  delivery: 'delivery',
+};
+const VENDOR_SECRET: Partial<Record<string, string>> = { runway: 'RUNWAY_API_KEY', replicate: 'REPLICATE_API_TOKEN' };
+
+/** Variables env.ts requires: not optional and without a default. */
+export function requiredEnv(schema: EnvSchema): string[] {
+  return (schema.required ?? []).filter((k) => !('default' in (schema.properties[k] ?? {})));
+}
+
+/** The workload a Cloud Run name denotes (docs/decisions/2026-12-cloud-run-shape.md). */
+function workloadOf(name: string): { service: ServiceName; backend?: string; kind: 'service' | 'pool' } | undefined {
+  if (name === 'aiprod-gateway') return { service: 'gateway', kind: 'service' };
+  if (name === 'aiprod-planner' || name === 'aiprod-qa' || name === 'aiprod-delivery') {
+    return { service: name.slice('aiprod-'.length) as ServiceName, kind: 'pool' };
+  }
+  const m = /^aiprod-render-(.+)$/.exec(name);
+  if (m && (BACKENDS as readonly string[]).includes(m[1]!)) return { service: 'render', backend: m[1]!, kind: 'pool' };
+  return undefined;
+}
+
+const stringMap = (v: unknown): Record<string, string> =>
+  isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
+
+/**
+ * Every service and worker pool in each root: a name from the decision record, its own service
+ * account, its image, every variable its env.ts requires (plus the cross-field rules env.ts and
+ * main.ts enforce at start-up), secrets only by Secret Manager reference, and IAM that matches
+ * what it does (Vertex, bucket, URL signing).
+ */
+export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] {
+  const problems: Problem[] = [];
+  const roots = environmentRoots(files);
+  if (roots.length === 0) problems.push('no environment roots under terraform/environments');
+  for (const root of roots) {
+    const calls = moduleCalls(files, root);
+    const workloads = calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source));
+    const iam = calls.find((m) => m.source === '../../modules/iam');
+    const iamWorkloads = isObject(iam?.body.workloads) ? iam.body.workloads : {};
+    if (!iam) problems.push(`${root}: no iam module`);
+    const names = workloads.map((w) => String(w.body.name));
+    const deployedBackends = names.flatMap((n) => workloadOf(n)?.backend ?? []).sort();
+    if (!names.includes('aiprod-gateway')) problems.push(`${root}: no aiprod-gateway service`);
+    const accounts = new Map<string, string>();
+
+    for (const w of workloads) {
+      const name = String(w.body.name);
+      const at = `${root}: ${name}`;
+      const kind = workloadOf(name);
+      if (!kind) {
+        problems.push(`${at}: not a workload name from docs/decisions/2026-12-cloud-run-shape.md`);
+        continue;
+      }
+      const wantSource = kind.kind === 'service' ? 'cloud-run-service' : 'cloud-run-worker-pool';
+      if (!w.source.endsWith(`modules/${wantSource}`))
+        problems.push(`${at}: should be deployed with modules/${wantSource}`);
+
+      // Its own service account, named as the workload.
+      const sa = String(w.body.service_account_email ?? '');
+      const saKey = /^\$\{module\.iam\.emails\["([^"]+)"\]\}$/.exec(sa)?.[1];
+      if (saKey !== name)
+        problems.push(
+          `${at}: service_account_email is ${JSON.stringify(sa)}, expected its own account module.iam.emails["${name}"]`,
+        );
+      if (accounts.has(sa)) problems.push(`${at}: shares its service account with ${accounts.get(sa)!}`);
+      accounts.set(sa, name);
+      const grant = iamWorkloads[name];
+      if (!isObject(grant)) problems.push(`${at}: no service account in the iam module's workloads`);
+      else if (grant.service !== kind.service)
+        problems.push(`${at}: iam workloads say service ${String(grant.service)}, expected ${kind.service}`);
+
+      // An image from the aiprod repository, the right one for the service.
+      const image = String(w.body.image ?? '');
+      if (!new RegExp(`/${IMAGE[kind.service]}:[^/]+$`).test(image) || !image.includes('${local.images}')) {
+        problems.push(
+          `${at}: image ${JSON.stringify(image)} is not the ${IMAGE[kind.service]} image of the aiprod repository`,
+        );
+      }
+
+      // Environment: what env.ts requires, and the rules it checks across fields.
+      const env = stringMap(w.body.env);
+      const secretEnv = stringMap(w.body.secret_env);
+      const has = (k: string) => k in env || k in secretEnv;
+      const schema = schemas[kind.service];
+      for (const k of requiredEnv(schema)) if (!has(k)) problems.push(`${at}: env.ts requires ${k} but it is not set`);
+      for (const k of [...Object.keys(env), ...Object.keys(secretEnv)]) {
+        if (!(k in schema.properties)) problems.push(`${at}: sets ${k}, which its env.ts does not read`);
+      }
+      const prop = (k: string) => schema.properties[k] as { default?: unknown } | undefined;
+      if (prop('STORAGE_KIND')) {
+        const storageKind = env.STORAGE_KIND ?? String(prop('STORAGE_KIND')!.default);
+        if (storageKind === 'gcs' && !has('STORAGE_BUCKET'))
+          problems.push(`${at}: STORAGE_KIND=gcs needs STORAGE_BUCKET`);
+        if (storageKind === 'local')
+          problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
+      }
+      for (const list of ['ENABLED_BACKENDS', 'PLANNER_BACKENDS']) {
+        if (!prop(list)) continue;
+        const value = env[list];
+        const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
+        if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
+          problems.push(
+            `${at}: ${list} is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
+          );
+        }
+      }
+      if (kind.service === 'render') {
+        if (env.RENDER_BACKEND !== kind.backend) {
+          problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
+        }
+        const vendorSecret = VENDOR_SECRET[kind.backend!];
+        if (vendorSecret && !(vendorSecret in secretEnv))
+          problems.push(`${at}: the ${kind.backend!} backend needs ${vendorSecret} from Secret Manager`);
+      }
+      for (const [k, v] of Object.entries(secretEnv)) {
+        if (!/^\$\{module\.secrets\.ids\["[^"]+"\]\}$/.test(v))
+          problems.push(`${at}: secret_env ${k} is not a module.secrets reference`);
+      }
+      for (const k of Object.keys(env)) {
+        if (SECRET_NAME.test(k))
+          problems.push(`${at}: ${k} is a secret and must come from Secret Manager (secret_env), not a literal`);
+      }
+
+      // IAM that matches what the code does.
+      if (isObject(grant)) {
+        const needsVertex =
+          env.PLANNER_DIRECTOR === 'gemini' ||
+          env.QA_JUDGE === 'gemini' ||
+          (kind.service === 'render' && kind.backend === 'veo');
+        if (needsVertex !== (grant.vertex === true)) {
+          problems.push(
+            `${at}: ${needsVertex ? 'calls Vertex AI but has no' : 'does not call Vertex AI but has'} roles/aiplatform.user`,
+          );
+        }
+        const usesBucket = has('STORAGE_BUCKET');
+        if (usesBucket !== (typeof grant.bucket_role === 'string')) {
+          problems.push(`${at}: ${usesBucket ? 'uses the bucket but has no' : 'has no bucket but has a'} bucket role`);
+        }
+        const signs = SIGNS_URLS.includes(kind.service);
+        if (signs !== (grant.signs_urls === true)) {
+          problems.push(
+            `${at}: ${signs ? 'signs URLs but cannot sign as itself' : 'does not sign URLs but holds token creator on itself'}`,
+          );
+        }
+      }
+    }
+    for (const key of Object.keys(iamWorkloads)) {
+      if (!names.includes(key)) problems.push(`${root}: iam module has an account for ${key}, which is not deployed`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Each secret is readable by exactly the workloads that mount it (and the deployer only for a
+ * secret no workload mounts, the smoke key): a vendor key reaches its one pool and no other.
+ */
+export function checkSecretAccess(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const root of environmentRoots(files)) {
+    const calls = moduleCalls(files, root);
+    const secretsCall = calls.find((m) => m.source === '../../modules/secrets');
+    const secrets = isObject(secretsCall?.body.secrets) ? secretsCall.body.secrets : {};
+    const mounts = new Map<string, Set<string>>();
+    for (const w of calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source))) {
+      for (const [k, ref] of Object.entries(stringMap(w.body.secret_env))) {
+        const id = /^\$\{module\.secrets\.ids\["([^"]+)"\]\}$/.exec(ref)?.[1];
+        if (!id) continue; // reported by checkWorkloads
+        if (!(id in secrets))
+          problems.push(
+            `${root}: ${String(w.body.name)} mounts ${k} from ${id}, which the secrets module does not create`,
+          );
+        mounts.set(id, (mounts.get(id) ?? new Set()).add(String(w.body.name)));
+      }
+    }
+    for (const [id, spec] of Object.entries(secrets)) {
+      const accessors = stringMap(isObject(spec) ? spec.accessors : undefined);
+      const mounted = mounts.get(id) ?? new Set<string>();
+      for (const [label, member] of Object.entries(accessors)) {
+        const wantMember =
+          label === 'aiprod-deployer' ? '${module.iam.deployer_member}' : `\${module.iam.members["${label}"]}`;
+        if (member !== wantMember)
+          problems.push(`${root}: ${id}: accessor ${label} is ${JSON.stringify(member)}, expected ${wantMember}`);
+        const allowed = mounted.has(label) || (label === 'aiprod-deployer' && mounted.size === 0);
+        if (!allowed) problems.push(`${root}: ${id} is readable by ${label}, which does not mount it`);
+      }
+      for (const name of mounted) {
+        if (!(name in accessors)) problems.push(`${root}: ${name} mounts ${id} but is not granted access to it`);
+      }
+    }
+  }
+  return problems;
+}

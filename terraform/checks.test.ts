@@ -1,0 +1,303 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from '@cdktf/hcl2json';
+import { catalogueJson } from '@aiprod/contracts';
+import { DeliveryEnv } from '../services/delivery/src/env';
+import { GatewayEnv } from '../services/gateway/src/env';
+import { PlannerEnv } from '../services/planner/src/env';
+import { QaEnv } from '../services/qa/src/env';
+import { RenderEnv } from '../services/render/src/env';
+import {
+  checkBackends,
+  checkBuckets,
+  checkFormat,
+  checkNoLiteralSecrets,
+  checkProviders,
+  checkSecretAccess,
+  checkPubsub,
+  checkSubscriptionsNeverExpire,
+  checkVariables,
+  checkWorkloads,
+  loadTerraform,
+  requiredEnv,
+  type Catalogue,
+  type EnvSchemas,
+  type TfFile,
+} from './check';
+
+const dir = __dirname;
+const schemas: EnvSchemas = {
+  gateway: GatewayEnv,
+  planner: PlannerEnv,
+  render: RenderEnv,
+  qa: QaEnv,
+  delivery: DeliveryEnv,
+};
+const exported = JSON.parse(
+  readFileSync(join(dir, '..', 'packages', 'contracts', 'catalogue.json'), 'utf8'),
+) as Catalogue;
+
+let files: TfFile[];
+beforeAll(async () => {
+  const loaded = await loadTerraform(dir);
+  expect(loaded.problems).toEqual([]);
+  files = loaded.files;
+});
+
+/** The real tree with one file's text changed (and re-parsed), for the checks to catch. */
+async function edited(path: string, change: (text: string) => string): Promise<TfFile[]> {
+  const before = readFileSync(join(dir, path), 'utf8');
+  const after = change(before);
+  expect(after).not.toBe(before); // the edit really happened
+  const json = (await parse(path, after)) as TfFile['json'];
+  return files.map((f) => (f.path === path ? { path, json } : f));
+}
+const snippet = async (path: string, hcl: string): Promise<TfFile> => ({
+  path,
+  json: (await parse(path, hcl)) as TfFile['json'],
+});
+
+describe('terraform offline checks: the real tree passes', () => {
+  it('parses every .tf file, staging and prod roots included', () => {
+    const paths = files.map((f) => f.path);
+    for (const m of [
+      'pubsub',
+      'firestore',
+      'cloud-run-service',
+      'cloud-run-worker-pool',
+      'storage',
+      'iam',
+      'secrets',
+      'artifact-registry',
+    ]) {
+      expect(paths).toContain(`modules/${m}/main.tf`);
+    }
+    expect(paths).toContain('environments/staging/main.tf');
+    expect(paths).toContain('environments/prod/main.tf');
+    expect(paths.some((p) => p.startsWith('environments/dev/'))).toBe(false);
+  });
+
+  it('is formatted as terraform fmt would', () => {
+    expect(checkFormat(dir)).toEqual([]);
+  });
+
+  it('types and describes every variable, pins google 7.x everywhere, keeps state in GCS', () => {
+    expect(checkVariables(files)).toEqual([]);
+    expect(checkProviders(files)).toEqual([]);
+    expect(checkBackends(files)).toEqual([]);
+  });
+
+  it('creates exactly the topic catalogue, and no subscription ever expires', () => {
+    expect(checkPubsub(catalogueJson(), exported, files)).toEqual([]);
+    expect(checkSubscriptionsNeverExpire(files)).toEqual([]);
+  });
+
+  it('keeps every bucket private and every secret out of Terraform', () => {
+    expect(checkBuckets(files)).toEqual([]);
+    expect(checkNoLiteralSecrets(files)).toEqual([]);
+    expect(checkSecretAccess(files)).toEqual([]);
+  });
+
+  it('gives every service and pool its own account, its image and what its env.ts requires', () => {
+    expect(requiredEnv(RenderEnv)).toEqual(expect.arrayContaining(['GCP_PROJECT', 'RENDER_BACKEND']));
+    expect(checkWorkloads(files, schemas)).toEqual([]);
+  });
+});
+
+describe('terraform offline checks bite', () => {
+  it('reports a file that does not parse', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tf-check-'));
+    try {
+      writeFileSync(join(tmp, 'broken.tf'), 'resource "google_storage_bucket" "b" {\n  name = \n');
+      const { problems } = await loadTerraform(tmp);
+      expect(problems).toEqual([expect.stringMatching(/^broken\.tf: does not parse/)]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a file terraform fmt would rewrite', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'tf-fmt-'));
+    try {
+      writeFileSync(join(tmp, 'ugly.tf'), 'variable "x" {\ntype=string\n  description = "x"\n}\n');
+      expect(checkFormat(tmp)).toEqual([expect.stringMatching(/^ugly\.tf: not formatted/)]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('reports a catalogue topic (and subscription) that Terraform would not create', () => {
+    const base = catalogueJson();
+    const extra = {
+      ...base,
+      topics: [...base.topics, { ...base.topics[0]!, name: 'aiprod.job.archived.v1' }],
+      subscriptions: [
+        ...base.subscriptions,
+        { ...base.subscriptions[0]!, name: 'aiprod.job.archived.v1.delivery', topic: 'aiprod.job.archived.v1' },
+      ],
+    } as Catalogue;
+    expect(checkPubsub(extra, exported, files)).toEqual([
+      expect.stringContaining(
+        'topic aiprod.job.archived.v1: in the catalogue but not in packages/contracts/catalogue.json',
+      ),
+      expect.stringContaining('subscription aiprod.job.archived.v1.delivery: in the catalogue but not in'),
+    ]);
+  });
+
+  it("reports a subscription whose ack deadline differs from the catalogue's", () => {
+    const base = catalogueJson();
+    const changed = {
+      ...base,
+      subscriptions: base.subscriptions.map((s, i) =>
+        i === 0 ? { ...s, policy: { ...s.policy, ackDeadlineSeconds: 600 } } : s,
+      ),
+    } as Catalogue;
+    expect(checkPubsub(changed, exported, files)).toEqual([
+      expect.stringMatching(/ackDeadlineSeconds is 30 in packages\/contracts\/catalogue.json.*, 600 in the catalogue/),
+    ]);
+  });
+
+  it('reports a pubsub module that drops a catalogue setting', async () => {
+    const broken = await edited('modules/pubsub/main.tf', (t) =>
+      t.replace('max_delivery_attempts = each.value.policy.maxDeliveryAttempts', 'max_delivery_attempts = 5'),
+    );
+    expect(checkPubsub(catalogueJson(), exported, broken)).toEqual([expect.stringContaining('max_delivery_attempts')]);
+  });
+
+  it('reports a subscription without expiration_policy { ttl = "" }', async () => {
+    const broken = await edited('modules/pubsub/main.tf', (t) =>
+      t.replace(
+        /(resource "google_pubsub_subscription" "dead_letter_hold"[\s\S]*?)expiration_policy \{\s*ttl = ""\s*\}/,
+        '$1',
+      ),
+    );
+    expect(checkSubscriptionsNeverExpire(broken)).toEqual([
+      expect.stringContaining('google_pubsub_subscription.dead_letter_hold'),
+    ]);
+    const ttl = await snippet(
+      'x.tf',
+      'resource "google_pubsub_subscription" "s" {\n  expiration_policy {\n    ttl = "2678400s"\n  }\n}\n',
+    );
+    expect(checkSubscriptionsNeverExpire([ttl])).toHaveLength(1);
+  });
+
+  it('reports a public bucket: allUsers, or public access prevention not enforced', async () => {
+    const grant = await snippet(
+      'modules/storage/public.tf',
+      'resource "google_storage_bucket_iam_member" "world" {\n  bucket = "b"\n  role   = "roles/storage.objectViewer"\n  member = "allUsers"\n}\n',
+    );
+    expect(checkBuckets([...files, grant])).toEqual([expect.stringContaining('grants allUsers/allAuthenticatedUsers')]);
+    const inherited = await edited('modules/storage/main.tf', (t) => t.replace('"enforced"', '"inherited"'));
+    expect(checkBuckets(inherited)).toEqual([expect.stringContaining('public_access_prevention')]);
+  });
+
+  it('reports a secret written as a literal', async () => {
+    const literal = await edited('environments/prod/main.tf', (t) =>
+      t.replace(
+        'RENDER_BACKEND   = "runway"',
+        'RENDER_BACKEND   = "runway"\n    RUNWAY_API_KEY   = "key_9f3Kq27XbLpV0sWd4TzR8mYc1HnJ6uAe"',
+      ),
+    );
+    expect(checkNoLiteralSecrets(literal)).toEqual([expect.stringContaining('looks like a Runway key')]);
+    expect(checkWorkloads(literal, schemas)).toEqual([
+      expect.stringContaining('aiprod-render-runway: RUNWAY_API_KEY is a secret and must come from Secret Manager'),
+    ]);
+    const version = await snippet(
+      'modules/secrets/v.tf',
+      'resource "google_secret_manager_secret_version" "v" {\n  secret      = "s"\n  secret_data = var.value\n}\n',
+    );
+    expect(checkNoLiteralSecrets([...files, version])).toEqual([
+      expect.stringContaining('puts a secret value in Terraform'),
+    ]);
+  });
+
+  it('reports a vendor secret readable by, or mounted into, a pool other than its own', async () => {
+    const broken = await edited('environments/staging/main.tf', (t) =>
+      t
+        .replace(
+          '{ "aiprod-render-replicate" = module.iam.members["aiprod-render-replicate"] }',
+          '{ "aiprod-render-replicate" = module.iam.members["aiprod-render-replicate"], "aiprod-render-veo" = module.iam.members["aiprod-render-veo"] }',
+        )
+        .replace(
+          'VERTEX_LOCATION  = var.veo_location\n  }',
+          'VERTEX_LOCATION  = var.veo_location\n  }\n  secret_env = {\n    RUNWAY_API_KEY = module.secrets.ids["aiprod-runway-api-key"]\n  }',
+        ),
+    );
+    expect(checkSecretAccess(broken)).toEqual([
+      'environments/staging: aiprod-replicate-api-token is readable by aiprod-render-veo, which does not mount it',
+      'environments/staging: aiprod-render-veo mounts aiprod-runway-api-key but is not granted access to it',
+    ]);
+  });
+
+  it("reports a variable a service's env.ts requires that the roots do not set", () => {
+    // QA_REFERENCE_MODEL added to qa's env.ts as required (no Optional, no default).
+    const stricter = {
+      ...schemas,
+      qa: {
+        properties: { ...QaEnv.properties, QA_REFERENCE_MODEL: { type: 'string', minLength: 1 } },
+        required: [...(QaEnv.required ?? []), 'QA_REFERENCE_MODEL'],
+      },
+    };
+    expect(checkWorkloads(files, stricter)).toEqual([
+      'environments/prod: aiprod-qa: env.ts requires QA_REFERENCE_MODEL but it is not set',
+      'environments/staging: aiprod-qa: env.ts requires QA_REFERENCE_MODEL but it is not set',
+    ]);
+  });
+
+  it('reports a shared service account, a missing image, a wrong backend list and a missing vendor secret', async () => {
+    const broken = await edited('environments/staging/main.tf', (t) =>
+      t
+        .replace(
+          'service_account_email = module.iam.emails["aiprod-qa"]',
+          'service_account_email = module.iam.emails["aiprod-delivery"]',
+        )
+        .replace(
+          'image                 = "${local.images}/planner:${var.image_tag}"',
+          'image                 = "nginx"',
+        )
+        .replace('PLANNER_BACKENDS = "local,runway,veo,replicate"', 'PLANNER_BACKENDS = "local,veo"')
+        .replace(/secret_env = \{\s*REPLICATE_API_TOKEN = [^\n]+\n\s*\}/, ''),
+    );
+    expect(checkWorkloads(broken, schemas)).toEqual([
+      expect.stringContaining('aiprod-planner: image "nginx" is not the planner image'),
+      expect.stringContaining(
+        'aiprod-planner: PLANNER_BACKENDS is "local,veo", expected the deployed render pools local,replicate,runway,veo',
+      ),
+      expect.stringContaining('aiprod-qa: service_account_email'),
+      expect.stringContaining('aiprod-qa: shares its service account with aiprod-delivery'),
+      expect.stringContaining('aiprod-render-replicate: the replicate backend needs REPLICATE_API_TOKEN'),
+    ]);
+  });
+
+  it('reports IAM that does not match what a workload does', async () => {
+    const broken = await edited('environments/prod/main.tf', (t) =>
+      t
+        .replace('{ service = "planner", vertex = true }', '{ service = "planner" }')
+        .replace(
+          '{ service = "delivery", bucket_role = "roles/storage.objectUser" }',
+          '{ service = "delivery", bucket_role = "roles/storage.objectUser", signs_urls = true }',
+        ),
+    );
+    expect(checkWorkloads(broken, schemas)).toEqual([
+      'environments/prod: aiprod-delivery: does not sign URLs but holds token creator on itself',
+      'environments/prod: aiprod-planner: calls Vertex AI but has no roles/aiplatform.user',
+    ]);
+  });
+
+  it('reports an untyped or undescribed variable and a provider outside 7.x', async () => {
+    const v = await snippet(
+      'modules/x/variables.tf',
+      'variable "a" {\n  type = string\n}\nvariable "b" {\n  description = "b"\n}\n',
+    );
+    expect(checkVariables([v])).toEqual([
+      'modules/x/variables.tf: variable "a" has no description',
+      'modules/x/variables.tf: variable "b" has no type',
+    ]);
+    const old = await edited('modules/storage/versions.tf', (t) => t.replace('~> 7.0', '~> 6.0'));
+    expect(checkProviders(old)).toEqual([
+      'modules/storage/versions.tf: google provider version "~> 6.0" is not "~> 7.x"',
+      'modules/storage: no required_providers pin of hashicorp/google ~> 7.x',
+    ]);
+  });
+});
