@@ -78,6 +78,11 @@ describe('terraform offline checks: the real tree passes', () => {
     expect(paths.some((p) => p.startsWith('environments/dev/'))).toBe(false);
   });
 
+  it('wires staging and prod identically (they differ only in variable values)', () => {
+    const main = (env: string) => readFileSync(join(dir, 'environments', env, 'main.tf'), 'utf8');
+    expect(main('prod')).toBe(main('staging'));
+  });
+
   it('is formatted as terraform fmt would', () => {
     expect(checkFormat(dir)).toEqual([]);
   });
