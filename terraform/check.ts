@@ -554,3 +554,39 @@ export function checkSecretAccess(files: TfFile[]): Problem[] {
   }
   return problems;
 }
+
+/** The workload that pulls a subscription, named as the pubsub module's `owner` local names it. */
+export const subscriptionOwner = (s: { service: string; backend?: string }) =>
+  s.backend ? `aiprod-${s.service}-${s.backend}` : `aiprod-${s.service}`;
+
+/**
+ * Every subscription in the catalogue has its consumer deployed in each root, and the iam module
+ * gets its subscriber and publisher grants from the pubsub module (which derives them from the
+ * same catalogue), so a new subscriber or publisher needs no hand-written grant.
+ */
+export function checkConsumers(catalogue: Catalogue, files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const mod = files.filter((f) => f.path.startsWith('modules/pubsub/'));
+  const owner = JSON.stringify(mod.flatMap((f) => bodies(f.json.locals)).find((l) => 'owner' in l)?.owner ?? '');
+  if (!owner.includes('aiprod-${s.service}-${s.backend}') || !owner.includes('aiprod-${s.service}')) {
+    problems.push('modules/pubsub: local.owner does not name workloads aiprod-<service>[-<backend>]');
+  }
+  for (const root of environmentRoots(files)) {
+    const calls = moduleCalls(files, root);
+    const deployed = new Set(
+      calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source)).map((m) => String(m.body.name)),
+    );
+    for (const s of catalogue.subscriptions) {
+      const name = subscriptionOwner(s);
+      if (!deployed.has(name)) problems.push(`${root}: nothing pulls ${s.name}: no workload ${name}`);
+    }
+    const iam = calls.find((m) => m.source === '../../modules/iam');
+    if (iam?.body.subscription_owners !== '${module.pubsub.subscription_owners}') {
+      problems.push(`${root}: the iam module's subscription_owners do not come from module.pubsub`);
+    }
+    if (iam?.body.topic_publishers !== '${module.pubsub.topic_publishers}') {
+      problems.push(`${root}: the iam module's topic_publishers do not come from module.pubsub`);
+    }
+  }
+  return problems;
+}

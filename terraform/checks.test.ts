@@ -11,6 +11,7 @@ import { RenderEnv } from '../services/render/src/env';
 import {
   checkBackends,
   checkBuckets,
+  checkConsumers,
   checkFormat,
   checkNoLiteralSecrets,
   checkProviders,
@@ -96,6 +97,7 @@ describe('terraform offline checks: the real tree passes', () => {
   it('creates exactly the topic catalogue, and no subscription ever expires', () => {
     expect(checkPubsub(catalogueJson(), exported, files)).toEqual([]);
     expect(checkSubscriptionsNeverExpire(files)).toEqual([]);
+    expect(checkConsumers(catalogueJson(), files)).toEqual([]);
   });
 
   it('keeps every bucket private and every secret out of Terraform', () => {
@@ -147,6 +149,21 @@ describe('terraform offline checks bite', () => {
         'topic aiprod.job.archived.v1: in the catalogue but not in packages/contracts/catalogue.json',
       ),
       expect.stringContaining('subscription aiprod.job.archived.v1.delivery: in the catalogue but not in'),
+    ]);
+  });
+
+  it('reports a catalogue subscriber with no workload deployed to pull it', () => {
+    const base = catalogueJson();
+    const sora = {
+      ...base,
+      subscriptions: [
+        ...base.subscriptions,
+        { ...base.subscriptions[0]!, name: 'aiprod.render.sora.v1.render-sora', service: 'render', backend: 'sora' },
+      ],
+    } as Catalogue;
+    expect(checkConsumers(sora, files)).toEqual([
+      'environments/prod: nothing pulls aiprod.render.sora.v1.render-sora: no workload aiprod-render-sora',
+      'environments/staging: nothing pulls aiprod.render.sora.v1.render-sora: no workload aiprod-render-sora',
     ]);
   });
 

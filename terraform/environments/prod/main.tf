@@ -97,6 +97,9 @@ module "gateway" {
   min_instances       = var.gateway_min_instances
   max_instances       = var.gateway_max_instances
   deletion_protection = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     STORAGE_KIND     = "gcs"
@@ -114,6 +117,9 @@ module "planner" {
   image                 = "${local.images}/planner:${var.image_tag}"
   instance_count        = var.pool_instances["aiprod-planner"]
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     PLANNER_DIRECTOR = "gemini"
@@ -133,6 +139,9 @@ module "qa" {
   cpu                   = "2"
   memory                = "2Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT     = var.project_id
     STORAGE_KIND    = "gcs"
@@ -153,6 +162,9 @@ module "delivery" {
   cpu                   = "2"
   memory                = "4Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT    = var.project_id
     STORAGE_KIND   = "gcs"
@@ -173,6 +185,9 @@ module "render_local" {
   cpu                   = "2"
   memory                = "2Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     STORAGE_KIND     = "gcs"
@@ -192,6 +207,9 @@ module "render_runway" {
   instance_count        = var.pool_instances["aiprod-render-runway"]
   memory                = "1Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     STORAGE_KIND     = "gcs"
@@ -214,6 +232,9 @@ module "render_veo" {
   instance_count        = var.pool_instances["aiprod-render-veo"]
   memory                = "1Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     STORAGE_KIND     = "gcs"
@@ -234,6 +255,9 @@ module "render_replicate" {
   instance_count        = var.pool_instances["aiprod-render-replicate"]
   memory                = "1Gi"
   deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
   env = {
     GCP_PROJECT      = var.project_id
     STORAGE_KIND     = "gcs"
