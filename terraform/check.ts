@@ -3,7 +3,7 @@
 // and see it complain. terraform/checks.test.ts runs them on the real tree.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, posix, relative, sep } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
 import { BACKENDS, type catalogueJson, type ServiceName } from '@aiprod/contracts';
 
@@ -121,6 +121,10 @@ export function checkBackends(files: TfFile[]): Problem[] {
 
 export const environmentRoots = (files: TfFile[]) =>
   [...new Set(files.map(dirOf).filter((d) => /^environments\/[^/]+$/.test(d)))].sort();
+
+/** The module that wires the whole platform; every environment root calls it and nothing else. */
+export const PLATFORM = 'modules/platform';
+const isWorkloadModule = (m: ModuleCall) => /^modules\/cloud-run-(service|worker-pool)$/.test(m.target);
 
 interface Resource {
   file: string;
@@ -252,36 +256,91 @@ export function checkPubsub(catalogue: Catalogue, exported: Catalogue, files: Tf
   expect('dead-letter watch', watch, ['topic'], '${google_pubsub_topic.dead_letter[each.key].id}');
   problems.push(...checkSubscriptionsNeverExpire(mod));
 
-  for (const root of environmentRoots(files)) {
-    const calls = moduleCalls(files, root).filter((m) => m.source === '../../modules/pubsub');
-    if (calls.length !== 1) problems.push(`${root}: calls the pubsub module ${calls.length} times, expected once`);
-    for (const m of calls) {
-      if (
-        typeof m.body.catalogue_file !== 'string' ||
-        !m.body.catalogue_file.endsWith('/packages/contracts/catalogue.json')
-      ) {
-        problems.push(`${root}: module ${m.name} does not read packages/contracts/catalogue.json`);
-      }
+  const calls = moduleCalls(files, PLATFORM).filter((m) => m.target === 'modules/pubsub');
+  if (calls.length !== 1) problems.push(`${PLATFORM}: calls the pubsub module ${calls.length} times, expected once`);
+  for (const m of calls) {
+    if (
+      typeof m.body.catalogue_file !== 'string' ||
+      !m.body.catalogue_file.endsWith('/packages/contracts/catalogue.json')
+    ) {
+      problems.push(`${PLATFORM}: module ${m.name} does not read packages/contracts/catalogue.json`);
     }
   }
   return problems;
 }
 
 interface ModuleCall {
-  root: string;
+  /** The calling directory, e.g. environments/prod or modules/platform. */
+  dir: string;
   name: string;
   source: string;
+  /** The called module's directory relative to the terraform directory (source resolved from dir). */
+  target: string;
   body: Body;
 }
-function moduleCalls(files: TfFile[], root: string): ModuleCall[] {
+function moduleCalls(files: TfFile[], dir: string): ModuleCall[] {
   const out: ModuleCall[] = [];
-  for (const f of files.filter((x) => dirOf(x) === root)) {
+  for (const f of files.filter((x) => dirOf(x) === dir)) {
     if (!isObject(f.json.module)) continue;
     for (const [name, blocks] of Object.entries(f.json.module)) {
-      for (const body of bodies(blocks)) out.push({ root, name, source: String(body.source), body });
+      for (const body of bodies(blocks)) {
+        const source = String(body.source);
+        out.push({ dir, name, source, target: posix.normalize(posix.join(dir, source)), body });
+      }
     }
   }
   return out;
+}
+
+/** The module calls in modules/platform, or a problem when it has none (it holds every workload). */
+function platformCalls(files: TfFile[], problems: Problem[]): ModuleCall[] {
+  const calls = moduleCalls(files, PLATFORM);
+  if (calls.length === 0) problems.push(`${PLATFORM}: no module calls (it holds every workload)`);
+  return calls;
+}
+
+// Arguments of a module block that are Terraform's, not the module's inputs.
+const META_ARGUMENTS = new Set(['source', 'version', 'providers', 'depends_on', 'count', 'for_each']);
+
+/**
+ * Each environment root is thin: it calls modules/platform once, passes every input the module
+ * declares (the module has no defaults, so each environment states its sizes) and nothing it does
+ * not declare, and calls no other module, since a workload wired in one root only would escape the
+ * workload checks and make the environments differ in more than their values.
+ */
+export function checkRoots(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const inputs = new Map<string, Body>();
+  for (const f of files.filter((x) => dirOf(x) === PLATFORM)) {
+    for (const [name, blocks] of Object.entries(isObject(f.json.variable) ? f.json.variable : {})) {
+      for (const v of bodies(blocks)) {
+        inputs.set(name, v);
+        if ('default' in v)
+          problems.push(`${f.path}: variable "${name}" has a default; each environment root must state it`);
+      }
+    }
+  }
+  if (inputs.size === 0) problems.push(`${PLATFORM}: declares no variables`);
+  const roots = environmentRoots(files);
+  if (roots.length === 0) problems.push('no environment roots under terraform/environments');
+  for (const root of roots) {
+    const calls = moduleCalls(files, root);
+    const platform = calls.filter((m) => m.target === PLATFORM);
+    if (platform.length !== 1) problems.push(`${root}: calls ${PLATFORM} ${platform.length} times, expected once`);
+    for (const m of platform) {
+      for (const name of inputs.keys()) {
+        if (!(name in m.body)) problems.push(`${root}: module ${m.name} does not pass ${name}`);
+      }
+      for (const arg of Object.keys(m.body)) {
+        if (!META_ARGUMENTS.has(arg) && !inputs.has(arg))
+          problems.push(`${root}: module ${m.name} passes ${arg}, which ${PLATFORM} does not declare`);
+      }
+    }
+    for (const m of calls.filter((x) => x.target !== PLATFORM)) {
+      problems.push(`${root}: calls ${m.target} directly (module ${m.name}); wire it in ${PLATFORM}`);
+    }
+  }
+  return problems;
 }
 
 /** No bucket is public: enforced public access prevention, uniform access, no allUsers grants. */
@@ -386,130 +445,125 @@ const stringMap = (v: unknown): Record<string, string> =>
   isObject(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, String(x)])) : {};
 
 /**
- * Every service and worker pool in each root: a name from the decision record, its own service
- * account, its image, every variable its env.ts requires (plus the cross-field rules env.ts and
- * main.ts enforce at start-up), secrets only by Secret Manager reference, and IAM that matches
- * what it does (Vertex, bucket, URL signing).
+ * Every service and worker pool in modules/platform (which every root calls, see checkRoots): a
+ * name from the decision record, its own service account, its image, every variable its env.ts
+ * requires (plus the cross-field rules env.ts and main.ts enforce at start-up), secrets only by
+ * Secret Manager reference, and IAM that matches what it does (Vertex, bucket, URL signing).
  */
 export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] {
   const problems: Problem[] = [];
-  const roots = environmentRoots(files);
-  if (roots.length === 0) problems.push('no environment roots under terraform/environments');
-  for (const root of roots) {
-    const calls = moduleCalls(files, root);
-    const workloads = calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source));
-    const iam = calls.find((m) => m.source === '../../modules/iam');
-    const iamWorkloads = isObject(iam?.body.workloads) ? iam.body.workloads : {};
-    if (!iam) problems.push(`${root}: no iam module`);
-    const names = workloads.map((w) => String(w.body.name));
-    const deployedBackends = names.flatMap((n) => workloadOf(n)?.backend ?? []).sort();
-    if (!names.includes('aiprod-gateway')) problems.push(`${root}: no aiprod-gateway service`);
-    const accounts = new Map<string, string>();
+  const calls = platformCalls(files, problems);
+  const workloads = calls.filter(isWorkloadModule);
+  const iam = calls.find((m) => m.target === 'modules/iam');
+  const iamWorkloads = isObject(iam?.body.workloads) ? iam.body.workloads : {};
+  if (!iam) problems.push(`${PLATFORM}: no iam module`);
+  const names = workloads.map((w) => String(w.body.name));
+  const deployedBackends = names.flatMap((n) => workloadOf(n)?.backend ?? []).sort();
+  if (!names.includes('aiprod-gateway')) problems.push(`${PLATFORM}: no aiprod-gateway service`);
+  const accounts = new Map<string, string>();
 
-    for (const w of workloads) {
-      const name = String(w.body.name);
-      const at = `${root}: ${name}`;
-      const kind = workloadOf(name);
-      if (!kind) {
-        problems.push(`${at}: not a workload name from docs/decisions/2026-12-cloud-run-shape.md`);
-        continue;
-      }
-      const wantSource = kind.kind === 'service' ? 'cloud-run-service' : 'cloud-run-worker-pool';
-      if (!w.source.endsWith(`modules/${wantSource}`))
-        problems.push(`${at}: should be deployed with modules/${wantSource}`);
+  for (const w of workloads) {
+    const name = String(w.body.name);
+    const at = `${PLATFORM}: ${name}`;
+    const kind = workloadOf(name);
+    if (!kind) {
+      problems.push(`${at}: not a workload name from docs/decisions/2026-12-cloud-run-shape.md`);
+      continue;
+    }
+    const wantSource = kind.kind === 'service' ? 'cloud-run-service' : 'cloud-run-worker-pool';
+    if (w.target !== `modules/${wantSource}`) problems.push(`${at}: should be deployed with modules/${wantSource}`);
 
-      // Its own service account, named as the workload.
-      const sa = String(w.body.service_account_email ?? '');
-      const saKey = /^\$\{module\.iam\.emails\["([^"]+)"\]\}$/.exec(sa)?.[1];
-      if (saKey !== name)
+    // Its own service account, named as the workload.
+    const sa = String(w.body.service_account_email ?? '');
+    const saKey = /^\$\{module\.iam\.emails\["([^"]+)"\]\}$/.exec(sa)?.[1];
+    if (saKey !== name)
+      problems.push(
+        `${at}: service_account_email is ${JSON.stringify(sa)}, expected its own account module.iam.emails["${name}"]`,
+      );
+    if (accounts.has(sa)) problems.push(`${at}: shares its service account with ${accounts.get(sa)!}`);
+    accounts.set(sa, name);
+    const grant = iamWorkloads[name];
+    if (!isObject(grant)) problems.push(`${at}: no service account in the iam module's workloads`);
+    else if (grant.service !== kind.service)
+      problems.push(`${at}: iam workloads say service ${String(grant.service)}, expected ${kind.service}`);
+
+    // An image from the aiprod repository, the right one for the service.
+    const image = String(w.body.image ?? '');
+    if (!new RegExp(`/${IMAGE[kind.service]}:[^/]+$`).test(image) || !image.includes('${local.images}')) {
+      problems.push(
+        `${at}: image ${JSON.stringify(image)} is not the ${IMAGE[kind.service]} image of the aiprod repository`,
+      );
+    }
+
+    // Environment: what env.ts requires, and the rules it checks across fields.
+    const env = stringMap(w.body.env);
+    const secretEnv = stringMap(w.body.secret_env);
+    const has = (k: string) => k in env || k in secretEnv;
+    const schema = schemas[kind.service];
+    for (const k of requiredEnv(schema)) if (!has(k)) problems.push(`${at}: env.ts requires ${k} but it is not set`);
+    for (const k of [...Object.keys(env), ...Object.keys(secretEnv)]) {
+      if (!(k in schema.properties)) problems.push(`${at}: sets ${k}, which its env.ts does not read`);
+    }
+    const prop = (k: string) => schema.properties[k] as { default?: unknown } | undefined;
+    if (prop('STORAGE_KIND')) {
+      const storageKind = env.STORAGE_KIND ?? String(prop('STORAGE_KIND')!.default);
+      if (storageKind === 'gcs' && !has('STORAGE_BUCKET'))
+        problems.push(`${at}: STORAGE_KIND=gcs needs STORAGE_BUCKET`);
+      if (storageKind === 'local')
+        problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
+    }
+    for (const list of ['ENABLED_BACKENDS', 'PLANNER_BACKENDS']) {
+      if (!prop(list)) continue;
+      const value = env[list];
+      const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
+      if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
         problems.push(
-          `${at}: service_account_email is ${JSON.stringify(sa)}, expected its own account module.iam.emails["${name}"]`,
+          `${at}: ${list} is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
         );
-      if (accounts.has(sa)) problems.push(`${at}: shares its service account with ${accounts.get(sa)!}`);
-      accounts.set(sa, name);
-      const grant = iamWorkloads[name];
-      if (!isObject(grant)) problems.push(`${at}: no service account in the iam module's workloads`);
-      else if (grant.service !== kind.service)
-        problems.push(`${at}: iam workloads say service ${String(grant.service)}, expected ${kind.service}`);
-
-      // An image from the aiprod repository, the right one for the service.
-      const image = String(w.body.image ?? '');
-      if (!new RegExp(`/${IMAGE[kind.service]}:[^/]+$`).test(image) || !image.includes('${local.images}')) {
-        problems.push(
-          `${at}: image ${JSON.stringify(image)} is not the ${IMAGE[kind.service]} image of the aiprod repository`,
-        );
-      }
-
-      // Environment: what env.ts requires, and the rules it checks across fields.
-      const env = stringMap(w.body.env);
-      const secretEnv = stringMap(w.body.secret_env);
-      const has = (k: string) => k in env || k in secretEnv;
-      const schema = schemas[kind.service];
-      for (const k of requiredEnv(schema)) if (!has(k)) problems.push(`${at}: env.ts requires ${k} but it is not set`);
-      for (const k of [...Object.keys(env), ...Object.keys(secretEnv)]) {
-        if (!(k in schema.properties)) problems.push(`${at}: sets ${k}, which its env.ts does not read`);
-      }
-      const prop = (k: string) => schema.properties[k] as { default?: unknown } | undefined;
-      if (prop('STORAGE_KIND')) {
-        const storageKind = env.STORAGE_KIND ?? String(prop('STORAGE_KIND')!.default);
-        if (storageKind === 'gcs' && !has('STORAGE_BUCKET'))
-          problems.push(`${at}: STORAGE_KIND=gcs needs STORAGE_BUCKET`);
-        if (storageKind === 'local')
-          problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
-      }
-      for (const list of ['ENABLED_BACKENDS', 'PLANNER_BACKENDS']) {
-        if (!prop(list)) continue;
-        const value = env[list];
-        const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
-        if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
-          problems.push(
-            `${at}: ${list} is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
-          );
-        }
-      }
-      if (kind.service === 'render') {
-        if (env.RENDER_BACKEND !== kind.backend) {
-          problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
-        }
-        const vendorSecret = VENDOR_SECRET[kind.backend!];
-        if (vendorSecret && !(vendorSecret in secretEnv))
-          problems.push(`${at}: the ${kind.backend!} backend needs ${vendorSecret} from Secret Manager`);
-      }
-      for (const [k, v] of Object.entries(secretEnv)) {
-        if (!/^\$\{module\.secrets\.ids\["[^"]+"\]\}$/.test(v))
-          problems.push(`${at}: secret_env ${k} is not a module.secrets reference`);
-      }
-      for (const k of Object.keys(env)) {
-        if (SECRET_NAME.test(k))
-          problems.push(`${at}: ${k} is a secret and must come from Secret Manager (secret_env), not a literal`);
-      }
-
-      // IAM that matches what the code does.
-      if (isObject(grant)) {
-        const needsVertex =
-          env.PLANNER_DIRECTOR === 'gemini' ||
-          env.QA_JUDGE === 'gemini' ||
-          (kind.service === 'render' && kind.backend === 'veo');
-        if (needsVertex !== (grant.vertex === true)) {
-          problems.push(
-            `${at}: ${needsVertex ? 'calls Vertex AI but has no' : 'does not call Vertex AI but has'} roles/aiplatform.user`,
-          );
-        }
-        const usesBucket = has('STORAGE_BUCKET');
-        if (usesBucket !== (typeof grant.bucket_role === 'string')) {
-          problems.push(`${at}: ${usesBucket ? 'uses the bucket but has no' : 'has no bucket but has a'} bucket role`);
-        }
-        const signs = SIGNS_URLS.includes(kind.service);
-        if (signs !== (grant.signs_urls === true)) {
-          problems.push(
-            `${at}: ${signs ? 'signs URLs but cannot sign as itself' : 'does not sign URLs but holds token creator on itself'}`,
-          );
-        }
       }
     }
-    for (const key of Object.keys(iamWorkloads)) {
-      if (!names.includes(key)) problems.push(`${root}: iam module has an account for ${key}, which is not deployed`);
+    if (kind.service === 'render') {
+      if (env.RENDER_BACKEND !== kind.backend) {
+        problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
+      }
+      const vendorSecret = VENDOR_SECRET[kind.backend!];
+      if (vendorSecret && !(vendorSecret in secretEnv))
+        problems.push(`${at}: the ${kind.backend!} backend needs ${vendorSecret} from Secret Manager`);
     }
+    for (const [k, v] of Object.entries(secretEnv)) {
+      if (!/^\$\{module\.secrets\.ids\["[^"]+"\]\}$/.test(v))
+        problems.push(`${at}: secret_env ${k} is not a module.secrets reference`);
+    }
+    for (const k of Object.keys(env)) {
+      if (SECRET_NAME.test(k))
+        problems.push(`${at}: ${k} is a secret and must come from Secret Manager (secret_env), not a literal`);
+    }
+
+    // IAM that matches what the code does.
+    if (isObject(grant)) {
+      const needsVertex =
+        env.PLANNER_DIRECTOR === 'gemini' ||
+        env.QA_JUDGE === 'gemini' ||
+        (kind.service === 'render' && kind.backend === 'veo');
+      if (needsVertex !== (grant.vertex === true)) {
+        problems.push(
+          `${at}: ${needsVertex ? 'calls Vertex AI but has no' : 'does not call Vertex AI but has'} roles/aiplatform.user`,
+        );
+      }
+      const usesBucket = has('STORAGE_BUCKET');
+      if (usesBucket !== (typeof grant.bucket_role === 'string')) {
+        problems.push(`${at}: ${usesBucket ? 'uses the bucket but has no' : 'has no bucket but has a'} bucket role`);
+      }
+      const signs = SIGNS_URLS.includes(kind.service);
+      if (signs !== (grant.signs_urls === true)) {
+        problems.push(
+          `${at}: ${signs ? 'signs URLs but cannot sign as itself' : 'does not sign URLs but holds token creator on itself'}`,
+        );
+      }
+    }
+  }
+  for (const key of Object.keys(iamWorkloads)) {
+    if (!names.includes(key)) problems.push(`${PLATFORM}: iam module has an account for ${key}, which is not deployed`);
   }
   return problems;
 }
@@ -520,36 +574,34 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
  */
 export function checkSecretAccess(files: TfFile[]): Problem[] {
   const problems: Problem[] = [];
-  for (const root of environmentRoots(files)) {
-    const calls = moduleCalls(files, root);
-    const secretsCall = calls.find((m) => m.source === '../../modules/secrets');
-    const secrets = isObject(secretsCall?.body.secrets) ? secretsCall.body.secrets : {};
-    const mounts = new Map<string, Set<string>>();
-    for (const w of calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source))) {
-      for (const [k, ref] of Object.entries(stringMap(w.body.secret_env))) {
-        const id = /^\$\{module\.secrets\.ids\["([^"]+)"\]\}$/.exec(ref)?.[1];
-        if (!id) continue; // reported by checkWorkloads
-        if (!(id in secrets))
-          problems.push(
-            `${root}: ${String(w.body.name)} mounts ${k} from ${id}, which the secrets module does not create`,
-          );
-        mounts.set(id, (mounts.get(id) ?? new Set()).add(String(w.body.name)));
-      }
+  const calls = platformCalls(files, problems);
+  const secretsCall = calls.find((m) => m.target === 'modules/secrets');
+  const secrets = isObject(secretsCall?.body.secrets) ? secretsCall.body.secrets : {};
+  const mounts = new Map<string, Set<string>>();
+  for (const w of calls.filter(isWorkloadModule)) {
+    for (const [k, ref] of Object.entries(stringMap(w.body.secret_env))) {
+      const id = /^\$\{module\.secrets\.ids\["([^"]+)"\]\}$/.exec(ref)?.[1];
+      if (!id) continue; // reported by checkWorkloads
+      if (!(id in secrets))
+        problems.push(
+          `${PLATFORM}: ${String(w.body.name)} mounts ${k} from ${id}, which the secrets module does not create`,
+        );
+      mounts.set(id, (mounts.get(id) ?? new Set()).add(String(w.body.name)));
     }
-    for (const [id, spec] of Object.entries(secrets)) {
-      const accessors = stringMap(isObject(spec) ? spec.accessors : undefined);
-      const mounted = mounts.get(id) ?? new Set<string>();
-      for (const [label, member] of Object.entries(accessors)) {
-        const wantMember =
-          label === 'aiprod-deployer' ? '${module.iam.deployer_member}' : `\${module.iam.members["${label}"]}`;
-        if (member !== wantMember)
-          problems.push(`${root}: ${id}: accessor ${label} is ${JSON.stringify(member)}, expected ${wantMember}`);
-        const allowed = mounted.has(label) || (label === 'aiprod-deployer' && mounted.size === 0);
-        if (!allowed) problems.push(`${root}: ${id} is readable by ${label}, which does not mount it`);
-      }
-      for (const name of mounted) {
-        if (!(name in accessors)) problems.push(`${root}: ${name} mounts ${id} but is not granted access to it`);
-      }
+  }
+  for (const [id, spec] of Object.entries(secrets)) {
+    const accessors = stringMap(isObject(spec) ? spec.accessors : undefined);
+    const mounted = mounts.get(id) ?? new Set<string>();
+    for (const [label, member] of Object.entries(accessors)) {
+      const wantMember =
+        label === 'aiprod-deployer' ? '${module.iam.deployer_member}' : `\${module.iam.members["${label}"]}`;
+      if (member !== wantMember)
+        problems.push(`${PLATFORM}: ${id}: accessor ${label} is ${JSON.stringify(member)}, expected ${wantMember}`);
+      const allowed = mounted.has(label) || (label === 'aiprod-deployer' && mounted.size === 0);
+      if (!allowed) problems.push(`${PLATFORM}: ${id} is readable by ${label}, which does not mount it`);
+    }
+    for (const name of mounted) {
+      if (!(name in accessors)) problems.push(`${PLATFORM}: ${name} mounts ${id} but is not granted access to it`);
     }
   }
   return problems;
@@ -560,7 +612,7 @@ export const subscriptionOwner = (s: { service: string; backend?: string }) =>
   s.backend ? `aiprod-${s.service}-${s.backend}` : `aiprod-${s.service}`;
 
 /**
- * Every subscription in the catalogue has its consumer deployed in each root, and the iam module
+ * Every subscription in the catalogue has its consumer deployed in modules/platform, and the iam module
  * gets its subscriber and publisher grants from the pubsub module (which derives them from the
  * same catalogue), so a new subscriber or publisher needs no hand-written grant.
  */
@@ -571,22 +623,18 @@ export function checkConsumers(catalogue: Catalogue, files: TfFile[]): Problem[]
   if (!owner.includes('aiprod-${s.service}-${s.backend}') || !owner.includes('aiprod-${s.service}')) {
     problems.push('modules/pubsub: local.owner does not name workloads aiprod-<service>[-<backend>]');
   }
-  for (const root of environmentRoots(files)) {
-    const calls = moduleCalls(files, root);
-    const deployed = new Set(
-      calls.filter((m) => /modules\/cloud-run-(service|worker-pool)$/.test(m.source)).map((m) => String(m.body.name)),
-    );
-    for (const s of catalogue.subscriptions) {
-      const name = subscriptionOwner(s);
-      if (!deployed.has(name)) problems.push(`${root}: nothing pulls ${s.name}: no workload ${name}`);
-    }
-    const iam = calls.find((m) => m.source === '../../modules/iam');
-    if (iam?.body.subscription_owners !== '${module.pubsub.subscription_owners}') {
-      problems.push(`${root}: the iam module's subscription_owners do not come from module.pubsub`);
-    }
-    if (iam?.body.topic_publishers !== '${module.pubsub.topic_publishers}') {
-      problems.push(`${root}: the iam module's topic_publishers do not come from module.pubsub`);
-    }
+  const calls = platformCalls(files, problems);
+  const deployed = new Set(calls.filter(isWorkloadModule).map((m) => String(m.body.name)));
+  for (const s of catalogue.subscriptions) {
+    const name = subscriptionOwner(s);
+    if (!deployed.has(name)) problems.push(`${PLATFORM}: nothing pulls ${s.name}: no workload ${name}`);
+  }
+  const iam = calls.find((m) => m.target === 'modules/iam');
+  if (iam?.body.subscription_owners !== '${module.pubsub.subscription_owners}') {
+    problems.push(`${PLATFORM}: the iam module's subscription_owners do not come from module.pubsub`);
+  }
+  if (iam?.body.topic_publishers !== '${module.pubsub.topic_publishers}') {
+    problems.push(`${PLATFORM}: the iam module's topic_publishers do not come from module.pubsub`);
   }
   return problems;
 }

@@ -15,6 +15,7 @@ import {
   checkFormat,
   checkNoLiteralSecrets,
   checkProviders,
+  checkRoots,
   checkSecretAccess,
   checkPubsub,
   checkSubscriptionsNeverExpire,
@@ -71,6 +72,7 @@ describe('terraform offline checks: the real tree passes', () => {
       'iam',
       'secrets',
       'artifact-registry',
+      'platform',
     ]) {
       expect(paths).toContain(`modules/${m}/main.tf`);
     }
@@ -79,9 +81,8 @@ describe('terraform offline checks: the real tree passes', () => {
     expect(paths.some((p) => p.startsWith('environments/dev/'))).toBe(false);
   });
 
-  it('wires staging and prod identically (they differ only in variable values)', () => {
-    const main = (env: string) => readFileSync(join(dir, 'environments', env, 'main.tf'), 'utf8');
-    expect(main('prod')).toBe(main('staging'));
+  it('keeps each environment root thin: one call of modules/platform with every input', () => {
+    expect(checkRoots(files)).toEqual([]);
   });
 
   it('is formatted as terraform fmt would', () => {
@@ -162,8 +163,7 @@ describe('terraform offline checks bite', () => {
       ],
     } as Catalogue;
     expect(checkConsumers(sora, files)).toEqual([
-      'environments/prod: nothing pulls aiprod.render.sora.v1.render-sora: no workload aiprod-render-sora',
-      'environments/staging: nothing pulls aiprod.render.sora.v1.render-sora: no workload aiprod-render-sora',
+      'modules/platform: nothing pulls aiprod.render.sora.v1.render-sora: no workload aiprod-render-sora',
     ]);
   });
 
@@ -215,7 +215,7 @@ describe('terraform offline checks bite', () => {
   });
 
   it('reports a secret written as a literal', async () => {
-    const literal = await edited('environments/prod/main.tf', (t) =>
+    const literal = await edited('modules/platform/main.tf', (t) =>
       t.replace(
         'RENDER_BACKEND   = "runway"',
         'RENDER_BACKEND   = "runway"\n    RUNWAY_API_KEY   = "key_9f3Kq27XbLpV0sWd4TzR8mYc1HnJ6uAe"',
@@ -235,7 +235,7 @@ describe('terraform offline checks bite', () => {
   });
 
   it('reports a vendor secret readable by, or mounted into, a pool other than its own', async () => {
-    const broken = await edited('environments/staging/main.tf', (t) =>
+    const broken = await edited('modules/platform/main.tf', (t) =>
       t
         .replace(
           '{ "aiprod-render-replicate" = module.iam.members["aiprod-render-replicate"] }',
@@ -247,12 +247,12 @@ describe('terraform offline checks bite', () => {
         ),
     );
     expect(checkSecretAccess(broken)).toEqual([
-      'environments/staging: aiprod-replicate-api-token is readable by aiprod-render-veo, which does not mount it',
-      'environments/staging: aiprod-render-veo mounts aiprod-runway-api-key but is not granted access to it',
+      'modules/platform: aiprod-replicate-api-token is readable by aiprod-render-veo, which does not mount it',
+      'modules/platform: aiprod-render-veo mounts aiprod-runway-api-key but is not granted access to it',
     ]);
   });
 
-  it("reports a variable a service's env.ts requires that the roots do not set", () => {
+  it("reports a variable a service's env.ts requires that the platform module does not set", () => {
     // QA_REFERENCE_MODEL added to qa's env.ts as required (no Optional, no default).
     const stricter = {
       ...schemas,
@@ -262,13 +262,12 @@ describe('terraform offline checks bite', () => {
       },
     };
     expect(checkWorkloads(files, stricter)).toEqual([
-      'environments/prod: aiprod-qa: env.ts requires QA_REFERENCE_MODEL but it is not set',
-      'environments/staging: aiprod-qa: env.ts requires QA_REFERENCE_MODEL but it is not set',
+      'modules/platform: aiprod-qa: env.ts requires QA_REFERENCE_MODEL but it is not set',
     ]);
   });
 
   it('reports a shared service account, a missing image, a wrong backend list and a missing vendor secret', async () => {
-    const broken = await edited('environments/staging/main.tf', (t) =>
+    const broken = await edited('modules/platform/main.tf', (t) =>
       t
         .replace(
           'service_account_email = module.iam.emails["aiprod-qa"]',
@@ -293,7 +292,7 @@ describe('terraform offline checks bite', () => {
   });
 
   it('reports IAM that does not match what a workload does', async () => {
-    const broken = await edited('environments/prod/main.tf', (t) =>
+    const broken = await edited('modules/platform/main.tf', (t) =>
       t
         .replace('{ service = "planner", vertex = true }', '{ service = "planner" }')
         .replace(
@@ -302,8 +301,8 @@ describe('terraform offline checks bite', () => {
         ),
     );
     expect(checkWorkloads(broken, schemas)).toEqual([
-      'environments/prod: aiprod-delivery: does not sign URLs but holds token creator on itself',
-      'environments/prod: aiprod-planner: calls Vertex AI but has no roles/aiplatform.user',
+      'modules/platform: aiprod-delivery: does not sign URLs but holds token creator on itself',
+      'modules/platform: aiprod-planner: calls Vertex AI but has no roles/aiplatform.user',
     ]);
   });
 
@@ -316,10 +315,61 @@ describe('terraform offline checks bite', () => {
       'modules/x/variables.tf: variable "a" has no description',
       'modules/x/variables.tf: variable "b" has no type',
     ]);
+    const undescribed = await edited('modules/platform/variables.tf', (t) =>
+      t.replace(/(variable "media_retention_days" \{\s*type\s*=\s*number)\s*description\s*=\s*"[^"]*"/, '$1'),
+    );
+    expect(checkVariables(undescribed)).toEqual([
+      'modules/platform/variables.tf: variable "media_retention_days" has no description',
+    ]);
     const old = await edited('modules/storage/versions.tf', (t) => t.replace('~> 7.0', '~> 6.0'));
     expect(checkProviders(old)).toEqual([
       'modules/storage/versions.tf: google provider version "~> 6.0" is not "~> 7.x"',
       'modules/storage: no required_providers pin of hashicorp/google ~> 7.x',
     ]);
+  });
+
+  it('reports a root that does not call modules/platform, or leaves out an input', async () => {
+    const none = await edited('environments/prod/main.tf', (t) => t.replace(/module "platform" \{[\s\S]*?\n\}\n/, ''));
+    expect(checkRoots(none)).toEqual(['environments/prod: calls modules/platform 0 times, expected once']);
+    const partial = await edited('environments/staging/main.tf', (t) =>
+      t
+        .replace(/\n\s*media_retention_days\s*=\s*\d+/, '')
+        .replace('image_tag      = var.image_tag', 'tag = var.image_tag'),
+    );
+    expect(checkRoots(partial)).toEqual([
+      'environments/staging: module platform does not pass image_tag',
+      'environments/staging: module platform does not pass media_retention_days',
+      'environments/staging: module platform passes tag, which modules/platform does not declare',
+    ]);
+  });
+
+  it('reports a root that wires a module itself, and a platform input with a default', async () => {
+    const wired = await edited('environments/staging/main.tf', (t) =>
+      t.concat(
+        '\nmodule "render_sora" {\n  source = "../../modules/cloud-run-worker-pool"\n  name   = "aiprod-render-sora"\n}\n',
+      ),
+    );
+    expect(checkRoots(wired)).toEqual([
+      'environments/staging: calls modules/cloud-run-worker-pool directly (module render_sora); wire it in modules/platform',
+    ]);
+    const defaulted = await edited('modules/platform/variables.tf', (t) =>
+      t.replace(/(variable "deletion_protection" \{[^}]*?type\s*=\s*bool)/, '$1\n  default     = false'),
+    );
+    expect(checkRoots(defaulted)).toEqual([
+      'modules/platform/variables.tf: variable "deletion_protection" has a default; each environment root must state it',
+    ]);
+  });
+
+  it('reports the workload checks on a tree without modules/platform instead of passing', () => {
+    const without = files.filter((f) => !f.path.startsWith('modules/platform/'));
+    expect(checkWorkloads(without, schemas)).toEqual([
+      'modules/platform: no module calls (it holds every workload)',
+      'modules/platform: no iam module',
+      'modules/platform: no aiprod-gateway service',
+    ]);
+    expect(checkConsumers(catalogueJson(), without)).toEqual(
+      expect.arrayContaining(['modules/platform: no module calls (it holds every workload)']),
+    );
+    expect(checkSecretAccess(without)).toEqual(['modules/platform: no module calls (it holds every workload)']);
   });
 });

@@ -1,3 +1,6 @@
+# Only what each installation chooses and git must not hold; every size of the staging environment
+# is in main.tf.
+
 variable "project_id" {
   type        = string
   description = "Google Cloud project id of the staging environment."
@@ -5,19 +8,7 @@ variable "project_id" {
 
 variable "project_number" {
   type        = string
-  description = "Project number (names the Pub/Sub service agent that moves dead letters)."
-}
-
-variable "region" {
-  type        = string
-  description = "Region of Cloud Run, Artifact Registry and the bucket."
-  default     = "europe-west1"
-}
-
-variable "firestore_location" {
-  type        = string
-  description = "Firestore multi-region or region."
-  default     = "eur3"
+  description = "Project number of that project (names the Pub/Sub service agent that moves dead letters)."
 }
 
 variable "image_tag" {
@@ -25,52 +16,8 @@ variable "image_tag" {
   description = "Tag (commit short SHA) of the images the bootstrap build pushed; used only when a workload is created, Cloud Build deploys later images."
 }
 
-variable "gemini_location" {
+variable "region" {
   type        = string
-  description = "Vertex AI location for Gemini (planner director, QA judge)."
+  description = "Region of Cloud Run, Artifact Registry and the media bucket."
   default     = "europe-west1"
-}
-
-variable "veo_location" {
-  type        = string
-  description = "Vertex AI location for Veo renders."
-  default     = "us-central1"
-}
-
-variable "gateway_min_instances" {
-  type        = number
-  description = "Gateway instances kept warm."
-  default     = 0
-}
-
-variable "gateway_max_instances" {
-  type        = number
-  description = "Gateway instance ceiling."
-  default     = 3
-}
-
-variable "pool_instances" {
-  type        = map(number)
-  description = "Worker pool name => instance count (manual scaling; docs/decisions/2026-12-worker-pool-scaling.md)."
-  default = {
-    "aiprod-planner"          = 1
-    "aiprod-qa"               = 1
-    "aiprod-delivery"         = 1
-    "aiprod-render-local"     = 1
-    "aiprod-render-runway"    = 1
-    "aiprod-render-veo"       = 1
-    "aiprod-render-replicate" = 1
-  }
-}
-
-variable "media_retention_days" {
-  type        = number
-  description = "Days clips, frames and finished videos are kept in the bucket."
-  default     = 30
-}
-
-variable "deletion_protection" {
-  type        = bool
-  description = "Refuse to destroy Cloud Run services and pools from Terraform."
-  default     = false
 }

@@ -1,0 +1,267 @@
+# The whole AIPROD platform in one project: every module wired together. The environment roots
+# (terraform/environments/<env>) only configure the provider and call this module with their
+# sizes, counts, retention and protection, so staging and prod cannot drift apart in wiring.
+# Names follow docs/decisions/2026-12-cloud-run-shape.md. The offline checks in
+# terraform/check.ts hold each workload below to its services/<svc>/src/env.ts.
+
+locals {
+  # Images: the first apply runs the images Cloud Build pushed for var.image_tag (the bootstrap
+  # build, docs/deploy.md), so every workload's startup probe and env.ts are exercised when it is
+  # created. After that Cloud Build deploys every image (canary, then promote) and the modules
+  # ignore image changes, so re-applying never rolls a release back.
+  images = "${var.region}-docker.pkg.dev/${var.project_id}/${module.artifact_registry.repository_id}"
+}
+
+module "artifact_registry" {
+  source     = "../artifact-registry"
+  project_id = var.project_id
+  location   = var.region
+}
+
+module "pubsub" {
+  source         = "../pubsub"
+  project_id     = var.project_id
+  project_number = var.project_number
+  catalogue_file = "${path.module}/../../../packages/contracts/catalogue.json"
+}
+
+module "firestore" {
+  source     = "../firestore"
+  project_id = var.project_id
+  location   = var.firestore_location
+}
+
+module "storage" {
+  source            = "../storage"
+  project_id        = var.project_id
+  name              = "${var.project_id}-aiprod-media"
+  location          = var.region
+  delete_after_days = var.media_retention_days
+}
+
+module "iam" {
+  source              = "../iam"
+  project_id          = var.project_id
+  subscription_owners = module.pubsub.subscription_owners
+  topic_publishers    = module.pubsub.topic_publishers
+  bucket_name         = module.storage.name
+  artifact_repository = module.artifact_registry.repository_id
+  artifact_location   = module.artifact_registry.location
+  workloads = {
+    # Streams outputs and signs download URLs (as itself); never writes objects.
+    "aiprod-gateway" = { service = "gateway", bucket_role = "roles/storage.objectViewer", signs_urls = true }
+    # Gemini director; no bucket access (its env.ts has no storage).
+    "aiprod-planner"          = { service = "planner", vertex = true }
+    "aiprod-qa"               = { service = "qa", bucket_role = "roles/storage.objectUser", vertex = true }
+    "aiprod-delivery"         = { service = "delivery", bucket_role = "roles/storage.objectUser" }
+    "aiprod-render-local"     = { service = "render", bucket_role = "roles/storage.objectUser" }
+    "aiprod-render-runway"    = { service = "render", bucket_role = "roles/storage.objectUser" }
+    "aiprod-render-veo"       = { service = "render", bucket_role = "roles/storage.objectUser", vertex = true }
+    "aiprod-render-replicate" = { service = "render", bucket_role = "roles/storage.objectUser" }
+  }
+}
+
+module "secrets" {
+  source     = "../secrets"
+  project_id = var.project_id
+  secrets = {
+    "aiprod-runway-api-key" = {
+      description = "Runway API key (RUNWAY_API_KEY of aiprod-render-runway)."
+      accessors   = { "aiprod-render-runway" = module.iam.members["aiprod-render-runway"] }
+    }
+    "aiprod-replicate-api-token" = {
+      description = "Replicate API token (REPLICATE_API_TOKEN of aiprod-render-replicate)."
+      accessors   = { "aiprod-render-replicate" = module.iam.members["aiprod-render-replicate"] }
+    }
+    "aiprod-smoke-api-key" = {
+      description = "AIPROD API key of the smoke-test tenant, used by Cloud Build's canary check."
+      accessors   = { "aiprod-deployer" = module.iam.deployer_member }
+    }
+  }
+}
+
+module "gateway" {
+  source                = "../cloud-run-service"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-gateway"
+  service_account_email = module.iam.emails["aiprod-gateway"]
+  image                 = "${local.images}/gateway:${var.image_tag}"
+  # Public at the Cloud Run layer: clients hold AIPROD API keys, not Google identities, and the
+  # gateway authenticates every request itself (the cloud-run-service module explains).
+  invoker_members     = ["allUsers"]
+  min_instances       = var.gateway_min_instances
+  max_instances       = var.gateway_max_instances
+  deletion_protection = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
+  }
+}
+
+module "planner" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-planner"
+  service_account_email = module.iam.emails["aiprod-planner"]
+  image                 = "${local.images}/planner:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-planner"]
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    PLANNER_DIRECTOR = "gemini"
+    PLANNER_BACKENDS = "local,runway,veo,replicate"
+    VERTEX_LOCATION  = var.gemini_location
+  }
+}
+
+module "qa" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-qa"
+  service_account_email = module.iam.emails["aiprod-qa"]
+  image                 = "${local.images}/qa:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-qa"]
+  cpu                   = "2"
+  memory                = "2Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT     = var.project_id
+    STORAGE_KIND    = "gcs"
+    STORAGE_BUCKET  = module.storage.name
+    QA_JUDGE        = "gemini"
+    VERTEX_LOCATION = var.gemini_location
+  }
+}
+
+module "delivery" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-delivery"
+  service_account_email = module.iam.emails["aiprod-delivery"]
+  image                 = "${local.images}/delivery:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-delivery"]
+  cpu                   = "2"
+  memory                = "4Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT    = var.project_id
+    STORAGE_KIND   = "gcs"
+    STORAGE_BUCKET = module.storage.name
+  }
+}
+
+# One pool per render backend, all from the one render image; RENDER_BACKEND picks the backend
+# and ENABLED_BACKENDS (= the planner's PLANNER_BACKENDS) lists the pools deployed here.
+module "render_local" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-render-local"
+  service_account_email = module.iam.emails["aiprod-render-local"]
+  image                 = "${local.images}/render:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-render-local"]
+  cpu                   = "2"
+  memory                = "2Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
+    RENDER_BACKEND   = "local"
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
+  }
+}
+
+module "render_runway" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-render-runway"
+  service_account_email = module.iam.emails["aiprod-render-runway"]
+  image                 = "${local.images}/render:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-render-runway"]
+  memory                = "1Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
+    RENDER_BACKEND   = "runway"
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
+  }
+  secret_env = {
+    RUNWAY_API_KEY = module.secrets.ids["aiprod-runway-api-key"]
+  }
+}
+
+module "render_veo" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-render-veo"
+  service_account_email = module.iam.emails["aiprod-render-veo"]
+  image                 = "${local.images}/render:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-render-veo"]
+  memory                = "1Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
+    RENDER_BACKEND   = "veo"
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
+    VERTEX_LOCATION  = var.veo_location
+  }
+}
+
+module "render_replicate" {
+  source                = "../cloud-run-worker-pool"
+  project_id            = var.project_id
+  region                = var.region
+  name                  = "aiprod-render-replicate"
+  service_account_email = module.iam.emails["aiprod-render-replicate"]
+  image                 = "${local.images}/render:${var.image_tag}"
+  instance_count        = var.pool_instances["aiprod-render-replicate"]
+  memory                = "1Gi"
+  deletion_protection   = var.deletion_protection
+  # Database, grants and secrets first: a revision that cannot reach them never becomes
+  # ready.
+  depends_on = [module.iam, module.secrets, module.firestore]
+  env = {
+    GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
+    RENDER_BACKEND   = "replicate"
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
+  }
+  secret_env = {
+    REPLICATE_API_TOKEN = module.secrets.ids["aiprod-replicate-api-token"]
+  }
+}
