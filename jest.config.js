@@ -1,5 +1,22 @@
 /** One jest run for every test: unit tests beside the code, integration tests (*.int.test.ts)
  *  against the real emulators started once in globalSetup, end-to-end tests in test/e2e. */
+
+/** Dependencies jest's CommonJS module system cannot load as published: jose 6, cockatiel 4 and
+ *  commander 15 ship only ES modules; teeny-request 11 (under @google-cloud/storage 8) and gaxios
+ *  load node-fetch 3 (ES modules, with fetch-blob, formdata-polyfill and data-uri-to-buffer) through
+ *  `import()`, which jest runs only with --experimental-vm-modules. swc turns both into `require`. */
+const esModulePackages = [
+  'jose',
+  'cockatiel',
+  'commander',
+  'teeny-request',
+  'gaxios',
+  'node-fetch',
+  'fetch-blob',
+  'formdata-polyfill',
+  'data-uri-to-buffer',
+].join('|');
+
 module.exports = {
   testEnvironment: 'node',
   roots: [
@@ -14,10 +31,12 @@ module.exports = {
   testPathIgnorePatterns: ['/node_modules/', '/dist/'],
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } } }],
-    // jose 6 and cockatiel 4 ship only ES modules; jest's module system needs them as CommonJS.
+    // esModulePackages (above) go through swc as CommonJS; everything else in node_modules as is.
     '^.+/node_modules/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
   },
-  transformIgnorePatterns: ['/node_modules/(?!(\\.pnpm/(jose|cockatiel)@[^/]+/node_modules/)?(jose|cockatiel)/)'],
+  transformIgnorePatterns: [
+    `/node_modules/(?!(\\.pnpm/(${esModulePackages})@[^/]+/node_modules/)?(${esModulePackages})/)`,
+  ],
   moduleNameMapper: {
     '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|qa|webhooks|planning)$':
       '<rootDir>/packages/$1/src',

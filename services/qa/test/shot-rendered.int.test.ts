@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PubSub, type Message } from '@google-cloud/pubsub';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import { PRESETS, type Brief } from '@aiprod/contracts';
 import { createFirestore, JobStore, MessageLedger, ShotAttempts } from '@aiprod/job-store';
 import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
@@ -35,6 +35,9 @@ const storage = createBlobStore({
 let judge: SemanticJudge;
 let corpus: DefectClip[];
 let deps: QaDeps;
+/* Closed in afterAll: an open subscription outlives the suite, and the Pub/Sub client's stream
+ * keepalive reopens its stream later inside whichever suite the jest worker runs next. */
+const testSubscriptions: Subscription[] = [];
 const renderRequests: Record<string, unknown>[] = [];
 const assembleRequests: Record<string, unknown>[] = [];
 
@@ -46,6 +49,7 @@ beforeAll(async () => {
     ['aiprod.job.assemble.v1', assembleRequests],
   ] as const) {
     const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.qa-test`);
+    testSubscriptions.push(sub);
     sub.on('message', (m: Message) => {
       sink.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
       m.ack();
@@ -68,6 +72,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await judge?.close();
+  await Promise.all(testSubscriptions.map((sub) => sub.close()));
   await pubsub.close();
   await db.terminate();
   rmSync(dir, { recursive: true, force: true });

@@ -10,7 +10,7 @@ import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type 
 
 /**
  * A local stand-in for Veo on Vertex AI, speaking the protocol the way `@google/genai`
- * (vertexai: true, ~2.32) calls it from `models.generateVideos` and `operations.getVideosOperation`:
+ * (vertexai: true, 3.x) calls it from `models.generateVideos` and `operations.getVideosOperation`:
  *
  *   POST {base}/v1beta1/projects/{p}/locations/{l}/publishers/google/models/{model}:predictLongRunning
  *        { instances: [{ prompt }], parameters: { durationSeconds, aspectRatio, resolution, ... } }

@@ -321,7 +321,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
     ...(options.authClient ? { googleAuthOptions: { authClient: options.authClient } } : {}),
     httpOptions: {
       ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-      // No retryOptions: @google/genai 2.32 retries (through p-retry) only when they are given, and
+      // No retryOptions: @google/genai (2.32 and 3.x) retries (through p-retry) only when they are given, and
       // retries with their backoff belong to the fallback policy, which sees every failure and the
       // vendor's Retry-After. `{ attempts: 1 }` is not the same: it still routes errors through
       // p-retry, which rewraps errors from another realm (jest's vm) as "Non-error was thrown".
