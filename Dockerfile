@@ -16,12 +16,36 @@ ENV PNPM_HOME=/pnpm CI=true
 ENV PATH=$PNPM_HOME:$PATH
 RUN npm install -g pnpm@10.34.9
 WORKDIR /src
-# Dependencies first: `pnpm fetch` needs only the lockfile (and the workspace file for overrides),
-# so this layer stays cached until a dependency changes, whatever the sources do.
+# Dependencies first, so these layers stay cached until a dependency changes, whatever the
+# sources do: `pnpm fetch` needs only the lockfile; the install needs every workspace manifest
+# (test/deploy/dockerfiles.test.ts checks that each one is copied here).
 COPY pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 RUN pnpm fetch
+COPY package.json ./
+COPY packages/config/package.json packages/config/
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/emulators/package.json packages/emulators/
+COPY packages/job-store/package.json packages/job-store/
+COPY packages/media/package.json packages/media/
+COPY packages/observability/package.json packages/observability/
+COPY packages/planning/package.json packages/planning/
+COPY packages/pubsub/package.json packages/pubsub/
+COPY packages/qa/package.json packages/qa/
+COPY packages/service-runtime/package.json packages/service-runtime/
+COPY packages/storage/package.json packages/storage/
+COPY packages/testing/package.json packages/testing/
+COPY packages/webhooks/package.json packages/webhooks/
+COPY services/delivery/package.json services/delivery/
+COPY services/gateway/package.json services/gateway/
+COPY services/planner/package.json services/planner/
+COPY services/qa/package.json services/qa/
+COPY services/render/package.json services/render/
+COPY infra/local/package.json infra/local/
+# The root devDependency `node` (Node 24 for hosts without it) downloads its binary here; the
+# image's own Node 24 is what runs the build.
+RUN pnpm install --offline --frozen-lockfile
 COPY . .
-RUN pnpm install --offline --frozen-lockfile && pnpm build
+RUN pnpm build
 
 # The same script `npm test` runs (test/deploy/bundle.test.ts) makes the service's folder.
 FROM build AS bundle

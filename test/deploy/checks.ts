@@ -114,6 +114,32 @@ function isExecForm(args: string): boolean {
   }
 }
 
+/** Workspace package directories, from pnpm-workspace.yaml's `dir/*` and `dir` entries. */
+export function workspaceDirs(workspaceYaml: string, listDir: (dir: string) => string[]): string[] {
+  const { packages = [] } = parse(workspaceYaml) as { packages?: string[] };
+  return packages.flatMap((pattern) =>
+    pattern.endsWith('/*') ? listDir(pattern.slice(0, -2)).map((d) => `${pattern.slice(0, -2)}/${d}`) : [pattern],
+  );
+}
+
+/**
+ * Workspace manifests the build stage does not copy before `pnpm install`: the install would
+ * then not link that package, and the layer would not be rebuilt when its dependencies change.
+ */
+export function uncopiedManifests(dockerfile: string, dirs: string[]): string[] {
+  const build = stages(dockerfile).find((s) => s.name === 'build');
+  if (!build) return ['no build stage'];
+  const install = build.instructions.findIndex((i) => i.keyword === 'RUN' && /\bpnpm install\b/.test(i.args));
+  if (install < 0) return ['no pnpm install in the build stage'];
+  const copied = new Set(
+    build.instructions
+      .slice(0, install)
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => i.args.split(/\s+/).slice(0, -1)),
+  );
+  return ['package.json', ...dirs.map((d) => `${d}/package.json`)].filter((m) => !copied.has(m));
+}
+
 // ---------------------------------------------------------------- cloudbuild.yaml
 
 export interface CloudBuildStep {

@@ -1,9 +1,14 @@
-import { lintDockerfile, read, stages, type Stage } from './checks';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { lintDockerfile, read, repoRoot, stages, uncopiedManifests, workspaceDirs, type Stage } from './checks';
 
 /** The Dockerfiles lint clean with dockerfile-utils and our own rules; each rule is shown to bite. */
 const serviceImage = read('Dockerfile');
 const ciImage = read('build/ci/Dockerfile');
 const DIGEST = /@sha256:[0-9a-f]{64}/;
+const packageDirs = workspaceDirs(read('pnpm-workspace.yaml'), (dir) =>
+  readdirSync(join(repoRoot, dir)).filter((d) => existsSync(join(repoRoot, dir, d, 'package.json'))),
+);
 
 describe('the Dockerfiles', () => {
   it('lint clean: the service images run as a user other than root', () => {
@@ -35,6 +40,8 @@ describe('the Dockerfiles', () => {
     const fetchAt = build.findIndex((l) => l === 'RUN pnpm fetch');
     expect(fetchAt).toBeGreaterThan(build.findIndex((l) => l.startsWith('COPY pnpm-lock.yaml')));
     expect(fetchAt).toBeLessThan(build.findIndex((l) => l === 'COPY . .'));
+    expect(packageDirs.length).toBeGreaterThanOrEqual(19);
+    expect(uncopiedManifests(serviceImage, packageDirs)).toEqual([]);
   });
 });
 
@@ -75,6 +82,14 @@ describe('the Dockerfile checks bite', () => {
   it('on what dockerfile-utils finds (an unknown instruction, an instruction with no arguments)', () => {
     const problems = lintDockerfile(`${good}COPYY a b\nWORKDIR\n`);
     expect(problems).toEqual(['line 4: Unknown instruction: COPYY', 'line 5: Instruction has no arguments']);
+  });
+
+  it('on a workspace package whose manifest is not copied before the install', () => {
+    expect(uncopiedManifests(serviceImage, [...packageDirs, 'packages/billing'])).toEqual([
+      'packages/billing/package.json',
+    ]);
+    const dropped = serviceImage.replace('COPY services/qa/package.json services/qa/\n', '');
+    expect(uncopiedManifests(dropped, packageDirs)).toEqual(['services/qa/package.json']);
   });
 
   it('on the real Dockerfile with its digest removed', () => {
