@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -168,6 +168,81 @@ describe('the local platform', () => {
     );
     const missing = await httpsJson(`${url}/job_doesnotexist`, { ca, apiKey: stack.info.apiKey });
     expect(missing.status).toBe(404);
+  });
+
+  describe('the deploy smoke job (scripts/deploy/smoke-job.mjs), run as Cloud Build runs it', () => {
+    /** Runs the script as a child process (never blocking this process's sockets); onStderr sees its progress. */
+    const smoke = (args: string[], options: { apiKey?: string; onStderr?: (text: string) => void } = {}) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolvePromise, reject) => {
+        const child = spawn(process.execPath, [join(repoRoot, 'scripts', 'deploy', 'smoke-job.mjs'), ...args], {
+          // Only what Cloud Build gives the step: the key from Secret Manager; here also our local CA.
+          env: {
+            PATH: process.env.PATH,
+            SMOKE_API_KEY: options.apiKey ?? stack.info.apiKey,
+            NODE_EXTRA_CA_CERTS: stack.info.caCertPath,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+        child.stderr.on('data', (c: Buffer) => {
+          stderr += c.toString();
+          options.onStderr?.(stderr);
+        });
+        const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        child.on('error', reject);
+        child.on('close', (status) => {
+          clearTimeout(killer);
+          resolvePromise({ status, stdout, stderr });
+        });
+      });
+
+    it('exits 0 once its zero-budget brief is delivered, rendered on the local backend only', async () => {
+      const run = await smoke([
+        '--gateway',
+        stack.info.gatewayUrl,
+        '--timeout',
+        '50',
+        '--interval',
+        '0.3',
+        '--expect-backend',
+        'local',
+      ]);
+      expect(run.stderr).not.toContain(stack.info.apiKey);
+      expect(run.status).toBe(0);
+      const result = JSON.parse(run.stdout) as { jobId: string; status: string; backends: string[]; outputs: number };
+      expect(result).toMatchObject({ status: 'DELIVERED', backends: ['local'], outputs: 1 });
+      expect((await client.get(result.jobId)).status).toBe('DELIVERED');
+    }, 60_000);
+
+    it('exits 2 when the job is not delivered in time, 3 when the gateway refuses the key', async () => {
+      const slow = await smoke(['--gateway', stack.info.gatewayUrl, '--timeout', '0.3', '--interval', '0.1']);
+      expect(slow.status).toBe(2);
+      expect(slow.stderr).toMatch(/still [A-Z_]+ after 0.3 s/);
+      const refused = await smoke(['--gateway', stack.info.gatewayUrl], { apiKey: 'aiprod_not_a_key_0000000000' });
+      expect(refused.status).toBe(3);
+      expect(refused.stderr).toMatch(/refused the job: HTTP 401/);
+    });
+
+    it('exits 1 when the job ends without a delivery (canceled while it waits)', async () => {
+      let canceled: Promise<unknown> | undefined;
+      const run = await smoke(['--gateway', stack.info.gatewayUrl, '--timeout', '30', '--interval', '0.2'], {
+        onStderr: (text) => {
+          const id = /submitted (job_\w+)/.exec(text)?.[1];
+          if (id && !canceled)
+            canceled = httpsJson(`${stack.info.gatewayUrl}/v1/jobs/${id}/cancel`, {
+              method: 'POST',
+              ca: client.caCert,
+              apiKey: stack.info.apiKey,
+              body: {},
+            });
+        },
+      });
+      expect(canceled).toBeDefined();
+      expect(run.stderr).toMatch(/ended CANCELED/);
+      expect(run.status).toBe(1);
+    }, 40_000);
   });
 
   it('still delivers a job whose request message was lost, once its deadline passes', async () => {
