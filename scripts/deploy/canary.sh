@@ -16,7 +16,8 @@
 #
 # Environment: REGION, TAG (the image tag, $SHORT_SHA), IMAGE_REPO (REGION-docker.pkg.dev/
 # PROJECT/aiprod), CANARY_PERCENT, POOL_CANARY_PERCENT, STATE_DIR (shared between steps: /workspace),
-# and for `smoke` SMOKE_API_KEY (Secret Manager), SMOKE_TIMEOUT_SECONDS.
+# and for `smoke` SMOKE_TIMEOUT_SECONDS (the API key is read from Secret Manager's
+# aiprod-smoke-api-key unless SMOKE_API_KEY is set). DEPLOY=false (the bootstrap build) skips all.
 # Names are the decision record's; Terraform creates every service and pool, Cloud Build only
 # deploys images to them.
 set -euo pipefail
@@ -76,12 +77,18 @@ deploy() {
 }
 
 smoke() {
-  : "${SMOKE_API_KEY:?}"
   rm -f "$STATE_DIR/smoke-exit"
   if [ ! -f "$STATE_DIR/canary-deployed" ]; then
     say "the deploy did not complete; no smoke job"
     echo 99 >"$STATE_DIR/smoke-exit"
     return 0
+  fi
+  # Read here rather than through Cloud Build's availableSecrets, which fails a whole build when
+  # a secret has no version yet, as in the bootstrap build before the smoke tenant exists. The
+  # key reaches only the smoke job's environment, never an argument or the log.
+  if [ -z "${SMOKE_API_KEY:-}" ]; then
+    SMOKE_API_KEY="$(gcloud secrets versions access latest --secret=aiprod-smoke-api-key --quiet)"
+    export SMOKE_API_KEY
   fi
   local url token code=0
   url="$(awk '$1 == "url" { print $2 }' "$state")"
@@ -129,6 +136,13 @@ decide() {
   [ "$failed" = 0 ] || say "some splits could not be restored; see above and docs/deploy.md"
   exit 1
 }
+
+# The bootstrap build (docs/deploy.md, step 4) builds and pushes the images Terraform's first
+# full apply starts; there is nothing to deploy to yet, so every step stands aside.
+if [ "${DEPLOY:-true}" = false ]; then
+  say "DEPLOY=false (bootstrap build): ${1:-} skipped, nothing deployed"
+  exit 0
+fi
 
 case "${1:-}" in
   deploy) deploy ;;

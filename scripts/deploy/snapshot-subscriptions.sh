@@ -7,6 +7,11 @@
 # already exists (a retried build of the same commit) is kept: it holds the older, safer state.
 set -euo pipefail
 tag="${1:?usage: $0 TAG}"
+if [ "${DEPLOY:-true}" = false ]; then
+  # The bootstrap build runs before Terraform made the subscriptions (docs/deploy.md, step 4).
+  echo "snapshot: DEPLOY=false (bootstrap build): nothing to snapshot" >&2
+  exit 0
+fi
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 subscriptions="$(node -e '
   const c = require(process.argv[1]);

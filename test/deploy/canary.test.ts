@@ -34,6 +34,7 @@ case "$*" in
   "run deploy "*) touch "$FAKE_DIR/deployed-$3" ;;
   "beta run worker-pools deploy "*) touch "$FAKE_DIR/deployed-$5" ;;
   "auth print-identity-token"*) exit 1 ;;
+  "secrets versions access latest --secret=aiprod-smoke-api-key "*) echo fake-smoke-key ;;
   "pubsub snapshots describe "*) [ "$4" = aiprod.job.requested.v1.planner.abc1234 ] || exit 1 ;;
 esac
 exit 0
@@ -55,7 +56,6 @@ const env = (extra: Record<string, string> = {}) => ({
   CANARY_PERCENT: '10',
   POOL_CANARY_PERCENT: '50',
   STATE_DIR: join(dir, 'state'),
-  SMOKE_API_KEY: 'unused-here',
   ...extra,
 });
 const canary = (step: string, extra?: Record<string, string>) =>
@@ -125,6 +125,16 @@ describe('the canary script, against a fake gcloud', () => {
     ]);
   });
 
+  it('with DEPLOY=false (the bootstrap build) deploys, smokes, decides and snapshots nothing, and passes', async () => {
+    for (const step of ['deploy', 'smoke', 'decide']) expect(await canary(step, { DEPLOY: 'false' })).toBe(0);
+    await run('bash', [join(repoRoot, 'scripts', 'deploy', 'snapshot-subscriptions.sh'), 'abc1234'], {
+      env: env({ DEPLOY: 'false' }),
+      timeout: 30_000,
+    });
+    expect(existsSync(join(dir, 'calls'))).toBe(false);
+    expect(existsSync(join(dir, 'state'))).toBe(false);
+  });
+
   it('fails the build when nothing was recorded or the smoke step never ran', async () => {
     expect(await canary('decide')).toBe(1);
     expect(existsSync(join(dir, 'calls'))).toBe(false);
@@ -166,7 +176,7 @@ describe('every gcloud command and flag the deploy scripts use', () => {
     for (const call of calls()) {
       const words = call.split(' ');
       const firstArg = words.findIndex(
-        (w, i) => i > 0 && (w.startsWith('-') || /[.\d]/.test(w) || w.startsWith('aiprod')),
+        (w, i) => i > 0 && (w.startsWith('-') || /[.\d]/.test(w) || w.startsWith('aiprod') || w === 'latest'),
       );
       const command = words.slice(0, firstArg).join(' ');
       const flags = words.filter((w) => w.startsWith('--')).map((w) => w.split('=')[0]!);
@@ -182,6 +192,7 @@ describe('every gcloud command and flag the deploy scripts use', () => {
       'run deploy',
       'run services describe',
       'run services update-traffic',
+      'secrets versions access',
     ]);
     const help = new Map<string, string>();
     await Promise.all(

@@ -154,6 +154,8 @@ export interface CloudBuildStep {
 }
 export interface CloudBuild {
   serviceAccount?: string;
+  substitutions?: Record<string, string>;
+  options?: { env?: string[] };
   steps: CloudBuildStep[];
   availableSecrets?: { secretManager?: { versionName: string; env: string }[] };
 }

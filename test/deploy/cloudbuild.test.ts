@@ -90,11 +90,18 @@ describe('cloudbuild.yaml', () => {
     expect(step('snapshot-subscriptions').args?.join(' ')).toContain('$SHORT_SHA');
   });
 
-  it('gives the smoke step the smoke API key from Secret Manager and no other step', () => {
-    expect(build.availableSecrets?.secretManager).toEqual([
-      { versionName: 'projects/$PROJECT_ID/secrets/aiprod-smoke-api-key/versions/latest', env: 'SMOKE_API_KEY' },
-    ]);
-    expect(build.steps.filter((s) => s.secretEnv?.length).map((s) => s.id)).toEqual(['smoke']);
+  it('reads no secret through availableSecrets, which would fail the bootstrap build before the smoke key exists', () => {
+    // The smoke step reads aiprod-smoke-api-key itself (scripts/deploy/canary.sh smoke).
+    expect(build.availableSecrets).toBeUndefined();
+    expect(build.steps.filter((s) => s.secretEnv?.length)).toEqual([]);
+    expect(read('scripts/deploy/canary.sh')).toContain(
+      'gcloud secrets versions access latest --secret=aiprod-smoke-api-key',
+    );
+  });
+
+  it('passes _DEPLOY to every step, so the bootstrap build deploys nothing', () => {
+    expect(build.substitutions?._DEPLOY).toBe('true');
+    expect(build.options?.env).toContain('DEPLOY=${_DEPLOY}');
   });
 });
 
