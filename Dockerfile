@@ -41,9 +41,11 @@ COPY services/planner/package.json services/planner/
 COPY services/qa/package.json services/qa/
 COPY services/render/package.json services/render/
 COPY infra/local/package.json infra/local/
-# The root devDependency `node` (Node 24 for hosts without it) downloads its binary here; the
-# image's own Node 24 is what runs the build.
-RUN pnpm install --offline --frozen-lockfile
+# --ignore-scripts: the root devDependency `node` (Node 24 for hosts without it) installs its
+# runtime with `npm install` from its install script, which fails offline with an empty npm
+# cache; the image already is Node 24. No other dependency needs its script to build (swc ships
+# its binary as a package; protobufjs's script only checks versions).
+RUN pnpm install --offline --frozen-lockfile --ignore-scripts
 COPY . .
 RUN pnpm build
 

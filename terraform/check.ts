@@ -638,3 +638,29 @@ export function checkConsumers(catalogue: Catalogue, files: TfFile[]): Problem[]
   }
   return problems;
 }
+
+/**
+ * Rights to read or acknowledge messages are granted per subscription, never project-wide: a
+ * project-level grant of a custom role that can consume would let its holder (the deployer,
+ * which runs the repository's tests) pull every queue of the platform.
+ */
+export function checkNoProjectWideConsume(files: TfFile[]): Problem[] {
+  const consuming = new Set(
+    resources(files)
+      .filter((r) => r.type === 'google_project_iam_custom_role')
+      .filter((r) => JSON.stringify(r.body.permissions ?? []).includes('pubsub.subscriptions.consume'))
+      .map((r) => `google_project_iam_custom_role.${r.name}`),
+  );
+  return resources(files)
+    .filter((r) => r.type === 'google_project_iam_member')
+    .flatMap((r) => {
+      const role = String(r.body.role ?? '');
+      const custom = [...consuming].find((c) => role.includes(c));
+      const predefined = /roles\/pubsub\.(subscriber|editor|admin)\b/.test(role);
+      return custom || predefined
+        ? [
+            `${r.file}: google_project_iam_member.${r.name} grants ${custom ?? role} project-wide (grant it per subscription)`,
+          ]
+        : [];
+    });
+}

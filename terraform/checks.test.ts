@@ -14,6 +14,7 @@ import {
   checkConsumers,
   checkFormat,
   checkNoLiteralSecrets,
+  checkNoProjectWideConsume,
   checkProviders,
   checkRoots,
   checkSecretAccess,
@@ -104,6 +105,7 @@ describe('terraform offline checks: the real tree passes', () => {
   it('keeps every bucket private and every secret out of Terraform', () => {
     expect(checkBuckets(files)).toEqual([]);
     expect(checkNoLiteralSecrets(files)).toEqual([]);
+    expect(checkNoProjectWideConsume(files)).toEqual([]);
     expect(checkSecretAccess(files)).toEqual([]);
   });
 
@@ -371,5 +373,26 @@ describe('terraform offline checks bite', () => {
       expect.arrayContaining(['modules/platform: no module calls (it holds every workload)']),
     );
     expect(checkSecretAccess(without)).toEqual(['modules/platform: no module calls (it holds every workload)']);
+  });
+});
+
+describe('pull rights', () => {
+  it('reports a project-wide grant of a role that can consume messages', async () => {
+    const broadRole = await edited('modules/iam/main.tf', (t) =>
+      t.replace(
+        '"pubsub.subscriptions.list",\n  ]',
+        '"pubsub.subscriptions.list",\n    "pubsub.subscriptions.consume",\n  ]',
+      ),
+    );
+    expect(checkNoProjectWideConsume(broadRole)).toEqual([
+      'modules/iam/main.tf: google_project_iam_member.deployer_snapshots grants google_project_iam_custom_role.snapshotter project-wide (grant it per subscription)',
+    ]);
+    const subscriber = await snippet(
+      'modules/iam/extra.tf',
+      'resource "google_project_iam_member" "x" {\n  project = "p"\n  role    = "roles/pubsub.subscriber"\n  member  = "user:a@example.com"\n}\n',
+    );
+    expect(checkNoProjectWideConsume([...files, subscriber])).toEqual([
+      'modules/iam/extra.tf: google_project_iam_member.x grants roles/pubsub.subscriber project-wide (grant it per subscription)',
+    ]);
   });
 });

@@ -2,14 +2,14 @@
 # The canary of a Cloud Build deploy, in three steps that cloudbuild.yaml runs in order:
 #
 #   canary.sh deploy   record each component's current split, then deploy the new images:
-#                      the gateway as a tagged revision with no traffic, then CANARY_PERCENT of
-#                      its traffic to the tag; each worker pool as a revision that takes no
+#                      the gateway as a tagged revision with no public traffic (CANARY_PERCENT
+#                      of it only if set above 0); each worker pool as a revision that takes no
 #                      instances (--no-promote), then POOL_CANARY_PERCENT of its instances.
 #   canary.sh smoke    submit a smoke job through the canary's own URL and wait for DELIVERED
 #                      (scripts/deploy/smoke-job.mjs); record its exit code.
-#   canary.sh decide   smoke delivered and deploy complete: promote (100 % to the new revisions,
-#                      following LATEST). Anything else, a failed or partial deploy included:
-#                      put back every split recorded before the deploy, and fail the build.
+#   canary.sh decide   smoke delivered, deploy complete and each resource's newest revision the
+#                      one this build made: promote (100 % to the new revisions, following
+#                      LATEST). Anything else, a failed or partial deploy included: put back every split recorded before the deploy, and fail the build.
 #
 # A pool's canary is an instance split, not a traffic split: its smoke messages go to whichever
 # instance pulls them, so the smoke job proves the mixed fleet (docs/decisions/2026-12-cloud-run-shape.md).
@@ -39,8 +39,9 @@ POOLS=(
 state="$STATE_DIR/canary-state"
 say() { printf 'canary: %s\n' "$*" >&2; }
 status() { node "$here/run-status.mjs" "$@"; }
-describe_service() { gcloud run services describe "$1" --region="$REGION" --format=json --quiet; }
-describe_pool() { gcloud beta run worker-pools describe "$1" --region="$REGION" --format=json --quiet; }
+# </dev/null: decide calls these inside `while read … <"$state"`, whose lines gcloud must not eat.
+describe_service() { gcloud run services describe "$1" --region="$REGION" --format=json --quiet </dev/null; }
+describe_pool() { gcloud beta run worker-pools describe "$1" --region="$REGION" --format=json --quiet </dev/null; }
 
 deploy() {
   : "${TAG:?}" "${IMAGE_REPO:?}" "${CANARY_PERCENT:?}" "${POOL_CANARY_PERCENT:?}"
@@ -48,15 +49,26 @@ deploy() {
   : >"$state"
   rm -f "$STATE_DIR/canary-deployed"
 
-  # Gateway: the tagged revision answers on its own URL at once (the smoke job uses it); the
-  # public URL sends it CANARY_PERCENT of requests.
-  echo "service $GATEWAY $(describe_service "$GATEWAY" | status split)" >>"$state"
+  # Every fact is read into a variable before it is recorded: a failed describe inside
+  # `echo "$(…)"` would not stop the script (set -e ignores it there) and would record an empty
+  # split that no rollback can restore.
+  local split created url
+  split="$(describe_service "$GATEWAY" | status split)"
+  echo "service $GATEWAY $split" >>"$state"
+  # Gateway: the tagged revision answers on its own URL at once, and the smoke job uses that URL.
+  # Public traffic reaches it only with CANARY_PERCENT > 0 (default 0: no customer request meets
+  # a revision before a smoke job has passed through it).
   gcloud run deploy "$GATEWAY" --region="$REGION" --image="$IMAGE_REPO/gateway:$TAG" \
     --no-traffic --tag=canary --quiet
-  gcloud run services update-traffic "$GATEWAY" --region="$REGION" --to-tags="canary=$CANARY_PERCENT" --quiet
-  echo "url $(describe_service "$GATEWAY" | status url canary)" >>"$state"
+  created="$(describe_service "$GATEWAY" | status created)"
+  echo "new-service $GATEWAY $created" >>"$state"
+  if [ "$CANARY_PERCENT" -gt 0 ]; then
+    gcloud run services update-traffic "$GATEWAY" --region="$REGION" --to-tags="canary=$CANARY_PERCENT" --quiet
+  fi
+  url="$(describe_service "$GATEWAY" | status url canary)"
+  echo "url $url" >>"$state"
 
-  local entry pool image previous main created
+  local entry pool image previous main
   for entry in "${POOLS[@]}"; do
     pool="${entry%%:*}"
     image="${entry#*:}"
@@ -67,6 +79,7 @@ deploy() {
     gcloud beta run worker-pools deploy "$pool" --region="$REGION" --image="$IMAGE_REPO/$image:$TAG" \
       --no-promote --quiet
     created="$(describe_pool "$pool" | status created)"
+    echo "new-pool $pool $created" >>"$state"
     main="${previous%%,*}"
     main="${main%=*}"
     gcloud beta run worker-pools update-instance-split "$pool" --region="$REGION" \
@@ -112,12 +125,30 @@ decide() {
   fi
   code="$(cat "$STATE_DIR/smoke-exit" 2>/dev/null || echo missing)"
   if [ -f "$STATE_DIR/canary-deployed" ] && [ "$code" = 0 ]; then
-    say "smoke job delivered: promoting every new revision"
-    gcloud run services update-traffic "$GATEWAY" --region="$REGION" --to-latest --quiet
-    for entry in "${POOLS[@]}"; do
-      gcloud beta run worker-pools update-instance-split "${entry%%:*}" --region="$REGION" --to-latest --quiet
-    done
-    return 0
+    # Promote only what the smoke job went through: if any resource's newest revision is not the
+    # one this build made (a second build, or a terraform apply, during the canary), LATEST is
+    # untested code, so roll back instead. Promoting to LATEST (not to a pinned revision) keeps
+    # later Terraform changes, which make new revisions, taking effect.
+    local tested=1 latest
+    while read -r kind name split; do
+      case "$kind" in
+        new-service) latest="$(describe_service "$name" | status created)" || latest=unknown ;;
+        new-pool) latest="$(describe_pool "$name" | status created)" || latest=unknown ;;
+        *) continue ;;
+      esac
+      if [ "$latest" != "$split" ]; then
+        say "$name: newest revision is $latest, not $split that the smoke job tested"
+        tested=0
+      fi
+    done <"$state"
+    if [ "$tested" = 1 ]; then
+      say "smoke job delivered: promoting every new revision"
+      gcloud run services update-traffic "$GATEWAY" --region="$REGION" --to-latest --quiet
+      for entry in "${POOLS[@]}"; do
+        gcloud beta run worker-pools update-instance-split "${entry%%:*}" --region="$REGION" --to-latest --quiet
+      done
+      return 0
+    fi
   fi
   say "rolling back (deploy complete: $([ -f "$STATE_DIR/canary-deployed" ] && echo yes || echo no), smoke exit: $code)"
   local failed=0
@@ -125,11 +156,11 @@ decide() {
     case "$kind" in
       service)
         gcloud run services update-traffic "$name" --region="$REGION" --to-revisions="$split" \
-          --remove-tags=canary --quiet || failed=1
+          --remove-tags=canary --quiet </dev/null || failed=1
         ;;
       pool)
         gcloud beta run worker-pools update-instance-split "$name" --region="$REGION" \
-          --to-revisions="$split" --quiet || failed=1
+          --to-revisions="$split" --quiet </dev/null || failed=1
         ;;
     esac
   done <"$state"

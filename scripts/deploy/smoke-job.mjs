@@ -135,9 +135,10 @@ export async function runSmoke(opts) {
     const elapsedSeconds = Math.round((Date.now() - started) / 100) / 10;
     if (job.status === 'DELIVERED') {
       const backends = [...new Set((job.shots ?? []).map((s) => s.backend))];
-      if (opts.expectBackend && backends.some((b) => b !== opts.expectBackend)) {
+      // No shot reported is not "only local": the check must see at least one shot to pass.
+      if (opts.expectBackend && (backends.length === 0 || backends.some((b) => b !== opts.expectBackend))) {
         throw new SmokeError(
-          `job ${jobId} was delivered on ${backends.join(', ')}, not only on ${opts.expectBackend}`,
+          `job ${jobId} was delivered on ${backends.join(', ') || 'no reported shot'}, not only on ${opts.expectBackend}`,
           EXIT.failed,
         );
       }

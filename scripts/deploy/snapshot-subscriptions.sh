@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Usage: snapshot-subscriptions.sh TAG
-# Before a deploy, snapshots every Pub/Sub subscription the topic catalogue defines (each
-# consumer's subscription and its dead-letter hold and watch subscriptions), named
+# Before a deploy, snapshots every Pub/Sub subscription a service consumes (each consumer's
+# subscription and its dead-letter watch subscription, from the topic catalogue), named
 # SUBSCRIPTION.TAG and labelled app=aiprod. If the new revisions mishandle messages, an operator
-# can seek a subscription back to its snapshot and replay (docs/deploy.md). A snapshot that
+# can seek a subscription back to its snapshot and replay (docs/deploy.md). Not the dead-letter
+# hold subscriptions: nothing acknowledges them, a snapshot expires with their oldest message
+# (7 days), and Pub/Sub refuses one about to expire, so a week-old letter would block every
+# deploy; their letters are replayed by `pnpm aiprod replay`, not by seek. A snapshot that
 # already exists (a retried build of the same commit) is kept: it holds the older, safer state.
 set -euo pipefail
 tag="${1:?usage: $0 TAG}"
@@ -16,7 +19,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 subscriptions="$(node -e '
   const c = require(process.argv[1]);
   for (const s of c.subscriptions)
-    for (const name of [s.name, s.deadLetterHoldSubscription, s.deadLetterWatchSubscription]) if (name) console.log(name);
+    for (const name of [s.name, s.deadLetterWatchSubscription]) if (name) console.log(name);
 ' "$root/packages/contracts/catalogue.json")"
 [ -n "$subscriptions" ] || { echo "snapshot: the catalogue lists no subscriptions" >&2; exit 1; }
 

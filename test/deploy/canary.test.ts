@@ -23,6 +23,7 @@ if [ -n "\${FAKE_FAIL:-}" ] && [[ "$*" == *"$FAKE_FAIL"* ]]; then echo "fake fai
 describe() {
   local name="$1" created="$1-old"
   [ -f "$FAKE_DIR/deployed-$name" ] && created="$1-new"
+  [ -f "$FAKE_DIR/raced-$name" ] && created="$1-raced"
   local url=""
   [ -f "$FAKE_DIR/deployed-$name" ] && url=',{"tag":"canary","revisionName":"'$name'-new","percent":0,"url":"http://127.0.0.1:9"}'
   printf '{"metadata":{"name":"%s"},"status":{"latestCreatedRevisionName":"%s","latestReadyRevisionName":"%s-old",' "$name" "$created" "$name"
@@ -91,10 +92,38 @@ describe('the canary script, against a fake gcloud', () => {
     writeFileSync(join(dir, 'state', 'smoke-exit'), '0\n');
     const mark = calls().length;
     expect(await canary('decide')).toBe(0);
-    expect(since(mark)).toEqual([
+    expect(since(mark).filter((c) => !c.includes(' describe '))).toEqual([
       `run services update-traffic aiprod-gateway ${R} --to-latest --quiet`,
       ...pools.map((p) => `beta run worker-pools update-instance-split ${p} ${R} --to-latest --quiet`),
     ]);
+  });
+
+  it('gives the gateway canary no public traffic when CANARY_PERCENT is 0 (the default in cloudbuild.yaml)', async () => {
+    expect(await canary('deploy', { CANARY_PERCENT: '0' })).toBe(0);
+    expect(calls().filter((c) => c.includes('update-traffic'))).toEqual([]);
+    expect(calls()).toContain(
+      `run deploy aiprod-gateway ${R} --image=europe-west1-docker.pkg.dev/p/aiprod/gateway:abc1234 --no-traffic --tag=canary --quiet`,
+    );
+  });
+
+  it('stops before deploying anything when the current split cannot be read', async () => {
+    expect(await canary('deploy', { FAKE_FAIL: 'run services describe' })).not.toBe(0);
+    expect(calls().filter((c) => c.includes(' deploy '))).toEqual([]);
+    expect(readFileSync(join(dir, 'state', 'canary-state'), 'utf8')).toBe('');
+    expect(await canary('decide')).toBe(1);
+  });
+
+  it('rolls back instead of promoting when a revision the smoke job never saw became the newest', async () => {
+    expect(await canary('deploy')).toBe(0);
+    writeFileSync(join(dir, 'state', 'smoke-exit'), '0\n');
+    writeFileSync(join(dir, 'raced-aiprod-qa'), ''); // e.g. a terraform apply during the canary
+    const mark = calls().length;
+    expect(await canary('decide')).toBe(1);
+    const changes = since(mark).filter((c) => !c.includes(' describe '));
+    expect(changes.some((c) => c.includes('--to-latest'))).toBe(false);
+    expect(changes).toContain(
+      `beta run worker-pools update-instance-split aiprod-qa ${R} --to-revisions=aiprod-qa-old=100 --quiet`,
+    );
   });
 
   it('puts every recorded split back and fails the build when the smoke job did not deliver', async () => {
@@ -144,14 +173,14 @@ describe('the canary script, against a fake gcloud', () => {
 });
 
 describe('the snapshot script, against a fake gcloud', () => {
-  it('snapshots every catalogue subscription, dead-letter ones included, keeping any that exist', async () => {
+  it('snapshots every consumed subscription, dead-letter watches included and holds not, keeping any that exist', async () => {
     await run('bash', [join(repoRoot, 'scripts', 'deploy', 'snapshot-subscriptions.sh'), 'abc1234'], {
       env: env(),
       timeout: 30_000,
     });
     const created = calls().filter((c) => c.startsWith('pubsub snapshots create'));
     const expected = subscriptions()
-      .flatMap((s) => [s.name, s.deadLetterHoldSubscription, s.deadLetterWatchSubscription])
+      .flatMap((s) => [s.name, s.deadLetterWatchSubscription])
       .filter((n) => n !== 'aiprod.job.requested.v1.planner'); // the fake says that one exists
     expect(created.sort()).toEqual(
       expected
@@ -160,7 +189,8 @@ describe('the snapshot script, against a fake gcloud', () => {
         )
         .sort(),
     );
-    expect(created.length).toBeGreaterThanOrEqual(20);
+    expect(created.length).toBeGreaterThanOrEqual(15);
+    expect(created.some((c) => c.includes('hold'))).toBe(false);
   });
 });
 

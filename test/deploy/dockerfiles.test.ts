@@ -40,6 +40,9 @@ describe('the Dockerfiles', () => {
     const fetchAt = build.findIndex((l) => l === 'RUN pnpm fetch');
     expect(fetchAt).toBeGreaterThan(build.findIndex((l) => l.startsWith('COPY pnpm-lock.yaml')));
     expect(fetchAt).toBeLessThan(build.findIndex((l) => l === 'COPY . .'));
+    // Offline install without install scripts: the root `node` devDependency's script runs
+    // `npm install` of its runtime, which cannot work offline with an empty npm cache.
+    expect(build).toContain('RUN pnpm install --offline --frozen-lockfile --ignore-scripts');
     expect(packageDirs.length).toBeGreaterThanOrEqual(19);
     expect(uncopiedManifests(serviceImage, packageDirs)).toEqual([]);
   });

@@ -115,22 +115,22 @@ resource "google_artifact_registry_repository_iam_member" "deployer_writer" {
   member     = local.deployer_member
 }
 
-# Snapshot every subscription before a deploy and seek back on roll-back: snapshot rights plus
-# consume on subscriptions (which snapshot create and seek require), without pubsub.editor's
-# power to create or delete topics and subscriptions.
+# Snapshot every consumed subscription before a deploy and seek back on roll-back, without
+# pubsub.editor's power over topics and subscriptions. Snapshot rights are project-wide (a
+# snapshot is a project resource); consume, which snapshot create and seek need on the source
+# subscription, is granted per subscription, so the deployer (which runs the repository's tests)
+# holds no project-wide right to pull or acknowledge messages.
 resource "google_project_iam_custom_role" "snapshotter" {
   project     = var.project_id
   role_id     = "aiprodSnapshotter"
   title       = "AIPROD Pub/Sub snapshotter"
-  description = "Create, list, seek to and delete Pub/Sub snapshots of subscriptions (pre-deploy replay points)."
+  description = "Create, list, seek to and delete Pub/Sub snapshots (pre-deploy replay points)."
   permissions = [
     "pubsub.snapshots.create",
     "pubsub.snapshots.delete",
     "pubsub.snapshots.get",
     "pubsub.snapshots.list",
     "pubsub.snapshots.seek",
-    "pubsub.subscriptions.consume",
-    "pubsub.subscriptions.get",
     "pubsub.subscriptions.list",
   ]
 }
@@ -139,4 +139,23 @@ resource "google_project_iam_member" "deployer_snapshots" {
   project = var.project_id
   role    = google_project_iam_custom_role.snapshotter.name
   member  = local.deployer_member
+}
+
+resource "google_project_iam_custom_role" "snapshot_source" {
+  project     = var.project_id
+  role_id     = "aiprodSnapshotSource"
+  title       = "AIPROD snapshot source"
+  description = "Snapshot a subscription and seek it (granted per subscription, never project-wide)."
+  permissions = [
+    "pubsub.subscriptions.consume",
+    "pubsub.subscriptions.get",
+  ]
+}
+
+resource "google_pubsub_subscription_iam_member" "deployer_snapshot_source" {
+  for_each     = var.subscription_owners
+  project      = var.project_id
+  subscription = each.key
+  role         = google_project_iam_custom_role.snapshot_source.id
+  member       = local.deployer_member
 }

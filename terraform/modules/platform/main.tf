@@ -39,6 +39,22 @@ module "storage" {
   delete_after_days = var.media_retention_days
 }
 
+# `gcloud builds submit` uploads the repository here (--gcs-source-staging-dir, docs/deploy.md)
+# for builds run as aiprod-deployer; a trigger connected to the repository needs none of it.
+module "build_source" {
+  source            = "../storage"
+  project_id        = var.project_id
+  name              = "${var.project_id}-aiprod-build-source"
+  location          = var.region
+  delete_after_days = 7
+}
+
+resource "google_storage_bucket_iam_member" "deployer_reads_build_source" {
+  bucket = module.build_source.name
+  role   = "roles/storage.objectViewer"
+  member = module.iam.deployer_member
+}
+
 module "iam" {
   source              = "../iam"
   project_id          = var.project_id
@@ -101,6 +117,9 @@ module "gateway" {
     STORAGE_KIND     = "gcs"
     STORAGE_BUCKET   = module.storage.name
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    # Cloud Run's front end appends the client's address to X-Forwarded-For; without this every
+    # client would share the front end's address in the auth-failure limiter.
+    TRUST_PROXY_HOPS = "1"
   }
 }
 
