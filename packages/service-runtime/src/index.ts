@@ -21,26 +21,46 @@ import {
   type Log,
   type OutcomeRecorder,
   type RunningConsumer,
+  type TopicPublisher,
 } from '@aiprod/pubsub';
 
-/** What every worker service needs; built once in main.ts and passed down. */
-export interface CoreDeps {
+/** What every service needs; built once in main.ts and passed down. It publishes as service S. */
+export interface CoreDeps<S extends ServiceName> {
   log: Log;
   db: Firestore;
   pubsub: PubSub;
   jobs: JobStore;
   ledger: MessageLedger;
-  publisher: Publisher;
+  publisher: Publisher<S>;
 }
 
-export function createCoreDeps(options: { projectId: string; log: Log; stateDeadlines?: string }): CoreDeps {
+export function createCoreDeps<S extends ServiceName>(
+  service: S,
+  options: {
+    projectId: string;
+    log: Log;
+    stateDeadlines?: string;
+  },
+): CoreDeps<S> {
   const db = createFirestore(options.projectId);
   const pubsub = new PubSub({ projectId: options.projectId });
   const jobs = new JobStore(db, parseStateDeadlines(options.stateDeadlines));
-  return { log: options.log, db, pubsub, jobs, ledger: new MessageLedger(db, jobs), publisher: new Publisher(pubsub) };
+  return {
+    log: options.log,
+    db,
+    pubsub,
+    jobs,
+    ledger: new MessageLedger(db, jobs),
+    publisher: new Publisher(pubsub, service),
+  };
 }
 
-export function outcomeRecorder(deps: CoreDeps): OutcomeRecorder {
+/** What the shared runtime needs of a service's deps: it only ever publishes job.finished (failJob). */
+type RuntimeDeps = Omit<CoreDeps<ServiceName>, 'publisher'> & {
+  publisher: TopicPublisher<'aiprod.job.finished.v1'> & { close(): Promise<void> };
+};
+
+export function outcomeRecorder(deps: RuntimeDeps): OutcomeRecorder {
   return {
     invalidMessage: (info) => deps.ledger.recordInvalid(info),
     permanentFailure: (info) =>
@@ -57,7 +77,7 @@ export interface RunningService {
 export interface WorkerServiceOptions {
   service: ServiceName;
   backend?: BackendName;
-  deps: CoreDeps;
+  deps: RuntimeDeps;
   handlers: Partial<Record<TopicName, HandlerDef<TopicName>>>;
   port: number;
   host: string;

@@ -26,7 +26,7 @@ export interface GatewayDeps {
   jobs: JobStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
-  publisher: Publisher;
+  publisher: Publisher<'gateway'>;
   storage: BlobStore;
   /** Only for the local store: the key its signed links are made with. */
   signingKey?: Buffer;

@@ -62,7 +62,7 @@ beforeAll(async () => {
     pubsub,
     jobs,
     ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub),
+    publisher: new Publisher(pubsub, 'qa'),
     attempts: new ShotAttempts(jobs),
     storage,
     judge,
