@@ -20,9 +20,10 @@ import {
 } from '@aiprod/job-store';
 import { BACKEND_CAPABILITIES, isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
+import { shotClipKey } from '@aiprod/storage';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendError } from './backends/backend';
-import { clipKey, ingestClip } from './clip-ingest';
+import { ingestClip } from './clip-ingest';
 import { decide, type Decision } from './policy';
 import { billedCost, budgetCapOf, expectedCost, reservationKey, settleSpend, tryEntry } from './spend';
 import { countAgainstBreaker, pollTask, settleCancelled, submitTask } from './vendor-call';
@@ -475,7 +476,7 @@ async function reuseCachedClip(
     await deps.cache.forget(cacheKey);
     return false;
   }
-  const target = clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt);
+  const target = shotClipKey(msg);
   const stored =
     source === target
       ? { uri: hit.clipUri, sizeBytes: hit.sizeBytes }

@@ -2,11 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RenderRequest } from '@aiprod/contracts';
 import { conformClip, needsConform, probe } from '@aiprod/media';
+import { shotClipKey } from '@aiprod/storage';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendOutput } from './backends/backend';
-
-export const clipKey = (tenantId: string, jobId: string, shotId: string, attempt: number) =>
-  `tenants/${tenantId}/jobs/${jobId}/shots/${shotId}/attempt-${attempt}.mp4`;
 
 /**
  * Brings a finished vendor clip into our storage at once (vendor URLs expire): download, check it
@@ -56,7 +54,7 @@ export async function ingestClip(
       clip = join(dir, 'conformed.mp4');
       await conformClip(file, clip, msg.spec, { timeoutMs: 120_000, signal: deps.shutdown });
     }
-    const stored = await deps.storage.putFile(clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt), clip, {
+    const stored = await deps.storage.putFile(shotClipKey(msg), clip, {
       contentType: 'video/mp4',
       move: true,
     });

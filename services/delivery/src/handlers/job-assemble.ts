@@ -7,11 +7,10 @@ import { fetchPublicFile, PublicFetchError } from '@aiprod/webhooks';
 import { defineHandler, type Log } from '@aiprod/pubsub';
 import type { Job, JobOutput } from '@aiprod/job-store';
 import type { DeliveryDeps } from '../app';
+import { finalCutKey, outputsPrefix } from '@aiprod/storage';
 import { withLocalFiles } from '../local-files';
 
 const variantName = (aspect: string) => aspect.replace(':', 'x');
-export const finalKey = (job: Pick<Job, 'tenantId' | 'jobId'>, aspect: string) =>
-  `tenants/${job.tenantId}/jobs/${job.jobId}/outputs/final-${variantName(aspect)}.mp4`;
 
 async function announce(deps: DeliveryDeps, job: Job): Promise<void> {
   await deps.publisher.publish('aiprod.job.finished.v1', {
@@ -94,7 +93,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
         const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
         throw new PermanentError('assembly_failed', `the ${variant.aspect} cut failed QA: ${summary.join('; ')}`);
       }
-      const stored = await deps.storage.putFile(finalKey(job, variant.aspect), variant.outFile, {
+      const stored = await deps.storage.putFile(finalCutKey(job, variantName(variant.aspect)), variant.outFile, {
         contentType: 'video/mp4',
         move: true,
       });
@@ -165,7 +164,7 @@ async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKe
     posterFrame(file, poster, { timeoutMs: 30_000 }),
   );
   await withLocalFiles(deps.storage, clipKeys, (clips) => contactSheet(clips, sheet, { timeoutMs: 60_000 }));
-  const prefix = `tenants/${job.tenantId}/jobs/${job.jobId}/outputs`;
+  const prefix = outputsPrefix(job);
   const [posterStored, sheetStored] = await Promise.all([
     deps.storage.putFile(`${prefix}/poster.png`, poster, { contentType: 'image/png', move: true }),
     deps.storage.putFile(`${prefix}/contact-sheet.png`, sheet, { contentType: 'image/png', move: true }),
