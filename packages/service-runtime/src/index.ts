@@ -24,6 +24,11 @@ import {
   type TopicPublisher,
 } from '@aiprod/pubsub';
 
+/** How often a service looks for overdue jobs in the states it owns, unless the service says. */
+const SWEEP_INTERVAL_MS = 30_000;
+/** Cloud Run sends SIGKILL 10 s after SIGTERM: be done (or handed back) a second before then. */
+const SHUTDOWN_HARD_STOP_MS = 9_000;
+
 /** What every service needs; built once in main.ts and passed down. It publishes as service S. */
 export interface CoreDeps<S extends ServiceName> {
   log: Log;
@@ -133,7 +138,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         publisher: deps.publisher,
         log: deps.log,
         policies: options.sweep,
-        intervalMs: options.sweepIntervalMs ?? 30_000,
+        intervalMs: options.sweepIntervalMs ?? SWEEP_INTERVAL_MS,
       })
     : undefined;
   const state: RunningService = { ready: false, close: async () => undefined };
@@ -180,8 +185,7 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
     if (stopping) process.exit(1);
     stopping = true;
     log.info('shutting down', { signal });
-    // Cloud Run sends SIGKILL 10 s after SIGTERM: be done (or handed back) before then.
-    const hardStop = setTimeout(() => process.exit(1), 9_000);
+    const hardStop = setTimeout(() => process.exit(1), SHUTDOWN_HARD_STOP_MS);
     hardStop.unref();
     close()
       .then(() => process.exit(0))

@@ -28,6 +28,9 @@ import { decide, type Decision } from './policy';
 import { billedCost, budgetCapOf, expectedCost, reservationKey, settleSpend, tryEntry } from './spend';
 import { countAgainstBreaker, pollTask, settleCancelled, submitTask } from './vendor-call';
 
+/** Waiting for other tasks to settle the budget: re-checked at least this often. */
+const BUDGET_WAIT_MS = 5_000;
+
 /** How a delivery's work on an attempt ended. */
 export type AttemptEnd =
   /** Rendered, handed to another backend, failed, or the job finished: ack. */
@@ -341,7 +344,9 @@ async function reserveWithinBudget(
       };
     }
     log.info('other tasks in flight hold the rest of the budget; waiting for them to settle');
-    await sleep(Math.min(deps.timeouts.jobCheckMs, 5_000), undefined, { signal: deps.shutdown }).catch(() => undefined);
+    await sleep(Math.min(deps.timeouts.jobCheckMs, BUDGET_WAIT_MS), undefined, { signal: deps.shutdown }).catch(
+      () => undefined,
+    );
     if (deps.shutdown.aborted) return 'stopped';
   }
 }
