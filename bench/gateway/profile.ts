@@ -43,7 +43,7 @@ async function time(stage: string, seconds: number, workers: number, op: () => P
 
 export async function profileStages(opts: {
   db: Firestore;
-  publisher: Publisher;
+  publisher: Publisher<'gateway'>;
   tenantId: string;
   key: string;
   brief: Brief;

@@ -82,7 +82,7 @@ async function closedLoop(seconds: number, workers: number, op: () => Promise<un
 }
 
 /** The floor: what any POST /v1/jobs must do at least, in this process, without HTTP. */
-async function floor(jobs: JobStore, publisher: Publisher, tenantId: string): Promise<Measured> {
+async function floor(jobs: JobStore, publisher: Publisher<'gateway'>, tenantId: string): Promise<Measured> {
   const op = async () => {
     const job = await jobs.createJob({
       jobId: `job_${randomBytes(12).toString('hex')}`,
@@ -199,8 +199,8 @@ async function main(): Promise<void> {
   const floorDb = createFirestore(floorProjectId);
   const pubsub = new PubSub({ projectId });
   const floorPubsub = new PubSub({ projectId: floorProjectId });
-  const publisher = new Publisher(pubsub);
-  const floorPublisher = new Publisher(floorPubsub);
+  const publisher = new Publisher(pubsub, 'gateway');
+  const floorPublisher = new Publisher(floorPubsub, 'gateway');
   try {
     await Promise.all([provisionCatalogue(pubsub), provisionCatalogue(floorPubsub)]);
     const tenants = new TenantStore(db);

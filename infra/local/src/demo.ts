@@ -5,6 +5,9 @@ import { GatewayClient } from './client';
 import { httpsDownload } from './https-client';
 import { LocalStack } from './stack';
 
+/** The demo's local animatic job is delivered in well under a minute; five is the give-up point. */
+const DEMO_JOB_TIMEOUT_MS = 5 * 60_000;
+
 /**
  * The main job: bring up the local platform, submit the sample brief over HTTPS, show progress,
  * download the delivered video through its signed link, check it, stop the platform. Returns
@@ -29,7 +32,7 @@ export async function runDemo(options: {
     const submitted = await client.submit(brief);
     say(`submitted ${options.briefFile.split('/').pop()} as job ${submitted.id}`);
     const job = await client.waitForTerminal(submitted.id, {
-      timeoutMs: 5 * 60_000,
+      timeoutMs: DEMO_JOB_TIMEOUT_MS,
       onEvent: (e) => {
         const d = e.data;
         const detail = [

@@ -2,6 +2,11 @@ import { request } from 'node:https';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 
+/** One API call to the local gateway. */
+const REQUEST_TIMEOUT_MS = 10_000;
+/** Downloading a delivered file from the local store. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
+
 export interface HttpsResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -27,7 +32,7 @@ export function httpsJson(
       {
         method: options.method ?? 'GET',
         ca: options.ca,
-        timeout: options.timeoutMs ?? 10_000,
+        timeout: options.timeoutMs ?? REQUEST_TIMEOUT_MS,
         headers: {
           accept: 'application/json',
           ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
@@ -53,7 +58,7 @@ export function httpsJson(
 }
 
 /** Downloads a URL to a file, trusting the given CA. */
-export function httpsDownload(url: string, file: string, ca: string, timeoutMs = 60_000): Promise<void> {
+export function httpsDownload(url: string, file: string, ca: string, timeoutMs = DOWNLOAD_TIMEOUT_MS): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(url, { ca, timeout: timeoutMs }, (res) => {
       if (res.statusCode !== 200) {

@@ -10,6 +10,9 @@ import {
   type SemanticJudge,
 } from '@aiprod/qa';
 
+/** Checking one clip by hand, semantic judge included: generous, it is an operator waiting. */
+const QA_COMMAND_TIMEOUT_MS = 300_000;
+
 export class UsageError extends Error {}
 
 export interface QaCommandOptions {
@@ -57,7 +60,7 @@ export async function runQaCommand(file: string, options: QaCommandOptions) {
       ...(spec ? { spec } : {}),
       judge,
       workDir,
-      timeoutMs: 300_000,
+      timeoutMs: QA_COMMAND_TIMEOUT_MS,
     });
     // Evidence frames live in a temp dir that is removed; the report names the checks instead.
     return {

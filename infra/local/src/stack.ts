@@ -16,6 +16,16 @@ import { provisionCatalogue } from '@aiprod/pubsub';
 import { httpsJson } from './https-client';
 import { ensureLocalCertificate } from './tls';
 
+/** Every service of a fresh stack answering /readyz (they start together on two cores). */
+const STACK_HEALTHY_TIMEOUT_MS = 60_000;
+/** One restarted service answering /readyz again. */
+const RESTART_HEALTHY_TIMEOUT_MS = 30_000;
+/** A service process group's grace after SIGTERM before it is killed (8 s drain + margin). */
+const SERVICE_STOP_GRACE_MS = 10_000;
+
+/** An emulator's grace after SIGTERM (the Java process stops at once when asked). */
+const EMULATOR_STOP_GRACE_MS = 5_000;
+
 export const SERVICE_NAMES = ['gateway', 'planner', 'render-local', 'qa', 'delivery'] as const;
 /** Render pools for the paid vendors run only when the stack is given their configuration. */
 export const VENDOR_POOLS = ['render-runway', 'render-veo', 'render-replicate'] as const;
@@ -192,7 +202,7 @@ export class LocalStack {
       const stack = new LocalStack(info, options, owned, serviceEnv);
       say(`starting ${names.join(', ')}`);
       for (const name of names) stack.spawnService(name, ports[name]);
-      await stack.waitHealthy(60_000);
+      await stack.waitHealthy(STACK_HEALTHY_TIMEOUT_MS);
       return stack;
     } catch (error) {
       await Promise.all(owned.map((e) => e.stop()));
@@ -253,7 +263,7 @@ export class LocalStack {
 
   async restart(name: LocalServiceName): Promise<void> {
     this.spawnService(name, this.service(name).port);
-    await this.waitHealthy(30_000);
+    await this.waitHealthy(RESTART_HEALTHY_TIMEOUT_MS);
   }
 
   service(name: LocalServiceName): { pid: number; port: number } {
@@ -283,10 +293,12 @@ export function isAlive(pid: number): boolean {
 
 /** Stops everything a stack started (services first, then the emulators it owns), by pid. */
 export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators'>): Promise<void> {
-  await Promise.all(Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, 10_000) : undefined)));
+  await Promise.all(
+    Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, SERVICE_STOP_GRACE_MS) : undefined)),
+  );
   await Promise.all(
     [info.emulators.pubsub, info.emulators.firestore]
       .filter((p): p is number => p !== null)
-      .map((pid) => stopProcessGroup(pid, 5000)),
+      .map((pid) => stopProcessGroup(pid, EMULATOR_STOP_GRACE_MS)),
   );
 }

@@ -2,6 +2,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** openssl making one self-signed key and certificate: a second or two. */
+const OPENSSL_TIMEOUT_MS = 30_000;
+
 /**
  * A self-signed certificate for the local gateway (localhost and 127.0.0.1), made with openssl
  * on first use and kept in the platform's state directory. Clients trust it as their CA.
@@ -33,7 +36,7 @@ export function ensureLocalCertificate(dir: string): { certFile: string; keyFile
       '-out',
       certFile,
     ],
-    { stdio: 'ignore', timeout: 30_000 },
+    { stdio: 'ignore', timeout: OPENSSL_TIMEOUT_MS },
   );
   return { certFile, keyFile };
 }

@@ -119,7 +119,17 @@ export type TopicsOf<S extends ServiceName, B extends BackendName | undefined = 
     : never;
 }[TopicName];
 
-export const renderTopicFor = (backend: BackendName) => `aiprod.render.${backend}.v1` as const;
+/**
+ * The topics a service may publish: those whose catalogue entry lists it among the publishers.
+ * `Publisher<S>` accepts only these, so publishing a topic the service does not own fails to compile.
+ */
+export type PublishableBy<S extends ServiceName> = {
+  [T in TopicName]: S extends Catalogue[T]['publishers'][number] ? T : never;
+}[TopicName];
+
+export const renderTopicFor = <B extends BackendName>(backend: B) => `aiprod.render.${backend}.v1` as const;
+/** A render pool's topic (one per backend). */
+export type RenderTopicName = `aiprod.render.${BackendName}.v1`;
 
 export function subscriptionName(topic: TopicName, service: ServiceName, backend?: BackendName): string {
   return `${topic}.${backend ? `${service}-${backend}` : service}`;

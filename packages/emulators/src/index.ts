@@ -3,6 +3,13 @@ import { createServer } from 'node:net';
 import { openSync, closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+/** `gcloud info` only reads local configuration; a hung gcloud must not hang the test run. */
+const GCLOUD_INFO_TIMEOUT_MS = 30_000;
+/** An emulator answers `Ok` in about 2 s here (Java start-up); a loaded CI machine takes longer. */
+const EMULATOR_READY_TIMEOUT_MS = 60_000;
+/** Emptying one test project's Firestore documents. */
+const CLEAR_FIRESTORE_TIMEOUT_MS = 10_000;
+
 export interface EmulatorHandle {
   kind: 'pubsub' | 'firestore';
   host: string; // 127.0.0.1:PORT
@@ -30,7 +37,7 @@ export function sdkRoot(): string {
   if (process.env.CLOUDSDK_ROOT_DIR) return process.env.CLOUDSDK_ROOT_DIR;
   sdkRootCache ??= execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: GCLOUD_INFO_TIMEOUT_MS,
   }).trim();
   return sdkRootCache;
 }
@@ -105,7 +112,7 @@ async function launch(
   const host = `127.0.0.1:${port}`;
   const pid = child.pid!;
   try {
-    await waitReady(host, child, opts.timeoutMs ?? 60_000);
+    await waitReady(host, child, opts.timeoutMs ?? EMULATOR_READY_TIMEOUT_MS);
   } catch (e) {
     await stopProcessGroup(pid, 1000);
     throw e;
@@ -143,7 +150,7 @@ export async function startFirestoreEmulator(opts: StartOptions): Promise<Emulat
 export async function clearFirestore(host: string, projectId: string): Promise<void> {
   const res = await fetch(`http://${host}/emulator/v1/projects/${projectId}/databases/(default)/documents`, {
     method: 'DELETE',
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(CLEAR_FIRESTORE_TIMEOUT_MS),
   });
   if (!res.ok) throw new Error(`clearing Firestore failed: ${res.status}`);
 }

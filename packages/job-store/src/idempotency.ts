@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 
+/** A repeated request with the same Idempotency-Key within a day replays the first answer. */
+const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
+/** How long a request in progress holds its key; a crashed holder's lock lapses after this. */
+const IDEMPOTENCY_LOCK_MS = 60_000;
+
 /** The response a first request produced, kept to be replayed to its retries. */
 export interface StoredResponse {
   status: number;
@@ -49,8 +54,8 @@ export class IdempotencyStore {
     private readonly db: Firestore,
     options: { ttlMs?: number; lockMs?: number } = {},
   ) {
-    this.ttlMs = options.ttlMs ?? 24 * 3600_000;
-    this.lockMs = options.lockMs ?? 60_000;
+    this.ttlMs = options.ttlMs ?? IDEMPOTENCY_TTL_MS;
+    this.lockMs = options.lockMs ?? IDEMPOTENCY_LOCK_MS;
   }
 
   private ref(tenantId: string, key: string) {

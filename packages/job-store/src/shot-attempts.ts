@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Timestamp } from '@google-cloud/firestore';
-import { renderTopicFor, type BackendName, type RenderRequest, type ShotSpec, type TopicName } from '@aiprod/contracts';
+import {
+  renderTopicFor,
+  type BackendName,
+  type RenderRequest,
+  type RenderTopicName,
+  type ShotSpec,
+} from '@aiprod/contracts';
 import type { JobStore } from './job-store';
 import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } from './types';
 
@@ -42,7 +48,7 @@ export function costLineId(
 export function renderRequestFor(
   job: Pick<Job, 'jobId' | 'tenantId'>,
   shot: Shot,
-): { topic: TopicName; message: RenderRequest } {
+): { topic: RenderTopicName; message: RenderRequest } {
   const owner = shot.attempts[String(shot.attempt)]?.backend ?? shot.backend;
   return {
     topic: renderTopicFor(owner),

@@ -1,6 +1,13 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import { TERMINAL_JOB_STATUSES, JOB_STATUSES } from '@aiprod/contracts';
 
+/** A token request gives up after this long of contention on the window document. */
+const LEASE_DEADLINE_MS = 10_000;
+/** The longest jittered pause between two leasing rounds. */
+const MAX_LEASE_BACKOFF_MS = 1_000;
+/** A window's counter document is kept an hour past the window's end, then a TTL policy removes it. */
+const WINDOW_RETENTION_MS = 3_600_000;
+
 /** `yyyy-mm` of an instant, in UTC: the key of a tenant's monthly usage document. */
 export const utcMonth = (at: Date) => at.toISOString().slice(0, 7);
 /** `yyyy-mm-dd` of an instant, in UTC. */
@@ -151,7 +158,7 @@ export class LeasedWindowCounter {
     if (limit <= 0) return { granted: false, position: 1, resetAt };
     // Each round hands out a token, learns the window is spent, or waits for a lease that many
     // concurrent callers share; bounded in rounds and time all the same.
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + LEASE_DEADLINE_MS;
     let lastError: unknown;
     for (let round = 0; round < 200 && Date.now() < deadline; round++) {
       const s = this.stateFor(counterId, window.start);
@@ -184,7 +191,9 @@ export class LeasedWindowCounter {
         // Contention on the shared window document (lock timeouts, aborted transactions) is
         // transient: back off with jitter and lease again, within the same bound of rounds and time.
         lastError = error;
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(1_000, 25 * 2 ** Math.min(round, 6))));
+        await new Promise((r) =>
+          setTimeout(r, Math.random() * Math.min(MAX_LEASE_BACKOFF_MS, 25 * 2 ** Math.min(round, 6))),
+        );
       }
     }
     throw new Error(`could not lease rate-limit tokens${lastError instanceof Error ? `: ${lastError.message}` : ''}`);
@@ -215,7 +224,7 @@ export class LeasedWindowCounter {
             count: count + n,
             windowStart: Timestamp.fromMillis(window.start),
             // For a Firestore TTL policy in the cloud; the emulator keeps them (no TTL there).
-            expiresAt: Timestamp.fromMillis(window.end + 3_600_000),
+            expiresAt: Timestamp.fromMillis(window.end + WINDOW_RETENTION_MS),
           });
         }
         return { first: count + 1, last: count + n };

@@ -42,6 +42,16 @@ export const defineHandler = <T extends TopicName>(
 /** A service's handlers, one per subscribed topic: a missing one is a compile error. */
 export type HandlerMap<T extends TopicName> = { [K in T]: HandlerDef<K> };
 
+/** The map of a process that serves one topic of T, chosen at start-up (a render pool serves its backend's). */
+export type OneTopicHandlerMap<T extends TopicName> = T extends TopicName ? HandlerMap<T> : never;
+
+/**
+ * The one-topic map of a handler. Its only key is the handler's own topic, so the map is the
+ * HandlerMap of that one topic; TypeScript cannot relate a computed key to a union, hence the cast.
+ */
+export const oneTopicHandlerMap = <T extends TopicName>(handler: HandlerDef<T>) =>
+  ({ [handler.topic]: handler }) as unknown as OneTopicHandlerMap<T>;
+
 /** Where the consumer records what it could not deliver to a handler; backed by the job store. */
 export interface OutcomeRecorder {
   invalidMessage(info: InvalidMessage): Promise<void>;

@@ -1,5 +1,13 @@
 import type { PubSub, Topic } from '@google-cloud/pubsub';
-import { describeErrors, validate, CATALOGUE, type MessageOf, type TopicName } from '@aiprod/contracts';
+import {
+  describeErrors,
+  validate,
+  CATALOGUE,
+  type MessageOf,
+  type PublishableBy,
+  type ServiceName,
+  type TopicName,
+} from '@aiprod/contracts';
 import { injectTraceContext } from '@aiprod/observability';
 
 export interface PublishOptions {
@@ -7,16 +15,39 @@ export interface PublishOptions {
 }
 
 /**
- * Typed publishing: the payload is validated against the catalogue's schema before it leaves
- * (publishing something no consumer can read is a bug), and the message carries the trace
- * context and the job's ids as attributes so dead letters stay attributable.
+ * What shared code needs of a publisher: the right to publish the topics T. Any `Publisher<S>`
+ * whose service owns every one of them fits (a function property, not a method, so the check is
+ * strict: a `Publisher<'gateway'>` is not a `TopicPublisher<'aiprod.shot.rendered.v1'>`).
  */
-export class Publisher {
+export interface TopicPublisher<T extends TopicName> {
+  publish: <U extends T>(topic: U, payload: MessageOf<U>, options?: PublishOptions) => Promise<string>;
+}
+
+/**
+ * Typed publishing for one service: `publish` accepts only the topics the catalogue lists the
+ * service as a publisher of (anything else fails to compile, and is refused at run time for
+ * callers that got past the types). The payload is validated against the catalogue's schema
+ * before it leaves (publishing something no consumer can read is a bug), and the message carries
+ * the trace context and the job's ids as attributes so dead letters stay attributable.
+ */
+export class Publisher<S extends ServiceName> implements TopicPublisher<PublishableBy<S>> {
   private readonly topics = new Map<TopicName, Topic>();
 
-  constructor(private readonly pubsub: PubSub) {}
+  constructor(
+    private readonly pubsub: PubSub,
+    readonly service: S,
+  ) {}
 
-  async publish<T extends TopicName>(topic: T, payload: MessageOf<T>, options: PublishOptions = {}): Promise<string> {
+  async publish<T extends PublishableBy<S>>(
+    topic: T,
+    payload: MessageOf<T>,
+    options: PublishOptions = {},
+  ): Promise<string> {
+    if (!(CATALOGUE[topic].publishers as readonly ServiceName[]).includes(this.service)) {
+      throw new Error(
+        `${this.service} does not publish ${topic}: the catalogue lists ${CATALOGUE[topic].publishers.join(', ')}`,
+      );
+    }
     const checked = validate(CATALOGUE[topic].schema, payload);
     if (!checked.ok) {
       throw new Error(`refusing to publish an invalid ${topic} message: ${describeErrors(checked.errors)}`);

@@ -22,7 +22,9 @@ import {
 requireEmulators();
 const projectId = uniqueProjectId('pubsub');
 const pubsub = new PubSub({ projectId });
-const publisher = new Publisher(pubsub);
+// Each topic is published by a service the catalogue lists for it, as in production.
+const publisher = new Publisher(pubsub, 'gateway');
+const qaPublisher = new Publisher(pubsub, 'qa');
 const { log } = memoryLog();
 const running: RunningConsumer[] = [];
 const MAX_ATTEMPTS = 5;
@@ -41,7 +43,7 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.close()));
 });
 afterAll(async () => {
-  await publisher.close();
+  await Promise.all([publisher.close(), qaPublisher.close()]);
   await pubsub.close();
 });
 
@@ -120,7 +122,7 @@ describe('consumer policy', () => {
         recorder: rec,
       }),
     );
-    await publisher.publish('aiprod.job.assemble.v1', { v: 1, jobId: 'job-perm', tenantId: 't1' });
+    await qaPublisher.publish('aiprod.job.assemble.v1', { v: 1, jobId: 'job-perm', tenantId: 't1' });
     await waitFor(() => (rec.permanent.length ? true : undefined), { timeoutMs: 15_000, what: 'permanent failure' });
     await sleep(2000);
     expect(calls).toBe(1);
@@ -133,6 +135,13 @@ describe('consumer policy', () => {
     await expect(
       publisher.publish('aiprod.job.requested.v1', { v: 1, jobId: 'bad id with spaces', tenantId: 't1' }),
     ).rejects.toThrow(/invalid aiprod.job.requested.v1/);
+  });
+
+  it('refuses at run time a topic its service does not publish (for callers past the types)', async () => {
+    const sneaky = qaPublisher as unknown as Publisher<'gateway'>;
+    await expect(
+      sneaky.publish('aiprod.job.requested.v1', { v: 1, jobId: 'job-sneaky', tenantId: 't1' }),
+    ).rejects.toThrow('qa does not publish aiprod.job.requested.v1: the catalogue lists gateway');
   });
 
   it('finishes in-flight work before close resolves', async () => {

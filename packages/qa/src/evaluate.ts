@@ -5,6 +5,9 @@ import { skippedSemanticChecks, type SemanticJudge } from './semantic/judge';
 import { technicalChecks, type ClipExpectation } from './technical';
 import type { QaEvaluation } from './types';
 
+/** Grabbing one evidence frame at a defect's time: a single seek and decode. */
+const EVIDENCE_FRAME_TIMEOUT_MS = 30_000;
+
 export interface EvaluateInput {
   file: string;
   expectation: ClipExpectation;
@@ -60,7 +63,7 @@ export async function evaluateClip(input: EvaluateInput): Promise<QaEvaluation> 
 
   for (const [i, at] of technical.evidenceTimes.entries()) {
     const png = join(input.workDir, `defect-${i + 1}.png`);
-    await extractFrame(input.file, at, png, { timeoutMs: 30_000 });
+    await extractFrame(input.file, at, png, { timeoutMs: EVIDENCE_FRAME_TIMEOUT_MS });
     evidenceFrames.push(png);
   }
   const checks = [...technical.checks, ...semantic];

@@ -2,6 +2,9 @@ import { analyzeClip, probe, type ClipAnalysis, type ProbeResult } from '@aiprod
 import type { QaThresholds, ShotSpec } from '@aiprod/contracts';
 import type { QaCheck } from '@aiprod/contracts';
 
+/** ffprobe reads only the headers: it gets at most this share of the checks' whole budget. */
+const PROBE_TIMEOUT_MS = 30_000;
+
 /** What the clip is supposed to be. Absent fields are not checked (reported as skipped). */
 export interface ClipExpectation {
   width?: number;
@@ -71,7 +74,7 @@ export async function technicalChecks(
   let info: ProbeResult;
   try {
     info = await probe(file, {
-      timeoutMs: Math.min(opts.timeoutMs, 30_000),
+      timeoutMs: Math.min(opts.timeoutMs, PROBE_TIMEOUT_MS),
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (e) {

@@ -1,6 +1,6 @@
 import type { TopicName } from '@aiprod/contracts';
 import type { JobStore, MessageLedger } from '@aiprod/job-store';
-import type { Publisher } from '@aiprod/pubsub';
+import type { TopicPublisher } from '@aiprod/pubsub';
 import { failJob } from './fail-job';
 
 /** The step a topic's message drives, as the client knows it (no subscription or resource names). */
@@ -35,7 +35,7 @@ export interface DeadLetterInfo {
  * It is recorded only; an operator replays it.
  */
 export async function recordDeadLetter(
-  deps: { jobs: JobStore; ledger: MessageLedger; publisher: Publisher },
+  deps: { jobs: JobStore; ledger: MessageLedger; publisher: TopicPublisher<'aiprod.job.finished.v1'> },
   letter: DeadLetterInfo,
   /** Says why the letter no longer matters (its step was done by another message), or null. */
   superseded?: (letter: DeadLetterInfo) => Promise<string | null>,

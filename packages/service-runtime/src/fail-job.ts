@@ -1,9 +1,9 @@
 import type { JobStore } from '@aiprod/job-store';
-import type { Publisher } from '@aiprod/pubsub';
+import type { TopicPublisher } from '@aiprod/pubsub';
 
 /** Fails the job for good and tells the notifier; used for PermanentErrors from any handler. */
 export async function failJob(
-  deps: { jobs: JobStore; publisher: Publisher },
+  deps: { jobs: JobStore; publisher: TopicPublisher<'aiprod.job.finished.v1'> },
   job: { jobId: string; tenantId: string },
   reason: Parameters<JobStore['fail']>[1],
   message: string,

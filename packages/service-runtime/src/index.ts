@@ -21,26 +21,51 @@ import {
   type Log,
   type OutcomeRecorder,
   type RunningConsumer,
+  type TopicPublisher,
 } from '@aiprod/pubsub';
 
-/** What every worker service needs; built once in main.ts and passed down. */
-export interface CoreDeps {
+/** How often a service looks for overdue jobs in the states it owns, unless the service says. */
+const SWEEP_INTERVAL_MS = 30_000;
+/** Cloud Run sends SIGKILL 10 s after SIGTERM: be done (or handed back) a second before then. */
+const SHUTDOWN_HARD_STOP_MS = 9_000;
+
+/** What every service needs; built once in main.ts and passed down. It publishes as service S. */
+export interface CoreDeps<S extends ServiceName> {
   log: Log;
   db: Firestore;
   pubsub: PubSub;
   jobs: JobStore;
   ledger: MessageLedger;
-  publisher: Publisher;
+  publisher: Publisher<S>;
 }
 
-export function createCoreDeps(options: { projectId: string; log: Log; stateDeadlines?: string }): CoreDeps {
+export function createCoreDeps<S extends ServiceName>(
+  service: S,
+  options: {
+    projectId: string;
+    log: Log;
+    stateDeadlines?: string;
+  },
+): CoreDeps<S> {
   const db = createFirestore(options.projectId);
   const pubsub = new PubSub({ projectId: options.projectId });
   const jobs = new JobStore(db, parseStateDeadlines(options.stateDeadlines));
-  return { log: options.log, db, pubsub, jobs, ledger: new MessageLedger(db, jobs), publisher: new Publisher(pubsub) };
+  return {
+    log: options.log,
+    db,
+    pubsub,
+    jobs,
+    ledger: new MessageLedger(db, jobs),
+    publisher: new Publisher(pubsub, service),
+  };
 }
 
-export function outcomeRecorder(deps: CoreDeps): OutcomeRecorder {
+/** What the shared runtime needs of a service's deps: it only ever publishes job.finished (failJob). */
+type RuntimeDeps = Omit<CoreDeps<ServiceName>, 'publisher'> & {
+  publisher: TopicPublisher<'aiprod.job.finished.v1'> & { close(): Promise<void> };
+};
+
+export function outcomeRecorder(deps: RuntimeDeps): OutcomeRecorder {
   return {
     invalidMessage: (info) => deps.ledger.recordInvalid(info),
     permanentFailure: (info) =>
@@ -57,7 +82,7 @@ export interface RunningService {
 export interface WorkerServiceOptions {
   service: ServiceName;
   backend?: BackendName;
-  deps: CoreDeps;
+  deps: RuntimeDeps;
   handlers: Partial<Record<TopicName, HandlerDef<TopicName>>>;
   port: number;
   host: string;
@@ -113,7 +138,7 @@ export async function runWorkerService(options: WorkerServiceOptions): Promise<R
         publisher: deps.publisher,
         log: deps.log,
         policies: options.sweep,
-        intervalMs: options.sweepIntervalMs ?? 30_000,
+        intervalMs: options.sweepIntervalMs ?? SWEEP_INTERVAL_MS,
       })
     : undefined;
   const state: RunningService = { ready: false, close: async () => undefined };
@@ -160,8 +185,7 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
     if (stopping) process.exit(1);
     stopping = true;
     log.info('shutting down', { signal });
-    // Cloud Run sends SIGKILL 10 s after SIGTERM: be done (or handed back) before then.
-    const hardStop = setTimeout(() => process.exit(1), 9_000);
+    const hardStop = setTimeout(() => process.exit(1), SHUTDOWN_HARD_STOP_MS);
     hardStop.unref();
     close()
       .then(() => process.exit(0))

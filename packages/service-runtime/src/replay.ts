@@ -2,6 +2,9 @@ import { v1, type PubSub } from '@google-cloud/pubsub';
 import { subscriptions, type JobStatus, type TopicName } from '@aiprod/contracts';
 import type { JobStore } from '@aiprod/job-store';
 
+/** Each pull gets at least a second, even when the overall wait is nearly spent. */
+const MIN_PULL_TIMEOUT_MS = 1_000;
+
 /**
  * The state a dead-lettered job goes back to when the message that failed it is replayed: the
  * state in which that message is the next step. job.finished only notifies, so it changes nothing.
@@ -57,7 +60,7 @@ export async function replayDeadLetters(options: {
     for (let round = 0; round < 100 && Date.now() < deadline; round++) {
       const [answer] = await client.pull(
         { subscription: hold, maxMessages: 100 },
-        { timeout: Math.max(1_000, deadline - Date.now()) },
+        { timeout: Math.max(MIN_PULL_TIMEOUT_MS, deadline - Date.now()) },
       );
       const received = answer.receivedMessages ?? [];
       const handBack: string[] = [];

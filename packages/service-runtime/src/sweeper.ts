@@ -1,7 +1,7 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { JobStatus } from '@aiprod/contracts';
 import type { Job, JobStore } from '@aiprod/job-store';
-import type { Log, Publisher } from '@aiprod/pubsub';
+import type { Log, TopicPublisher } from '@aiprod/pubsub';
 import { failJob } from './fail-job';
 
 export interface SweepPolicy {
@@ -25,7 +25,8 @@ export interface Sweeper {
  */
 export function startSweeper(options: {
   jobs: JobStore;
-  publisher: Publisher;
+  /** Failing an overdue job announces it on job.finished. */
+  publisher: TopicPublisher<'aiprod.job.finished.v1'>;
   log: Log;
   policies: Partial<Record<JobStatus, SweepPolicy>>;
   intervalMs: number;

@@ -11,7 +11,7 @@ const db = createFirestore(projectId);
 const pubsub = new PubSub({ projectId });
 const jobs = new JobStore(db);
 const ledger = new MessageLedger(db, jobs);
-const publisher = new Publisher(pubsub);
+const publisher = new Publisher(pubsub, 'delivery');
 const { log } = memoryLog();
 const finished: Record<string, unknown>[] = [];
 const requested = subscriptionName('aiprod.job.requested.v1', 'planner');
@@ -39,7 +39,7 @@ beforeAll(async () => {
   };
   service = await runWorkerService({
     service: 'planner',
-    deps: createCoreDeps({ projectId, log }),
+    deps: createCoreDeps('planner', { projectId, log }),
     handlers: {
       'aiprod.job.requested.v1': defineHandler('aiprod.job.requested.v1', never),
       'aiprod.job.approved.v1': defineHandler('aiprod.job.approved.v1', never),

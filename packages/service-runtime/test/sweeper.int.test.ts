@@ -10,7 +10,7 @@ requireEmulators();
 const projectId = uniqueProjectId('sweeper');
 const db = createFirestore(projectId);
 const pubsub = new PubSub({ projectId });
-const publisher = new Publisher(pubsub);
+const publisher = new Publisher(pubsub, 'delivery');
 const jobs = new JobStore(db);
 const { log } = memoryLog();
 const brief: Brief = {

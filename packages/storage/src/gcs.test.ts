@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
-import { BlobNotFoundError, createBlobStore, GcsBlobStore, InvalidBlobKeyError } from './index';
+import { BlobNotFoundError, createBlobStore, GcsBlobStore, InvalidBlobKeyError, shotClipKey } from './index';
 
 const BUCKET = 'aiprod-test-media';
 const CLIENT_EMAIL = 'signer@test.iam.gserviceaccount.com';
@@ -281,7 +281,7 @@ describe('GcsBlobStore data path (loopback fake GCS)', () => {
   let server: Server;
   let store: GcsBlobStore;
   let work: string;
-  const KEY = 'tenants/t1/jobs/j1/shots/s01/attempt-1.mp4';
+  const KEY = shotClipKey({ tenantId: 't1', jobId: 'j1', shotId: 's01', attempt: 1 });
 
   beforeAll(async () => {
     server = await startFakeGcs(objects);

@@ -3,7 +3,19 @@ import { LocalBlobStore } from './local';
 import type { BlobStore } from './types';
 
 export * from './types';
-export { assertValidKey, InvalidBlobKeyError, isValidKey, keyProblem, MAX_KEY_BYTES } from './keys';
+export {
+  assertValidKey,
+  finalCutKey,
+  InvalidBlobKeyError,
+  isValidKey,
+  keyProblem,
+  MAX_KEY_BYTES,
+  outputsPrefix,
+  qaEvidencePrefix,
+  shotClipKey,
+  type JobRef,
+  type ShotAttemptRef,
+} from './keys';
 export { attachmentDisposition } from './util';
 export {
   encodeKeyPath,

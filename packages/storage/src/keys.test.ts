@@ -1,8 +1,18 @@
-import { assertValidKey, InvalidBlobKeyError, isValidKey, MAX_KEY_BYTES } from './keys';
+import {
+  assertValidKey,
+  finalCutKey,
+  InvalidBlobKeyError,
+  isValidKey,
+  keyProblem,
+  MAX_KEY_BYTES,
+  outputsPrefix,
+  qaEvidencePrefix,
+  shotClipKey,
+} from './keys';
 
 describe('blob keys', () => {
   it.each([
-    'tenants/t1/jobs/j1/shots/s01/attempt-1.mp4',
+    shotClipKey({ tenantId: 't1', jobId: 'j1', shotId: 's01', attempt: 1 }),
     'a',
     'a/b c/ü.mp4',
     '.hidden/x', // a dot-prefixed name is fine; only "." and ".." segments are special
@@ -37,5 +47,33 @@ describe('blob keys', () => {
   it('counts the limit in UTF-8 bytes, as GCS does', () => {
     expect(isValidKey('é'.repeat(MAX_KEY_BYTES / 2))).toBe(true);
     expect(isValidKey('é'.repeat(MAX_KEY_BYTES / 2 + 1))).toBe(false);
+  });
+});
+
+describe('the object-key layout', () => {
+  const attempt = { tenantId: 't1', jobId: 'j1', shotId: 's01', attempt: 2 };
+
+  it('puts a shot attempt, its QA evidence and the outputs where the layout says', () => {
+    expect(shotClipKey(attempt)).toBe('tenants/t1/jobs/j1/shots/s01/attempt-2.mp4');
+    expect(qaEvidencePrefix(attempt)).toBe('tenants/t1/jobs/j1/shots/s01/attempt-2-qa');
+    expect(outputsPrefix(attempt)).toBe('tenants/t1/jobs/j1/outputs');
+    expect(finalCutKey(attempt, '9x16')).toBe('tenants/t1/jobs/j1/outputs/final-9x16.mp4');
+  });
+
+  it('keeps every key it builds valid for both stores', () => {
+    for (const key of [shotClipKey(attempt), qaEvidencePrefix(attempt), finalCutKey(attempt, '16x9')]) {
+      expect(keyProblem(key)).toBeNull();
+    }
+  });
+
+  it.each([
+    [() => shotClipKey({ ...attempt, tenantId: 't1/jobs/j9' }), /tenant id must not contain a slash/],
+    [() => qaEvidencePrefix({ ...attempt, shotId: '../s02' }), /shot id must not contain a slash/],
+    [() => outputsPrefix({ tenantId: 't1', jobId: '..' }), /must not contain "\." or "\.\." segments/],
+    [() => finalCutKey(attempt, '9:16/x'), /variant must not contain a slash/],
+    [() => outputsPrefix({ tenantId: '', jobId: 'j1' }), /empty segments/],
+  ])('refuses an id that would leave the job layout (%#)', (build, reason) => {
+    expect(build).toThrow(InvalidBlobKeyError);
+    expect(build).toThrow(reason);
   });
 });

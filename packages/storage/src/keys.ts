@@ -56,3 +56,50 @@ export function assertValidKey(key: unknown): asserts key is string {
   const problem = keyProblem(key);
   if (problem !== null) throw new InvalidBlobKeyError(key, problem);
 }
+
+/**
+ * The layout of a job's objects, written only here: every service and test builds its keys with
+ * these functions, so the layout can change in one place.
+ *
+ *   tenants/<tenant>/jobs/<job>/shots/<shot>/attempt-<n>.mp4   a rendered shot attempt
+ *   tenants/<tenant>/jobs/<job>/shots/<shot>/attempt-<n>-qa/   QA's evidence frames of it
+ *   tenants/<tenant>/jobs/<job>/outputs/                       what the job delivers
+ *   tenants/<tenant>/jobs/<job>/outputs/final-<variant>.mp4    the final cut of one aspect variant
+ */
+export interface JobRef {
+  tenantId: string;
+  jobId: string;
+}
+export interface ShotAttemptRef extends JobRef {
+  shotId: string;
+  attempt: number;
+}
+
+/** One id inside a key: a slash would silently move the object into another job's layout. */
+function segment(what: string, value: string | number): string {
+  const text = String(value);
+  if (text.includes('/')) throw new InvalidBlobKeyError(text, `${what} must not contain a slash`);
+  return text;
+}
+
+function checked(key: string): string {
+  assertValidKey(key);
+  return key;
+}
+
+const jobPrefix = (job: JobRef) => `tenants/${segment('tenant id', job.tenantId)}/jobs/${segment('job id', job.jobId)}`;
+const attemptPrefix = (a: ShotAttemptRef) =>
+  `${jobPrefix(a)}/shots/${segment('shot id', a.shotId)}/attempt-${segment('attempt', a.attempt)}`;
+
+/** Where a shot attempt's rendered clip is stored. */
+export const shotClipKey = (a: ShotAttemptRef): string => checked(`${attemptPrefix(a)}.mp4`);
+
+/** The folder of QA's evidence frames for a shot attempt (no trailing slash). */
+export const qaEvidencePrefix = (a: ShotAttemptRef): string => checked(`${attemptPrefix(a)}-qa`);
+
+/** The folder of what a job delivers: final cuts, poster frame, contact sheet (no trailing slash). */
+export const outputsPrefix = (job: JobRef): string => checked(`${jobPrefix(job)}/outputs`);
+
+/** The final cut of one aspect-ratio variant, e.g. `9x16`. */
+export const finalCutKey = (job: JobRef, variant: string): string =>
+  checked(`${outputsPrefix(job)}/final-${segment('variant', variant)}.mp4`);

@@ -4,11 +4,11 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createBlobStore, InvalidBlobKeyError, BlobNotFoundError } from './index';
+import { createBlobStore, InvalidBlobKeyError, BlobNotFoundError, shotClipKey } from './index';
 import { LocalBlobStore, parseSignedFileRequest, verifyLocalSignature } from './local';
 
 const signingKey = randomBytes(32);
-const KEY = 'tenants/t1/jobs/j1/shots/s01/attempt-1.mp4';
+const KEY = shotClipKey({ tenantId: 't1', jobId: 'j1', shotId: 's01', attempt: 1 });
 
 function sha256(data: Buffer | string): string {
   return createHash('sha256').update(data).digest('hex');
@@ -78,7 +78,7 @@ describe('LocalBlobStore', () => {
     await store.putFile(KEY, src);
     await store.putBytes('tenants/t1/other.json', Buffer.from('{}'));
     expect(readFileSync(store.pathFor(KEY), 'utf8')).toBe('second');
-    expect(listFiles(root).sort()).toEqual(['tenants/t1/jobs/j1/shots/s01/attempt-1.mp4', 'tenants/t1/other.json']);
+    expect(listFiles(root).sort()).toEqual([KEY, 'tenants/t1/other.json']);
   });
 
   it('a failed write leaves neither a partial object nor a temp file', async () => {

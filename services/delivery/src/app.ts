@@ -6,7 +6,7 @@ import { assembleJob, jobAssembleHandler } from './handlers/job-assemble';
 import { jobFinishedHandler } from './handlers/job-finished';
 import type { WebhookDeps } from './webhooks';
 
-export interface DeliveryDeps extends CoreDeps, WebhookDeps {
+export interface DeliveryDeps extends CoreDeps<'delivery'>, WebhookDeps {
   storage: BlobStore;
   workDir: string;
   assemblyTimeoutMs: number;

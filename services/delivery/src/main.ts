@@ -12,7 +12,7 @@ import { loadEnv } from './env';
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'delivery', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
-  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const core = createCoreDeps('delivery', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const deps = {
     ...core,
     webhooks: new WebhookStore(core.db),

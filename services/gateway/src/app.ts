@@ -13,7 +13,7 @@ import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
 import { costRoutes } from './routes/costs';
 import { estimateRoutes } from './routes/estimates';
-import { EventStreams, eventRoutes } from './routes/events';
+import { EventStreams, eventRoutes, SSE_HEARTBEAT_MS } from './routes/events';
 import { fileRoutes } from './routes/files';
 import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
@@ -26,7 +26,7 @@ export interface GatewayDeps {
   jobs: JobStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
-  publisher: Publisher;
+  publisher: Publisher<'gateway'>;
   storage: BlobStore;
   /** Only for the local store: the key its signed links are made with. */
   signingKey?: Buffer;
@@ -62,7 +62,8 @@ const redactPath = (path: string) => (path.startsWith('/files/') ? '/files/[reda
 
 /** Builds the gateway without listening (main.ts listens; tests drive it with supertest). */
 export function buildGateway(deps: GatewayDeps): express.Express {
-  const streams = deps.streams ?? new EventStreams({ maxStreams: 1000, maxSeconds: 3600, heartbeatMs: 15_000 });
+  const streams =
+    deps.streams ?? new EventStreams({ maxStreams: 1000, maxSeconds: 3600, heartbeatMs: SSE_HEARTBEAT_MS });
   const app = express();
   app.disable('x-powered-by');
   // The client address keys the failed-authentication limit: behind a load balancer it is the

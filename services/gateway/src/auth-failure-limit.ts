@@ -28,6 +28,11 @@ interface Reservation {
 
 const MAX_KNOWN_CREDENTIALS = 10_000;
 
+/** Failed authentications are counted per address over this window. */
+const FAILURE_WINDOW_MS = 60_000;
+/** A credential that authenticated here stays exempt from the address limit this long. */
+const KNOWN_CREDENTIAL_MS = 10 * 60_000;
+
 /**
  * Limits failed authentications per client address, in process (each instance counts its own;
  * see docs/security.md). Every credential check that can fail reads Firestore (the key document,
@@ -40,8 +45,8 @@ const MAX_KNOWN_CREDENTIALS = 10_000;
  * verified against the database as usual; a 401 on it counts and forgets it).
  */
 export function authFailureLimit(options: AuthFailureLimitOptions): AuthFailureLimiter {
-  const windowMs = options.windowMs ?? 60_000;
-  const knownMs = options.knownCredentialMs ?? 10 * 60_000;
+  const windowMs = options.windowMs ?? FAILURE_WINDOW_MS;
+  const knownMs = options.knownCredentialMs ?? KNOWN_CREDENTIAL_MS;
   const store = new MemoryStore();
   store.init({ windowMs } as Parameters<MemoryStore['init']>[0]);
   // Hash of the Authorization header → until when it is exempt.

@@ -4,6 +4,9 @@ import type { Log } from '@aiprod/pubsub';
 import { OidcRejected, OidcUnavailable, type OidcVerifier } from './oidc';
 import { HttpProblem } from './problem';
 
+/** An API key's last-used time is written at most this often (a write per request would be a hot document). */
+const KEY_TOUCH_INTERVAL_MS = 60_000;
+
 export interface Principal {
   tenantId: string;
   scopes: ApiKeyScope[];
@@ -49,7 +52,7 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
     optionsOrTenants instanceof TenantStore ? { tenants: optionsOrTenants } : optionsOrTenants;
   const { tenants, oidc } = options;
   const tenantCacheMs = options.tenantCacheMs ?? 5000;
-  const touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  const touchIntervalMs = options.touchIntervalMs ?? KEY_TOUCH_INTERVAL_MS;
   // Bounded by the number of live keys; entries are tiny (hash → ms).
   const touched = new Map<string, number>();
 

@@ -20,7 +20,7 @@ import { loadEnv } from './env';
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'gateway', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
-  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const core = createCoreDeps('gateway', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   let ready = false;
   const signingKey = env.STORAGE_SIGNING_KEY ? decodeSigningKey(env.STORAGE_SIGNING_KEY) : undefined;
   const streams = new EventStreams({

@@ -5,6 +5,9 @@ import { LeasedWindowCounter, type TenantStore } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { HttpProblem } from './problem';
 
+/** Limits are requests per minute, so the window is one minute. */
+const RATE_WINDOW_MS = 60_000;
+
 export interface FirestoreRateLimitStoreOptions {
   db: Firestore;
   /** The limit of a key (a tenant id) for one window. */
@@ -25,7 +28,7 @@ export interface FirestoreRateLimitStoreOptions {
 export class FirestoreRateLimitStore implements Store {
   readonly localKeys = false;
   readonly prefix: string;
-  private windowMs = 60_000;
+  private windowMs = RATE_WINDOW_MS;
   private readonly counter: LeasedWindowCounter;
 
   constructor(private readonly options: FirestoreRateLimitStoreOptions) {
@@ -81,7 +84,7 @@ export function tenantRateLimit(options: TenantRateLimitOptions): RequestHandler
     const rpm = tenant?.requestsPerMinute;
     return typeof rpm === 'number' && Number.isInteger(rpm) && rpm >= 0 ? rpm : options.defaultRequestsPerMinute;
   };
-  const windowMs = options.windowMs ?? 60_000;
+  const windowMs = options.windowMs ?? RATE_WINDOW_MS;
   return rateLimit({
     windowMs,
     store: options.store ?? new FirestoreRateLimitStore({ db: options.db, limitFor }),

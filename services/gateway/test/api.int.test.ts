@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
 import { apiKeyPrefix, WebhookStore } from '@aiprod/job-store';
+import { finalCutKey } from '@aiprod/storage';
 import { waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
@@ -59,10 +60,7 @@ async function jobIn(
   await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
   if (to === 'RENDERING') return jobId;
   await h.jobs.transition(jobId, 'RENDERING', 'ASSEMBLING');
-  const stored = await h.storage.putBytes(
-    `tenants/${tenantId}/jobs/${jobId}/outputs/final-9x16.mp4`,
-    Buffer.from('mp4'),
-  );
+  const stored = await h.storage.putBytes(finalCutKey({ tenantId, jobId }, '9x16'), Buffer.from('mp4'));
   await h.jobs.transition(jobId, 'ASSEMBLING', 'DELIVERED', {
     patch: {
       outputs: [

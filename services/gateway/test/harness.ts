@@ -71,7 +71,7 @@ export async function startHarness(
   // example.com's documentation address stands in for a public host; internal.test for a private one.
   const resolveHost: ResolveHost = async (host) =>
     host === 'hooks.example.com' ? ['93.184.215.14'] : host === 'internal.example.com' ? ['10.0.0.7'] : [];
-  const publisher = new Publisher(pubsub);
+  const publisher = new Publisher(pubsub, 'gateway');
   const app = buildGateway({
     log,
     jobs: options.wrapJobs ? options.wrapJobs(jobs) : jobs,

@@ -11,7 +11,7 @@ const unavailablePublisher = {
     publishes++;
     throw new Error('14 UNAVAILABLE: pubsub is down');
   },
-} as unknown as Publisher;
+} as unknown as Publisher<'gateway'>;
 
 let h: Harness;
 beforeAll(async () => {

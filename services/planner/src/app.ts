@@ -7,7 +7,7 @@ import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
 import { advancePlanning } from './planning';
 
-export interface PlannerDeps extends CoreDeps {
+export interface PlannerDeps extends CoreDeps<'planner'> {
   tenants: TenantStore;
   director: CreativeDirector;
   /** Plan locally when the director fails (recorded on the job), instead of failing the job. */

@@ -5,7 +5,7 @@ import type { CoreDeps } from '@aiprod/service-runtime';
  * Publishes a render request for every shot still waiting to start. Safe to repeat: on a
  * redelivery it sends again what state says should have been sent, and render dedupes.
  */
-export async function dispatchPendingShots(deps: CoreDeps, job: Job): Promise<number> {
+export async function dispatchPendingShots(deps: CoreDeps<'planner'>, job: Job): Promise<number> {
   const shots = await deps.jobs.listShots(job.jobId);
   const pending = shots.filter((s) => s.status === 'PENDING');
   await Promise.all(

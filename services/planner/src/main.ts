@@ -24,7 +24,7 @@ function directorFromEnv(env: PlannerEnv): CreativeDirector {
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'planner', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
-  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const core = createCoreDeps('planner', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const deps = {
     ...core,
     tenants: new TenantStore(core.db),

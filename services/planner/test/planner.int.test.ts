@@ -65,7 +65,7 @@ function plannerDeps(options: {
     pubsub,
     jobs,
     ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub),
+    publisher: new Publisher(pubsub, 'planner'),
     tenants,
     director: options.director ?? localDirector,
     fallbackToLocal: options.fallbackToLocal ?? false,

@@ -6,7 +6,7 @@ import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
 import { resumeRendering, shotRenderedHandler } from './handlers/shot-rendered';
 
-export interface QaDeps extends CoreDeps {
+export interface QaDeps extends CoreDeps<'qa'> {
   storage: BlobStore;
   /** The shot state machine (pass, reject, fail). */
   attempts: ShotAttempts;

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'qa', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
   const judge = await judgeFromEnv(env);
-  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const core = createCoreDeps('qa', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const deps = {
     ...core,
     attempts: new ShotAttempts(core.jobs),

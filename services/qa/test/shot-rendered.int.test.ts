@@ -7,7 +7,7 @@ import { PRESETS, type Brief } from '@aiprod/contracts';
 import { createFirestore, JobStore, MessageLedger, ShotAttempts } from '@aiprod/job-store';
 import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
 import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
-import { createBlobStore } from '@aiprod/storage';
+import { createBlobStore, shotClipKey } from '@aiprod/storage';
 import {
   makeDefectCorpus,
   memoryLog,
@@ -62,7 +62,7 @@ beforeAll(async () => {
     pubsub,
     jobs,
     ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub),
+    publisher: new Publisher(pubsub, 'qa'),
     attempts: new ShotAttempts(jobs),
     storage,
     judge,
@@ -102,7 +102,7 @@ async function renderedShot(kind: DefectClip['kind'], attempt: number) {
     estimatedCostUsd: 0,
   };
   await jobs.savePlan(jobId, plan, [{ spec: { ...clip.spec, shotId: 's01' }, backend: 'local' }], 'RENDERING');
-  const stored = await storage.putFile(`tenants/t1/jobs/${jobId}/shots/s01/attempt-${attempt}.mp4`, clip.file);
+  const stored = await storage.putFile(shotClipKey({ tenantId: 't1', jobId, shotId: 's01', attempt }), clip.file);
   await db
     .collection('jobs')
     .doc(jobId)

@@ -1,13 +1,13 @@
-import type { BackendName, FallbackPolicy, ShotSpec, TopicName } from '@aiprod/contracts';
+import type { BackendName, FallbackPolicy, ShotSpec, TopicsOf } from '@aiprod/contracts';
 import type { RenderCache, ShotAttempts } from '@aiprod/job-store';
-import type { HandlerDef } from '@aiprod/pubsub';
+import { oneTopicHandlerMap, type OneTopicHandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { BackendUsage, VideoBackend } from './backends/backend';
 import { renderRequestHandler } from './handlers/render-request';
 
-export interface RenderDeps extends CoreDeps {
+export interface RenderDeps extends CoreDeps<'render'> {
   storage: BlobStore;
   backend: VideoBackend;
   policy: FallbackPolicy;
@@ -37,7 +37,6 @@ export interface RenderDeps extends CoreDeps {
 }
 
 /** One pool per backend: this process handles only its backend's render topic. */
-export function buildRender(deps: RenderDeps): Partial<Record<TopicName, HandlerDef<TopicName>>> {
-  const handler = renderRequestHandler(deps);
-  return { [handler.topic]: handler };
+export function buildRender(deps: RenderDeps): OneTopicHandlerMap<TopicsOf<'render', BackendName>> {
+  return oneTopicHandlerMap(renderRequestHandler(deps));
 }

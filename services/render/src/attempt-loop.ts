@@ -20,12 +20,16 @@ import {
 } from '@aiprod/job-store';
 import { BACKEND_CAPABILITIES, isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
+import { shotClipKey } from '@aiprod/storage';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendError } from './backends/backend';
-import { clipKey, ingestClip } from './clip-ingest';
+import { ingestClip } from './clip-ingest';
 import { decide, type Decision } from './policy';
 import { billedCost, budgetCapOf, expectedCost, reservationKey, settleSpend, tryEntry } from './spend';
 import { countAgainstBreaker, pollTask, settleCancelled, submitTask } from './vendor-call';
+
+/** Waiting for other tasks to settle the budget: re-checked at least this often. */
+const BUDGET_WAIT_MS = 5_000;
 
 /** How a delivery's work on an attempt ended. */
 export type AttemptEnd =
@@ -340,7 +344,9 @@ async function reserveWithinBudget(
       };
     }
     log.info('other tasks in flight hold the rest of the budget; waiting for them to settle');
-    await sleep(Math.min(deps.timeouts.jobCheckMs, 5_000), undefined, { signal: deps.shutdown }).catch(() => undefined);
+    await sleep(Math.min(deps.timeouts.jobCheckMs, BUDGET_WAIT_MS), undefined, { signal: deps.shutdown }).catch(
+      () => undefined,
+    );
     if (deps.shutdown.aborted) return 'stopped';
   }
 }
@@ -475,7 +481,7 @@ async function reuseCachedClip(
     await deps.cache.forget(cacheKey);
     return false;
   }
-  const target = clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt);
+  const target = shotClipKey(msg);
   const stored =
     source === target
       ? { uri: hit.clipUri, sizeBytes: hit.sizeBytes }

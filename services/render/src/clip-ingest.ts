@@ -2,11 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RenderRequest } from '@aiprod/contracts';
 import { conformClip, needsConform, probe } from '@aiprod/media';
+import { shotClipKey } from '@aiprod/storage';
 import type { RenderDeps } from './app';
 import { BackendFailure, type BackendOutput } from './backends/backend';
 
-export const clipKey = (tenantId: string, jobId: string, shotId: string, attempt: number) =>
-  `tenants/${tenantId}/jobs/${jobId}/shots/${shotId}/attempt-${attempt}.mp4`;
+/** Reading a downloaded clip's streams: ffprobe answers in a second for any sane file. */
+const PROBE_TIMEOUT_MS = 30_000;
+/** Re-encoding one shot (at most a few seconds of video) to the shot's size, rate and length. */
+const CONFORM_TIMEOUT_MS = 120_000;
 
 /**
  * Brings a finished vendor clip into our storage at once (vendor URLs expire): download, check it
@@ -30,7 +33,7 @@ export async function ingestClip(
     } catch (error) {
       throw error instanceof BackendFailure ? error : new BackendFailure(deps.backend.classify(error));
     }
-    const media = await probe(file, { timeoutMs: 30_000 }).catch((error: unknown) => {
+    const media = await probe(file, { timeoutMs: PROBE_TIMEOUT_MS }).catch((error: unknown) => {
       throw new BackendFailure({
         class: 'no_output',
         code: 'unreadable_video',
@@ -54,9 +57,9 @@ export async function ingestClip(
     let clip = file;
     if (needsConform(media, msg.spec)) {
       clip = join(dir, 'conformed.mp4');
-      await conformClip(file, clip, msg.spec, { timeoutMs: 120_000, signal: deps.shutdown });
+      await conformClip(file, clip, msg.spec, { timeoutMs: CONFORM_TIMEOUT_MS, signal: deps.shutdown });
     }
-    const stored = await deps.storage.putFile(clipKey(msg.tenantId, msg.jobId, msg.shotId, msg.attempt), clip, {
+    const stored = await deps.storage.putFile(shotClipKey(msg), clip, {
       contentType: 'video/mp4',
       move: true,
     });

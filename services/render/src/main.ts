@@ -27,7 +27,7 @@ async function main(): Promise<void> {
     level: env.LOG_LEVEL,
     projectId: env.GCP_PROJECT,
   });
-  const core = createCoreDeps({ projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const core = createCoreDeps('render', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const storage = blobStoreFromEnv(env);
   const backend = createBackend(env, storage);
   const shutdown = new AbortController();

@@ -2,6 +2,9 @@ import { isTerminal } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
 import type { RenderDeps } from './app';
 
+/** The sweep runs twice per lease TTL, but never more than once a second (tiny test TTLs). */
+const MIN_SWEEP_INTERVAL_MS = 1_000;
+
 /** A shot waiting to start this long without moving has most likely lost its message. */
 const WAITING_TTLS = 3;
 
@@ -66,7 +69,7 @@ export function startStaleAttemptSweep(deps: RenderDeps): { stop(): Promise<void
         deps.log.warn('stale-attempt sweep failed', { error }),
       );
     },
-    Math.max(1_000, deps.lease.ttlMs / 2),
+    Math.max(MIN_SWEEP_INTERVAL_MS, deps.lease.ttlMs / 2),
   );
   timer.unref();
   return {

@@ -16,6 +16,11 @@ import { backoffDelay, circuitOpenError } from './policy';
 /** Reports progress on the timeline at most this often, so a slow task never looks hung. */
 const PROGRESS_EVENT_MS = 30_000;
 
+/** A loop bound only (polls are spaced by the backend's interval; the attempt timeout ends it first). */
+const MAX_POLLS = 1_000_000;
+/** The last poll for a cancelled task's bill: one quick call, never the whole poll budget. */
+const FINAL_BILL_POLL_TIMEOUT_MS = 10_000;
+
 /**
  * A poll that failed says nothing about the task, which keeps running and billing at the vendor
  * (5xx, 429, resets, our own timeout, even a 401 while a token is refreshed): the same task is
@@ -89,7 +94,7 @@ export async function pollTask(
   let lastJobCheck = 0;
   let lastProgress = Date.now();
   let faults = 0;
-  for (let polls = 0; polls < 1_000_000; polls++) {
+  for (let polls = 0; polls < MAX_POLLS; polls++) {
     if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
     if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
     if (Date.now() > deadline) {
@@ -162,7 +167,10 @@ type Bill = { charged: boolean; usage?: BackendUsage };
 async function finalBill(deps: RenderDeps, taskId: string): Promise<Bill | 'pending' | 'gone' | 'unknown'> {
   let state: PollResult;
   try {
-    state = await deps.backend.poll(taskId, AbortSignal.timeout(Math.min(deps.timeouts.pollMs, 10_000)));
+    state = await deps.backend.poll(
+      taskId,
+      AbortSignal.timeout(Math.min(deps.timeouts.pollMs, FINAL_BILL_POLL_TIMEOUT_MS)),
+    );
   } catch (error) {
     const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
     return TASK_GONE_CLASSES.includes(detail.class) ? 'gone' : 'unknown';

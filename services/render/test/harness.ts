@@ -91,7 +91,7 @@ export function renderHarness(name: string) {
       pubsub,
       jobs,
       ledger: new MessageLedger(db, jobs),
-      publisher: new Publisher(pubsub),
+      publisher: new Publisher(pubsub, 'render'),
       storage,
       backend,
       policy,

@@ -1,4 +1,5 @@
 import { probe } from '@aiprod/media';
+import { shotClipKey } from '@aiprod/storage';
 import { requireEmulators, waitFor } from '@aiprod/testing';
 import { localBackend } from '../src/backends/local';
 import { renderHarness } from './harness';
@@ -16,7 +17,7 @@ describe('the local render pool', () => {
     const shot = await h.jobs.getShot(jobId, 's01');
     const attempt = shot!.attempts['1']!;
     expect(shot!.status).toBe('RENDERED');
-    expect(attempt.clipUri).toBe(h.storage.uri(`tenants/t1/jobs/${jobId}/shots/s01/attempt-1.mp4`));
+    expect(attempt.clipUri).toBe(h.storage.uri(shotClipKey({ tenantId: 't1', jobId, shotId: 's01', attempt: 1 })));
     expect(attempt.tries).toEqual([expect.objectContaining({ backend: 'local', outcome: 'succeeded', costUsd: 0 })]);
     const media = await h.storage.withLocalFile(h.storage.keyFromUri(attempt.clipUri!), (p) => probe(p));
     expect(media.video).toMatchObject({ width: 1280, height: 720 });

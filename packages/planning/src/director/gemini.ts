@@ -15,6 +15,14 @@ import { TEXT_LIMITS, checkPlan, type ShotPlan } from '../plan';
 import { FRAME_SIZES, briefContinuity, fitText, palettesFor } from '../shaping';
 import { PlanningError, type CreativeDirector, type PlanContext } from './director';
 
+/** One planning call, in which Gemini writes a whole structured shot plan. */
+const DIRECTOR_TIMEOUT_MS = 45_000;
+/** Retries of a failed call: the first after a second, doubling, never more than ten seconds apart. */
+const DIRECTOR_RETRY_BASE_MS = 1_000;
+const DIRECTOR_MAX_RETRY_DELAY_MS = 10_000;
+/** Google access tokens live an hour. */
+const ACCESS_TOKEN_LIFETIME_MS = 3_600_000;
+
 export interface GeminiDirectorOptions {
   project: string;
   location: string;
@@ -373,10 +381,10 @@ class GeminiDirector implements CreativeDirector {
   constructor(opts: GeminiDirectorOptions) {
     this.model = opts.model ?? DEFAULT_MODEL;
     this.name = `gemini:${this.model}`;
-    this.timeoutMs = opts.timeoutMs ?? 45_000;
+    this.timeoutMs = opts.timeoutMs ?? DIRECTOR_TIMEOUT_MS;
     this.maxAttempts = opts.maxAttempts ?? 3;
-    this.retryBaseMs = opts.retryBaseMs ?? 1_000;
-    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? 10_000;
+    this.retryBaseMs = opts.retryBaseMs ?? DIRECTOR_RETRY_BASE_MS;
+    this.maxRetryDelayMs = opts.maxRetryDelayMs ?? DIRECTOR_MAX_RETRY_DELAY_MS;
     this.ai = new GoogleGenAI({
       vertexai: true,
       project: opts.project,
@@ -477,7 +485,7 @@ class GeminiDirector implements CreativeDirector {
  */
 export function accessTokenAuth(
   token: string,
-  expiresAt = Date.now() + 3_600_000,
+  expiresAt = Date.now() + ACCESS_TOKEN_LIFETIME_MS,
 ): NonNullable<GoogleGenAIOptions['googleAuthOptions']> {
   const client = new OAuth2Client();
   client.setCredentials({ access_token: token, expiry_date: expiresAt });

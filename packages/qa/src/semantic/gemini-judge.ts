@@ -14,6 +14,11 @@ import {
 import { SAMPLE_FRACTIONS, frameFailure, imageOutput, runExtraction, sampleClip, seekedInputs } from './frames';
 import { clip, round2, skippedCheck, type JudgeInput, type JudgeResult, type SemanticJudge } from './judge';
 
+/** One judging call (frames and prompt in, verdict out). */
+const JUDGE_TIMEOUT_MS = 60_000;
+/** Preparing the frames sent with it (extraction and scaling with ffmpeg). */
+const JUDGE_MEDIA_TIMEOUT_MS = 30_000;
+
 export interface GeminiThresholds {
   promptAdherence: number;
   brandSafety: number;
@@ -209,8 +214,8 @@ class GeminiJudge implements SemanticJudge {
     this.model = opts.model ?? DEFAULT_MODEL;
     this.name = `gemini:${this.model}`;
     this.thresholds = { ...DEFAULT_GEMINI_THRESHOLDS, ...opts.thresholds };
-    this.timeoutMs = opts.timeoutMs ?? 60_000;
-    this.mediaTimeoutMs = opts.mediaTimeoutMs ?? 30_000;
+    this.timeoutMs = opts.timeoutMs ?? JUDGE_TIMEOUT_MS;
+    this.mediaTimeoutMs = opts.mediaTimeoutMs ?? JUDGE_MEDIA_TIMEOUT_MS;
     this.maxFrameSide = opts.maxFrameSide ?? 768;
     this.ai = new GoogleGenAI({
       vertexai: true,

@@ -7,11 +7,19 @@ import { fetchPublicFile, PublicFetchError } from '@aiprod/webhooks';
 import { defineHandler, type Log } from '@aiprod/pubsub';
 import type { Job, JobOutput } from '@aiprod/job-store';
 import type { DeliveryDeps } from '../app';
+import { finalCutKey, outputsPrefix } from '@aiprod/storage';
 import { withLocalFiles } from '../local-files';
 
+/** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
+const FINAL_CHECKS_TIMEOUT_MS = 120_000;
+/** One frame grabbed from the first variant. */
+const POSTER_FRAME_TIMEOUT_MS = 30_000;
+/** A frame from each shot, tiled: one ffmpeg run over all the clips. */
+const CONTACT_SHEET_TIMEOUT_MS = 60_000;
+/** The brand logo download, overall (a trickling server is cut off), unless deps say otherwise. */
+const LOGO_FETCH_TIMEOUT_MS = 15_000;
+
 const variantName = (aspect: string) => aspect.replace(':', 'x');
-export const finalKey = (job: Pick<Job, 'tenantId' | 'jobId'>, aspect: string) =>
-  `tenants/${job.tenantId}/jobs/${job.jobId}/outputs/final-${variantName(aspect)}.mp4`;
 
 async function announce(deps: DeliveryDeps, job: Job): Promise<void> {
   await deps.publisher.publish('aiprod.job.finished.v1', {
@@ -94,7 +102,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
         const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
         throw new PermanentError('assembly_failed', `the ${variant.aspect} cut failed QA: ${summary.join('; ')}`);
       }
-      const stored = await deps.storage.putFile(finalKey(job, variant.aspect), variant.outFile, {
+      const stored = await deps.storage.putFile(finalCutKey(job, variantName(variant.aspect)), variant.outFile, {
         contentType: 'video/mp4',
         move: true,
       });
@@ -152,7 +160,7 @@ async function finalCutChecks(file: string, job: Job, variant: FinishedVariant, 
       maxFrozenSeconds: Math.max(preset.qa.maxFrozenSeconds, endCard + 0.5),
       loudnessRangeLufs: [preset.deliveryLoudnessLufs - 1, preset.deliveryLoudnessLufs + 1],
     },
-    { timeoutMs: 120_000 },
+    { timeoutMs: FINAL_CHECKS_TIMEOUT_MS },
   );
   return checks;
 }
@@ -162,10 +170,12 @@ async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKe
   const poster = join(dir, 'poster.png');
   const sheet = join(dir, 'contact-sheet.png');
   await deps.storage.withLocalFile(deps.storage.keyFromUri(first.uri), (file) =>
-    posterFrame(file, poster, { timeoutMs: 30_000 }),
+    posterFrame(file, poster, { timeoutMs: POSTER_FRAME_TIMEOUT_MS }),
   );
-  await withLocalFiles(deps.storage, clipKeys, (clips) => contactSheet(clips, sheet, { timeoutMs: 60_000 }));
-  const prefix = `tenants/${job.tenantId}/jobs/${job.jobId}/outputs`;
+  await withLocalFiles(deps.storage, clipKeys, (clips) =>
+    contactSheet(clips, sheet, { timeoutMs: CONTACT_SHEET_TIMEOUT_MS }),
+  );
+  const prefix = outputsPrefix(job);
   const [posterStored, sheetStored] = await Promise.all([
     deps.storage.putFile(`${prefix}/poster.png`, poster, { contentType: 'image/png', move: true }),
     deps.storage.putFile(`${prefix}/contact-sheet.png`, sheet, { contentType: 'image/png', move: true }),
@@ -188,7 +198,7 @@ async function fetchLogo(deps: DeliveryDeps, job: Job, dir: string, log: Log): P
     const bytes = await fetchPublicFile(url, {
       maxBytes: LOGO_MAX_BYTES,
       // An overall deadline (a trickling server is cut off), not only a socket idle timeout.
-      timeoutMs: deps.logoFetchTimeoutMs ?? 15_000,
+      timeoutMs: deps.logoFetchTimeoutMs ?? LOGO_FETCH_TIMEOUT_MS,
       allowLoopbackHttp: deps.allowLoopbackHttp,
     });
     const png = bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));

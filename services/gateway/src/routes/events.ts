@@ -5,6 +5,9 @@ import { HttpProblem } from '../problem';
 import { jobOfCaller } from '../request';
 import { eventView } from '../views';
 
+/** Comment lines every 15 s: under the 30-60 s idle timeouts common in proxies and load balancers. */
+export const SSE_HEARTBEAT_MS = 15_000;
+
 export interface EventStreamOptions {
   /** Concurrent streams this process serves; each holds one Firestore listener. */
   maxStreams: number;

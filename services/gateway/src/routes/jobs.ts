@@ -7,7 +7,7 @@ import {
   type Brief,
   type JobStatus,
   type MessageOf,
-  type TopicName,
+  type PublishableBy,
 } from '@aiprod/contracts';
 import type { ApiKeyScope, JobStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
@@ -21,7 +21,7 @@ import { jobSummaryView, jobView } from '../views';
 
 export interface JobRoutesDeps {
   jobs: JobStore;
-  publisher: Publisher;
+  publisher: Publisher<'gateway'>;
   storage: BlobStore;
   outputUrlTtlSeconds: number;
   requireScope: (scope: ApiKeyScope) => RequestHandler;
@@ -194,8 +194,8 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   return router;
 }
 
-async function publishOrUnavailable<T extends TopicName>(
-  publisher: Publisher,
+async function publishOrUnavailable<T extends PublishableBy<'gateway'>>(
+  publisher: Publisher<'gateway'>,
   topic: T,
   payload: MessageOf<T>,
 ): Promise<void> {

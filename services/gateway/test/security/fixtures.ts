@@ -4,6 +4,7 @@ import request from 'supertest';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
 import type { Brief } from '@aiprod/contracts';
 import { IdempotencyStore } from '@aiprod/job-store';
+import { finalCutKey } from '@aiprod/storage';
 import { idempotent } from '../../src/idempotency';
 import { createOidcVerifier } from '../../src/oidc';
 import { enforceJobQuotas, JobQuotas } from '../../src/quotas';
@@ -171,10 +172,7 @@ export async function jobIn(
   }
   await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
   await h.jobs.transition(jobId, 'RENDERING', 'ASSEMBLING');
-  const stored = await h.storage.putBytes(
-    `tenants/${tenantId}/jobs/${jobId}/outputs/final-9x16.mp4`,
-    Buffer.from('mp4'),
-  );
+  const stored = await h.storage.putBytes(finalCutKey({ tenantId, jobId }, '9x16'), Buffer.from('mp4'));
   await h.jobs.transition(jobId, 'ASSEMBLING', 'DELIVERED', {
     patch: {
       outputs: [

@@ -5,6 +5,7 @@ import { isTerminal, PermanentError, presetOf, type ShotSpec } from '@aiprod/con
 import { isLeaseFresh, renderRequestFor, type Job, type QaReport, type Shot } from '@aiprod/job-store';
 import { defineHandler, type Log } from '@aiprod/pubsub';
 import { evaluateClip, expectationFromSpec } from '@aiprod/qa';
+import { qaEvidencePrefix } from '@aiprod/storage';
 import type { QaDeps } from '../app';
 
 async function requestAssembly(deps: QaDeps, job: Job): Promise<void> {
@@ -52,7 +53,12 @@ async function inspect(deps: QaDeps, job: Job, shot: Shot, msg: RenderedAttempt)
         timeoutMs: deps.timeoutMs,
       }),
     );
-    const prefix = `tenants/${job.tenantId}/jobs/${job.jobId}/shots/${shot.shotId}/attempt-${msg.attempt}-qa`;
+    const prefix = qaEvidencePrefix({
+      tenantId: job.tenantId,
+      jobId: job.jobId,
+      shotId: shot.shotId,
+      attempt: msg.attempt,
+    });
     const evidence = await Promise.all(
       evaluation.evidenceFrames.map(
         async (frame) =>

@@ -4,6 +4,8 @@ import { BackendFailure, type BackendError, type PollResult, type VideoBackend }
 import {
   callWithTimeout,
   fetchUrlOutput,
+  VENDOR_CANCEL_TIMEOUT_MS,
+  VENDOR_FETCH_TIMEOUT_MS,
   errorMessage,
   errorName,
   RequestAbortedError,
@@ -11,6 +13,9 @@ import {
   retryAfterMs,
   safeMessage,
 } from './vendor-http';
+
+/** One API call (submit, poll): the API answers in well under a second when healthy. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Replicate through the `replicate` client: create a prediction on a model (`owner/name`, or
@@ -176,7 +181,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
   const cancelAfter = options.cancelAfter ?? '15m';
   const buildInput = options.input ?? wanInput;
   const secrets = [options.apiToken];
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = new Replicate({
     auth: options.apiToken,
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
@@ -380,7 +385,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
 
     async fetchResult(output, outFile, signal) {
       await fetchUrlOutput('replicate', output, outFile, signal, {
-        timeoutMs: options.fetchTimeoutMs ?? 120_000,
+        timeoutMs: options.fetchTimeoutMs ?? VENDOR_FETCH_TIMEOUT_MS,
         secrets,
       });
     },
@@ -390,7 +395,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       // one cancelled while still starting is aborted, and free. The cancel answer says which.
       let p: Record<string, unknown> | undefined;
       try {
-        p = (await callWithTimeout(undefined, Math.min(requestTimeoutMs, 10_000), (s) =>
+        p = (await callWithTimeout(undefined, Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS), (s) =>
           client.predictions.cancel(taskId, { signal: s }),
         )) as unknown as Record<string, unknown>;
       } catch {

@@ -4,6 +4,8 @@ import { BackendFailure, type BackendError, type PollResult, type VideoBackend }
 import {
   callWithTimeout,
   fetchUrlOutput,
+  VENDOR_CANCEL_TIMEOUT_MS,
+  VENDOR_FETCH_TIMEOUT_MS,
   errorMessage,
   errorName,
   RequestAbortedError,
@@ -11,6 +13,11 @@ import {
   retryAfterMs,
   safeMessage,
 } from './vendor-http';
+
+/** One API call (submit, poll): the API answers in well under a second when healthy. */
+const REQUEST_TIMEOUT_MS = 30_000;
+/** How much longer the SDK's own timeout waits than ours, so ours always fires first. */
+const SDK_BACKSTOP_SLACK_MS = 5_000;
 
 /**
  * Runway through `@runwayml/sdk`: text_to_video, then GET /v1/tasks/{id} until it ends, then the
@@ -142,14 +149,14 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
     );
   }
   const secrets = [options.apiKey];
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = new RunwayML({
     apiKey: options.apiKey,
     ...(options.baseUrl ? { baseURL: options.baseUrl } : {}),
     maxRetries: 0,
     // A backstop only: callWithTimeout below enforces requestTimeoutMs and can tell a timeout
     // from the caller's abort.
-    timeout: requestTimeoutMs + 5_000,
+    timeout: requestTimeoutMs + SDK_BACKSTOP_SLACK_MS,
     // The SDK would log failed requests itself; our caller logs the classified error instead.
     logLevel: 'off',
   });
@@ -336,7 +343,7 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
 
     async fetchResult(output, outFile, signal) {
       await fetchUrlOutput('runway', output, outFile, signal, {
-        timeoutMs: options.fetchTimeoutMs ?? 120_000,
+        timeoutMs: options.fetchTimeoutMs ?? VENDOR_FETCH_TIMEOUT_MS,
         secrets,
       });
     },
@@ -345,7 +352,7 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       requestedSeconds.delete(taskId);
       try {
         // DELETE cancels a live task and deletes a finished one; either way we are done with it.
-        await callWithTimeout(undefined, Math.min(requestTimeoutMs, 10_000), (s) =>
+        await callWithTimeout(undefined, Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS), (s) =>
           client.tasks.delete(taskId, { signal: s }),
         );
       } catch {

@@ -7,6 +7,11 @@ import { BackendFailure, type BackendOutput } from './backend';
 
 /** Helpers shared by the HTTP vendor backends (Runway, Replicate): downloads, Retry-After, redaction. */
 
+/** Downloading a finished clip from a vendor URL: a slow or throttled link must not hold the attempt forever. */
+export const VENDOR_FETCH_TIMEOUT_MS = 120_000;
+/** Cancelling (or deleting) a vendor task: a short call, and never worth holding up the caller. */
+export const VENDOR_CANCEL_TIMEOUT_MS = 10_000;
+
 /** Both the caller's signal and a timeout: whichever fires first aborts the request. */
 export function withTimeout(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
   const timeout = AbortSignal.timeout(timeoutMs);

@@ -13,6 +13,11 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
 
+/** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/** How often a Veo operation is polled: renders take minutes, so a poll every few seconds is waste. */
+const POLL_INTERVAL_MS = 10_000;
+
 export type VeoPersonGeneration = 'dont_allow' | 'allow_adult' | 'allow_all';
 
 export interface VeoBackendOptions {
@@ -313,7 +318,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
     throw new Error(`veo: outputGcsPrefix must be a gs:// URI, got ${options.outputGcsPrefix}`);
   if (options.outputGcsPrefix && !options.readGcs) throw new Error('veo: outputGcsPrefix needs readGcs');
   const gcsPrefix = options.outputGcsPrefix?.replace(/\/+$/, '');
-  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
+  const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const ai = new GoogleGenAI({
     vertexai: true,
     project: options.project,
@@ -373,7 +378,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
   const backend: VideoBackend = {
     name: 'veo',
     model,
-    pollIntervalMs: options.pollIntervalMs ?? 10_000,
+    pollIntervalMs: options.pollIntervalMs ?? POLL_INTERVAL_MS,
 
     async submit(spec, ctx) {
       const { prompt, config } = veoRequest(spec, {

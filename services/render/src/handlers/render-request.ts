@@ -6,6 +6,9 @@ import { defineHandler, type Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
 import { abandonTask, publishRendered, renderAttempt, type AttemptEnd } from '../attempt-loop';
 
+/** Beyond two lease TTLs, so a holder that renewed just before we looked has certainly lapsed. */
+const STANDBY_SLACK_MS = 1_000;
+
 /**
  * One render request for this pool's backend. The attempt is claimed with a lease before any
  * vendor call (PENDING/REJECTED → RENDERING, or taking over a stale lease), renewed while the
@@ -43,7 +46,7 @@ async function holdAndRender(
   log: Log,
 ): Promise<AttemptEnd> {
   // Bounded: a lease that is not renewed goes stale within its TTL.
-  const standbyUntil = Date.now() + 2 * deps.lease.ttlMs + 1_000;
+  const standbyUntil = Date.now() + 2 * deps.lease.ttlMs + STANDBY_SLACK_MS;
   for (;;) {
     const claim = await deps.attempts.claim(ref, holder, deps.lease.ttlMs);
     switch (claim.kind) {
