@@ -447,7 +447,7 @@ const stringMap = (v: unknown): Record<string, string> =>
 /**
  * Every service and worker pool in modules/platform (which every root calls, see checkRoots): a
  * name from the decision record, its own service account, its image, every variable its env.ts
- * requires (plus the cross-field rules env.ts and main.ts enforce at start-up), secrets only by
+ * requires (plus the cross-field rules env.ts enforces at start-up), secrets only by
  * Secret Manager reference, and IAM that matches what it does (Vertex, bucket, URL signing).
  */
 export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] {
@@ -512,13 +512,12 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       if (storageKind === 'local')
         problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
     }
-    for (const list of ['ENABLED_BACKENDS', 'PLANNER_BACKENDS']) {
-      if (!prop(list)) continue;
-      const value = env[list];
+    if (prop('ENABLED_BACKENDS')) {
+      const value = env.ENABLED_BACKENDS;
       const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
       if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
         problems.push(
-          `${at}: ${list} is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
+          `${at}: ENABLED_BACKENDS is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
         );
       }
     }

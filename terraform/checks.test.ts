@@ -279,13 +279,16 @@ describe('terraform offline checks bite', () => {
           'image                 = "${local.images}/planner:${var.image_tag}"',
           'image                 = "nginx"',
         )
-        .replace('PLANNER_BACKENDS = "local,runway,veo,replicate"', 'PLANNER_BACKENDS = "local,veo"')
+        .replace(
+          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,runway,veo,replicate"',
+          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,veo"',
+        )
         .replace(/secret_env = \{\s*REPLICATE_API_TOKEN = [^\n]+\n\s*\}/, ''),
     );
     expect(checkWorkloads(broken, schemas)).toEqual([
       expect.stringContaining('aiprod-planner: image "nginx" is not the planner image'),
       expect.stringContaining(
-        'aiprod-planner: PLANNER_BACKENDS is "local,veo", expected the deployed render pools local,replicate,runway,veo',
+        'aiprod-planner: ENABLED_BACKENDS is "local,veo", expected the deployed render pools local,replicate,runway,veo',
       ),
       expect.stringContaining('aiprod-qa: service_account_email'),
       expect.stringContaining('aiprod-qa: shares its service account with aiprod-delivery'),
