@@ -292,7 +292,23 @@ describe('terraform offline checks bite', () => {
       ),
       expect.stringContaining('aiprod-qa: service_account_email'),
       expect.stringContaining('aiprod-qa: shares its service account with aiprod-delivery'),
-      expect.stringContaining('aiprod-render-replicate: the replicate backend needs REPLICATE_API_TOKEN'),
+      expect.stringContaining(
+        'aiprod-render-replicate: RENDER_BACKEND=replicate requires REPLICATE_API_TOKEN (missing: REPLICATE_API_TOKEN)',
+      ),
+    ]);
+  });
+
+  it('reports a workload that breaks a rule its env.ts declares across settings', async () => {
+    // The rules come from env.ts itself (the ones parseEnv enforces at start-up), not a copy here.
+    const broken = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /(module "delivery" \{[\s\S]*?STORAGE_KIND {3}= "gcs"\n)\s*STORAGE_BUCKET = module\.storage\.name\n/,
+        '$1',
+      ),
+    );
+    expect(checkWorkloads(broken, schemas)).toEqual([
+      'modules/platform: aiprod-delivery: STORAGE_KIND=gcs requires STORAGE_BUCKET (missing: STORAGE_BUCKET)',
+      'modules/platform: aiprod-delivery: has no bucket but has a bucket role',
     ]);
   });
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import {
   allOrNone,
+  brokenRules,
   CommaList,
   ConfigError,
   envSchema,
@@ -128,6 +129,21 @@ describe('rules across settings', () => {
       'PRIMARY is one of ZONES',
     ]);
     expect(JSON.stringify(Deployment)).not.toContain('requires');
+  });
+});
+
+describe('brokenRules', () => {
+  it('checks written settings without starting anything: references count as set, lists are split', () => {
+    expect(brokenRules(Deployment, { MODE: 'tls', CERT: '${var.cert}' })).toEqual([
+      'MODE=tls requires CERT and KEY (missing: KEY)',
+      'CERT and KEY are set together or not at all (missing: KEY)',
+    ]);
+    expect(brokenRules(Deployment, { PRIMARY: 'c', ZONES: 'a, c' })).toEqual([]);
+    expect(brokenRules(Deployment, { PRIMARY: 'c' })).toEqual(['PRIMARY=c is not in ZONES (a)']);
+  });
+
+  it('finds nothing to check on a schema without rules', () => {
+    expect(brokenRules({ properties: { A: { type: 'string' } } }, {})).toEqual([]);
   });
 });
 

@@ -53,6 +53,23 @@ function splitLists(schema: TObject, values: Record<string, unknown>): string[] 
 }
 
 /**
+ * The rules across settings that `settings` break, for a check that sees a deployment's settings
+ * without starting the service (Terraform): values are taken as written (a reference such as
+ * `${module.storage.name}` counts as set), lists are split, and unset settings take their defaults.
+ */
+export function brokenRules(schema: object, settings: Readonly<Record<string, string>>): string[] {
+  const rules = rulesOf(schema);
+  if (!rules.length) return [];
+  const object = schema as TObject;
+  const values = Value.Default(object, Value.Convert(object, { ...settings })) as Record<string, unknown>;
+  for (const [name, property] of Object.entries(object.properties)) {
+    const value = values[name];
+    if (listItemsOf(property) && typeof value === 'string') values[name] = splitList(value);
+  }
+  return rules.map((rule) => rule.broken(values)).filter((problem): problem is string => problem !== undefined);
+}
+
+/**
  * Parses the environment once, against a schema whose property names are the variable names.
  * Strings are converted to the declared number/boolean types, defaults applied and comma lists
  * (CommaList) split; then the schema's cross-field rules (envSchema) are checked. Anything

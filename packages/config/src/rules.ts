@@ -34,7 +34,7 @@ export function envSchema<P extends TProperties>(
   return schema as EnvSchema<P>;
 }
 
-export const rulesOf = (schema: TObject): readonly EnvRule[] =>
+export const rulesOf = (schema: object): readonly EnvRule[] =>
   (schema as Partial<EnvSchema>)[RULES] ?? ([] as readonly EnvRule[]);
 
 export const isSet = (value: unknown): boolean =>
