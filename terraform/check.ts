@@ -5,6 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
+import { brokenRules } from '@aiprod/config';
 import { BACKENDS, type catalogueJson, type ServiceName } from '@aiprod/contracts';
 
 export type Problem = string;
@@ -423,7 +424,6 @@ const IMAGE: Record<ServiceName, string> = {
   qa: 'qa',
   delivery: 'delivery',
 };
-const VENDOR_SECRET: Partial<Record<string, string>> = { runway: 'RUNWAY_API_KEY', replicate: 'REPLICATE_API_TOKEN' };
 
 /** Variables env.ts requires: not optional and without a default. */
 export function requiredEnv(schema: EnvSchema): string[] {
@@ -447,7 +447,7 @@ const stringMap = (v: unknown): Record<string, string> =>
 /**
  * Every service and worker pool in modules/platform (which every root calls, see checkRoots): a
  * name from the decision record, its own service account, its image, every variable its env.ts
- * requires (plus the cross-field rules env.ts and main.ts enforce at start-up), secrets only by
+ * requires (plus the cross-field rules env.ts enforces at start-up), secrets only by
  * Secret Manager reference, and IAM that matches what it does (Vertex, bucket, URL signing).
  */
 export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] {
@@ -505,20 +505,18 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       if (!(k in schema.properties)) problems.push(`${at}: sets ${k}, which its env.ts does not read`);
     }
     const prop = (k: string) => schema.properties[k] as { default?: unknown } | undefined;
-    if (prop('STORAGE_KIND')) {
-      const storageKind = env.STORAGE_KIND ?? String(prop('STORAGE_KIND')!.default);
-      if (storageKind === 'gcs' && !has('STORAGE_BUCKET'))
-        problems.push(`${at}: STORAGE_KIND=gcs needs STORAGE_BUCKET`);
-      if (storageKind === 'local')
-        problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
-    }
-    for (const list of ['ENABLED_BACKENDS', 'PLANNER_BACKENDS']) {
-      if (!prop(list)) continue;
-      const value = env[list];
+    // The rules across settings that env.ts declares (parseEnv enforces them at start-up), so a
+    // deployment that would not start is refused here. A secret counts as set when it is mounted.
+    const mounted = Object.fromEntries(Object.keys(secretEnv).map((k) => [k, 'from-secret-manager']));
+    for (const problem of brokenRules(schema, { ...env, ...mounted })) problems.push(`${at}: ${problem}`);
+    if (prop('STORAGE_KIND') && (env.STORAGE_KIND ?? String(prop('STORAGE_KIND')!.default)) === 'local')
+      problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
+    if (prop('ENABLED_BACKENDS')) {
+      const value = env.ENABLED_BACKENDS;
       const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
       if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
         problems.push(
-          `${at}: ${list} is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
+          `${at}: ENABLED_BACKENDS is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,
         );
       }
     }
@@ -526,9 +524,6 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       if (env.RENDER_BACKEND !== kind.backend) {
         problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
       }
-      const vendorSecret = VENDOR_SECRET[kind.backend!];
-      if (vendorSecret && !(vendorSecret in secretEnv))
-        problems.push(`${at}: the ${kind.backend!} backend needs ${vendorSecret} from Secret Manager`);
     }
     for (const [k, v] of Object.entries(secretEnv)) {
       if (!/^\$\{module\.secrets\.ids\["[^"]+"\]\}$/.test(v))

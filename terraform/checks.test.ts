@@ -279,17 +279,36 @@ describe('terraform offline checks bite', () => {
           'image                 = "${local.images}/planner:${var.image_tag}"',
           'image                 = "nginx"',
         )
-        .replace('PLANNER_BACKENDS = "local,runway,veo,replicate"', 'PLANNER_BACKENDS = "local,veo"')
+        .replace(
+          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,runway,veo,replicate"',
+          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,veo"',
+        )
         .replace(/secret_env = \{\s*REPLICATE_API_TOKEN = [^\n]+\n\s*\}/, ''),
     );
     expect(checkWorkloads(broken, schemas)).toEqual([
       expect.stringContaining('aiprod-planner: image "nginx" is not the planner image'),
       expect.stringContaining(
-        'aiprod-planner: PLANNER_BACKENDS is "local,veo", expected the deployed render pools local,replicate,runway,veo',
+        'aiprod-planner: ENABLED_BACKENDS is "local,veo", expected the deployed render pools local,replicate,runway,veo',
       ),
       expect.stringContaining('aiprod-qa: service_account_email'),
       expect.stringContaining('aiprod-qa: shares its service account with aiprod-delivery'),
-      expect.stringContaining('aiprod-render-replicate: the replicate backend needs REPLICATE_API_TOKEN'),
+      expect.stringContaining(
+        'aiprod-render-replicate: RENDER_BACKEND=replicate requires REPLICATE_API_TOKEN (missing: REPLICATE_API_TOKEN)',
+      ),
+    ]);
+  });
+
+  it('reports a workload that breaks a rule its env.ts declares across settings', async () => {
+    // The rules come from env.ts itself (the ones parseEnv enforces at start-up), not a copy here.
+    const broken = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /(module "delivery" \{[\s\S]*?STORAGE_KIND {3}= "gcs"\n)\s*STORAGE_BUCKET = module\.storage\.name\n/,
+        '$1',
+      ),
+    );
+    expect(checkWorkloads(broken, schemas)).toEqual([
+      'modules/platform: aiprod-delivery: STORAGE_KIND=gcs requires STORAGE_BUCKET (missing: STORAGE_BUCKET)',
+      'modules/platform: aiprod-delivery: has no bucket but has a bucket role',
     ]);
   });
 

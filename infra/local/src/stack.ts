@@ -67,7 +67,7 @@ export interface StackOptions {
   stateDeadlineSeconds?: Partial<
     Record<'QUEUED' | 'PLANNING' | 'AWAITING_APPROVAL' | 'RENDERING' | 'ASSEMBLING', number>
   >;
-  /** Environment added to one service (e.g. the planner's PLANNER_BACKENDS). */
+  /** Environment added to one service (e.g. the planner's PLANNER_DIRECTOR). */
   serviceEnv?: Partial<Record<LocalServiceName, Record<string, string>>>;
   log?: (line: string) => void;
 }
@@ -169,14 +169,15 @@ export class LocalStack {
           ...(name.startsWith('render-') && name !== 'render-local'
             ? options.vendorPools?.[name.slice('render-'.length) as VendorBackend]
             : {}),
-          // The planner plans for, the gateway quotes and the fallback policy hands shots to exactly
-          // the pools this stack runs.
-          ...(name === 'planner' ? { PLANNER_BACKENDS: backends } : {}),
           // The planner prices the worst case a budget cap is compared with by the pools' policy.
           ...(name === 'planner' && options.renderEnv?.RENDER_FALLBACK_POLICY
             ? { RENDER_FALLBACK_POLICY: options.renderEnv.RENDER_FALLBACK_POLICY }
             : {}),
-          ...(name === 'gateway' || name.startsWith('render-') ? { ENABLED_BACKENDS: backends } : {}),
+          // The planner plans for, the gateway quotes and the fallback policy hands shots to exactly
+          // the pools this stack runs.
+          ...(name === 'planner' || name === 'gateway' || name.startsWith('render-')
+            ? { ENABLED_BACKENDS: backends }
+            : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),

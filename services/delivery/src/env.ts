@@ -1,28 +1,48 @@
 import { Type } from '@sinclair/typebox';
-import { parseEnv } from '@aiprod/config';
-import { CoreEnvProperties, StorageEnvProperties } from '@aiprod/service-runtime';
+import { envSchema, parseEnv } from '@aiprod/config';
+import {
+  CoreEnvProperties,
+  LoopbackEnvProperties,
+  StorageEnvProperties,
+  StorageEnvRules,
+  WorkDirEnvProperties,
+} from '@aiprod/service-runtime';
 
-export const DeliveryEnv = Type.Object({
-  ...CoreEnvProperties,
-  ...StorageEnvProperties,
-  ASSEMBLY_TIMEOUT_SECONDS: Type.Integer({ minimum: 10, maximum: 3600, default: 600 }),
-  WORK_DIR: Type.Optional(Type.String({ minLength: 1 })),
-  WEBHOOK_TIMEOUT_SECONDS: Type.Integer({ minimum: 1, maximum: 60, default: 10 }),
-  WEBHOOK_POLL_SECONDS: Type.Number({
-    minimum: 0.2,
-    maximum: 300,
-    default: 5,
-    description: 'How often due webhook retries are sent.',
-  }),
-  LOGO_FETCH_TIMEOUT_SECONDS: Type.Integer({
-    minimum: 1,
-    maximum: 120,
-    default: 15,
-    description: 'Overall deadline of the brand-logo download, from the DNS check to the last byte.',
-  }),
-  ALLOW_LOOPBACK_HTTP: Type.Boolean({
-    default: false,
-    description: 'Local platform only: plain http to loopback for webhooks and brand logos.',
-  }),
-});
+export const DeliveryEnv = envSchema(
+  {
+    ...CoreEnvProperties,
+    ...StorageEnvProperties,
+    ...WorkDirEnvProperties,
+    ...LoopbackEnvProperties,
+    ASSEMBLY_TIMEOUT_SECONDS: Type.Integer({
+      minimum: 10,
+      maximum: 3600,
+      default: 600,
+      description:
+        "Bound on assembling one job (every variant, poster and contact sheet). Default 600 s: room for a long cut with all its variants on the pool's 2 CPUs, and below the ASSEMBLING deadline (900 s), so a stuck ffmpeg fails the attempt before the sweeper acts.",
+    }),
+    WEBHOOK_TIMEOUT_SECONDS: Type.Integer({
+      minimum: 1,
+      maximum: 60,
+      default: 10,
+      description:
+        'Bound on one webhook request. Default 10 s: a receiver should acknowledge and work later; a slow one is retried on the schedule instead of holding a sender.',
+    }),
+    WEBHOOK_POLL_SECONDS: Type.Number({
+      minimum: 0.2,
+      maximum: 300,
+      default: 5,
+      description:
+        "How often due webhook retries are sent. Default 5 s: the retry schedule's first step (docs/decisions/2026-11-client-webhooks.md).",
+    }),
+    LOGO_FETCH_TIMEOUT_SECONDS: Type.Integer({
+      minimum: 1,
+      maximum: 120,
+      default: 15,
+      description:
+        'Overall deadline of the brand-logo download, from the DNS check to the last byte. Default 15 s: a logo is small; a slow host must not hold the assembly.',
+    }),
+  },
+  [...StorageEnvRules],
+);
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(DeliveryEnv, env);

@@ -7,7 +7,6 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
-import type { BackendName } from '@aiprod/contracts';
 import { buildGateway } from './app';
 import { authFailureLimit } from './auth-failure-limit';
 import { idempotent } from './idempotency';
@@ -29,23 +28,21 @@ async function main(): Promise<void> {
     heartbeatMs: 15_000,
   });
   const tenants = new TenantStore(core.db);
-  const oidcParts = [env.OIDC_ISSUER, env.OIDC_AUDIENCE, env.OIDC_JWKS_URL];
-  if (oidcParts.some(Boolean) && !oidcParts.every(Boolean)) {
-    throw new Error('OIDC needs OIDC_ISSUER, OIDC_AUDIENCE and OIDC_JWKS_URL together');
-  }
-  const oidc = env.OIDC_ISSUER
-    ? createOidcVerifier({
-        issuer: env.OIDC_ISSUER,
-        audience: env.OIDC_AUDIENCE!.split(',').map((a) => a.trim()),
-        jwksUrl: env.OIDC_JWKS_URL!,
-        algorithms: env.OIDC_ALGORITHMS.split(','),
-        clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
-        tenantClaim: env.OIDC_TENANT_CLAIM,
-        scopeClaim: env.OIDC_SCOPE_CLAIM,
-      })
-    : undefined;
+  // env.ts has checked that the three OIDC settings come together.
+  const oidc =
+    env.OIDC_ISSUER && env.OIDC_AUDIENCE && env.OIDC_JWKS_URL
+      ? createOidcVerifier({
+          issuer: env.OIDC_ISSUER,
+          audience: env.OIDC_AUDIENCE,
+          jwksUrl: env.OIDC_JWKS_URL,
+          algorithms: env.OIDC_ALGORITHMS,
+          clockToleranceSeconds: env.OIDC_CLOCK_TOLERANCE_SECONDS,
+          tenantClaim: env.OIDC_TENANT_CLAIM,
+          scopeClaim: env.OIDC_SCOPE_CLAIM,
+        })
+      : undefined;
   const app = buildGateway({
-    enabledBackends: [...new Set(env.ENABLED_BACKENDS.split(','))] as BackendName[],
+    enabledBackends: env.ENABLED_BACKENDS,
     ...core,
     tenants,
     ...(oidc ? { oidc } : {}),
@@ -74,7 +71,7 @@ async function main(): Promise<void> {
     outputUrlTtlSeconds: env.OUTPUT_URL_TTL_SECONDS,
     isReady: () => ready,
     streams,
-    corsAllowedOrigins: (env.CORS_ALLOWED_ORIGINS ?? '').split(',').filter((o) => o.trim() !== ''),
+    corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS ?? [],
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
     webhookSecretOverlapSeconds: env.WEBHOOK_SECRET_OVERLAP_SECONDS,
   });

@@ -2,7 +2,7 @@
 import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
-import { parseFallbackPolicy, type BackendName } from '@aiprod/contracts';
+import { parseFallbackPolicy } from '@aiprod/contracts';
 import { TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     tenants: new TenantStore(core.db),
     director: directorFromEnv(env),
     fallbackToLocal: env.PLANNER_FALLBACK_TO_LOCAL,
-    enabledBackends: [...new Set(env.PLANNER_BACKENDS.split(','))] as BackendName[],
+    enabledBackends: env.ENABLED_BACKENDS,
     // Invalid JSON or an invalid policy stops the planner at start-up, as it stops a render pool.
     fallbackPolicy: parseFallbackPolicy(env.RENDER_FALLBACK_POLICY),
   };

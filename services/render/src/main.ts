@@ -4,7 +4,7 @@ const telemetry = startTelemetry({ service: 'render' });
 
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
-import { parseFallbackPolicy, type BackendName } from '@aiprod/contracts';
+import { parseFallbackPolicy } from '@aiprod/contracts';
 import { RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     storage,
     backend,
     policy,
-    deployedBackends: [...new Set(env.ENABLED_BACKENDS.split(','))] as BackendName[],
+    deployedBackends: env.ENABLED_BACKENDS,
     attempts: new ShotAttempts(core.jobs),
     workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },

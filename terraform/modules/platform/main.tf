@@ -138,7 +138,7 @@ module "planner" {
   env = {
     GCP_PROJECT      = var.project_id
     PLANNER_DIRECTOR = "gemini"
-    PLANNER_BACKENDS = "local,runway,veo,replicate"
+    ENABLED_BACKENDS = "local,runway,veo,replicate"
     VERTEX_LOCATION  = var.gemini_location
   }
 }
@@ -188,7 +188,7 @@ module "delivery" {
 }
 
 # One pool per render backend, all from the one render image; RENDER_BACKEND picks the backend
-# and ENABLED_BACKENDS (= the planner's PLANNER_BACKENDS) lists the pools deployed here.
+# and ENABLED_BACKENDS (as for the gateway and the planner) lists the pools deployed here.
 module "render_local" {
   source                = "../cloud-run-worker-pool"
   project_id            = var.project_id

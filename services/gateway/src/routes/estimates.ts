@@ -10,7 +10,7 @@ import { parseBrief } from '../brief';
  */
 export function estimateRoutes(deps: {
   requireScope: (scope: ApiKeyScope) => RequestHandler;
-  /** The same pools the planner may choose from (its PLANNER_BACKENDS). */
+  /** The same pools the planner may choose from (its ENABLED_BACKENDS). */
   enabledBackends: readonly BackendName[];
 }): Router {
   const router = Router();
