@@ -1,4 +1,3 @@
-import { PubSub } from '@google-cloud/pubsub';
 import {
   PermanentError,
   RetryableError,
@@ -6,11 +5,9 @@ import {
   type SubscriptionSpec,
   type TopicName,
 } from '@aiprod/contracts';
-import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { emulatorProject, waitFor } from '@aiprod/testing';
 import {
-  Publisher,
   defineHandler,
-  provisionCatalogue,
   startConsumer,
   startDeadLetterWatcher,
   type DeadLetter,
@@ -19,16 +16,13 @@ import {
   type RunningConsumer,
 } from '../src';
 
-requireEmulators();
-const projectId = uniqueProjectId('pubsub');
-const pubsub = new PubSub({ projectId });
-const publisher = new Publisher(pubsub);
-const { log } = memoryLog();
+const env = emulatorProject('pubsub');
+const { pubsub, publisher, log } = env;
 const running: RunningConsumer[] = [];
 const MAX_ATTEMPTS = 5;
 
 beforeAll(async () => {
-  await provisionCatalogue(pubsub, {
+  await env.provision({
     policyOverride: {
       minimumBackoffSeconds: 0,
       maximumBackoffSeconds: 1,
@@ -40,10 +34,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.close()));
 });
-afterAll(async () => {
-  await publisher.close();
-  await pubsub.close();
-});
+afterAll(() => env.close());
 
 const specFor = (topic: TopicName): SubscriptionSpec => subscriptions().find((s) => s.topic === topic)!;
 

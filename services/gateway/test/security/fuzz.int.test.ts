@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { problemTypeUri } from '@aiprod/contracts';
 import { BRIEF, type Harness } from '../harness';
-import { PROBLEM_JSON, startLocalIdp, startSecureHarness, type LocalIdp } from './fixtures';
+import { closeSecureSuite, type LocalIdp, PROBLEM_JSON, startSecureSuite } from './fixtures';
 
 let h: Harness;
 let idp: LocalIdp;
@@ -23,8 +23,7 @@ const originalToString = Object.prototype.toString;
 const originalHasOwnProperty = Object.prototype.hasOwnProperty;
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-fuzz', idp);
+  ({ h, idp } = await startSecureSuite('sec-fuzz'));
   // The tenant's own concurrent-jobs limit (20 by default) wins over the harness defaults.
   await h.tenants.createTenant({ tenantId: h.tenantA, name: 'A', maxConcurrentJobs: 100_000 });
   server = createServer(h.app);
@@ -35,8 +34,7 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
-  await h?.close();
-  await idp?.close();
+  await closeSecureSuite({ h, idp });
 });
 
 /** Values JSON cannot carry as such are written into the text raw: `"@@RAW(1e309)@@"` → `1e309`. */
