@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Message, Subscription } from '@google-cloud/pubsub';
 import type { TopicName } from '@aiprod/contracts';
-import { provisionCatalogue, type Log } from '@aiprod/pubsub';
+import { provisionCatalogue } from '@aiprod/pubsub';
 import { createCoreDeps, type CoreDeps } from '@aiprod/service-runtime';
 import type { EmulatorHosts } from './emulators';
 import { memoryLog } from './memory-log';
@@ -24,7 +24,7 @@ export interface EmulatorProject extends CoreDeps {
   core: CoreDeps;
   projectId: string;
   hosts: EmulatorHosts;
-  /** What was logged through `log` (unless the caller passed its own). */
+  /** What was logged through `log`. */
   logLines: ReturnType<typeof memoryLog>['lines'];
   /** Creates the catalogue's topics, subscriptions and dead-letter topics in this project. */
   provision(options?: Parameters<typeof provisionCatalogue>[1]): Promise<void>;
@@ -43,15 +43,11 @@ export interface EmulatorProject extends CoreDeps {
  * synchronously, so a suite may create it at the top of its file; `provision()` and `close()`
  * go in its beforeAll and afterAll (close last: it ends the clients the suite's services use).
  */
-export function emulatorProject(name: string, options: { log?: Log; stateDeadlines?: string } = {}): EmulatorProject {
+export function emulatorProject(name: string): EmulatorProject {
   const hosts = requireEmulators();
   const projectId = uniqueProjectId(name);
   const memory = memoryLog();
-  const core = createCoreDeps({
-    projectId,
-    log: options.log ?? memory.log,
-    ...(options.stateDeadlines !== undefined ? { stateDeadlines: options.stateDeadlines } : {}),
-  });
+  const core = createCoreDeps({ projectId, log: memory.log });
   const subscriptions: Subscription[] = [];
   return {
     ...core,
