@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
 import { apiKeyPrefix, WebhookStore } from '@aiprod/job-store';
-import { waitFor } from '@aiprod/testing';
+import { memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
 import { BRIEF, jobIn, startHarness, type Harness } from './harness';
@@ -79,15 +79,7 @@ describe('public routes', () => {
 
 function hDeps() {
   return {
-    log: {
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    },
+    log: memoryLog().log,
     jobs: h.jobs,
     tenants: h.tenants,
     webhooks: h.webhooks,
