@@ -3,26 +3,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PRESETS, type ShotSpec } from '../packages/contracts/src';
+import { PRESETS } from '../packages/contracts/src';
 import { renderAnimatic, runFfmpeg } from '../packages/media/src';
 import { createLocalJudge, evaluateClip, expectationFromSpec } from '../packages/qa/src';
+// The file, not the package's index: this runs under plain tsx, without the test tsconfig's paths.
+import { aShotSpec } from '../packages/testing/src/fixtures';
 import { medianMs, report } from './lib';
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-qa-'));
-  const spec: ShotSpec = {
-    shotId: 's01',
-    index: 0,
-    purpose: 'hook',
-    durationSeconds: 5,
-    prompt: 'bench',
-    camera: 'zoom_in',
-    onScreenText: 'Meet Aurora',
-    palette: ['#0B1D3A', '#1E6FD9'],
-    width: 1280,
-    height: 720,
-    fps: 30,
-  };
+  const spec = aShotSpec({ prompt: 'bench', onScreenText: 'Meet Aurora' });
   const clip = join(dir, 'clip.mp4');
   await renderAnimatic(spec, clip, { timeoutMs: 60_000 });
   const judge = await createLocalJudge();

@@ -5,9 +5,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ShotSpec } from '../packages/contracts/src';
 import { DEFAULT_FONT_FILE, h264Args, probe, runFfmpeg } from '../packages/media/src';
 import { localBackend } from '../services/render/src/backends/local';
+// The file, not the package's index: this runs under plain tsx, without the test tsconfig's paths.
+import { aShotSpec } from '../packages/testing/src/fixtures';
 import { medianMs, report } from './lib';
 
 const SECONDS = 5;
@@ -15,19 +16,7 @@ const FPS = 30;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-render-'));
-  const spec: ShotSpec = {
-    shotId: 's01',
-    index: 0,
-    purpose: 'hook',
-    durationSeconds: SECONDS,
-    prompt: 'bench',
-    camera: 'zoom_in',
-    onScreenText: 'Meet Aurora',
-    palette: ['#0B1D3A', '#1E6FD9'],
-    width: 1280,
-    height: 720,
-    fps: FPS,
-  };
+  const spec = aShotSpec({ durationSeconds: SECONDS, prompt: 'bench', onScreenText: 'Meet Aurora', fps: FPS });
   const backend = localBackend({ timeoutMs: 120_000 });
   const viaBackend = async () => {
     const signal = AbortSignal.timeout(120_000);

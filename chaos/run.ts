@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startFirestoreEmulator, startPubsubEmulator } from '@aiprod/emulators';
+import { startEmulators } from '@aiprod/testing';
 import { fullBudget, runChaos } from './harness';
 
 /**
@@ -31,17 +31,14 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
   const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-chaos-'));
   log(`state and service logs in ${stateDir}`);
-  const [pubsub, firestore] = await Promise.all([
-    startPubsubEmulator({ logDir: stateDir }),
-    startFirestoreEmulator({ logDir: stateDir }),
-  ]);
+  const emulators = await startEmulators({ logDir: stateDir });
   let pass = false;
   try {
     const result = await runChaos({
       repoRoot,
       jobs,
       seed,
-      emulators: { pubsub: pubsub.host, firestore: firestore.host },
+      emulators: emulators.hosts,
       stateDir,
       faults: fullBudget(jobs),
       terminalTimeoutMs: Number(values['timeout-minutes']) * 60_000,
@@ -56,7 +53,7 @@ async function main(): Promise<number> {
     log(`details in ${file}`);
     process.stdout.write(`${result.summary}\n`);
   } finally {
-    await Promise.all([pubsub.stop(), firestore.stop()]);
+    await emulators.stop();
     if (pass && !values.keep) rmSync(stateDir, { recursive: true, force: true });
     else log(`service logs kept in ${join(stateDir, 'logs')}`);
   }

@@ -8,11 +8,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PubSub } from '@google-cloud/pubsub';
-import type { Brief } from '../../packages/contracts/src';
-import { freePort, startFirestoreEmulator, startPubsubEmulator } from '../../packages/emulators/src';
-import { createFirestore, JobStore, TenantStore } from '../../packages/job-store/src';
-import { Publisher, provisionCatalogue } from '../../packages/pubsub/src';
+import { freePort } from '../../packages/emulators/src';
+import { JobStore, TenantStore } from '../../packages/job-store/src';
+import type { Publisher } from '../../packages/pubsub/src';
+import { aClientBrief, emulatorProject, startEmulators } from '../../packages/testing/src';
 import { report } from '../lib';
 import { profileStages } from './profile';
 
@@ -35,15 +34,7 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
 const ROOT = join(__dirname, '..', '..');
 
 /** The brief a client would send (as the gateway's tests use). */
-const BRIEF: Brief = {
-  product: 'Aurora running shoe',
-  brand: { name: 'Aurora', colors: ['#FF5A1F', '#1B1B3A'] },
-  keyMessage: 'Run brighter',
-  durationSeconds: 15,
-  aspectRatios: ['9:16'],
-  callToAction: 'Run brighter',
-  metadata: { campaign: 'spring-26' },
-};
+const BRIEF = aClientBrief();
 
 interface Measured {
   what: string;
@@ -183,26 +174,17 @@ async function gateway(port: number, key: string): Promise<Measured> {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-gateway-'));
-  const [pubsubEmulator, firestoreEmulator] = await Promise.all([
-    startPubsubEmulator({ logDir: dir }),
-    startFirestoreEmulator({ logDir: dir }),
-  ]);
-  process.env.PUBSUB_EMULATOR_HOST = pubsubEmulator.host;
-  process.env.FIRESTORE_EMULATOR_HOST = firestoreEmulator.host;
-  process.env.METADATA_SERVER_DETECTION = 'none';
+  const emulators = await startEmulators({ logDir: dir });
+  Object.assign(process.env, emulators.env);
   let child: ChildProcess | undefined;
   // Two projects (two emulator databases): on the emulator a query scans every document of its
   // collection, so the floor's jobs must not slow the gateway's unfinished-jobs count.
-  const projectId = `bench-gateway-${Date.now()}`;
-  const floorProjectId = `${projectId}-floor`;
-  const db = createFirestore(projectId);
-  const floorDb = createFirestore(floorProjectId);
-  const pubsub = new PubSub({ projectId });
-  const floorPubsub = new PubSub({ projectId: floorProjectId });
-  const publisher = new Publisher(pubsub, 'gateway');
-  const floorPublisher = new Publisher(floorPubsub, 'gateway');
+  const project = emulatorProject('bench-gateway', 'gateway');
+  const floorProject = emulatorProject('bench-floor', 'gateway');
+  const { projectId, db, publisher } = project;
+  const { db: floorDb, publisher: floorPublisher } = floorProject;
   try {
-    await Promise.all([provisionCatalogue(pubsub), provisionCatalogue(floorPubsub)]);
+    await Promise.all([project.provision(), floorProject.provision()]);
     const tenants = new TenantStore(db);
     // Limits far above what 10 connections can reach in the run: the benchmark measures the path,
     // not a 429. The quotas, rate limit and idempotency are all still checked on every request.
@@ -281,9 +263,8 @@ async function main(): Promise<void> {
     if (child) await stopGateway(child);
     // Lets background lease transactions settle before their client is closed under them.
     await new Promise((r) => setTimeout(r, 1000));
-    await Promise.allSettled([publisher.close(), floorPublisher.close()]);
-    await Promise.allSettled([pubsub.close(), floorPubsub.close(), db.terminate(), floorDb.terminate()]);
-    await Promise.allSettled([pubsubEmulator.stop(), firestoreEmulator.stop()]);
+    await Promise.allSettled([project.close(), floorProject.close()]);
+    await emulators.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

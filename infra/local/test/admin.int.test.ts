@@ -2,23 +2,21 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Firestore } from '@google-cloud/firestore';
 import { TenantStore } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 
 /**
  * `aiprod admin …` run as a script would, from the sources (tsx, with the test tsconfig's paths so
  * the workspace packages resolve to their sources), against the test Firestore emulator.
  */
-const { firestore } = requireEmulators();
+const env = emulatorProject('admin-cli', 'gateway');
+const { projectId, db } = env;
 const repoRoot = resolve(__dirname, '..', '..', '..');
-const projectId = uniqueProjectId('admin-cli');
 const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-admin-'));
-const db = new Firestore({ projectId, ignoreUndefinedProperties: true });
 const tenants = new TenantStore(db);
 afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
-  await db.terminate();
+  await env.close();
 });
 
 function admin(...args: string[]) {
@@ -31,7 +29,7 @@ function admin(...args: string[]) {
       cwd: repoRoot,
       env: {
         ...process.env,
-        FIRESTORE_EMULATOR_HOST: firestore,
+        FIRESTORE_EMULATOR_HOST: env.hosts.firestore,
         GCP_PROJECT: projectId,
         AIPROD_STATE_DIR: stateDir,
         TSX_TSCONFIG_PATH: join(repoRoot, 'tsconfig.test.json'),

@@ -1,6 +1,7 @@
 import { DEFAULT_FALLBACK_POLICY, fallbackChain, parseFallbackPolicy } from './fallback';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { aBrief } from '@aiprod/testing';
 import {
   BriefSchema,
   CATALOGUE,
@@ -62,13 +63,8 @@ describe('state tables', () => {
 });
 
 describe('brief schema', () => {
-  const brief = {
-    product: 'Aurora',
-    brand: { name: 'Aurora' },
-    keyMessage: 'Run',
-    durationSeconds: 15,
-    aspectRatios: ['16:9'],
-  };
+  // The shared fixture is the minimal brief: this also keeps every other suite's brief valid.
+  const brief = aBrief();
 
   it('accepts a minimal brief', () => {
     expect(validate(BriefSchema, brief).ok).toBe(true);

@@ -1,20 +1,13 @@
-import { Firestore, Timestamp } from '@google-cloud/firestore';
-import type { Brief, ShotSpec } from '@aiprod/contracts';
-import { uniqueProjectId, requireEmulators } from '@aiprod/testing';
-import { IllegalTransitionError, JobStore, MessageLedger, TenantStore, isWellFormedApiKey } from '../src';
+import { Timestamp } from '@google-cloud/firestore';
+import type { ShotSpec } from '@aiprod/contracts';
+import { aBrief, emulatorProject } from '@aiprod/testing';
+import { IllegalTransitionError, MessageLedger, TenantStore, isWellFormedApiKey } from '../src';
 
-requireEmulators();
-const db = new Firestore({ projectId: uniqueProjectId('jobstore'), ignoreUndefinedProperties: true });
-const store = new JobStore(db);
-afterAll(() => db.terminate());
+const env = emulatorProject('jobstore', 'planner');
+const { db, jobs: store } = env;
+afterAll(() => env.close());
 
-const brief: Brief = {
-  product: 'Aurora running shoe',
-  brand: { name: 'Aurora' },
-  keyMessage: 'Lighter every mile',
-  durationSeconds: 15,
-  aspectRatios: ['16:9'],
-};
+const brief = aBrief();
 const spec = (i: number): ShotSpec => ({
   shotId: `s0${i}`,
   index: i,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PRESETS, validate, type Brief } from '@aiprod/contracts';
+import { aBrief } from '@aiprod/testing';
 import { planLocally } from './director/local';
 import { estimateBrief, estimatePlan, JobEstimateSchema, planBackends } from './estimate';
 import { checkPlan } from './plan';
@@ -49,14 +50,7 @@ describe('price table and attempt cost', () => {
 });
 
 describe('estimates', () => {
-  const brief: Brief = {
-    product: 'Aurora running shoe',
-    brand: { name: 'Aurora' },
-    keyMessage: 'Meet Aurora',
-    durationSeconds: 30,
-    aspectRatios: ['16:9'],
-    scenes: ['Lighter every mile', 'Grip in the rain'],
-  };
+  const brief = aBrief({ durationSeconds: 30, scenes: ['Lighter every mile', 'Grip in the rain'] });
 
   it('choose the cheapest backend of the preset tier and price retakes and the fallback chain', () => {
     const plan = planLocally(brief, { preset: PRESETS.premium_spot, backend: 'veo' });

@@ -1,4 +1,3 @@
-import { PubSub } from '@google-cloud/pubsub';
 import {
   PermanentError,
   RetryableError,
@@ -6,11 +5,10 @@ import {
   type SubscriptionSpec,
   type TopicName,
 } from '@aiprod/contracts';
-import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { emulatorProject, waitFor } from '@aiprod/testing';
 import {
-  Publisher,
   defineHandler,
-  provisionCatalogue,
+  type Publisher,
   startConsumer,
   startDeadLetterWatcher,
   type DeadLetter,
@@ -19,18 +17,15 @@ import {
   type RunningConsumer,
 } from '../src';
 
-requireEmulators();
-const projectId = uniqueProjectId('pubsub');
-const pubsub = new PubSub({ projectId });
+const env = emulatorProject('pubsub', 'gateway');
+const { pubsub, publisher, log } = env;
 // Each topic is published by a service the catalogue lists for it, as in production.
-const publisher = new Publisher(pubsub, 'gateway');
-const qaPublisher = new Publisher(pubsub, 'qa');
-const { log } = memoryLog();
+const qaPublisher = env.publisherFor('qa');
 const running: RunningConsumer[] = [];
 const MAX_ATTEMPTS = 5;
 
 beforeAll(async () => {
-  await provisionCatalogue(pubsub, {
+  await env.provision({
     policyOverride: {
       minimumBackoffSeconds: 0,
       maximumBackoffSeconds: 1,
@@ -42,10 +37,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await Promise.all(running.splice(0).map((c) => c.close()));
 });
-afterAll(async () => {
-  await Promise.all([publisher.close(), qaPublisher.close()]);
-  await pubsub.close();
-});
+afterAll(() => env.close());
 
 const specFor = (topic: TopicName): SubscriptionSpec => subscriptions().find((s) => s.topic === topic)!;
 

@@ -1,45 +1,26 @@
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { deadLetterTopicName, subscriptionName, type Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
-import { defineHandler, provisionCatalogue, Publisher } from '@aiprod/pubsub';
-import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { deadLetterTopicName, subscriptionName } from '@aiprod/contracts';
+import { defineHandler } from '@aiprod/pubsub';
+import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { createCoreDeps, recordDeadLetter, runWorkerService, type RunningService } from '../src';
 
-requireEmulators();
-const projectId = uniqueProjectId('deadletters');
-const db = createFirestore(projectId);
-const pubsub = new PubSub({ projectId });
-const jobs = new JobStore(db);
-const ledger = new MessageLedger(db, jobs);
-const publisher = new Publisher(pubsub, 'delivery');
-const { log } = memoryLog();
-const finished: Record<string, unknown>[] = [];
+const env = emulatorProject('deadletters', 'delivery');
+const { pubsub, jobs, ledger, publisher, log } = env;
+let published: Awaited<ReturnType<typeof env.collect>> = () => [];
 const requested = subscriptionName('aiprod.job.requested.v1', 'planner');
-const brief: Brief = {
-  product: 'Aurora running shoe',
-  brand: { name: 'Aurora' },
-  keyMessage: 'Run brighter',
-  durationSeconds: 15,
-  aspectRatios: ['16:9'],
-};
+const brief = aBrief();
 
-let watch: Subscription | undefined;
 let service: RunningService | undefined;
 beforeAll(async () => {
-  await provisionCatalogue(pubsub);
+  await env.provision();
   // Stands in for the notifier: what a client's webhook and event stream are told.
-  [watch] = await pubsub.topic('aiprod.job.finished.v1').createSubscription('finished.dead-letter-test');
-  watch.on('message', (m: Message) => {
-    finished.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
-    m.ack();
-  });
+  published = await env.collect(['aiprod.job.finished.v1']);
   // A planner whose handlers are never reached: only its dead-letter watchers matter here.
   const never = async () => {
     throw new Error('not in this test');
   };
   service = await runWorkerService({
     service: 'planner',
-    deps: createCoreDeps('planner', { projectId, log }),
+    deps: createCoreDeps('planner', { projectId: env.projectId, log }),
     handlers: {
       'aiprod.job.requested.v1': defineHandler('aiprod.job.requested.v1', never),
       'aiprod.job.approved.v1': defineHandler('aiprod.job.approved.v1', never),
@@ -50,17 +31,14 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await service?.close();
-  await watch?.close();
-  await publisher.close();
-  await pubsub.close();
-  await db.terminate();
+  await env.close();
 });
 
 const newJob = async (jobId: string) => {
   await jobs.createJob({ jobId, tenantId: 't1', brief, preset: 'social_quick' });
   await jobs.transition(jobId, 'QUEUED', 'PLANNING');
 };
-const finishedFor = (jobId: string) => finished.filter((m) => m.jobId === jobId);
+const finishedFor = (jobId: string) => published('aiprod.job.finished.v1').filter((m) => m.jobId === jobId);
 
 /** A letter as Pub/Sub forwards it after the last delivery attempt: the original body and attributes. */
 const deadLetter = (jobId: string, sourceMessageId: string) =>

@@ -1,33 +1,18 @@
-import { PubSub, type Message } from '@google-cloud/pubsub';
 import { deadLetterTopicName, subscriptionName } from '@aiprod/contracts';
-import { createFirestore, JobStore } from '@aiprod/job-store';
-import { provisionCatalogue } from '@aiprod/pubsub';
-import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { replayDeadLetters } from '../src/replay';
 
-requireEmulators();
-const projectId = uniqueProjectId('replay');
-const db = createFirestore(projectId);
-const pubsub = new PubSub({ projectId });
-const jobs = new JobStore(db);
-const requested: Record<string, unknown>[] = [];
+const env = emulatorProject('replay', 'planner');
+const { pubsub, jobs } = env;
+let published: Awaited<ReturnType<typeof env.collect>> = () => [];
+const requested = () => published('aiprod.job.requested.v1');
 const subscription = subscriptionName('aiprod.job.requested.v1', 'planner');
 
-let watcher: { close(): Promise<void> } | undefined;
 beforeAll(async () => {
-  await provisionCatalogue(pubsub);
-  const [sub] = await pubsub.topic('aiprod.job.requested.v1').createSubscription('requested.replay-test');
-  sub.on('message', (m: Message) => {
-    requested.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
-    m.ack();
-  });
-  watcher = sub;
+  await env.provision();
+  published = await env.collect(['aiprod.job.requested.v1']);
 }, 60_000);
-afterAll(async () => {
-  await watcher?.close();
-  await pubsub.close();
-  await db.terminate();
-});
+afterAll(() => env.close());
 
 /** A job failed by a dead letter, and the letter on the hold subscription, as Pub/Sub leaves them. */
 async function deadLettered(jobId: string): Promise<void> {
@@ -35,7 +20,7 @@ async function deadLettered(jobId: string): Promise<void> {
     jobId,
     tenantId: 't1',
     preset: 'social_quick',
-    brief: { product: 'P', brand: { name: 'B' }, keyMessage: 'K', durationSeconds: 6, aspectRatios: ['16:9'] },
+    brief: aBrief(),
   });
   await jobs.fail(jobId, 'dead_lettered', 'job.requested was not handled after 5 attempts');
   await pubsub.topic(deadLetterTopicName(subscription)).publishMessage({
@@ -68,7 +53,7 @@ describe('replaying dead letters', () => {
     expect(job.error).toBeUndefined();
     const replayed = (await jobs.listEvents('job_replay1')).find((e) => e.type === 'job.replayed');
     expect(replayed?.data).toMatchObject({ subscription, operator: 'ops@example.com', messageId: 'm-job_replay1' });
-    await waitFor(() => requested.find((m) => m.jobId === 'job_replay1'), {
+    await waitFor(() => requested().find((m) => m.jobId === 'job_replay1'), {
       timeoutMs: 10_000,
       what: 'the replayed request',
     });
@@ -76,7 +61,7 @@ describe('replaying dead letters', () => {
     // The replayed letter is gone from hold; the other is still there.
     const again = await replayDeadLetters({ ...common, dryRun: true });
     expect(again.map((l) => l.jobId)).toEqual(['job_replay2']);
-    expect(requested.filter((m) => m.jobId === 'job_replay1')).toHaveLength(1);
+    expect(requested().filter((m) => m.jobId === 'job_replay1')).toHaveLength(1);
   }, 60_000);
 
   it('refuses a subscription the catalogue does not have', async () => {

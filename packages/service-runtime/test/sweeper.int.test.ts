@@ -1,32 +1,17 @@
-import { PubSub } from '@google-cloud/pubsub';
 import { Timestamp } from '@google-cloud/firestore';
-import type { Brief, JobStatus } from '@aiprod/contracts';
-import { createFirestore, JobStore, type Job } from '@aiprod/job-store';
-import { Publisher } from '@aiprod/pubsub';
-import { memoryLog, requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import type { JobStatus } from '@aiprod/contracts';
+import type { Job } from '@aiprod/job-store';
+import { aBrief, emulatorProject } from '@aiprod/testing';
 import { startSweeper, type Sweeper } from '../src/sweeper';
 
-requireEmulators();
-const projectId = uniqueProjectId('sweeper');
-const db = createFirestore(projectId);
-const pubsub = new PubSub({ projectId });
-const publisher = new Publisher(pubsub, 'delivery');
-const jobs = new JobStore(db);
-const { log } = memoryLog();
-const brief: Brief = {
-  product: 'Aurora running shoe',
-  brand: { name: 'Aurora' },
-  keyMessage: 'Run brighter',
-  durationSeconds: 15,
-  aspectRatios: ['16:9'],
-};
+const env = emulatorProject('sweeper', 'delivery');
+const { db, publisher, jobs, log } = env;
+const brief = aBrief();
 
 let sweeper: Sweeper | undefined;
 afterAll(async () => {
   await sweeper?.stop();
-  await publisher.close();
-  await pubsub.close();
-  await db.terminate();
+  await env.close();
 });
 
 /** Writes jobs straight to the collection, `count` of them in `status`, overdue since `overdueAt`. */

@@ -1,16 +1,13 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { Timestamp } from '@google-cloud/firestore';
-import type { Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore, WebhookStore, type Job } from '@aiprod/job-store';
-import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
+import { WebhookStore, type Job } from '@aiprod/job-store';
+import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { generateWebhookSecret, verifyWebhook } from '@aiprod/webhooks';
 import { enqueueJobWebhook, startWebhookDispatcher, type WebhookDeps } from '../src/webhooks';
 
-requireEmulators();
-const db = createFirestore(uniqueProjectId('webhooks'));
-const jobs = new JobStore(db);
+const env = emulatorProject('webhooks', 'delivery');
+const { db, jobs, log } = env;
 const webhooks = new WebhookStore(db);
-const { log } = memoryLog();
 // Days of retry schedule shrunk to milliseconds; a receiver's Retry-After is still honoured as sent.
 const deps: WebhookDeps = { jobs, webhooks, log, allowLoopbackHttp: true, timeoutMs: 2000, scheduleScale: 0.0002 };
 const dispatcher = startWebhookDispatcher(deps, 100);
@@ -42,21 +39,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await dispatcher.stop();
   await new Promise<void>((r) => server.close(() => r()));
-  await db.terminate();
+  await env.close();
 });
 beforeEach(() => {
   received.length = 0;
   script.length = 0;
 });
 
-const brief: Brief = {
-  product: 'Aurora',
-  brand: { name: 'Aurora' },
-  keyMessage: 'Run',
-  durationSeconds: 7,
-  aspectRatios: ['16:9'],
-  metadata: { campaign: 'spring' },
-};
+const brief = aBrief({ durationSeconds: 7, metadata: { campaign: 'spring' } });
 let n = 0;
 async function deliveredJob(tenantId: string): Promise<Job> {
   const jobId = `job_hook${++n}_${Date.now()}`;

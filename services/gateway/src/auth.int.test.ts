@@ -2,16 +2,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { TenantStore, generateApiKey, hashApiKey } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 import { authenticate, requireScope } from './auth';
 import { createOidcVerifier } from './oidc';
 import { HttpProblem, sendProblem } from './problem';
 
-requireEmulators();
-const db = new Firestore({ projectId: uniqueProjectId('gw-auth'), ignoreUndefinedProperties: true });
+const env = emulatorProject('gw-auth', 'gateway');
+const { db } = env;
 const tenants = new TenantStore(db);
 
 /** A local identity provider: a JWKS on 127.0.0.1 with an RSA and an EC key. */
@@ -71,7 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => jwksServer.close(resolve));
-  await db.terminate();
+  await env.close();
 });
 
 const bearer = (credential: string) => ({ Authorization: `Bearer ${credential}` });

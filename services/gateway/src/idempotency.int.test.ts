@@ -1,14 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import { IdempotencyStore } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 import { canonicalJson, idempotent } from './idempotency';
 import { HttpProblem, sendProblem } from './problem';
 
-requireEmulators();
-const db = new Firestore({ projectId: uniqueProjectId('gw-idem'), ignoreUndefinedProperties: true });
-afterAll(() => db.terminate());
+const env = emulatorProject('gw-idem', 'gateway');
+const { db } = env;
+afterAll(() => env.close());
 
 /** A tiny API: POST /jobs creates a "job" (counted), after an optional delay or failure. */
 function testApp(store: IdempotencyStore) {

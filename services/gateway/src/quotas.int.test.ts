@@ -1,12 +1,12 @@
-import { Firestore, Timestamp } from '@google-cloud/firestore';
+import { Timestamp } from '@google-cloud/firestore';
 import { TenantStore, countActiveJobs, getMonthlySpend, recordSpend, type Tenant } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 import { JobQuotas, QuotaExceeded } from './quotas';
 
-requireEmulators();
-const db = new Firestore({ projectId: uniqueProjectId('gw-quota'), ignoreUndefinedProperties: true });
+const env = emulatorProject('gw-quota', 'gateway');
+const { db } = env;
 const tenants = new TenantStore(db);
-afterAll(() => db.terminate());
+afterAll(() => env.close());
 
 const defaults = { maxConcurrentJobs: 100, maxJobsPerDay: 1000, monthlySpendCapUsd: null };
 const addJob = (tenantId: string, status: string, i: number) =>

@@ -1,15 +1,14 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
-import { Firestore } from '@google-cloud/firestore';
 import { LeasedWindowCounter, TenantStore } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 import { HttpProblem, sendProblem } from './problem';
 import { FirestoreRateLimitStore, tenantRateLimit } from './rate-limit';
 
-requireEmulators();
-const db = new Firestore({ projectId: uniqueProjectId('gw-rate'), ignoreUndefinedProperties: true });
+const env = emulatorProject('gw-rate', 'gateway');
+const { db } = env;
 const tenants = new TenantStore(db);
-afterAll(() => db.terminate());
+afterAll(() => env.close());
 
 /** What the limiters logged when their store failed (they let the request through then). */
 const storeErrors: string[] = [];

@@ -1,11 +1,10 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
 import { apiKeyPrefix, WebhookStore } from '@aiprod/job-store';
-import { finalCutKey } from '@aiprod/storage';
-import { waitFor } from '@aiprod/testing';
+import { memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
-import { BRIEF, startHarness, type Harness } from './harness';
+import { BRIEF, jobIn, startHarness, type Harness } from './harness';
 import { SpecChecker } from './spec-checker';
 
 let h: Harness;
@@ -38,45 +37,6 @@ async function createJob(key = h.keys.readWrite, brief: unknown = BRIEF): Promis
   const res = await call('post', '/v1/jobs', { key, body: brief });
   expect(res.status).toBe(202);
   return (res.body as { id: string }).id;
-}
-
-/** A job moved along the legal path to `to`, with a stored output when it is DELIVERED. */
-async function jobIn(
-  to: 'QUEUED' | 'AWAITING_APPROVAL' | 'RENDERING' | 'DELIVERED' | 'FAILED',
-  tenantId = h.tenantA,
-): Promise<string> {
-  const jobId = `job_${to.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}`;
-  await h.jobs.createJob({ jobId, tenantId, brief: BRIEF as Brief, preset: 'social_quick' });
-  if (to === 'QUEUED') return jobId;
-  if (to === 'FAILED') {
-    await h.jobs.fail(jobId, 'render_failed', 'test');
-    return jobId;
-  }
-  await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
-  if (to === 'AWAITING_APPROVAL') {
-    await h.jobs.transition(jobId, 'PLANNING', 'AWAITING_APPROVAL');
-    return jobId;
-  }
-  await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
-  if (to === 'RENDERING') return jobId;
-  await h.jobs.transition(jobId, 'RENDERING', 'ASSEMBLING');
-  const stored = await h.storage.putBytes(finalCutKey({ tenantId, jobId }, '9x16'), Buffer.from('mp4'));
-  await h.jobs.transition(jobId, 'ASSEMBLING', 'DELIVERED', {
-    patch: {
-      outputs: [
-        {
-          variant: '9:16',
-          uri: stored.uri,
-          durationSeconds: 15,
-          width: 1080,
-          height: 1920,
-          sizeBytes: stored.sizeBytes,
-          sha256: stored.sha256,
-        },
-      ],
-    },
-  });
-  return jobId;
 }
 
 const problemOf = (res: request.Response) => {
@@ -119,15 +79,7 @@ describe('public routes', () => {
 
 function hDeps() {
   return {
-    log: {
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    },
+    log: memoryLog().log,
     jobs: h.jobs,
     tenants: h.tenants,
     webhooks: h.webhooks,
@@ -162,7 +114,7 @@ describe('authentication and scopes', () => {
   });
 
   it('refuses each write with a read-only key and each read with a write-only key (403)', async () => {
-    const jobId = await jobIn('QUEUED');
+    const jobId = await jobIn(h, 'QUEUED');
     for (const [method, url] of [
       ['post', '/v1/jobs'],
       ['post', `/v1/jobs/${jobId}/cancel`],
@@ -194,8 +146,8 @@ describe('authentication and scopes', () => {
   });
 
   it("answers 404 for another tenant's job on every job route, exactly as for a missing one", async () => {
-    const delivered = await jobIn('DELIVERED', h.tenantA);
-    const waiting = await jobIn('AWAITING_APPROVAL', h.tenantA);
+    const delivered = await jobIn(h, 'DELIVERED', h.tenantA);
+    const waiting = await jobIn(h, 'AWAITING_APPROVAL', h.tenantA);
     for (const [method, url] of [
       ['get', `/v1/jobs/${delivered}`],
       ['get', `/v1/jobs/${delivered}/events`],
@@ -370,7 +322,7 @@ describe('GET /v1/jobs/{id}', () => {
 
 describe('POST /v1/jobs/{id}/cancel', () => {
   it('cancels a running job once, records who, tells the workers, and is harmless to repeat', async () => {
-    const id = await jobIn('RENDERING');
+    const id = await jobIn(h, 'RENDERING');
     const first = await call('post', `/v1/jobs/${id}/cancel`, { key: h.keys.readWrite });
     expect(first.status).toBe(200);
     expect((first.body as { status: string }).status).toBe('CANCELED');
@@ -390,7 +342,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
   });
 
   it.each(['DELIVERED', 'FAILED'] as const)('refuses to cancel a %s job (409)', async (status) => {
-    const id = await jobIn(status);
+    const id = await jobIn(h, status);
     const res = await call('post', `/v1/jobs/${id}/cancel`, { key: h.keys.readWrite });
     expect(res.status).toBe(409);
     expect(problemOf(res).type).toBe(problemTypeUri('conflict'));
@@ -400,7 +352,7 @@ describe('POST /v1/jobs/{id}/cancel', () => {
 
 describe('POST /v1/jobs/{id}/approve', () => {
   it('releases a job awaiting approval, naming the approver', async () => {
-    const id = await jobIn('AWAITING_APPROVAL');
+    const id = await jobIn(h, 'AWAITING_APPROVAL');
     const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.readWrite });
     expect(res.status).toBe(202);
     const approved = await waitFor(() => h.published('aiprod.job.approved.v1').find((m) => m.jobId === id), {
@@ -416,7 +368,7 @@ describe('POST /v1/jobs/{id}/approve', () => {
   });
 
   it('refuses a job that is not awaiting approval (409)', async () => {
-    const id = await jobIn('QUEUED');
+    const id = await jobIn(h, 'QUEUED');
     const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.readWrite });
     expect(res.status).toBe(409);
   });
@@ -424,7 +376,7 @@ describe('POST /v1/jobs/{id}/approve', () => {
 
 describe('GET /v1/jobs/{id}/outputs', () => {
   it('signs the delivered files for ?ttl= seconds (default 1 h, at most 7 days) and the links work', async () => {
-    const id = await jobIn('DELIVERED');
+    const id = await jobIn(h, 'DELIVERED');
     const before = Date.now();
     const res = await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read });
     expect(res.status).toBe(200);
@@ -445,14 +397,14 @@ describe('GET /v1/jobs/{id}/outputs', () => {
   });
 
   it.each(['604801', '0', 'abc', '3600&ttl=60'])('refuses ?ttl=%s (400)', async (ttl) => {
-    const id = await jobIn('DELIVERED');
+    const id = await jobIn(h, 'DELIVERED');
     const res = await call('get', `/v1/jobs/${id}/outputs?ttl=${ttl}`, { key: h.keys.read });
     expect(res.status).toBe(400);
     expect(problemOf(res).errors?.[0]?.field).toBe('/query/ttl');
   });
 
   it('answers 409 while the job is not delivered', async () => {
-    const id = await jobIn('RENDERING');
+    const id = await jobIn(h, 'RENDERING');
     expect((await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read })).status).toBe(409);
   });
 });
@@ -584,7 +536,7 @@ describe('GET /v1/jobs/{id}/costs', () => {
   });
 
   it('answers an empty ledger and no cap for a job not yet planned', async () => {
-    const id = await jobIn('QUEUED');
+    const id = await jobIn(h, 'QUEUED');
     const res = await call('get', `/v1/jobs/${id}/costs`, { key: h.keys.read });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ jobId: id, currency: 'USD', totalUsd: 0, budgetCapUsd: null, lines: [] });
@@ -603,7 +555,7 @@ describe('GET /v1/jobs/{id}/costs', () => {
 
 describe('GET /v1/jobs/{id}/events on a finished job', () => {
   it('replays the timeline as Server-Sent Events and ends the stream', async () => {
-    const id = await jobIn('DELIVERED');
+    const id = await jobIn(h, 'DELIVERED');
     const res = await call('get', `/v1/jobs/${id}/events`, { key: h.keys.read });
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
@@ -771,7 +723,7 @@ describe('the webhook endpoint', () => {
 
 describe('the access log', () => {
   it('is an audit trail (who, what, which job) that never holds a key, a secret or a signed link', async () => {
-    const id = await jobIn('DELIVERED');
+    const id = await jobIn(h, 'DELIVERED');
     await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read });
     const line = h.logLines.find(
       (l) => l.message === 'request' && l.meta?.route === '/v1/jobs/:id/outputs' && l.meta?.jobId === id,

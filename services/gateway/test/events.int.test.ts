@@ -1,10 +1,9 @@
-import { createServer, get, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { get, type IncomingMessage } from 'node:http';
 import type { Brief } from '@aiprod/contracts';
 import { JobStore } from '@aiprod/job-store';
 import { waitFor } from '@aiprod/testing';
 import { EventStreams } from '../src/routes/events';
-import { BRIEF, startHarness, type Harness } from './harness';
+import { BRIEF, serve, startHarness, type Harness } from './harness';
 
 /** Counts the Firestore listeners the gateway opens and closes, to prove none is leaked. */
 class CountingJobStore extends JobStore {
@@ -20,7 +19,7 @@ class CountingJobStore extends JobStore {
 }
 
 let h: Harness;
-let server: Server;
+let served: Awaited<ReturnType<typeof serve>> | undefined;
 let base: string;
 let counting: CountingJobStore;
 const streams = new EventStreams({ maxStreams: 3, maxSeconds: 5, heartbeatMs: 300 });
@@ -30,13 +29,11 @@ beforeAll(async () => {
     streams,
     wrapJobs: (jobs) => (counting = new CountingJobStore(jobs.db)),
   });
-  server = createServer(h.app);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serve(h.app);
+  base = served.base;
 }, 30_000);
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
+  await served?.close();
   await h?.close();
 });
 

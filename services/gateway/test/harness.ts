@@ -1,13 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PubSub, type Message } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
-import type { TopicName } from '@aiprod/contracts';
-import { createFirestore, JobStore, TenantStore, WebhookStore, type ApiKeyScope } from '@aiprod/job-store';
-import { Publisher, provisionCatalogue } from '@aiprod/pubsub';
-import { createBlobStore, type BlobStore } from '@aiprod/storage';
-import { memoryLog, requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import type { Brief, TopicName } from '@aiprod/contracts';
+import { TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
+import { createBlobStore, finalCutKey, type BlobStore } from '@aiprod/storage';
+import { aClientBrief, emulatorProject, type EmulatorProject } from '@aiprod/testing';
 import type { ResolveHost } from '@aiprod/webhooks';
 import { buildGateway, type GatewayDeps } from '../src/app';
 import { EventStreams } from '../src/routes/events';
@@ -20,7 +20,7 @@ export interface Harness {
   webhooks: WebhookStore;
   storage: BlobStore;
   streams: EventStreams;
-  logLines: ReturnType<typeof memoryLog>['lines'];
+  logLines: EmulatorProject<'gateway'>['logLines'];
   /** Keys of tenant A by scope set, and one of tenant B. */
   keys: { read: string; write: string; admin: string; readWrite: string; other: string };
   tenantA: string;
@@ -39,22 +39,10 @@ export async function startHarness(
     wrapJobs?: (jobs: JobStore) => JobStore;
   } = {},
 ): Promise<Harness> {
-  requireEmulators();
-  const projectId = uniqueProjectId(name);
-  const db = createFirestore(projectId);
-  const pubsub = new PubSub({ projectId });
-  await provisionCatalogue(pubsub);
-  const seen = new Map<string, Record<string, unknown>[]>();
-  const subscriptions = await Promise.all(
-    (['aiprod.job.requested.v1', 'aiprod.job.approved.v1', 'aiprod.job.finished.v1'] as const).map(async (topic) => {
-      const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.gateway-test`);
-      sub.on('message', (m: Message) => {
-        seen.set(topic, [...(seen.get(topic) ?? []), JSON.parse(m.data.toString()) as Record<string, unknown>]);
-        m.ack();
-      });
-      return sub;
-    }),
-  );
+  const env = emulatorProject(name, 'gateway');
+  const { db, jobs, publisher, log, logLines: lines } = env;
+  await env.provision();
+  const published = await env.collect(['aiprod.job.requested.v1', 'aiprod.job.approved.v1', 'aiprod.job.finished.v1']);
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const signingKey = Buffer.alloc(32, 7);
   const storage = createBlobStore({
@@ -63,15 +51,12 @@ export async function startHarness(
     publicBaseUrl: 'https://127.0.0.1:8443',
     signingKey,
   });
-  const jobs = new JobStore(db);
   const tenants = new TenantStore(db);
   const webhooks = new WebhookStore(db);
-  const { log, lines } = memoryLog();
   const streams = options.streams ?? new EventStreams({ maxStreams: 50, maxSeconds: 60, heartbeatMs: 15_000 });
   // example.com's documentation address stands in for a public host; internal.test for a private one.
   const resolveHost: ResolveHost = async (host) =>
     host === 'hooks.example.com' ? ['93.184.215.14'] : host === 'internal.example.com' ? ['10.0.0.7'] : [];
-  const publisher = new Publisher(pubsub, 'gateway');
   const app = buildGateway({
     log,
     jobs: options.wrapJobs ? options.wrapJobs(jobs) : jobs,
@@ -113,24 +98,67 @@ export async function startHarness(
     keys,
     tenantA,
     tenantB,
-    published: (topic) => seen.get(topic) ?? [],
+    published,
     async close() {
       streams.closeAll();
-      await Promise.all(subscriptions.map((s) => s.close()));
-      await publisher.close();
-      await pubsub.close();
-      await db.terminate();
+      await env.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
 
-export const BRIEF = {
-  product: 'Aurora running shoe',
-  brand: { name: 'Aurora', colors: ['#FF5A1F', '#1B1B3A'] },
-  keyMessage: 'Run brighter',
-  durationSeconds: 15,
-  aspectRatios: ['9:16'],
-  callToAction: 'Run brighter',
-  metadata: { campaign: 'spring-26' },
-};
+/** What a client sends through the API: a palette, a vertical cut, a call to action, metadata. */
+export const BRIEF = aClientBrief();
+
+/** A job moved along the legal path to `to`, with a stored output when it is DELIVERED. */
+export async function jobIn(
+  h: Harness,
+  to: 'QUEUED' | 'AWAITING_APPROVAL' | 'RENDERING' | 'DELIVERED' | 'FAILED',
+  tenantId = h.tenantA,
+): Promise<string> {
+  const jobId = `job_${to.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}`;
+  await h.jobs.createJob({ jobId, tenantId, brief: BRIEF as Brief, preset: 'social_quick' });
+  if (to === 'QUEUED') return jobId;
+  if (to === 'FAILED') {
+    await h.jobs.fail(jobId, 'render_failed', 'test');
+    return jobId;
+  }
+  await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
+  if (to === 'AWAITING_APPROVAL') {
+    await h.jobs.transition(jobId, 'PLANNING', 'AWAITING_APPROVAL');
+    return jobId;
+  }
+  await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
+  if (to === 'RENDERING') return jobId;
+  await h.jobs.transition(jobId, 'RENDERING', 'ASSEMBLING');
+  const stored = await h.storage.putBytes(finalCutKey({ tenantId, jobId }, '9x16'), Buffer.from('mp4'));
+  await h.jobs.transition(jobId, 'ASSEMBLING', 'DELIVERED', {
+    patch: {
+      outputs: [
+        {
+          variant: '9:16',
+          uri: stored.uri,
+          durationSeconds: 15,
+          width: 1080,
+          height: 1920,
+          sizeBytes: stored.sizeBytes,
+          sha256: stored.sha256,
+        },
+      ],
+    },
+  });
+  return jobId;
+}
+
+/** The app on a loopback port, for the tests that need a real socket (streams, raw requests). */
+export async function serve(app: Harness['app']): Promise<{ base: string; close(): Promise<void> }> {
+  const server = createServer(app);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

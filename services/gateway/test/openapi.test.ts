@@ -1,6 +1,7 @@
 import { validate as validateOpenApi, compileErrors } from '@readme/openapi-parser';
 import type { Router } from 'express';
 import { createBlobStore } from '@aiprod/storage';
+import { memoryLog } from '@aiprod/testing';
 import { buildGateway, type GatewayDeps } from '../src/app';
 import { buildOpenApiDocument, OPERATIONS } from '../src/openapi/document';
 
@@ -34,15 +35,7 @@ function appWithEveryRoute() {
   // No I/O happens while building: the stores are never called.
   const unused = {} as never;
   const deps: GatewayDeps = {
-    log: {
-      debug() {},
-      info() {},
-      warn() {},
-      error() {},
-      child() {
-        return this;
-      },
-    } as never,
+    log: memoryLog().log,
     jobs: unused,
     tenants: unused,
     webhooks: unused,

@@ -1,7 +1,6 @@
 import { FieldPath, Timestamp } from '@google-cloud/firestore';
 import type { Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore } from '@aiprod/job-store';
-import { requireEmulators, uniqueProjectId } from '@aiprod/testing';
+import { emulatorProject } from '@aiprod/testing';
 import { BRIEF } from './harness';
 
 /**
@@ -11,10 +10,9 @@ import { BRIEF } from './harness';
  * (Firestore bills a minimum of one read per query), so its cost grows with the stream's
  * lifetime; the listener's grows only with the events.
  */
-requireEmulators();
-const db = createFirestore(uniqueProjectId('sse-cost'));
-const jobs = new JobStore(db);
-afterAll(() => db.terminate());
+const env = emulatorProject('sse-cost', 'gateway');
+const { jobs } = env;
+afterAll(() => env.close());
 
 const EVENTS = 20;
 const GAP_MS = 200;

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { RetryableError, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger, TenantStore } from '@aiprod/job-store';
+import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
+import { TenantStore } from '@aiprod/job-store';
 import {
   accessTokenAuth,
   createGeminiDirector,
@@ -10,37 +9,23 @@ import {
   PRICE_TABLE,
   type CreativeDirector,
 } from '@aiprod/planning';
-import { provisionCatalogue, Publisher, type HandlerContext } from '@aiprod/pubsub';
-import {
-  memoryLog,
-  requireEmulators,
-  startVertexServer,
-  uniqueProjectId,
-  waitFor,
-  type VertexServer,
-} from '@aiprod/testing';
+import type { HandlerContext } from '@aiprod/pubsub';
+import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
 import { buildPlanner, type PlannerDeps } from '../src/app';
 
-requireEmulators();
-const projectId = uniqueProjectId('planner');
-const db = createFirestore(projectId);
-const pubsub = new PubSub({ projectId });
-const jobs = new JobStore(db);
+const env = emulatorProject('planner', 'planner');
+const { db, jobs, log } = env;
 const tenants = new TenantStore(db);
-const { log } = memoryLog();
-const published: { topic: string; msg: MessageOf<'aiprod.render.local.v1'> }[] = [];
+const renderTopics = (['local', 'replicate', 'runway', 'veo'] as const).map(renderTopicFor);
+let published: Awaited<ReturnType<typeof env.collect>> = () => [];
 let vertex: VertexServer;
-const testSubscriptions: Subscription[] = [];
 
-const brief: Brief = {
-  product: 'Aurora running shoe',
+const brief = aBrief({
   brand: { name: 'Aurora', colors: ['#1E6FD9'] },
-  keyMessage: 'Meet Aurora',
-  durationSeconds: 15,
   aspectRatios: ['9:16'],
   callToAction: 'Run brighter',
   preset: 'social_quick',
-};
+});
 
 const gemini = () =>
   createGeminiDirector({
@@ -60,12 +45,7 @@ function plannerDeps(options: {
   enabledBackends?: BackendName[];
 }): PlannerDeps {
   return {
-    log,
-    db,
-    pubsub,
-    jobs,
-    ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub, 'planner'),
+    ...env.core,
     tenants,
     director: options.director ?? localDirector,
     fallbackToLocal: options.fallbackToLocal ?? false,
@@ -92,19 +72,15 @@ async function deliver(deps: PlannerDeps, jobId: string, tenantId: string, deliv
   await buildPlanner(deps)['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId }, ctx);
 }
 
-const sentFor = (jobId: string) => published.filter((p) => p.msg.jobId === jobId);
+/** The render requests sent for a job, topic by topic, each topic's in the order they arrived. */
+const sentFor = (jobId: string) =>
+  renderTopics
+    .flatMap((topic) => published(topic).map((m) => ({ topic, msg: m as MessageOf<'aiprod.render.local.v1'> })))
+    .filter((p) => p.msg.jobId === jobId);
 
 beforeAll(async () => {
-  await provisionCatalogue(pubsub);
-  for (const backend of ['local', 'replicate', 'runway', 'veo'] as const) {
-    const topic = `aiprod.render.${backend}.v1`;
-    const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.planner-test`);
-    testSubscriptions.push(sub);
-    sub.on('message', (m: Message) => {
-      published.push({ topic, msg: JSON.parse(m.data.toString()) as MessageOf<'aiprod.render.local.v1'> });
-      m.ack();
-    });
-  }
+  await env.provision();
+  published = await env.collect(renderTopics);
   await tenants.createTenant({ tenantId: 't-free', name: 'Free', autoApproveLimitUsd: 0 });
   await tenants.createTenant({ tenantId: 't-rich', name: 'Rich', autoApproveLimitUsd: 100 });
   vertex = await startVertexServer();
@@ -112,9 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await vertex?.close();
-  await Promise.all(testSubscriptions.map((sub) => sub.close()));
-  await pubsub.close();
-  await db.terminate();
+  await env.close();
 });
 
 describe('planner: plan, estimate, dispatch', () => {

@@ -2,30 +2,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { PRESETS, type Brief } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger, ShotAttempts } from '@aiprod/job-store';
-import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
+import { PRESETS } from '@aiprod/contracts';
+import { ShotAttempts } from '@aiprod/job-store';
 import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
 import { createBlobStore, shotClipKey } from '@aiprod/storage';
-import {
-  makeDefectCorpus,
-  memoryLog,
-  requireEmulators,
-  uniqueProjectId,
-  waitFor,
-  type DefectClip,
-} from '@aiprod/testing';
+import { aBrief, emulatorProject, makeDefectCorpus, waitFor, type DefectClip } from '@aiprod/testing';
 import type { QaDeps } from '../src/app';
 import { checkRenderedShot } from '../src/handlers/shot-rendered';
 
-requireEmulators();
-const projectId = uniqueProjectId('qa');
+const env = emulatorProject('qa', 'qa');
 const dir = mkdtempSync(join(tmpdir(), 'aiprod-qa-'));
-const db = createFirestore(projectId);
-const pubsub = new PubSub({ projectId });
-const jobs = new JobStore(db);
-const { log } = memoryLog();
+const { db, jobs, log } = env;
 const storage = createBlobStore({
   kind: 'local',
   rootDir: join(dir, 'store'),
@@ -35,34 +22,18 @@ const storage = createBlobStore({
 let judge: SemanticJudge;
 let corpus: DefectClip[];
 let deps: QaDeps;
-/* Closed in afterAll: an open subscription outlives the suite, and the Pub/Sub client's stream
- * keepalive reopens its stream later inside whichever suite the jest worker runs next. */
-const testSubscriptions: Subscription[] = [];
-const renderRequests: Record<string, unknown>[] = [];
-const assembleRequests: Record<string, unknown>[] = [];
+// What QA publishes, seen through test-only subscriptions (env.close() closes them: an open one
+// would outlive the suite and reopen its stream inside whichever suite the jest worker runs next).
+let published: Awaited<ReturnType<typeof env.collect>> = () => [];
+const renderRequests = () => published('aiprod.render.local.v1');
+const assembleRequests = () => published('aiprod.job.assemble.v1');
 
 beforeAll(async () => {
-  await provisionCatalogue(pubsub);
-  // Test-only subscriptions that see what QA publishes.
-  for (const [topic, sink] of [
-    ['aiprod.render.local.v1', renderRequests],
-    ['aiprod.job.assemble.v1', assembleRequests],
-  ] as const) {
-    const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.qa-test`);
-    testSubscriptions.push(sub);
-    sub.on('message', (m: Message) => {
-      sink.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
-      m.ack();
-    });
-  }
+  await env.provision();
+  published = await env.collect(['aiprod.render.local.v1', 'aiprod.job.assemble.v1']);
   [judge, corpus] = await Promise.all([createLocalJudge(), makeDefectCorpus(join(dir, 'corpus'))]);
   deps = {
-    log,
-    db,
-    pubsub,
-    jobs,
-    ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub, 'qa'),
+    ...env.core,
     attempts: new ShotAttempts(jobs),
     storage,
     judge,
@@ -72,19 +43,11 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => {
   await judge?.close();
-  await Promise.all(testSubscriptions.map((sub) => sub.close()));
-  await pubsub.close();
-  await db.terminate();
+  await env.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-const brief: Brief = {
-  product: 'Aurora',
-  brand: { name: 'Aurora' },
-  keyMessage: 'Run',
-  durationSeconds: 7,
-  aspectRatios: ['16:9'],
-};
+const brief = aBrief({ durationSeconds: 7 });
 
 /** A job in RENDERING with one shot whose attempt `attempt` is rendered from the given corpus clip. */
 async function renderedShot(kind: DefectClip['kind'], attempt: number) {
@@ -125,7 +88,7 @@ describe('QA verdict policy', () => {
     expect(shot?.status).toBe('PASSED');
     expect(shot?.qa?.judge).toBe('local-ocr');
     expect((await jobs.getJob(jobId))?.status).toBe('ASSEMBLING');
-    await waitFor(() => (assembleRequests.some((r) => r.jobId === jobId) ? true : undefined), {
+    await waitFor(() => (assembleRequests().some((r) => r.jobId === jobId) ? true : undefined), {
       timeoutMs: 10_000,
       what: 'assemble request',
     });
@@ -142,7 +105,7 @@ describe('QA verdict policy', () => {
     expect(shot.qa?.checks.find((c) => c.name === 'black_frames')?.verdict).toBe('fail');
     expect(shot.qa?.evidence.length).toBeGreaterThan(0);
     for (const uri of shot.qa!.evidence) expect(await storage.exists(storage.keyFromUri(uri))).toBe(true);
-    const request = await waitFor(() => renderRequests.find((r) => r.jobId === jobId), {
+    const request = await waitFor(() => renderRequests().find((r) => r.jobId === jobId), {
       timeoutMs: 10_000,
       what: 'retake request',
     });

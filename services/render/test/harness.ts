@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
 import {
   DEFAULT_FALLBACK_POLICY,
   renderTopicFor,
@@ -11,12 +10,13 @@ import {
   type FallbackPolicy,
   type RenderRequest,
   type ShotSpec,
+  type TopicName,
 } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger, RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
+import { MessageLedger, RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
-import { provisionCatalogue, Publisher } from '@aiprod/pubsub';
+import { Publisher } from '@aiprod/pubsub';
 import { createBlobStore } from '@aiprod/storage';
-import { memoryLog, uniqueProjectId } from '@aiprod/testing';
+import { aBrief, aShotSpec, emulatorProject } from '@aiprod/testing';
 import type { RenderDeps } from '../src/app';
 import type { VideoBackend } from '../src/backends/backend';
 import { renderRequestHandler } from '../src/handlers/render-request';
@@ -24,44 +24,33 @@ import { backendBreaker } from '../src/policy';
 
 /** The render pool's real dependencies on the emulators, with a backend of the test's choosing. */
 export function renderHarness(name: string) {
-  const projectId = uniqueProjectId(name);
+  const env = emulatorProject(name, 'render');
+  const { db, pubsub, jobs } = env;
+  const memory = { lines: env.logLines, log: env.log };
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-render-'));
-  const db = createFirestore(projectId);
-  const pubsub = new PubSub({ projectId });
-  const jobs = new JobStore(db);
-  const memory = memoryLog();
   const storage = createBlobStore({
     kind: 'local',
     rootDir: join(dir, 'store'),
     publicBaseUrl: 'https://127.0.0.1:1',
     signingKey: randomBytes(32),
   });
+  const topics: TopicName[] = [
+    ...(['local', 'runway', 'veo', 'replicate'] as const).map(renderTopicFor),
+    'aiprod.shot.rendered.v1',
+    'aiprod.job.finished.v1',
+  ];
+  /** What was published on each of `topics`, by topic name, filled in as messages arrive. */
   const published: Record<string, Record<string, unknown>[]> = {};
-  const subscriptions: Subscription[] = [];
   const spend: { tenantId: string; usd: number }[] = [];
 
   async function setUp(): Promise<void> {
-    await provisionCatalogue(pubsub);
-    const topics = [
-      ...(['local', 'runway', 'veo', 'replicate'] as const).map(renderTopicFor),
-      'aiprod.shot.rendered.v1',
-      'aiprod.job.finished.v1',
-    ];
-    for (const topic of topics) {
-      published[topic] = [];
-      const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.render-test`);
-      sub.on('message', (m: Message) => {
-        published[topic]!.push(JSON.parse(m.data.toString()) as Record<string, unknown>);
-        m.ack();
-      });
-      subscriptions.push(sub);
-    }
+    await env.provision();
+    const seen = await env.collect(topics);
+    for (const topic of topics) published[topic] = seen(topic);
   }
 
   async function tearDown(): Promise<void> {
-    await Promise.all(subscriptions.map((s) => s.close()));
-    await pubsub.close();
-    await db.terminate();
+    await env.close();
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -124,32 +113,14 @@ export function renderHarness(name: string) {
     options: { shots?: number; budgetCapUsd?: number } = {},
   ) {
     const jobId = `job_${randomBytes(6).toString('hex')}`;
-    const brief: Brief = {
-      product: 'Aurora',
-      brand: { name: 'Aurora' },
-      keyMessage: 'Run',
+    const brief = aBrief({
       durationSeconds: 6,
-      aspectRatios: ['16:9'],
       preset: preset as Brief['preset'],
       ...(options.budgetCapUsd !== undefined ? { budgetCapUsd: options.budgetCapUsd } : {}),
-    };
+    });
     await jobs.createJob({ jobId, tenantId: 't1', brief, preset });
     await jobs.transition(jobId, 'QUEUED', 'PLANNING');
-    const base: ShotSpec = {
-      shotId: 's01',
-      index: 0,
-      purpose: 'hook',
-      durationSeconds: 6,
-      prompt: 'A running shoe on a wet city street at dawn',
-      camera: 'zoom_in',
-      onScreenText: 'Meet Aurora',
-      palette: ['#0B1D3A', '#1E6FD9'],
-      width: 1280,
-      height: 720,
-      fps: 30,
-      seed: 7,
-      ...spec,
-    };
+    const base = aShotSpec({ durationSeconds: 6, onScreenText: 'Meet Aurora', seed: 7, ...spec });
     const shots: ShotSpec[] = Array.from({ length: options.shots ?? 1 }, (_, i) =>
       i === 0 ? base : { ...base, shotId: `s${String(i + 1).padStart(2, '0')}`, index: i },
     );

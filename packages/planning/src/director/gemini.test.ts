@@ -1,6 +1,6 @@
 import { OAuth2Client } from 'google-auth-library';
 import { PRESETS, type Brief } from '@aiprod/contracts';
-import { startVertexServer, type VertexServer } from '@aiprod/testing';
+import { aBrief, startVertexServer, type VertexServer } from '@aiprod/testing';
 import { isAllowedDuration } from '../backends';
 import { checkPlan } from '../plan';
 import { PlanningError, type PlanContext } from './director';
@@ -16,16 +16,13 @@ function fixedTokenClient(): OAuth2Client {
   return client;
 }
 
-export const GEMINI_TEST_BRIEF: Brief = {
-  product: 'Aurora running shoe',
+export const GEMINI_TEST_BRIEF = aBrief({
   brand: { name: 'Aurora', colors: ['#1E6FD9', '#D91E6F'] },
-  keyMessage: 'Meet Aurora',
   audience: 'Urban runners',
-  durationSeconds: 15,
   aspectRatios: ['9:16'],
   callToAction: 'Run brighter',
   preset: 'social_quick',
-};
+});
 
 /** What a good model answer looks like: loose lengths, long text, a recurring runner. */
 export const GOOD_ANSWER = {

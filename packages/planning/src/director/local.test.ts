@@ -1,16 +1,13 @@
-import { ShotSpecSchema, validate, type Brief } from '@aiprod/contracts';
+import { ShotSpecSchema, validate } from '@aiprod/contracts';
+import { aBrief } from '@aiprod/testing';
 import { fitText } from '../shaping';
 import { planLocally } from './local';
 
-const brief: Brief = {
-  product: 'Aurora running shoe',
+const brief = aBrief({
   brand: { name: 'Aurora', colors: ['#1E6FD9', '#D91E6F', '#1ED96F'] },
-  keyMessage: 'Meet Aurora',
-  durationSeconds: 15,
-  aspectRatios: ['16:9'],
   callToAction: 'Run brighter',
   scenes: ['Lighter every mile'],
-};
+});
 
 describe('planLocally', () => {
   it('plans valid shots whose durations and end card add up to the brief', () => {

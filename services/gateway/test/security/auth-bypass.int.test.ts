@@ -6,13 +6,13 @@ import { problemTypeUri } from '@aiprod/contracts';
 import type { Harness } from '../harness';
 import {
   authenticatedOperations,
+  closeSecureSuite,
+  type DocumentedOperation,
   jobIn,
+  type LocalIdp,
   PROBLEM_JSON,
   send,
-  startLocalIdp,
-  startSecureHarness,
-  type DocumentedOperation,
-  type LocalIdp,
+  startSecureSuite,
 } from './fixtures';
 
 let h: Harness;
@@ -23,8 +23,7 @@ let jobId: string;
 const attempts: [string, string | undefined][] = [];
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-auth', idp);
+  ({ h, idp } = await startSecureSuite('sec-auth'));
   ops = await authenticatedOperations(h.app);
   jobId = await jobIn(h, 'AWAITING_APPROVAL');
 
@@ -66,10 +65,7 @@ beforeAll(async () => {
   );
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  await idp?.close();
-});
+afterAll(() => closeSecureSuite({ h, idp }));
 
 it('reads at least the job, webhook, estimate and preset operations from the document', () => {
   const listed = ops.map((o) => `${o.method} ${o.path}`);

@@ -2,9 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
-import type { Brief } from '@aiprod/contracts';
 import { IdempotencyStore } from '@aiprod/job-store';
-import { finalCutKey } from '@aiprod/storage';
 import { idempotent } from '../../src/idempotency';
 import { createOidcVerifier } from '../../src/oidc';
 import { enforceJobQuotas, JobQuotas } from '../../src/quotas';
@@ -116,6 +114,26 @@ export async function startSecureHarness(
   });
 }
 
+/** The local IdP and the secure harness on it: what every security suite starts first. */
+export async function startSecureSuite(
+  name: string,
+  extra: Partial<GatewayDeps> = {},
+): Promise<{ h: Harness; idp: LocalIdp }> {
+  const idp = await startLocalIdp();
+  try {
+    return { h: await startSecureHarness(name, idp, extra), idp };
+  } catch (e) {
+    await idp.close();
+    throw e;
+  }
+}
+
+/** Ends what startSecureSuite started; either is missing when the suite's beforeAll failed. */
+export async function closeSecureSuite(suite: { h?: Harness; idp?: LocalIdp }): Promise<void> {
+  await suite.h?.close();
+  await suite.idp?.close();
+}
+
 export type Method = 'get' | 'post' | 'put' | 'delete';
 export interface DocumentedOperation {
   method: Method;
@@ -157,38 +175,6 @@ export function send(
 }
 
 /** A job of `tenantId` in the given state, written straight to the store. */
-export async function jobIn(
-  h: Harness,
-  to: 'QUEUED' | 'AWAITING_APPROVAL' | 'DELIVERED',
-  tenantId = h.tenantA,
-): Promise<string> {
-  const jobId = `job_${to.toLowerCase()}_${Math.random().toString(36).slice(2, 10)}`;
-  await h.jobs.createJob({ jobId, tenantId, brief: BRIEF as Brief, preset: 'social_quick' });
-  if (to === 'QUEUED') return jobId;
-  await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
-  if (to === 'AWAITING_APPROVAL') {
-    await h.jobs.transition(jobId, 'PLANNING', 'AWAITING_APPROVAL');
-    return jobId;
-  }
-  await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
-  await h.jobs.transition(jobId, 'RENDERING', 'ASSEMBLING');
-  const stored = await h.storage.putBytes(finalCutKey({ tenantId, jobId }, '9x16'), Buffer.from('mp4'));
-  await h.jobs.transition(jobId, 'ASSEMBLING', 'DELIVERED', {
-    patch: {
-      outputs: [
-        {
-          variant: '9:16',
-          uri: stored.uri,
-          durationSeconds: 15,
-          width: 1080,
-          height: 1920,
-          sizeBytes: stored.sizeBytes,
-          sha256: stored.sha256,
-        },
-      ],
-    },
-  });
-  return jobId;
-}
+export { jobIn } from '../harness';
 
 export const PROBLEM_JSON = /^application\/problem\+json/;

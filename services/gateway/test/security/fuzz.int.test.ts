@@ -3,16 +3,14 @@
 // the whole middleware chain (auth, Firestore rate limit, idempotency, quotas). Zero 5xx, every
 // rejection is application/problem+json (naming the field and the rule whenever the body was
 // JSON), and Object.prototype is untouched afterwards.
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { problemTypeUri } from '@aiprod/contracts';
-import { BRIEF, type Harness } from '../harness';
-import { PROBLEM_JSON, startLocalIdp, startSecureHarness, type LocalIdp } from './fixtures';
+import { BRIEF, serve, type Harness } from '../harness';
+import { closeSecureSuite, type LocalIdp, PROBLEM_JSON, startSecureSuite } from './fixtures';
 
 let h: Harness;
 let idp: LocalIdp;
-let server: Server;
+let served: Awaited<ReturnType<typeof serve>> | undefined;
 let base: string;
 
 // Snapshots of what a prototype-pollution bug would change, taken before any request.
@@ -23,20 +21,16 @@ const originalToString = Object.prototype.toString;
 const originalHasOwnProperty = Object.prototype.hasOwnProperty;
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-fuzz', idp);
+  ({ h, idp } = await startSecureSuite('sec-fuzz'));
   // The tenant's own concurrent-jobs limit (20 by default) wins over the harness defaults.
   await h.tenants.createTenant({ tenantId: h.tenantA, name: 'A', maxConcurrentJobs: 100_000 });
-  server = createServer(h.app);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  served = await serve(h.app);
+  base = served.base;
 }, 60_000);
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
-  await h?.close();
-  await idp?.close();
+  await served?.close();
+  await closeSecureSuite({ h, idp });
 });
 
 /** Values JSON cannot carry as such are written into the text raw: `"@@RAW(1e309)@@"` → `1e309`. */

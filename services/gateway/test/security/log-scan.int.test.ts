@@ -9,7 +9,7 @@ import { createLogger } from '@aiprod/observability';
 import type { Log } from '@aiprod/pubsub';
 import type { Harness } from '../harness';
 import { BRIEF } from '../harness';
-import { authenticatedOperations, jobIn, send, startLocalIdp, startSecureHarness, type LocalIdp } from './fixtures';
+import { authenticatedOperations, closeSecureSuite, jobIn, type LocalIdp, send, startSecureSuite } from './fixtures';
 
 let h: Harness;
 let idp: LocalIdp;
@@ -42,15 +42,13 @@ beforeAll(async () => {
     logged.push(String(chunk));
     return originalStderr(chunk, ...rest);
   }) as typeof process.stderr.write;
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-logs', idp, { log });
+  ({ h, idp } = await startSecureSuite('sec-logs', { log }));
 }, 60_000);
 
 afterAll(async () => {
   process.stdout.write = originalStdout;
   process.stderr.write = originalStderr;
-  await h?.close();
-  await idp?.close();
+  await closeSecureSuite({ h, idp });
 });
 
 it('logs no key, token, webhook secret or signed URL, across every path that handles one', async () => {

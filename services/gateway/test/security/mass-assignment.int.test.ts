@@ -6,20 +6,16 @@ import request from 'supertest';
 import { problemTypeUri } from '@aiprod/contracts';
 import type { Harness } from '../harness';
 import { BRIEF } from '../harness';
-import { PROBLEM_JSON, startLocalIdp, startSecureHarness, type LocalIdp } from './fixtures';
+import { closeSecureSuite, type LocalIdp, PROBLEM_JSON, startSecureSuite } from './fixtures';
 
 let h: Harness;
 let idp: LocalIdp;
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-mass', idp);
+  ({ h, idp } = await startSecureSuite('sec-mass'));
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  await idp?.close();
-});
+afterAll(() => closeSecureSuite({ h, idp }));
 
 const SERVER_OWNED = {
   status: 'DELIVERED',

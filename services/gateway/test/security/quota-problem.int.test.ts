@@ -3,20 +3,16 @@
 import request from 'supertest';
 import { problemTypeUri } from '@aiprod/contracts';
 import { BRIEF, type Harness } from '../harness';
-import { PROBLEM_JSON, startLocalIdp, startSecureHarness, type LocalIdp } from './fixtures';
+import { closeSecureSuite, type LocalIdp, PROBLEM_JSON, startSecureSuite } from './fixtures';
 
 let h: Harness;
 let idp: LocalIdp;
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-quota', idp);
+  ({ h, idp } = await startSecureSuite('sec-quota'));
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  await idp?.close();
-});
+afterAll(() => closeSecureSuite({ h, idp }));
 
 it('names the quota, its limit and its reset time in a 429 problem, and the problem fields stay the standard ones', async () => {
   await h.tenants.createTenant({ tenantId: h.tenantA, name: 'A', maxConcurrentJobs: 1 });

@@ -6,13 +6,13 @@ import type { ApiKeyScope } from '@aiprod/job-store';
 import type { Harness } from '../harness';
 import {
   authenticatedOperations,
+  closeSecureSuite,
+  type DocumentedOperation,
   jobIn,
+  type LocalIdp,
   PROBLEM_JSON,
   send,
-  startLocalIdp,
-  startSecureHarness,
-  type DocumentedOperation,
-  type LocalIdp,
+  startSecureSuite,
 } from './fixtures';
 
 let h: Harness;
@@ -20,15 +20,11 @@ let idp: LocalIdp;
 let ops: DocumentedOperation[];
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-scopes', idp);
+  ({ h, idp } = await startSecureSuite('sec-scopes'));
   ops = await authenticatedOperations(h.app);
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  await idp?.close();
-});
+afterAll(() => closeSecureSuite({ h, idp }));
 
 /** Every scope set a caller can hold, as a key and as an OIDC token. */
 const SCOPE_SETS: ApiKeyScope[][] = [[], ['jobs:read'], ['jobs:write'], ['jobs:read', 'jobs:write'], ['admin']];

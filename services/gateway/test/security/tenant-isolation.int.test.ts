@@ -6,13 +6,13 @@ import type { Harness } from '../harness';
 import { BRIEF } from '../harness';
 import {
   authenticatedOperations,
+  closeSecureSuite,
+  type DocumentedOperation,
   jobIn,
+  type LocalIdp,
   PROBLEM_JSON,
   send,
-  startLocalIdp,
-  startSecureHarness,
-  type DocumentedOperation,
-  type LocalIdp,
+  startSecureSuite,
 } from './fixtures';
 
 let h: Harness;
@@ -20,15 +20,11 @@ let idp: LocalIdp;
 let jobOps: DocumentedOperation[];
 
 beforeAll(async () => {
-  idp = await startLocalIdp();
-  h = await startSecureHarness('sec-tenant', idp);
+  ({ h, idp } = await startSecureSuite('sec-tenant'));
   jobOps = (await authenticatedOperations(h.app)).filter((op) => op.path.includes('{id}'));
 }, 60_000);
 
-afterAll(async () => {
-  await h?.close();
-  await idp?.close();
-});
+afterAll(() => closeSecureSuite({ h, idp }));
 
 /** The body with what legitimately differs per request (request id, instance, the id echoed) taken out. */
 const shape = (res: request.Response, id: string) => {

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { startReplicateServer, type ReplicateServer } from '@aiprod/testing';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import type { PollResult, VideoBackend } from './backend';
 import { replicateBackend, requestedSeconds, wanInput } from './replicate';
+import { failureOf, pollToEnd } from '../../test/backend-kit';
 
 const TOKEN = 'r8_Zx9Qk2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg';
 
@@ -25,28 +26,7 @@ const spec = (over: Partial<ShotSpec> = {}): ShotSpec => ({
 
 const signal = () => AbortSignal.timeout(20_000);
 const ctx = () => ({ attemptKey: 'j1:s01:1', signal: signal() });
-
-async function pollToEnd(backend: VideoBackend, taskId: string, maxPolls = 20): Promise<PollResult[]> {
-  const seen: PollResult[] = [];
-  for (let i = 0; i < maxPolls; i++) {
-    const result = await backend.poll(taskId, signal());
-    seen.push(result);
-    if (result.state !== 'pending') return seen;
-  }
-  throw new Error(`prediction ${taskId} still pending after ${maxPolls} polls`);
-}
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BackendFailure);
-    const detail = (err as BackendFailure).detail;
-    expect(detail.message).not.toContain(TOKEN);
-    return detail;
-  }
-  throw new Error('expected the call to fail');
-}
+const failure = (promise: Promise<unknown>) => failureOf(promise, TOKEN);
 
 describe('replicate backend against the Replicate test server', () => {
   let server: ReplicateServer;

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { startRunwayServer, type RunwayServer } from '@aiprod/testing';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import type { BackendError, VideoBackend } from './backend';
 import { nearestRatio, runwayBackend, runwayDuration, runwayPromptText, RUNWAY_TEXT_TO_VIDEO_MODELS } from './runway';
+import { failureOf as failure, pollToEnd } from '../../test/backend-kit';
 
 const API_KEY = 'key_7f3c9a1e5b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d';
 
@@ -24,28 +25,6 @@ const spec = (over: Partial<ShotSpec> = {}): ShotSpec => ({
 });
 
 const signal = () => AbortSignal.timeout(20_000);
-
-/** Polls until the task ends; bounded. */
-async function pollToEnd(backend: VideoBackend, taskId: string, maxPolls = 20): Promise<PollResult[]> {
-  const seen: PollResult[] = [];
-  for (let i = 0; i < maxPolls; i++) {
-    const result = await backend.poll(taskId, signal());
-    seen.push(result);
-    if (result.state !== 'pending') return seen;
-  }
-  throw new Error(`task ${taskId} still pending after ${maxPolls} polls`);
-}
-
-/** The classified error a call threw. */
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(BackendFailure);
-    return (err as BackendFailure).detail;
-  }
-  throw new Error('expected the call to fail');
-}
 
 function expectNoKey(error: BackendError) {
   expect(error.message).not.toContain(API_KEY);

@@ -9,6 +9,7 @@ import { probe } from '@aiprod/media';
 import { startVeoServer, type VeoServer } from '@aiprod/testing';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import { classifyVeoOperationError, veoBackend, type VeoBackendOptions } from './veo';
+import { failureOf } from '../../test/backend-kit';
 
 const PROJECT = 'aiprod-test';
 const LOCATION = 'us-central1';
@@ -39,17 +40,7 @@ function fixedTokenClient(): OAuth2Client {
 
 const ctx = (attemptKey = 'job1/s01/1') => ({ attemptKey, signal: AbortSignal.timeout(30_000) });
 const signal = () => AbortSignal.timeout(30_000);
-
-async function failure(promise: Promise<unknown>): Promise<BackendError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(BackendFailure);
-  const detail = (err as BackendFailure).detail;
-  expect(detail.message).not.toContain(TOKEN);
-  return detail;
-}
+const failure = (promise: Promise<unknown>) => failureOf(promise, TOKEN);
 
 /** Polls like the render pool does, bounded: at most `max` reads. */
 async function pollUntilDone(backend: VideoBackend, taskId: string, max = 10): Promise<PollResult> {
