@@ -4,7 +4,9 @@ import type { Brief } from '@aiprod/contracts';
 import { createFirestore, JobStore, WebhookStore, type Job } from '@aiprod/job-store';
 import { memoryLog, requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
 import { generateWebhookSecret, verifyWebhook } from '@aiprod/webhooks';
-import { enqueueJobWebhook, startWebhookDispatcher, type WebhookDeps } from '../src/webhooks';
+import { enqueueJobWebhook } from '../src/steps/notify-client';
+import type { WebhookDeps } from '../src/steps/send-webhook';
+import { startWebhookDispatcher } from '../src/webhook-dispatcher';
 
 requireEmulators();
 const db = createFirestore(uniqueProjectId('webhooks'));

@@ -17,7 +17,7 @@ import {
   type DefectClip,
 } from '@aiprod/testing';
 import type { QaDeps } from '../src/app';
-import { checkRenderedShot } from '../src/handlers/shot-rendered';
+import { checkRenderedShot } from '../src/steps/check-shot';
 
 requireEmulators();
 const projectId = uniqueProjectId('qa');
