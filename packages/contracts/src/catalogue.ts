@@ -89,6 +89,11 @@ export const CATALOGUE = {
     publishers: ['qa'],
     subscribers: [{ service: 'delivery', policy: { ...QUICK, ackDeadlineSeconds: 120 } }],
   },
+  // Five publishers, on purpose: every service that can fail a job announces it through the shared
+  // failJob (planner, render, qa, delivery, and the sweepers they run); the gateway announces a
+  // cancellation; and delivery announces DELIVERED to its own notifier. That last one goes through
+  // Pub/Sub on a separate subscription, so a tenant's slow or failing webhook is retried there and
+  // never holds up (or re-runs) an assembly.
   'aiprod.job.finished.v1': {
     schema: JobFinishedSchema,
     description: 'A job reached a terminal status.',

@@ -9,7 +9,11 @@ export const JOB_STATUSES = [
   'CANCELED',
 ] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['DELIVERED', 'FAILED', 'CANCELED'];
+const TERMINAL = ['DELIVERED', 'FAILED', 'CANCELED'] as const satisfies readonly JobStatus[];
+export type TerminalJobStatus = (typeof TERMINAL)[number];
+/** The states a job can be stuck in: each has a deadline and exactly one service that sweeps it (SWEEPERS). */
+export type ActiveJobStatus = Exclude<JobStatus, TerminalJobStatus>;
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = TERMINAL;
 
 /** Every legal job transition. Anything else is a bug and throws. */
 export const JOB_TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {

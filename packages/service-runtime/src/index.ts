@@ -4,14 +4,8 @@ import type { Firestore } from '@google-cloud/firestore';
 import { recordDeadLetter, type DeadLetterInfo } from './dead-letters';
 import { parseStateDeadlines } from './env';
 import { failJob } from './fail-job';
-import { startSweeper, type SweepPolicy } from './sweeper';
-import {
-  subscriptionsFor,
-  type BackendName,
-  type JobStatus,
-  type ServiceName,
-  type TopicName,
-} from '@aiprod/contracts';
+import { startSweeper, type SweepPolicies } from './sweeper';
+import { subscriptionsFor, type BackendName, type ServiceName, type TopicName } from '@aiprod/contracts';
 import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
 import {
   Publisher,
@@ -79,8 +73,8 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-export interface WorkerServiceOptions {
-  service: ServiceName;
+export interface WorkerServiceOptions<S extends ServiceName = ServiceName> {
+  service: S;
   backend?: BackendName;
   deps: RuntimeDeps;
   handlers: Partial<Record<TopicName, HandlerDef<TopicName>>>;
@@ -91,8 +85,8 @@ export interface WorkerServiceOptions {
   maxLeaseMinutes?: number;
   /** The longest single lease extension (render pools: a killed worker's message comes back sooner). */
   maxAckExtensionSeconds?: number;
-  /** The job states this service sweeps when overdue, and how. */
-  sweep?: Partial<Record<JobStatus, SweepPolicy>>;
+  /** The job states this service sweeps when overdue (those SWEEPERS gives it), and how. */
+  sweep?: SweepPolicies<S>;
   sweepIntervalMs?: number;
   /** Says why a dead letter no longer matters (its step was done by another message), or null. */
   deadLetterSuperseded?: (letter: DeadLetterInfo) => Promise<string | null>;
@@ -105,7 +99,9 @@ export interface WorkerServiceOptions {
  * a watcher on each of their dead-letter topics, and a health endpoint (Cloud Run needs one).
  * SIGTERM stops pulling, lets in-flight messages finish (8 s), then closes the clients.
  */
-export async function runWorkerService(options: WorkerServiceOptions): Promise<RunningService> {
+export async function runWorkerService<S extends ServiceName>(
+  options: WorkerServiceOptions<S>,
+): Promise<RunningService> {
   const { deps, service } = options;
   const specs = subscriptionsFor(service, options.backend);
   const consumers: RunningConsumer[] = [];

@@ -1,5 +1,5 @@
 import { Timestamp } from '@google-cloud/firestore';
-import type { JobStatus } from '@aiprod/contracts';
+import type { JobStatus, ServiceName, SweptBy } from '@aiprod/contracts';
 import type { Job, JobStore } from '@aiprod/job-store';
 import type { Log, TopicPublisher } from '@aiprod/pubsub';
 import { failJob } from './fail-job';
@@ -10,6 +10,15 @@ export interface SweepPolicy {
   /** How many overdue nudges before the job fails with `deadline_exceeded`. */
   maxSweeps: number;
 }
+
+/**
+ * A service's sweep policies: exactly the job states SWEEPERS gives it, each with a policy.
+ * Naming another service's state, or leaving one of its own out, fails to compile (the `never`
+ * half also catches it for a service that sweeps nothing, whose own half is an empty type).
+ */
+export type SweepPolicies<S extends ServiceName> = { readonly [K in SweptBy<S>]: SweepPolicy } & {
+  readonly [K in Exclude<JobStatus, SweptBy<S>>]?: never;
+};
 
 export interface Sweeper {
   /** One pass (tests call it directly; the timer calls it on its interval). */

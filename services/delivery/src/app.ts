@@ -1,10 +1,11 @@
-import type { JobStatus, TopicsOf } from '@aiprod/contracts';
+import type { TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
-import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
+import type { CoreDeps, SweepPolicies } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
-import { assembleJob, jobAssembleHandler } from './handlers/job-assemble';
+import { jobAssembleHandler } from './handlers/job-assemble';
 import { jobFinishedHandler } from './handlers/job-finished';
-import type { WebhookDeps } from './webhooks';
+import { assembleJob } from './steps/assemble-job';
+import type { WebhookDeps } from './steps/send-webhook';
 
 export interface DeliveryDeps extends CoreDeps<'delivery'>, WebhookDeps {
   storage: BlobStore;
@@ -21,8 +22,8 @@ export function buildDelivery(deps: DeliveryDeps): HandlerMap<TopicsOf<'delivery
   };
 }
 
-/** Delivery owns ASSEMBLING: an assembly that never finished is run again, then given up on. */
-export function deliverySweep(deps: DeliveryDeps): Partial<Record<JobStatus, SweepPolicy>> {
+/** Delivery sweeps ASSEMBLING (see SWEEPERS): an assembly that never finished is run again, then given up on. */
+export function deliverySweep(deps: DeliveryDeps): SweepPolicies<'delivery'> {
   return {
     ASSEMBLING: {
       maxSweeps: 2,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { WebhookStore } from '@aiprod/job-store';
 import { buildDelivery, deliverySweep } from './app';
-import { startWebhookDispatcher } from './webhooks';
+import { startWebhookDispatcher } from './webhook-dispatcher';
 import { loadEnv } from './env';
 
 async function main(): Promise<void> {

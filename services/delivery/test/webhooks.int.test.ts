@@ -3,7 +3,9 @@ import { Timestamp } from '@google-cloud/firestore';
 import { WebhookStore, type Job } from '@aiprod/job-store';
 import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { generateWebhookSecret, verifyWebhook } from '@aiprod/webhooks';
-import { enqueueJobWebhook, startWebhookDispatcher, type WebhookDeps } from '../src/webhooks';
+import { enqueueJobWebhook } from '../src/steps/notify-client';
+import type { WebhookDeps } from '../src/steps/send-webhook';
+import { startWebhookDispatcher } from '../src/webhook-dispatcher';
 
 const env = emulatorProject('webhooks', 'delivery');
 const { db, jobs, log } = env;

@@ -1,11 +1,11 @@
-import type { BackendName, FallbackPolicy, JobStatus, TopicsOf } from '@aiprod/contracts';
+import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
 import type { TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
-import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
+import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
 import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
-import { advancePlanning } from './planning';
+import { advancePlanning } from './steps/plan-job';
 
 export interface PlannerDeps extends CoreDeps<'planner'> {
   tenants: TenantStore;
@@ -28,8 +28,8 @@ export function buildPlanner(deps: PlannerDeps): HandlerMap<TopicsOf<'planner'>>
 
 const MAX_PLANNING_SWEEPS = 3;
 
-/** The states the planner owns: a lost request is planned again; a stale approval expires. */
-export function plannerSweep(deps: PlannerDeps): Partial<Record<JobStatus, SweepPolicy>> {
+/** The states SWEEPERS gives the planner: a lost request is planned again; a stale approval expires. */
+export function plannerSweep(deps: PlannerDeps): SweepPolicies<'planner'> {
   const replan: SweepPolicy = {
     maxSweeps: MAX_PLANNING_SWEEPS,
     nudge: (job) =>

@@ -1,10 +1,11 @@
-import type { JobStatus, TopicsOf } from '@aiprod/contracts';
+import type { TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { SemanticJudge } from '@aiprod/qa';
 import type { ShotAttempts } from '@aiprod/job-store';
-import type { CoreDeps, SweepPolicy } from '@aiprod/service-runtime';
+import type { CoreDeps, SweepPolicies } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
-import { resumeRendering, shotRenderedHandler } from './handlers/shot-rendered';
+import { shotRenderedHandler } from './handlers/shot-rendered';
+import { resumeRendering } from './steps/resume-rendering';
 
 export interface QaDeps extends CoreDeps<'qa'> {
   storage: BlobStore;
@@ -20,8 +21,8 @@ export function buildQa(deps: QaDeps): HandlerMap<TopicsOf<'qa'>> {
   return { 'aiprod.shot.rendered.v1': shotRenderedHandler(deps) };
 }
 
-/** QA owns RENDERING: it is the stage that knows when every shot is done. */
-export function qaSweep(deps: QaDeps): Partial<Record<JobStatus, SweepPolicy>> {
+/** QA sweeps RENDERING (see SWEEPERS): passing the last shot is what moves a job to ASSEMBLING. */
+export function qaSweep(deps: QaDeps): SweepPolicies<'qa'> {
   return {
     RENDERING: {
       maxSweeps: 2,

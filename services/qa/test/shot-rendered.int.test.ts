@@ -8,7 +8,7 @@ import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
 import { createBlobStore, shotClipKey } from '@aiprod/storage';
 import { aBrief, emulatorProject, makeDefectCorpus, waitFor, type DefectClip } from '@aiprod/testing';
 import type { QaDeps } from '../src/app';
-import { checkRenderedShot } from '../src/handlers/shot-rendered';
+import { checkRenderedShot } from '../src/steps/check-shot';
 
 const env = emulatorProject('qa', 'qa');
 const dir = mkdtempSync(join(tmpdir(), 'aiprod-qa-'));

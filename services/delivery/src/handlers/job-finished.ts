@@ -1,6 +1,6 @@
 import { defineHandler } from '@aiprod/pubsub';
 import type { DeliveryDeps } from '../app';
-import { enqueueJobWebhook } from '../webhooks';
+import { notifyClient } from '../steps/notify-client';
 
 /** The notifier: a signed webhook to the tenant's endpoint, or a plain note that none is configured. */
 export const jobFinishedHandler = (deps: DeliveryDeps) =>
@@ -10,12 +10,5 @@ export const jobFinishedHandler = (deps: DeliveryDeps) =>
       ctx.log.warn('finished message for an unknown job', { jobId: msg.jobId });
       return;
     }
-    const delivery = await enqueueJobWebhook(deps, job, msg.status);
-    if (!delivery) {
-      await deps.jobs.appendEvent(job.jobId, {
-        key: `notify-${msg.status}`,
-        type: 'notification.skipped',
-        data: { status: msg.status, reason: 'no webhook endpoint is configured for this tenant' },
-      });
-    }
+    await notifyClient(deps, job, msg.status);
   });

@@ -1,7 +1,7 @@
 import { PermanentError, subscriptionsFor } from '@aiprod/contracts';
 import { defineHandler } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
-import { advancePlanning } from '../planning';
+import { advancePlanning } from '../steps/plan-job';
 
 const MAX_DELIVERIES =
   subscriptionsFor('planner').find((s) => s.topic === 'aiprod.job.requested.v1')?.policy.maxDeliveryAttempts ?? 5;

@@ -1,12 +1,10 @@
 import { Timestamp } from '@google-cloud/firestore';
-import type { Job, JobStore, WebhookDelivery } from '@aiprod/job-store';
-import { WebhookStore } from '@aiprod/job-store';
+import { WebhookStore, type JobStore, type WebhookDelivery } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import {
   classifyWebhookResponse,
   MAX_RETRY_AFTER_SECONDS,
   nextAttemptDelaySeconds,
-  redactInternalNames,
   sendWebhook,
   signWebhook,
 } from '@aiprod/webhooks';
@@ -20,53 +18,6 @@ export interface WebhookDeps {
   timeoutMs: number;
   /** Multiplies the retry schedule (1 in production; tests shrink days to seconds). */
   scheduleScale: number;
-}
-
-const EVENT_TYPES = { DELIVERED: 'job.delivered', FAILED: 'job.failed', CANCELED: 'job.canceled' } as const;
-
-/** The payload: what happened and the outputs' facts. No signed links: they would expire during retries. */
-export function webhookBody(job: Job, status: keyof typeof EVENT_TYPES): string {
-  return JSON.stringify({
-    type: EVENT_TYPES[status],
-    timestamp: new Date().toISOString(),
-    data: {
-      jobId: job.jobId,
-      status,
-      ...(job.brief.metadata ? { metadata: job.brief.metadata } : {}),
-      outputs: (job.outputs ?? []).map((o) => ({
-        variant: o.variant,
-        durationSeconds: o.durationSeconds,
-        width: o.width,
-        height: o.height,
-        sizeBytes: o.sizeBytes,
-        sha256: o.sha256,
-      })),
-      ...(job.error ? { error: { reason: job.error.reason, message: redactInternalNames(job.error.message) } } : {}),
-      links: { job: `/v1/jobs/${job.jobId}` },
-    },
-  });
-}
-
-/** One webhook id per job outcome, so repeated notifications never produce a second one. */
-export const webhookIdFor = (jobId: string, status: string) => `msg_${jobId}_${status.toLowerCase()}`;
-
-/** Records the delivery (once) and makes its first attempt; null when the tenant has no live endpoint. */
-export async function enqueueJobWebhook(
-  deps: WebhookDeps,
-  job: Job,
-  status: keyof typeof EVENT_TYPES,
-): Promise<WebhookDelivery | null> {
-  const endpoint = await deps.webhooks.getEndpoint(job.tenantId);
-  if (!endpoint || endpoint.disabledAt) return null;
-  const delivery = await deps.webhooks.createDelivery({
-    webhookId: webhookIdFor(job.jobId, status),
-    tenantId: job.tenantId,
-    jobId: job.jobId,
-    eventType: EVENT_TYPES[status],
-    body: webhookBody(job, status),
-  });
-  await attemptDelivery(deps, delivery.webhookId);
-  return delivery;
 }
 
 /**
@@ -144,38 +95,4 @@ export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Pro
     outcome,
     state,
   });
-}
-
-/** Sends the deliveries that have come due; several instances may run it, the claim keeps it single. */
-export function startWebhookDispatcher(
-  deps: WebhookDeps,
-  intervalMs: number,
-): { stop(): Promise<void>; runOnce(): Promise<void> } {
-  let running: Promise<void> | undefined;
-  const runOnce = () => {
-    running ??= (async () => {
-      for (const d of await deps.webhooks.dueDeliveries(Timestamp.now())) {
-        try {
-          await attemptDelivery(deps, d.webhookId);
-        } catch (error) {
-          deps.log.error('webhook attempt failed', { webhookId: d.webhookId, error });
-        }
-      }
-    })().finally(() => {
-      running = undefined;
-    });
-    return running;
-  };
-  const timer = setInterval(
-    () => void runOnce().catch((error: unknown) => deps.log.error('webhook dispatch failed', { error })),
-    intervalMs,
-  );
-  timer.unref();
-  return {
-    runOnce,
-    stop: async () => {
-      clearInterval(timer);
-      await running?.catch(() => undefined);
-    },
-  };
 }

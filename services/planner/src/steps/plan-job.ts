@@ -12,7 +12,7 @@ import {
 } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
-import type { PlannerDeps } from './app';
+import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
 
 /** The part of the estimate kept on the job (the full one is recomputable from the plan). */

@@ -1,0 +1,174 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PermanentError, presetOf, RetryableError, type Preset, type QaCheck } from '@aiprod/contracts';
+import { contactSheet, finishCut, posterFrame, type FinishedVariant } from '@aiprod/media';
+import { technicalChecks } from '@aiprod/qa';
+import type { Log } from '@aiprod/pubsub';
+import type { Job, JobOutput } from '@aiprod/job-store';
+import type { DeliveryDeps } from '../app';
+import { finalCutKey, outputsPrefix } from '@aiprod/storage';
+import { fetchLogo } from '../brand-logo';
+import { withLocalFiles } from '../local-files';
+
+/** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
+const FINAL_CHECKS_TIMEOUT_MS = 120_000;
+/** One frame grabbed from the first variant. */
+const POSTER_FRAME_TIMEOUT_MS = 30_000;
+/** A frame from each shot, tiled: one ffmpeg run over all the clips. */
+const CONTACT_SHEET_TIMEOUT_MS = 60_000;
+
+const variantName = (aspect: string) => aspect.replace(':', 'x');
+
+async function announce(deps: DeliveryDeps, job: Job): Promise<void> {
+  await deps.publisher.publish('aiprod.job.finished.v1', {
+    v: 1,
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    status: 'DELIVERED',
+  });
+}
+
+/**
+ * Joins the passed shots and the end card into the final cut with one encode, stores it under a
+ * deterministic key and marks the job DELIVERED. A repeat after DELIVERED only re-announces; one
+ * during assembly rewrites the same key with the same bytes (the render is deterministic). The
+ * job.assemble handler and the ASSEMBLING sweeper both call it.
+ */
+export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promise<void> {
+  if (job.status === 'DELIVERED') return announce(deps, job);
+  if (job.status !== 'ASSEMBLING') {
+    log.info('assembly not due', { status: job.status });
+    return;
+  }
+  if (!job.plan) throw new PermanentError('assembly_failed', 'the job has no plan');
+  const shots = await deps.jobs.listShots(job.jobId);
+  const notPassed = shots.filter((s) => s.status !== 'PASSED');
+  if (notPassed.length) throw new RetryableError(`shots not yet passed: ${notPassed.map((s) => s.shotId).join(', ')}`);
+  const keys = shots.map((s) => {
+    const uri = s.attempts[String(s.attempt)]?.clipUri;
+    if (!uri) throw new PermanentError('assembly_failed', `shot ${s.shotId} has no stored clip`);
+    return deps.storage.keyFromUri(uri);
+  });
+
+  const preset = presetOf(job.preset);
+  const plan = job.plan;
+  const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
+  const dir = await mkdtemp(join(deps.workDir, 'assemble-'));
+  try {
+    const logoFile = await fetchLogo(deps, job, dir, log);
+    const variants = job.brief.aspectRatios.map((aspect) => ({
+      aspect,
+      outFile: join(dir, `final-${variantName(aspect)}.mp4`),
+    }));
+    // One decode of the shots, every variant laid out on its own (captions, end card), one encode each.
+    const finished = await withLocalFiles(deps.storage, keys, (clips) =>
+      finishCut({
+        clips: shots.map((s, i) => ({
+          file: clips[i]!,
+          durationSeconds: s.spec.durationSeconds,
+          ...(s.spec.voiceOver ? { caption: s.spec.voiceOver } : {}),
+        })),
+        transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+        endCard: {
+          brandName: job.brief.brand.name,
+          ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
+          colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
+          durationSeconds: plan.endCardSeconds,
+          ...(logoFile ? { logoFile } : {}),
+        },
+        ...(job.brief.musicMood ? { music: { mood: job.brief.musicMood } } : {}),
+        loudnessLufs: preset.deliveryLoudnessLufs,
+        fps: plan.fps,
+        variants,
+        sourceAspect: job.brief.aspectRatios[0]!,
+        timeoutMs: deps.assemblyTimeoutMs,
+      }),
+    );
+    const outputs: JobOutput[] = [];
+    for (const variant of finished) {
+      const checks = await finalCutChecks(variant.outFile, job, variant, preset);
+      const failed = checks.filter((c) => c.verdict === 'fail');
+      if (failed.length) {
+        const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
+        throw new PermanentError('assembly_failed', `the ${variant.aspect} cut failed QA: ${summary.join('; ')}`);
+      }
+      const stored = await deps.storage.putFile(finalCutKey(job, variantName(variant.aspect)), variant.outFile, {
+        contentType: 'video/mp4',
+        move: true,
+      });
+      outputs.push({
+        variant: variant.aspect,
+        uri: stored.uri,
+        durationSeconds: Number(variant.durationSeconds.toFixed(3)),
+        width: variant.width,
+        height: variant.height,
+        sizeBytes: stored.sizeBytes,
+        sha256: stored.sha256,
+        integratedLufs: Number(variant.integratedLufs.toFixed(1)),
+        qa: checks,
+      });
+    }
+    const stills = await makeStills(deps, job, outputs[0]!, keys, dir);
+    const delivered = await deps.jobs.transition(job.jobId, 'ASSEMBLING', 'DELIVERED', {
+      patch: { outputs, stills },
+      event: {
+        type: 'job.delivered',
+        data: {
+          outputs: outputs.map((o) => ({
+            variant: o.variant,
+            durationSeconds: o.durationSeconds,
+            sizeBytes: o.sizeBytes,
+          })),
+        },
+      },
+    });
+    if (delivered.value?.status === 'DELIVERED') await announce(deps, delivered.value);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The finished file's own technical QA, with the same code the qa service runs on shots. The
+ * end card is a still by design, so the frozen-frame limit allows it; the loudness must hit the
+ * preset's target within 1 LU and the length the brief's within half a second.
+ */
+async function finalCutChecks(file: string, job: Job, variant: FinishedVariant, preset: Preset): Promise<QaCheck[]> {
+  const endCard = job.plan?.endCardSeconds ?? 0;
+  const { checks } = await technicalChecks(
+    file,
+    {
+      width: variant.width,
+      height: variant.height,
+      ...(job.plan ? { fps: job.plan.fps } : {}),
+      durationSeconds: job.brief.durationSeconds,
+      expectAudio: true,
+    },
+    {
+      ...preset.qa,
+      durationToleranceSeconds: 0.5,
+      maxFrozenSeconds: Math.max(preset.qa.maxFrozenSeconds, endCard + 0.5),
+      loudnessRangeLufs: [preset.deliveryLoudnessLufs - 1, preset.deliveryLoudnessLufs + 1],
+    },
+    { timeoutMs: FINAL_CHECKS_TIMEOUT_MS },
+  );
+  return checks;
+}
+
+/** A poster frame of the first variant and a contact sheet of the shots, stored beside the outputs. */
+async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKeys: string[], dir: string) {
+  const poster = join(dir, 'poster.png');
+  const sheet = join(dir, 'contact-sheet.png');
+  await deps.storage.withLocalFile(deps.storage.keyFromUri(first.uri), (file) =>
+    posterFrame(file, poster, { timeoutMs: POSTER_FRAME_TIMEOUT_MS }),
+  );
+  await withLocalFiles(deps.storage, clipKeys, (clips) =>
+    contactSheet(clips, sheet, { timeoutMs: CONTACT_SHEET_TIMEOUT_MS }),
+  );
+  const prefix = outputsPrefix(job);
+  const [posterStored, sheetStored] = await Promise.all([
+    deps.storage.putFile(`${prefix}/poster.png`, poster, { contentType: 'image/png', move: true }),
+    deps.storage.putFile(`${prefix}/contact-sheet.png`, sheet, { contentType: 'image/png', move: true }),
+  ]);
+  return { posterUri: posterStored.uri, contactSheetUri: sheetStored.uri };
+}
