@@ -34,7 +34,7 @@ describe('terraform/modules/firestore', () => {
     );
     expect(locals).toContain('[["status","ASCENDING"],["deadlineAt","ASCENDING"]]');
     // The render pools' stale-attempt sweep: a collection-group query on shots by backend and status.
-    expect(source('services/render/src/stale-attempts.ts')).toMatch(
+    expect(source('services/render/src/steps/stale-attempts.ts')).toMatch(
       /collectionGroup\('shots'\)\s*\.where\('backend', '==', [^)]*\)\s*\.where\('status', 'in', \['PENDING', 'REJECTED', 'RENDERING'\]\)[\s\S]{0,120}\.orderBy\('updatedAt'\)/,
     );
     const shots = hcl.resource.google_firestore_index!.shots_backend_status![0]!;

@@ -6,6 +6,7 @@ import type { BlobStore } from '@aiprod/storage';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import type { BackendUsage, VideoBackend } from './backends/backend';
 import { renderRequestHandler } from './handlers/render-request';
+import { renderLetterSuperseded, startStaleAttemptSweep } from './steps/stale-attempts';
 
 export interface RenderDeps extends CoreDeps<'render'> {
   storage: BlobStore;
@@ -39,4 +40,19 @@ export interface RenderDeps extends CoreDeps<'render'> {
 /** One pool per backend: this process handles only its backend's render topic. */
 export function buildRender(deps: RenderDeps): OneTopicHandlerMap<TopicsOf<'render', BackendName>> {
   return oneTopicHandlerMap(renderRequestHandler(deps));
+}
+
+/**
+ * The pool's sweeper, swept by the service that advances the state: every pool re-sends its own
+ * backend's stale attempts (`start`, on a timer until stopped), and tells a dead letter that a later
+ * delivery made moot from one that must fail the job (`deadLetterSuperseded`).
+ */
+export function buildRenderSweep(deps: RenderDeps): {
+  start(): { stop(): Promise<void> };
+  deadLetterSuperseded(letter: { data: string }): Promise<string | null>;
+} {
+  return {
+    start: () => startStaleAttemptSweep(deps),
+    deadLetterSuperseded: (letter) => renderLetterSuperseded(deps, letter),
+  };
 }

@@ -8,11 +8,10 @@ import { parseFallbackPolicy } from '@aiprod/contracts';
 import { RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { buildRender, type RenderDeps } from './app';
+import { buildRender, buildRenderSweep, type RenderDeps } from './app';
 import { createBackend } from './backends';
 import { loadEnv } from './env';
-import { backendBreaker } from './policy';
-import { renderLetterSuperseded, startStaleAttemptSweep } from './stale-attempts';
+import { backendBreaker } from './steps/policy';
 
 function leaseMinutes(p: RenderDeps['policy']['backends']['local']): number {
   const seconds = p.attemptsHere * (p.attemptTimeoutSeconds + p.backoff.maxMs / 1000);
@@ -63,6 +62,7 @@ async function main(): Promise<void> {
     workDir: env.WORK_DIR ?? tmpdir(),
     shutdown: shutdown.signal,
   };
+  const sweep = buildRenderSweep(deps);
   const service = await runWorkerService({
     service: 'render',
     backend: env.RENDER_BACKEND,
@@ -75,13 +75,13 @@ async function main(): Promise<void> {
     maxLeaseMinutes: leaseMinutes(policy.backends[backend.name]),
     // ...but in short extensions, so a killed worker's message is redelivered within the attempt lease.
     maxAckExtensionSeconds: Math.max(10, env.RENDER_LEASE_SECONDS),
-    deadLetterSuperseded: (letter) => renderLetterSuperseded(deps, letter),
+    deadLetterSuperseded: sweep.deadLetterSuperseded,
     onClose: async () => {
       await staleSweep.stop();
       await telemetry.shutdown();
     },
   });
-  const staleSweep = startStaleAttemptSweep(deps);
+  const staleSweep = sweep.start();
   log.info('render pool ready', { backend: backend.name, model: backend.model });
   exitOnSignals(async () => {
     // Stop polling first: in-flight requests are re-published with their task ids stored, then acked.

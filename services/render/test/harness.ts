@@ -20,7 +20,7 @@ import { aBrief, aShotSpec, emulatorProject } from '@aiprod/testing';
 import type { RenderDeps } from '../src/app';
 import type { VideoBackend } from '../src/backends/backend';
 import { renderRequestHandler } from '../src/handlers/render-request';
-import { backendBreaker } from '../src/policy';
+import { backendBreaker } from '../src/steps/policy';
 
 /** The render pool's real dependencies on the emulators, with a backend of the test's choosing. */
 export function renderHarness(name: string) {

@@ -14,7 +14,7 @@ import {
 import type { VideoBackend } from '../src/backends/backend';
 import { replicateBackend } from '../src/backends/replicate';
 import { runwayBackend } from '../src/backends/runway';
-import { renderLetterSuperseded, resendStaleAttempts } from '../src/stale-attempts';
+import { renderLetterSuperseded, resendStaleAttempts } from '../src/steps/stale-attempts';
 import { renderHarness } from './harness';
 import { killable, moneyOf, recordClaims, recordPublishes, testPolicy, veoTestPool } from './money-kit';
 

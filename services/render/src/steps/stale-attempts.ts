@@ -1,6 +1,6 @@
 import { isTerminal } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
-import type { RenderDeps } from './app';
+import type { RenderDeps } from '../app';
 
 /** The sweep runs twice per lease TTL, but never more than once a second (tiny test TTLs). */
 const MIN_SWEEP_INTERVAL_MS = 1_000;

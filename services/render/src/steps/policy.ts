@@ -14,7 +14,7 @@ import {
   type FallbackPolicy,
   type PolicyAction,
 } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type ErrorClass } from './backends/backend';
+import { BackendFailure, type BackendError, type ErrorClass } from '../backends/backend';
 
 /** Failures that say the vendor itself is unwell (as opposed to this prompt being refused). */
 const VENDOR_HEALTH_CLASSES: readonly ErrorClass[] = ['transient', 'rate_limited', 'timeout', 'auth'];

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { RenderRequest } from '@aiprod/contracts';
 import { conformClip, needsConform, probe } from '@aiprod/media';
 import { shotClipKey } from '@aiprod/storage';
-import type { RenderDeps } from './app';
-import { BackendFailure, type BackendOutput } from './backends/backend';
+import type { RenderDeps } from '../app';
+import { BackendFailure, type BackendOutput } from '../backends/backend';
 
 /** Reading a downloaded clip's streams: ffprobe answers in a second for any sane file. */
 const PROBE_TIMEOUT_MS = 30_000;

@@ -1,8 +1,8 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { RenderRequest } from '@aiprod/contracts';
 import { costLineId, taskRef, type Job, type RenderTry } from '@aiprod/job-store';
-import type { RenderDeps } from './app';
-import type { BackendUsage } from './backends/backend';
+import type { RenderDeps } from '../app';
+import type { BackendUsage } from '../backends/backend';
 
 /**
  * Money, in the order that never loses it: a task's spend is reserved against the job's budget

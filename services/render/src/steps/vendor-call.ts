@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError } from 'cockatiel';
 import { isTerminal, type RenderRequest } from '@aiprod/contracts';
 import type { Log } from '@aiprod/pubsub';
-import type { RenderDeps } from './app';
+import type { RenderDeps } from '../app';
 import {
   BackendFailure,
   type BackendError,
@@ -10,7 +10,7 @@ import {
   type BackendUsage,
   type ErrorClass,
   type PollResult,
-} from './backends/backend';
+} from '../backends/backend';
 import { backoffDelay, circuitOpenError } from './policy';
 
 /** Reports progress on the timeline at most this often, so a slow task never looks hung. */

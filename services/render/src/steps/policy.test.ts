@@ -1,6 +1,6 @@
 import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
 import { BrokenCircuitError } from 'cockatiel';
-import { BackendFailure, type BackendError } from './backends/backend';
+import { BackendFailure, type BackendError } from '../backends/backend';
 import { backendBreaker, circuitOpenError, decide } from './policy';
 
 const error = (cls: BackendError['class'], extra: Partial<BackendError> = {}): BackendError => ({
