@@ -30,7 +30,7 @@ COPY packages/media/package.json packages/media/
 COPY packages/observability/package.json packages/observability/
 COPY packages/planning/package.json packages/planning/
 COPY packages/pubsub/package.json packages/pubsub/
-COPY packages/qa/package.json packages/qa/
+COPY packages/clip-checks/package.json packages/clip-checks/
 COPY packages/service-runtime/package.json packages/service-runtime/
 COPY packages/storage/package.json packages/storage/
 COPY packages/testing/package.json packages/testing/

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PRESETS } from '../packages/contracts/src';
 import { renderAnimatic, runFfmpeg } from '../packages/media/src';
-import { createLocalJudge, evaluateClip, expectationFromSpec } from '../packages/qa/src';
+import { createLocalJudge, evaluateClip, expectationFromSpec } from '../packages/clip-checks/src';
 // The file, not the package's index: this runs under plain tsx, without the test tsconfig's paths.
 import { aShotSpec } from '../packages/testing/src/fixtures';
 import { medianMs, report } from './lib';

@@ -8,7 +8,7 @@ import {
   expectationFromSpec,
   type ClipExpectation,
   type SemanticJudge,
-} from '@aiprod/qa';
+} from '@aiprod/clip-checks';
 
 /** Checking one clip by hand, semantic judge included: generous, it is an operator waiting. */
 const QA_COMMAND_TIMEOUT_MS = 300_000;

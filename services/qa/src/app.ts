@@ -1,6 +1,6 @@
 import type { TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
-import type { SemanticJudge } from '@aiprod/qa';
+import type { SemanticJudge } from '@aiprod/clip-checks';
 import type { ShotAttempts } from '@aiprod/job-store';
 import type { CoreDeps, SweepPolicies } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';

@@ -4,7 +4,7 @@ const telemetry = startTelemetry({ service: 'qa' });
 
 import { tmpdir } from 'node:os';
 import { ShotAttempts } from '@aiprod/job-store';
-import { createGeminiJudge, createLocalJudge, type SemanticJudge } from '@aiprod/qa';
+import { createGeminiJudge, createLocalJudge, type SemanticJudge } from '@aiprod/clip-checks';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildQa, qaSweep } from './app';
 import { loadEnv, type QaEnv } from './env';

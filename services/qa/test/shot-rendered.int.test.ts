@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { PRESETS } from '@aiprod/contracts';
 import { ShotAttempts } from '@aiprod/job-store';
-import { createLocalJudge, type SemanticJudge } from '@aiprod/qa';
+import { createLocalJudge, type SemanticJudge } from '@aiprod/clip-checks';
 import { createBlobStore, shotClipKey } from '@aiprod/storage';
 import { aBrief, emulatorProject, makeDefectCorpus, waitFor, type DefectClip } from '@aiprod/testing';
 import type { QaDeps } from '../src/app';

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError, presetOf, RetryableError, type Preset, type QaCheck } from '@aiprod/contracts';
 import { contactSheet, finishCut, posterFrame, type FinishedVariant } from '@aiprod/media';
-import { technicalChecks } from '@aiprod/qa';
+import { technicalChecks } from '@aiprod/clip-checks';
 import type { Log } from '@aiprod/pubsub';
 import type { Job, JobOutput } from '@aiprod/job-store';
 import type { DeliveryDeps } from '../app';

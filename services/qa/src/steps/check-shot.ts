@@ -4,7 +4,7 @@ import { Timestamp } from '@google-cloud/firestore';
 import { isTerminal, PermanentError, presetOf, type ShotSpec } from '@aiprod/contracts';
 import { renderRequestFor, type Job, type QaReport, type Shot } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
-import { evaluateClip, expectationFromSpec } from '@aiprod/qa';
+import { evaluateClip, expectationFromSpec } from '@aiprod/clip-checks';
 import { qaEvidencePrefix } from '@aiprod/storage';
 import type { QaDeps } from '../app';
 
