@@ -13,8 +13,14 @@ import { idempotent } from './idempotency';
 import { createOidcVerifier } from './oidc';
 import { enforceJobQuotas, JobQuotas } from './quotas';
 import { tenantRateLimit } from './rate-limit';
-import { EventStreams } from './routes/events';
+import { EventStreams, SSE_HEARTBEAT_MS } from './routes/events';
 import { loadEnv } from './env';
+
+/** A client gets this long to send its request headers (slow-loris bound). */
+const HEADERS_TIMEOUT_MS = 20_000;
+/** A whole request, body included (a brief is small); event streams are responses, not bounded by it. */
+const REQUEST_TIMEOUT_MS = 60_000;
+const HOUR_MS = 3_600_000;
 
 async function main(): Promise<void> {
   const env = loadEnv();
@@ -25,7 +31,7 @@ async function main(): Promise<void> {
   const streams = new EventStreams({
     maxStreams: env.SSE_MAX_STREAMS,
     maxSeconds: env.SSE_MAX_SECONDS,
-    heartbeatMs: 15_000,
+    heartbeatMs: SSE_HEARTBEAT_MS,
   });
   const tenants = new TenantStore(core.db);
   // env.ts has checked that the three OIDC settings come together.
@@ -54,7 +60,7 @@ async function main(): Promise<void> {
       defaultRequestsPerMinute: env.RATE_LIMIT_REQUESTS_PER_MINUTE,
       log,
     }),
-    idempotency: idempotent(new IdempotencyStore(core.db, { ttlMs: env.IDEMPOTENCY_TTL_HOURS * 3600_000 }), { log }),
+    idempotency: idempotent(new IdempotencyStore(core.db, { ttlMs: env.IDEMPOTENCY_TTL_HOURS * HOUR_MS }), { log }),
     jobQuotas: enforceJobQuotas(
       new JobQuotas({
         db: core.db,
@@ -79,8 +85,8 @@ async function main(): Promise<void> {
   const server = tls
     ? createHttpsServer({ cert: readFileSync(env.TLS_CERT_FILE!), key: readFileSync(env.TLS_KEY_FILE!) }, app)
     : createHttpServer(app);
-  server.headersTimeout = 20_000;
-  server.requestTimeout = 60_000;
+  server.headersTimeout = HEADERS_TIMEOUT_MS;
+  server.requestTimeout = REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
   ready = true;
   log.info('gateway started', { port: env.PORT, tls: Boolean(tls) });

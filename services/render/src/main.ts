@@ -13,6 +13,13 @@ import { createBackend } from './backends';
 import { loadEnv } from './env';
 import { backendBreaker } from './steps/policy';
 
+/** One vendor create call: the vendors answer within seconds; beyond this the answer is treated as lost. */
+const VENDOR_SUBMIT_TIMEOUT_MS = 120_000;
+/** Downloading a finished clip (up to a few hundred MB from a vendor's CDN or our bucket). */
+const CLIP_FETCH_TIMEOUT_MS = 300_000;
+/** How often a long poll re-reads the job, so a cancel or a failure stops its vendor task quickly. */
+const JOB_CHECK_INTERVAL_MS = 5_000;
+
 function leaseMinutes(p: RenderDeps['policy']['backends']['local']): number {
   const seconds = p.attemptsHere * (p.attemptTimeoutSeconds + p.backoff.maxMs / 1000);
   return Math.ceil(seconds / 60) + 5;
@@ -41,10 +48,10 @@ async function main(): Promise<void> {
     workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },
     timeouts: {
-      submitMs: 120_000,
+      submitMs: VENDOR_SUBMIT_TIMEOUT_MS,
       pollMs: env.RENDER_POLL_TIMEOUT_SECONDS * 1000,
-      fetchMs: 300_000,
-      jobCheckMs: 5_000,
+      fetchMs: CLIP_FETCH_TIMEOUT_MS,
+      jobCheckMs: JOB_CHECK_INTERVAL_MS,
     },
     breaker: backendBreaker(policy.backends[backend.name]),
     cache: new RenderCache(core.db),
