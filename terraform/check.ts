@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { brokenRules } from '@aiprod/config';
+import { brokenRules, splitList } from '@aiprod/config';
 import { BACKENDS, type catalogueJson, type ServiceName } from '@aiprod/contracts';
 
 export type Problem = string;
@@ -513,7 +513,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       problems.push(`${at}: STORAGE_KIND=local has no place on Cloud Run (instances share no disk)`);
     if (prop('ENABLED_BACKENDS')) {
       const value = env.ENABLED_BACKENDS;
-      const listed = value === undefined ? undefined : [...new Set(value.split(','))].sort();
+      const listed = value === undefined ? undefined : [...new Set(splitList(value))].sort();
       if (JSON.stringify(listed) !== JSON.stringify(deployedBackends)) {
         problems.push(
           `${at}: ENABLED_BACKENDS is ${JSON.stringify(value)}, expected the deployed render pools ${deployedBackends.join(',')}`,

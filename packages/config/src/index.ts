@@ -4,7 +4,7 @@ import { describeErrors, validate } from '@aiprod/contracts';
 import { listItemsOf, splitList } from './list';
 import { rulesOf } from './rules';
 
-export { CommaList, type CommaListOptions } from './list';
+export { CommaList, splitList, type CommaListOptions } from './list';
 export {
   allOrNone,
   envRule,

@@ -17,8 +17,18 @@ describe('planner env', () => {
   it('reads the deployed pools from ENABLED_BACKENDS, the name the gateway and render pools use', () => {
     const env = loadEnv({ GCP_PROJECT: 'p1', ENABLED_BACKENDS: 'local,runway, veo,replicate,runway' });
     expect(env.ENABLED_BACKENDS).toEqual(['local', 'runway', 'veo', 'replicate']);
-    // The old name is not read any more: a stale deployment falls back to the default, visibly.
-    expect(loadEnv({ GCP_PROJECT: 'p1', PLANNER_BACKENDS: 'veo' }).ENABLED_BACKENDS).toEqual(['local']);
+  });
+
+  it('reads the retired name PLANNER_BACKENDS for one release, and refuses it when it disagrees', () => {
+    // A new image on a pool whose environment still has only the old name must not plan every
+    // paid brief on the free local pool.
+    expect(loadEnv({ GCP_PROJECT: 'p1', PLANNER_BACKENDS: 'veo,local' }).ENABLED_BACKENDS).toEqual(['veo', 'local']);
+    expect(
+      loadEnv({ GCP_PROJECT: 'p1', PLANNER_BACKENDS: 'local,veo', ENABLED_BACKENDS: 'veo, local' }).ENABLED_BACKENDS,
+    ).toEqual(['veo', 'local']);
+    expect(() => loadEnv({ GCP_PROJECT: 'p1', PLANNER_BACKENDS: 'veo', ENABLED_BACKENDS: 'local' })).toThrow(
+      'PLANNER_BACKENDS (the retired name of ENABLED_BACKENDS) disagrees with ENABLED_BACKENDS',
+    );
   });
 
   it('refuses an unknown backend, naming the setting and the entry', () => {

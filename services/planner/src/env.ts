@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { envSchema, parseEnv } from '@aiprod/config';
+import { envSchema, parseEnv, splitList } from '@aiprod/config';
 import {
   BackendsEnvProperties,
   CoreEnvProperties,
@@ -12,6 +12,13 @@ export const PlannerEnv = envSchema({
   ...BackendsEnvProperties,
   ...FallbackPolicyEnvProperties,
   ...GeminiEnvProperties,
+  PLANNER_BACKENDS: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'Retired name of ENABLED_BACKENDS, read for one release only when ENABLED_BACKENDS is unset (a start-up error when the two disagree), so planner images before and after the rename both plan on the deployed pools. Remove after the upgrade (docs/deploy.md).',
+    }),
+  ),
   PLANNER_DIRECTOR: Type.Union([Type.Literal('local'), Type.Literal('gemini')], {
     default: 'local',
     description:
@@ -38,4 +45,25 @@ export const PlannerEnv = envSchema({
   }),
 });
 export type PlannerEnv = ReturnType<typeof loadEnv>;
-export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(PlannerEnv, env);
+/**
+ * PLANNER_BACKENDS is the retired name of ENABLED_BACKENDS, read for one release so an upgrade is
+ * safe in either order: a new image deployed on a pool whose environment still has only the old
+ * name (Cloud Build keeps a revision's environment), and Terraform setting both names for old
+ * images. Without it the planner would fall back to `local` and plan paid briefs as animatics.
+ * Remove it (and the name in terraform/modules/platform/main.tf) once every environment runs
+ * an image that reads ENABLED_BACKENDS.
+ */
+export function withRetiredNames(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const retired = env.PLANNER_BACKENDS;
+  if (retired === undefined) return env;
+  if (env.ENABLED_BACKENDS === undefined) return { ...env, ENABLED_BACKENDS: retired };
+  const same = (v: string) => [...new Set(splitList(v))].sort().join(',');
+  if (same(env.ENABLED_BACKENDS) !== same(retired)) {
+    throw new Error(
+      'invalid environment: PLANNER_BACKENDS (the retired name of ENABLED_BACKENDS) disagrees with ENABLED_BACKENDS',
+    );
+  }
+  return env;
+}
+
+export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(PlannerEnv, withRetiredNames(env));

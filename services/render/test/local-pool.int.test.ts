@@ -1,5 +1,4 @@
 import { probe } from '@aiprod/media';
-import { shotClipKey } from '@aiprod/storage';
 import { requireEmulators, waitFor } from '@aiprod/testing';
 import { localBackend } from '../src/backends/local';
 import { renderHarness } from './harness';
@@ -17,7 +16,8 @@ describe('the local render pool', () => {
     const shot = await h.jobs.getShot(jobId, 's01');
     const attempt = shot!.attempts['1']!;
     expect(shot!.status).toBe('RENDERED');
-    expect(attempt.clipUri).toBe(h.storage.uri(shotClipKey({ tenantId: 't1', jobId, shotId: 's01', attempt: 1 })));
+    // The layout written out, not rebuilt with the function under test: stored clips must stay findable.
+    expect(attempt.clipUri).toBe(h.storage.uri(`tenants/t1/jobs/${jobId}/shots/s01/attempt-1.mp4`));
     expect(attempt.tries).toEqual([expect.objectContaining({ backend: 'local', outcome: 'succeeded', costUsd: 0 })]);
     const media = await h.storage.withLocalFile(h.storage.keyFromUri(attempt.clipUri!), (p) => probe(p));
     expect(media.video).toMatchObject({ width: 1280, height: 720 });

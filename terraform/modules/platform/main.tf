@@ -139,6 +139,10 @@ module "planner" {
     GCP_PROJECT      = var.project_id
     PLANNER_DIRECTOR = "gemini"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    # The retired name, for planner images from before the rename (they read only this); the
+    # new planner reads it only when ENABLED_BACKENDS is unset and refuses a disagreement. Remove
+    # once every environment runs a planner that reads ENABLED_BACKENDS (docs/deploy.md).
+    PLANNER_BACKENDS = "local,runway,veo,replicate"
     VERTEX_LOCATION  = var.gemini_location
   }
 }
