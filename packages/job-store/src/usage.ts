@@ -140,6 +140,9 @@ export class LeasedWindowCounter {
   private readonly state = new Map<string, CounterState>();
   private readonly leaseFraction: number;
   private readonly maxLease: number;
+  /** Every lease transaction not yet settled, prefetches included: what close() waits for. */
+  private readonly inFlight = new Set<Promise<void>>();
+  private closed = false;
 
   constructor(
     private readonly db: Firestore,
@@ -153,7 +156,24 @@ export class LeasedWindowCounter {
     return Math.max(1, Math.min(this.maxLease, Math.floor(limit * this.leaseFraction)));
   }
 
+  /**
+   * Stops leasing (take() refuses from now on) and waits for the lease transactions still
+   * running, prefetches nobody awaits included. Call it before the Firestore client is
+   * terminated: @google-cloud/firestore 9.4 starts a read (the lease's tx.get) with
+   * `void clientPool.run(...)`, so a read begun after terminate() leaves the pool's "client has
+   * already been terminated" rejection unhandled and its own promise pending for ever. A
+   * transaction retried after contention begins such a read long after it was started.
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    // A lease started while waiting is added to the set; bounded all the same.
+    for (let round = 0; round < 10 && this.inFlight.size > 0; round++) {
+      await Promise.allSettled([...this.inFlight]);
+    }
+  }
+
   async take(counterId: string, window: CounterWindow, limit: number): Promise<TakeResult> {
+    if (this.closed) throw new Error('the counter is closed');
     const resetAt = new Date(window.end);
     if (limit <= 0) return { granted: false, position: 1, resetAt };
     // Each round hands out a token, learns the window is spent, or waits for a lease that many
@@ -176,11 +196,13 @@ export class LeasedWindowCounter {
         const left = s.blocks.reduce((n, b) => n + b.last - b.next + 1, 0);
         if (
           this.options.prefetch !== false &&
+          !this.closed &&
           !s.leasing &&
           !s.exhausted &&
           left <= this.leaseSize(limit) / 4 &&
           position < limit
         ) {
+          // Not awaited, but tracked: close() waits for it (and a waiting take() shares it).
           this.lease(counterId, window, limit, s).catch(() => undefined);
         }
         return { granted: true, position, resetAt };
@@ -236,8 +258,10 @@ export class LeasedWindowCounter {
     })();
     const leasing: Promise<void> = work.finally(() => {
       if (s.leasing === leasing) s.leasing = undefined;
+      this.inFlight.delete(leasing);
     });
     s.leasing = leasing;
+    this.inFlight.add(leasing);
     return leasing;
   }
 }

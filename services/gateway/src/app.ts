@@ -48,20 +48,29 @@ export interface GatewayDeps {
   /** Proxies in front whose X-Forwarded-For is believed for the client address (default 0). */
   trustProxyHops?: number;
   /** Per-tenant request limit on every authenticated /v1 request (absent: not enforced). */
-  rateLimit?: RequestHandler;
+  rateLimit?: BackgroundHandler;
   /** Idempotency-Key on POST /v1/jobs and cancel (absent: the header is ignored). */
-  idempotency?: RequestHandler;
+  idempotency?: BackgroundHandler;
   /** Tenant quotas on POST /v1/jobs (absent: not enforced). */
-  jobQuotas?: RequestHandler;
+  jobQuotas?: BackgroundHandler;
   /** The render pools this deployment runs; estimates price only these (default: local). */
   enabledBackends?: readonly BackendName[];
 }
 
+/** Middleware that may start Firestore work it does not wait for; close() waits for it. */
+export type BackgroundHandler = RequestHandler & { close?: () => Promise<void> };
+
+/** The gateway app; close() waits for the Firestore work its requests left running (see main.ts). */
+export type Gateway = express.Express & { close(): Promise<void> };
+
 export const BODY_LIMIT_BYTES = 64 * 1024;
 const redactPath = (path: string) => (path.startsWith('/files/') ? '/files/[redacted]' : path);
 
-/** Builds the gateway without listening (main.ts listens; tests drive it with supertest). */
-export function buildGateway(deps: GatewayDeps): express.Express {
+/**
+ * Builds the gateway without listening (main.ts listens; tests drive it with supertest). Call
+ * close() after the last request and before terminating the Firestore client.
+ */
+export function buildGateway(deps: GatewayDeps): Gateway {
   const streams =
     deps.streams ?? new EventStreams({ maxStreams: 1000, maxSeconds: 3600, heartbeatMs: SSE_HEARTBEAT_MS });
   const app = express();
@@ -82,7 +91,8 @@ export function buildGateway(deps: GatewayDeps): express.Express {
   // unknown /v1 path is 401 before it is 404, so routes are not discoverable without credentials.
   // Failed authentications are limited per client address first: checking a key reads Firestore.
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.before);
-  app.use('/v1', authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) }));
+  const auth = authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) });
+  app.use('/v1', auth);
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
@@ -130,7 +140,16 @@ export function buildGateway(deps: GatewayDeps): express.Express {
     next(new HttpProblem('not_found', `no route for ${req.method} ${redactPath(req.path)}`)),
   );
   app.use(problemHandler(deps.log));
-  return app;
+  // Background leases, recounts and writes the middleware started and nobody awaits: a read
+  // started after the Firestore client is terminated would be an unhandled rejection.
+  const background: BackgroundHandler[] = [auth, deps.rateLimit, deps.idempotency, deps.jobQuotas].filter(
+    (h): h is BackgroundHandler => h !== undefined,
+  );
+  return Object.assign(app, {
+    close: async () => {
+      await Promise.all(background.map((h) => h.close?.()));
+    },
+  });
 }
 
 /**

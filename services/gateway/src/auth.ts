@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { TenantStore, type ApiKeyScope, type Tenant } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
+import { BackgroundWork } from './background';
 import { OidcRejected, OidcUnavailable, type OidcVerifier } from './oidc';
 import { HttpProblem } from './problem';
 
@@ -55,6 +56,7 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
   const touchIntervalMs = options.touchIntervalMs ?? KEY_TOUCH_INTERVAL_MS;
   // Bounded by the number of live keys; entries are tiny (hash → ms).
   const touched = new Map<string, number>();
+  const background = new BackgroundWork();
 
   const touch = (keyHash: string, lastUsedMs: number) => {
     const now = Date.now();
@@ -62,9 +64,11 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
     if (now - last < touchIntervalMs) return;
     if (touched.size >= 100_000) touched.clear();
     touched.set(keyHash, now);
-    tenants.touchApiKey(keyHash, new Date(now)).catch((error: unknown) => {
-      options.log?.warn('could not record API key use', { error: (error as Error).message });
-    });
+    // After the response, not before it; close() waits for it.
+    background.start(
+      () => tenants.touchApiKey(keyHash, new Date(now)),
+      (error: unknown) => options.log?.warn('could not record API key use', { error: (error as Error).message }),
+    );
   };
 
   const refuse = (res: Response, reason: string, detail: string) => {
@@ -72,7 +76,7 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
     return new HttpProblem('unauthenticated', detail);
   };
 
-  return async (req: Request, res: Response, next: NextFunction) => {
+  const handler = async (req: Request, res: Response, next: NextFunction) => {
     const header = req.get('authorization');
     if (!header) {
       return next(refuse(res, 'no credentials', 'send an API key or a token as "Authorization: Bearer <credential>"'));
@@ -130,6 +134,8 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
     req.tenant = tenant;
     next();
   };
+  // close(): the gateway's shutdown waits for the lastUsedAt writes still running.
+  return Object.assign(handler, { close: () => background.close() });
 }
 
 export function requireScope(scope: ApiKeyScope) {

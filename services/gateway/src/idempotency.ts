@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { IdempotencyStore, StoredResponse } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
+import { BackgroundWork } from './background';
 import { HttpProblem } from './problem';
 
 /** 1–255 printable ASCII characters (RFC 9110 would allow more; clients use UUIDs). */
@@ -58,8 +59,13 @@ const storable = (status: number) => status < 500 && ![408, 425, 429].includes(s
  * - same key, other request: 422 `idempotency_mismatch`;
  * - same key while the first is still running: 409 `idempotency_conflict` with Retry-After.
  */
-export function idempotent(store: IdempotencyStore, options: { log?: Pick<Log, 'error'> } = {}): RequestHandler {
-  return async (req: Request, res: Response, next: NextFunction) => {
+export function idempotent(
+  store: IdempotencyStore,
+  options: { log?: Pick<Log, 'error'> } = {},
+): RequestHandler & { close(): Promise<void> } {
+  // Keys freed after a response that ended without send(); close() waits for them.
+  const background = new BackgroundWork();
+  const handler: RequestHandler = async (req: Request, res: Response, next: NextFunction) => {
     const key = req.get('idempotency-key');
     if (key === undefined) return next();
     if (!IDEMPOTENCY_KEY.test(key)) {
@@ -154,8 +160,9 @@ export function idempotent(store: IdempotencyStore, options: { log?: Pick<Log, '
     res.on('finish', () => {
       if (settled) return;
       settled = true;
-      store.release(tenantId, key, lease).catch(() => undefined);
+      background.start(() => store.release(tenantId, key, lease));
     });
     next();
   };
+  return Object.assign(handler, { close: () => background.close() });
 }

@@ -93,12 +93,15 @@ async function main(): Promise<void> {
   exitOnSignals(async () => {
     // Graceful: /readyz turns 503 so the load balancer stops sending, the listener stops accepting,
     // idle keep-alive connections are dropped, SSE streams are ended (clients resume elsewhere with
-    // Last-Event-ID), and in-flight requests finish before the clients are closed.
+    // Last-Event-ID), and in-flight requests finish before the clients are closed. Then the
+    // work requests left running (token leases, recounts, key writes) ends before Firestore does:
+    // a read started after terminate() is an unhandled rejection in the Firestore client.
     ready = false;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     streams.closeAll();
     await closed;
+    await app.close();
     await core.publisher.close();
     await Promise.allSettled([core.pubsub.close(), core.db.terminate(), telemetry.shutdown()]);
   }, log);

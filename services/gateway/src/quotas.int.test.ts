@@ -6,7 +6,18 @@ import { JobQuotas, QuotaExceeded } from './quotas';
 const env = emulatorProject('gw-quota', 'gateway');
 const { db } = env;
 const tenants = new TenantStore(db);
-afterAll(() => env.close());
+/** Every JobQuotas of this file, closed before the client: a background recount must not outlive it. */
+const made: JobQuotas[] = [];
+class TrackedQuotas extends JobQuotas {
+  constructor(options: ConstructorParameters<typeof JobQuotas>[0]) {
+    super(options);
+    made.push(this);
+  }
+}
+afterAll(async () => {
+  await Promise.all(made.map((q) => q.close()));
+  await env.close();
+});
 
 const defaults = { maxConcurrentJobs: 100, maxJobsPerDay: 1000, monthlySpendCapUsd: null };
 const addJob = (tenantId: string, status: string, i: number) =>
@@ -28,7 +39,7 @@ describe('JobQuotas', () => {
     await Promise.all([addJob('conc', 'QUEUED', 1), addJob('conc', 'RENDERING', 2), addJob('conc', 'DELIVERED', 3)]);
     await Promise.all([addJob('conc', 'FAILED', 4), addJob('conc', 'CANCELED', 5), addJob('else', 'QUEUED', 6)]);
     expect(await countActiveJobs(db, 'conc')).toBe(2);
-    const quotas = new JobQuotas({ db, defaults });
+    const quotas = new TrackedQuotas({ db, defaults });
     expect(await refusal(quotas, tenant)).toBeNull();
     await addJob('conc', 'AWAITING_APPROVAL', 7);
     const refused = await refusal(quotas, tenant);
@@ -38,8 +49,8 @@ describe('JobQuotas', () => {
 
   it('counts jobs per UTC day in Firestore: a second instance continues the count', async () => {
     const tenant = await tenants.createTenant({ tenantId: 'daily', name: 'D', maxJobsPerDay: 4 });
-    const a = new JobQuotas({ db, defaults });
-    const b = new JobQuotas({ db, defaults });
+    const a = new TrackedQuotas({ db, defaults });
+    const b = new TrackedQuotas({ db, defaults });
     expect(await refusal(a, tenant)).toBeNull();
     expect(await refusal(b, tenant)).toBeNull();
     expect(await refusal(a, tenant)).toBeNull();
@@ -51,13 +62,13 @@ describe('JobQuotas', () => {
     expect(refused!.resetsAt!.getTime()).toBe(midnight.getTime());
     expect(refused!.detail).toContain(midnight.toISOString());
     // After midnight UTC the count starts again.
-    const tomorrow = new JobQuotas({ db, defaults, now: () => new Date(midnight.getTime() + 1000) });
+    const tomorrow = new TrackedQuotas({ db, defaults, now: () => new Date(midnight.getTime() + 1000) });
     expect(await refusal(tomorrow, tenant)).toBeNull();
   });
 
   it('refuses new jobs once the month spend reaches the cap; recordSpend dedupes by entry id', async () => {
     const tenant = await tenants.createTenant({ tenantId: 'spendy', name: 'S', monthlySpendCapUsd: 10 });
-    const quotas = new JobQuotas({ db, defaults, spendCacheMs: 0 });
+    const quotas = new TrackedQuotas({ db, defaults, spendCacheMs: 0 });
     const at = new Date();
     await recordSpend(db, 'spendy', 6, at, { entryId: 'job1:s01:1' });
     expect(await recordSpend(db, 'spendy', 6, at, { entryId: 'job1:s01:1' })).toEqual({ recorded: false });
@@ -98,8 +109,8 @@ describe('JobQuotas', () => {
   it('the default spend cap applies to tenants without their own', async () => {
     const tenant = await tenants.createTenant({ tenantId: 'capless', name: 'N' });
     await recordSpend(db, 'capless', 2);
-    const quotas = new JobQuotas({ db, defaults: { ...defaults, monthlySpendCapUsd: 1 } });
+    const quotas = new TrackedQuotas({ db, defaults: { ...defaults, monthlySpendCapUsd: 1 } });
     expect(await refusal(quotas, tenant)).toMatchObject({ quota: 'monthly_spend', limit: 1 });
-    expect(await refusal(new JobQuotas({ db, defaults }), tenant)).toBeNull();
+    expect(await refusal(new TrackedQuotas({ db, defaults }), tenant)).toBeNull();
   });
 });

@@ -73,6 +73,7 @@ export class JobQuotas {
   private readonly spend = new Map<string, { usd: number; at: number; month: string }>();
   private readonly days: LeasedWindowCounter;
   private readonly now: () => Date;
+  private closed = false;
 
   constructor(private readonly options: JobQuotasOptions) {
     this.days = new LeasedWindowCounter(options.db, {
@@ -83,6 +84,17 @@ export class JobQuotas {
       prefetch: false,
     });
     this.now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Waits for the Firestore work this object started and nobody awaits (a background recount,
+   * a day-token lease) and starts no more. main.ts and the tests call it before terminating the
+   * Firestore client: a read begun after terminate() is an unhandled rejection (see
+   * LeasedWindowCounter.close).
+   */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([this.days.close(), ...this.counting.values()]);
   }
 
   /** Throws QuotaExceeded when the tenant may not create a job now; otherwise takes one of the day's jobs. */
@@ -119,7 +131,8 @@ export class JobQuotas {
       // Past half its life the count is refreshed in the background, so a fresh one has usually
       // landed before this one expires and requests seldom wait for count(). Nothing older than
       // cacheMs is ever used.
-      if (age >= cacheMs / 2) this.recount(tenantId, limit).catch(() => undefined);
+      // Not awaited but kept in `counting`, which close() waits for.
+      if (age >= cacheMs / 2 && !this.closed) this.recount(tenantId, limit).catch(() => undefined);
       return hit.count + hit.admitted;
     }
     const count = await this.recount(tenantId, limit);
@@ -164,11 +177,15 @@ export class JobQuotas {
 
 const secondsUntil = (at: Date, now: Date) => Math.max(1, Math.ceil((at.getTime() - now.getTime()) / 1000));
 
-/** Middleware form for `POST /v1/jobs`: after authenticate (needs req.tenant), validation and idempotent(). */
-export function enforceJobQuotas(quotas: JobQuotas): RequestHandler {
-  return async (req: Request, _res: Response, next: NextFunction) => {
+/**
+ * Middleware form for `POST /v1/jobs`: after authenticate (needs req.tenant), validation and
+ * idempotent(). Its close() is the quotas' (the gateway's close() calls it).
+ */
+export function enforceJobQuotas(quotas: JobQuotas): RequestHandler & { close(): Promise<void> } {
+  const handler: RequestHandler = async (req: Request, _res: Response, next: NextFunction) => {
     if (!req.tenant) return next(new Error('enforceJobQuotas runs after authenticate'));
     await quotas.checkJobCreation(req.tenant);
     next();
   };
+  return Object.assign(handler, { close: () => quotas.close() });
 }

@@ -8,7 +8,17 @@ import { FirestoreRateLimitStore, tenantRateLimit } from './rate-limit';
 const env = emulatorProject('gw-rate', 'gateway');
 const { db } = env;
 const tenants = new TenantStore(db);
-afterAll(() => env.close());
+/** Limiters and counters of this file: their background leases end before the client does. */
+const closables: { close(): Promise<void> }[] = [];
+const counter = (options: ConstructorParameters<typeof LeasedWindowCounter>[1]) => {
+  const c = new LeasedWindowCounter(db, options);
+  closables.push(c);
+  return c;
+};
+afterAll(async () => {
+  await Promise.all(closables.map((c) => c.close()));
+  await env.close();
+});
 
 /** What the limiters logged when their store failed (they let the request through then). */
 const storeErrors: string[] = [];
@@ -22,15 +32,15 @@ function instance(defaultRequestsPerMinute = 1000) {
     if (tenantId) req.principal = { tenantId, scopes: ['jobs:read'], keyPrefix: 'k', via: 'api_key' };
     next();
   });
-  app.use(
-    tenantRateLimit({
-      db,
-      tenants,
-      defaultRequestsPerMinute,
-      tenantCacheMs: 0,
-      log: { warn: () => undefined, error: (m, meta) => void storeErrors.push(`${m} ${JSON.stringify(meta)}`) },
-    }),
-  );
+  const limiter = tenantRateLimit({
+    db,
+    tenants,
+    defaultRequestsPerMinute,
+    tenantCacheMs: 0,
+    log: { warn: () => undefined, error: (m, meta) => void storeErrors.push(`${m} ${JSON.stringify(meta)}`) },
+  });
+  closables.push(limiter);
+  app.use(limiter);
   app.get('/ping', (_req, res) => void res.json({ ok: true }));
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     sendProblem(res, error instanceof HttpProblem ? error : new HttpProblem('internal', 'x'), req.path, 'r');
@@ -104,7 +114,7 @@ describe('tenantRateLimit', () => {
 describe('LeasedWindowCounter', () => {
   it('grants exactly the limit from one instance and never more than the limit from several', async () => {
     const window = { start: 1_000_000, end: 1_060_000 };
-    const one = new LeasedWindowCounter(db, { collection: 'counterTest', leaseFraction: 0.1, maxLease: 10 });
+    const one = counter({ collection: 'counterTest', leaseFraction: 0.1, maxLease: 10 });
     const results = await Promise.all(Array.from({ length: 120 }, () => one.take('solo', window, 100)));
     expect(results.filter((r) => r.granted)).toHaveLength(100);
     const positions = results.filter((r) => r.granted).map((r) => r.position);
@@ -112,9 +122,8 @@ describe('LeasedWindowCounter', () => {
     expect(Math.max(...positions)).toBe(100);
     expect(results.find((r) => !r.granted)!.resetAt.getTime()).toBe(window.end);
 
-    const instances = Array.from(
-      { length: 4 },
-      () => new LeasedWindowCounter(db, { collection: 'counterTest', leaseFraction: 0.1, maxLease: 10 }),
+    const instances = Array.from({ length: 4 }, () =>
+      counter({ collection: 'counterTest', leaseFraction: 0.1, maxLease: 10 }),
     );
     const many = await Promise.all(Array.from({ length: 200 }, (_, i) => instances[i % 4]!.take('crowd', window, 100)));
     const granted = many.filter((r) => r.granted).length;
@@ -132,7 +141,7 @@ describe('LeasedWindowCounter', () => {
   });
 
   it('a limit of zero refuses without writing; a new window starts afresh', async () => {
-    const c = new LeasedWindowCounter(db, { collection: 'counterTest' });
+    const c = counter({ collection: 'counterTest' });
     expect((await c.take('zero', { start: 0, end: 60_000 }, 0)).granted).toBe(false);
     expect((await db.collection('counterTest').doc('zero:0').get()).exists).toBe(false);
     expect((await c.take('w', { start: 0, end: 60_000 }, 1)).granted).toBe(true);
@@ -142,11 +151,23 @@ describe('LeasedWindowCounter', () => {
 
   it('is also what FirestoreRateLimitStore reports to express-rate-limit', async () => {
     const s = new FirestoreRateLimitStore({ db, limitFor: () => 2, collection: 'storeTest' });
+    closables.push({ close: () => s.shutdown() });
     s.init({ windowMs: 60_000 } as never);
     const hits = [await s.increment('t'), await s.increment('t'), await s.increment('t')];
     // Unless a minute boundary intervened: 1, 2, then over the limit (3).
     if (hits[0]!.resetTime!.getTime() === hits[2]!.resetTime!.getTime()) {
       expect(hits.map((h) => h.totalHits)).toEqual([1, 2, 3]);
     }
+  });
+
+  it('close() waits for the prefetch nobody awaits, then leases no more', async () => {
+    const window = { start: 2_000_000, end: 2_060_000 };
+    // Blocks of 4 out of 40: the third token leaves one, which starts the next block's lease.
+    const c = new LeasedWindowCounter(db, { collection: 'counterTest', leaseFraction: 0.1, maxLease: 10 });
+    for (let i = 1; i <= 3; i++) expect((await c.take('drain', window, 40)).position).toBe(i);
+    await c.close();
+    // The prefetched block is written: close() returned after its transaction, not before.
+    expect((await db.collection('counterTest').doc('drain:2000000').get()).get('count')).toBe(8);
+    await expect(c.take('drain', window, 40)).rejects.toThrow('the counter is closed');
   });
 });

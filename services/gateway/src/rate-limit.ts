@@ -57,6 +57,14 @@ export class FirestoreRateLimitStore implements Store {
 
   /** Local only: the shared window document keeps its count until the window ends. */
   resetKey(): void {}
+
+  /**
+   * Waits for the token leases still running (prefetches nobody awaits) and leases no more:
+   * before the Firestore client is terminated (see LeasedWindowCounter.close).
+   */
+  shutdown(): Promise<void> {
+    return this.counter.close();
+  }
 }
 
 export interface TenantRateLimitOptions {
@@ -78,16 +86,17 @@ export interface TenantRateLimitOptions {
  * problem with `Retry-After` and the IETF draft-8 `RateLimit`/`RateLimit-Policy` headers. If
  * Firestore fails, requests pass (logged): an outage of the limiter must not take the API down.
  */
-export function tenantRateLimit(options: TenantRateLimitOptions): RequestHandler {
+export function tenantRateLimit(options: TenantRateLimitOptions): RequestHandler & { close(): Promise<void> } {
   const limitFor = async (tenantId: string) => {
     const tenant = await options.tenants.getTenant(tenantId, { maxAgeMs: options.tenantCacheMs ?? 5000 });
     const rpm = tenant?.requestsPerMinute;
     return typeof rpm === 'number' && Number.isInteger(rpm) && rpm >= 0 ? rpm : options.defaultRequestsPerMinute;
   };
   const windowMs = options.windowMs ?? RATE_WINDOW_MS;
-  return rateLimit({
+  const store = options.store ?? new FirestoreRateLimitStore({ db: options.db, limitFor });
+  const limiter = rateLimit({
     windowMs,
-    store: options.store ?? new FirestoreRateLimitStore({ db: options.db, limitFor }),
+    store,
     limit: (req) => limitFor(req.principal!.tenantId),
     skip: (req) => !req.principal,
     keyGenerator: (req) => req.principal!.tenantId,
@@ -116,4 +125,6 @@ export function tenantRateLimit(options: TenantRateLimitOptions): RequestHandler
       );
     },
   });
+  // The gateway's close() calls it: the store's background leases end before Firestore does.
+  return Object.assign(limiter, { close: async () => void (await store.shutdown?.()) });
 }

@@ -101,6 +101,10 @@ export async function startHarness(
     published,
     async close() {
       streams.closeAll();
+      // Background Firestore work of the last requests (token prefetches, recounts) first: a
+      // read started after env.close() terminated the client is an unhandled rejection, which
+      // jest pins on whichever suite the worker runs next.
+      await app.close();
       await env.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
