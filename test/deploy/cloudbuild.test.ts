@@ -1,4 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { parse } from '@cdktf/hcl2json';
 import { join } from 'node:path';
 import {
   ancestors,
@@ -72,6 +73,18 @@ describe('cloudbuild.yaml', () => {
     // The image each is deployed with is the tag this build pushed.
     expect(script).toContain('--image="$IMAGE_REPO/gateway:$TAG"');
     expect(script).toContain('--image="$IMAGE_REPO/$image:$TAG"');
+  });
+
+  it("deploys exactly the worker pools Terraform creates (the platform module's worker-pool calls)", async () => {
+    const hcl = (await parse('main.tf', read('terraform/modules/platform/main.tf'))) as {
+      module: Record<string, { source: string; name: string }[]>;
+    };
+    const terraformPools = Object.values(hcl.module)
+      .flat()
+      .filter((m) => m.source === '../cloud-run-worker-pool')
+      .map((m) => m.name);
+    expect(terraformPools.length).toBeGreaterThanOrEqual(7);
+    expect(canary.pools.map((p) => p.pool).sort()).toEqual(terraformPools.sort());
   });
 
   it('snapshots, deploys the canary, smokes and decides only after every check and image', () => {

@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { BACKENDS } from '@aiprod/contracts';
 import { envRule, envSchema, oneOfList, parseEnv, requiresWhen } from '@aiprod/config';
 import {
   BackendsEnvProperties,
@@ -22,7 +23,7 @@ export const RenderEnv = envSchema(
     ...FallbackPolicyEnvProperties,
     ...WorkDirEnvProperties,
     RENDER_BACKEND: Type.Union(
-      [Type.Literal('local'), Type.Literal('runway'), Type.Literal('veo'), Type.Literal('replicate')],
+      BACKENDS.map((backend) => Type.Literal(backend)),
       { description: 'Which backend this worker pool serves; one pool per backend.' },
     ),
     RENDER_CONCURRENCY: Type.Optional(
