@@ -373,6 +373,54 @@ describe('money safety with several workers, crashes and shutdowns', () => {
     expect((await h.jobs.listEvents(reused.jobId)).map((e) => e.type)).toContain('render.cache_hit');
   });
 
+  it('17. a crash after a failed, charged create’s ledger line: the next create gets a line of its own', async () => {
+    const prompt = 'Veo, two answers cut';
+    // Vertex accepts both creates but their answers come back cut: two operations that bill, two names lost.
+    veo.enqueueCreate({ malformed: true });
+    veo.enqueueCreate({ malformed: true });
+    const spendLines = h.spend.length;
+    const { jobId, msg } = await h.plannedJob('veo', { prompt });
+    const first = h.deps(veoPool(), { policy: testPolicy(), workerId: 'pod-a' });
+    // The process dies after the try's ledger line was written and before the try itself was.
+    const attempts = first.attempts;
+    const dying = Object.create(attempts) as ShotAttempts;
+    dying.settleTry = () => Promise.reject(new Error('the process died before the try was stored'));
+    first.attempts = dying;
+    await expect(h.handle(first, msg, 'm-1')).rejects.toThrow(/died before the try/);
+    const crashed = await moneyOf(h, jobId);
+    expect(crashed.lines).toEqual([expect.objectContaining({ backend: 'veo', outcome: 'failed', charged: true })]);
+    expect((await h.jobs.getShot(jobId, 's01'))!.attempts['1']).toMatchObject({
+      tries: [],
+      submitting: expect.anything(),
+    });
+
+    // Pub/Sub redelivers the message to a restarted worker: a second create, cut too, then a clip.
+    await expect(
+      h.handle(h.deps(veoPool(), { policy: testPolicy(), workerId: 'pod-b' }), msg, 'm-1'),
+    ).resolves.toBeUndefined();
+
+    expect((await h.jobs.getShot(jobId, 's01'))!.status).toBe('RENDERED');
+    const ours = new Set(veo.operations.filter((o) => o.prompt.includes(prompt)).map((o) => o.name));
+    expect(ours.size).toBe(3);
+    const billed = veo.billedTasks.filter((t) => ours.has(t.taskId));
+    const billedUsd = Math.round(billed.reduce((s, t) => s + t.usd, 0) * 1e6) / 1e6;
+    expect(billed).toHaveLength(3);
+    const money = await moneyOf(h, jobId);
+    const failed = money.lines.filter((l) => l.outcome === 'failed');
+    expect(failed).toEqual([
+      expect.objectContaining({ charged: true, costUsd: billed[0]!.usd }),
+      expect.objectContaining({ charged: true, costUsd: billed[1]!.usd }),
+    ]);
+    expect(new Set(failed.map((l) => l.key)).size).toBe(2);
+    expect(money.lines.filter((l) => l.outcome === 'succeeded')).toHaveLength(1);
+    expect(money.ledgerUsd).toBe(billedUsd);
+    expect(money.costUsd).toBe(money.ledgerUsd);
+    expect(money.reservedUsd).toBe(0);
+    // The tenant's month counts each create once too.
+    const month = h.spend.slice(spendLines).reduce((s, l) => s + l.usd, 0);
+    expect(month).toBeCloseTo(billedUsd, 6);
+  });
+
   describe('16. a dead worker’s shot resumes within a bound', () => {
     it('a worker killed mid-poll: the redelivered message claims after the lease TTL and finishes the same Veo operation', async () => {
       veo.enqueueCreate({ operation: { pollsUntilDone: 30 } });

@@ -215,4 +215,30 @@ describe('veo billing: every accepted operation, except refusals and errors', ()
     expect(server.calls.createsByKey).toEqual({ [JSON.stringify(['no label', 9])]: 1 });
     expect(server.billedUsd).toBe(0.4);
   });
+
+  it('bills a create answered 200 with a cut body: Vertex accepted it, though its name is lost', async () => {
+    server.enqueueCreate({ malformed: true });
+    // The body is cut mid-JSON: `send` could not parse it, so this one is read as text.
+    const cut = await fetch(`${server.url}/v1beta1/${RESOURCE}:predictLongRunning`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({
+        instances: [{ prompt: 'cut answer' }],
+        parameters: { aspectRatio: '16:9', resolution: '720p', durationSeconds: 4 },
+        labels: { aiprod_attempt: 'job2-s1-a1' },
+      }),
+    });
+    expect(cut.status).toBe(200);
+    const text = await cut.text();
+    expect(() => JSON.parse(text) as unknown).toThrow(SyntaxError);
+    expect(server.billedTasks).toEqual([
+      {
+        taskId: server.operations[0]!.name,
+        seconds: 4,
+        usd: 0.4,
+        why: 'accepted (billed whether or not it is polled)',
+      },
+    ]);
+    expect(server.calls.createsByKey).toEqual({ 'job2-s1-a1': 1 });
+  });
 });

@@ -100,7 +100,8 @@ export interface VeoServer {
    * for its requested `durationSeconds` and sound, priced with the platform's price table,
    * whatever the client did later (Vertex cannot cancel a generation) — unless it ends done with
    * no video and `raiMediaFilteredCount` > 0 (a safety refusal) or done with an error: both free.
-   * Refused creates (4xx/5xx) never made an operation and are free.
+   * Refused creates (4xx/5xx) never made an operation and are free; a create answered 200 with a
+   * cut body (`{ malformed: true }`) did make one, whose name the client never learns, and is billed.
    */
   readonly billedTasks: BilledTask[];
   readonly billedUsd: number;
@@ -332,18 +333,21 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     behaviour: VeoHttpBehaviour | undefined,
     res: ServerResponse,
     normal: () => void | Promise<void>,
+    /** What a 2xx answer means was done, even when its body is cut (a create: the operation exists). */
+    carriedOut: () => void = () => undefined,
   ): void => {
     if (!behaviour) {
       void normal();
     } else if ('delayMs' in behaviour) {
       const timer = setTimeout(() => {
         timers.delete(timer);
-        perform(behaviour.then, res, normal);
+        perform(behaviour.then, res, normal, carriedOut);
       }, behaviour.delayMs);
       timers.add(timer);
     } else if ('resetConnection' in behaviour) {
       res.socket?.destroy();
     } else if ('malformed' in behaviour) {
+      carriedOut();
       const text = '{"name": "projects/';
       res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8', 'content-length': String(text.length) });
       res.end(text);
@@ -399,7 +403,7 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
       }
       const behaviour = createQueue.shift();
       const plan = behaviour && 'operation' in behaviour ? behaviour.operation : options.defaultPlan;
-      perform(behaviour && 'operation' in behaviour ? undefined : behaviour, res, () => {
+      const accept = (): VeoOperationRecord => {
         const record: VeoOperationRecord = {
           name: `projects/${project}/locations/${location}/publishers/google/models/${model}/operations/${randomUUID()}`,
           model,
@@ -417,8 +421,15 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
           record.name,
         );
         byName.set(record.name, record);
-        sendJson(res, 200, { name: record.name });
-      });
+        return record;
+      };
+      perform(
+        behaviour && 'operation' in behaviour ? undefined : behaviour,
+        res,
+        () => sendJson(res, 200, { name: accept().name }),
+        // A 200 whose body is cut: Vertex accepted the request, and the operation runs and bills.
+        () => void accept(),
+      );
       return;
     }
 
