@@ -18,7 +18,8 @@ import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } f
  *
  *   claim       PENDING/REJECTED → RENDERING (a new attempt), or RENDERING → RENDERING (take the lease)
  *   renewLease / releaseLease   the holder keeps, or gives back, the attempt
- *   beginSubmit marks a vendor create about to happen (a crash mid-create is then visible)
+ *   beginSubmit marks a vendor create about to happen (a crash mid-create is then visible; the mark
+ *               keys the ledger line of a create that gives no task id)
  *   recordTask  the vendor task id, stored before the first poll
  *   settleTry   a finished vendor task and what the policy decided, in one transaction: retry here
  *               (not before `retryAt`), hand over to the next backend, or RENDERING → FAILED
@@ -34,14 +35,28 @@ import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } f
 /** A short, opaque, stable reference to a vendor task: safe in document ids, events and the API. */
 export const taskRef = (vendorTaskId: string) => createHash('sha256').update(vendorTaskId).digest('hex').slice(0, 16);
 
-/** The cost ledger line of one vendor task (or of a try that made none), valid for any vendor's id. */
+/**
+ * The cost ledger line of one vendor task, valid for any vendor's id: keyed by a hash of the task
+ * id; for a create that gave us no task id, by when that create was marked (`submitting.at`, stored
+ * by `beginSubmit` before it was sent), never by the try count. A crash after such a line was
+ * written but before its try was stored leaves the count where it was, so the next create would
+ * reuse the line and its charge would be lost; its mark is its own, and a redelivery that settles
+ * the same create again finds the same mark. The creates of one attempt are marked one after
+ * another by its lease holder, transactions apart, so no two share a millisecond. Anything else
+ * (a cache hit) is keyed by `n`.
+ */
 export function costLineId(
   shotId: string,
   attempt: number,
   backend: BackendName,
-  task: { taskId?: string; n?: number },
+  task: { taskId?: string; createMarkedAt?: Timestamp; n?: number },
 ) {
-  return `${shotId}-a${attempt}-${backend}-${task.taskId ? taskRef(task.taskId) : `n${task.n ?? 0}`}`;
+  const which = task.taskId
+    ? taskRef(task.taskId)
+    : task.createMarkedAt
+      ? `c${task.createMarkedAt.toMillis()}`
+      : `n${task.n ?? 0}`;
+  return `${shotId}-a${attempt}-${backend}-${which}`;
 }
 
 /** The render request for a shot's current attempt, addressed to the backend that owns it. */
@@ -209,14 +224,18 @@ export class ShotAttempts {
    * holds the attempt, or a task is already stored. A later delivery that finds the mark without a
    * task id knows a create may have been cut off.
    */
-  async beginSubmit(ref: AttemptRef, reservation: string): Promise<{ attempt: ShotAttempt } | null> {
-    let out: { attempt: ShotAttempt } | null = null;
+  async beginSubmit(
+    ref: AttemptRef,
+    reservation: string,
+  ): Promise<{ attempt: ShotAttempt; submitting: { reservation: string; at: Timestamp } } | null> {
+    let out: { attempt: ShotAttempt; submitting: { reservation: string; at: Timestamp } } | null = null;
     await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
       out = null;
       const a = owned(shot, ref);
       if (!a || a.vendorTaskId) return null;
-      const next: ShotAttempt = { ...a, submitting: { reservation, at: Timestamp.now() }, reservation };
-      out = { attempt: next };
+      const submitting = { reservation, at: Timestamp.now() };
+      const next: ShotAttempt = { ...a, submitting, reservation };
+      out = { attempt: next, submitting };
       return { patch: { attempts: { ...shot.attempts, [key(ref)]: next } } };
     });
     return out;

@@ -9,7 +9,8 @@ import type { BackendUsage } from '../backends/backend';
  * before it is created, and its ledger line (the job's total, the tenant's month) is written
  * before any state that points at the task is cleared. Line and spend ids are derived from a
  * hash of the vendor's task id, so they are valid document ids for any vendor (Veo's task id is
- * a full operation name with slashes) and the same on every redelivery.
+ * a full operation name with slashes) and the same on every redelivery; a create that gave no
+ * task id is keyed by its own mark (`costLineId`).
  */
 
 /** What one task on this pool's backend is expected to cost: the reservation made before submitting. */
@@ -54,11 +55,17 @@ export async function settleSpend(
   deps: RenderDeps,
   msg: RenderRequest,
   entry: RenderTry,
-  detail: { seconds: number; charged: boolean; reservation?: string; n?: number },
+  detail: {
+    seconds: number;
+    charged: boolean;
+    reservation?: string;
+    /** A create that gave no task id: when `beginSubmit` marked it, which keys its line. */
+    createMarkedAt?: Timestamp;
+  },
 ): Promise<void> {
   const line = costLineId(msg.shotId, msg.attempt, entry.backend, {
     ...(entry.vendorTaskId ? { taskId: entry.vendorTaskId } : {}),
-    n: detail.n ?? 0,
+    ...(detail.createMarkedAt ? { createMarkedAt: detail.createMarkedAt } : {}),
   });
   await deps.jobs.addCost(
     msg.jobId,

@@ -51,7 +51,7 @@ export async function submitOnce(
       seconds: msg.spec.durationSeconds,
       charged: expected > 0,
       reservation: current.submitting.reservation,
-      n,
+      createMarkedAt: current.submitting.at,
     });
     const after = await deps.attempts.settleTry(ref, { entry }, { kind: 'record' });
     if (!after) return { kind: 'end', end: 'lease_lost' };
@@ -86,7 +86,7 @@ export async function submitOnce(
       seconds: error.detail.usage?.outputSeconds ?? msg.spec.durationSeconds,
       charged: error.detail.charged,
       reservation,
-      n,
+      createMarkedAt: marked.submitting.at,
     });
     const end = await onFailure(deps, msg, job, ref, marked.attempt, { entry, error: error.detail }, log);
     return typeof end === 'string' ? { kind: 'end', end } : { kind: 'again', attempt: end };
