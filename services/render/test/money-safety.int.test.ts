@@ -9,13 +9,15 @@ import {
   type VeoServer,
 } from '@aiprod/testing';
 import { runwayBackend } from '../src/backends/runway';
+import { GONE_CONFIRMATIONS } from '../src/steps/vendor-call';
 import { renderHarness } from './harness';
-import { countingCancels, moneyOf, testPolicy, veoTestPool } from './money-kit';
+import { countingCancels, moneyOf, recordPublishes, testPolicy, veoTestPool } from './money-kit';
 
 /**
- * Issue 13, faults 1–4 and 10: vendor faults must never make the platform pay twice for a shot,
- * lose track of what it paid, or keep paying for a job that has ended. Each test counts the
- * creates and cancels the vendor's test server saw and reads the job's ledger and totals.
+ * Issue 13, faults 1–4 and 10, and 17 (a vendor's passing "task gone" answer): vendor faults must
+ * never make the platform pay twice for a shot, lose track of what it paid, or keep paying for a
+ * job that has ended. Each test counts the creates and cancels the vendor's test server saw and
+ * reads the job's ledger and totals.
  */
 
 requireEmulators();
@@ -304,5 +306,104 @@ describe('money safety under vendor faults', () => {
     } finally {
       stop();
     }
+  });
+
+  describe('17. a poll answer that the task is gone is confirmed before the task is given up', () => {
+    it('one 404 on a Runway poll (a task not yet readable after its create) is polled through: one create, no cancel', async () => {
+      const before = { creates: runway.createRequests, tasks: runway.tasksCreated, cancels: runwayCancels() };
+      // What Runway answers for a task it does not know, in its documented error shape, once.
+      runway.fail('poll', { status: 404, message: 'Task not found' });
+      const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Not found once, then running' });
+      await h.handle(h.deps(runwayPool(), { policy: testPolicy() }), msg);
+
+      const shot = (await h.jobs.getShot(jobId, 's01'))!;
+      expect(shot.status).toBe('RENDERED');
+      expect(runway.createRequests - before.creates).toBe(1);
+      expect(runway.tasksCreated - before.tasks).toBe(1);
+      expect(runwayCancels() - before.cancels).toBe(0);
+      const taskId = shot.attempts['1']!.vendorTaskId!;
+      // The 404 was the answer to a poll of this very task, which was then polled to its end.
+      const polls = runway.requests.filter((r) => r.op === 'poll' && r.path === `/v1/tasks/${taskId}`);
+      expect(polls.length).toBeGreaterThanOrEqual(2);
+      expect(runway.task(taskId)).toMatchObject({ status: 'SUCCEEDED', cancelled: false });
+      expect(shot.attempts['1']!.tries).toEqual([
+        expect.objectContaining({ backend: 'runway', outcome: 'succeeded', vendorTaskId: taskId }),
+      ]);
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([
+        expect.objectContaining({ outcome: 'succeeded', charged: true, vendorTaskId: taskId }),
+      ]);
+      expect(money.lines[0]!.costUsd).toBeGreaterThan(0);
+      expect(money.costUsd).toBe(money.ledgerUsd);
+      expect(money.reservedUsd).toBe(0);
+      expect((await eventsOf(jobId)).map((e) => e.type)).toContain('render.poll_retry');
+    });
+
+    it('one 404 on a Veo poll does not abandon the operation (billed whole) and pay for a second one', async () => {
+      const creates = veo.counts.predictLongRunning;
+      const spendLines = h.spend.length;
+      // Vertex's NOT_FOUND for an operation, once; the operation itself is done at the next poll.
+      veo.enqueuePoll({ status: 404, message: 'Operation not found.' });
+      const { backend, cancelled } = countingCancels(veoPool());
+      const { jobId, msg } = await h.plannedJob('veo', { prompt: 'Veo, not found once' });
+      await h.handle(h.deps(backend, { policy: testPolicy() }), msg);
+
+      const shot = (await h.jobs.getShot(jobId, 's01'))!;
+      expect(shot.status).toBe('RENDERED');
+      expect(veo.counts.predictLongRunning - creates).toBe(1);
+      expect(cancelled).toEqual([]);
+      const operation = veo.operations.at(-1)!.name;
+      const money = await moneyOf(h, jobId);
+      expect(money.lines).toEqual([
+        expect.objectContaining({ backend: 'veo', outcome: 'succeeded', charged: true, vendorTaskId: operation }),
+      ]);
+      const cost = money.lines[0]!.costUsd;
+      expect(cost).toBeGreaterThan(0);
+      expect(money.costUsd).toBe(cost);
+      expect(money.reservedUsd).toBe(0);
+      expect(h.spend.slice(spendLines)).toEqual([{ tenantId: 't1', usd: cost }]);
+    });
+
+    it('a Runway task that stays gone is still cancelled, settled once and handed to the next backend', async () => {
+      // Its own server, so the 404s it has left when the test ends are thrown away with it.
+      const vanished = await startRunwayServer({ apiKey: RUNWAY_KEY });
+      try {
+        vanished.fail('poll', { status: 404, message: 'Task not found' }, 50);
+        const deps = h.deps(runwayBackend({ apiKey: RUNWAY_KEY, baseUrl: vanished.url, pollIntervalMs: 20 }), {
+          policy: testPolicy(),
+        });
+        const sent = recordPublishes(deps);
+        const { jobId, msg } = await h.plannedJob('runway', { prompt: 'A task Runway no longer knows' });
+        await h.handle(deps, msg);
+
+        expect(vanished.tasksCreated).toBe(1);
+        const shot = (await h.jobs.getShot(jobId, 's01'))!;
+        const [tried] = shot.attempts['1']!.tries!;
+        const taskId = tried!.vendorTaskId!;
+        const cancels = vanished.requests.filter((r) => r.op === 'cancel');
+        expect(cancels.map((r) => r.path)).toEqual([`/v1/tasks/${taskId}`]);
+        // Given up only after the gone answer was confirmed, and only then cancelled (the log is
+        // in the order the requests arrived).
+        const pollsBeforeCancel = vanished.requests
+          .slice(0, vanished.requests.indexOf(cancels[0]!))
+          .filter((r) => r.op === 'poll' && r.path === `/v1/tasks/${taskId}`);
+        expect(pollsBeforeCancel.length).toBeGreaterThanOrEqual(GONE_CONFIRMATIONS);
+        expect(shot.attempts['1']!.tries).toEqual([
+          expect.objectContaining({ backend: 'runway', outcome: 'failed', errorClass: 'invalid', costUsd: 0 }),
+        ]);
+        expect(shot.attempts['1']!.vendorTaskId).toBeUndefined();
+        // Runway's chain is replicate, local; replicate cannot make a 6 s shot.
+        expect(shot.backend).toBe('local');
+        expect(sent.map((s) => s.topic)).toEqual(['aiprod.render.local.v1']);
+        const money = await moneyOf(h, jobId);
+        expect(money.lines).toEqual([
+          expect.objectContaining({ backend: 'runway', outcome: 'failed', charged: false, vendorTaskId: taskId }),
+        ]);
+        expect(money.costUsd).toBe(0);
+        expect(money.reservedUsd).toBe(0);
+      } finally {
+        await vanished.close();
+      }
+    });
   });
 });

@@ -25,9 +25,19 @@ const FINAL_BILL_POLL_TIMEOUT_MS = 10_000;
  * A poll that failed says nothing about the task, which keeps running and billing at the vendor
  * (5xx, 429, resets, our own timeout, even a 401 while a token is refreshed): the same task is
  * polled again, with backoff, until the attempt deadline. Only an answer that the task is gone
- * (the vendor no longer knows it, or refuses the request itself) gives it up.
+ * (the vendor no longer knows it, or refuses the request itself) gives it up, once confirmed.
  */
 const TASK_GONE_CLASSES: readonly ErrorClass[] = ['no_output', 'invalid'];
+
+/**
+ * "Gone" answers in a row that give a task up. One is not proof: a vendor may answer 404 for a
+ * task it has just created (eventual consistency) or through a load-balancer hiccup, and the task
+ * it still runs and bills would be cancelled and paid for again on a new one. Any other answer in
+ * between starts the count again. The re-polls wait like those after a transport fault (the
+ * policy's backoff, each at most its `maxMs` unless the vendor asks for longer) and at least one
+ * poll interval: a gone task is given up two waits later, and never after the attempt deadline.
+ */
+export const GONE_CONFIRMATIONS = 3;
 
 /**
  * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
@@ -94,6 +104,7 @@ export async function pollTask(
   let lastJobCheck = 0;
   let lastProgress = Date.now();
   let faults = 0;
+  let gone = 0;
   for (let polls = 0; polls < MAX_POLLS; polls++) {
     if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
     if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
@@ -120,10 +131,13 @@ export async function pollTask(
       if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
       if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
       const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
-      if (TASK_GONE_CLASSES.includes(detail.class)) return { kind: 'abandon', error: detail };
+      if (TASK_GONE_CLASSES.includes(detail.class)) {
+        gone += 1;
+        if (gone >= GONE_CONFIRMATIONS) return { kind: 'abandon', error: detail };
+      } else gone = 0;
       faults += 1;
       const waitMs = Math.min(
-        Math.max(backoffDelay(policy, faults), detail.retryAfterMs ?? 0),
+        Math.max(backoffDelay(policy, faults), detail.retryAfterMs ?? 0, gone ? deps.backend.pollIntervalMs : 0),
         Math.max(0, deadline - Date.now()),
       );
       if (faults === 1 || faults % 10 === 0) {
@@ -137,11 +151,13 @@ export async function pollTask(
         class: detail.class,
         code: detail.code,
         faults,
+        gone,
       });
       await sleep(waitMs, undefined, { signal: stop }).catch(() => undefined);
       continue;
     }
     faults = 0;
+    gone = 0;
     if (state.state === 'succeeded') return { kind: 'succeeded', output: state.output, usage: state.usage };
     if (state.state === 'failed') return { kind: 'failed', error: state.error };
     if (Date.now() - lastProgress >= PROGRESS_EVENT_MS) {
