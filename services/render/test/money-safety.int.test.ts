@@ -1,5 +1,5 @@
 import { PermanentError } from '@aiprod/contracts';
-import { getMonthlySpend } from '@aiprod/job-store';
+import { getMonthlySpend, type Shot } from '@aiprod/job-store';
 import {
   requireEmulators,
   startRunwayServer,
@@ -42,6 +42,20 @@ const veoPool = () => veoTestPool(veo.url);
 const runwayCancels = () => runway.requests.filter((r) => r.op === 'cancel').length;
 const monthSpend = () => getMonthlySpend(h.db, 't1');
 const eventsOf = async (jobId: string) => h.jobs.listEvents(jobId);
+
+/** A Runway task polled through its faults: it ran once, was billed once, and nothing stays reserved. */
+async function expectPolledThrough(jobId: string, shot: Shot, taskId: string): Promise<void> {
+  expect(runway.task(taskId)).toMatchObject({ status: 'SUCCEEDED', cancelled: false });
+  expect(shot.attempts['1']!.tries).toEqual([
+    expect.objectContaining({ backend: 'runway', outcome: 'succeeded', vendorTaskId: taskId }),
+  ]);
+  const money = await moneyOf(h, jobId);
+  expect(money.lines).toEqual([expect.objectContaining({ outcome: 'succeeded', charged: true, vendorTaskId: taskId })]);
+  expect(money.lines[0]!.costUsd).toBeGreaterThan(0);
+  expect(money.costUsd).toBe(money.ledgerUsd);
+  expect(money.reservedUsd).toBe(0);
+  expect((await eventsOf(jobId)).map((e) => e.type)).toContain('render.poll_retry');
+}
 
 describe('money safety under vendor faults', () => {
   describe('1. Veo spend is recorded', () => {
@@ -122,18 +136,7 @@ describe('money safety under vendor faults', () => {
     expect(runwayCancels() - before.cancels).toBe(0);
     const taskId = shot.attempts['1']!.vendorTaskId!;
     // The 503s were answered to polls of this very task, which was then polled to its end.
-    expect(runway.task(taskId)).toMatchObject({ status: 'SUCCEEDED', cancelled: false });
-    expect(shot.attempts['1']!.tries).toEqual([
-      expect.objectContaining({ outcome: 'succeeded', vendorTaskId: taskId }),
-    ]);
-    const money = await moneyOf(h, jobId);
-    expect(money.lines).toEqual([
-      expect.objectContaining({ outcome: 'succeeded', charged: true, vendorTaskId: taskId }),
-    ]);
-    expect(money.lines[0]!.costUsd).toBeGreaterThan(0);
-    expect(money.costUsd).toBe(money.ledgerUsd);
-    expect(money.reservedUsd).toBe(0);
-    expect((await eventsOf(jobId)).map((e) => e.type)).toContain('render.poll_retry');
+    await expectPolledThrough(jobId, shot, taskId);
   });
 
   it('3. a Veo poll slower than our poll timeout is polled again, never read as a cancellation', async () => {
@@ -325,18 +328,7 @@ describe('money safety under vendor faults', () => {
       // The 404 was the answer to a poll of this very task, which was then polled to its end.
       const polls = runway.requests.filter((r) => r.op === 'poll' && r.path === `/v1/tasks/${taskId}`);
       expect(polls.length).toBeGreaterThanOrEqual(2);
-      expect(runway.task(taskId)).toMatchObject({ status: 'SUCCEEDED', cancelled: false });
-      expect(shot.attempts['1']!.tries).toEqual([
-        expect.objectContaining({ backend: 'runway', outcome: 'succeeded', vendorTaskId: taskId }),
-      ]);
-      const money = await moneyOf(h, jobId);
-      expect(money.lines).toEqual([
-        expect.objectContaining({ outcome: 'succeeded', charged: true, vendorTaskId: taskId }),
-      ]);
-      expect(money.lines[0]!.costUsd).toBeGreaterThan(0);
-      expect(money.costUsd).toBe(money.ledgerUsd);
-      expect(money.reservedUsd).toBe(0);
-      expect((await eventsOf(jobId)).map((e) => e.type)).toContain('render.poll_retry');
+      await expectPolledThrough(jobId, shot, taskId);
     });
 
     it('one 404 on a Veo poll does not abandon the operation (billed whole) and pay for a second one', async () => {
