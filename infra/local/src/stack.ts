@@ -121,6 +121,7 @@ export class LocalStack {
     process.env.FIRESTORE_EMULATOR_HOST = hosts.firestore;
     process.env.METADATA_SERVER_DETECTION = 'none';
 
+    let stack: LocalStack | undefined;
     try {
       say('provisioning topics and subscriptions from the catalogue');
       const pubsub = new PubSub({ projectId });
@@ -200,12 +201,15 @@ export class LocalStack {
         },
         services: {},
       };
-      const stack = new LocalStack(info, options, owned, serviceEnv);
+      stack = new LocalStack(info, options, owned, serviceEnv);
       say(`starting ${names.join(', ')}`);
       for (const name of names) stack.spawnService(name, ports[name]);
       await stack.waitHealthy(STACK_HEALTHY_TIMEOUT_MS);
       return stack;
     } catch (error) {
+      // A service that fails to start fails the whole start: the services already spawned would
+      // otherwise run on, orphaned, against emulators that are about to stop.
+      if (stack) await stopStack({ services: stack.info.services, emulators: { pubsub: null, firestore: null } });
       await Promise.all(owned.map((e) => e.stop()));
       throw error;
     }
