@@ -2,3 +2,14 @@ export { createLogger, LOG_LEVELS, redactFormat, type Logger, type LoggerOptions
 export { isSensitiveKey, redact, REDACTED, redactString } from './redact';
 export { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry';
 export { injectTraceContext, tracer, withExtractedContext, withSpan } from './trace-context';
+export { count, observe, observeGauge, secondsSince, setGauge } from './metrics';
+export {
+  METRICS,
+  prometheusName,
+  type CounterKey,
+  type GaugeKey,
+  type HistogramKey,
+  type LabelsOf,
+  type MetricKey,
+  type MetricSpec,
+} from './metrics-catalogue';

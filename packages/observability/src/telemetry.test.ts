@@ -111,12 +111,13 @@ describe('shutdown', () => {
 
 const PACKAGE_DIR = join(__dirname, '..');
 const DRIVER = `
-const { startTelemetry, withSpan } = require('./index.js');
+const { count, startTelemetry, withSpan } = require('./index.js');
 const mode = process.argv[2];
 const handle = startTelemetry(mode === 'option'
   ? { service: 'render-under-test', otlpEndpoint: process.env.RECEIVER }
   : { service: 'render-under-test' });
 (async () => {
+  count('qaChecks', { check: 'black_frames', verdict: 'fail' });
   const traceId = await withSpan('render-shot', async (span) => span.spanContext().traceId, { shotId: 's01' });
   await withSpan('call-upstream', async () => { throw new Error('401 for Bearer span-secret-token-1234'); })
     .catch(() => undefined);
@@ -125,6 +126,7 @@ const handle = startTelemetry(mode === 'option'
     traceId,
     sdkLoaded: loaded.some((p) => p.includes('sdk-node')),
     exporterLoaded: loaded.some((p) => p.includes('exporter-trace-otlp-http')),
+    metricsExporterLoaded: loaded.some((p) => p.includes('exporter-metrics-otlp-http')),
     rssMb: Math.round(process.memoryUsage().rss / 1e6),
   };
   await handle.shutdown();
@@ -136,6 +138,7 @@ interface ChildReport {
   traceId: string;
   sdkLoaded: boolean;
   exporterLoaded: boolean;
+  metricsExporterLoaded: boolean;
   rssMb: number;
 }
 
@@ -207,9 +210,9 @@ describe('startTelemetry in a real Node process', () => {
 
   it('exports spans over OTLP/HTTP with the service name, redacting recorded errors', async () => {
     const report = await runDriver(dir, 'option', { RECEIVER: receiver });
-    expect(report).toMatchObject({ sdkLoaded: true, exporterLoaded: true });
-    expect(received.map((r) => r.path)).toEqual(['/v1/traces']);
-    const body = received[0]?.body ?? '';
+    expect(report).toMatchObject({ sdkLoaded: true, exporterLoaded: true, metricsExporterLoaded: true });
+    expect(received.map((r) => r.path).sort()).toEqual(['/v1/metrics', '/v1/traces']);
+    const body = received.find((r) => r.path === '/v1/traces')?.body ?? '';
     expect(body).toContain('"render-shot"');
     expect(body).toContain('"call-upstream"');
     expect(body).toContain('render-under-test');
@@ -219,15 +222,24 @@ describe('startTelemetry in a real Node process', () => {
     expect(body).not.toContain('span-secret-token-1234');
   });
 
+  it('pushes the catalogue metrics over OTLP/HTTP on shutdown, with the service name', async () => {
+    await runDriver(dir, 'option', { RECEIVER: receiver });
+    const metrics = received.find((r) => r.path === '/v1/metrics')?.body ?? '';
+    expect(metrics).toContain('"aiprod_qa_checks"');
+    expect(metrics).toContain('black_frames');
+    expect(metrics).toContain('render-under-test');
+    expect(metrics).toContain('"aiprod_process_resident_memory_bytes"');
+  });
+
   it('takes the endpoint from OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
     await runDriver(dir, 'env', { OTEL_EXPORTER_OTLP_ENDPOINT: `${receiver}/` });
-    expect(received.map((r) => r.path)).toEqual(['/v1/traces']);
-    expect(received[0]?.body).toContain('"render-shot"');
+    expect(received.map((r) => r.path).sort()).toEqual(['/v1/metrics', '/v1/traces']);
+    expect(received.find((r) => r.path === '/v1/traces')?.body).toContain('"render-shot"');
   });
 
   it('without an endpoint exports nothing and never loads the SDK or exporter', async () => {
     const report = await runDriver(dir, 'env', {});
-    expect(report).toMatchObject({ sdkLoaded: false, exporterLoaded: false });
+    expect(report).toMatchObject({ sdkLoaded: false, exporterLoaded: false, metricsExporterLoaded: false });
     expect(report.traceId).toBe('00000000000000000000000000000000'); // no-op tracer, no parent
     await new Promise((r) => setTimeout(r, 50));
     expect(received).toEqual([]);
