@@ -10,6 +10,8 @@ missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# A real Prometheus for the local platform's metrics and for the tests of the dashboards' PromQL.
+[ -x "${PROMETHEUS_BIN:-/usr/bin/prometheus}" ] || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   sudo=""

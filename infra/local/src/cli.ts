@@ -26,8 +26,14 @@ program
   .description('start the local platform and write .aiprod/stack.json; returns once everything is healthy')
   .action(async () => {
     if (readInfo()) throw new Error(`a stack is already recorded in ${stackFile}; run "pnpm stack:down" first`);
-    const stack = await LocalStack.start({ repoRoot, stateDir, log: (l) => process.stdout.write(`${l}\n`) });
+    const stack = await LocalStack.start({
+      repoRoot,
+      stateDir,
+      prometheus: {},
+      log: (l) => process.stdout.write(`${l}\n`),
+    });
     stack.writeInfo(stackFile);
+    process.stdout.write(`metrics: ${stack.info.prometheus!.url} (Prometheus, scraping every service)\n`);
     process.stdout.write(`ready: ${stack.info.gatewayUrl} (details in ${stackFile})\n`);
   });
 

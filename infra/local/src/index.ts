@@ -2,3 +2,4 @@ export * from './stack';
 export * from './client';
 export * from './https-client';
 export { runDemo } from './demo';
+export * from './prometheus';

@@ -14,6 +14,7 @@ import {
 import { createFirestore, TenantStore } from '@aiprod/job-store';
 import { provisionCatalogue } from '@aiprod/pubsub';
 import { httpsJson } from './https-client';
+import { startPrometheus, stopPrometheus, type PrometheusHandle } from './prometheus';
 import { ensureLocalCertificate } from './tls';
 
 /** Every service of a fresh stack answering /readyz (they start together on two cores). */
@@ -45,6 +46,10 @@ export interface StackInfo {
   logsDir: string;
   emulators: { pubsub: number | null; firestore: number | null };
   services: Partial<Record<LocalServiceName, { pid: number; port: number }>>;
+  /** The gateway's loopback-only metrics port (its API port serves no metrics). */
+  gatewayMetricsPort?: number;
+  /** The local Prometheus scraping every service, when the stack runs one. */
+  prometheus?: PrometheusHandle;
 }
 
 export interface StackOptions {
@@ -69,6 +74,8 @@ export interface StackOptions {
   >;
   /** Environment added to one service (e.g. the planner's PLANNER_DIRECTOR). */
   serviceEnv?: Partial<Record<LocalServiceName, Record<string, string>>>;
+  /** Run a Prometheus server scraping every service (`stack:up` does; tests that query metrics do). */
+  prometheus?: { intervalSeconds?: number; ruleFiles?: string[] };
   log?: (line: string) => void;
 }
 
@@ -144,6 +151,7 @@ export class LocalStack {
         await Promise.all(names.map(async (n) => [n, await freePort()] as const)),
       ) as Record<LocalServiceName, number>;
       const gatewayUrl = `https://127.0.0.1:${ports.gateway}`;
+      const gatewayMetricsPort = await freePort();
       const common: NodeJS.ProcessEnv = {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -181,7 +189,9 @@ export class LocalStack {
             : {}),
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
-          ...(name === 'gateway' ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile } : {}),
+          ...(name === 'gateway'
+            ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, METRICS_PORT: String(gatewayMetricsPort) }
+            : {}),
         };
       }
 
@@ -200,16 +210,26 @@ export class LocalStack {
           firestore: owned.find((e) => e.kind === 'firestore')?.pid ?? null,
         },
         services: {},
+        gatewayMetricsPort,
       };
       stack = new LocalStack(info, options, owned, serviceEnv);
       say(`starting ${names.join(', ')}`);
       for (const name of names) stack.spawnService(name, ports[name]);
       await stack.waitHealthy(STACK_HEALTHY_TIMEOUT_MS);
+      if (options.prometheus) {
+        say('starting Prometheus');
+        info.prometheus = await startPrometheus({
+          dir: join(stateDir, 'prometheus'),
+          // The gateway's metrics are on their own port; every other service serves them beside /readyz.
+          targets: Object.fromEntries(names.map((n) => [n, n === 'gateway' ? gatewayMetricsPort : ports[n]] as const)),
+          ...options.prometheus,
+        });
+      }
       return stack;
     } catch (error) {
       // A service that fails to start fails the whole start: the services already spawned would
       // otherwise run on, orphaned, against emulators that are about to stop.
-      if (stack) await stopStack({ services: stack.info.services, emulators: { pubsub: null, firestore: null } });
+      if (stack) await stopStack({ ...stack.info, emulators: { pubsub: null, firestore: null } });
       await Promise.all(owned.map((e) => e.stop()));
       throw error;
     }
@@ -297,10 +317,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Stops everything a stack started (services first, then the emulators it owns), by pid. */
-export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators'>): Promise<void> {
-  await Promise.all(
-    Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, SERVICE_STOP_GRACE_MS) : undefined)),
-  );
+export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators' | 'prometheus'>): Promise<void> {
+  await Promise.all([
+    ...Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, SERVICE_STOP_GRACE_MS) : undefined)),
+    info.prometheus ? stopPrometheus(info.prometheus.pid) : undefined,
+  ]);
   await Promise.all(
     [info.emulators.pubsub, info.emulators.firestore]
       .filter((p): p is number => p !== null)

@@ -52,6 +52,13 @@ export interface Preset {
    * GET /v1/presets), the first being the one the shots are framed for.
    */
   defaultAspectRatios: readonly AspectRatioName[];
+  /**
+   * The delivery promise the SLO measures: production time (accepted to delivered, any wait for the
+   * client's approval excluded) should stay under it. Generous against the measured times (a
+   * social_quick job takes about a minute on the local pool, vendor renders a few minutes a shot)
+   * so that only a real slowdown, not an ordinary slow vendor, spends the error budget.
+   */
+  deliveryDeadlineSeconds: number;
 }
 
 const BASE_QA: QaThresholds = {
@@ -81,6 +88,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     backendOrder: ['replicate', 'runway', 'local'],
     nativeAudio: false,
     defaultAspectRatios: ['9:16'],
+    deliveryDeadlineSeconds: 15 * 60,
   },
   brand_campaign: {
     name: 'brand_campaign',
@@ -95,6 +103,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     backendOrder: ['runway', 'veo', 'replicate', 'local'],
     nativeAudio: false,
     defaultAspectRatios: ['16:9', '9:16', '1:1'],
+    deliveryDeadlineSeconds: 60 * 60,
   },
   premium_spot: {
     name: 'premium_spot',
@@ -116,6 +125,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     backendOrder: ['veo', 'runway', 'local'],
     nativeAudio: true,
     defaultAspectRatios: ['16:9'],
+    deliveryDeadlineSeconds: 2 * 60 * 60,
   },
 };
 

@@ -19,6 +19,8 @@ import {
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
+import { recordJobCreated, recordJobTransition, secondsBetween, stateEnteredAt } from './job-metrics';
+import { afterCommit, runRetriedTransaction } from './transactions';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
 export class IllegalTransitionError extends Error {
@@ -92,6 +94,7 @@ export class JobStore {
       version: 1,
       createdAt: now,
       updatedAt: now,
+      stateEnteredAt: now,
       deadlineAt: deadlineFor('QUEUED', now, this.deadlines),
       costUsd: 0,
     };
@@ -99,6 +102,7 @@ export class JobStore {
     batch.create(this.jobRef(input.jobId), job);
     batch.create(this.eventRef(input.jobId, 'v1-QUEUED'), { type: 'job.created', at: now, data: { status: 'QUEUED' } });
     await batch.commit();
+    recordJobCreated(job);
     return job;
   }
 
@@ -218,10 +222,15 @@ export class JobStore {
       status: to,
       version: job.version + 1,
       updatedAt: now,
+      stateEnteredAt: now,
+      ...(job.status === 'AWAITING_APPROVAL'
+        ? { approvalWaitSeconds: (job.approvalWaitSeconds ?? 0) + secondsBetween(stateEnteredAt(job), now) }
+        : {}),
       deadlineAt: deadlineFor(to, now, this.deadlines),
       sweeps: 0,
     };
     tx.set(this.jobRef(job.jobId), next);
+    afterCommit(tx, () => recordJobTransition(job, next, now));
     const event = options.event ?? { type: 'job.status' };
     this.writeEvent(
       tx,
@@ -529,21 +538,8 @@ export class JobStore {
     });
   }
 
-  /**
-   * A transaction, tried again when the Firestore emulator invalidates it under lock contention
-   * ("Transaction is invalid or closed", where Firestore itself answers ABORTED and the client
-   * retries on its own). Bounded; the callback must be safe to run again, as every one here is.
-   */
-  private async runTx<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await this.db.runTransaction(fn);
-      } catch (error) {
-        const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
-        if (!invalidated || tries >= 4) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
-      }
-    }
+  private runTx<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return runRetriedTransaction(this.db, fn);
   }
 
   /**

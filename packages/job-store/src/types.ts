@@ -76,6 +76,10 @@ export interface Job {
   version: number;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+  /** When the job entered its current status (stage latency is measured from it). */
+  stateEnteredAt?: Timestamp;
+  /** Seconds the job spent in AWAITING_APPROVAL: the client's time, left out of production time. */
+  approvalWaitSeconds?: number;
   /** When the current status is overdue (the sweeper's cue). Null in terminal states. */
   deadlineAt: Timestamp | null;
   /** How many times the sweeper has found the current state overdue and nudged it. */

@@ -16,7 +16,7 @@ import {
   type SubscriptionSpec,
   type TopicName,
 } from '@aiprod/contracts';
-import { withExtractedContext } from '@aiprod/observability';
+import { count, observe, observeGauge, withExtractedContext } from '@aiprod/observability';
 import type { Log } from './log';
 
 export interface HandlerContext {
@@ -157,6 +157,7 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
   const log = options.log.child({ subscription: spec.name });
   const tracer = trace.getTracer('@aiprod/pubsub');
   let inFlight = 0;
+  const metrics = consumerMetrics(spec.name);
 
   const subscription: Subscription = pubsub.subscription(spec.name, {
     flowControl: { maxMessages: options.maxConcurrent ?? 4, allowExcessMessages: false },
@@ -169,11 +170,12 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
     },
   });
 
-  const processMessage = async (message: Message): Promise<void> => {
+  const processMessage = async (message: Message, settle: (outcome: MessageOutcome) => void): Promise<void> => {
     const attempt = message.deliveryAttempt || 1;
     const base = { messageId: message.id, deliveryAttempt: attempt };
     const decoded = decodeMessage(handler.topic, message.data, message.attributes);
     if (!decoded.ok) {
+      settle('invalid');
       log.warn('rejected a malformed message', { ...base, problem: decoded.problem, jobId: decoded.jobId });
       try {
         await recorder.invalidMessage({
@@ -209,6 +211,7 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
           try {
             await handler.handle(msg, ctx);
             message.ack();
+            settle('ack');
           } catch (error) {
             span.recordException(error as Error);
             span.setStatus({ code: SpanStatusCode.ERROR });
@@ -224,13 +227,16 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
                 });
                 ctx.log.warn('permanent failure recorded', { reason: error.reason, error: error.message });
                 message.ack();
+                settle('permanent');
               } catch (recordError) {
                 ctx.log.error('could not record a permanent failure; will retry', { error: recordError });
                 message.nack();
+                settle('nack');
               }
             } else {
               ctx.log.warn('handler failed; message will be retried', { error });
               message.nack();
+              settle('nack');
             }
           } finally {
             span.end();
@@ -242,21 +248,66 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
 
   subscription.on('message', (message: Message) => {
     inFlight += 1;
-    processMessage(message)
+    const held = metrics.received(message);
+    processMessage(message, held.settle)
       .catch((e: unknown) => {
         log.error('unexpected consumer failure', { error: e, messageId: message.id });
         message.nack();
+        held.settle('nack');
       })
       .finally(() => {
         inFlight -= 1;
+        held.done();
       });
   });
   subscription.on('error', (error: Error) => log.error('subscription stream error', { error }));
 
   return {
     subscription: spec.name,
-    close: () => subscription.close(),
+    close: async () => {
+      await subscription.close();
+      metrics.stop();
+    },
     inFlight: () => inFlight,
+  };
+}
+
+type MessageOutcome = 'ack' | 'nack' | 'permanent' | 'invalid';
+
+/**
+ * A consumer's metrics: outcomes, handling time, redeliveries, and the age of the oldest message
+ * it holds (the emulator has no backlog metric, and in the cloud ours measures the same thing
+ * from the consumer's side: a message a stuck handler holds grows old here).
+ */
+function consumerMetrics(subscription: string) {
+  const held = new Map<string, { publishedMs: number }>();
+  // Series that must exist before anything goes wrong, so that dashboards and alerts see a zero.
+  count('pubsubRedeliveries', { subscription }, 0);
+  const stopObserving = observeGauge('pubsubOldestUnackedAge', () => {
+    let oldest = Date.now();
+    for (const m of held.values()) oldest = Math.min(oldest, m.publishedMs);
+    return [[(Date.now() - oldest) / 1000, { subscription }]];
+  });
+  return {
+    /** A message arrived; `settle` says how it ended, `done` records it once handling is over. */
+    received(message: Message) {
+      if ((message.deliveryAttempt || 1) > 1) count('pubsubRedeliveries', { subscription });
+      const startedMs = performance.now();
+      const key = `${message.id}/${message.ackId}`;
+      held.set(key, { publishedMs: message.publishTime.getTime() });
+      let outcome: MessageOutcome = 'nack';
+      return {
+        settle: (how: MessageOutcome) => {
+          outcome = how;
+        },
+        done: () => {
+          held.delete(key);
+          observe('pubsubHandleDuration', (performance.now() - startedMs) / 1000, { subscription, outcome });
+          count('pubsubMessages', { subscription, outcome });
+        },
+      };
+    },
+    stop: stopObserving,
   };
 }
 
@@ -283,6 +334,7 @@ export function startDeadLetterWatcher(options: {
   const { spec } = options;
   const log = options.log.child({ subscription: spec.deadLetterWatchSubscription });
   let inFlight = 0;
+  count('deadLetters', { subscription: spec.name }, 0);
   const subscription = options.pubsub.subscription(spec.deadLetterWatchSubscription, {
     flowControl: { maxMessages: 2, allowExcessMessages: false },
     closeOptions: { behavior: SubscriptionCloseBehaviors.NackImmediately },
@@ -307,7 +359,11 @@ export function startDeadLetterWatcher(options: {
         data: raw.slice(0, 4096),
         attributes: message.attributes,
       })
-      .then(() => message.ack())
+      .then(() => {
+        message.ack();
+        // Counted once recorded: a letter whose record failed comes back and is counted then.
+        count('deadLetters', { subscription: spec.name });
+      })
       .catch((error: unknown) => {
         log.error('could not record a dead letter', { error, ...ids });
         message.nack();

@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
 import { recordDeadLetter, type DeadLetterInfo } from './dead-letters';
@@ -92,7 +92,12 @@ export interface WorkerServiceOptions<S extends ServiceName = ServiceName> {
   deadLetterSuperseded?: (letter: DeadLetterInfo) => Promise<string | null>;
   /** Extra work to stop on shutdown. */
   onClose?: () => Promise<void>;
+  /** Serves GET /metrics (the telemetry handle's Prometheus text). Worker pools have no ingress on
+   *  Cloud Run, so this port is reachable only by a local Prometheus. */
+  metricsHandler?: MetricsHandler;
 }
+
+export type MetricsHandler = (request: IncomingMessage, response: ServerResponse) => void;
 
 /**
  * Starts a worker: one consumer per subscription the catalogue gives this service (and backend),
@@ -138,7 +143,7 @@ export async function runWorkerService<S extends ServiceName>(
       })
     : undefined;
   const state: RunningService = { ready: false, close: async () => undefined };
-  const server = await startHealthServer(options.port, options.host, () => state.ready);
+  const server = await startHealthServer(options.port, options.host, () => state.ready, options.metricsHandler);
   state.ready = true;
   let closing: Promise<void> | undefined;
   state.close = () => {
@@ -156,10 +161,17 @@ export async function runWorkerService<S extends ServiceName>(
   return state;
 }
 
-export function startHealthServer(port: number, host: string, isReady: () => boolean): Promise<Server> {
+export function startHealthServer(
+  port: number,
+  host: string,
+  isReady: () => boolean,
+  metricsHandler?: MetricsHandler,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path === '/healthz') {
+    if (path === '/metrics' && metricsHandler && req.method === 'GET') {
+      metricsHandler(req, res);
+    } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
     } else if (path === '/readyz') {
       const ready = isReady();

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
   const dispatcher = startWebhookDispatcher(deps, env.WEBHOOK_POLL_SECONDS * 1000);
   const service = await runWorkerService({
     service: 'delivery',
+    metricsHandler: telemetry.metricsHandler,
     deps,
     handlers: buildDelivery(deps),
     sweep: deliverySweep(deps),

@@ -1,11 +1,14 @@
 import { Timestamp } from '@google-cloud/firestore';
-import { attemptDelivery, type WebhookDeps } from './steps/send-webhook';
+import { count } from '@aiprod/observability';
+import { attemptDelivery, WEBHOOK_OUTCOME, type WebhookDeps } from './steps/send-webhook';
 
 /** Sends the deliveries that have come due; several instances may run it, the claim keeps it single. */
 export function startWebhookDispatcher(
   deps: WebhookDeps,
   intervalMs: number,
 ): { stop(): Promise<void>; runOnce(): Promise<void> } {
+  // Every outcome's series exists from the start, so a rate of give-ups reads 0, not "no data".
+  for (const outcome of Object.values(WEBHOOK_OUTCOME)) count('webhookDeliveries', { outcome }, 0);
   let running: Promise<void> | undefined;
   const runOnce = () => {
     running ??= (async () => {

@@ -19,6 +19,7 @@ import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
 import { presetRoutes } from './routes/presets';
+import { requestMetrics } from './request-metrics';
 import { webhookRoutes } from './routes/webhook';
 
 export interface GatewayDeps {
@@ -79,6 +80,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // hop that balancer added, never an X-Forwarded-For entry the client could write itself.
   app.set('trust proxy', deps.trustProxyHops ? deps.trustProxyHops : false);
   app.use(helmet());
+  app.use(requestMetrics());
   app.use(requestContext(deps.log));
   app.use(corsAllowList(deps.corsAllowedOrigins ?? []));
 

@@ -14,6 +14,14 @@ export const GatewayEnv = envSchema(
     ...StorageEnvProperties,
     ...BackendsEnvProperties,
     ...LoopbackEnvProperties,
+    METRICS_PORT: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 65535,
+        description:
+          'Serve Prometheus metrics at /metrics on this port, on loopback only (the local platform). Unset on Cloud Run, where metrics are pushed to the collector sidecar; never on the public port, which serves only authenticated API calls and health checks.',
+      }),
+    ),
     TLS_CERT_FILE: Type.Optional(
       Type.String({
         minLength: 1,

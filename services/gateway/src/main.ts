@@ -1,9 +1,9 @@
 // Telemetry first, so everything loaded after it can be traced.
-import { createLogger, startTelemetry } from '@aiprod/observability';
+import { createLogger, startTelemetry, type TelemetryHandle } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'gateway' });
 
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
@@ -88,6 +88,7 @@ async function main(): Promise<void> {
   server.headersTimeout = HEADERS_TIMEOUT_MS;
   server.requestTimeout = REQUEST_TIMEOUT_MS;
   await new Promise<void>((resolve) => server.listen(env.PORT, env.HOST, resolve));
+  const metricsServer = env.METRICS_PORT ? await serveMetricsOnLoopback(env.METRICS_PORT, telemetry) : undefined;
   ready = true;
   log.info('gateway started', { port: env.PORT, tls: Boolean(tls) });
   exitOnSignals(async () => {
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
     // a read started after terminate() is an unhandled rejection in the Firestore client.
     ready = false;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    metricsServer?.close();
     server.closeIdleConnections();
     streams.closeAll();
     await closed;
@@ -105,6 +107,18 @@ async function main(): Promise<void> {
     await core.publisher.close();
     await Promise.allSettled([core.pubsub.close(), core.db.terminate(), telemetry.shutdown()]);
   }, log);
+}
+
+/** Metrics for a local Prometheus: a second listener bound to 127.0.0.1, serving /metrics only. */
+function serveMetricsOnLoopback(port: number, telemetry: TelemetryHandle): Promise<Server> {
+  const metricsServer = createHttpServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] === '/metrics' && req.method === 'GET') telemetry.metricsHandler(req, res);
+    else res.writeHead(404).end();
+  });
+  return new Promise((resolve, reject) => {
+    metricsServer.once('error', reject);
+    metricsServer.listen(port, '127.0.0.1', () => resolve(metricsServer));
+  });
 }
 
 main().catch((error: unknown) => {

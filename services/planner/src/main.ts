@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   });
   const service = await runWorkerService({
     service: 'planner',
+    metricsHandler: telemetry.metricsHandler,
     deps,
     handlers: buildPlanner(deps),
     sweep: plannerSweep(deps),

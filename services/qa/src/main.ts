@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   };
   const service = await runWorkerService({
     service: 'qa',
+    metricsHandler: telemetry.metricsHandler,
     deps,
     handlers: buildQa(deps),
     port: env.PORT,

@@ -1,16 +1,19 @@
 // Telemetry first, so everything loaded after it can be traced.
 import { createLogger, startTelemetry } from '@aiprod/observability';
-const telemetry = startTelemetry({ service: 'render' });
+// One name per pool (render-local, render-runway…), as Cloud Run names the workloads; the
+// variable is read raw here because env.ts loads after telemetry (it is validated there).
+const telemetry = startTelemetry({ service: `render-${process.env.RENDER_BACKEND ?? 'unknown'}` });
 
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
+import { RenderCache, ShotAttempts, TenantStore, recordSpend } from '@aiprod/job-store';
 import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildRender, buildRenderSweep, type RenderDeps } from './app';
 import { createBackend } from './backends';
 import { loadEnv } from './env';
+import { initRenderSeries, reportBreakerState, reportSpendAgainstCap, timedBackend } from './render-metrics';
 import { backendBreaker } from './steps/policy';
 
 /** One vendor create call: the vendors answer within seconds; beyond this the answer is treated as lost. */
@@ -35,7 +38,11 @@ async function main(): Promise<void> {
   });
   const core = createCoreDeps('render', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const storage = blobStoreFromEnv(env);
-  const backend = createBackend(env, storage);
+  const backend = timedBackend(createBackend(env, storage));
+  const tenants = new TenantStore(core.db);
+  const breaker = backendBreaker(policy.backends[backend.name]);
+  reportBreakerState(breaker, backend.name);
+  initRenderSeries(backend.name, env.ENABLED_BACKENDS);
   const shutdown = new AbortController();
   const leaseMs = env.RENDER_LEASE_SECONDS * 1000;
   const deps: RenderDeps = {
@@ -53,7 +60,7 @@ async function main(): Promise<void> {
       fetchMs: CLIP_FETCH_TIMEOUT_MS,
       jobCheckMs: JOB_CHECK_INTERVAL_MS,
     },
-    breaker: backendBreaker(policy.backends[backend.name]),
+    breaker,
     cache: new RenderCache(core.db),
     cacheTtlSeconds: env.RENDER_CACHE_TTL_SECONDS,
     price: (name, model, spec, usage) =>
@@ -64,7 +71,8 @@ async function main(): Promise<void> {
         ...(usage.predictSeconds !== undefined ? { predictSeconds: usage.predictSeconds } : {}),
       }),
     recordSpend: async (tenantId, usd, entryId) => {
-      await recordSpend(core.db, tenantId, usd, new Date(), { entryId });
+      const { recorded } = await recordSpend(core.db, tenantId, usd, new Date(), { entryId });
+      if (recorded) await reportSpendAgainstCap(core.db, tenants, tenantId);
     },
     workDir: env.WORK_DIR ?? tmpdir(),
     shutdown: shutdown.signal,
@@ -72,6 +80,7 @@ async function main(): Promise<void> {
   const sweep = buildRenderSweep(deps);
   const service = await runWorkerService({
     service: 'render',
+    metricsHandler: telemetry.metricsHandler,
     backend: env.RENDER_BACKEND,
     deps,
     handlers: buildRender(deps),

@@ -1,5 +1,6 @@
 import { Timestamp } from '@google-cloud/firestore';
 import { WebhookStore, type JobStore, type WebhookDelivery } from '@aiprod/job-store';
+import { count } from '@aiprod/observability';
 import type { Log } from '@aiprod/pubsub';
 import {
   classifyWebhookResponse,
@@ -25,6 +26,14 @@ export interface WebhookDeps {
  * secrets are read at send time (a rotation or a 410 since the last attempt counts), the SSRF
  * guard runs again inside sendWebhook, and the outcome decides the next attempt.
  */
+/** How an attempt left the delivery, as the webhook metric names it. */
+export const WEBHOOK_OUTCOME: Record<WebhookDelivery['state'], string> = {
+  delivered: 'delivered',
+  pending: 'retry',
+  failed: 'gave_up',
+  disabled: 'disabled',
+};
+
 export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Promise<void> {
   const now = Timestamp.now();
   const delivery = await deps.webhooks.claim(webhookId, now, Math.ceil(deps.timeoutMs / 1000) + 30);
@@ -37,6 +46,7 @@ export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Pro
       { attempt, at: now, status: 0, outcome: 'give_up', durationMs: 0, error: 'the endpoint was removed or disabled' },
       { state: 'disabled', nextAttemptAt: null },
     );
+    count('webhookDeliveries', { outcome: 'disabled' });
     return;
   }
   const headers = signWebhook({
@@ -73,6 +83,7 @@ export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Pro
     },
     { state, nextAttemptAt: scaled === null ? null : Timestamp.fromMillis(Date.now() + scaled * 1000) },
   );
+  count('webhookDeliveries', { outcome: WEBHOOK_OUTCOME[state] });
   if (outcome === 'disable')
     await deps.webhooks.disableEndpoint(delivery.tenantId, `HTTP 410 from the endpoint on ${webhookId}`);
   await deps.jobs.appendEvent(delivery.jobId, {

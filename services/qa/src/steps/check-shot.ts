@@ -5,6 +5,7 @@ import { isTerminal, PermanentError, presetOf, type ShotSpec } from '@aiprod/con
 import { renderRequestFor, type Job, type QaReport, type Shot } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { evaluateClip, expectationFromSpec } from '@aiprod/clip-checks';
+import { count } from '@aiprod/observability';
 import { qaEvidencePrefix } from '@aiprod/storage';
 import type { QaDeps } from '../app';
 
@@ -103,6 +104,7 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
   }
 
   const report = await inspect(deps, job, shot, msg);
+  recordChecks(report);
   const failed = report.checks.filter((c) => c.verdict === 'fail');
   log.info('QA verdict', { verdict: report.verdict, failed: failed.map((c) => c.name), ...report.timings });
   if (!failed.length) {
@@ -133,4 +135,12 @@ export async function checkRenderedShot(deps: QaDeps, msg: RenderedAttempt, log:
     summary,
   );
   if (retake) await requestRender(deps, job, retake);
+}
+
+/** Each check's verdict; a check that ran gets its `fail` series at zero too, for rates and alerts. */
+function recordChecks(report: QaReport): void {
+  for (const check of report.checks) {
+    count('qaChecks', { check: check.name, verdict: check.verdict });
+    if (check.verdict !== 'fail') count('qaChecks', { check: check.name, verdict: 'fail' }, 0);
+  }
 }

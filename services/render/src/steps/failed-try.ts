@@ -10,6 +10,7 @@ import {
 } from '@aiprod/job-store';
 import { BACKEND_CAPABILITIES, isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
+import { recordFallback } from '../render-metrics';
 import type { RenderDeps } from '../app';
 import type { BackendError } from '../backends/backend';
 import type { AttemptEnd } from './attempt-end';
@@ -72,6 +73,7 @@ export async function onFailure(
   log.warn('vendor task failed', { class: error.class, code: error.code, action: decision.action, to: decision.to });
   if (next.kind === 'retry') return after.attempts[String(ref.attempt)]!;
   if (next.kind === 'hand_over') {
+    recordFallback(ref.backend, next.to);
     const request = renderRequestFor(job, after);
     await deps.publisher.publish(request.topic, request.message);
     return 'finished';

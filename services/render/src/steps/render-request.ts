@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminal, PermanentError, renderTopicFor, type RenderRequest } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type AttemptRef, type Job } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
+import { recordAttemptTaken } from '../render-metrics';
 import type { RenderDeps } from '../app';
 import { abandonTask } from './abandon-task';
 import type { AttemptEnd } from './attempt-end';
@@ -98,6 +99,7 @@ async function holdAndRender(
         continue;
       }
       case 'claimed':
+        recordAttemptTaken(deps.backend.name, claim.attempt);
         return withLease(deps, ref, holder, log, (lost) =>
           renderAttempt(deps, msg, job, claim.attempt, ref, lost, log),
         );

@@ -3,6 +3,7 @@ import type { RenderRequest } from '@aiprod/contracts';
 import { costLineId, taskRef, type Job, type RenderTry } from '@aiprod/job-store';
 import type { RenderDeps } from '../app';
 import type { BackendUsage } from '../backends/backend';
+import { recordTry } from '../render-metrics';
 
 /**
  * Money, in the order that never loses it: a task's spend is reserved against the job's budget
@@ -67,7 +68,7 @@ export async function settleSpend(
     ...(entry.vendorTaskId ? { taskId: entry.vendorTaskId } : {}),
     ...(detail.createMarkedAt ? { createMarkedAt: detail.createMarkedAt } : {}),
   });
-  await deps.jobs.addCost(
+  const added = await deps.jobs.addCost(
     msg.jobId,
     line,
     entry.costUsd,
@@ -84,6 +85,7 @@ export async function settleSpend(
     },
     detail.reservation ? { reservation: detail.reservation } : {},
   );
+  if (added) recordTry(entry);
   // Also on a redelivery (the line was already there): the month's spend dedupes on the line id.
   if (entry.costUsd > 0) await deps.recordSpend(msg.tenantId, entry.costUsd, `${msg.jobId}-${line}`);
 }
