@@ -32,7 +32,8 @@ beforeAll(async () => {
 // Terraform arguments that are not fields of the message (they name where it lives).
 const without = (body: Record<string, unknown>, keys: string[]) =>
   Object.fromEntries(Object.entries(body).filter(([k]) => !keys.includes(k)));
-const alertAsProto = (body: Record<string, unknown>) => without(substitute(body, mod) as Record<string, unknown>, ['project']);
+const alertAsProto = (body: Record<string, unknown>) =>
+  without(substitute(body, mod) as Record<string, unknown>, ['project']);
 const serviceAsProto = (body: Record<string, unknown>) => ({
   ...without(substitute(body, mod) as Record<string, unknown>, ['project', 'service_id']),
   custom: {},
@@ -42,8 +43,7 @@ function sloAsProto(raw: Record<string, unknown>): Record<string, unknown> {
   const body = substitute(raw, mod) as Record<string, unknown>;
   const out = without(body, ['project', 'service', 'slo_id', 'rolling_period_days', 'request_based_sli']);
   if (body.rolling_period_days !== undefined) out.rolling_period = `${Number(body.rolling_period_days) * 86400}s`;
-  if (body.request_based_sli !== undefined)
-    out.service_level_indicator = [{ request_based: body.request_based_sli }];
+  if (body.request_based_sli !== undefined) out.service_level_indicator = [{ request_based: body.request_based_sli }];
   return out;
 }
 
@@ -73,7 +73,8 @@ describe("dashboards, alert policies and SLOs parse as Google's message types", 
   it('has every custom service as a Service and every SLO as a ServiceLevelObjective', () => {
     const services = mod.resources('google_monitoring_custom_service');
     expect(Object.keys(services).sort()).toEqual(['gateway', 'jobs']);
-    for (const body of Object.values(services)) expect(checkMessage(Service, serviceAsProto(body), '$', blocks)).toEqual([]);
+    for (const body of Object.values(services))
+      expect(checkMessage(Service, serviceAsProto(body), '$', blocks)).toEqual([]);
     const slos = mod.resources('google_monitoring_slo');
     expect(Object.keys(slos).sort()).toEqual(['gateway_availability', 'gateway_latency', 'jobs_within_deadline']);
     for (const [name, body] of Object.entries(slos)) {
@@ -83,9 +84,16 @@ describe("dashboards, alert policies and SLOs parse as Google's message types", 
 
   it('fails a dashboard with an unknown field, a wrong type, a bad enum or two members of a oneof', () => {
     const d = dashboards()[0]!.json;
-    const copy = () => JSON.parse(JSON.stringify(d)) as { mosaicLayout: { tiles: Record<string, any>[] } };
+    interface Tile {
+      width: unknown;
+      widget: {
+        text?: unknown;
+        xyChart: { dataSets: { plotType: string; timeSeriesQuery: Record<string, unknown> }[] };
+      };
+    }
+    const copy = () => JSON.parse(JSON.stringify(d)) as { mosaicLayout: { tiles: Tile[] } };
     const unknown = copy();
-    unknown.mosaicLayout.tiles[1]!.widget.xyChart.dataSets[0].timeSeriesQuery.promQuery = 'up';
+    unknown.mosaicLayout.tiles[1]!.widget.xyChart.dataSets[0]!.timeSeriesQuery.promQuery = 'up';
     expect(checkMessage(Dashboard, unknown)).toEqual([
       '$.mosaicLayout.tiles[1].widget.xyChart.dataSets[0].timeSeriesQuery.promQuery: no such field in google.monitoring.dashboard.v1.TimeSeriesQuery',
     ]);
@@ -93,7 +101,7 @@ describe("dashboards, alert policies and SLOs parse as Google's message types", 
     wrongType.mosaicLayout.tiles[1]!.width = '24';
     expect(checkMessage(Dashboard, wrongType)).toEqual(['$.mosaicLayout.tiles[1].width: "24" is not a int32']);
     const badEnum = copy();
-    badEnum.mosaicLayout.tiles[1]!.widget.xyChart.dataSets[0].plotType = 'PIE';
+    badEnum.mosaicLayout.tiles[1]!.widget.xyChart.dataSets[0]!.plotType = 'PIE';
     expect(checkMessage(Dashboard, badEnum)).toEqual([
       expect.stringContaining('$.mosaicLayout.tiles[1].widget.xyChart.dataSets[0].plotType: "PIE" is not a value of'),
     ]);
@@ -112,9 +120,9 @@ describe("dashboards, alert policies and SLOs parse as Google's message types", 
     expect(checkMessage(AlertPolicy, { ...body, runbook: 'x' }, '$', blocks)).toEqual([
       '$.runbook: no such field in google.monitoring.v3.AlertPolicy',
     ]);
-    expect(checkMessage(AlertPolicy, { ...body, alert_strategy: [{ auto_close: '30 minutes' }] }, '$', blocks)).toEqual([
-      '$.alert_strategy[0].auto_close: "30 minutes" is not a google.protobuf.Duration',
-    ]);
+    expect(checkMessage(AlertPolicy, { ...body, alert_strategy: [{ auto_close: '30 minutes' }] }, '$', blocks)).toEqual(
+      ['$.alert_strategy[0].auto_close: "30 minutes" is not a google.protobuf.Duration'],
+    );
     const slo = sloAsProto(mod.resources('google_monitoring_slo').gateway_latency!);
     expect(checkMessage(Slo, { ...slo, goal: '0.99' }, '$', blocks)).toEqual(['$.goal: "0.99" is not a double']);
     expect(checkMessage(Slo, { ...slo, calendar_period: 'MONTH' }, '$', blocks)).toEqual([
@@ -131,7 +139,21 @@ for (const spec of Object.values(METRICS) as MetricSpec[]) {
   else SERIES.set(prometheusName(spec), spec);
 }
 const ALWAYS = ['job', 'instance', 'le'];
-const KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan']);
+const KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'inf',
+  'nan',
+]);
 
 /** The metric names and label names a PromQL expression refers to, and what is wrong with them. */
 function promqlProblems(q: string): string[] {
@@ -146,7 +168,10 @@ function promqlProblems(q: string): string[] {
       if (!spec.labels.includes(l[1]!) && !ALWAYS.includes(l[1]!)) problems.push(`${m[1]!} has no label ${l[1]!}`);
     }
   }
-  const bare = s.replace(/\{[^}]*\}/g, ' ').replace(/\[[^\]]*\]/g, ' ').replace(grouping, ' ');
+  const bare = s
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ')
+    .replace(grouping, ' ');
   for (const m of bare.matchAll(/(?<![\w.])([a-zA-Z_:][\w:]*)(?!\w)(\s*\()?/g)) {
     const name = m[1]!;
     if (m[2] || KEYWORDS.has(name.toLowerCase())) continue; // a function call or a keyword
@@ -156,8 +181,12 @@ function promqlProblems(q: string): string[] {
   }
   const labels = new Set([...ALWAYS, ...[...used].flatMap((x) => x.labels)]);
   for (const g of s.matchAll(grouping)) {
-    for (const l of g[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
-      if (!labels.has(l)) problems.push(`grouping by ${l}, a label none of ${[...used].map((x) => x.name).join(', ')} has`);
+    for (const l of g[1]!
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)) {
+      if (!labels.has(l))
+        problems.push(`grouping by ${l}, a label none of ${[...used].map((x) => x.name).join(', ')} has`);
     }
   }
   if (used.size === 0) problems.push('names no catalogue metric');
@@ -176,7 +205,9 @@ describe('every query names catalogue metrics and their labels', () => {
       'aiprod_render_attempts is not a series of the metric catalogue',
       'names no catalogue metric',
     ]);
-    expect(promqlProblems('aiprod_dead_letters_total{backend="veo"} > 0')).toEqual(['aiprod_dead_letters_total has no label backend']);
+    expect(promqlProblems('aiprod_dead_letters_total{backend="veo"} > 0')).toEqual([
+      'aiprod_dead_letters_total has no label backend',
+    ]);
     expect(promqlProblems('sum by (tenant) (aiprod_render_cost_usd_total)')).toEqual([
       'grouping by tenant, a label none of aiprod_render_cost_usd has',
     ]);
@@ -185,7 +216,9 @@ describe('every query names catalogue metrics and their labels', () => {
 
   it('uses subscription label values of the topic catalogue only', () => {
     const names = new Set(subscriptions().map((s) => s.name));
-    const all = [...dashboardQueries().map((q) => q.promql), ...(mod ? [] : [])].join('\n');
+    const all = dashboardQueries()
+      .map((q) => q.promql)
+      .join('\n');
     for (const m of all.matchAll(/subscription\s*=~?\s*"([^"]+)"/g)) expect(names.has(m[1]!)).toBe(true);
   });
 });
@@ -203,7 +236,9 @@ describe('alert rules for Prometheus', () => {
       'AiprodOldestUnacked',
     ]);
     const by = Object.fromEntries(rules.map((r) => [r.name, r]));
-    expect(by.AiprodOldestUnacked!.promql).toBe('max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > 1800');
+    expect(by.AiprodOldestUnacked!.promql).toBe(
+      'max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > 1800',
+    );
     // The multiwindow burn rates for the 99.5 % objective: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min.
     expect(by.AiprodAvailabilityFastBurn!.promql).toContain('[1h]');
     expect(by.AiprodAvailabilityFastBurn!.promql).toContain('[5m]');
@@ -249,21 +284,47 @@ describe('promtool accepts every expression', () => {
   it('checks every dashboard query as a recording rule', () => {
     const queries = dashboardQueries();
     const yaml = JSON.stringify({
-      groups: [{ name: 'dashboards', rules: queries.map((q, i) => ({ record: `aiprod_dashboard:query:${i}`, expr: q.promql })) }],
+      groups: [
+        {
+          name: 'dashboards',
+          rules: queries.map((q, i) => ({ record: `aiprod_dashboard:query:${i}`, expr: q.promql })),
+        },
+      ],
     });
     const run = check('dashboards.yml', yaml);
-    expect([run.status, run.stdout + run.stderr]).toEqual([0, expect.stringContaining(`SUCCESS: ${queries.length} rules found`)]);
+    expect([run.status, run.stdout + run.stderr]).toEqual([
+      0,
+      expect.stringContaining(`SUCCESS: ${queries.length} rules found`),
+    ]);
   });
 
   it('fails an expression Prometheus cannot parse', () => {
-    const run = check('broken.yml', prometheusRulesFile([{ name: 'X', resource: 'x', displayName: 'x', promql: 'sum by (a (up)', duration: '0s', severity: 'ERROR', runbook: 'x' }]));
+    const run = check(
+      'broken.yml',
+      prometheusRulesFile([
+        {
+          name: 'X',
+          resource: 'x',
+          displayName: 'x',
+          promql: 'sum by (a (up)',
+          duration: '0s',
+          severity: 'ERROR',
+          runbook: 'x',
+        },
+      ]),
+    );
     expect(run.status).not.toBe(0);
   });
 });
 
 const RUNBOOK = readFileSync(join(__dirname, '..', 'docs', 'runbook.md'), 'utf8');
 /** Heading anchor as GitHub renders it. */
-const slug = (h: string) => h.trim().toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-');
+const slug = (h: string) =>
+  h
+    .trim()
+    .toLowerCase()
+    .replace(/[^\w\- ]/g, '')
+    .replace(/ /g, '-');
 function sections(md: string): Map<string, string> {
   const out = new Map<string, string>();
   const lines = md.split('\n');
@@ -302,7 +363,10 @@ describe('the collector config', () => {
     receivers: { otlp: { protocols: { http: { endpoint: string } } } };
     exporters: Record<string, unknown>;
     extensions: { health_check: { endpoint: string } };
-    service: { extensions: string[]; pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }> };
+    service: {
+      extensions: string[];
+      pipelines: Record<string, { receivers: string[]; processors: string[]; exporters: string[] }>;
+    };
     processors: Record<string, unknown>;
   };
 

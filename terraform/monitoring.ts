@@ -73,7 +73,9 @@ export interface MonitoringModule {
 /** The module's .tf files, parsed. */
 export async function loadMonitoring(dir = MONITORING_DIR): Promise<MonitoringModule> {
   const files: MonitoringModule['files'] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.tf')).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((x) => x.endsWith('.tf'))
+    .sort()) {
     files.push({ path: f, json: (await parse(f, readFileSync(join(dir, f), 'utf8'))) as Body });
   }
   const defaults: Record<string, unknown> = {};
@@ -106,7 +108,11 @@ export type Overrides = Record<string, string | number>;
  * `overrides`) and the locals; a string that is one reference takes the referenced value's type.
  * A reference it cannot resolve (another expression, a resource attribute) is left as written.
  */
-export function substitute(value: unknown, mod: Pick<MonitoringModule, 'defaults' | 'locals'>, overrides: Overrides = {}): unknown {
+export function substitute(
+  value: unknown,
+  mod: Pick<MonitoringModule, 'defaults' | 'locals'>,
+  overrides: Overrides = {},
+): unknown {
   const lookup = (kind: string, name: string, depth: number): unknown => {
     if (kind === 'var') return name in overrides ? overrides[name] : mod.defaults[name];
     return depth > 5 ? undefined : resolve(mod.locals[name], depth + 1);

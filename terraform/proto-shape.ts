@@ -22,7 +22,8 @@ export function monitoringV3(): protobuf.Root {
     return protobuf.util.path.resolve(origin, target);
   };
   root.loadSync(['google/monitoring/v3/alert.proto', 'google/monitoring/v3/service.proto'], { keepCase: true });
-  return root.resolveAll();
+  root.resolveAll();
+  return root;
 }
 
 /** google.monitoring.dashboard.v1 from @google-cloud/monitoring-dashboards' JSON descriptors,
@@ -30,7 +31,9 @@ export function monitoringV3(): protobuf.Root {
 export function dashboardV1(): protobuf.Root {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- a JSON descriptor, not code
   const json = require('@google-cloud/monitoring-dashboards/build/protos/protos.json') as protobuf.INamespace;
-  return protobuf.Root.fromJSON(json).resolveAll();
+  const root = protobuf.Root.fromJSON(json);
+  root.resolveAll();
+  return root;
 }
 
 export interface ShapeOptions {
