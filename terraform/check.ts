@@ -383,10 +383,20 @@ const CREDENTIAL_SHAPES: [RegExp, string][] = [
 const looksRandom = (s: string) =>
   !s.includes('${') && /^[A-Za-z0-9+/=_-]{32,}$/.test(s) && /[0-9]/.test(s) && /[a-z]/.test(s) && /[A-Z]/.test(s);
 
+// Secret versions whose data is a file committed in git, not a credential: Cloud Run mounts files
+// only from Secret Manager, and the collector sidecar needs its config as a file.
+const COMMITTED_CONFIG_VERSIONS: Record<string, string> = {
+  'modules/monitoring/main.tf google_secret_manager_secret_version.collector_config':
+    '${file("${path.module}/collector.yaml")}',
+};
+const isCommittedConfig = (r: Resource) =>
+  COMMITTED_CONFIG_VERSIONS[`${r.file} ${r.type}.${r.name}`] === r.body.secret_data;
+
 /** No secret value anywhere in Terraform: no secret versions, nothing shaped like a credential. */
 export function checkNoLiteralSecrets(files: TfFile[]): Problem[] {
   const problems: Problem[] = [];
   for (const r of resources(files).filter((x) => x.type === 'google_secret_manager_secret_version')) {
+    if (isCommittedConfig(r)) continue;
     problems.push(
       `${r.file}: google_secret_manager_secret_version.${r.name} puts a secret value in Terraform (and its state); add versions by hand`,
     );
@@ -658,4 +668,69 @@ export function checkNoProjectWideConsume(files: TfFile[]): Problem[] {
           ]
         : [];
     });
+}
+
+/**
+ * Telemetry reaches Cloud Monitoring and Cloud Trace: modules/platform calls the monitoring module
+ * once, lets every workload account read the collector config, and passes that config to every
+ * service and pool; each workload module runs the collector sidecar (the application waiting for
+ * it, pointed at it by OTEL_EXPORTER_OTLP_ENDPOINT); the iam module lets every workload account
+ * write metrics and spans.
+ */
+export function checkTelemetry(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  const calls = platformCalls(files, problems);
+  const monitoring = calls.filter((m) => m.target === 'modules/monitoring');
+  if (monitoring.length !== 1)
+    problems.push(`${PLATFORM}: calls the monitoring module ${monitoring.length} times, expected once`);
+  for (const m of monitoring) {
+    if (m.body.collector_readers !== '${module.iam.members}')
+      problems.push(
+        `${PLATFORM}: module ${m.name}: collector_readers is not every workload account (module.iam.members)`,
+      );
+  }
+  for (const w of calls.filter(isWorkloadModule)) {
+    if (w.body.collector_config_secret !== `\${module.${monitoring[0]?.name ?? 'monitoring'}.collector_config_secret}`)
+      problems.push(`${PLATFORM}: ${String(w.body.name)} does not mount the monitoring module's collector config`);
+  }
+  for (const mod of ['modules/cloud-run-service', 'modules/cloud-run-worker-pool']) {
+    const res = resources(files.filter((f) => dirOf(f) === mod)).filter(
+      (r) => r.type === 'google_cloud_run_v2_service' || r.type === 'google_cloud_run_v2_worker_pool',
+    );
+    if (res.length === 0) problems.push(`${mod}: no Cloud Run resource`);
+    for (const r of res) {
+      const template = bodies(r.body.template)[0] ?? {};
+      const containers = bodies(template.containers);
+      const [app, ...sidecars] = containers;
+      const collector = sidecars.find((c) => c.name === 'collector');
+      const at = `${mod}: ${r.type}.${r.name}`;
+      if (app?.name !== 'app') problems.push(`${at}: the first container is not "app"`);
+      else {
+        const env = bodies(app.env).find((e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT');
+        if (env?.value !== 'http://localhost:4318')
+          problems.push(
+            `${at}: app does not send OTLP to the sidecar (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318)`,
+          );
+        if (JSON.stringify(app.depends_on) !== '["collector"]')
+          problems.push(`${at}: app does not wait for the collector`);
+      }
+      if (!collector) {
+        problems.push(`${at}: no collector sidecar`);
+        continue;
+      }
+      if (collector.image !== '${var.collector_image}')
+        problems.push(`${at}: the collector image is not var.collector_image`);
+      const mount = bodies(collector.volume_mounts)[0];
+      const volume = bodies(template.volumes).find((v) => v.name === mount?.name);
+      const secret = bodies(volume?.secret)[0];
+      if (secret?.secret !== '${var.collector_config_secret}')
+        problems.push(`${at}: the collector does not mount var.collector_config_secret`);
+      if (bodies(collector.startup_probe).length !== 1) problems.push(`${at}: the collector has no startup probe`);
+    }
+  }
+  const iam = JSON.stringify(files.filter((f) => dirOf(f) === 'modules/iam').map((f) => f.json));
+  for (const role of ['roles/monitoring.metricWriter', 'roles/cloudtrace.agent']) {
+    if (!iam.includes(role)) problems.push(`modules/iam: workload accounts are not granted ${role}`);
+  }
+  return problems;
 }

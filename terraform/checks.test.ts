@@ -20,6 +20,7 @@ import {
   checkSecretAccess,
   checkPubsub,
   checkSubscriptionsNeverExpire,
+  checkTelemetry,
   checkVariables,
   checkWorkloads,
   loadTerraform,
@@ -73,6 +74,7 @@ describe('terraform offline checks: the real tree passes', () => {
       'iam',
       'secrets',
       'artifact-registry',
+      'monitoring',
       'platform',
     ]) {
       expect(paths).toContain(`modules/${m}/main.tf`);
@@ -107,6 +109,10 @@ describe('terraform offline checks: the real tree passes', () => {
     expect(checkNoLiteralSecrets(files)).toEqual([]);
     expect(checkNoProjectWideConsume(files)).toEqual([]);
     expect(checkSecretAccess(files)).toEqual([]);
+  });
+
+  it('runs the collector sidecar beside every workload, with its config and its write roles', () => {
+    expect(checkTelemetry(files)).toEqual([]);
   });
 
   it('gives every service and pool its own account, its image and what its env.ts requires', () => {
@@ -272,13 +278,10 @@ describe('terraform offline checks bite', () => {
     const broken = await edited('modules/platform/main.tf', (t) =>
       t
         .replace(
-          'service_account_email = module.iam.emails["aiprod-qa"]',
-          'service_account_email = module.iam.emails["aiprod-delivery"]',
+          /service_account_email(\s+)= module\.iam\.emails\["aiprod-qa"\]/,
+          'service_account_email$1= module.iam.emails["aiprod-delivery"]',
         )
-        .replace(
-          'image                 = "${local.images}/planner:${var.image_tag}"',
-          'image                 = "nginx"',
-        )
+        .replace(/image(\s+)= "\$\{local\.images\}\/planner:\$\{var\.image_tag\}"/, 'image$1= "nginx"')
         .replace(
           'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,runway,veo,replicate"',
           'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,veo"',
@@ -412,6 +415,44 @@ describe('pull rights', () => {
     );
     expect(checkNoProjectWideConsume([...files, subscriber])).toEqual([
       'modules/iam/extra.tf: google_project_iam_member.x grants roles/pubsub.subscriber project-wide (grant it per subscription)',
+    ]);
+  });
+});
+
+describe('telemetry', () => {
+  it('reports a workload without the collector config, a module without the sidecar, and a missing write role', async () => {
+    const unwired = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /\n\s*collector_config_secret\s*= module\.monitoring\.collector_config_secret(?=\n\s*image\s*= "\$\{local\.images\}\/qa:)/,
+        '',
+      ),
+    );
+    expect(checkTelemetry(unwired)).toEqual([
+      "modules/platform: aiprod-qa does not mount the monitoring module's collector config",
+    ]);
+    const noSidecar = await edited('modules/cloud-run-worker-pool/main.tf', (t) =>
+      t.replace('depends_on = ["collector"]', '').replace('name  = "collector"', 'name  = "otel"'),
+    );
+    expect(checkTelemetry(noSidecar)).toEqual([
+      'modules/cloud-run-worker-pool: google_cloud_run_v2_worker_pool.pool: app does not wait for the collector',
+      'modules/cloud-run-worker-pool: google_cloud_run_v2_worker_pool.pool: no collector sidecar',
+    ]);
+    const noEndpoint = await edited('modules/cloud-run-service/main.tf', (t) =>
+      t.replace('value = "http://localhost:4318"', 'value = "http://localhost:4317"'),
+    );
+    expect(checkTelemetry(noEndpoint)).toEqual([
+      'modules/cloud-run-service: google_cloud_run_v2_service.service: app does not send OTLP to the sidecar (OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318)',
+    ]);
+    const noTrace = await edited('modules/iam/main.tf', (t) => t.replace(', "roles/cloudtrace.agent"', ''));
+    expect(checkTelemetry(noTrace)).toEqual(['modules/iam: workload accounts are not granted roles/cloudtrace.agent']);
+  });
+
+  it('allows the committed collector config as a secret version, and no other version', async () => {
+    const other = await edited('modules/monitoring/main.tf', (t) =>
+      t.replace('file("${path.module}/collector.yaml")', 'file("${path.module}/keys.yaml")'),
+    );
+    expect(checkNoLiteralSecrets(other)).toEqual([
+      'modules/monitoring/main.tf: google_secret_manager_secret_version.collector_config puts a secret value in Terraform (and its state); add versions by hand',
     ]);
   });
 });

@@ -31,6 +31,7 @@ module "platform" {
     "aiprod-render-veo"       = 2
     "aiprod-render-replicate" = 1
   }
-  media_retention_days = 365
-  deletion_protection  = true
+  media_retention_days        = 365
+  alert_notification_channels = var.alert_notification_channels
+  deletion_protection         = true
 }

@@ -21,3 +21,9 @@ variable "region" {
   description = "Region of Cloud Run, Artifact Registry and the media bucket."
   default     = "europe-west1"
 }
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Notification channel ids the alert policies notify (created once in the console or with gcloud; they hold addresses and tokens git must not)."
+  default     = []
+}

@@ -29,6 +29,7 @@ module "platform" {
     "aiprod-render-veo"       = 1
     "aiprod-render-replicate" = 1
   }
-  media_retention_days = 30
-  deletion_protection  = false
+  media_retention_days        = 30
+  alert_notification_channels = var.alert_notification_channels
+  deletion_protection         = false
 }

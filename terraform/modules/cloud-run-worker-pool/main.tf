@@ -21,7 +21,11 @@ resource "google_cloud_run_v2_worker_pool" "pool" {
     service_account = var.service_account_email
 
     containers {
+      name  = "app"
       image = var.image
+      # Starts once the collector answers its startup probe, so the first spans and metrics
+      # have somewhere to go.
+      depends_on = ["collector"]
 
       resources {
         # Worker pool CPU is always allocated; only 1, 2, 4, 6 or 8 are accepted.
@@ -29,6 +33,12 @@ resource "google_cloud_run_v2_worker_pool" "pool" {
           cpu    = var.cpu
           memory = var.memory
         }
+      }
+
+      # The collector sidecar (below); the telemetry package pushes spans and metrics there.
+      env {
+        name  = "OTEL_EXPORTER_OTLP_ENDPOINT"
+        value = "http://localhost:4318"
       }
 
       dynamic "env" {
@@ -64,6 +74,54 @@ resource "google_cloud_run_v2_worker_pool" "pool" {
         period_seconds    = 2
         timeout_seconds   = 1
         failure_threshold = 30
+      }
+    }
+
+    # The OpenTelemetry collector sidecar, as Google documents for Cloud Run: the Google-Built
+    # collector, its config (terraform/modules/monitoring/collector.yaml) mounted from Secret
+    # Manager, OTLP/HTTP on localhost:4318 in, Managed Service for Prometheus and Cloud Trace out,
+    # as this workload's service account. Declared after the application container, which stays
+    # containers[0] (its image is Cloud Build's, see ignore_changes) and is named "app" (the name
+    # a deploy of a multi-container revision selects with --container=app).
+    containers {
+      name  = "collector"
+      image = var.collector_image
+      args  = ["--config=/etc/otelcol-google/config.yaml"]
+
+      resources {
+        # A whole CPU: fractional CPU limits come with billing and concurrency restrictions on
+        # Cloud Run. The collector's memory_limiter keeps it within the memory.
+        limits = {
+          cpu    = "1"
+          memory = "256Mi"
+        }
+      }
+
+      volume_mounts {
+        name       = "otel-collector-config"
+        mount_path = "/etc/otelcol-google"
+      }
+
+      # The health_check extension answers once the pipelines run; the application waits for it.
+      startup_probe {
+        http_get {
+          path = "/"
+          port = 13133
+        }
+        period_seconds    = 2
+        timeout_seconds   = 1
+        failure_threshold = 30
+      }
+    }
+
+    volumes {
+      name = "otel-collector-config"
+      secret {
+        secret = var.collector_config_secret
+        items {
+          version = "latest"
+          path    = "config.yaml"
+        }
       }
     }
   }

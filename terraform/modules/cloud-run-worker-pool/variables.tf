@@ -73,3 +73,14 @@ variable "labels" {
   description = "Extra labels on the pool."
   default     = {}
 }
+
+variable "collector_config_secret" {
+  type        = string
+  description = "Secret Manager secret id of the OpenTelemetry collector config (monitoring module output collector_config_secret), mounted into the collector sidecar."
+}
+
+variable "collector_image" {
+  type        = string
+  description = "Google-Built OpenTelemetry Collector image for the sidecar, pinned to a release."
+  default     = "us-docker.pkg.dev/cloud-ops-agents-artifacts/google-cloud-opentelemetry-collector/otelcol-google:0.159.0"
+}

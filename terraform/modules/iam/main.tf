@@ -2,7 +2,7 @@
 # (aiprod-render-veo@...), plus aiprod-deployer for Cloud Build. Each account gets only what its
 # code does: pull its own subscriptions, publish the topics the catalogue says its service
 # publishes, use Firestore, touch the bucket's objects if it stores files, call Vertex AI if it
-# does, and sign URLs as itself if it hands them out.
+# does, sign URLs as itself if it hands them out, and write its metrics and spans.
 
 locals {
   project_member = { for name, w in var.workloads : name => "serviceAccount:${google_service_account.workload[name].email}" }
@@ -57,6 +57,23 @@ resource "google_project_iam_member" "datastore" {
   project  = var.project_id
   role     = "roles/datastore.user"
   member   = local.project_member[each.key]
+}
+
+# Every workload's collector sidecar writes its metrics (Managed Service for Prometheus) and spans
+# (Cloud Trace) as the workload's own account; write-only roles, granted project-wide because
+# neither API has a narrower resource to grant them on.
+locals {
+  telemetry_grants = {
+    for pair in setproduct(keys(var.workloads), ["roles/monitoring.metricWriter", "roles/cloudtrace.agent"]) :
+    "${pair[0]} ${pair[1]}" => { workload = pair[0], role = pair[1] }
+  }
+}
+
+resource "google_project_iam_member" "telemetry" {
+  for_each = local.telemetry_grants
+  project  = var.project_id
+  role     = each.value.role
+  member   = local.project_member[each.value.workload]
 }
 
 # Only the workloads that call Gemini or Veo on Vertex AI.

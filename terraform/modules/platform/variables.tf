@@ -72,3 +72,8 @@ variable "deletion_protection" {
   type        = bool
   description = "Refuse to destroy Cloud Run services and pools from Terraform."
 }
+
+variable "alert_notification_channels" {
+  type        = list(string)
+  description = "Cloud Monitoring notification channel ids (projects/<p>/notificationChannels/<id>) every alert policy notifies; empty: incidents open without notifying anyone."
+}
