@@ -33,6 +33,12 @@ export function recordJobTransition(before: Job, after: Job, now: Timestamp): vo
 /** Jobs written before `stateEnteredAt` existed: their last update is the closest we know. */
 export const stateEnteredAt = (job: Job): Timestamp => job.stateEnteredAt ?? job.updatedAt;
 
+/** Leaving AWAITING_APPROVAL: the wait is added to the job's approval wait (it may be approved again after a replay). */
+export function approvalWaitOnLeaving(job: Job, now: Timestamp): Pick<Job, 'approvalWaitSeconds'> {
+  if (job.status !== 'AWAITING_APPROVAL') return {};
+  return { approvalWaitSeconds: (job.approvalWaitSeconds ?? 0) + secondsBetween(stateEnteredAt(job), now) };
+}
+
 /** Created to now, minus the time the job waited for its client's approval (not ours to spend). */
 export function productionSeconds(job: Job, now: Timestamp): number {
   return Math.max(0, secondsBetween(job.createdAt, now) - (job.approvalWaitSeconds ?? 0));

@@ -19,7 +19,7 @@ import {
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
-import { recordJobCreated, recordJobTransition, secondsBetween, stateEnteredAt } from './job-metrics';
+import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
 import { afterCommit, runRetriedTransaction } from './transactions';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
@@ -223,9 +223,7 @@ export class JobStore {
       version: job.version + 1,
       updatedAt: now,
       stateEnteredAt: now,
-      ...(job.status === 'AWAITING_APPROVAL'
-        ? { approvalWaitSeconds: (job.approvalWaitSeconds ?? 0) + secondsBetween(stateEnteredAt(job), now) }
-        : {}),
+      ...approvalWaitOnLeaving(job, now),
       deadlineAt: deadlineFor(to, now, this.deadlines),
       sweeps: 0,
     };
