@@ -58,7 +58,9 @@ deploy() {
   # Gateway: the tagged revision answers on its own URL at once, and the smoke job uses that URL.
   # Public traffic reaches it only with CANARY_PERCENT > 0 (default 0: no customer request meets
   # a revision before a smoke job has passed through it).
-  gcloud run deploy "$GATEWAY" --region="$REGION" --image="$IMAGE_REPO/gateway:$TAG" \
+  # Each revision runs two containers (ours, named app, and the telemetry collector sidecar):
+  # --container=app makes --image apply to ours and leaves the collector as Terraform pinned it.
+  gcloud run deploy "$GATEWAY" --region="$REGION" --container=app --image="$IMAGE_REPO/gateway:$TAG" \
     --no-traffic --tag=canary --quiet
   created="$(describe_service "$GATEWAY" | status created)"
   echo "new-service $GATEWAY $created" >>"$state"
@@ -76,8 +78,8 @@ deploy() {
     echo "pool $pool $previous" >>"$state"
     # --no-promote pins LATEST's share to the revision that was LATEST, so the new one starts
     # with no instances; the split below then gives it its canary share.
-    gcloud beta run worker-pools deploy "$pool" --region="$REGION" --image="$IMAGE_REPO/$image:$TAG" \
-      --no-promote --quiet
+    gcloud beta run worker-pools deploy "$pool" --region="$REGION" --container=app \
+      --image="$IMAGE_REPO/$image:$TAG" --no-promote --quiet
     created="$(describe_pool "$pool" | status created)"
     echo "new-pool $pool $created" >>"$state"
     main="${previous%%,*}"

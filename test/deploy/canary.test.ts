@@ -73,13 +73,13 @@ describe('the canary script, against a fake gcloud', () => {
     expect(await canary('deploy')).toBe(0);
     const c = calls();
     expect(c).toContain(
-      `run deploy aiprod-gateway ${R} --image=europe-west1-docker.pkg.dev/p/aiprod/gateway:abc1234 --no-traffic --tag=canary --quiet`,
+      `run deploy aiprod-gateway ${R} --container=app --image=europe-west1-docker.pkg.dev/p/aiprod/gateway:abc1234 --no-traffic --tag=canary --quiet`,
     );
     expect(c).toContain(`run services update-traffic aiprod-gateway ${R} --to-tags=canary=10 --quiet`);
     for (const pool of pools) {
       const image = pool.startsWith('aiprod-render-') ? 'render' : pool.slice('aiprod-'.length);
       expect(c).toContain(
-        `beta run worker-pools deploy ${pool} ${R} --image=europe-west1-docker.pkg.dev/p/aiprod/${image}:abc1234 --no-promote --quiet`,
+        `beta run worker-pools deploy ${pool} ${R} --container=app --image=europe-west1-docker.pkg.dev/p/aiprod/${image}:abc1234 --no-promote --quiet`,
       );
       expect(c).toContain(
         `beta run worker-pools update-instance-split ${pool} ${R} --to-revisions=${pool}-new=50,${pool}-old=50 --quiet`,
@@ -102,7 +102,7 @@ describe('the canary script, against a fake gcloud', () => {
     expect(await canary('deploy', { CANARY_PERCENT: '0' })).toBe(0);
     expect(calls().filter((c) => c.includes('update-traffic'))).toEqual([]);
     expect(calls()).toContain(
-      `run deploy aiprod-gateway ${R} --image=europe-west1-docker.pkg.dev/p/aiprod/gateway:abc1234 --no-traffic --tag=canary --quiet`,
+      `run deploy aiprod-gateway ${R} --container=app --image=europe-west1-docker.pkg.dev/p/aiprod/gateway:abc1234 --no-traffic --tag=canary --quiet`,
     );
   });
 
