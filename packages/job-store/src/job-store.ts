@@ -19,6 +19,8 @@ import {
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
+import { injectTraceContext } from '@aiprod/observability';
+import { withTransactionSpan } from './firestore';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
 export class IllegalTransitionError extends Error {
@@ -49,6 +51,11 @@ const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0,
 
 /** How long a job may stay in each state; the defaults are JOB_STATE_DEADLINE_SECONDS. */
 export type StateDeadlines = Partial<Record<JobStatus, number>>;
+
+function traceparentOfActiveSpan(): { traceparent?: string } {
+  const { traceparent } = injectTraceContext();
+  return traceparent ? { traceparent } : {};
+}
 
 function deadlineFor(status: JobStatus, now: Timestamp, deadlines: StateDeadlines = {}): Timestamp | null {
   const seconds = deadlines[status] ?? JOB_STATE_DEADLINE_SECONDS[status];
@@ -94,6 +101,9 @@ export class JobStore {
       updatedAt: now,
       deadlineAt: deadlineFor('QUEUED', now, this.deadlines),
       costUsd: 0,
+      // The creating request's trace (the gateway's server span): what a message published later
+      // outside any span (a sweep, a poller, a replay) joins. Absent when nothing traces the request.
+      ...traceparentOfActiveSpan(),
     };
     const batch = this.db.batch();
     batch.create(this.jobRef(input.jobId), job);
@@ -121,6 +131,11 @@ export class JobStore {
     const existing = await this.getJob(input.jobId);
     if (!existing) throw new Error(`job ${input.jobId} exists and then does not`);
     return { job: existing, created: false };
+  }
+
+  /** The job's stored trace (see createJob), for a Publisher's JobTraceLookup. */
+  async traceparentOf(jobId: string): Promise<string | undefined> {
+    return (await this.getJob(jobId))?.traceparent;
   }
 
   async getJob(jobId: string): Promise<Job | null> {
@@ -194,7 +209,7 @@ export class JobStore {
       if (!isLegalJobTransition(from, to))
         throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
     }
-    return this.runTx(async (tx) => {
+    return this.runTx('transition', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -235,7 +250,7 @@ export class JobStore {
 
   /** Fails a job from whatever non-terminal state it is in, with a recorded reason. */
   async fail(jobId: string, reason: FailureReason, message: string): Promise<TransitionResult<Job>> {
-    return this.runTx(async (tx) => {
+    return this.runTx('fail', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -297,7 +312,7 @@ export class JobStore {
     shots: { spec: ShotSpec; backend: BackendName }[],
     next: 'RENDERING' | 'AWAITING_APPROVAL',
   ): Promise<TransitionResult<Job>> {
-    return this.runTx(async (tx) => {
+    return this.runTx('savePlan', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -422,7 +437,7 @@ export class JobStore {
     | { ok: false; why: 'budget'; spentUsd: number; committedUsd: number; capUsd: number }
     | { ok: false; why: 'not_found' }
   > {
-    return this.runTx(async (tx) => {
+    return this.runTx('reserveSpend', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const [jobSnap, seen] = await Promise.all([tx.get(jobRef), tx.get(marker)]);
@@ -448,7 +463,7 @@ export class JobStore {
 
   /** Gives a reservation back without a ledger line (the create failed: no task, no bill). */
   async releaseSpend(jobId: string, key: string): Promise<void> {
-    await this.runTx(async (tx) => {
+    await this.runTx('releaseSpend', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const seen = await tx.get(marker);
@@ -470,7 +485,7 @@ export class JobStore {
     attempt: number,
     qa: Shot['qa'],
   ): Promise<{ shot: Shot | null; job: Job | null; assemblyRequested: boolean }> {
-    return this.runTx(async (tx) => {
+    return this.runTx('passShot', async (tx) => {
       const [jobSnap, shotSnap] = await Promise.all([tx.get(this.jobRef(jobId)), tx.get(this.shotRef(jobId, shotId))]);
       if (!jobSnap.exists) return { shot: null, job: null, assemblyRequested: false };
       const job = jobSnap.data() as Job;
@@ -534,16 +549,20 @@ export class JobStore {
    * ("Transaction is invalid or closed", where Firestore itself answers ABORTED and the client
    * retries on its own). Bounded; the callback must be safe to run again, as every one here is.
    */
-  private async runTx<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await this.db.runTransaction(fn);
-      } catch (error) {
-        const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
-        if (!invalidated || tries >= 4) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
+  private runTx<T>(purpose: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    // One span for the whole purpose, retries included: what the caller waited for.
+    return withTransactionSpan(purpose, async (span) => {
+      for (let tries = 1; ; tries++) {
+        span.setAttribute('aiprod.transaction.tries', tries);
+        try {
+          return await this.db.runTransaction(fn);
+        } catch (error) {
+          const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
+          if (!invalidated || tries >= 4) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
+        }
       }
-    }
+    });
   }
 
   /**
@@ -559,7 +578,7 @@ export class JobStore {
     detail: Record<string, unknown> = {},
     options: { reservation?: string } = {},
   ): Promise<boolean> {
-    return this.runTx(async (tx) => {
+    return this.runTx('addCost', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('costs').doc(eventKey(key));
       const held = options.reservation ? jobRef.collection('reservations').doc(eventKey(options.reservation)) : null;
@@ -610,7 +629,7 @@ export class JobStore {
    * same job gets it back; the others get null.
    */
   async claimOverdue(jobId: string, status: JobStatus, now: Timestamp): Promise<Job | null> {
-    return this.runTx(async (tx) => {
+    return this.runTx('claimOverdue', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return null;
       const job = snap.data() as Job;

@@ -30,3 +30,4 @@ export * from './vendors/common';
 export * from './vendors/runway-server';
 export * from './vendors/replicate-server';
 export * from './vendors/billing';
+export * from './spans';

@@ -20,6 +20,7 @@ import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
 import { presetRoutes } from './routes/presets';
 import { webhookRoutes } from './routes/webhook';
+import { serverSpans } from './tracing';
 
 export interface GatewayDeps {
   log: Log;
@@ -78,6 +79,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // The client address keys the failed-authentication limit: behind a load balancer it is the
   // hop that balancer added, never an X-Forwarded-For entry the client could write itself.
   app.set('trust proxy', deps.trustProxyHops ? deps.trustProxyHops : false);
+  // First: everything a request does runs inside its server span.
+  app.use(serverSpans());
   app.use(helmet());
   app.use(requestContext(deps.log));
   app.use(corsAllowList(deps.corsAllowedOrigins ?? []));

@@ -3,6 +3,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
+  recordHttpStatus,
   fetchUrlOutput,
   VENDOR_CANCEL_TIMEOUT_MS,
   VENDOR_FETCH_TIMEOUT_MS,
@@ -152,6 +153,7 @@ function fetchOnce(): typeof fetch {
     }
     try {
       const response = await fetch(input, init);
+      recordHttpStatus(response.status);
       if (init) answered.set(init, { response: response.clone() });
       return response;
     } catch (error) {
@@ -288,6 +290,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
               signal: s,
             }),
           ),
+          { backend: 'replicate', operation: 'create' },
         );
       } catch (err) {
         return fail(err);
@@ -301,9 +304,10 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
     async poll(taskId, signal): Promise<PollResult> {
       let p: Record<string, unknown>;
       try {
-        p = (await callWithTimeout(signal, requestTimeoutMs, (s) =>
-          client.predictions.get(taskId, { signal: s }),
-        )) as unknown as Record<string, unknown>;
+        p = (await callWithTimeout(signal, requestTimeoutMs, (s) => client.predictions.get(taskId, { signal: s }), {
+          backend: 'replicate',
+          operation: 'poll',
+        })) as unknown as Record<string, unknown>;
       } catch (err) {
         return fail(err);
       }
@@ -395,8 +399,11 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       // one cancelled while still starting is aborted, and free. The cancel answer says which.
       let p: Record<string, unknown> | undefined;
       try {
-        p = (await callWithTimeout(undefined, Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS), (s) =>
-          client.predictions.cancel(taskId, { signal: s }),
+        p = (await callWithTimeout(
+          undefined,
+          Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS),
+          (s) => client.predictions.cancel(taskId, { signal: s }),
+          { backend: 'replicate', operation: 'cancel' },
         )) as unknown as Record<string, unknown>;
       } catch {
         // Never throws: Cancel-After still ends it server-side if this call was lost.
