@@ -1,6 +1,6 @@
 import { Firestore, type Transaction } from '@google-cloud/firestore';
 import type { Span } from '@opentelemetry/api';
-import { SpanKind, withSpan } from '@aiprod/observability';
+import { injectTraceContext, SpanKind, withSpan } from '@aiprod/observability';
 
 /** One Firestore client per process, built in main.ts. The emulator is picked up from FIRESTORE_EMULATOR_HOST. */
 export function createFirestore(projectId: string): Firestore {
@@ -18,10 +18,33 @@ export function withTransactionSpan<T>(purpose: string, fn: (span: Span) => Prom
 }
 
 /** `db.runTransaction` in a span named for its purpose: every transaction of this package goes through here. */
-export function tracedTransaction<T>(
-  db: Firestore,
-  purpose: string,
-  fn: (tx: Transaction) => Promise<T>,
-): Promise<T> {
+export function tracedTransaction<T>(db: Firestore, purpose: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
   return withTransactionSpan(purpose, () => db.runTransaction(fn));
+}
+
+/**
+ * A transaction in one span for its whole purpose (retries included: what the caller waited
+ * for), tried again when the Firestore emulator invalidates it under lock contention
+ * ("Transaction is invalid or closed", where Firestore itself answers ABORTED and the client
+ * retries on its own). Bounded; the callback must be safe to run again, as every one here is.
+ */
+export function runJobTransaction<T>(db: Firestore, purpose: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+  return withTransactionSpan(purpose, async (span) => {
+    for (let tries = 1; ; tries++) {
+      span.setAttribute('aiprod.transaction.tries', tries);
+      try {
+        return await db.runTransaction(fn);
+      } catch (error) {
+        const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
+        if (!invalidated || tries >= 4) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
+      }
+    }
+  });
+}
+
+/** The active span's W3C traceparent, to store on a job as its trace (see JobStore.createJob). */
+export function traceparentOfActiveSpan(): { traceparent?: string } {
+  const { traceparent } = injectTraceContext();
+  return traceparent ? { traceparent } : {};
 }

@@ -19,8 +19,7 @@ import {
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
-import { injectTraceContext } from '@aiprod/observability';
-import { withTransactionSpan } from './firestore';
+import { runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
 export class IllegalTransitionError extends Error {
@@ -51,11 +50,6 @@ const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0,
 
 /** How long a job may stay in each state; the defaults are JOB_STATE_DEADLINE_SECONDS. */
 export type StateDeadlines = Partial<Record<JobStatus, number>>;
-
-function traceparentOfActiveSpan(): { traceparent?: string } {
-  const { traceparent } = injectTraceContext();
-  return traceparent ? { traceparent } : {};
-}
 
 function deadlineFor(status: JobStatus, now: Timestamp, deadlines: StateDeadlines = {}): Timestamp | null {
   const seconds = deadlines[status] ?? JOB_STATE_DEADLINE_SECONDS[status];
@@ -544,25 +538,9 @@ export class JobStore {
     });
   }
 
-  /**
-   * A transaction, tried again when the Firestore emulator invalidates it under lock contention
-   * ("Transaction is invalid or closed", where Firestore itself answers ABORTED and the client
-   * retries on its own). Bounded; the callback must be safe to run again, as every one here is.
-   */
+  /** A transaction in a span, tried again when the emulator invalidates it: see runJobTransaction. */
   private runTx<T>(purpose: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    // One span for the whole purpose, retries included: what the caller waited for.
-    return withTransactionSpan(purpose, async (span) => {
-      for (let tries = 1; ; tries++) {
-        span.setAttribute('aiprod.transaction.tries', tries);
-        try {
-          return await this.db.runTransaction(fn);
-        } catch (error) {
-          const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
-          if (!invalidated || tries >= 4) throw error;
-          await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** tries));
-        }
-      }
-    });
+    return runJobTransaction(this.db, purpose, fn);
   }
 
   /**

@@ -48,5 +48,6 @@ export function serverSpans(): RequestHandler {
 /** The matched route's template (`/v1/jobs/:id`), or undefined when no route matched. */
 export function routeOf(req: Request): string | undefined {
   const path = (req.route as { path?: unknown } | undefined)?.path;
-  return typeof path === 'string' ? `${req.baseUrl}${path}` : undefined;
+  // baseUrl is unset again by the time an error reaches express's final handler.
+  return typeof path === 'string' ? `${(req.baseUrl as string | undefined) ?? ''}${path}` : undefined;
 }

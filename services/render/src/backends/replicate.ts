@@ -281,15 +281,18 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       let prediction: Record<string, unknown>;
       try {
         // client.request rather than predictions.create: only it can send Cancel-After.
-        prediction = await callWithTimeout(ctx.signal, requestTimeoutMs, async (s) =>
-          readJson(
-            await client.request(version ? '/predictions' : `/models/${modelPath}/predictions`, {
-              method: 'POST',
-              headers: { 'Cancel-After': cancelAfter },
-              data: version ? { version, input } : { input },
-              signal: s,
-            }),
-          ),
+        prediction = await callWithTimeout(
+          ctx.signal,
+          requestTimeoutMs,
+          async (s) =>
+            readJson(
+              await client.request(version ? '/predictions' : `/models/${modelPath}/predictions`, {
+                method: 'POST',
+                headers: { 'Cancel-After': cancelAfter },
+                data: version ? { version, input } : { input },
+                signal: s,
+              }),
+            ),
           { backend: 'replicate', operation: 'create' },
         );
       } catch (err) {
