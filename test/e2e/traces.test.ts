@@ -67,8 +67,9 @@ const plain = (v: OtlpValue) =>
   v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue ?? '';
 const attributesOf = (list: OtlpAttribute[] = []) => Object.fromEntries(list.map((a) => [a.key, plain(a.value)]));
 
-/** A loopback OTLP/HTTP trace receiver. The exporter sends JSON unless told otherwise; anything
- *  else is refused (415) and counted, so a change of encoding fails this test loudly. */
+/** A loopback OTLP/HTTP trace receiver. The exporter sends JSON unless told otherwise; traces in
+ *  any other encoding are refused (415) and counted, so a change of encoding fails this test
+ *  loudly. Other signals (the services also push metrics to the same endpoint) are taken and ignored. */
 function startReceiver(): Promise<{ server: Server; url: string; spans: Received[]; refused: string[] }> {
   const spans: Received[] = [];
   const refused: string[] = [];
@@ -77,7 +78,8 @@ function startReceiver(): Promise<{ server: Server; url: string; spans: Received
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const type = req.headers['content-type'] ?? '';
-      if (req.url !== '/v1/traces' || !type.startsWith('application/json')) {
+      if (req.url !== '/v1/traces') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      if (!type.startsWith('application/json')) {
         refused.push(`${req.method} ${req.url} ${type}`);
         return void res.writeHead(415).end();
       }
