@@ -76,6 +76,8 @@ export interface StackOptions {
   serviceEnv?: Partial<Record<LocalServiceName, Record<string, string>>>;
   /** Run a Prometheus server scraping every service (`stack:up` does; tests that query metrics do). */
   prometheus?: { intervalSeconds?: number; ruleFiles?: string[] };
+  /** An OTLP/HTTP receiver (base URL) every service exports its spans to; unset: none exported. */
+  otlpEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -168,6 +170,10 @@ export class LocalStack {
         SWEEP_INTERVAL_SECONDS: String(options.sweepIntervalSeconds ?? 30),
         WEBHOOK_POLL_SECONDS: String(options.sweepIntervalSeconds ?? 5),
         ...(options.stateDeadlineSeconds ? { STATE_DEADLINES: JSON.stringify(options.stateDeadlineSeconds) } : {}),
+        // Spans leave in batches: every second here rather than the SDK's five, so a trace shows up soon.
+        ...(options.otlpEndpoint
+          ? { OTEL_EXPORTER_OTLP_ENDPOINT: options.otlpEndpoint, OTEL_BSP_SCHEDULE_DELAY: '1000' }
+          : {}),
       };
       const serviceEnv: Partial<Record<LocalServiceName, NodeJS.ProcessEnv>> = {};
       for (const name of names) {

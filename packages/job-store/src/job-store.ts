@@ -13,15 +13,17 @@ import {
   isLegalShotTransition,
   isTerminal,
   type BackendName,
-  type Brief,
   type FailureReason,
   type JobStatus,
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
+import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
-import { afterCommit, runRetriedTransaction } from './transactions';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
+
+/** What a client's request makes a job of. */
+export type NewJob = Pick<Job, 'jobId' | 'tenantId' | 'brief' | 'preset'>;
 
 export class IllegalTransitionError extends Error {
   override readonly name = 'IllegalTransitionError';
@@ -86,7 +88,7 @@ export class JobStore {
     tx.set(this.eventRef(jobId, key), { type: event.type, at, data: event.data ?? {} });
   }
 
-  async createJob(input: { jobId: string; tenantId: string; brief: Brief; preset: string }): Promise<Job> {
+  async createJob(input: NewJob): Promise<Job> {
     const now = Timestamp.now();
     const job: Job = {
       ...input,
@@ -97,6 +99,9 @@ export class JobStore {
       stateEnteredAt: now,
       deadlineAt: deadlineFor('QUEUED', now, this.deadlines),
       costUsd: 0,
+      // The creating request's trace (the gateway's server span): what a message published later
+      // outside any span (a sweep, a poller, a replay) joins. Absent when nothing traces the request.
+      ...traceparentOfActiveSpan(),
     };
     const batch = this.db.batch();
     batch.create(this.jobRef(input.jobId), job);
@@ -111,12 +116,7 @@ export class JobStore {
    * (`created: false`): with an id derived from the request, a repeat of a create never stores a
    * second job, whatever happened to the first attempt after its write.
    */
-  async createJobOnce(input: {
-    jobId: string;
-    tenantId: string;
-    brief: Brief;
-    preset: string;
-  }): Promise<{ job: Job; created: boolean }> {
+  async createJobOnce(input: NewJob): Promise<{ job: Job; created: boolean }> {
     try {
       return { job: await this.createJob(input), created: true };
     } catch (e) {
@@ -125,6 +125,11 @@ export class JobStore {
     const existing = await this.getJob(input.jobId);
     if (!existing) throw new Error(`job ${input.jobId} exists and then does not`);
     return { job: existing, created: false };
+  }
+
+  /** The job's stored trace (see createJob), for a Publisher's JobTraceLookup. */
+  async traceparentOf(jobId: string): Promise<string | undefined> {
+    return (await this.getJob(jobId))?.traceparent;
   }
 
   async getJob(jobId: string): Promise<Job | null> {
@@ -198,7 +203,7 @@ export class JobStore {
       if (!isLegalJobTransition(from, to))
         throw new IllegalTransitionError(`job ${from} → ${to} is not a legal transition`);
     }
-    return this.runTx(async (tx) => {
+    return this.runTx('transition', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -242,7 +247,7 @@ export class JobStore {
 
   /** Fails a job from whatever non-terminal state it is in, with a recorded reason. */
   async fail(jobId: string, reason: FailureReason, message: string): Promise<TransitionResult<Job>> {
-    return this.runTx(async (tx) => {
+    return this.runTx('fail', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -304,7 +309,7 @@ export class JobStore {
     shots: { spec: ShotSpec; backend: BackendName }[],
     next: 'RENDERING' | 'AWAITING_APPROVAL',
   ): Promise<TransitionResult<Job>> {
-    return this.runTx(async (tx) => {
+    return this.runTx('savePlan', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
@@ -429,7 +434,7 @@ export class JobStore {
     | { ok: false; why: 'budget'; spentUsd: number; committedUsd: number; capUsd: number }
     | { ok: false; why: 'not_found' }
   > {
-    return this.runTx(async (tx) => {
+    return this.runTx('reserveSpend', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const [jobSnap, seen] = await Promise.all([tx.get(jobRef), tx.get(marker)]);
@@ -455,7 +460,7 @@ export class JobStore {
 
   /** Gives a reservation back without a ledger line (the create failed: no task, no bill). */
   async releaseSpend(jobId: string, key: string): Promise<void> {
-    await this.runTx(async (tx) => {
+    await this.runTx('releaseSpend', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('reservations').doc(eventKey(key));
       const seen = await tx.get(marker);
@@ -477,7 +482,7 @@ export class JobStore {
     attempt: number,
     qa: Shot['qa'],
   ): Promise<{ shot: Shot | null; job: Job | null; assemblyRequested: boolean }> {
-    return this.runTx(async (tx) => {
+    return this.runTx('passShot', async (tx) => {
       const [jobSnap, shotSnap] = await Promise.all([tx.get(this.jobRef(jobId)), tx.get(this.shotRef(jobId, shotId))]);
       if (!jobSnap.exists) return { shot: null, job: null, assemblyRequested: false };
       const job = jobSnap.data() as Job;
@@ -536,8 +541,9 @@ export class JobStore {
     });
   }
 
-  private runTx<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return runRetriedTransaction(this.db, fn);
+  /** A transaction in a span, tried again when the emulator invalidates it: see runJobTransaction. */
+  private runTx<T>(purpose: string, fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return runJobTransaction(this.db, purpose, fn);
   }
 
   /**
@@ -553,7 +559,7 @@ export class JobStore {
     detail: Record<string, unknown> = {},
     options: { reservation?: string } = {},
   ): Promise<boolean> {
-    return this.runTx(async (tx) => {
+    return this.runTx('addCost', async (tx) => {
       const jobRef = this.jobRef(jobId);
       const marker = jobRef.collection('costs').doc(eventKey(key));
       const held = options.reservation ? jobRef.collection('reservations').doc(eventKey(options.reservation)) : null;
@@ -604,7 +610,7 @@ export class JobStore {
    * same job gets it back; the others get null.
    */
   async claimOverdue(jobId: string, status: JobStatus, now: Timestamp): Promise<Job | null> {
-    return this.runTx(async (tx) => {
+    return this.runTx('claimOverdue', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return null;
       const job = snap.data() as Job;

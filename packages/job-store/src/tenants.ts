@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { tracedTransaction } from './firestore';
 
 export const API_KEY_SCOPES = ['jobs:read', 'jobs:write', 'admin'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
@@ -238,7 +239,7 @@ export class TenantStore {
       if (found.length > 1) throw new Error('several API keys share this prefix; revoke with the full key');
       ref = this.db.collection('apiKeys').doc(found[0]!.keyHash);
     }
-    return this.db.runTransaction(async (tx) => {
+    return tracedTransaction(this.db, 'revokeApiKey', async (tx) => {
       const snap = await tx.get(ref);
       if (!snap.exists) throw new ApiKeyNotFoundError('no such API key');
       const record = snap.data() as ApiKeyRecord;
@@ -268,7 +269,7 @@ export class TenantStore {
     if (found.length > 1) throw new Error('several API keys share this prefix');
     const oldRef = this.db.collection('apiKeys').doc(found[0]!.keyHash);
     const key = generateApiKey(input.env);
-    return this.db.runTransaction(async (tx) => {
+    return tracedTransaction(this.db, 'rotateApiKey', async (tx) => {
       const snap = await tx.get(oldRef);
       const old = snap.data() as ApiKeyRecord | undefined;
       if (!old) throw new ApiKeyNotFoundError('no such API key');

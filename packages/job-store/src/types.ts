@@ -94,6 +94,8 @@ export interface Job {
   /** Spend committed to vendor tasks in flight and not yet settled in the cost ledger. */
   reservedUsd?: number;
   error?: JobError;
+  /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
+  traceparent?: string;
 }
 
 /** One vendor task (or cache hit) inside a shot attempt: the cost ledger's line and the fallback's memory. */

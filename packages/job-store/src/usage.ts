@@ -1,5 +1,6 @@
 import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
 import { TERMINAL_JOB_STATUSES, JOB_STATUSES } from '@aiprod/contracts';
+import { tracedTransaction } from './firestore';
 
 /** A token request gives up after this long of contention on the window document. */
 const LEASE_DEADLINE_MS = 10_000;
@@ -54,7 +55,7 @@ export async function recordSpend(
   }
   // The marker is the tenant's, not the month's: a redelivery after the month turned finds it too.
   const marker = db.collection('spendEntries').doc(`${tenantId}:${options.entryId}`);
-  return db.runTransaction(async (tx) => {
+  return tracedTransaction(db, 'recordSpend', async (tx) => {
     if ((await tx.get(marker)).exists) return { recorded: false };
     tx.create(marker, { usd, at: Timestamp.fromDate(at) });
     tx.set(ref, data, { merge: true });
@@ -237,7 +238,7 @@ export class LeasedWindowCounter {
     // A short transaction per lease (not per event) gives this instance an exact, unshared range
     // of numbers; a blind increment cannot tell a writer where its own block starts.
     const work = (async () => {
-      const block = await this.db.runTransaction(async (tx) => {
+      const block = await tracedTransaction(this.db, 'leaseCounterBlock', async (tx) => {
         const snap = await tx.get(ref);
         const count = Number(snap.get('count') ?? 0);
         const n = Math.min(size, Math.max(0, limit - count));

@@ -1,4 +1,5 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
+import { tracedTransaction } from './firestore';
 
 export interface TenantWebhook {
   url: string;
@@ -56,7 +57,7 @@ export class WebhookStore {
 
   /** Adds a new secret; the old one keeps signing until `overlapSeconds` have passed. */
   async rotateSecret(tenantId: string, secret: string, overlapSeconds: number): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await tracedTransaction(this.db, 'rotateWebhookSecret', async (tx) => {
       const ref = this.db.collection('tenants').doc(tenantId);
       const current = (await tx.get(ref)).get('webhook') as TenantWebhook | undefined;
       if (!current) throw new Error(`tenant ${tenantId} has no webhook endpoint`);
@@ -91,7 +92,7 @@ export class WebhookStore {
     input: Pick<WebhookDelivery, 'webhookId' | 'tenantId' | 'jobId' | 'eventType' | 'body'>,
   ): Promise<WebhookDelivery> {
     const ref = this.deliveries().doc(input.webhookId);
-    return this.db.runTransaction(async (tx) => {
+    return tracedTransaction(this.db, 'createWebhookDelivery', async (tx) => {
       const snap = await tx.get(ref);
       if (snap.exists) return snap.data() as WebhookDelivery;
       const now = Timestamp.now();
@@ -120,7 +121,7 @@ export class WebhookStore {
   /** Takes a due delivery for one attempt (a lease): only one sender gets it. */
   async claim(webhookId: string, now: Timestamp, leaseSeconds: number): Promise<WebhookDelivery | null> {
     const ref = this.deliveries().doc(webhookId);
-    return this.db.runTransaction(async (tx) => {
+    return tracedTransaction(this.db, 'claimWebhookDelivery', async (tx) => {
       const snap = await tx.get(ref);
       const d = snap.data() as WebhookDelivery | undefined;
       if (!d || d.state !== 'pending' || !d.nextAttemptAt || d.nextAttemptAt.toMillis() > now.toMillis()) return null;
@@ -134,7 +135,7 @@ export class WebhookStore {
     attempt: WebhookAttempt,
     next: { state: WebhookDelivery['state']; nextAttemptAt: Timestamp | null },
   ): Promise<void> {
-    await this.db.runTransaction(async (tx) => {
+    await tracedTransaction(this.db, 'recordWebhookAttempt', async (tx) => {
       const ref = this.deliveries().doc(webhookId);
       const d = (await tx.get(ref)).data() as WebhookDelivery;
       tx.update(ref, { attempts: [...d.attempts, attempt], state: next.state, nextAttemptAt: next.nextAttemptAt });

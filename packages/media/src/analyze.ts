@@ -315,7 +315,7 @@ export async function analyzeClip(file: string, opts: AnalyzeOptions): Promise<C
     let stderr: string;
     let failure: string | undefined;
     try {
-      ({ stderr } = await runFfmpeg(args, { timeoutMs: remaining(), signal: opts.signal }));
+      ({ stderr } = await runFfmpeg(args, { timeoutMs: remaining(), signal: opts.signal, operation: 'analyze' }));
     } catch (err) {
       // ffmpeg gave up on the file part-way: what it measured until then still counts.
       if (!(err instanceof MediaError && err.kind === 'exit')) throw err;

@@ -127,7 +127,7 @@ export async function renderAnimatic(spec: ShotSpec, outFile: string, opts: Rend
         '-y',
         fileUrl(partial),
       ],
-      opts,
+      { ...opts, operation: 'animatic' },
     );
   });
 }

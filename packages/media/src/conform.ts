@@ -58,6 +58,6 @@ export async function conformClip(
       '+faststart',
       output,
     ],
-    opts,
+    { ...opts, operation: 'conform' },
   );
 }

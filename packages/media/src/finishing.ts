@@ -523,7 +523,7 @@ async function measureChain(
       'null',
       '-',
     ],
-    opts,
+    { ...opts, operation: 'measure_chain' },
   );
   return ebur128Summary(stderr, 'the music bed');
 }
@@ -583,7 +583,7 @@ async function measuredGain(
         '-y',
         fileUrl(trial),
       ],
-      opts(),
+      { ...opts(), operation: 'gain_trial' },
     );
     const measured = await measureLoudness(trial, opts());
     const miss = target - measured.integratedLufs;
@@ -623,7 +623,7 @@ export async function measureLoudness(
       'null',
       '-',
     ],
-    opts,
+    { ...opts, operation: 'measure_loudness' },
   );
   return ebur128Summary(stderr, file);
 }
@@ -1018,7 +1018,7 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
             ...outputArgs(timeline.fps, timeline.totalFrames, partials[group[k]!]!),
           ]),
         ];
-        await runFfmpeg(args, run()).catch((err: unknown) => {
+        await runFfmpeg(args, { ...run(), operation: 'finish_cut' }).catch((err: unknown) => {
           stop.abort(err);
           throw err;
         });
@@ -1084,7 +1084,7 @@ async function firstShotMiddle(file: string, opts: { timeoutMs: number; signal?:
         '-y',
         fileUrl(raw),
       ],
-      opts,
+      { ...opts, operation: 'scene_detect' },
     );
     const times = [...stderr.matchAll(/pts_time:\s*(-?[\d.]+)/g)].map((m) => Number(m[1]));
     const pixels = await readFile(raw);
@@ -1167,6 +1167,6 @@ export async function contactSheet(
       '-y',
       fileUrl(outPng),
     ],
-    run(),
+    { ...run(), operation: 'contact_sheet' },
   );
 }

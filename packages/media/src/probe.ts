@@ -49,7 +49,7 @@ export async function probe(
 ): Promise<ProbeResult> {
   const { stdout } = await runFfprobe(
     ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', '-i', fileUrl(file)],
-    { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal },
+    { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal, operation: 'probe' },
   );
   let parsed: FfprobeOutput;
   try {
@@ -97,7 +97,11 @@ export async function decodeCheck(
       .map((l) => l.trim())
       .filter(Boolean);
   try {
-    const { stderr } = await runFfmpeg(['-v', 'error', '-i', fileUrl(file), '-f', 'null', '-'], { timeoutMs, signal });
+    const { stderr } = await runFfmpeg(['-v', 'error', '-i', fileUrl(file), '-f', 'null', '-'], {
+      timeoutMs,
+      signal,
+      operation: 'decode_check',
+    });
     const errors = lines(stderr);
     return { ok: errors.length === 0, errors };
   } catch (err) {
@@ -123,7 +127,7 @@ export async function extractFrame(
     // -ss before -i seeks the input, which is both fast and frame-accurate when decoding.
     // -update 1: the name is a file name, not an image2 pattern (a '%' in it would be).
     ['-v', 'error', '-ss', String(atSeconds), '-i', fileUrl(file), ...PNG_STILL_ARGS, '-y', fileUrl(outPng)],
-    { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal },
+    { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal, operation: 'extract_frame' },
   );
   // Seeking past the end "succeeds" without writing anything.
   const written = await stat(outPng).catch(() => undefined);

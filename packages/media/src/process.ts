@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { SpanKind, withSpan } from '@aiprod/observability';
 
 /** Enough of ffmpeg's stderr to show the real error, which it prints last. */
 const STDERR_TAIL_CHARS = 64 * 1024;
@@ -30,6 +31,9 @@ export class MediaError extends Error {
 export interface RunOptions {
   timeoutMs: number;
   signal?: AbortSignal;
+  /** What the run is for (`probe`, `conform`, `finish_cut`…): its span's name. The span never
+   *  carries the argv, whose paths and drawtext strings may hold tenants' text or signed URLs. */
+  operation?: string;
 }
 
 function lastLine(text: string): string {
@@ -40,7 +44,25 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '';
 }
 
-function run(bin: string, args: string[], opts: RunOptions, captureStdout: boolean) {
+/** One span per process, named by the operation (see RunOptions), with its outcome. */
+function run(bin: 'ffmpeg' | 'ffprobe', args: string[], opts: RunOptions, captureStdout: boolean) {
+  const operation = opts.operation ?? 'run';
+  return withSpan(
+    `${bin} ${operation}`,
+    async (span) => {
+      try {
+        return await spawnTool(bin, args, opts, captureStdout);
+      } catch (err) {
+        if (err instanceof MediaError) span.setAttribute('media.error.kind', err.kind);
+        throw err;
+      }
+    },
+    { 'media.tool': bin, 'media.operation': operation },
+    { kind: SpanKind.INTERNAL, tracer: '@aiprod/media' },
+  );
+}
+
+function spawnTool(bin: string, args: string[], opts: RunOptions, captureStdout: boolean) {
   return new Promise<{ stdout: string; stderr: string }>((resolve, reject) => {
     if (!(opts.timeoutMs > 0)) {
       reject(new MediaError(`${bin}: timeoutMs must be positive, got ${opts.timeoutMs}`, 'invalid'));

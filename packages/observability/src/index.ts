@@ -1,7 +1,18 @@
 export { createLogger, LOG_LEVELS, redactFormat, type Logger, type LoggerOptions, type LogLevel } from './logger';
 export { isSensitiveKey, redact, REDACTED, redactString } from './redact';
 export { startTelemetry, type TelemetryHandle, type TelemetryOptions } from './telemetry';
-export { injectTraceContext, tracer, withExtractedContext, withSpan } from './trace-context';
+export {
+  contextFromTraceparent,
+  hasSpanContext,
+  injectTraceContext,
+  recordExpectedFailure,
+  recordSpanError,
+  SpanKind,
+  tracer,
+  withExtractedContext,
+  withSpan,
+  type SpanRunOptions,
+} from './trace-context';
 export { count, observe, observeGauge, secondsSince, setGauge } from './metrics';
 export {
   METRICS,

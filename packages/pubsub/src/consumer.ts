@@ -5,7 +5,7 @@ import {
   type PubSub,
   type Subscription,
 } from '@google-cloud/pubsub';
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { SpanKind, trace } from '@opentelemetry/api';
 import {
   CATALOGUE,
   PermanentError,
@@ -16,7 +16,14 @@ import {
   type SubscriptionSpec,
   type TopicName,
 } from '@aiprod/contracts';
-import { count, observe, observeGauge, withExtractedContext } from '@aiprod/observability';
+import {
+  count,
+  observe,
+  observeGauge,
+  recordExpectedFailure,
+  recordSpanError,
+  withExtractedContext,
+} from '@aiprod/observability';
 import type { Log } from './log';
 
 export interface HandlerContext {
@@ -206,15 +213,17 @@ export function startConsumer<T extends TopicName>(options: ConsumerOptions<T>):
     await withExtractedContext(message.attributes, () =>
       tracer.startActiveSpan(
         `${handler.topic} process`,
-        { attributes: { ...ids, deliveryAttempt: attempt } },
+        { kind: SpanKind.CONSUMER, attributes: consumerSpanAttributes(handler.topic, spec.name, message, msg) },
         async (span) => {
           try {
             await handler.handle(msg, ctx);
             message.ack();
             settle('ack');
           } catch (error) {
-            span.recordException(error as Error);
-            span.setStatus({ code: SpanStatusCode.ERROR });
+            // A PermanentError is an outcome the house policy expects (recorded on the job, acked):
+            // an event on the span, not an error status that would page someone.
+            if (error instanceof PermanentError) recordExpectedFailure(span, error.reason, error);
+            else recordSpanError(span, error);
             if (error instanceof PermanentError) {
               try {
                 await recorder.permanentFailure({
@@ -308,6 +317,32 @@ function consumerMetrics(subscription: string) {
       };
     },
     stop: stopObserving,
+  };
+}
+
+/** What a consumer span says about its message: the job's ids (the convention's jobId, shotId,
+ *  attempt, backend) and the messaging attributes OpenTelemetry's conventions name. */
+export function consumerSpanAttributes(
+  topic: TopicName,
+  subscription: string,
+  message: Pick<Message, 'id' | 'deliveryAttempt'>,
+  body: object,
+): Record<string, string | number> {
+  const b = body as { jobId?: unknown; tenantId?: unknown; shotId?: unknown; attempt?: unknown; backend?: unknown };
+  // A render pool's backend is its topic's; a rendered shot names the backend that made it.
+  const backend = /^aiprod\.render\.([a-z]+)\.v\d+$/.exec(topic)?.[1] ?? b.backend;
+  return {
+    'messaging.system': 'gcp_pubsub',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': subscription,
+    'messaging.message.id': message.id,
+    'messaging.gcp_pubsub.message.delivery_attempt': message.deliveryAttempt || 1,
+    deliveryAttempt: message.deliveryAttempt || 1,
+    ...(typeof b.jobId === 'string' ? { jobId: b.jobId } : {}),
+    ...(typeof b.tenantId === 'string' ? { tenantId: b.tenantId } : {}),
+    ...(typeof b.shotId === 'string' ? { shotId: b.shotId } : {}),
+    ...(typeof b.attempt === 'number' ? { attempt: b.attempt } : {}),
+    ...(typeof backend === 'string' ? { backend } : {}),
   };
 }
 

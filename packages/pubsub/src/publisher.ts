@@ -8,11 +8,19 @@ import {
   type ServiceName,
   type TopicName,
 } from '@aiprod/contracts';
-import { injectTraceContext } from '@aiprod/observability';
+import { context } from '@opentelemetry/api';
+import { contextFromTraceparent, hasSpanContext, injectTraceContext, SpanKind, withSpan } from '@aiprod/observability';
 
 export interface PublishOptions {
   orderingKey?: string;
 }
+
+/**
+ * The job's stored `traceparent` (set when the gateway created it): the parent of a message
+ * published outside any request or consumer span (a sweep, a poller, an operator's replay), so
+ * that it joins the job's trace instead of starting a trace of its own.
+ */
+export type JobTraceLookup = (jobId: string) => Promise<string | undefined>;
 
 /**
  * What shared code needs of a publisher: the right to publish the topics T. Any `Publisher<S>`
@@ -36,6 +44,7 @@ export class Publisher<S extends ServiceName> implements TopicPublisher<Publisha
   constructor(
     private readonly pubsub: PubSub,
     readonly service: S,
+    private readonly jobTrace?: JobTraceLookup,
   ) {}
 
   async publish<T extends PublishableBy<S>>(
@@ -52,18 +61,40 @@ export class Publisher<S extends ServiceName> implements TopicPublisher<Publisha
     if (!checked.ok) {
       throw new Error(`refusing to publish an invalid ${topic} message: ${describeErrors(checked.errors)}`);
     }
-    const attributes: Record<string, string> = {
-      ...injectTraceContext(),
-      topic,
-      v: String(payload.v),
-      jobId: payload.jobId,
-      tenantId: payload.tenantId,
-    };
-    return this.topic(topic).publishMessage({
-      data: Buffer.from(JSON.stringify(payload)),
-      attributes,
-      ...(options.orderingKey ? { orderingKey: options.orderingKey } : {}),
-    });
+    const parent = hasSpanContext() ? context.active() : await this.jobContext(payload.jobId);
+    return withSpan(
+      `${topic} publish`,
+      () => {
+        const attributes: Record<string, string> = {
+          ...injectTraceContext(),
+          topic,
+          v: String(payload.v),
+          jobId: payload.jobId,
+          tenantId: payload.tenantId,
+        };
+        return this.topic(topic).publishMessage({
+          data: Buffer.from(JSON.stringify(payload)),
+          attributes,
+          ...(options.orderingKey ? { orderingKey: options.orderingKey } : {}),
+        });
+      },
+      {
+        'messaging.system': 'gcp_pubsub',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': topic,
+        jobId: payload.jobId,
+        ...('shotId' in payload ? { shotId: payload.shotId } : {}),
+      },
+      { kind: SpanKind.PRODUCER, tracer: '@aiprod/pubsub', parent },
+    );
+  }
+
+  /** Outside any span: the job's stored trace, when there is a lookup and the job has one. A
+   *  failed lookup costs the message its trace, never its delivery. */
+  private async jobContext(jobId: string) {
+    if (!this.jobTrace) return context.active();
+    const traceparent = await this.jobTrace(jobId).catch(() => undefined);
+    return contextFromTraceparent(traceparent) ?? context.active();
   }
 
   async close(): Promise<void> {

@@ -50,7 +50,8 @@ export function createCoreDeps<S extends ServiceName>(
     pubsub,
     jobs,
     ledger: new MessageLedger(db, jobs),
-    publisher: new Publisher(pubsub, service),
+    // Messages published outside any span (sweeps, pollers, replays) join their job's trace.
+    publisher: new Publisher(pubsub, service, (jobId) => jobs.traceparentOf(jobId)),
   };
 }
 

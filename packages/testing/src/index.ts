@@ -31,3 +31,4 @@ export * from './vendors/runway-server';
 export * from './vendors/replicate-server';
 export * from './vendors/billing';
 export * from './metrics-probe';
+export * from './spans';

@@ -21,6 +21,7 @@ import { outputRoutes } from './routes/outputs';
 import { presetRoutes } from './routes/presets';
 import { requestMetrics } from './request-metrics';
 import { webhookRoutes } from './routes/webhook';
+import { serverSpans } from './tracing';
 
 export interface GatewayDeps {
   log: Log;
@@ -79,6 +80,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // The client address keys the failed-authentication limit: behind a load balancer it is the
   // hop that balancer added, never an X-Forwarded-For entry the client could write itself.
   app.set('trust proxy', deps.trustProxyHops ? deps.trustProxyHops : false);
+  // First: everything a request does runs inside its server span.
+  app.use(serverSpans());
   app.use(helmet());
   app.use(requestMetrics());
   app.use(requestContext(deps.log));

@@ -76,7 +76,7 @@ export async function runExtraction(
   opts: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<void> {
   try {
-    await runFfmpeg(['-v', 'error', ...args], opts);
+    await runFfmpeg(['-v', 'error', ...args], { ...opts, operation: 'extract_frames' });
   } catch (err) {
     if (err instanceof MediaError && err.kind === 'exit') {
       throw new RetryableError(`${judge}: ffmpeg failed extracting frames: ${err.message}`, undefined, { cause: err });

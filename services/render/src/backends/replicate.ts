@@ -3,6 +3,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
+  recordHttpStatus,
   fetchUrlOutput,
   VENDOR_CANCEL_TIMEOUT_MS,
   VENDOR_FETCH_TIMEOUT_MS,
@@ -152,6 +153,7 @@ function fetchOnce(): typeof fetch {
     }
     try {
       const response = await fetch(input, init);
+      recordHttpStatus(response.status);
       if (init) answered.set(init, { response: response.clone() });
       return response;
     } catch (error) {
@@ -279,15 +281,19 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       let prediction: Record<string, unknown>;
       try {
         // client.request rather than predictions.create: only it can send Cancel-After.
-        prediction = await callWithTimeout(ctx.signal, requestTimeoutMs, async (s) =>
-          readJson(
-            await client.request(version ? '/predictions' : `/models/${modelPath}/predictions`, {
-              method: 'POST',
-              headers: { 'Cancel-After': cancelAfter },
-              data: version ? { version, input } : { input },
-              signal: s,
-            }),
-          ),
+        prediction = await callWithTimeout(
+          ctx.signal,
+          requestTimeoutMs,
+          async (s) =>
+            readJson(
+              await client.request(version ? '/predictions' : `/models/${modelPath}/predictions`, {
+                method: 'POST',
+                headers: { 'Cancel-After': cancelAfter },
+                data: version ? { version, input } : { input },
+                signal: s,
+              }),
+            ),
+          { backend: 'replicate', operation: 'create' },
         );
       } catch (err) {
         return fail(err);
@@ -301,9 +307,10 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
     async poll(taskId, signal): Promise<PollResult> {
       let p: Record<string, unknown>;
       try {
-        p = (await callWithTimeout(signal, requestTimeoutMs, (s) =>
-          client.predictions.get(taskId, { signal: s }),
-        )) as unknown as Record<string, unknown>;
+        p = (await callWithTimeout(signal, requestTimeoutMs, (s) => client.predictions.get(taskId, { signal: s }), {
+          backend: 'replicate',
+          operation: 'poll',
+        })) as unknown as Record<string, unknown>;
       } catch (err) {
         return fail(err);
       }
@@ -395,8 +402,11 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       // one cancelled while still starting is aborted, and free. The cancel answer says which.
       let p: Record<string, unknown> | undefined;
       try {
-        p = (await callWithTimeout(undefined, Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS), (s) =>
-          client.predictions.cancel(taskId, { signal: s }),
+        p = (await callWithTimeout(
+          undefined,
+          Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS),
+          (s) => client.predictions.cancel(taskId, { signal: s }),
+          { backend: 'replicate', operation: 'cancel' },
         )) as unknown as Record<string, unknown>;
       } catch {
         // Never throws: Cancel-After still ends it server-side if this call was lost.

@@ -3,6 +3,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
+  statusRecordingFetch,
   fetchUrlOutput,
   VENDOR_CANCEL_TIMEOUT_MS,
   VENDOR_FETCH_TIMEOUT_MS,
@@ -159,6 +160,7 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
     timeout: requestTimeoutMs + SDK_BACKSTOP_SLACK_MS,
     // The SDK would log failed requests itself; our caller logs the classified error instead.
     logLevel: 'off',
+    fetch: statusRecordingFetch(),
   });
   /**
    * Seconds asked of each task this process created. Runway's task view does not echo the
@@ -252,8 +254,11 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       } as unknown as Parameters<RunwayML['textToVideo']['create']>[0];
       let created: unknown;
       try {
-        created = await callWithTimeout(ctx.signal, requestTimeoutMs, (s) =>
-          client.textToVideo.create(body, { signal: s }),
+        created = await callWithTimeout(
+          ctx.signal,
+          requestTimeoutMs,
+          (s) => client.textToVideo.create(body, { signal: s }),
+          { backend: 'runway', operation: 'create' },
         );
       } catch (err) {
         return fail(err);
@@ -267,7 +272,10 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
     async poll(taskId, signal): Promise<PollResult> {
       let task: unknown;
       try {
-        task = await callWithTimeout(signal, requestTimeoutMs, (s) => client.tasks.retrieve(taskId, { signal: s }));
+        task = await callWithTimeout(signal, requestTimeoutMs, (s) => client.tasks.retrieve(taskId, { signal: s }), {
+          backend: 'runway',
+          operation: 'poll',
+        });
       } catch (err) {
         return fail(err);
       }
@@ -352,8 +360,11 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       requestedSeconds.delete(taskId);
       try {
         // DELETE cancels a live task and deletes a finished one; either way we are done with it.
-        await callWithTimeout(undefined, Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS), (s) =>
-          client.tasks.delete(taskId, { signal: s }),
+        await callWithTimeout(
+          undefined,
+          Math.min(requestTimeoutMs, VENDOR_CANCEL_TIMEOUT_MS),
+          (s) => client.tasks.delete(taskId, { signal: s }),
+          { backend: 'runway', operation: 'cancel' },
         );
       } catch {
         // Never throws: the attempt deadline or job cancel path must go on regardless.

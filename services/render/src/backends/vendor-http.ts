@@ -3,6 +3,8 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { trace } from '@opentelemetry/api';
+import { SpanKind, withSpan } from '@aiprod/observability';
 import { BackendFailure, type BackendOutput } from './backend';
 
 /** Helpers shared by the HTTP vendor backends (Runway, Replicate): downloads, Retry-After, redaction. */
@@ -28,16 +30,70 @@ export class RequestAbortedError extends Error {
   override readonly name = 'RequestAbortedError';
 }
 
+/** Which vendor call a span is for: `runway create`, `replicate poll`, `veo download`… */
+export interface VendorCall {
+  backend: string;
+  operation: string;
+}
+
+/**
+ * One CLIENT span around one vendor HTTP call (the SDKs are built not to retry, so a call is one
+ * request), with the backend, the operation and the answer's status: statusRecordingFetch sets it
+ * on success, the thrown error's status on failure. Never the URL or body (keys, signed URLs).
+ */
+export function vendorSpan<T>(call: VendorCall, fn: () => Promise<T>): Promise<T> {
+  return withSpan(
+    `${call.backend} ${call.operation}`,
+    async (span) => {
+      try {
+        return await fn();
+      } catch (err) {
+        const status = httpStatusOf(err);
+        if (status !== undefined) span.setAttribute('http.response.status_code', status);
+        throw err;
+      }
+    },
+    { backend: call.backend, 'vendor.operation': call.operation },
+    { kind: SpanKind.CLIENT, tracer: '@aiprod/render' },
+  );
+}
+
+/** Puts an answer's HTTP status on the active span (the vendorSpan the request runs in). */
+export function recordHttpStatus(status: number): void {
+  trace.getActiveSpan()?.setAttribute('http.response.status_code', status);
+}
+
+/** A fetch for an SDK that records each answer's status on the active vendor span. */
+export function statusRecordingFetch(): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    recordHttpStatus(response.status);
+    return response;
+  };
+}
+
+/** The HTTP status an SDK error carries (`status`, or `response.status`), here or in its cause. */
+function httpStatusOf(err: unknown, depth = 0): number | undefined {
+  if (typeof err !== 'object' || err === null || depth > 3) return undefined;
+  const e = err as { status?: unknown; response?: { status?: unknown }; cause?: unknown };
+  if (typeof e.status === 'number') return e.status;
+  if (typeof e.response?.status === 'number') return e.response.status;
+  return httpStatusOf(e.cause, depth + 1);
+}
+
 /**
  * Runs one vendor call under the caller's signal and a timeout, and says which of the two ended
  * it. SDKs and fetch report both as an abort, often as errors from another realm (undici's),
- * where `instanceof` does not work; checking our own signals is exact.
+ * where `instanceof` does not work; checking our own signals is exact. With `span`, the call gets
+ * its vendorSpan.
  */
 export async function callWithTimeout<T>(
   signal: AbortSignal | undefined,
   timeoutMs: number,
   call: (signal: AbortSignal) => Promise<T>,
+  span?: VendorCall,
 ): Promise<T> {
+  if (span) return vendorSpan(span, () => callWithTimeout(signal, timeoutMs, call));
   const timeout = AbortSignal.timeout(timeoutMs);
   try {
     return await call(signal ? AbortSignal.any([signal, timeout]) : timeout);
@@ -106,7 +162,9 @@ export async function fetchUrlOutput(
       charged: false,
     });
   }
-  await downloadOutput({ vendor, url: output.url, outFile, signal, ...options });
+  await vendorSpan({ backend: vendor, operation: 'download' }, () =>
+    downloadOutput({ vendor, url: output.url, outFile, signal, ...options }),
+  );
 }
 
 export async function downloadOutput(options: {
@@ -131,6 +189,7 @@ export async function downloadOutput(options: {
   let response: Response;
   try {
     response = await fetch(url, { signal: requestSignal, redirect: 'follow' });
+    recordHttpStatus(response.status);
   } catch (err) {
     if (signal.aborted) throw aborted();
     const timedOut = requestSignal.aborted;

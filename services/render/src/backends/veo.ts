@@ -12,6 +12,7 @@ import {
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
+import { recordHttpStatus, vendorSpan } from './vendor-http';
 
 /** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
 const REQUEST_TIMEOUT_MS = 60_000;
@@ -346,6 +347,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       const signals = [init?.signal, signal].filter((s): s is AbortSignal => !!s);
       const res = await fetch(url, { ...init, ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
       exchange.status = res.status;
+      recordHttpStatus(res.status);
       exchange.retryAfter = res.headers.get('retry-after');
       return res;
     },
@@ -353,12 +355,14 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
 
   const call = async <T>(stage: VeoStage, signal: AbortSignal | undefined, run: (http: HttpOptions) => Promise<T>) => {
     const exchange: Exchange = {};
-    try {
-      return await run(callOptions(signal, exchange));
-    } catch (err) {
-      const wrapped = new VeoCallError(stage, exchange, signal?.aborted ?? false, { cause: err });
-      throw new BackendFailure(classifyVeoError(wrapped));
-    }
+    return vendorSpan({ backend: 'veo', operation: stage }, async () => {
+      try {
+        return await run(callOptions(signal, exchange));
+      } catch (err) {
+        const wrapped = new VeoCallError(stage, exchange, signal?.aborted ?? false, { cause: err });
+        throw new BackendFailure(classifyVeoError(wrapped));
+      }
+    });
   };
 
   const usageSeconds = async (name: string, output: BackendOutput, signal: AbortSignal): Promise<number> => {
