@@ -152,7 +152,8 @@ describe('one trace per job', () => {
     // SIGTERM: every service drains and flushes its last batch of spans on the way out.
     await stack!.stop();
     stack = undefined;
-    const services = ['gateway', 'planner', 'render', 'qa', 'delivery'];
+    // Render pools are named as Cloud Run names them: the local pool is render-local.
+    const services = ['gateway', 'planner', 'render-local', 'qa', 'delivery'];
     // The client's own reads of the job (GET /v1/jobs/:id while it waited) are requests of their
     // own, each its own trace; every other span that names the job is the job's.
     const reads = () =>
@@ -200,7 +201,7 @@ describe('one trace per job', () => {
     // Each stage's consumer span is a CONSUMER span with the job's ids and messaging attributes.
     const consumers = trace.filter((s) => s.kind === KIND.CONSUMER);
     expect([...new Set(consumers.map((s) => s.service))].sort()).toEqual(
-      ['delivery', 'planner', 'qa', 'render'].sort(),
+      ['delivery', 'planner', 'qa', 'render-local'].sort(),
     );
     for (const span of consumers) {
       expect(span.attributes).toMatchObject({
@@ -212,7 +213,7 @@ describe('one trace per job', () => {
       });
       expect(span.status).not.toBe(STATUS_ERROR);
     }
-    const renders = consumers.filter((s) => s.service === 'render');
+    const renders = consumers.filter((s) => s.service === 'render-local');
     expect([...new Set(renders.map((s) => s.attributes.shotId))].sort()).toEqual(job.shots.map((s) => s.id).sort());
     for (const span of renders) {
       expect(span.attributes).toMatchObject({ backend: 'local', shotId: expect.any(String), attempt: 1 });
