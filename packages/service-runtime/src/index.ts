@@ -3,6 +3,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
 import { recordDeadLetter, type DeadLetterInfo } from './dead-letters';
 import { parseStateDeadlines } from './env';
+import { recordingHandled } from './handled-ledger';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicies } from './sweeper';
 import { subscriptionsFor, type BackendName, type ServiceName, type TopicName } from '@aiprod/contracts';
@@ -113,7 +114,7 @@ export async function runWorkerService<S extends ServiceName>(
       startConsumer({
         pubsub: deps.pubsub,
         spec,
-        handler,
+        handler: recordingHandled(handler, deps.ledger),
         log: deps.log,
         recorder,
         maxConcurrent: options.maxConcurrent,
