@@ -120,7 +120,9 @@ function emissionsFor(stage: JobStage, job: Job, shots: Shot[], operator: string
         const a = s.attempts[String(s.attempt)];
         if (!a?.clipUri) return [];
         const payload = { shotId: s.shotId, attempt: s.attempt, clipUri: a.clipUri, backend: a.backend };
-        return [{ topic: 'aiprod.shot.rendered.v1' as const, payload: { ...envelope, ...payload, costUsd: a.costUsd ?? 0 } }];
+        return [
+          { topic: 'aiprod.shot.rendered.v1' as const, payload: { ...envelope, ...payload, costUsd: a.costUsd ?? 0 } },
+        ];
       });
     case 'assemble':
       return [{ topic: 'aiprod.job.assemble.v1', payload: envelope }];
@@ -147,7 +149,8 @@ export async function replayJobStage(
   const job = await loadJob(ctx, options.jobId);
   let shots = await ctx.jobs.listShots(job.jobId);
   if (options.shotId) shots = shots.filter((s) => s.shotId === options.shotId);
-  if (options.shotId && shots.length === 0) throw new OpsProblem('not_found', `job ${job.jobId} has no shot ${options.shotId}`);
+  if (options.shotId && shots.length === 0)
+    throw new OpsProblem('not_found', `job ${job.jobId} has no shot ${options.shotId}`);
   const emissions = emissionsFor(stage, job, shots, ctx.operator);
   if (emissions.length === 0)
     throw new OpsProblem('conflict', `nothing to re-emit for stage ${stage} of a ${job.status} job`);

@@ -104,7 +104,9 @@ export async function seekReplay(
   };
   if (options.dryRun) return result;
   try {
-    await ctx.pubsub.subscription(spec.name).seek('time' in options.target ? options.target.time : options.target.snapshot);
+    await ctx.pubsub
+      .subscription(spec.name)
+      .seek('time' in options.target ? options.target.time : options.target.snapshot);
   } catch (e) {
     const code = (e as { code?: number }).code;
     if (code === 5) throw new OpsProblem('not_found', `seek failed: ${(e as Error).message}`);

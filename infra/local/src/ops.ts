@@ -182,34 +182,42 @@ export function registerOpsCommands(program: Command, readInfo: () => StackInfo 
       .option('--wait-seconds <s>', 'how long to listen for held letters', '5')
       .option('--dry-run', 'list what would be redriven; change nothing'),
   ).action(
-    run(async (open, subscription: string, o: Common & { job?: string; limit: string; waitSeconds: string; dryRun?: boolean }) => {
-      workSubscription(subscription);
-      const limit = wholeNumber('--limit', o.limit, 1000);
-      const waitSeconds = Number(o.waitSeconds);
-      if (!(waitSeconds > 0 && waitSeconds <= 300)) throw usage('--wait-seconds must be more than 0 and at most 300');
-      const result = await redriveDeadLetters(open(), {
-        subscription,
-        ...(o.job ? { jobId: o.job } : {}),
-        limit,
-        waitSeconds,
-        dryRun: Boolean(o.dryRun),
-      });
-      emit(o.json, result, () =>
-        table(
-          ['MESSAGE', 'JOB', 'OUTCOME', 'JOB STATE'],
-          result.letters.map((l) => [
-            l.messageId,
-            l.jobId,
-            l.outcome,
-            l.job && 'to' in l.job ? `${l.job.from} -> ${l.job.to}` : l.jobContext?.status,
-          ]),
-        ),
-      );
-    }),
+    run(
+      async (
+        open,
+        subscription: string,
+        o: Common & { job?: string; limit: string; waitSeconds: string; dryRun?: boolean },
+      ) => {
+        workSubscription(subscription);
+        const limit = wholeNumber('--limit', o.limit, 1000);
+        const waitSeconds = Number(o.waitSeconds);
+        if (!(waitSeconds > 0 && waitSeconds <= 300)) throw usage('--wait-seconds must be more than 0 and at most 300');
+        const result = await redriveDeadLetters(open(), {
+          subscription,
+          ...(o.job ? { jobId: o.job } : {}),
+          limit,
+          waitSeconds,
+          dryRun: Boolean(o.dryRun),
+        });
+        emit(o.json, result, () =>
+          table(
+            ['MESSAGE', 'JOB', 'OUTCOME', 'JOB STATE'],
+            result.letters.map((l) => [
+              l.messageId,
+              l.jobId,
+              l.outcome,
+              l.job && 'to' in l.job ? `${l.job.from} -> ${l.job.to}` : l.jobContext?.status,
+            ]),
+          ),
+        );
+      },
+    ),
   );
 
   const job = ops.command('job').description("one job's history and replays");
-  common(job.command('timeline <jobId>').description('events, attempts, vendor tries, QA and costs, in time order')).action(
+  common(
+    job.command('timeline <jobId>').description('events, attempts, vendor tries, QA and costs, in time order'),
+  ).action(
     run(async (open, jobId: string, o: Common) => {
       const timeline = await jobTimeline(open(), jobId);
       emit(o.json, timeline, () =>

@@ -198,5 +198,6 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
 export * from './dead-letters';
 export * from './env';
 export * from './fail-job';
+export * from './handled-ledger';
 export * from './replay';
 export * from './sweeper';
