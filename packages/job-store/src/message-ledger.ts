@@ -31,8 +31,9 @@ export interface SnapshotRecord {
 }
 
 /**
- * What the consumers could not deliver: malformed messages (with the reason, on every attempt)
- * and dead letters. Nothing is dropped silently; the job, when the message names one, carries
+ * What the consumers did with messages: the ones they handled (per subscription, with publish
+ * and handling times, for the operators' replay by seek), malformed ones (with the reason, on every
+ * attempt) and dead letters; and the snapshots operators took. Nothing is dropped silently; the job, when the message names one, carries
  * the reason too (for dead letters, through the caller: see recordDeadLetter).
  */
 export class MessageLedger {
