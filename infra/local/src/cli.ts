@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin';
 import { registerReplayCommand } from './replay-command';
+import { registerOpsCommands } from './ops';
 import { runDemo } from './demo';
 import { runQaCommand, UsageError, type QaCommandOptions } from './qa-command';
 import { setLocalWebhook, verifyWebhookCommand } from './webhook-commands';
@@ -115,6 +116,7 @@ program
 
 registerAdminCommands(program, readInfo);
 registerReplayCommand(program, readInfo);
+registerOpsCommands(program, readInfo);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);

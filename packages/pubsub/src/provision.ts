@@ -2,6 +2,8 @@ import type { PubSub } from '@google-cloud/pubsub';
 import { subscriptions, TOPICS, type DeliveryPolicy } from '@aiprod/contracts';
 
 const ALREADY_EXISTS = 6;
+/** As Terraform's work_message_retention: acked messages are kept this long, so seek can replay them. */
+export const WORK_MESSAGE_RETENTION_SECONDS = 7 * 24 * 3600;
 
 async function ignoreExisting(p: Promise<unknown>): Promise<void> {
   try {
@@ -35,6 +37,10 @@ export async function provisionCatalogue(
         ignoreExisting(
           pubsub.topic(s.topic).createSubscription(s.name, {
             ackDeadlineSeconds: policy.ackDeadlineSeconds,
+            // As in the cloud (terraform/modules/pubsub): seek to a time or a snapshot redelivers
+            // what was acked since, which is how an operator replays (aiprod ops replay).
+            retainAckedMessages: true,
+            messageRetentionDuration: { seconds: WORK_MESSAGE_RETENTION_SECONDS },
             deadLetterPolicy: {
               deadLetterTopic: topicPath(s.deadLetterTopic),
               maxDeliveryAttempts: policy.maxDeliveryAttempts,

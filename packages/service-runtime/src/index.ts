@@ -3,6 +3,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
 import { recordDeadLetter, type DeadLetterInfo } from './dead-letters';
 import { parseStateDeadlines } from './env';
+import { recordingHandled } from './handled-ledger';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicies } from './sweeper';
 import { subscriptionsFor, type BackendName, type ServiceName, type TopicName } from '@aiprod/contracts';
@@ -119,7 +120,7 @@ export async function runWorkerService<S extends ServiceName>(
       startConsumer({
         pubsub: deps.pubsub,
         spec,
-        handler,
+        handler: recordingHandled(handler, deps.ledger),
         log: deps.log,
         recorder,
         maxConcurrent: options.maxConcurrent,
@@ -210,5 +211,6 @@ export function exitOnSignals(close: () => Promise<void>, log: Log): void {
 export * from './dead-letters';
 export * from './env';
 export * from './fail-job';
+export * from './handled-ledger';
 export * from './replay';
 export * from './sweeper';

@@ -1,6 +1,6 @@
 import { v1, type PubSub } from '@google-cloud/pubsub';
 import { subscriptions, type JobStatus, type TopicName } from '@aiprod/contracts';
-import type { JobStore } from '@aiprod/job-store';
+import type { JobStore, MessageLedger } from '@aiprod/job-store';
 
 /** Each pull gets at least a second, even when the overall wait is nearly spent. */
 const MIN_PULL_TIMEOUT_MS = 1_000;
@@ -33,11 +33,13 @@ export interface ReplayedLetter {
  * time, brings each named job back from FAILED (`dead_lettered` only) to the state the message
  * drives, records who replayed it on the timeline, publishes the original body and attributes to
  * the original topic, and only then acks the letter. Letters for other jobs, and everything in a
- * dry run, go back on hold untouched.
+ * dry run, go back on hold untouched. Used by `aiprod ops dlq redrive` (and its old name, `aiprod replay`).
  */
 export async function replayDeadLetters(options: {
   pubsub: PubSub;
   jobs: JobStore;
+  /** When given, each replayed letter's ledger record is marked replayed (by whom, when). */
+  ledger?: MessageLedger;
   subscription: string;
   operator: string;
   jobId?: string;
@@ -93,6 +95,7 @@ export async function replayDeadLetters(options: {
         // Publish before ack: a crash here leaves the letter on hold, and every handler is idempotent.
         await options.pubsub.topic(spec.topic).publishMessage({ data, attributes: original });
         await client.acknowledge({ subscription: hold, ackIds: [r.ackId!] });
+        await options.ledger?.markDeadLetterReplayed(spec.name, messageId, options.operator);
         results.push({ messageId, ...named, outcome: 'replayed', ...(job ? { job } : {}) });
       }
       if (handBack.length)

@@ -1,0 +1,275 @@
+import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DEFAULT_FALLBACK_POLICY, subscriptions, type FallbackPolicy } from '@aiprod/contracts';
+import { createFirestore, JobStore, MessageLedger, WebhookStore } from '@aiprod/job-store';
+import { requireEmulators, startRunwayServer, uniqueProjectId, waitFor, type RunwayServer } from '@aiprod/testing';
+import { generateWebhookSecret } from '@aiprod/webhooks';
+import { GatewayClient, LocalStack, type JobView } from '../../infra/local/src';
+
+/**
+ * The operator commands against the whole local platform (five services, a Runway pool on its
+ * protocol test server), run as an operator runs them: `aiprod ops …` reading .aiprod/stack.json.
+ */
+const repoRoot = resolve(__dirname, '..', '..');
+const emulators = requireEmulators();
+const RUNWAY_KEY = 'key_e2e_ops_runway_0123456789abcdef';
+const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-ops-'));
+let stack: LocalStack;
+let client: GatewayClient;
+let runway: RunwayServer;
+let jobs: JobStore;
+let ledger: MessageLedger;
+/** The tenant's webhook endpoint: every request it received, in order. */
+const hooks: { id: string; body: { type: string; data: { jobId: string; status: string } } }[] = [];
+const receiver = createServer((req: IncomingMessage, res) => {
+  let body = '';
+  req.on('data', (c: Buffer) => (body += c.toString()));
+  req.on('end', () => {
+    hooks.push({ id: String(req.headers['webhook-id']), body: JSON.parse(body) as (typeof hooks)[number]['body'] });
+    res.writeHead(204).end();
+  });
+});
+
+function testPolicy(): FallbackPolicy {
+  const policy = structuredClone(DEFAULT_FALLBACK_POLICY);
+  for (const b of Object.values(policy.backends)) b.backoff = { initialMs: 50, maxMs: 500, multiplier: 2 };
+  return policy;
+}
+
+beforeAll(async () => {
+  for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
+    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js')))
+      throw new Error(`services/${s} is not built: run "npm test"`);
+  }
+  runway = await startRunwayServer({ apiKey: RUNWAY_KEY });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  stack = await LocalStack.start({
+    repoRoot,
+    stateDir,
+    projectId: uniqueProjectId('e2e-ops'),
+    emulators,
+    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
+    sweepIntervalSeconds: 1,
+    vendorPools: {
+      runway: { RUNWAY_API_KEY: RUNWAY_KEY, RUNWAY_BASE_URL: runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
+    },
+    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()), RENDER_LEASE_SECONDS: '4' },
+    // Runway's test clips are test patterns without the planned text: the semantic judge is off.
+    serviceEnv: { qa: { QA_JUDGE: 'none' } },
+  });
+  // What `pnpm stack:up` writes; the CLI below finds the platform through it and nothing else.
+  stack.writeInfo(join(stateDir, 'stack.json'));
+  client = new GatewayClient(stack.info);
+  const db = createFirestore(stack.info.projectId);
+  jobs = new JobStore(db);
+  ledger = new MessageLedger(db, jobs);
+  const port = (receiver.address() as AddressInfo).port;
+  await new WebhookStore(db).setEndpoint(
+    stack.info.tenantId,
+    `http://127.0.0.1:${port}/hooks`,
+    generateWebhookSecret(),
+  );
+}, 120_000);
+afterAll(async () => {
+  await stack?.stop();
+  await runway?.close();
+  await jobs?.db.terminate();
+  await new Promise<void>((r) => receiver.close(() => r()));
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+// The CLI's JSON, asserted on field by field below.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
+
+/** `aiprod …` as an operator runs it: only the stack file says where the platform is. */
+function aiprod(...args: string[]): Promise<{ status: number | null; out: Json; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, AIPROD_STATE_DIR: stateDir, AIPROD_OPERATOR: 'oncall@example.com' };
+  for (const k of ['PUBSUB_EMULATOR_HOST', 'FIRESTORE_EMULATOR_HOST', 'GCP_PROJECT']) delete env[k];
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'infra', 'local', 'dist', 'cli.js'), ...args, '--json'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(killer);
+      resolvePromise({ status, out: stdout.trim() ? (JSON.parse(stdout) as Json) : {}, stderr });
+    });
+  });
+}
+
+/** Submits, approves when the estimate parks the job, and waits for `until`. */
+async function submit(extra: Record<string, unknown>): Promise<string> {
+  const { id } = await client.submit({ ...brief, ...extra });
+  const planned = await waitFor(
+    async () => {
+      const job = await client.get(id);
+      return ['AWAITING_APPROVAL', 'RENDERING', 'ASSEMBLING', 'DELIVERED', 'FAILED'].includes(job.status)
+        ? job
+        : undefined;
+    },
+    { timeoutMs: 30_000, what: `job ${id} planned` },
+  );
+  if (planned.status === 'AWAITING_APPROVAL') await client.approve(id);
+  return id;
+}
+
+const statusChanges = (job: JobView) =>
+  job.events.filter((e) => e.type === 'job.created' || e.data.from !== undefined).map((e) => e.data.status);
+const outputFiles = (jobId: string) =>
+  readdirSync(join(stack.info.dataDir, 'tenants', stack.info.tenantId, 'jobs', jobId, 'outputs')).sort();
+const hooksOf = (jobId: string) => hooks.filter((h) => h.body.data.jobId === jobId);
+
+describe('operator commands on the local platform', () => {
+  it('seeking every subscription back before a delivered job redelivers its messages and changes nothing', async () => {
+    const before = new Date();
+    const jobId = await submit({ preset: 'brand_campaign', product: 'Aurora replay shoe' });
+    const delivered = await client.waitForTerminal(jobId, { timeoutMs: 180_000, intervalMs: 500 });
+    expect(delivered.status).toBe('DELIVERED');
+    expect(new Set((await jobs.listShots(jobId)).map((s) => s.backend))).toEqual(new Set(['runway']));
+    await waitFor(() => (hooksOf(jobId).length ? true : undefined), { timeoutMs: 15_000, what: 'the webhook' });
+    const creates = runway.tasksCreated;
+    expect(creates).toBeGreaterThanOrEqual(delivered.shots.length);
+    const files = outputFiles(jobId);
+    const hookIds = new Set(hooksOf(jobId).map((h) => h.id));
+    const names = subscriptions().map((s) => s.name);
+    // What each subscription acked for this job, as the workers noted it: the seek must bring these back.
+    const handled = new Map<string, string[]>();
+    for (const name of names) {
+      const { messages } = await ledger.listHandled(name, { publishedFrom: before });
+      handled.set(
+        name,
+        messages.map((m) => m.messageId),
+      );
+    }
+
+    const seek = await aiprod('ops', 'replay', ...names, '--to-time', before.toISOString());
+    expect(seek.status).toBe(0);
+    const replays = seek.out.replays as Json[];
+    const count = (name: string) => replays.find((r) => r.subscription === name)!.redeliveries.count as number;
+    expect(replays.every((r) => r.seeked === true)).toBe(true);
+    for (const name of names) expect(count(name)).toBe(handled.get(name)!.length);
+    expect(count('aiprod.job.requested.v1.planner')).toBe(1);
+    expect(count('aiprod.job.assemble.v1.delivery')).toBe(1);
+    expect(count('aiprod.render.runway.v1.render-runway')).toBeGreaterThanOrEqual(delivered.shots.length);
+    expect(count('aiprod.shot.rendered.v1.qa')).toBeGreaterThanOrEqual(delivered.shots.length);
+    expect(count('aiprod.render.veo.v1.render-veo')).toBe(0);
+
+    // Every counted message handled a second time (bounded), then a little more for anything they publish.
+    await waitFor(
+      async () => {
+        for (const name of names) {
+          const { messages } = await ledger.listHandled(name, { publishedFrom: before });
+          const again = messages.filter((m) => handled.get(name)!.includes(m.messageId) && m.deliveriesHandled >= 2);
+          if (again.length < handled.get(name)!.length) return undefined;
+        }
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, what: 'every replayed message handled again' },
+    );
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const after = await client.get(jobId);
+    expect(runway.tasksCreated).toBe(creates);
+    expect(outputFiles(jobId)).toEqual(files);
+    expect(new Set(hooksOf(jobId).map((h) => h.id))).toEqual(hookIds);
+    expect(after.status).toBe('DELIVERED');
+    expect(statusChanges(after)).toEqual(statusChanges(delivered));
+    expect(after.outputs.map((o) => o.url.split('?')[0])).toEqual(delivered.outputs.map((o) => o.url.split('?')[0]));
+
+    const timeline = await aiprod('ops', 'job', 'timeline', jobId);
+    expect(timeline.status).toBe(0);
+    const replayed = (timeline.out.entries as Json[]).filter((e) => e.what === 'ops.replayed');
+    expect(replayed.map((e) => e.data.subscription).sort()).toEqual(
+      names.filter((n) => handled.get(n)!.length > 0).sort(),
+    );
+    for (const e of replayed) {
+      expect(e.data).toMatchObject({ target: { time: before.toISOString() }, operator: 'oncall@example.com' });
+    }
+    expect((timeline.out.entries as Json[]).some((e) => e.kind === 'try' && e.data.backend === 'runway')).toBe(true);
+  }, 360_000);
+
+  it('a dead-lettered assembly fails the job with its webhook; once the cause is fixed, dlq redrive delivers it', async () => {
+    // Delivery is down while the job renders, so its assembly request waits for it.
+    await stack.crash('delivery');
+    const jobId = await submit({ product: 'Aurora dead letter', keyMessage: 'Redrive' });
+    await waitFor(async () => ((await jobs.getJob(jobId))?.status === 'ASSEMBLING' ? true : undefined), {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      what: 'ASSEMBLING',
+    });
+    // The cause: a stored clip the assembly needs is gone (say, moved by a wrong lifecycle rule).
+    const shot = (await jobs.listShots(jobId))[0]!;
+    const clip = join(stack.info.dataDir, shot.attempts[String(shot.attempt)]!.clipUri!.replace(/^local:\/\//, ''));
+    renameSync(clip, `${clip}.away`);
+    await stack.restart('delivery');
+
+    const failed = await waitFor(
+      async () => {
+        const job = await jobs.getJob(jobId);
+        return job?.status === 'FAILED' ? job : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'the job failed by the dead letter' },
+    );
+    expect(failed.error?.reason).toBe('dead_lettered');
+    await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === 'FAILED'), {
+      timeoutMs: 20_000,
+      what: 'the FAILED webhook',
+    });
+
+    const subscription = 'aiprod.job.assemble.v1.delivery';
+    const listed = await aiprod('ops', 'dlq', 'list', '--subscription', subscription);
+    expect(listed.status).toBe(0);
+    const letter = (listed.out.deadLetters as Json[]).find((l) => l.job?.jobId === jobId)!;
+    expect(letter).toMatchObject({
+      subscription,
+      topic: 'aiprod.job.assemble.v1',
+      replayed: false,
+      job: { jobId, tenantId: stack.info.tenantId, status: 'FAILED', failureReason: 'dead_lettered' },
+    });
+    const shown = await aiprod('ops', 'dlq', 'show', letter.id as string);
+    expect(JSON.parse(shown.out.data as string)).toMatchObject({ jobId });
+
+    // The cause fixed: the clip is back. The redrive reopens the job and publishes the letter again.
+    renameSync(`${clip}.away`, clip);
+    const redrive = await aiprod('ops', 'dlq', 'redrive', subscription, '--job', jobId, '--wait-seconds', '10');
+    expect(redrive.status).toBe(0);
+    expect(redrive.out.letters).toEqual([
+      expect.objectContaining({ jobId, outcome: 'replayed', job: { from: 'FAILED', to: 'ASSEMBLING' } }),
+    ]);
+    const job = await client.waitForTerminal(jobId, { timeoutMs: 120_000, intervalMs: 500 });
+    expect(job.status).toBe('DELIVERED');
+    expect(outputFiles(jobId)).toContain('final-16x9.mp4');
+    await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === 'DELIVERED'), {
+      timeoutMs: 20_000,
+      what: 'the DELIVERED webhook',
+    });
+    expect(statusChanges(job).slice(-3)).toEqual(['FAILED', 'ASSEMBLING', 'DELIVERED']);
+    // The store's timeline (the client's view leaves out internal names such as the subscription).
+    const stored = await jobs.listEvents(jobId);
+    expect(stored.find((e) => e.type === 'job.replayed')?.data).toMatchObject({
+      subscription,
+      operator: 'oncall@example.com',
+    });
+    const relisted = await aiprod('ops', 'dlq', 'list', '--subscription', subscription);
+    expect((relisted.out.deadLetters as Json[]).find((l) => l.id === letter.id)).toMatchObject({
+      replayed: true,
+      replayedBy: 'oncall@example.com',
+      job: { status: 'DELIVERED' },
+    });
+  }, 420_000);
+});
