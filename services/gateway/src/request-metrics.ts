@@ -1,5 +1,6 @@
 import type { Request, RequestHandler } from 'express';
 import { count, observe } from '@aiprod/observability';
+import { routeOf } from './tracing';
 
 /**
  * Counts every request and its latency by route template (never the raw path: ids would make a
@@ -11,7 +12,7 @@ export function requestMetrics(): RequestHandler {
     const started = performance.now();
     // 'close' also fires when the client goes away first (an SSE stream), unlike 'finish'.
     res.once('close', () => {
-      const route = routeOf(req);
+      const route = routeLabel(req);
       // An event stream is open for as long as the client listens: its duration is not latency.
       if (!res.getHeader('content-type')?.toString().startsWith('text/event-stream'))
         observe('httpRequestDuration', (performance.now() - started) / 1000, { route, method: req.method });
@@ -21,8 +22,7 @@ export function requestMetrics(): RequestHandler {
   };
 }
 
-function routeOf(req: Request): string {
+function routeLabel(req: Request): string {
   if (req.path === '/healthz' || req.path === '/readyz') return req.path;
-  const route = req.route as { path?: unknown } | undefined;
-  return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
+  return routeOf(req) ?? 'unmatched';
 }

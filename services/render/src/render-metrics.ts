@@ -75,7 +75,8 @@ export function recordFallback(from: BackendName, to: BackendName): void {
 
 /** After a charge: the tenant's month against its cap (tenants without a cap are not reported). */
 export async function reportSpendAgainstCap(db: Firestore, tenants: TenantStore, tenantId: string): Promise<void> {
-  const tenant = await tenants.getTenant(tenantId, { maxAgeMs: 60_000 });
+  // Read fresh (one read per charged try): a cap just lowered must show at once.
+  const tenant = await tenants.getTenant(tenantId);
   const cap = tenant?.monthlySpendCapUsd;
   if (!cap) return;
   setGauge('tenantSpendCapRatio', (await getMonthlySpend(db, tenantId)) / cap, { tenant: tenantId });
