@@ -40,7 +40,7 @@ export function runJobTransaction<T>(db: Firestore, purpose: string, fn: (tx: Tr
           committedHooks.set(tx, []);
           return fn(tx);
         });
-        for (const hook of (last && committedHooks.get(last)) ?? []) hook();
+        runCommittedHooks(last);
         return result;
       } catch (error) {
         const invalidated = /Transaction is invalid or closed/.test((error as Error)?.message ?? '');
@@ -57,6 +57,18 @@ const committedHooks = new WeakMap<Transaction, (() => void)[]>();
 /** Runs `hook` if and when `tx` (run by runJobTransaction) commits; never for a run that was retried. */
 export function afterCommit(tx: Transaction, hook: () => void): void {
   committedHooks.get(tx)?.push(hook);
+}
+
+/** Hooks only report on work that is done: one that throws must not turn a commit into an error
+ *  (the caller would retry a change that is already made, and may skip what follows it). */
+function runCommittedHooks(tx: Transaction | undefined): void {
+  for (const hook of (tx && committedHooks.get(tx)) ?? []) {
+    try {
+      hook();
+    } catch {
+      // a metric lost, nothing else
+    }
+  }
 }
 
 /** The active span's W3C traceparent, to store on a job as its trace (see JobStore.createJob). */

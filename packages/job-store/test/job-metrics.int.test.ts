@@ -1,5 +1,6 @@
 import { Timestamp } from '@google-cloud/firestore';
 import { aBrief, emulatorProject, startMetricsProbe, type MetricsProbe } from '@aiprod/testing';
+import { afterCommit, runJobTransaction } from '../src';
 
 /** The job funnel's metrics, recorded by the store once per committed change (real emulator). */
 const env = emulatorProject('jobmetrics', 'planner');
@@ -83,5 +84,34 @@ describe('job metrics', () => {
     const failedBefore = await finished('false', 'FAILED', 'render_failed');
     await jobs.fail(job.jobId, 'render_failed', 'test');
     expect(await finished('false', 'FAILED', 'render_failed')).toBe(failedBefore + 1);
+  });
+});
+
+describe('after-commit hooks', () => {
+  it('run once the transaction commits, and a hook that throws does not fail the commit', async () => {
+    const ran: string[] = [];
+    const ref = db.collection('hooktest').doc(`h${Date.now()}`);
+    const result = await runJobTransaction(db, 'hook test', async (tx) => {
+      afterCommit(tx, () => {
+        throw new Error('a metric failed');
+      });
+      afterCommit(tx, () => ran.push('second'));
+      tx.set(ref, { ok: true });
+      return 'committed';
+    });
+    expect(result).toBe('committed');
+    expect((await ref.get()).data()).toEqual({ ok: true });
+    expect(ran).toEqual(['second']);
+  });
+
+  it('never run for a transaction that did not commit', async () => {
+    const ran: string[] = [];
+    await expect(
+      runJobTransaction(db, 'hook test', async (tx) => {
+        afterCommit(tx, () => ran.push('hook'));
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(ran).toEqual([]);
   });
 });

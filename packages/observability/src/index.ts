@@ -9,6 +9,7 @@ export {
   recordSpanError,
   SpanKind,
   tracer,
+  tracesRecorded,
   withExtractedContext,
   withSpan,
   type SpanRunOptions,

@@ -1,5 +1,6 @@
 import {
   context,
+  ProxyTracerProvider,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -102,3 +103,16 @@ export function hasSpanContext(ctx: Context = context.active()): boolean {
 }
 
 export { SpanKind };
+
+/** What the API hands out while no tracer provider is registered (the same object every time). */
+const NOOP_TRACER_PROVIDER = new ProxyTracerProvider().getDelegate();
+
+/**
+ * Whether a tracer provider records spans in this process (startTelemetry with an endpoint, or a
+ * test's recorder). Without one a trace is only context passed along, and work done only to join
+ * a trace (a read of the job's stored traceparent) can be skipped.
+ */
+export function tracesRecorded(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_TRACER_PROVIDER;
+}

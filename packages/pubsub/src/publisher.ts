@@ -1,4 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { PubSub, Topic } from '@google-cloud/pubsub';
+
 import {
   describeErrors,
   validate,
@@ -9,7 +11,17 @@ import {
   type TopicName,
 } from '@aiprod/contracts';
 import { context } from '@opentelemetry/api';
-import { contextFromTraceparent, hasSpanContext, injectTraceContext, SpanKind, withSpan } from '@aiprod/observability';
+import {
+  contextFromTraceparent,
+  hasSpanContext,
+  injectTraceContext,
+  SpanKind,
+  tracesRecorded,
+  withSpan,
+} from '@aiprod/observability';
+
+/** How long a publish outside any span waits for its job's stored trace before going without. */
+const JOB_TRACE_LOOKUP_MS = 2_000;
 
 export interface PublishOptions {
   orderingKey?: string;
@@ -89,11 +101,16 @@ export class Publisher<S extends ServiceName> implements TopicPublisher<Publisha
     );
   }
 
-  /** Outside any span: the job's stored trace, when there is a lookup and the job has one. A
-   *  failed lookup costs the message its trace, never its delivery. */
+  /** Outside any span: the job's stored trace, when spans are recorded, there is a lookup and the
+   *  job has one. A failed or slow lookup costs the message its trace, never its delivery: it is
+   *  abandoned after JOB_TRACE_LOOKUP_MS. Without a recording tracer nothing would use the trace, so no
+   *  lookup is made (it would be one Firestore read per publish for nothing). */
   private async jobContext(jobId: string) {
-    if (!this.jobTrace) return context.active();
-    const traceparent = await this.jobTrace(jobId).catch(() => undefined);
+    if (!this.jobTrace || !tracesRecorded()) return context.active();
+    const traceparent = await Promise.race([
+      this.jobTrace(jobId).catch(() => undefined),
+      sleep(JOB_TRACE_LOOKUP_MS, undefined, { ref: false }),
+    ]);
     return contextFromTraceparent(traceparent) ?? context.active();
   }
 

@@ -26,6 +26,8 @@ export interface ReplayedLetter {
   outcome: 'replayed' | 'would_replay' | 'skipped';
   /** The job's state change, when there was one. */
   job?: { from: JobStatus; to: JobStatus } | { unchanged: JobStatus; why: string };
+  /** Something the operator should know that did not stop the replay. */
+  note?: string;
 }
 
 /**
@@ -95,8 +97,19 @@ export async function replayDeadLetters(options: {
         // Publish before ack: a crash here leaves the letter on hold, and every handler is idempotent.
         await options.pubsub.topic(spec.topic).publishMessage({ data, attributes: original });
         await client.acknowledge({ subscription: hold, ackIds: [r.ackId!] });
-        await options.ledger?.markDeadLetterReplayed(spec.name, messageId, options.operator);
-        results.push({ messageId, ...named, outcome: 'replayed', ...(job ? { job } : {}) });
+        // The letter is redriven whatever happens to this note: a failed write must not stop the
+        // batch and hide from the operator what was already replayed.
+        const marked = await options.ledger?.markDeadLetterReplayed(spec.name, messageId, options.operator).then(
+          () => true,
+          () => false,
+        );
+        results.push({
+          messageId,
+          ...named,
+          outcome: 'replayed',
+          ...(job ? { job } : {}),
+          ...(marked === false ? { note: 'replayed, but the dead-letter record could not be marked' } : {}),
+        });
       }
       if (handBack.length)
         await client.modifyAckDeadline({ subscription: hold, ackIds: handBack, ackDeadlineSeconds: 0 });

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       }),
     recordSpend: async (tenantId, usd, entryId) => {
       const { recorded } = await recordSpend(core.db, tenantId, usd, new Date(), { entryId });
-      if (recorded) await reportSpendAgainstCap(core.db, tenants, tenantId);
+      if (recorded) await reportSpendAgainstCap(core.db, tenants, tenantId, log);
     },
     workDir: env.WORK_DIR ?? tmpdir(),
     shutdown: shutdown.signal,

@@ -3,6 +3,7 @@ import type { CircuitBreakerPolicy } from 'cockatiel';
 import { getMonthlySpend, type RenderTry, type ShotAttempt, type TenantStore } from '@aiprod/job-store';
 import { count, observe, setGauge } from '@aiprod/observability';
 import type { BackendName } from '@aiprod/contracts';
+import type { Log } from '@aiprod/pubsub';
 import type { VideoBackend } from './backends/backend';
 
 /**
@@ -74,10 +75,20 @@ export function recordFallback(from: BackendName, to: BackendName): void {
 }
 
 /** After a charge: the tenant's month against its cap (tenants without a cap are not reported). */
-export async function reportSpendAgainstCap(db: Firestore, tenants: TenantStore, tenantId: string): Promise<void> {
-  // Read fresh (one read per charged try): a cap just lowered must show at once.
-  const tenant = await tenants.getTenant(tenantId);
-  const cap = tenant?.monthlySpendCapUsd;
-  if (!cap) return;
-  setGauge('tenantSpendCapRatio', (await getMonthlySpend(db, tenantId)) / cap, { tenant: tenantId });
+export async function reportSpendAgainstCap(
+  db: Firestore,
+  tenants: TenantStore,
+  tenantId: string,
+  log: Log,
+): Promise<void> {
+  try {
+    // Read fresh (one read per charged try): a cap just lowered must show at once.
+    const tenant = await tenants.getTenant(tenantId);
+    const cap = tenant?.monthlySpendCapUsd;
+    if (!cap) return;
+    setGauge('tenantSpendCapRatio', (await getMonthlySpend(db, tenantId)) / cap, { tenant: tenantId });
+  } catch (error) {
+    // Best effort: the spend is booked; a failed read must not fail (and redeliver) the message.
+    log.warn('could not report spend against the cap', { tenantId, error });
+  }
 }
