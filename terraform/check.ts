@@ -671,9 +671,62 @@ export function checkNoProjectWideConsume(files: TfFile[]): Problem[] {
 }
 
 /**
+ * No Cloud Run secret volume mounts "latest", nor leaves its version out (which mounts the latest
+ * too). A secret volume is read when an instance starts, so a new version would reach the new
+ * instances of revisions already running: a change (a bad collector config, on which the
+ * application container waits) with no new revision, no startup probe before traffic and no
+ * canary. A version number, set directly or through a variable without a "latest" default, makes
+ * a new version a new revision. (Secret environment variables keep "latest" on purpose: vendor keys
+ * are rotated by adding a version by hand, outside Terraform.)
+ */
+export function checkSecretVolumesPinned(files: TfFile[]): Problem[] {
+  const problems: Problem[] = [];
+  for (const f of files) {
+    const defaults = new Map<string, unknown>();
+    for (const g of files.filter((x) => dirOf(x) === dirOf(f))) {
+      for (const [name, blocks] of Object.entries(isObject(g.json.variable) ? g.json.variable : {}))
+        defaults.set(name, bodies(blocks)[0]?.default);
+    }
+    const versionProblem = (version: unknown): string | undefined => {
+      if (version === undefined) return 'no version (the latest is mounted)';
+      if (version === 'latest') return 'version "latest"';
+      const variable = /^\$\{var\.([a-z0-9_]+)\}$/.exec(String(version))?.[1];
+      if (variable && defaults.get(variable) === 'latest') return `var.${variable}, whose default is "latest"`;
+      return undefined;
+    };
+    for (const r of resources([f])) {
+      // Secret volumes wherever the resource's template has them (a service's, a pool's, a job's
+      // nested template), written out or as dynamic blocks.
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) {
+          v.forEach(walk);
+          return;
+        }
+        if (!isObject(v)) return;
+        const dynamic = isObject(v.dynamic) ? bodies(v.dynamic.volumes).flatMap((d) => bodies(d.content)) : [];
+        for (const volume of [...bodies(v.volumes), ...dynamic]) {
+          for (const secret of bodies(volume.secret)) {
+            const items = bodies(secret.items);
+            const at = `${r.file}: ${r.type}.${r.name}: secret volume ${String(volume.name)}`;
+            if (items.length === 0) problems.push(`${at} mounts the secret without items (the latest version)`);
+            for (const item of items) {
+              const wrong = versionProblem(item.version);
+              if (wrong) problems.push(`${at} mounts ${wrong}; mount a version number`);
+            }
+          }
+        }
+        Object.values(v).forEach(walk);
+      };
+      walk(r.body);
+    }
+  }
+  return problems;
+}
+
+/**
  * Telemetry reaches Cloud Monitoring and Cloud Trace: modules/platform calls the monitoring module
- * once, lets every workload account read the collector config, and passes that config to every
- * service and pool; each workload module runs the collector sidecar (the application waiting for
+ * once, lets every workload account read the collector config, and passes that config (the
+ * version Terraform wrote, by number) to every service and pool; each workload module runs the collector sidecar (the application waiting for
  * it, pointed at it by OTEL_EXPORTER_OTLP_ENDPOINT); the iam module lets every workload account
  * write metrics and spans.
  */
@@ -690,8 +743,13 @@ export function checkTelemetry(files: TfFile[]): Problem[] {
       );
   }
   for (const w of calls.filter(isWorkloadModule)) {
-    if (w.body.collector_config_secret !== `\${module.${monitoring[0]?.name ?? 'monitoring'}.collector_config_secret}`)
+    const output = (name: string) => `\${module.${monitoring[0]?.name ?? 'monitoring'}.${name}}`;
+    if (w.body.collector_config_secret !== output('collector_config_secret'))
       problems.push(`${PLATFORM}: ${String(w.body.name)} does not mount the monitoring module's collector config`);
+    if (w.body.collector_config_version !== output('collector_config_version'))
+      problems.push(
+        `${PLATFORM}: ${String(w.body.name)} does not mount the collector config's version Terraform wrote (collector_config_version)`,
+      );
   }
   for (const mod of ['modules/cloud-run-service', 'modules/cloud-run-worker-pool']) {
     const res = resources(files.filter((f) => dirOf(f) === mod)).filter(
@@ -725,6 +783,8 @@ export function checkTelemetry(files: TfFile[]): Problem[] {
       const secret = bodies(volume?.secret)[0];
       if (secret?.secret !== '${var.collector_config_secret}')
         problems.push(`${at}: the collector does not mount var.collector_config_secret`);
+      if (bodies(secret?.items)[0]?.version !== '${var.collector_config_version}')
+        problems.push(`${at}: the collector does not mount var.collector_config_version`);
       if (bodies(collector.startup_probe).length !== 1) problems.push(`${at}: the collector has no startup probe`);
     }
   }

@@ -18,6 +18,7 @@ import {
   checkProviders,
   checkRoots,
   checkSecretAccess,
+  checkSecretVolumesPinned,
   checkPubsub,
   checkSubscriptionsNeverExpire,
   checkTelemetry,
@@ -113,6 +114,10 @@ describe('terraform offline checks: the real tree passes', () => {
 
   it('runs the collector sidecar beside every workload, with its config and its write roles', () => {
     expect(checkTelemetry(files)).toEqual([]);
+  });
+
+  it('mounts every secret volume at a version number, never "latest"', () => {
+    expect(checkSecretVolumesPinned(files)).toEqual([]);
   });
 
   it('gives every service and pool its own account, its image and what its env.ts requires', () => {
@@ -423,7 +428,7 @@ describe('telemetry', () => {
   it('reports a workload without the collector config, a module without the sidecar, and a missing write role', async () => {
     const unwired = await edited('modules/platform/main.tf', (t) =>
       t.replace(
-        /\n\s*collector_config_secret\s*= module\.monitoring\.collector_config_secret(?=\n\s*image\s*= "\$\{local\.images\}\/qa:)/,
+        /\n\s*collector_config_secret\s*= module\.monitoring\.collector_config_secret(?=\n\s*collector_config_version[^\n]*\n\s*image\s*= "\$\{local\.images\}\/qa:)/,
         '',
       ),
     );
@@ -445,6 +450,44 @@ describe('telemetry', () => {
     ]);
     const noTrace = await edited('modules/iam/main.tf', (t) => t.replace(', "roles/cloudtrace.agent"', ''));
     expect(checkTelemetry(noTrace)).toEqual(['modules/iam: workload accounts are not granted roles/cloudtrace.agent']);
+  });
+
+  it('reports a secret volume that mounts "latest", or no version, and a workload not given the version', async () => {
+    const at =
+      'modules/cloud-run-service/main.tf: google_cloud_run_v2_service.service: secret volume otel-collector-config';
+    const latest = await edited('modules/cloud-run-service/main.tf', (t) =>
+      t.replace('version = var.collector_config_version', 'version = "latest"'),
+    );
+    expect(checkSecretVolumesPinned(latest)).toEqual([`${at} mounts version "latest"; mount a version number`]);
+    expect(checkTelemetry(latest)).toEqual([
+      'modules/cloud-run-service: google_cloud_run_v2_service.service: the collector does not mount var.collector_config_version',
+    ]);
+    const noItems = await edited('modules/cloud-run-worker-pool/main.tf', (t) => t.replace(/\n\s*items \{[^}]*\}/, ''));
+    expect(checkSecretVolumesPinned(noItems)).toEqual([
+      'modules/cloud-run-worker-pool/main.tf: google_cloud_run_v2_worker_pool.pool: secret volume otel-collector-config mounts the secret without items (the latest version)',
+    ]);
+    const latestDefault = await edited('modules/cloud-run-service/variables.tf', (t) =>
+      t.replace(/(variable "collector_config_version" \{\n\s*type\s*= string)/, '$1\n  default = "latest"'),
+    );
+    expect(checkSecretVolumesPinned(latestDefault)).toEqual([
+      `${at} mounts var.collector_config_version, whose default is "latest"; mount a version number`,
+    ]);
+    const dynamic = await snippet(
+      'modules/job/main.tf',
+      'resource "google_cloud_run_v2_job" "j" {\n  template {\n    template {\n      dynamic "volumes" {\n        for_each = ["a"]\n        content {\n          name = "v"\n          secret {\n            secret = "s"\n            items {\n              version = "latest"\n              path    = "x"\n            }\n          }\n        }\n      }\n    }\n  }\n}\n',
+    );
+    expect(checkSecretVolumesPinned([...files, dynamic])).toEqual([
+      'modules/job/main.tf: google_cloud_run_v2_job.j: secret volume v mounts version "latest"; mount a version number',
+    ]);
+    const unversioned = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /\n\s*collector_config_version\s*= module\.monitoring\.collector_config_version(?=\n\s*image\s*= "\$\{local\.images\}\/qa:)/,
+        '',
+      ),
+    );
+    expect(checkTelemetry(unversioned)).toEqual([
+      "modules/platform: aiprod-qa does not mount the collector config's version Terraform wrote (collector_config_version)",
+    ]);
   });
 
   it('allows the committed collector config as a secret version, and no other version', async () => {

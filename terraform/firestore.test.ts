@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
+import { HANDLED_RECORD_RETENTION_MS } from '@aiprod/job-store';
+import { WORK_MESSAGE_RETENTION_SECONDS } from '@aiprod/pubsub';
 
 type Block = Record<string, unknown>[];
 const repo = join(__dirname, '..');
@@ -54,13 +56,24 @@ describe('terraform/modules/firestore', () => {
   it('puts a TTL policy on every collection whose documents carry expiresAt', () => {
     const ttl = /ttl_collections\s*=\s*\[([^\]]*)\]/.exec(source('terraform/modules/firestore/main.tf'))![1]!;
     const collections = [...ttl.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1]);
-    expect(collections.sort()).toEqual(['idempotency', 'quotaCounters', 'rateLimits', 'renderCache']);
+    expect(collections.sort()).toEqual(['handled', 'idempotency', 'quotaCounters', 'rateLimits', 'renderCache']);
     // Each is a collection the code really writes, with an expiresAt field.
     expect(source('packages/job-store/src/idempotency.ts')).toMatch(/collection\('idempotency'\)[\s\S]*expiresAt/);
     expect(source('packages/job-store/src/render-cache.ts')).toMatch(/collection\('renderCache'\)[\s\S]*expiresAt/);
     expect(source('services/gateway/src/rate-limit.ts')).toContain("'rateLimits'");
     expect(source('services/gateway/src/quotas.ts')).toContain("'quotaCounters'");
     expect(source('packages/job-store/src/usage.ts')).toMatch(/expiresAt: Timestamp\.fromMillis\(window\.end/);
+    // The message ledger's handled records: a subcollection, so the policy names its group.
+    const ledger = source('packages/job-store/src/message-ledger.ts');
+    expect(ledger).toMatch(/collection\('handledMessages'\)\.doc\([^)]*\)\)?\.collection\('handled'\)/);
+    expect(ledger).toMatch(
+      /expiresAt: Timestamp\.fromMillis\(info\.publishTime\.getTime\(\) \+ HANDLED_RECORD_RETENTION_MS\)/,
+    );
+    // ...kept as long as the subscriptions retain acked messages, here and in Terraform.
+    expect(HANDLED_RECORD_RETENTION_MS).toBe(WORK_MESSAGE_RETENTION_SECONDS * 1000);
+    expect(source('terraform/modules/pubsub/variables.tf')).toMatch(
+      new RegExp(`variable "work_message_retention" \\{[^}]*default\\s*= "${WORK_MESSAGE_RETENTION_SECONDS}s"`),
+    );
     expect(hcl.resource.google_firestore_field?.ttl?.[0]?.field).toBe('expiresAt');
   });
 });

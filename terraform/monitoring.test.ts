@@ -13,6 +13,7 @@ import {
   loadMonitoring,
   prometheusRulesFile,
   substitute,
+  type AlertRule,
   type MonitoringModule,
 } from './monitoring';
 import { checkMessage, dashboardV1, monitoringV3 } from './proto-shape';
@@ -139,6 +140,17 @@ for (const spec of Object.values(METRICS) as MetricSpec[]) {
   else SERIES.set(prometheusName(spec), spec);
 }
 const ALWAYS = ['job', 'instance', 'le'];
+// Google Cloud system metrics a query may read besides the catalogue: each by its exact PromQL name
+// (Google's mapping of the Cloud Monitoring type: the first "/" becomes ":", every other "/" and "."
+// "_") with the labels it has there, its monitored resource's. An exact list, not a pattern: any
+// other name is still a typo until it is added here. They have no series locally, so a query must
+// still name a catalogue metric (checked below) to run, and to mean something, against Prometheus.
+const GOOGLE_SYSTEM_METRICS: Record<string, readonly string[]> = {
+  // pubsub.googleapis.com/subscription/oldest_unacked_message_age, on resource pubsub_subscription.
+  'pubsub_googleapis_com:subscription_oldest_unacked_message_age': ['project_id', 'subscription_id'],
+};
+const labelsOf = (name: string): readonly string[] | undefined =>
+  SERIES.get(name)?.labels ?? GOOGLE_SYSTEM_METRICS[name];
 const KEYWORDS = new Set([
   'by',
   'without',
@@ -161,11 +173,14 @@ function promqlProblems(q: string): string[] {
   const s = q.replace(/"(?:[^"\\]|\\.)*"/g, '""');
   const grouping = /\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)/g;
   const used = new Set<MetricSpec>();
+  // What the expression reads, catalogue and Google metrics alike: names (for messages) and labels.
+  const usedNames = new Set<string>();
+  const labels = new Set<string>(ALWAYS);
   for (const m of s.matchAll(/([a-zA-Z_:][\w:]*)?\s*\{([^}]*)\}/g)) {
-    const spec = m[1] ? SERIES.get(m[1]) : undefined;
-    if (!spec) continue; // the name itself is checked below
+    const own = m[1] ? labelsOf(m[1]) : undefined;
+    if (!own) continue; // the name itself is checked below
     for (const l of m[2]!.matchAll(/([a-zA-Z_]\w*)\s*(?:=~|!~|!=|=)/g)) {
-      if (!spec.labels.includes(l[1]!) && !ALWAYS.includes(l[1]!)) problems.push(`${m[1]!} has no label ${l[1]!}`);
+      if (!own.includes(l[1]!) && !ALWAYS.includes(l[1]!)) problems.push(`${m[1]!} has no label ${l[1]!}`);
     }
   }
   const bare = s
@@ -177,16 +192,25 @@ function promqlProblems(q: string): string[] {
     if (m[2] || KEYWORDS.has(name.toLowerCase())) continue; // a function call or a keyword
     const spec = SERIES.get(name);
     if (spec) used.add(spec);
-    else problems.push(`${name} is not a series of the metric catalogue`);
+    else if (!(name in GOOGLE_SYSTEM_METRICS)) problems.push(`${name} is not a series of the metric catalogue`);
+    if (spec || name in GOOGLE_SYSTEM_METRICS) usedNames.add(spec?.name ?? name);
+    for (const l of labelsOf(name) ?? []) labels.add(l);
   }
-  const labels = new Set([...ALWAYS, ...[...used].flatMap((x) => x.labels)]);
+  // label_replace(v, dst, replacement, src, regex): reads src, and its result has dst.
+  const replaced = [
+    ...q.matchAll(/,\s*"([^"]*)"\s*,\s*"(?:[^"\\]|\\.)*"\s*,\s*"([^"]*)"\s*,\s*"(?:[^"\\]|\\.)*"\s*\)/g),
+  ];
+  for (const r of replaced) {
+    if (!labels.has(r[2]!))
+      problems.push(`label_replace reads ${r[2]!}, a label none of ${[...usedNames].join(', ')} has`);
+  }
+  for (const r of replaced) labels.add(r[1]!);
   for (const g of s.matchAll(grouping)) {
     for (const l of g[1]!
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean)) {
-      if (!labels.has(l))
-        problems.push(`grouping by ${l}, a label none of ${[...used].map((x) => x.name).join(', ')} has`);
+      if (!labels.has(l)) problems.push(`grouping by ${l}, a label none of ${[...usedNames].join(', ')} has`);
     }
   }
   if (used.size === 0) problems.push('names no catalogue metric');
@@ -214,6 +238,35 @@ describe('every query names catalogue metrics and their labels', () => {
     expect(promqlProblems('histogram_quantile(0.9, sum by (le) (rate(aiprod_job_cost_usd_bucket[1h])))')).toEqual([]);
   });
 
+  it('allows exactly the listed Google system metrics, with their own labels, beside a catalogue metric', () => {
+    const ours = 'max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds)';
+    const google = (name: string, src = 'subscription_id') =>
+      `${ours} or max by (subscription) (label_replace(${name}, "subscription", "$1", "${src}", "(.*)"))`;
+    expect(promqlProblems(google('pubsub_googleapis_com:subscription_oldest_unacked_message_age'))).toEqual([]);
+    // Another Google metric, or a near name, is not let through.
+    expect(promqlProblems(google('pubsub_googleapis_com:subscription_num_undelivered_messages'))).toEqual([
+      'pubsub_googleapis_com:subscription_num_undelivered_messages is not a series of the metric catalogue',
+      'label_replace reads subscription_id, a label none of aiprod_pubsub_oldest_unacked_age_seconds has',
+    ]);
+    expect(promqlProblems(google('pubsub_googleapis_com:subscription_oldest_unacked_message_age_by_region'))).toEqual([
+      'pubsub_googleapis_com:subscription_oldest_unacked_message_age_by_region is not a series of the metric catalogue',
+      'label_replace reads subscription_id, a label none of aiprod_pubsub_oldest_unacked_age_seconds has',
+    ]);
+    // Labels it does not have: in a selector, read by label_replace, grouped by.
+    const age = 'pubsub_googleapis_com:subscription_oldest_unacked_message_age';
+    expect(promqlProblems(`${ours} or max by (subscription) (${age}{subscription="x"})`)).toEqual([
+      `${age} has no label subscription`,
+    ]);
+    expect(promqlProblems(google(age, 'subscription_name'))).toEqual([
+      `label_replace reads subscription_name, a label none of aiprod_pubsub_oldest_unacked_age_seconds, ${age} has`,
+    ]);
+    expect(promqlProblems(`${ours} or max by (topic_id) (${age})`)).toEqual([
+      `grouping by topic_id, a label none of aiprod_pubsub_oldest_unacked_age_seconds, ${age} has`,
+    ]);
+    // Alone it has no series locally: a query must name a catalogue metric too.
+    expect(promqlProblems(`max by (subscription_id) (${age}) > 1800`)).toEqual(['names no catalogue metric']);
+  });
+
   it('uses subscription label values of the topic catalogue only', () => {
     const names = new Set(subscriptions().map((s) => s.name));
     const all = dashboardQueries()
@@ -236,8 +289,8 @@ describe('alert rules for Prometheus', () => {
       'AiprodOldestUnacked',
     ]);
     const by = Object.fromEntries(rules.map((r) => [r.name, r]));
-    expect(by.AiprodOldestUnacked!.promql).toBe(
-      'max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > 1800',
+    expect(by.AiprodOldestUnacked!.promql).toMatch(
+      /^max by \(subscription\) \(aiprod_pubsub_oldest_unacked_age_seconds\) > 1800\s+or\s+max by \(subscription\) \([\s\S]*pubsub_googleapis_com:subscription_oldest_unacked_message_age[\s\S]*\) > 1800$/,
     );
     // The multiwindow burn rates for the 99.5 % objective: 14.4x over 1 h and 5 min, 6x over 6 h and 30 min.
     expect(by.AiprodAvailabilityFastBurn!.promql).toContain('[1h]');
@@ -252,7 +305,7 @@ describe('alert rules for Prometheus', () => {
     }
     const tight = await alertRules({ oldest_unacked_bound_seconds: 5, circuit_open_seconds: 30 });
     const t = Object.fromEntries(tight.map((r) => [r.name, r]));
-    expect(t.AiprodOldestUnacked!.promql).toBe('max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > 5');
+    expect(t.AiprodOldestUnacked!.promql.match(/> 5$/gm)).toHaveLength(2); // both halves
     expect(t.AiprodCircuitOpen!.promql).toContain('[30s]');
   });
 
@@ -314,6 +367,228 @@ describe('promtool accepts every expression', () => {
       ]),
     );
     expect(run.status).not.toBe(0);
+  });
+});
+
+/**
+ * `promtool test rules`: the alerts as the local Prometheus loads them, evaluated over synthetic
+ * series. `expected` maps an alert name to the label sets it must fire with at `evalTime`
+ * (besides its rule labels); an empty list means it must not fire. Returns promtool's verdict.
+ */
+function promtoolScenario(
+  rules: AlertRule[],
+  input: Record<string, string>,
+  evalTime: string,
+  expected: Record<string, Record<string, string>[]>,
+) {
+  const dir = mkdtempSync(join(tmpdir(), 'aiprod-promtool-test-'));
+  try {
+    const rulesYaml = prometheusRulesFile(rules);
+    writeFileSync(join(dir, 'alerts.yml'), rulesYaml);
+    const loaded = (
+      parseYaml(rulesYaml) as {
+        groups: { rules: { alert: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[];
+      }
+    ).groups[0]!.rules;
+    const test = {
+      rule_files: ['alerts.yml'],
+      evaluation_interval: '1m',
+      tests: [
+        {
+          interval: '1m',
+          input_series: Object.entries(input).map(([series, values]) => ({ series, values })),
+          alert_rule_test: Object.entries(expected).map(([alertname, alerts]) => {
+            const rule = loaded.find((r) => r.alert === alertname)!;
+            return {
+              eval_time: evalTime,
+              alertname,
+              exp_alerts: alerts.map((labels) => ({
+                exp_labels: { ...rule.labels, ...labels },
+                exp_annotations: rule.annotations,
+              })),
+            };
+          }),
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'test.yml'), JSON.stringify(test));
+    const run = spawnSync('promtool', ['test', 'rules', join(dir, 'test.yml')], { encoding: 'utf8', timeout: 30_000 });
+    return { status: run.status, output: run.stdout + run.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the alerts fire on what they are for (promtool test rules)', () => {
+  let rules: AlertRule[];
+  beforeAll(async () => {
+    rules = await alertRules();
+  });
+  /** The same rules with one alert's expression replaced, to show a scenario tells them apart. */
+  const withExpr = (name: string, promql: string) => rules.map((r) => (r.name === name ? { ...r, promql } : r));
+
+  it("pages on Pub/Sub's own oldest-unacked age when no consumer reports one, once per subscription", () => {
+    const runway = 'aiprod.render.runway.v1.render-runway';
+    const planner = 'aiprod.job.requested.v1.planner';
+    const qa = 'aiprod.shot.rendered.v1.qa';
+    const google = 'pubsub_googleapis_com:subscription_oldest_unacked_message_age';
+    const input = {
+      // The Runway pool is crash-looping: no gauge of ours, only Pub/Sub's age, past the bound.
+      [`${google}{project_id="p",subscription_id="${runway}"}`]: '2000+60x10',
+      // The planner reports it too: one alert, not two.
+      [`${google}{project_id="p",subscription_id="${planner}"}`]: '2000+60x10',
+      [`aiprod_pubsub_oldest_unacked_age_seconds{job="planner",instance="i1",subscription="${planner}"}`]: '1900+60x10',
+      // Below the bound: nothing.
+      [`${google}{project_id="p",subscription_id="${qa}"}`]: '100x10',
+    };
+    const expected = { AiprodOldestUnacked: [{ subscription: planner }, { subscription: runway }] };
+    expect(promtoolScenario(rules, input, '5m', expected)).toEqual({ status: 0, output: expect.any(String) });
+    // The consumer-side gauge alone misses the crash-looping pool.
+    const oursOnly = withExpr(
+      'AiprodOldestUnacked',
+      'max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > 1800',
+    );
+    const missed = promtoolScenario(oursOnly, input, '5m', expected);
+    expect(missed.status).not.toBe(0);
+    expect(missed.output).toContain('AiprodOldestUnacked');
+  });
+
+  describe("the gateway's burn rates leave Cloud Run's probes out", () => {
+    // Seven hours at one sample a minute: the slow burn's 6 h window is full.
+    const minutes = 7 * 60;
+    const counter = (perMinute: number) => `0+${perMinute}x${minutes}`;
+    const requests = (route: string, code: string) =>
+      `aiprod_http_requests_total{job="gateway",instance="i1",route="${route}",method="GET",code="${code}"}`;
+    const burns = (fire: boolean) => ({
+      AiprodAvailabilityFastBurn: fire ? [{}] : [],
+      AiprodAvailabilitySlowBurn: fire ? [{}] : [],
+    });
+    const countingProbes = () =>
+      rules.map((r) =>
+        r.name.startsWith('AiprodAvailability')
+          ? {
+              ...r,
+              promql: r.promql
+                .replaceAll(',route!~"/healthz|/readyz"', '')
+                .replaceAll('{route!~"/healthz|/readyz"}', ''),
+            }
+          : r,
+      );
+
+    it('fires on 10 % errors of real traffic, however many probes succeed beside it', () => {
+      const input = {
+        [requests('/v1/jobs/:id', '500')]: counter(1),
+        [requests('/v1/jobs/:id', '200')]: counter(9),
+        // Liveness and readiness checks of a few instances: four times the real traffic.
+        [requests('/healthz', '200')]: counter(30),
+        [requests('/readyz', '200')]: counter(10),
+      };
+      expect(promtoolScenario(rules, input, `${minutes}m`, burns(true))).toEqual({
+        status: 0,
+        output: expect.any(String),
+      });
+      // Counted, the probes dilute 10 % errors to 2 %: neither alert fires.
+      expect(promtoolScenario(countingProbes(), input, `${minutes}m`, burns(false)).status).toBe(0);
+    });
+
+    it('does not fire on /readyz answering 503 while instances drain', () => {
+      const input = {
+        [requests('/v1/jobs', '202')]: counter(20),
+        [requests('/readyz', '503')]: counter(5),
+      };
+      expect(promtoolScenario(rules, input, `${minutes}m`, burns(false)).status).toBe(0);
+      expect(promtoolScenario(countingProbes(), input, `${minutes}m`, burns(true)).status).toBe(0);
+    });
+  });
+});
+
+/**
+ * The part of the Monitoring filter language the SLOs use (cloud.google.com/monitoring/api/v3/filters):
+ * comparisons `<selector> = <value>` or `<selector> != <value>`, ANDed (by juxtaposition or AND),
+ * where a value is a string or starts_with / ends_with / one_of of strings. Anything else throws,
+ * so a filter this cannot read fails the test rather than passing unexamined.
+ */
+function filterMatches(filter: string, series: Record<string, string>): boolean {
+  const token =
+    /\s*(?:(AND)\b|([a-z]+(?:\.[a-z_]+)+)\s*(!=|=)\s*(?:"((?:[^"\\]|\\.)*)"|(starts_with|ends_with|one_of)\(((?:\s*"(?:[^"\\]|\\.)*"\s*,?)+)\)))/y;
+  let at = 0;
+  let all = true;
+  while (at < filter.trimEnd().length) {
+    token.lastIndex = at;
+    const m = token.exec(filter);
+    if (!m) throw new Error(`cannot read the filter at: ${filter.slice(at)}`);
+    at = token.lastIndex;
+    if (m[1]) continue;
+    const value = series[m[2]!];
+    const args = [...(m[6] ?? '').matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((a) => a[1]!);
+    const matched =
+      value !== undefined &&
+      (m[4] !== undefined
+        ? value === m[4]
+        : m[5] === 'starts_with'
+          ? value.startsWith(args[0]!)
+          : m[5] === 'ends_with'
+            ? value.endsWith(args[0]!)
+            : args.includes(value));
+    all &&= m[3] === '=' ? matched : !matched;
+  }
+  return all;
+}
+
+describe('the SLO filters select the series they mean', () => {
+  const gmp = (metric: string, labels: Record<string, string>) => ({
+    'resource.type': 'prometheus_target',
+    'metric.type': `prometheus.googleapis.com/${metric}`,
+    ...Object.fromEntries(Object.entries(labels).map(([k, v]) => [`metric.labels.${k}`, v])),
+  });
+  const filters = (name: string) => {
+    const slo = substitute(mod.resources('google_monitoring_slo')[name]!, mod) as {
+      request_based_sli: { good_total_ratio?: Record<string, string>[]; distribution_cut?: Record<string, string>[] }[];
+    };
+    const sli = slo.request_based_sli[0]!;
+    return { ...sli.good_total_ratio?.[0], ...sli.distribution_cut?.[0] };
+  };
+
+  it("counts the gateway's requests but not Cloud Run's probes, in availability and latency", () => {
+    const { bad_service_filter: bad, total_service_filter: total } = filters('gateway_availability');
+    const request = (route: string, code: string) =>
+      gmp('aiprod_http_requests_total/counter', { route, code, method: 'GET' });
+    expect(filterMatches(bad!, request('/v1/jobs/:id', '500'))).toBe(true);
+    expect(filterMatches(bad!, request('/v1/jobs/:id', '404'))).toBe(false);
+    expect(filterMatches(total!, request('/v1/jobs/:id', '404'))).toBe(true);
+    expect(filterMatches(total!, request('unmatched', '401'))).toBe(true);
+    for (const probe of ['/healthz', '/readyz']) {
+      expect([probe, filterMatches(total!, request(probe, '200'))]).toEqual([probe, false]);
+      expect([probe, filterMatches(bad!, request(probe, '503'))]).toEqual([probe, false]);
+    }
+    expect(filterMatches(bad!, gmp('aiprod_jobs_finished_total/counter', { code: '500' }))).toBe(false);
+    const latency = filters('gateway_latency').distribution_filter!;
+    const histogram = (route: string) =>
+      gmp('aiprod_http_request_duration_seconds/histogram', { route, method: 'GET' });
+    expect(filterMatches(latency, histogram('/v1/jobs'))).toBe(true);
+    expect(filterMatches(latency, histogram('/healthz'))).toBe(false);
+    expect(filterMatches(latency, histogram('/readyz'))).toBe(false);
+  });
+
+  it('counts delivered and failed jobs, not cancelled ones, and good ones only within their deadline', () => {
+    const { good_service_filter: good, total_service_filter: total } = filters('jobs_within_deadline');
+    const job = (status: string, within: string) =>
+      gmp('aiprod_jobs_finished_total/counter', { status, within_deadline: within, preset: 'social_quick' });
+    expect(filterMatches(good!, job('DELIVERED', 'true'))).toBe(true);
+    expect(filterMatches(good!, job('DELIVERED', 'false'))).toBe(false);
+    expect(filterMatches(total!, job('FAILED', 'false'))).toBe(true);
+    expect(filterMatches(total!, job('CANCELLED', 'false'))).toBe(false);
+  });
+
+  it('refuses a filter it cannot read', () => {
+    expect(() => filterMatches('metric.labels.route =~ "/v1"', {})).toThrow(/cannot read the filter/);
+    expect(() => filterMatches('metric.labels.code = regex("5")', {})).toThrow(/cannot read the filter/);
+    expect(
+      filterMatches('metric.labels.route != "/healthz" AND metric.labels.code = one_of("500", "503")', {
+        'metric.labels.route': '/v1/jobs',
+        'metric.labels.code': '503',
+      }),
+    ).toBe(true);
   });
 });
 

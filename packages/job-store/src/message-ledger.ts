@@ -5,6 +5,15 @@ import type { JobStore } from './job-store';
 const docId = (subscription: string, messageId: string) => `${subscription}:${messageId}`.replace(/\//g, '_');
 const safeId = (id: string) => id.replace(/\//g, '_');
 
+/**
+ * How long a handled-message record is kept after the message's publish time: the work
+ * subscriptions' retention of acked messages (Terraform's work_message_retention, 7 days;
+ * WORK_MESSAGE_RETENTION_SECONDS in @aiprod/pubsub). Past it a seek can no longer redeliver the
+ * message, so `ops replay` has nothing to count it for; a TTL policy on `expiresAt`
+ * (terraform/modules/firestore) deletes the record.
+ */
+export const HANDLED_RECORD_RETENTION_MS = 7 * 24 * 3600 * 1000;
+
 /** How a subscription's message left the consumer: handled (acked), or failed for good (acked too). */
 export type HandledOutcome = 'handled' | 'failed_permanently';
 
@@ -20,6 +29,8 @@ export interface HandledMessage {
   /** How many deliveries of it were handled (a redelivery after a seek adds one). */
   deliveriesHandled: number;
   outcome: HandledOutcome;
+  /** publishTime + HANDLED_RECORD_RETENTION_MS: Firestore's TTL deletes the record after it. */
+  expiresAt: Timestamp;
 }
 
 /** A snapshot made through `aiprod ops snapshot create`: when, so a seek to it can be counted. */
@@ -113,7 +124,8 @@ export class MessageLedger {
   /**
    * Notes that a subscription acked a message after handling it. Kept per subscription
    * (handledMessages/{subscription}/handled/{messageId}), so "what did this subscription handle
-   * since T" is a single-field range query. A redelivery counts another delivery on the same record.
+   * since T" is a single-field range query. A redelivery counts another delivery on the same record
+   * (and leaves its expiry: the message's publish time does not change).
    */
   async recordHandled(info: {
     subscription: string;
@@ -136,6 +148,7 @@ export class MessageLedger {
         lastHandledAt: now,
         deliveriesHandled: 1,
         outcome: info.outcome,
+        expiresAt: Timestamp.fromMillis(info.publishTime.getTime() + HANDLED_RECORD_RETENTION_MS),
       });
     } catch (e) {
       if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS: a redelivery */) throw e;

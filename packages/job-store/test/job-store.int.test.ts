@@ -1,7 +1,13 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { ShotSpec } from '@aiprod/contracts';
 import { aBrief, emulatorProject } from '@aiprod/testing';
-import { IllegalTransitionError, MessageLedger, TenantStore, isWellFormedApiKey } from '../src';
+import {
+  HANDLED_RECORD_RETENTION_MS,
+  IllegalTransitionError,
+  MessageLedger,
+  TenantStore,
+  isWellFormedApiKey,
+} from '../src';
 
 const env = emulatorProject('jobstore', 'planner');
 const { db, jobs: store } = env;
@@ -143,6 +149,39 @@ describe('overdue jobs', () => {
 });
 
 describe('MessageLedger', () => {
+  it('records a handled message with an expiry at its publish time plus the retention, kept on redelivery', async () => {
+    const ledger = new MessageLedger(db, store);
+    const publishTime = new Date(Date.now() - 3600_000);
+    const handled = {
+      subscription: 'aiprod.job.assemble.v1.delivery',
+      topic: 'aiprod.job.assemble.v1',
+      messageId: `m-expiry-${Date.now()}`,
+      publishTime,
+      outcome: 'handled' as const,
+    };
+    await ledger.recordHandled(handled);
+    const read = async () =>
+      (await ledger.listHandled(handled.subscription, { publishedFrom: publishTime })).messages.find(
+        (m) => m.messageId === handled.messageId,
+      )!;
+    const first = await read();
+    expect(HANDLED_RECORD_RETENTION_MS).toBe(7 * 24 * 3600_000);
+    expect(first.expiresAt).toBeInstanceOf(Timestamp);
+    expect(first.expiresAt.toMillis()).toBe(publishTime.getTime() + HANDLED_RECORD_RETENTION_MS);
+    // The document the TTL policy applies to: collection group "handled" (terraform/modules/firestore).
+    const doc = await db
+      .collection('handledMessages')
+      .doc(handled.subscription)
+      .collection('handled')
+      .doc(handled.messageId)
+      .get();
+    expect(doc.get('expiresAt')).toEqual(first.expiresAt);
+    await ledger.recordHandled({ ...handled, outcome: 'failed_permanently' });
+    const again = await read();
+    expect(again).toMatchObject({ deliveriesHandled: 2, outcome: 'failed_permanently' });
+    expect(again.expiresAt.toMillis()).toBe(first.expiresAt.toMillis());
+  });
+
   it('records a dead letter once, however often it is told, and leaves failing the job to its caller', async () => {
     const ledger = new MessageLedger(db, store);
     const job = await newJob();

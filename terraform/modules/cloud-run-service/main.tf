@@ -139,8 +139,9 @@ resource "google_cloud_run_v2_service" "service" {
       name = "otel-collector-config"
       secret {
         secret = var.collector_config_secret
+        # Pinned, so that a config change is a new revision (monitoring module, main.tf).
         items {
-          version = "latest"
+          version = var.collector_config_version
           path    = "config.yaml"
         }
       }

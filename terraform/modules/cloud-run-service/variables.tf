@@ -106,6 +106,15 @@ variable "collector_config_secret" {
   description = "Secret Manager secret id of the OpenTelemetry collector config (monitoring module output collector_config_secret), mounted into the collector sidecar."
 }
 
+variable "collector_config_version" {
+  type        = string
+  description = "Secret Manager version number of the collector config (monitoring module output collector_config_version). A number, never \"latest\": a config change then makes a new revision instead of reaching new instances of running ones."
+  validation {
+    condition     = can(regex("^[0-9]+$", var.collector_config_version))
+    error_message = "collector_config_version is a version number, not \"latest\" or an alias."
+  }
+}
+
 variable "collector_image" {
   type        = string
   description = "Google-Built OpenTelemetry Collector image for the sidecar, pinned to a release."

@@ -118,8 +118,9 @@ resource "google_cloud_run_v2_worker_pool" "pool" {
       name = "otel-collector-config"
       secret {
         secret = var.collector_config_secret
+        # Pinned, so that a config change is a new revision (monitoring module, main.tf).
         items {
-          version = "latest"
+          version = var.collector_config_version
           path    = "config.yaml"
         }
       }

@@ -25,8 +25,11 @@ locals {
     tenant_status   = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
     status_deadline = [["status", "ASCENDING"], ["deadlineAt", "ASCENDING"]]
   }
-  # Documents with an `expiresAt` the platform no longer needs after it passes.
-  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters"]
+  # Documents with an `expiresAt` the platform no longer needs after it passes. A TTL policy is
+  # per collection group: "handled" is the message ledger's handledMessages/{subscription}/handled
+  # (one record per message a subscription acked, for `aiprod ops replay`; it expires with the
+  # subscriptions' 7-day retention, past which a seek cannot redeliver the message).
+  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled"]
 }
 
 resource "google_firestore_index" "jobs" {

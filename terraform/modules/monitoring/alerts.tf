@@ -11,6 +11,9 @@ locals {
   # 99.5 % that is an error ratio above 7.2 % and above 3 %.
   fast_burn = 14.4
   slow_burn = 6
+  # The gateway's requests the availability SLO counts: all but Cloud Run's probes (see
+  # local.gateway_requests_filter in slos.tf, the same selection as a Monitoring filter).
+  gateway_requests = "route!~\"/healthz|/readyz\""
 }
 
 resource "google_monitoring_alert_policy" "dead_letter" {
@@ -53,9 +56,22 @@ resource "google_monitoring_alert_policy" "oldest_unacked" {
   user_labels           = { app = "aiprod" }
 
   conditions {
-    display_name = "A consumer holds a message unacked beyond its bound"
+    display_name = "A subscription has a message unacked beyond its bound"
     condition_prometheus_query_language {
-      query      = "max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > ${var.oldest_unacked_bound_seconds}"
+      # Our consumers' gauge, or Pub/Sub's own metric where no consumer reports one: a pool that
+      # is crash-looping or has no instance exports no series, and its backlog must page all the
+      # same. The Google metric is a Cloud Monitoring system metric (PromQL name per Google's
+      # mapping: first "/" to ":", other "/" and "." to "_") with the subscription in its resource
+      # label subscription_id; copied to `subscription` and aggregated by it, so that `or` keeps
+      # one series per subscription (ours where both exist). Locally the Google metric has no
+      # series and the expression is our gauge's alone.
+      query      = <<-EOT
+        max by (subscription) (aiprod_pubsub_oldest_unacked_age_seconds) > ${var.oldest_unacked_bound_seconds}
+        or
+        max by (subscription) (
+          label_replace(pubsub_googleapis_com:subscription_oldest_unacked_message_age, "subscription", "$1", "subscription_id", "(.*)")
+        ) > ${var.oldest_unacked_bound_seconds}
+      EOT
       duration   = "60s"
       alert_rule = "AiprodOldestUnacked"
       rule_group = "aiprod"
@@ -66,7 +82,7 @@ resource "google_monitoring_alert_policy" "oldest_unacked" {
   }
 
   documentation {
-    content   = "A consumer has held a message unacked for longer than ${var.oldest_unacked_bound_seconds} s: a handler is stuck or its work is far slower than planned. Runbook: ${var.runbook_url}#message-unacked-too-long"
+    content   = "A subscription has had a message unacked for longer than ${var.oldest_unacked_bound_seconds} s: a handler is stuck or far slower than planned, or no consumer is running (a crash-looping or empty pool; then only Pub/Sub's own metric reports it). Runbook: ${var.runbook_url}#message-unacked-too-long"
     mime_type = "text/markdown"
   }
 
@@ -189,13 +205,13 @@ resource "google_monitoring_alert_policy" "availability_fast_burn" {
     condition_prometheus_query_language {
       query      = <<-EOT
         (
-          sum(rate(aiprod_http_requests_total{code=~"5.."}[1h]))
-          / sum(rate(aiprod_http_requests_total[1h]))
+          sum(rate(aiprod_http_requests_total{code=~"5..",${local.gateway_requests}}[1h]))
+          / sum(rate(aiprod_http_requests_total{${local.gateway_requests}}[1h]))
         ) > ${local.fast_burn} * (1 - ${var.availability_objective})
         and
         (
-          sum(rate(aiprod_http_requests_total{code=~"5.."}[5m]))
-          / sum(rate(aiprod_http_requests_total[5m]))
+          sum(rate(aiprod_http_requests_total{code=~"5..",${local.gateway_requests}}[5m]))
+          / sum(rate(aiprod_http_requests_total{${local.gateway_requests}}[5m]))
         ) > ${local.fast_burn} * (1 - ${var.availability_objective})
       EOT
       duration   = "60s"
@@ -230,13 +246,13 @@ resource "google_monitoring_alert_policy" "availability_slow_burn" {
     condition_prometheus_query_language {
       query      = <<-EOT
         (
-          sum(rate(aiprod_http_requests_total{code=~"5.."}[6h]))
-          / sum(rate(aiprod_http_requests_total[6h]))
+          sum(rate(aiprod_http_requests_total{code=~"5..",${local.gateway_requests}}[6h]))
+          / sum(rate(aiprod_http_requests_total{${local.gateway_requests}}[6h]))
         ) > ${local.slow_burn} * (1 - ${var.availability_objective})
         and
         (
-          sum(rate(aiprod_http_requests_total{code=~"5.."}[30m]))
-          / sum(rate(aiprod_http_requests_total[30m]))
+          sum(rate(aiprod_http_requests_total{code=~"5..",${local.gateway_requests}}[30m]))
+          / sum(rate(aiprod_http_requests_total{${local.gateway_requests}}[30m]))
         ) > ${local.slow_burn} * (1 - ${var.availability_objective})
       EOT
       duration   = "300s"

@@ -33,9 +33,15 @@ resource "google_secret_manager_secret" "collector_config" {
   }
 }
 
+# A change to collector.yaml makes a new version, and the workloads mount that version by number
+# (collector_config_version), so the change reaches them as a new revision, which must pass its
+# startup probes before it gets traffic, never as "latest" read by new instances of revisions
+# already running. Replaced versions are left in place, not destroyed: the revisions before
+# still mount them (a rollback, a canary split, instances they start later).
 resource "google_secret_manager_secret_version" "collector_config" {
-  secret      = google_secret_manager_secret.collector_config.id
-  secret_data = file("${path.module}/collector.yaml")
+  secret          = google_secret_manager_secret.collector_config.id
+  secret_data     = file("${path.module}/collector.yaml")
+  deletion_policy = "ABANDON"
 }
 
 resource "google_secret_manager_secret_iam_member" "collector_config" {

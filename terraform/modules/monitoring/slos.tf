@@ -6,6 +6,12 @@
 
 locals {
   gmp = "resource.type = \"prometheus_target\""
+  # The gateway's requests its SLOs count: all but Cloud Run's startup and liveness probes
+  # (/healthz) and the readiness checks (/readyz), which arrive on every instance whatever the
+  # traffic (diluting the error ratio when traffic is low) and answer 503 while an instance
+  # drains. The request metric labels them with their path (services/gateway/src/request-metrics.ts).
+  # The same selection as local.gateway_requests, the burn-rate alerts' PromQL.
+  gateway_requests_filter = "metric.labels.route != \"/healthz\" metric.labels.route != \"/readyz\""
   # 28 days: four whole weeks, so every window holds the same weekdays.
   slo_days = 28
 }
@@ -35,8 +41,8 @@ resource "google_monitoring_slo" "gateway_availability" {
 
   request_based_sli {
     good_total_ratio {
-      bad_service_filter   = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_requests_total/counter\" metric.labels.code = starts_with(\"5\")"
-      total_service_filter = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_requests_total/counter\""
+      bad_service_filter   = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_requests_total/counter\" ${local.gateway_requests_filter} metric.labels.code = starts_with(\"5\")"
+      total_service_filter = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_requests_total/counter\" ${local.gateway_requests_filter}"
     }
   }
 }
@@ -54,7 +60,7 @@ resource "google_monitoring_slo" "gateway_latency" {
     # The share of the histogram's counts at or under 0.5 s, a bucket bound of the catalogue's
     # request buckets, so the cut is exact.
     distribution_cut {
-      distribution_filter = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_request_duration_seconds/histogram\""
+      distribution_filter = "${local.gmp} metric.type = \"prometheus.googleapis.com/aiprod_http_request_duration_seconds/histogram\" ${local.gateway_requests_filter}"
       range {
         max = 0.5
       }

@@ -106,13 +106,14 @@ module "monitoring" {
 }
 
 module "gateway" {
-  source                  = "../cloud-run-service"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-gateway"
-  service_account_email   = module.iam.emails["aiprod-gateway"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/gateway:${var.image_tag}"
+  source                   = "../cloud-run-service"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-gateway"
+  service_account_email    = module.iam.emails["aiprod-gateway"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/gateway:${var.image_tag}"
   # Public at the Cloud Run layer: clients hold AIPROD API keys, not Google identities, and the
   # gateway authenticates every request itself (the cloud-run-service module explains).
   invoker_members     = ["allUsers"]
@@ -134,15 +135,16 @@ module "gateway" {
 }
 
 module "planner" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-planner"
-  service_account_email   = module.iam.emails["aiprod-planner"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/planner:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-planner"]
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-planner"
+  service_account_email    = module.iam.emails["aiprod-planner"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/planner:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-planner"]
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -159,17 +161,18 @@ module "planner" {
 }
 
 module "qa" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-qa"
-  service_account_email   = module.iam.emails["aiprod-qa"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/qa:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-qa"]
-  cpu                     = "2"
-  memory                  = "2Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-qa"
+  service_account_email    = module.iam.emails["aiprod-qa"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/qa:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-qa"]
+  cpu                      = "2"
+  memory                   = "2Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -183,17 +186,18 @@ module "qa" {
 }
 
 module "delivery" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-delivery"
-  service_account_email   = module.iam.emails["aiprod-delivery"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/delivery:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-delivery"]
-  cpu                     = "2"
-  memory                  = "4Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-delivery"
+  service_account_email    = module.iam.emails["aiprod-delivery"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/delivery:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-delivery"]
+  cpu                      = "2"
+  memory                   = "4Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -207,17 +211,18 @@ module "delivery" {
 # One pool per render backend, all from the one render image; RENDER_BACKEND picks the backend
 # and ENABLED_BACKENDS (as for the gateway and the planner) lists the pools deployed here.
 module "render_local" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-render-local"
-  service_account_email   = module.iam.emails["aiprod-render-local"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/render:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-render-local"]
-  cpu                     = "2"
-  memory                  = "2Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-render-local"
+  service_account_email    = module.iam.emails["aiprod-render-local"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/render:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-render-local"]
+  cpu                      = "2"
+  memory                   = "2Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -231,16 +236,17 @@ module "render_local" {
 }
 
 module "render_runway" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-render-runway"
-  service_account_email   = module.iam.emails["aiprod-render-runway"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/render:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-render-runway"]
-  memory                  = "1Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-render-runway"
+  service_account_email    = module.iam.emails["aiprod-render-runway"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/render:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-render-runway"]
+  memory                   = "1Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -257,16 +263,17 @@ module "render_runway" {
 }
 
 module "render_veo" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-render-veo"
-  service_account_email   = module.iam.emails["aiprod-render-veo"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/render:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-render-veo"]
-  memory                  = "1Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-render-veo"
+  service_account_email    = module.iam.emails["aiprod-render-veo"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/render:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-render-veo"]
+  memory                   = "1Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
@@ -281,16 +288,17 @@ module "render_veo" {
 }
 
 module "render_replicate" {
-  source                  = "../cloud-run-worker-pool"
-  project_id              = var.project_id
-  region                  = var.region
-  name                    = "aiprod-render-replicate"
-  service_account_email   = module.iam.emails["aiprod-render-replicate"]
-  collector_config_secret = module.monitoring.collector_config_secret
-  image                   = "${local.images}/render:${var.image_tag}"
-  instance_count          = var.pool_instances["aiprod-render-replicate"]
-  memory                  = "1Gi"
-  deletion_protection     = var.deletion_protection
+  source                   = "../cloud-run-worker-pool"
+  project_id               = var.project_id
+  region                   = var.region
+  name                     = "aiprod-render-replicate"
+  service_account_email    = module.iam.emails["aiprod-render-replicate"]
+  collector_config_secret  = module.monitoring.collector_config_secret
+  collector_config_version = module.monitoring.collector_config_version
+  image                    = "${local.images}/render:${var.image_tag}"
+  instance_count           = var.pool_instances["aiprod-render-replicate"]
+  memory                   = "1Gi"
+  deletion_protection      = var.deletion_protection
   # Database, grants, secrets and the collector config first: a revision that cannot reach
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
