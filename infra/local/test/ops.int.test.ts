@@ -328,6 +328,11 @@ describe('aiprod ops on the emulators', () => {
     const old = await ops('replay', requested, '--dry-run', '--wait-seconds', '1');
     expect(old.status).toBe(0);
     expect(old.out).toMatchObject({ subscription: requested, dryRun: true, letters: [] });
+    // Its errors are problem documents now, as the runbook says (no longer {"error":{code,message}}).
+    const wrong = await ops('replay', requested, '--limit', '0');
+    expect(wrong.status).toBe(2);
+    expect(wrong.err).toMatchObject({ type: 'https://aiprod.dev/problems/validation', exitCode: 2 });
+    expect(wrong.err).not.toHaveProperty('error');
   }, 60_000);
 });
 
