@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DEFAULT_FALLBACK_POLICY, subscriptions, type FallbackPolicy } from '@aiprod/contracts';
+import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
+import { CATALOGUE, DEFAULT_FALLBACK_POLICY, subscriptions, type FallbackPolicy } from '@aiprod/contracts';
 import { createFirestore, JobStore, MessageLedger, WebhookStore } from '@aiprod/job-store';
 import { requireEmulators, startRunwayServer, uniqueProjectId, waitFor, type RunwayServer } from '@aiprod/testing';
 import { generateWebhookSecret } from '@aiprod/webhooks';
@@ -27,6 +28,7 @@ let client: GatewayClient;
 let runway: RunwayServer;
 let jobs: JobStore;
 let ledger: MessageLedger;
+let pubsub: PubSub;
 /** The tenant's webhook endpoint: every request it received, in order. */
 const hooks: { id: string; body: { type: string; data: { jobId: string; status: string } } }[] = [];
 const receiver = createServer((req: IncomingMessage, res) => {
@@ -71,6 +73,7 @@ beforeAll(async () => {
   const db = createFirestore(stack.info.projectId);
   jobs = new JobStore(db);
   ledger = new MessageLedger(db, jobs);
+  pubsub = new PubSub({ projectId: stack.info.projectId });
   const port = (receiver.address() as AddressInfo).port;
   await new WebhookStore(db).setEndpoint(
     stack.info.tenantId,
@@ -82,6 +85,7 @@ afterAll(async () => {
   await stack?.stop();
   await runway?.close();
   await jobs?.db.terminate();
+  await pubsub?.close();
   await new Promise<void>((r) => receiver.close(() => r()));
   rmSync(stateDir, { recursive: true, force: true });
 });
@@ -128,6 +132,30 @@ async function submit(extra: Record<string, unknown>): Promise<string> {
   return id;
 }
 
+/**
+ * What the platform publishes on every topic of the catalogue, read by subscriptions of the
+ * test's own: the message ids, and each one's job. What a subscription of a topic was given to
+ * handle is what was published on the topic, known here without the message ledger.
+ */
+async function watchTopics(): Promise<{ idsOf(topic: string, jobId: string): string[]; close(): Promise<void> }> {
+  const seen = new Map<string, Map<string, string>>();
+  const subs: Subscription[] = [];
+  for (const topic of Object.keys(CATALOGUE)) {
+    const ids = new Map<string, string>();
+    seen.set(topic, ids);
+    const [sub] = await pubsub.topic(topic).createSubscription(`${topic}.e2e-ops-watch`);
+    sub.on('message', (m: Message) => {
+      ids.set(m.id, String((JSON.parse(m.data.toString()) as { jobId?: unknown }).jobId));
+      m.ack();
+    });
+    subs.push(sub);
+  }
+  return {
+    idsOf: (topic, jobId) => [...seen.get(topic)!].filter(([, j]) => j === jobId).map(([id]) => id),
+    close: async () => void (await Promise.all(subs.map((s) => s.close()))),
+  };
+}
+
 const statusChanges = (job: JobView) =>
   job.events.filter((e) => e.type === 'job.created' || e.data.from !== undefined).map((e) => e.data.status);
 const outputFiles = (jobId: string) =>
@@ -136,6 +164,7 @@ const hooksOf = (jobId: string) => hooks.filter((h) => h.body.data.jobId === job
 
 describe('operator commands on the local platform', () => {
   it('seeking every subscription back before a delivered job redelivers its messages and changes nothing', async () => {
+    const watch = await watchTopics();
     const before = new Date();
     const jobId = await submit({ preset: 'brand_campaign', product: 'Aurora replay shoe' });
     const delivered = await client.waitForTerminal(jobId, { timeoutMs: 180_000, intervalMs: 500 });
@@ -146,36 +175,50 @@ describe('operator commands on the local platform', () => {
     expect(creates).toBeGreaterThanOrEqual(delivered.shots.length);
     const files = outputFiles(jobId);
     const hookIds = new Set(hooksOf(jobId).map((h) => h.id));
-    const names = subscriptions().map((s) => s.name);
-    // What each subscription acked for this job, as the workers noted it: the seek must bring these back.
-    const handled = new Map<string, string[]>();
-    for (const name of names) {
-      const { messages } = await ledger.listHandled(name, { publishedFrom: before });
-      handled.set(
-        name,
-        messages.map((m) => m.messageId),
-      );
-    }
+    const specs = subscriptions();
+    const names = specs.map((s) => s.name);
+    // What each subscription was given for this job: what the pipeline published on its topic.
+    const published = new Map(specs.map((s) => [s.name, watch.idsOf(s.topic, jobId)]));
+    // Until every one of them is acked and noted (the last, job.finished, just after the webhook).
+    await waitFor(
+      async () => {
+        for (const name of names) {
+          const { messages } = await ledger.listHandled(name, { publishedFrom: before });
+          const noted = new Set(messages.map((m) => m.messageId));
+          if (published.get(name)!.some((id) => !noted.has(id))) return undefined;
+        }
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 500, what: 'every published message acked and noted' },
+    );
+    await watch.close();
+    expect(published.get('aiprod.job.requested.v1.planner')).toHaveLength(1);
+    expect(published.get('aiprod.job.assemble.v1.delivery')).toHaveLength(1);
+    expect(published.get('aiprod.job.finished.v1.delivery')).toHaveLength(1);
+    expect(published.get('aiprod.render.runway.v1.render-runway')!.length).toBeGreaterThanOrEqual(
+      delivered.shots.length,
+    );
 
     const seek = await aiprod('ops', 'replay', ...names, '--to-time', before.toISOString());
     expect(seek.status).toBe(0);
     const replays = seek.out.replays as Json[];
-    const count = (name: string) => replays.find((r) => r.subscription === name)!.redeliveries.count as number;
+    const replayOf = (name: string) => replays.find((r) => r.subscription === name)!;
     expect(replays.every((r) => r.seeked === true)).toBe(true);
-    for (const name of names) expect(count(name)).toBe(handled.get(name)!.length);
-    expect(count('aiprod.job.requested.v1.planner')).toBe(1);
-    expect(count('aiprod.job.assemble.v1.delivery')).toBe(1);
-    expect(count('aiprod.render.runway.v1.render-runway')).toBeGreaterThanOrEqual(delivered.shots.length);
-    expect(count('aiprod.shot.rendered.v1.qa')).toBeGreaterThanOrEqual(delivered.shots.length);
-    expect(count('aiprod.render.veo.v1.render-veo')).toBe(0);
+    // The count is the ledger's; what it must equal is what the pipeline published, per subscription.
+    for (const name of names) {
+      const n = published.get(name)!.length;
+      expect([name, replayOf(name).redeliveries.count]).toEqual([name, n]);
+      expect([name, replayOf(name).redeliveries.jobs]).toEqual([name, n ? [{ jobId, messages: n }] : []]);
+      expect(replayOf(name).undoSnapshot).toMatch(/^aiprod-undo-/);
+    }
 
     // Every counted message handled a second time (bounded), then a little more for anything they publish.
     await waitFor(
       async () => {
         for (const name of names) {
           const { messages } = await ledger.listHandled(name, { publishedFrom: before });
-          const again = messages.filter((m) => handled.get(name)!.includes(m.messageId) && m.deliveriesHandled >= 2);
-          if (again.length < handled.get(name)!.length) return undefined;
+          const again = messages.filter((m) => published.get(name)!.includes(m.messageId) && m.deliveriesHandled >= 2);
+          if (again.length < published.get(name)!.length) return undefined;
         }
         return true;
       },
@@ -195,7 +238,7 @@ describe('operator commands on the local platform', () => {
     expect(timeline.status).toBe(0);
     const replayed = (timeline.out.entries as Json[]).filter((e) => e.what === 'ops.replayed');
     expect(replayed.map((e) => e.data.subscription).sort()).toEqual(
-      names.filter((n) => handled.get(n)!.length > 0).sort(),
+      names.filter((n) => published.get(n)!.length > 0).sort(),
     );
     for (const e of replayed) {
       expect(e.data).toMatchObject({ target: { time: before.toISOString() }, operator: 'oncall@example.com' });

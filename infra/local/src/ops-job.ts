@@ -134,10 +134,50 @@ function emissionsFor(stage: JobStage, job: Job, shots: Shot[], operator: string
 }
 
 /**
+ * Refuses a stage whose handler would act on a job for which that step is not due. Two would:
+ * - approved: the planner's approval moves AWAITING_APPROVAL → RENDERING and dispatches the shots,
+ *   so a replay for a job still awaiting its client's approval would approve it on the client's
+ *   behalf. Only an approval that happened (the planner's move records a job.approved event)
+ *   may be replayed, once the job has left AWAITING_APPROVAL (it may be parked there again after
+ *   a dead-letter redrive: then its new estimate waits for a new approval).
+ * - render: the render pool claims a PENDING attempt and calls the vendor's create (paid);
+ *   render requests are due only while the job is RENDERING.
+ * The others act only when state says the step is due: requested (planning advances only from
+ * QUEUED or PLANNING, and dispatches only for a RENDERING job), qa (checks a shot only while it
+ * is RENDERED at that attempt, and only shots with a clip are re-emitted), assemble (only an
+ * ASSEMBLING job is assembled; a DELIVERED one is re-announced), finished (terminal jobs only).
+ */
+async function refuseUndueStage(ctx: OpsContext, stage: JobStage, job: Job): Promise<void> {
+  if (stage === 'render' && job.status !== 'RENDERING') {
+    throw new OpsProblem(
+      'conflict',
+      `job ${job.jobId} is ${job.status}: render requests are due only while a job is RENDERING` +
+        (job.status === 'AWAITING_APPROVAL' ? ' (its client has not approved it: a render would spend money)' : ''),
+    );
+  }
+  if (stage !== 'approved') return;
+  if (job.status === 'AWAITING_APPROVAL') {
+    throw new OpsProblem(
+      'conflict',
+      `job ${job.jobId} is AWAITING_APPROVAL: only its client can approve it (POST /v1/jobs/${job.jobId}/approve)`,
+    );
+  }
+  const events = await ctx.jobs.listEvents(job.jobId, { limit: 5000 });
+  if (!events.some((e) => e.type === 'job.approved' && e.data.from === 'AWAITING_APPROVAL')) {
+    throw new OpsProblem(
+      'conflict',
+      `job ${job.jobId} was never approved by its client (it did not wait for approval, or a redrive reopened it): ` +
+        'nothing to replay; "--from render" re-sends its render requests',
+    );
+  }
+}
+
+/**
  * `ops job replay <id> --from <stage>`: publishes again the message that starts that stage, as
  * the service that owns it would (validated against the catalogue, with the job's ids as
- * attributes). Every handler is idempotent and acts only when the job's state says the step is
- * due, so a step already done is not done twice; the job's timeline records the replay.
+ * attributes). Every handler is idempotent, so a step already done is not done twice; a stage
+ * whose handler would act on a job for which it is not due is refused (refuseUndueStage). The
+ * job's timeline records the replay.
  */
 export async function replayJobStage(
   ctx: OpsContext,
@@ -147,6 +187,7 @@ export async function replayJobStage(
     throw usage(`--from must be one of ${JOB_STAGES.join(', ')} (got "${options.stage}")`);
   const stage = options.stage as JobStage;
   const job = await loadJob(ctx, options.jobId);
+  await refuseUndueStage(ctx, stage, job);
   let shots = await ctx.jobs.listShots(job.jobId);
   if (options.shotId) shots = shots.filter((s) => s.shotId === options.shotId);
   if (options.shotId && shots.length === 0)

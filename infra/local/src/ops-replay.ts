@@ -1,6 +1,7 @@
 import type { HandledMessage, MessageLedger, JobStore } from '@aiprod/job-store';
 import { WORK_MESSAGE_RETENTION_SECONDS } from '@aiprod/pubsub';
 import { OpsProblem, usage, workSubscription, type OpsContext } from './ops-context';
+import { createSnapshot } from './ops-snapshot';
 
 export type SeekTarget = { time: Date } | { snapshot: string };
 
@@ -19,6 +20,13 @@ export interface SeekReplayResult {
   dryRun: boolean;
   seeked: boolean;
   redeliveries: RedeliveryCount;
+  /**
+   * The snapshot taken just before the seek (null in a dry run): seeking to it restores the
+   * subscription's unacked backlog as it was then, including what a seek to a time acknowledged.
+   */
+  undoSnapshot: string | null;
+  /** What the seek does to messages not yet acknowledged, and the way back. */
+  note: string;
   /** The jobs whose timeline now records the replay (ops.replayed). */
   recordedOn: string[];
 }
@@ -30,7 +38,7 @@ const COUNT_LIMIT = 10_000;
  * it acked after handling it (service-runtime's recordingHandled), with its publish time:
  * - to a time: the messages published since then (within the retention window) that were acked;
  * - to a snapshot: the messages first acked after the snapshot was taken, when we took it.
- * Messages not acked yet are delivered anyway, and are not counted.
+ * Messages not acked yet are not counted (what the seek does to them is in the result's note).
  */
 export async function countRedeliveries(
   ledger: MessageLedger,
@@ -48,7 +56,7 @@ export async function countRedeliveries(
       `the message ledger: messages ${subscription} acked after handling, published at or after ` +
       `${from.toISOString()}` +
       (from === target.time ? '' : ' (the 7-day retention; older messages are gone and come back no more)') +
-      '; messages not yet acked are delivered anyway and are not counted';
+      '; messages not yet acked are not counted';
   } else {
     const record = await ledger.getSnapshotRecord(target.snapshot);
     if (!record || record.subscription !== subscription) {
@@ -64,7 +72,7 @@ export async function countRedeliveries(
     listed = await ledger.listHandled(subscription, { handledFrom: record.createdAt.toDate() }, COUNT_LIMIT);
     basedOn =
       `the message ledger: messages ${subscription} first acked after the snapshot was taken ` +
-      `(${record.createdAt.toDate().toISOString()}); messages not yet acked are delivered anyway and are not counted`;
+      `(${record.createdAt.toDate().toISOString()}); messages not yet acked are not counted`;
   }
   const perJob = new Map<string, number>();
   for (const m of listed.messages) if (m.jobId) perJob.set(m.jobId, (perJob.get(m.jobId) ?? 0) + 1);
@@ -76,50 +84,127 @@ export async function countRedeliveries(
   };
 }
 
+/** Pub/Sub keeps a snapshot for at most 7 days (less when the backlog it holds is older). */
+export const SNAPSHOT_LIFETIME_DAYS = 7;
+
 /**
- * `ops replay`: seeks a subscription back to a time or a snapshot, so Pub/Sub delivers again what
- * it acked since (the subscriptions retain acked messages). Safe because every handler is
- * idempotent. The count comes first; then the seek; then each affected job's timeline records it.
+ * The undo snapshot's name: `aiprod-undo-<subscription without "aiprod.", dots as dashes>-<UTC
+ * time to the millisecond>`, e.g. aiprod-undo-job-assemble-v1-delivery-20261207t093000123z
+ * (letters, digits and dashes, a letter first, well under 255 characters).
  */
-export async function seekReplay(
+export function undoSnapshotName(subscription: string, at: Date): string {
+  const sub = subscription.replace(/^aiprod\./, '').replace(/[^A-Za-z0-9]+/g, '-');
+  const stamp = at.toISOString().replace(/[-:.]/g, '');
+  return `aiprod-undo-${sub}-${stamp}`.toLowerCase();
+}
+
+function noteFor(subscription: string, target: SeekTarget, undo: string | null): string {
+  const drops =
+    'time' in target
+      ? `messages published before ${target.time.toISOString()} and not yet acknowledged (in retry backoff, ` +
+        'or held by a worker, e.g. a long render) are acknowledged by the seek: Pub/Sub will not deliver them; ' +
+        'messages published since are delivered again, acknowledged or not'
+      : 'messages not acknowledged when the snapshot was taken, and every message published since, are delivered again';
+  const back = undo
+    ? `undo: aiprod ops replay ${subscription} --to-snapshot ${undo} (restores the unacknowledged backlog as of ` +
+      `just before this replay; the snapshot expires within ${SNAPSHOT_LIFETIME_DAYS} days)`
+    : 'a replay (not a dry run) first takes a snapshot to undo it with';
+  return `${drops}. ${back}`;
+}
+
+/**
+ * `ops replay`: seeks subscriptions back to a time or a snapshot, so Pub/Sub delivers again what
+ * it acked since (the subscriptions retain acked messages). Safe because every handler is
+ * idempotent. For every subscription first the count and an undo snapshot (a seek to a time
+ * also acknowledges the unacked backlog published before it; the snapshot is the way back);
+ * only when all are taken, the seeks; then each affected job's timeline records its replay.
+ */
+export async function seekReplays(
   ctx: OpsContext,
-  options: { subscription: string; target: SeekTarget; dryRun: boolean; now?: Date },
-): Promise<SeekReplayResult> {
-  const spec = workSubscription(options.subscription);
+  options: { subscriptions: string[]; target: SeekTarget; dryRun: boolean; now?: Date },
+): Promise<SeekReplayResult[]> {
   const now = options.now ?? new Date();
   if ('time' in options.target && options.target.time.getTime() > now.getTime()) {
     // Seeking to the future acknowledges everything published before it: the backlog would be dropped.
     throw usage('--to-time is in the future: seeking there would acknowledge (drop) the backlog, not replay it');
   }
-  const redeliveries = await countRedeliveries(ctx.ledger, spec.name, options.target, now);
+  const names = [...new Set(options.subscriptions.map((s) => workSubscription(s).name))];
   const target =
     'time' in options.target ? { time: options.target.time.toISOString() } : { snapshot: options.target.snapshot };
-  const result: SeekReplayResult = {
-    subscription: spec.name,
-    target,
-    dryRun: options.dryRun,
-    seeked: false,
-    redeliveries,
-    recordedOn: [],
-  };
-  if (options.dryRun) return result;
+  const results: SeekReplayResult[] = [];
+  for (const subscription of names) {
+    const redeliveries = await countRedeliveries(ctx.ledger, subscription, options.target, now);
+    const undoSnapshot = options.dryRun ? null : await takeUndoSnapshot(ctx, subscription, now, results);
+    results.push({
+      subscription,
+      target,
+      dryRun: options.dryRun,
+      seeked: false,
+      redeliveries,
+      undoSnapshot,
+      note: noteFor(subscription, options.target, undoSnapshot),
+      recordedOn: [],
+    });
+  }
+  if (options.dryRun) return results;
+  for (const result of results) {
+    await seekOne(ctx, result, options.target, results);
+    result.seeked = true;
+    result.recordedOn = await recordReplay(ctx.jobs, result.redeliveries, {
+      subscription: result.subscription,
+      target,
+      operator: ctx.operator,
+      at: now,
+    });
+  }
+  return results;
+}
+
+/** What was done before a failure, so the operator knows what to undo (the problem's detail is all they see). */
+function progress(results: SeekReplayResult[]): string {
+  const seeked = results.filter((r) => r.seeked);
+  const snapshots = results.filter((r) => r.undoSnapshot).map((r) => r.undoSnapshot);
+  return (
+    (seeked.length
+      ? `; already seeked: ${seeked.map((r) => `${r.subscription} (undo: --to-snapshot ${r.undoSnapshot})`).join(', ')}`
+      : '; nothing seeked') + (snapshots.length ? `; undo snapshots taken: ${snapshots.join(', ')}` : '')
+  );
+}
+
+async function takeUndoSnapshot(
+  ctx: OpsContext,
+  subscription: string,
+  now: Date,
+  results: SeekReplayResult[],
+): Promise<string> {
+  const name = undoSnapshotName(subscription, now);
   try {
-    await ctx.pubsub
-      .subscription(spec.name)
-      .seek('time' in options.target ? options.target.time : options.target.snapshot);
+    await createSnapshot(ctx, subscription, name);
+  } catch (e) {
+    // Without its way back the seek is not made. Pub/Sub refuses (FAILED_PRECONDITION) a snapshot
+    // that would expire within the hour: a backlog whose oldest unacked message is nearly 7 days old.
+    const why = e instanceof Error ? e.message : String(e);
+    throw new OpsProblem(
+      'conflict',
+      `could not take the undo snapshot ${name} of ${subscription}: ${why}${progress(results)}`,
+    );
+  }
+  return name;
+}
+
+async function seekOne(
+  ctx: OpsContext,
+  result: SeekReplayResult,
+  target: SeekTarget,
+  results: SeekReplayResult[],
+): Promise<void> {
+  try {
+    await ctx.pubsub.subscription(result.subscription).seek('time' in target ? target.time : target.snapshot);
   } catch (e) {
     const code = (e as { code?: number }).code;
-    if (code === 5) throw new OpsProblem('not_found', `seek failed: ${(e as Error).message}`);
-    throw e;
+    const detail = `seek of ${result.subscription} failed: ${(e as Error).message}${progress(results)}`;
+    throw new OpsProblem(code === 5 ? 'not_found' : 'internal', detail);
   }
-  result.seeked = true;
-  result.recordedOn = await recordReplay(ctx.jobs, redeliveries, {
-    subscription: spec.name,
-    target,
-    operator: ctx.operator,
-    at: now,
-  });
-  return result;
 }
 
 async function recordReplay(

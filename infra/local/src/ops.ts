@@ -12,7 +12,7 @@ import {
 } from './ops-context';
 import { listDeadLetters, redriveDeadLetters, showDeadLetter } from './ops-dlq';
 import { JOB_STAGES, jobTimeline, replayJobStage } from './ops-job';
-import { seekReplay, type SeekReplayResult, type SeekTarget } from './ops-replay';
+import { seekReplays, type SeekReplayResult, type SeekTarget } from './ops-replay';
 import { createSnapshot, deleteSnapshot, listSnapshots } from './ops-snapshot';
 import type { StackInfo } from './stack';
 
@@ -26,6 +26,17 @@ const wholeNumber = (name: string, raw: string, max: number) => {
   if (!Number.isInteger(n) || n < 1 || n > max) throw usage(`${name} must be a whole number from 1 to ${max}`);
   return n;
 };
+
+function replayText(r: SeekReplayResult): string {
+  const n = r.redeliveries.count === null ? 'an unknown number of' : String(r.redeliveries.count);
+  const verb = r.seeked ? 'seeked' : 'would seek';
+  const to = 'time' in r.target ? r.target.time : `snapshot ${r.target.snapshot}`;
+  return [
+    `${r.subscription}: ${verb} to ${to}; ${n} message(s) of ${r.redeliveries.jobs.length} job(s) to be redelivered`,
+    `  (based on ${r.redeliveries.basedOn})`,
+    `  ${r.note}`,
+  ].join('\n');
+}
 
 /**
  * `aiprod ops …`: operator commands. Each prints a short text, or one JSON document with --json;
@@ -71,10 +82,14 @@ export function registerOpsCommands(program: Command, readInfo: () => StackInfo 
   common(
     ops
       .command('replay <subscriptions...>')
-      .description('seek subscriptions back to a time or a snapshot: Pub/Sub delivers again what they acked since')
+      .description(
+        'seek subscriptions back to a time or a snapshot: Pub/Sub delivers again what they acked since. ' +
+          'A seek to a time also acknowledges (drops) the messages published before it and not yet acked; ' +
+          'each seek first takes an undo snapshot, printed with the way back',
+      )
       .option('--to-time <iso>', 'an ISO 8601 time with its zone')
       .option('--to-snapshot <name>', 'a snapshot (see ops snapshot)')
-      .option('--dry-run', 'count what would be redelivered; seek nothing'),
+      .option('--dry-run', 'count what would be redelivered; take no snapshot, seek nothing'),
   ).action(
     run(async (open, subs: string[], o: Common & { toTime?: string; toSnapshot?: string; dryRun?: boolean }) => {
       if (Boolean(o.toTime) === Boolean(o.toSnapshot)) throw usage('give exactly one of --to-time and --to-snapshot');
@@ -82,20 +97,8 @@ export function registerOpsCommands(program: Command, readInfo: () => StackInfo 
         ? { time: isoTime('--to-time', o.toTime) }
         : { snapshot: snapshotName(o.toSnapshot!) };
       subs.forEach(workSubscription);
-      const ctx = open();
-      const replays: SeekReplayResult[] = [];
-      for (const subscription of subs)
-        replays.push(await seekReplay(ctx, { subscription, target, dryRun: Boolean(o.dryRun) }));
-      emit(o.json, { replays }, () =>
-        replays
-          .map((r) => {
-            const n = r.redeliveries.count === null ? 'an unknown number of' : String(r.redeliveries.count);
-            const verb = r.seeked ? 'seeked' : 'would seek';
-            const to = 'time' in r.target ? r.target.time : `snapshot ${r.target.snapshot}`;
-            return `${r.subscription}: ${verb} to ${to}; ${n} message(s) of ${r.redeliveries.jobs.length} job(s) to be redelivered\n  (based on ${r.redeliveries.basedOn})`;
-          })
-          .join('\n'),
-      );
+      const replays = await seekReplays(open(), { subscriptions: subs, target, dryRun: Boolean(o.dryRun) });
+      emit(o.json, { replays }, () => replays.map(replayText).join('\n'));
     }),
   );
 

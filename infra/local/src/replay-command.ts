@@ -4,9 +4,11 @@ import { redriveDeadLetters } from './ops-dlq';
 import type { StackInfo } from './stack';
 
 /**
- * `aiprod replay <subscription>`: the old name of `aiprod ops dlq redrive … --json`, kept so
- * scripts and runbooks written before `ops` go on working. Same letters, same JSON (plus each
- * letter's job context).
+ * `aiprod replay <subscription>`: the old name of `aiprod ops dlq redrive … --json`. Kept for
+ * scripts written before `ops`: same options, same exit codes (2 called wrongly, 1 failed), the
+ * same JSON on stdout (plus `topic`, `dryRun` and each letter's job context). Its errors changed:
+ * stderr now carries a problem document like every `ops` command's, not the old
+ * `{"error":{"code","message"}}`; a script that parses it must read `type` and `detail`.
  */
 export function registerReplayCommand(program: Command, readInfo: () => StackInfo | null): void {
   program

@@ -3,10 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Timestamp } from '@google-cloud/firestore';
+import type { Message } from '@google-cloud/pubsub';
 import { defineHandler, startConsumer } from '@aiprod/pubsub';
-import { subscriptionName, subscriptions } from '@aiprod/contracts';
+import { CATALOGUE, subscriptionName, subscriptions, type TopicName } from '@aiprod/contracts';
 import { recordingHandled } from '@aiprod/service-runtime';
-import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
+import { aBrief, aShotSpec, emulatorProject, waitFor } from '@aiprod/testing';
 import { countRedeliveries } from '../src/ops-replay';
 
 /**
@@ -61,6 +62,22 @@ function ops(
       resolvePromise({ status, out: parse(stdout), err: parse(stderr), stdout });
     });
   });
+}
+
+/**
+ * The ids of the messages a subscription delivers within `ms`, with no ack: what it would hand a
+ * worker now. `ackIds` are acked (so they leave the backlog), everything else left for Pub/Sub.
+ */
+async function deliveredWithin(subscription: string, ms: number, ackIds: string[] = []): Promise<string[]> {
+  const sub = pubsub.subscription(subscription, { flowControl: { maxMessages: 100, allowExcessMessages: false } });
+  const ids = new Set<string>();
+  sub.on('message', (m: Message) => {
+    ids.add(m.id);
+    if (ackIds.includes(m.id)) m.ack();
+  });
+  await new Promise((r) => setTimeout(r, ms));
+  await sub.close();
+  return [...ids];
 }
 
 describe('the redelivery count', () => {
@@ -185,12 +202,18 @@ describe('aiprod ops on the emulators', () => {
     expect(again.status).toBe(1);
     expect(again.err!.type).toMatch(/conflict/);
     const listed = await ops('ops', 'snapshot', 'list', '--json');
-    expect(listed.out!.snapshots).toEqual([
+    // Besides this one, the undo snapshots that earlier replays took (recorded as theirs).
+    expect((listed.out!.snapshots as Json[]).filter((r) => !String(r.name).startsWith('aiprod-undo-'))).toEqual([
       expect.objectContaining({ name: 'before-release-1', subscription: sub, topic: 'aiprod.job.approved.v1' }),
     ]);
     const seek = await ops('ops', 'replay', sub, '--to-snapshot', 'before-release-1', '--json');
     expect(seek.status).toBe(0);
     expect(seek.out!.replays[0]).toMatchObject({ seeked: true, redeliveries: { count: 0 } });
+    const undo = seek.out!.replays[0].undoSnapshot as string;
+    const relisted = await ops('ops', 'snapshot', 'list', '--json');
+    expect(relisted.out!.snapshots).toContainEqual(
+      expect.objectContaining({ name: undo, subscription: sub, createdBy: 'ops@example.com' }),
+    );
     expect((await ops('ops', 'snapshot', 'delete', 'before-release-1', '--json')).out).toEqual({
       deleted: 'before-release-1',
     });
@@ -223,12 +246,93 @@ describe('aiprod ops on the emulators', () => {
     expect(missing.err!.type).toMatch(/not-found/);
   }, 60_000);
 
+  it('a seek to a time drops the unacked backlog published before it; the undo snapshot it printed brings it back', async () => {
+    // A subscription nobody consumes in this suite: its message stays unacked, as one in retry
+    // backoff or held by a long render would be.
+    const sub = subscriptionName('aiprod.job.finished.v1', 'delivery');
+    const messageId = await env
+      .publisherFor('delivery')
+      .publish('aiprod.job.finished.v1', { v: 1, jobId: 'job_ops_backlog', tenantId: 't1', status: 'DELIVERED' });
+    await new Promise((r) => setTimeout(r, 1500));
+    const to = new Date(Date.now() - 500); // after its publish time, not in the future
+
+    const run = await ops('ops', 'replay', sub, '--to-time', to.toISOString(), '--json');
+    expect(run.status).toBe(0);
+    const replay = run.out!.replays[0] as Json;
+    expect(replay).toMatchObject({ seeked: true, redeliveries: { count: 0 } });
+    expect(replay.undoSnapshot).toMatch(/^aiprod-undo-job-finished-v1-delivery-\d{8}t\d{9}z$/);
+    expect(replay.note).toMatch(/not yet acknowledged .* are acknowledged by the seek/);
+    expect(replay.note).toContain(`ops replay ${sub} --to-snapshot ${replay.undoSnapshot}`);
+    // The seek acknowledged it: Pub/Sub no longer delivers it.
+    expect(await deliveredWithin(sub, 3000)).toEqual([]);
+
+    const back = await ops('ops', 'replay', sub, '--to-snapshot', replay.undoSnapshot as string, '--json');
+    expect(back.status).toBe(0);
+    expect(back.out!.replays[0]).toMatchObject({ seeked: true, target: { snapshot: replay.undoSnapshot } });
+    expect(await deliveredWithin(sub, 3000, [messageId])).toEqual([messageId]);
+
+    // The human output names the way back too.
+    const text = await ops('ops', 'replay', sub, '--to-time', new Date(Date.now() - 100).toISOString());
+    expect(text.status).toBe(0);
+    expect(text.stdout).toMatch(/undo: aiprod ops replay \S+ --to-snapshot aiprod-undo-job-finished-v1-delivery-/);
+  }, 90_000);
+
+  it('refuses to replay the approval or the render requests of a job its client has not approved', async () => {
+    const jobId = 'job_ops_unapproved';
+    await jobs.createJob({ jobId, tenantId: 't1', preset: 'brand_campaign', brief: aBrief() });
+    await jobs.transition(jobId, 'QUEUED', 'PLANNING');
+    const spec = aShotSpec({ durationSeconds: 6 });
+    const plan = { director: 'test', shotIds: [spec.shotId], width: 1280, height: 720, fps: 30, endCardSeconds: 0 };
+    await jobs.savePlan(jobId, { ...plan, estimatedCostUsd: 40 }, [{ spec, backend: 'runway' }], 'AWAITING_APPROVAL');
+    const topics = Object.keys(CATALOGUE) as TopicName[];
+    const published = await env.collect(topics);
+
+    for (const stage of ['approved', 'render']) {
+      const replay = await ops('ops', 'job', 'replay', jobId, '--from', stage, '--json');
+      expect(replay.status).toBe(1);
+      expect(replay.err).toMatchObject({ type: 'https://aiprod.dev/problems/conflict', exitCode: 1 });
+      expect(replay.err!.detail).toMatch(/AWAITING_APPROVAL/);
+    }
+    // Nothing reached a topic (given the time a publish takes to arrive), and nothing changed.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(topics.flatMap((t) => published(t)).filter((m) => m.jobId === jobId)).toEqual([]);
+    expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+    expect((await jobs.listShots(jobId)).map((s) => [s.status, Object.keys(s.attempts)])).toEqual([['PENDING', []]]);
+    expect((await jobs.listEvents(jobId)).map((e) => e.type)).not.toContain('ops.job_replayed');
+
+    // Once the client has approved (the planner's move records it), both may be replayed.
+    await jobs.transition(jobId, 'AWAITING_APPROVAL', 'RENDERING', {
+      event: { type: 'job.approved', data: { approver: 'client' } },
+    });
+    for (const stage of ['approved', 'render']) {
+      const replay = await ops('ops', 'job', 'replay', jobId, '--from', stage, '--dry-run', '--json');
+      expect(replay.status).toBe(0);
+      expect(replay.out).toMatchObject({ stage, status: 'RENDERING', published: [expect.anything()] });
+    }
+  }, 90_000);
+
+  it('refuses to replay an approval that never happened: a job under its auto-approve limit', async () => {
+    const jobId = 'job_ops_autoapproved';
+    await jobs.createJob({ jobId, tenantId: 't1', preset: 'social_quick', brief: aBrief() });
+    await jobs.transition(jobId, 'QUEUED', 'PLANNING');
+    await jobs.transition(jobId, 'PLANNING', 'RENDERING');
+    const replay = await ops('ops', 'job', 'replay', jobId, '--from', 'approved', '--json');
+    expect(replay.status).toBe(1);
+    expect(replay.err).toMatchObject({ type: 'https://aiprod.dev/problems/conflict' });
+    expect(replay.err!.detail).toMatch(/never approved/);
+  }, 30_000);
+
   it('lists no dead letters on a clean project, and keeps the old "aiprod replay" name working', async () => {
     const list = await ops('ops', 'dlq', 'list', '--json');
     expect(list).toMatchObject({ status: 0, out: { deadLetters: [] } });
     const old = await ops('replay', requested, '--dry-run', '--wait-seconds', '1');
     expect(old.status).toBe(0);
     expect(old.out).toMatchObject({ subscription: requested, dryRun: true, letters: [] });
+    // Its errors are problem documents now, as the runbook says (no longer {"error":{code,message}}).
+    const wrong = await ops('replay', requested, '--limit', '0');
+    expect(wrong.status).toBe(2);
+    expect(wrong.err).toMatchObject({ type: 'https://aiprod.dev/problems/validation', exitCode: 2 });
+    expect(wrong.err).not.toHaveProperty('error');
   }, 60_000);
 });
 

@@ -104,13 +104,14 @@ export function renderHarness(name: string) {
 
   /**
    * A planned job with PENDING shots on `backend` (one unless `options.shots` says more: s01,
-   * s02, … with the same spec), as the planner leaves it; `options.budgetCapUsd` goes in the brief.
+   * s02, … with the same spec), as the planner leaves it; `options.budgetCapUsd` goes in the brief;
+   * `options.status` AWAITING_APPROVAL parks it for its client's approval instead of RENDERING.
    */
   async function plannedJob(
     backend: BackendName,
     spec: Partial<ShotSpec> = {},
     preset = 'brand_campaign',
-    options: { shots?: number; budgetCapUsd?: number } = {},
+    options: { shots?: number; budgetCapUsd?: number; status?: 'RENDERING' | 'AWAITING_APPROVAL' } = {},
   ) {
     const jobId = `job_${randomBytes(6).toString('hex')}`;
     const brief = aBrief({
@@ -136,7 +137,7 @@ export function renderHarness(name: string) {
         estimatedCostUsd: 0,
       },
       shots.map((s) => ({ spec: s, backend })),
-      'RENDERING',
+      options.status ?? 'RENDERING',
     );
     const msgs: RenderRequest[] = shots.map((s) => ({
       v: 1,

@@ -398,4 +398,27 @@ describe('money safety under vendor faults', () => {
       }
     });
   });
+
+  it('18. a render request of a job its client has not approved claims nothing and creates no vendor task', async () => {
+    const creates = runway.tasksCreated;
+    const deps = h.deps(runwayPool(), { policy: testPolicy() });
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Not approved yet' }, 'brand_campaign', {
+      status: 'AWAITING_APPROVAL',
+    });
+    // A replayed or stray request (the planner publishes none before the approval).
+    await h.handle(deps, msg);
+
+    expect(runway.tasksCreated - creates).toBe(0);
+    expect(await h.jobs.getShot(jobId, 's01')).toMatchObject({ status: 'PENDING', attempt: 1, attempts: {} });
+    expect((await h.jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+    expect((await moneyOf(h, jobId)).lines).toEqual([]);
+
+    // Approved, the same request renders: the refusal is the job's state, not the message.
+    await h.jobs.transition(jobId, 'AWAITING_APPROVAL', 'RENDERING', {
+      event: { type: 'job.approved', data: { approver: 'client' } },
+    });
+    await h.handle(deps, msg);
+    expect(runway.tasksCreated - creates).toBe(1);
+    expect((await h.jobs.getShot(jobId, 's01'))!.status).toBe('RENDERED');
+  });
 });

@@ -39,6 +39,13 @@ export async function serveRenderRequest(
     holder,
   };
   if (isTerminal(job.status)) return stopFinishedJob(deps, msg, job, ref, holder, log);
+  if (job.status !== 'RENDERING') {
+    // Not due: the planner sends render requests only once the job is RENDERING (after its
+    // client's approval when it needed one), so this one is replayed or stray. Claiming it would
+    // pay a vendor for a job nobody approved; the planner sends it again when it is due.
+    log.warn('render request of a job not RENDERING; nothing claimed', { status: job.status });
+    return;
+  }
   const end = await holdAndRender(deps, msg, job, ref, holder, messageId, log);
   if (end === 'hand_back') await handBack(deps, msg, job, ref, holder, log);
 }
