@@ -1,16 +1,17 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import type { Firestore } from '@google-cloud/firestore';
-import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
+import type { FallbackPolicy } from '@aiprod/contracts';
 import { createFirestore } from '@aiprod/job-store';
-import { requireEmulators, startRunwayServer, uniqueProjectId, waitFor, type RunwayServer } from '@aiprod/testing';
+import { startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { alertRules, dashboardQueries, prometheusRulesFile, type AlertRule } from '../../terraform/monitoring';
-import { GatewayClient, httpsJson, LocalStack, queryPrometheus, type JobView } from '../../infra/local/src';
+import { GatewayClient, httpsJson, queryPrometheus, type JobView, type LocalStack } from '../../infra/local/src';
 import { setLocalWebhook } from '../../infra/local/src/webhook-commands';
+import { repoRoot, runwayPool, startTestStack, testFallbackPolicy } from './e2e-stack';
 
 /**
  * The dashboards and alerts of terraform/modules/monitoring, run as written against a real
@@ -22,8 +23,6 @@ import { setLocalWebhook } from '../../infra/local/src/webhook-commands';
  * Thresholds that are minutes long in production are overridden (the only difference from the
  * Terraform): an unacked bound of 5 s, a circuit open for 3 s, two tries to judge a backend.
  */
-const repoRoot = resolve(__dirname, '..', '..');
-const emulators = requireEmulators();
 const RUNWAY_KEY = 'key_e2e_monitoring_0123456789abcdef';
 const OVERRIDES = { oldest_unacked_bound_seconds: 5, circuit_open_seconds: 3, backend_min_tries: 2 };
 const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<
@@ -41,18 +40,13 @@ let prometheusUrl: string;
 const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-monitoring-'));
 
 function testPolicy(): FallbackPolicy {
-  const policy = structuredClone(DEFAULT_FALLBACK_POLICY);
-  for (const b of Object.values(policy.backends)) b.backoff = { initialMs: 50, maxMs: 200, multiplier: 2 };
+  const policy = testFallbackPolicy(200);
   // Two failures in a row open Runway's breaker; it lets a call through again after 5 s.
   policy.backends.runway.circuitBreaker = { consecutiveFailures: 2, halfOpenAfterSeconds: 5 };
   return policy;
 }
 
 beforeAll(async () => {
-  for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
-    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js')))
-      throw new Error(`services/${s} is not built: run "npm test"`);
-  }
   rules = await alertRules(OVERRIDES);
   const rulesFile = join(stateDir, 'alerts.rules.yml');
   writeFileSync(rulesFile, prometheusRulesFile(rules));
@@ -62,16 +56,8 @@ beforeAll(async () => {
     req.on('end', () => res.writeHead(200).end());
   });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  stack = await LocalStack.start({
-    repoRoot,
-    stateDir,
-    projectId: uniqueProjectId('e2e-monitoring'),
-    emulators,
-    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
-    sweepIntervalSeconds: 1,
-    vendorPools: {
-      runway: { RUNWAY_API_KEY: RUNWAY_KEY, RUNWAY_BASE_URL: runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
-    },
+  stack = await startTestStack('e2e-monitoring', stateDir, {
+    vendorPools: { runway: runwayPool(runway, RUNWAY_KEY) },
     renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()), RENDER_LEASE_SECONDS: '4' },
     serviceEnv: { qa: { QA_JUDGE: 'none' } },
     prometheus: { intervalSeconds: 1, ruleFiles: [rulesFile] },

@@ -1,22 +1,21 @@
 import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { PubSub, type Message, type Subscription } from '@google-cloud/pubsub';
-import { CATALOGUE, DEFAULT_FALLBACK_POLICY, subscriptions, type FallbackPolicy } from '@aiprod/contracts';
+import { CATALOGUE, subscriptions } from '@aiprod/contracts';
 import { createFirestore, JobStore, MessageLedger, WebhookStore } from '@aiprod/job-store';
-import { requireEmulators, startRunwayServer, uniqueProjectId, waitFor, type RunwayServer } from '@aiprod/testing';
+import { startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { generateWebhookSecret } from '@aiprod/webhooks';
-import { GatewayClient, LocalStack, type JobView } from '../../infra/local/src';
+import { GatewayClient, type LocalStack, type JobView } from '../../infra/local/src';
+import { repoRoot, runwayPool, startTestStack, testFallbackPolicy } from './e2e-stack';
 
 /**
  * The operator commands against the whole local platform (five services, a Runway pool on its
  * protocol test server), run as an operator runs them: `aiprod ops …` reading .aiprod/stack.json.
  */
-const repoRoot = resolve(__dirname, '..', '..');
-const emulators = requireEmulators();
 const RUNWAY_KEY = 'key_e2e_ops_runway_0123456789abcdef';
 const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<
   string,
@@ -40,30 +39,12 @@ const receiver = createServer((req: IncomingMessage, res) => {
   });
 });
 
-function testPolicy(): FallbackPolicy {
-  const policy = structuredClone(DEFAULT_FALLBACK_POLICY);
-  for (const b of Object.values(policy.backends)) b.backoff = { initialMs: 50, maxMs: 500, multiplier: 2 };
-  return policy;
-}
-
 beforeAll(async () => {
-  for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
-    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js')))
-      throw new Error(`services/${s} is not built: run "npm test"`);
-  }
   runway = await startRunwayServer({ apiKey: RUNWAY_KEY });
   await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  stack = await LocalStack.start({
-    repoRoot,
-    stateDir,
-    projectId: uniqueProjectId('e2e-ops'),
-    emulators,
-    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
-    sweepIntervalSeconds: 1,
-    vendorPools: {
-      runway: { RUNWAY_API_KEY: RUNWAY_KEY, RUNWAY_BASE_URL: runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
-    },
-    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()), RENDER_LEASE_SECONDS: '4' },
+  stack = await startTestStack('e2e-ops', stateDir, {
+    vendorPools: { runway: runwayPool(runway, RUNWAY_KEY) },
+    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testFallbackPolicy()), RENDER_LEASE_SECONDS: '4' },
     // Runway's test clips are test patterns without the planned text: the semantic judge is off.
     serviceEnv: { qa: { QA_JUDGE: 'none' } },
   });

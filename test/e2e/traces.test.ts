@@ -1,19 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
-import { GatewayClient, LocalStack } from '../../infra/local/src';
+import { waitFor } from '@aiprod/testing';
+import { GatewayClient, type LocalStack } from '../../infra/local/src';
+import { repoRoot, startTestStack } from './e2e-stack';
 
 /**
  * One trace per job across the five services: the whole local platform exports its spans over
  * OTLP/HTTP to a receiver in this test, one job goes to DELIVERED, and the spans are read back.
  * Needs the services built (`npm test` builds first).
  */
-const repoRoot = resolve(__dirname, '..', '..');
-const emulators = requireEmulators();
 const brief = JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', 'aurora-15s.json'), 'utf8')) as Record<
   string,
   unknown
@@ -120,20 +119,8 @@ let stack: LocalStack | undefined;
 const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-traces-'));
 
 beforeAll(async () => {
-  for (const s of ['gateway', 'planner', 'render', 'qa', 'delivery']) {
-    if (!existsSync(join(repoRoot, 'services', s, 'dist', 'main.js')))
-      throw new Error(`services/${s} is not built: run "npm test"`);
-  }
   receiver = await startReceiver();
-  stack = await LocalStack.start({
-    repoRoot,
-    stateDir,
-    projectId: uniqueProjectId('traces'),
-    emulators,
-    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
-    sweepIntervalSeconds: 1,
-    otlpEndpoint: receiver.url,
-  });
+  stack = await startTestStack('traces', stateDir, { otlpEndpoint: receiver.url });
 }, 90_000);
 afterAll(async () => {
   await stack?.stop();
