@@ -290,7 +290,7 @@ describe('aiprod ops on the emulators', () => {
     for (const stage of ['approved', 'render']) {
       const replay = await ops('ops', 'job', 'replay', jobId, '--from', stage, '--json');
       expect(replay.status).toBe(1);
-      expect(replay.err).toMatchObject({ type: 'https://aiprod.dev/problems/conflict', exitCode: 1 });
+      expect(replay.err).toMatchObject({ type: '/problems/conflict', exitCode: 1 });
       expect(replay.err!.detail).toMatch(/AWAITING_APPROVAL/);
     }
     // Nothing reached a topic (given the time a publish takes to arrive), and nothing changed.
@@ -318,7 +318,7 @@ describe('aiprod ops on the emulators', () => {
     await jobs.transition(jobId, 'PLANNING', 'RENDERING');
     const replay = await ops('ops', 'job', 'replay', jobId, '--from', 'approved', '--json');
     expect(replay.status).toBe(1);
-    expect(replay.err).toMatchObject({ type: 'https://aiprod.dev/problems/conflict' });
+    expect(replay.err).toMatchObject({ type: '/problems/conflict' });
     expect(replay.err!.detail).toMatch(/never approved/);
   }, 30_000);
 
@@ -331,7 +331,7 @@ describe('aiprod ops on the emulators', () => {
     // Its errors are problem documents now, as the runbook says (no longer {"error":{code,message}}).
     const wrong = await ops('replay', requested, '--limit', '0');
     expect(wrong.status).toBe(2);
-    expect(wrong.err).toMatchObject({ type: 'https://aiprod.dev/problems/validation', exitCode: 2 });
+    expect(wrong.err).toMatchObject({ type: '/problems/validation', exitCode: 2 });
     expect(wrong.err).not.toHaveProperty('error');
   }, 60_000);
 });
@@ -357,7 +357,7 @@ describe('argument errors: exit 2 with a problem document, before anything is to
       expect(result.status).toBe(2);
       expect(result.stdout).toBe('');
       expect(result.err).toMatchObject({
-        type: 'https://aiprod.dev/problems/validation',
+        type: '/problems/validation',
         exitCode: 2,
         detail: expect.stringMatching(detail),
       });

@@ -52,6 +52,7 @@ export const PROBLEM_TYPES = {
   conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'Only application/json is accepted.' },
+  range_not_satisfiable: { status: 416, title: 'The requested byte range is outside the file.' },
   idempotency_conflict: { status: 409, title: 'A request with this Idempotency-Key is still being processed.' },
   idempotency_mismatch: {
     status: 422,
@@ -63,4 +64,11 @@ export const PROBLEM_TYPES = {
   internal: { status: 500, title: 'An internal error occurred.' },
 } as const;
 export type ProblemKind = keyof typeof PROBLEM_TYPES;
-export const problemTypeUri = (kind: ProblemKind) => `https://aiprod.dev/problems/${kind.replace(/_/g, '-')}`;
+/** The slug of a problem type in its URI: `not_found` → `not-found`. */
+export const problemTypeSlug = (kind: ProblemKind) => kind.replace(/_/g, '-');
+/**
+ * The stable `type` of a problem: a relative reference (RFC 9457 allows one) that resolves against
+ * the answering gateway to its page explaining the problem, `/problems/<slug>`, on every
+ * deployment alike (an absolute URI would name a host that serves no such page).
+ */
+export const problemTypeUri = (kind: ProblemKind) => `/problems/${problemTypeSlug(kind)}`;

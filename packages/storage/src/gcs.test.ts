@@ -119,8 +119,14 @@ describe('GcsBlobStore signed URLs (offline)', () => {
     expect(verify('sha256', Buffer.from(v4StringToSign(other)), keys.publicKey, signature)).toBe(false);
   });
 
-  it('signs a download name as response-content-disposition', async () => {
-    const url = new URL(await store.signedUrl(key, { expiresInSeconds: 60, filename: 'Spring "Launch".mp4' }));
+  it('signs an inline file name, and a download as attachment, as response-content-disposition', async () => {
+    const inline = new URL(await store.signedUrl(key, { expiresInSeconds: 60, filename: 'cut.mp4' }));
+    expect(inline.searchParams.get('response-content-disposition')).toBe(
+      `inline; filename="cut.mp4"; filename*=UTF-8''cut.mp4`,
+    );
+    const url = new URL(
+      await store.signedUrl(key, { expiresInSeconds: 60, filename: 'Spring "Launch".mp4', download: true }),
+    );
     expect(url.searchParams.get('response-content-disposition')).toBe(
       `attachment; filename="Spring _Launch_.mp4"; filename*=UTF-8''Spring%20%22Launch%22.mp4`,
     );

@@ -15,7 +15,7 @@ import {
   type PutResult,
   type SignedUrlOptions,
 } from './types';
-import { attachmentDisposition, errorCode, hashFile, sha256Hex } from './util';
+import { contentDisposition, errorCode, hashFile, sha256Hex } from './util';
 
 export interface GcsBlobStoreOptions {
   bucket: string;
@@ -140,7 +140,9 @@ export class GcsBlobStore implements BlobStore {
       action: 'read',
       accessibleAt: nowSeconds * 1000,
       expires: (nowSeconds + opts.expiresInSeconds) * 1000,
-      ...(opts.filename !== undefined ? { responseDisposition: attachmentDisposition(opts.filename) } : {}),
+      ...(opts.filename !== undefined || opts.download
+        ? { responseDisposition: contentDisposition(opts.download ? 'attachment' : 'inline', opts.filename) }
+        : {}),
     });
     return url;
   }

@@ -16,7 +16,7 @@ export {
   type JobRef,
   type ShotAttemptRef,
 } from './keys';
-export { attachmentDisposition } from './util';
+export { attachmentDisposition, contentDisposition } from './util';
 export {
   encodeKeyPath,
   LocalBlobStore,

@@ -146,7 +146,7 @@ describe('LocalBlobStore', () => {
   describe('signed URLs', () => {
     const key = 'tenants/t1/jobs/j1/final cut (v2).mp4';
 
-    async function signAndParse(opts: { expiresInSeconds: number; filename?: string }) {
+    async function signAndParse(opts: { expiresInSeconds: number; filename?: string; download?: boolean }) {
       const url = new URL(await store.signedUrl(key, opts));
       const parsed = parseSignedFileRequest(url.pathname, url.searchParams);
       if (!parsed) throw new Error(`unparseable signed URL ${url.href}`);
@@ -187,6 +187,26 @@ describe('LocalBlobStore', () => {
       expect(verifyLocalSignature({ ...parsed, signingKey, filename: undefined })).toBe('bad_signature');
       expect(verifyLocalSignature({ ...parsed, signingKey: randomBytes(32) })).toBe('bad_signature');
       expect(verifyLocalSignature({ ...parsed, signingKey, expires: 'soon' })).toBe('bad_signature');
+    });
+
+    it('signs the disposition: download=1 cannot be added to an inline link nor removed from a download link', async () => {
+      const inline = await signAndParse({ expiresInSeconds: 3600, filename: 'Final.mp4' });
+      expect(inline.parsed.download).toBeUndefined();
+      expect(verifyLocalSignature({ ...inline.parsed, signingKey, download: true })).toBe('bad_signature');
+      const download = await signAndParse({ expiresInSeconds: 3600, filename: 'Final.mp4', download: true });
+      expect(download.url.searchParams.get('download')).toBe('1');
+      expect(download.parsed.download).toBe(true);
+      expect(verifyLocalSignature({ ...download.parsed, signingKey })).toBe('ok');
+      expect(verifyLocalSignature({ ...download.parsed, signingKey, download: false })).toBe('bad_signature');
+      const bare = await signAndParse({ expiresInSeconds: 3600, download: true });
+      expect(verifyLocalSignature({ ...bare.parsed, signingKey })).toBe('ok');
+      expect(verifyLocalSignature({ ...bare.parsed, signingKey, download: false })).toBe('bad_signature');
+      // only the one spelling signedUrl writes
+      for (const value of ['true', '0', '']) {
+        const url = new URL(download.url.href);
+        url.searchParams.set('download', value);
+        expect(parseSignedFileRequest(url.pathname, url.searchParams)).toBeNull();
+      }
     });
 
     it('reports expiry only once the signature is genuine', async () => {

@@ -153,9 +153,11 @@ export class LocalBlobStore implements BlobStore {
     assertValidKey(key);
     assertSignedUrlTtl(opts.expiresInSeconds);
     const expires = Math.floor(Date.now() / 1000) + opts.expiresInSeconds;
-    const sig = localSignature(this.signingKey, key, expires, opts.filename);
+    const download = opts.download === true;
+    const sig = localSignature(this.signingKey, key, expires, opts.filename, download);
     const query = new URLSearchParams({ expires: String(expires), sig });
     if (opts.filename !== undefined) query.set('filename', opts.filename);
+    if (download) query.set('download', '1');
     return `${this.publicBaseUrl}${FILES_PREFIX}${encodeKeyPath(key)}?${query.toString()}`;
   }
 
@@ -169,14 +171,30 @@ export function encodeKeyPath(key: string): string {
   return key.split('/').map(encodeURIComponent).join('/');
 }
 
-/** base64url HMAC-SHA256 over "GET\n<key>\n<expires>", plus "\n<filename>" when a download name
- *  is requested, so that a holder of the link cannot change the name the gateway announces. */
-function localSignature(signingKey: Buffer, key: string, expires: number, filename: string | undefined): string {
-  return localMac(signingKey, key, expires, filename).toString('base64url');
+/** base64url HMAC-SHA256 over "GET\n<key>\n<expires>", plus "\n<filename>" when a file name is
+ *  given, so that a holder of the link cannot change the name the gateway announces. A download
+ *  link (Content-Disposition: attachment) signs "GET attachment" as its first line instead: the
+ *  disposition is covered too, and no inline link's payload can equal a download link's. */
+function localSignature(
+  signingKey: Buffer,
+  key: string,
+  expires: number,
+  filename: string | undefined,
+  download: boolean,
+): string {
+  return localMac(signingKey, key, expires, filename, download).toString('base64url');
 }
 
-function localMac(signingKey: Buffer, key: string, expires: number, filename: string | undefined): Buffer {
-  const payload = filename === undefined ? `GET\n${key}\n${expires}` : `GET\n${key}\n${expires}\n${filename}`;
+function localMac(
+  signingKey: Buffer,
+  key: string,
+  expires: number,
+  filename: string | undefined,
+  download: boolean,
+): Buffer {
+  const method = download ? 'GET attachment' : 'GET';
+  const payload =
+    filename === undefined ? `${method}\n${key}\n${expires}` : `${method}\n${key}\n${expires}\n${filename}`;
   return createHmac('sha256', signingKey).update(payload, 'utf8').digest();
 }
 
@@ -189,6 +207,8 @@ export interface VerifyLocalSignatureInput {
   sig: string;
   signingKey: Buffer;
   filename?: string;
+  /** The link asks for Content-Disposition: attachment (`download=1`). */
+  download?: boolean;
   now?: Date;
 }
 
@@ -196,6 +216,7 @@ export interface VerifyLocalSignatureInput {
  *  with a tampered expiry reports 'bad_signature', never 'expired'. Constant-time comparison. */
 export function verifyLocalSignature(input: VerifyLocalSignatureInput): LocalSignatureVerdict {
   const { key, sig, signingKey, filename } = input;
+  const download = input.download === true;
   const expires = typeof input.expires === 'number' ? input.expires : parseUnixSeconds(input.expires);
   if (expires === null || !Number.isSafeInteger(expires) || expires < 0) return 'bad_signature';
   if (!isValidKey(key)) return 'bad_signature';
@@ -203,7 +224,7 @@ export function verifyLocalSignature(input: VerifyLocalSignatureInput): LocalSig
   // invalid characters, so without this many different strings would decode to the same MAC.
   if (typeof sig !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(sig)) return 'bad_signature';
   const given = Buffer.from(sig, 'base64url');
-  const expected = localMac(signingKey, key, expires, filename);
+  const expected = localMac(signingKey, key, expires, filename, download);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'bad_signature';
   const nowSeconds = Math.floor((input.now ?? new Date()).getTime() / 1000);
   return nowSeconds >= expires ? 'expired' : 'ok';
@@ -218,6 +239,8 @@ export interface SignedFileRequest {
   expires: number;
   sig: string;
   filename?: string;
+  /** Present (true) only when the link asks for an attachment. */
+  download?: true;
 }
 
 type QueryLike = URLSearchParams | Record<string, unknown>;
@@ -244,10 +267,19 @@ export function parseSignedFileRequest(pathname: string, query: QueryLike): Sign
   const expiresRaw = queryValue(query, 'expires');
   const sig = queryValue(query, 'sig');
   const filename = queryValue(query, 'filename');
+  const download = queryValue(query, 'download');
   if (typeof expiresRaw !== 'string' || typeof sig !== 'string' || filename === null) return null;
+  // Only the exact form signedUrl writes: anything else would be a second spelling of one link.
+  if (download !== undefined && download !== '1') return null;
   const expires = parseUnixSeconds(expiresRaw);
   if (expires === null) return null;
-  return filename === undefined ? { key, expires, sig } : { key, expires, sig, filename };
+  return {
+    key,
+    expires,
+    sig,
+    ...(filename === undefined ? {} : { filename }),
+    ...(download === undefined ? {} : { download: true as const }),
+  };
 }
 
 /** undefined when absent, null when present but not a single string (repeated or nested). */

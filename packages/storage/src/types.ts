@@ -26,8 +26,10 @@ export interface ByteRange {
 export interface SignedUrlOptions {
   /** 1..604800 (7 days, the GCS V4 maximum; the local store applies the same bound). */
   expiresInSeconds: number;
-  /** Suggested download name (Content-Disposition: attachment). */
+  /** Suggested file name (Content-Disposition's filename). */
   filename?: string;
+  /** Content-Disposition: attachment (save the file) instead of inline (a browser shows or plays it). */
+  download?: boolean;
 }
 
 export interface BlobStore {

@@ -12,6 +12,7 @@ import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
 import { costRoutes } from './routes/costs';
+import { docsRoutes } from './routes/docs';
 import { estimateRoutes } from './routes/estimates';
 import { EventStreams, eventRoutes, SSE_HEARTBEAT_MS } from './routes/events';
 import { fileRoutes } from './routes/files';
@@ -19,6 +20,7 @@ import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
 import { presetRoutes } from './routes/presets';
+import { problemRoutes } from './routes/problems';
 import { requestMetrics } from './request-metrics';
 import { webhookRoutes } from './routes/webhook';
 import { serverSpans } from './tracing';
@@ -90,6 +92,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', (_req, res) => void res.status(deps.isReady() ? 200 : 503).json({ ready: deps.isReady() }));
   app.use(openApiRoutes());
+  app.use(docsRoutes());
+  app.use(problemRoutes());
   if (deps.storage.kind === 'local' && deps.signingKey) app.use(fileRoutes(deps.storage, deps.signingKey));
 
   // Everything under /v1 below needs a key or token, checked before the body is even parsed; an

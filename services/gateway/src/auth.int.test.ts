@@ -82,7 +82,7 @@ async function expect401(credential: string | null, reason?: string | RegExp) {
   const res = credential === null ? await req : await req.set(bearer(credential));
   expect(res.status).toBe(401);
   expect(res.type).toBe('application/problem+json');
-  expect(res.body.type).toBe('https://aiprod.dev/problems/unauthenticated');
+  expect(res.body.type).toBe('/problems/unauthenticated');
   if (credential) {
     expect(res.text).not.toContain(credential);
     // Not even a recognisable piece of it.

@@ -66,7 +66,7 @@ describe('idempotent()', () => {
     await request(app).post('/v1/jobs').set('Idempotency-Key', 'k-mismatch').send({ a: 1 }).expect(202);
     const other = await request(app).post('/v1/jobs').set('Idempotency-Key', 'k-mismatch').send({ a: 2 });
     expect(other.status).toBe(422);
-    expect(other.body.type).toBe('https://aiprod.dev/problems/idempotency-mismatch');
+    expect(other.body.type).toBe('/problems/idempotency-mismatch');
     const path = await request(app).post('/v1/jobs/job_1/cancel').set('Idempotency-Key', 'k-mismatch').send({ a: 1 });
     expect(path.status).toBe(422);
     expect(created()).toBe(1);
@@ -79,7 +79,7 @@ describe('idempotent()', () => {
     await new Promise((r) => setTimeout(r, 200));
     const during = await request(app).post('/v1/jobs').set('Idempotency-Key', 'k-slow').send({ delayMs: 600 });
     expect(during.status).toBe(409);
-    expect(during.body.type).toBe('https://aiprod.dev/problems/idempotency-conflict');
+    expect(during.body.type).toBe('/problems/idempotency-conflict');
     expect(Number(during.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     const first = await pending;
     expect(first.status).toBe(202);

@@ -65,7 +65,7 @@ describe('tenantRateLimit', () => {
     const refused = await request(app).get('/ping').set('x-tenant', 'small');
     expect(refused.status).toBe(429);
     expect(refused.type).toBe('application/problem+json');
-    expect(refused.body.type).toBe('https://aiprod.dev/problems/rate-limited');
+    expect(refused.body.type).toBe('/problems/rate-limited');
     const retryAfter = Number(refused.headers['retry-after']);
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);

@@ -53,6 +53,17 @@ describe('public routes', () => {
     expect((doc.body as { openapi: string }).openapi).toBe('3.1.0');
   });
 
+  it('serves the API reference and the problem pages a problem type resolves to, without credentials', async () => {
+    expect((await call('get', '/docs')).status).toBe(200);
+    expect((await call('get', '/docs/redoc.standalone.js')).status).toBe(200);
+    expect((await call('get', '/problems')).status).toBe(200);
+    const refused = await call('get', '/v1/jobs');
+    const page = await call('get', problemOf(refused).type);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('Authentication is required.');
+    expect((await call('get', '/problems/no-such-type')).status).toBe(404);
+  });
+
   it('reports 503 on /readyz while not ready', async () => {
     const draining = buildGateway({ ...hDeps(), isReady: () => false });
     const res = await request(draining).get('/readyz');

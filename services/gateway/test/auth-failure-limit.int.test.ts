@@ -61,7 +61,7 @@ describe('failed-authentication limit per client address (fault 14)', () => {
     expect(keyReads).toBe(LIMIT);
     expect(keyReads + tenantReads).toBeLessThanOrEqual(LIMIT);
     expect(limited!.type).toBe('application/problem+json');
-    expect(limited!.body.type).toBe('https://aiprod.dev/problems/rate-limited');
+    expect(limited!.body.type).toBe('/problems/rate-limited');
     expect(Number(limited!.headers['retry-after'])).toBeGreaterThanOrEqual(1);
 
     // Health checks are never limited.

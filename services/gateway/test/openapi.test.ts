@@ -1,5 +1,8 @@
 import { validate as validateOpenApi, compileErrors } from '@readme/openapi-parser';
 import type { Router } from 'express';
+import request from 'supertest';
+import { PROBLEM_TYPES, type ProblemKind } from '@aiprod/contracts';
+import { PROBLEM_EXPLANATIONS } from '../src/problem-pages';
 import { createBlobStore } from '@aiprod/storage';
 import { memoryLog } from '@aiprod/testing';
 import { buildGateway, type GatewayDeps } from '../src/app';
@@ -79,7 +82,7 @@ describe('the OpenAPI document', () => {
       // TypeBox writes a one-member union as the member itself.
       const types = type.anyOf ?? [type as { const: string }];
       expect(types.length).toBeGreaterThan(0);
-      for (const t of types) expect(t.const).toMatch(/^https:\/\/aiprod\.dev\/problems\/[a-z-]+$/);
+      for (const t of types) expect(t.const).toMatch(/^\/problems\/[a-z-]+$/);
     }
     for (const op of OPERATIONS) {
       const security = (doc.paths as Record<string, Record<string, { security: unknown[] }>>)[op.path]![op.method]!
@@ -87,5 +90,82 @@ describe('the OpenAPI document', () => {
       if (op.access === 'public') expect(security).toEqual([]);
       else expect(security).toEqual([{ apiKey: [op.access] }, { oidc: [op.access] }]);
     }
+  });
+
+  it('names its servers and license, and gives every operation and webhook a 4xx answer', () => {
+    const doc = buildOpenApiDocument({ serverUrl: 'https://api.example.com' });
+    expect(doc.servers).toEqual([{ url: 'https://api.example.com', description: 'The AIPROD gateway.' }]);
+    expect(buildOpenApiDocument().servers[0]!.url).toBe('/');
+    expect(doc.info.license.identifier).toBe('LicenseRef-AIPROD-Proprietary');
+    const operations = [
+      ...Object.values(doc.paths).flatMap((methods) => Object.values(methods)),
+      ...Object.values(doc.webhooks).map((w) => (w as { post: unknown }).post),
+    ] as { operationId: string; responses: Record<string, unknown> }[];
+    for (const op of operations) {
+      const fourXx = Object.keys(op.responses).filter((s) => s.startsWith('4'));
+      expect([op.operationId, fourXx.length > 0]).toEqual([op.operationId, true]);
+    }
+    // Every authenticated operation answers the authentication problems as problem+json.
+    const getJob = (doc.paths as Record<string, Record<string, { responses: Record<string, { content?: object }> }>>)[
+      '/v1/jobs/{id}'
+    ]!.get!;
+    for (const status of ['401', '403', '404', '429']) {
+      expect(Object.keys(getJob.responses[status]!.content!)).toEqual(['application/problem+json']);
+    }
+  });
+
+  it('describes every webhook event the platform sends', () => {
+    const doc = buildOpenApiDocument();
+    expect(Object.keys(doc.webhooks).sort()).toEqual([
+      'job.awaiting_approval',
+      'job.canceled',
+      'job.delivered',
+      'job.failed',
+    ]);
+  });
+});
+
+describe('the pages a person reads', () => {
+  const app = appWithEveryRoute();
+
+  it('resolves every problem type in the document to a page explaining it, and refuses another', async () => {
+    const types = new Set<string>();
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (v && typeof v === 'object') {
+        const c = (v as { const?: unknown }).const;
+        if (typeof c === 'string' && c.startsWith('/problems/')) types.add(c);
+        Object.values(v).forEach(walk);
+      }
+    };
+    walk(buildOpenApiDocument().components.schemas);
+    expect(types.size).toBe(Object.keys(PROBLEM_TYPES).length);
+    for (const type of types) {
+      const res = await request(app).get(type);
+      expect([type, res.status]).toEqual([type, 200]);
+      expect(res.headers['content-type']).toMatch(/^text\/html/);
+      expect(res.text).toContain('What to do');
+    }
+    expect((await request(app).get('/problems/no-such-thing')).status).toBe(404);
+    const index = await request(app).get('/problems');
+    expect(index.status).toBe(200);
+    for (const type of types) expect(index.text).toContain(`href="${type}"`);
+  });
+
+  it('explains every problem kind in words of its own', () => {
+    const missing = (Object.keys(PROBLEM_TYPES) as ProblemKind[]).filter((k) => !PROBLEM_EXPLANATIONS[k]);
+    expect(missing).toEqual([]);
+  });
+
+  it('serves the API reference at /docs without a key, with its script from the gateway itself', async () => {
+    const page = await request(app).get('/docs');
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('spec-url="/v1/openapi.json"');
+    const src = /<script src="([^"]+)"/.exec(page.text)![1]!;
+    expect(src.startsWith('/')).toBe(true);
+    const script = await request(app).get(src);
+    expect(script.status).toBe(200);
+    expect(script.headers['content-type']).toMatch(/javascript/);
+    expect(Number(script.headers['content-length'])).toBeGreaterThan(500_000);
   });
 });

@@ -16,6 +16,10 @@ import {
   problemKindsByStatus,
   problemSchema,
 } from './schemas';
+import { problemExamples, REQUEST_EXAMPLES } from './examples';
+import { PAGE_OPERATIONS } from './pages';
+import { EVERY_OPERATION_4XX, FILE_HEADERS, FILE_TYPES, RESPONSE_HEADERS } from './responses';
+import { webhookSection } from './webhooks';
 
 export type Method = 'get' | 'post' | 'put' | 'delete';
 /** Who may call an operation: nobody needs to authenticate (public) or a key/token with the scope. */
@@ -37,7 +41,15 @@ export interface OperationSpec {
   /** Success responses: status → JSON schema (a component name), another media type, or no body. */
   success: Record<
     number,
-    { description: string; ref?: string; schema?: TSchema; mediaTypes?: string[]; headers?: string[] }
+    {
+      description: string;
+      ref?: string;
+      schema?: TSchema;
+      mediaTypes?: string[];
+      headers?: string[];
+      /** Named examples of the JSON body. */
+      examples?: Record<string, unknown>;
+    }
   >;
   /** Statuses answered with application/problem+json, besides the ones every operation may give. */
   problems: number[];
@@ -100,13 +112,22 @@ export const OPERATIONS: OperationSpec[] = [
     operationId: 'downloadFile',
     summary: 'A delivered file behind a signed, expiring link (local storage only).',
     description:
-      'Only served when the gateway runs with the local store; in the cloud signed links point at Cloud Storage. The signature in the query string is the credential, so no API key is needed. Never logged.',
+      'Only served when the gateway runs with the local store; in the cloud signed links point at Cloud Storage. The signature in the query string is the credential, so no API key is needed. Never logged. Shown in place (Content-Disposition: inline) unless the link was signed as a download (`download=1`); byte ranges (Range → 206, 416 outside the file) and conditional requests (ETag, Last-Modified → 304) as a browser player needs them.',
     access: 'public',
     tag: 'outputs',
     pathParams: { path: Type.String({ description: 'Storage key, as in the signed link.' }) },
-    success: { 200: { description: 'The file.', mediaTypes: ['video/mp4', 'application/octet-stream'] } },
-    problems: [403, 404],
+    success: {
+      200: { description: 'The file.', mediaTypes: FILE_TYPES, headers: FILE_HEADERS },
+      206: {
+        description: 'The byte range asked for.',
+        mediaTypes: FILE_TYPES,
+        headers: [...FILE_HEADERS, 'Content-Range'],
+      },
+      304: { description: 'Not modified since the ETag or date the client holds.', headers: ['ETag'] },
+    },
+    problems: [403, 404, 416],
   },
+  ...PAGE_OPERATIONS,
   {
     method: 'post',
     path: '/v1/jobs',
@@ -311,18 +332,9 @@ function queryParameters(schema: TSchema) {
   }));
 }
 
-const RESPONSE_HEADERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
-  Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },
-  'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
-  'X-Request-Id': { description: 'Quote it when you report a problem.', schema: { type: 'string' } },
-  'Idempotent-Replayed': {
-    description: '"true" when this is the stored response of an earlier request with the same Idempotency-Key.',
-    schema: { type: 'string', enum: ['true'] },
-  },
-};
-
 /** The OpenAPI 3.1 document, built from OPERATIONS and the schemas. */
 export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
+  const webhooks = webhookSection();
   const paths: Record<string, Record<string, unknown>> = {};
   for (const op of OPERATIONS) {
     const parameters = [
@@ -346,9 +358,9 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
     for (const [status, r] of Object.entries(op.success)) {
       const schema = r.ref ? ref(r.ref) : r.schema ? plain(r.schema) : undefined;
       const content = r.mediaTypes
-        ? Object.fromEntries(r.mediaTypes.map((m) => [m, { schema: { type: 'string' } }]))
+        ? Object.fromEntries(r.mediaTypes.map((m) => [m, { schema: m.endsWith('json') ? {} : { type: 'string' } }]))
         : schema
-          ? { 'application/json': { schema } }
+          ? { 'application/json': { schema, ...(r.examples ? { examples: r.examples } : {}) } }
           : undefined;
       responses[status] = {
         description: r.description,
@@ -368,8 +380,16 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
             RESPONSE_HEADERS[h],
           ]),
         ),
-        content: { 'application/problem+json': { schema: ref(`Problem${status}`) } },
+        content: {
+          'application/problem+json': {
+            schema: ref(`Problem${status}`),
+            examples: problemExamples(problemKindsByStatus().get(status)!),
+          },
+        },
       };
+    }
+    for (const [status, description] of Object.entries(EVERY_OPERATION_4XX)) {
+      responses[status] ??= { description };
     }
     paths[op.path] ??= {};
     paths[op.path]![op.method] = {
@@ -380,7 +400,17 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       security: op.access === 'public' ? [] : [{ apiKey: [op.access] }, { oidc: [op.access] }],
       ...(parameters.length ? { parameters } : {}),
       ...(op.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: ref(op.body.ref) } } } }
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: ref(op.body.ref),
+                  ...(REQUEST_EXAMPLES[op.body.ref] ? { examples: REQUEST_EXAMPLES[op.body.ref] } : {}),
+                },
+              },
+            },
+          }
         : {}),
       responses,
     };
@@ -401,9 +431,16 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
         "Scopes: reads need `jobs:read`; creating, cancelling and approving jobs need `jobs:write`; the webhook endpoint needs `admin` (it decides where all of a tenant's notifications go). `admin` implies the others.",
         "Every job route is tenant-scoped: another tenant's job answers 404, exactly like a missing one.",
         'Errors are `application/problem+json` (RFC 9457) with a stable `type` URI; validation errors list each field as a JSON Pointer with the rule it broke.',
+        'Webhooks (below) are signed the Standard Webhooks way (`verifyWebhook` of the `@aiprod/client` SDK checks them). Each problem `type` resolves, against the gateway that answered, to a page explaining it: `/problems/<type>`.',
       ].join('\n\n'),
+      license: { name: 'Proprietary: use under your AIPROD agreement', identifier: 'LicenseRef-AIPROD-Proprietary' },
     },
-    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    // Relative by default: the gateway that serves this document; an export may name one.
+    servers: [
+      options.serverUrl
+        ? { url: options.serverUrl, description: 'The AIPROD gateway.' }
+        : { url: '/', description: 'The gateway that serves this document.' },
+    ],
     tags: [
       { name: 'jobs', description: 'Briefs in, videos out.' },
       { name: 'planning', description: 'Presets and prices.' },
@@ -412,8 +449,13 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       { name: 'operations', description: 'Health and this document.' },
     ],
     paths,
+    webhooks: webhooks.webhooks,
     components: {
-      schemas: { ...Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([k, v]) => [k, plain(v)])), ...problems },
+      schemas: {
+        ...Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([k, v]) => [k, plain(v)])),
+        ...problems,
+        ...webhooks.schemas,
+      },
       securitySchemes: {
         apiKey: {
           type: 'http',
