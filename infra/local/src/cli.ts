@@ -3,6 +3,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { registerAdminCommands } from './admin';
+import { registerJobsCommands } from './jobs-commands';
 import { registerReplayCommand } from './replay-command';
 import { registerOpsCommands } from './ops';
 import { runDemo } from './demo';
@@ -117,6 +118,7 @@ program
 registerAdminCommands(program, readInfo);
 registerReplayCommand(program, readInfo);
 registerOpsCommands(program, readInfo);
+registerJobsCommands(program, readInfo);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -1,0 +1,80 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { Outputs } from '@aiprod/client';
+
+export interface DownloadedFile {
+  name: string;
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+interface Wanted {
+  name: string;
+  url: string;
+  sizeBytes?: number;
+  sha256?: string;
+}
+
+/** Every file of a delivered job: its cuts (size and SHA-256 checked) and its stills (size checked). */
+export function filesOf(outputs: Outputs): Wanted[] {
+  const files: Wanted[] = outputs.outputs.map((o) => ({
+    name: `${outputs.jobId}-${o.variant.replace(':', 'x')}.mp4`,
+    url: o.url,
+    sizeBytes: o.sizeBytes,
+    sha256: o.sha256,
+  }));
+  if (outputs.stills) {
+    files.push({ name: `${outputs.jobId}-poster.jpg`, url: outputs.stills.posterUrl });
+    files.push({ name: `${outputs.jobId}-contact-sheet.jpg`, url: outputs.stills.contactSheetUrl });
+  }
+  return files;
+}
+
+/**
+ * Downloads each file into `dir` through a temporary name, renamed only once its size (the API's,
+ * else Content-Length) and SHA-256 (when the API gives one) match: a file that is there is whole.
+ */
+export async function downloadFiles(files: Wanted[], dir: string, timeoutMs = 120_000): Promise<DownloadedFile[]> {
+  await mkdir(dir, { recursive: true });
+  const done: DownloadedFile[] = [];
+  for (const file of files) {
+    const response = await fetch(file.url, { signal: AbortSignal.timeout(timeoutMs) });
+    if (!response.ok || !response.body) throw new Error(`downloading ${file.name} failed with HTTP ${response.status}`);
+    const name = stillName(file.name, response.headers.get('content-type'));
+    const expected = file.sizeBytes ?? Number(response.headers.get('content-length') ?? NaN);
+    const path = join(dir, name);
+    const tmp = `${path}.part`;
+    const hash = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, next) {
+        hash.update(chunk);
+        size += chunk.length;
+        next(null, chunk);
+      },
+    });
+    await pipeline(Readable.fromWeb(response.body as never), tap, createWriteStream(tmp));
+    const sha256 = hash.digest('hex');
+    if (size !== expected || (file.sha256 && sha256 !== file.sha256)) {
+      await rm(tmp, { force: true });
+      throw new Error(
+        `${name}: got ${size} bytes (sha256 ${sha256}), expected ${expected}${file.sha256 ? ` (sha256 ${file.sha256})` : ''}`,
+      );
+    }
+    await rename(tmp, path);
+    done.push({ name, path, sizeBytes: size, sha256 });
+  }
+  return done;
+}
+
+/** Stills keep the extension of what the server says they are (a PNG poster is not named .jpg). */
+function stillName(name: string, contentType: string | null): string {
+  if (name.endsWith('.mp4')) return name;
+  const ext = contentType?.startsWith('image/png') ? '.png' : '.jpg';
+  return name.replace(/\.jpg$/, ext);
+}
