@@ -55,10 +55,11 @@ async function get(url: string, headers: Record<string, string> = {}) {
   spec.check('get', path, res);
   return res;
 }
-function binary(res: NodeJS.ReadableStream, done: (e: Error | null, body: Buffer) => void) {
+function binary(res: request.Response, done: (e: Error | null, body: Buffer) => void) {
+  const stream = res as unknown as NodeJS.ReadableStream;
   const chunks: Buffer[] = [];
-  res.on('data', (c: Buffer) => chunks.push(c));
-  res.on('end', () => done(null, Buffer.concat(chunks)));
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  stream.on('end', () => done(null, Buffer.concat(chunks)));
 }
 const sign = (key: string, opts: { filename?: string; download?: boolean } = {}) =>
   storage.signedUrl(key, { expiresInSeconds: 600, ...opts });
