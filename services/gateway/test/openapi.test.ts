@@ -1,5 +1,7 @@
 import { validate as validateOpenApi, compileErrors } from '@readme/openapi-parser';
 import type { Router } from 'express';
+import { createServer, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { PROBLEM_TYPES, type ProblemKind } from '@aiprod/contracts';
 import { PROBLEM_EXPLANATIONS } from '../src/problem-pages';
@@ -168,4 +170,28 @@ describe('the pages a person reads', () => {
     expect(script.headers['content-type']).toMatch(/javascript/);
     expect(Number(script.headers['content-length'])).toBeGreaterThan(500_000);
   });
+});
+
+it('answers oversized request headers with 431 before any route, as documented for every operation', async () => {
+  const server = createServer(appWithEveryRoute());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const { port } = server.address() as AddressInfo;
+    for (const path of ['/healthz', '/docs', '/v1/jobs']) {
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        get({ host: '127.0.0.1', port, path, headers: { 'X-Padding': 'x'.repeat(20_000) } }, (res) => {
+          res.resume();
+          resolve(res.statusCode);
+        }).on('error', reject);
+      });
+      expect([path, status]).toEqual([path, 431]);
+    }
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+  const doc = buildOpenApiDocument();
+  for (const methods of Object.values(doc.paths)) {
+    for (const op of Object.values(methods) as { responses: Record<string, unknown> }[])
+      expect(op.responses['431']).toBeDefined();
+  }
 });
