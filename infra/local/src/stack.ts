@@ -196,7 +196,12 @@ export class LocalStack {
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway'
-            ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, METRICS_PORT: String(gatewayMetricsPort) }
+            ? {
+                TLS_CERT_FILE: certFile,
+                TLS_KEY_FILE: keyFile,
+                METRICS_PORT: String(gatewayMetricsPort),
+                REVIEW_LINK_SECRET: randomBytes(32).toString('hex'),
+              }
             : {}),
         };
       }

@@ -20,6 +20,8 @@ import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
 import { presetRoutes } from './routes/presets';
 import { requestMetrics } from './request-metrics';
+import { confineReviewLinks, type ReviewLinks } from './review-links';
+import { reviewRoutes } from './routes/review';
 import { webhookRoutes } from './routes/webhook';
 import { serverSpans } from './tracing';
 
@@ -57,6 +59,10 @@ export interface GatewayDeps {
   jobQuotas?: BackgroundHandler;
   /** The render pools this deployment runs; estimates price only these (default: local). */
   enabledBackends?: readonly BackendName[];
+  /** Signs and checks review links (absent: no links are made and none is accepted). */
+  reviewLinks?: ReviewLinks;
+  /** The gateway's public origin, for the links it hands out (absent: the request's host). */
+  publicBaseUrl?: string;
 }
 
 /** Middleware that may start Firestore work it does not wait for; close() waits for it. */
@@ -96,8 +102,15 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // unknown /v1 path is 401 before it is 404, so routes are not discoverable without credentials.
   // Failed authentications are limited per client address first: checking a key reads Firestore.
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.before);
-  const auth = authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) });
+  const auth = authenticate({
+    tenants: deps.tenants,
+    log: deps.log,
+    ...(deps.oidc ? { oidc: deps.oidc } : {}),
+    ...(deps.reviewLinks ? { reviewLinks: deps.reviewLinks } : {}),
+  });
   app.use('/v1', auth);
+  // A review link opens its own job and nothing else.
+  app.use('/v1', confineReviewLinks);
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
@@ -131,6 +144,16 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
   app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
+  if (deps.reviewLinks) {
+    app.use(
+      reviewRoutes({
+        ...scoped,
+        jobs: deps.jobs,
+        links: deps.reviewLinks,
+        ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
+      }),
+    );
+  }
   app.use(
     webhookRoutes({
       ...scoped,

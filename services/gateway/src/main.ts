@@ -10,6 +10,7 @@ import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } fro
 import { buildGateway } from './app';
 import { authFailureLimit } from './auth-failure-limit';
 import { idempotent } from './idempotency';
+import { reviewLinks } from './review-links';
 import { createOidcVerifier } from './oidc';
 import { enforceJobQuotas, JobQuotas } from './quotas';
 import { tenantRateLimit } from './rate-limit';
@@ -80,6 +81,8 @@ async function main(): Promise<void> {
     corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS ?? [],
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
     webhookSecretOverlapSeconds: env.WEBHOOK_SECRET_OVERLAP_SECONDS,
+    ...(env.REVIEW_LINK_SECRET ? { reviewLinks: reviewLinks(decodeSigningKey(env.REVIEW_LINK_SECRET)) } : {}),
+    ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
   });
   const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE;
   const server = tls

@@ -374,6 +374,26 @@ describe('POST /v1/jobs/{id}/approve', () => {
   });
 });
 
+describe('POST /v1/jobs/{id}/review-link and the review page', () => {
+  it('makes a link to the review page; a bad expiry or a foreign job is refused', async () => {
+    const jobId = await jobIn(h, 'AWAITING_APPROVAL');
+    const made = await call('post', `/v1/jobs/${jobId}/review-link`, {
+      key: h.keys.read,
+      body: { expiresInHours: 24 },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body.url).toMatch(new RegExp(`/review/${jobId}#t=rvw\\.`));
+    expect(
+      (await call('post', `/v1/jobs/${jobId}/review-link`, { key: h.keys.read, body: { expiresInHours: 0 } })).status,
+    ).toBe(400);
+    const foreign = await jobIn(h, 'AWAITING_APPROVAL', h.tenantB);
+    expect((await call('post', `/v1/jobs/${foreign}/review-link`, { key: h.keys.read, body: {} })).status).toBe(404);
+    const page = await call('get', `/review/${jobId}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('/review-assets/review.js');
+  });
+});
+
 describe('GET /v1/jobs/{id}/outputs', () => {
   it('signs the delivered files for ?ttl= seconds (default 1 h, at most 7 days) and the links work', async () => {
     const id = await jobIn(h, 'DELIVERED');

@@ -11,6 +11,7 @@ import { aClientBrief, emulatorProject, type EmulatorProject } from '@aiprod/tes
 import type { ResolveHost } from '@aiprod/webhooks';
 import { buildGateway, type GatewayDeps } from '../src/app';
 import { EventStreams } from '../src/routes/events';
+import { reviewLinks } from '../src/review-links';
 
 export interface Harness {
   app: ReturnType<typeof buildGateway>;
@@ -69,6 +70,7 @@ export async function startHarness(
     isReady: () => true,
     streams,
     resolveHost,
+    reviewLinks: reviewLinks(Buffer.alloc(32, 9)),
     ...options.deps?.({ db, tenants }),
   });
 

@@ -3,6 +3,7 @@ import type { Router } from 'express';
 import { createBlobStore } from '@aiprod/storage';
 import { memoryLog } from '@aiprod/testing';
 import { buildGateway, type GatewayDeps } from '../src/app';
+import { reviewLinks } from '../src/review-links';
 import { buildOpenApiDocument, OPERATIONS } from '../src/openapi/document';
 
 /** Express path patterns → OpenAPI paths: `:id` → `{id}`, `*path` → `{path}`. */
@@ -50,6 +51,8 @@ function appWithEveryRoute() {
     signingKey: Buffer.alloc(32),
     outputUrlTtlSeconds: 3600,
     isReady: () => true,
+    // Review links are served only with their secret: include them, they are documented.
+    reviewLinks: reviewLinks(Buffer.alloc(32, 1)),
   };
   return buildGateway(deps);
 }

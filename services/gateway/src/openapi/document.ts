@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
+import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
   HealthSchema,
@@ -173,6 +174,32 @@ export const OPERATIONS: OperationSpec[] = [
     problems: [404, 409, 503],
   },
   {
+    method: 'post',
+    path: '/v1/jobs/{id}/review-link',
+    operationId: 'createReviewLink',
+    summary: "A share link to the job's review page, for someone without an API key.",
+    description:
+      "The link opens this job's review page (storyboard, preview, approve, request changes, cancel, live progress, the delivered files) and nothing else. It grants at most the caller's own scopes among jobs:read, jobs:write and jobs:approve, and expires (default 7 days, at most 30). Its token travels in the URL fragment, which browsers never send to a server. Only the gateway's REVIEW_LINK_SECRET can make one; rotating the secret revokes every link.",
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    body: { schema: ReviewLinkRequestSchema, ref: 'ReviewLinkRequest' },
+    success: { 201: { description: 'The link.', schema: ReviewLinkSchema } },
+    problems: [400, 404],
+  },
+  {
+    method: 'get',
+    path: '/review/{id}',
+    operationId: 'reviewPage',
+    summary: "The review page of a job (HTML); it reads the job with the token of its link's fragment.",
+    description: 'Public: the page is a static shell that holds no data; everything it shows is read with the link.',
+    access: 'public',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    success: { 200: { description: 'The page.', mediaTypes: ['text/html'] } },
+    problems: [],
+  },
+  {
     method: 'get',
     path: '/v1/jobs/{id}/events',
     operationId: 'streamJobEvents',
@@ -293,6 +320,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   Presets: PresetsViewSchema,
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,
+  ReviewLinkRequest: ReviewLinkRequestSchema,
 };
 
 /** A TypeBox schema as plain JSON (drops TypeBox's symbol keys). */
