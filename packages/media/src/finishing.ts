@@ -38,6 +38,11 @@ export interface FinishClip {
   durationSeconds: number;
   /** The shot's voice-over line, burned in as a caption while the shot is on screen. */
   caption?: string;
+  /**
+   * Previews only: what the paid shot will show (its visual description) and its camera move,
+   * drawn as a storyboard caption in the upper part of the frame while the shot is on screen.
+   */
+  storyboard?: { camera: string; description: string };
 }
 
 export interface FinishEndCard {
@@ -76,6 +81,11 @@ export interface FinishInput {
   /** Maximum true peak, dBTP; default -1. */
   truePeakDbtp?: number;
   fps: number;
+  /**
+   * A label burned into the top-left corner of every frame, end card included (e.g. "PREVIEW"),
+   * so that the file can never pass for a final cut.
+   */
+  mark?: string;
   /** One or more outputs from one plan; each gets its own picture layout, captions and card. */
   variants: FinishVariantRequest[];
   /**
@@ -750,6 +760,90 @@ async function captionFilters(ctx: GraphContext, v: VariantPlan): Promise<string
   return filters;
 }
 
+/** Where the mark's box sits (and ends), in pixels, so the storyboard captions can go below it. */
+function markBox(ctx: GraphContext, v: VariantPlan): { size: number; border: number; x: number; y: number; bottom: number } {
+  const short = Math.min(v.width, v.height);
+  const size = Math.max(10, Math.round(short / 16));
+  const border = Math.round(size * 0.3);
+  const x = Math.round(0.04 * v.width) + border;
+  const y = Math.round(0.03 * v.height) + border;
+  return { size, border, x, y, bottom: ctx.input.mark ? y + Math.ceil(LINE_EM * size) + border : 0 };
+}
+
+/** The mark: white on an opaque red box in the top-left corner, on every frame. */
+async function markFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
+  const mark = oneLine(ctx.input.mark);
+  if (!mark) return [];
+  const box = markBox(ctx, v);
+  return [
+    [
+      'drawtext=expansion=none',
+      `fontfile=${filterValue(ctx.fontFile)}`,
+      `textfile=${filterValue(await ctx.text(mark))}`,
+      `fontsize=${box.size}`,
+      'fontcolor=white',
+      'box=1',
+      'boxcolor=0xB71C1C@0.9',
+      `boxborderw=${box.border}`,
+      `x=${box.x}`,
+      `y=${box.y}+${Math.round(ASCENT_EM * box.size)}-ascent`,
+    ].join(':'),
+  ];
+}
+
+/** A storyboard description is cut at a word to this many characters: a caption, not the prompt. */
+const STORYBOARD_MAX_CHARS = 220;
+
+function shortened(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.-]+$/, '')}…`;
+}
+
+/**
+ * Storyboard captions for one variant (previews): the camera move on a first line in amber, the
+ * shot's visual description wrapped below it in white, on a dark box across the upper part of
+ * the frame (under the mark, clear of the centred on-screen text and the voice-over captions at
+ * the bottom), each enabled while its shot is on screen, like the captions.
+ */
+async function storyboardFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
+  const { width: w, height: h } = v;
+  const { fps } = ctx.timeline;
+  const short = Math.min(w, h);
+  const maxLines = w > h ? 3 : 5;
+  const border = (size: number) => Math.round(size * 0.35);
+  const filters: string[] = [];
+  for (const [i, clip] of ctx.input.clips.entries()) {
+    if (!clip.storyboard) continue;
+    const heading = oneLine(`Camera: ${clip.storyboard.camera}`);
+    const description = shortened(oneLine(clip.storyboard.description), STORYBOARD_MAX_CHARS);
+    const width = (size: number) => 0.9 * w - 2 * border(size);
+    const head = layoutText(heading, short / 24, 1, width, 0.5);
+    const body = layoutText(description, short / 26, maxLines, width, 1, Math.max(10, Math.round(short / 40)));
+    if (body.lines.length > maxLines) {
+      body.lines = body.lines.slice(0, maxLines);
+      body.lines[maxLines - 1] = `${body.lines[maxLines - 1]!.replace(/…$/, '')}…`;
+      body.height = Math.ceil((maxLines - 1) * body.lineStep + LINE_EM * body.size);
+    }
+    const b = border(body.size);
+    const gap = Math.round(body.size * 0.3);
+    const boxWidth = Math.min(Math.max(head.width, body.width) + 2 * b, Math.round(0.9 * w));
+    const boxHeight = head.height + gap + body.height + 2 * b;
+    const boxTop = Math.max(markBox(ctx, v).bottom + Math.round(0.02 * h), Math.round(0.05 * h));
+    const shot = ctx.timeline.shots[i]!;
+    const from = ((shot.captionStart - 0.5) / fps).toFixed(4);
+    const to = ((shot.captionEnd - 0.5) / fps).toFixed(4);
+    const enable = `enable='between(t,${from},${to})'`;
+    filters.push(
+      `drawbox=x=${Math.round((w - boxWidth) / 2)}:y=${boxTop}:w=${boxWidth}:h=${boxHeight}:color=black@0.65:t=fill:${enable}`,
+      ...(await drawBlock(ctx, head, boxTop + b, ['fontcolor=0xFFC107', enable])),
+      ...(await drawBlock(ctx, body, boxTop + b + head.height + gap, ['fontcolor=white', enable])),
+    );
+  }
+  return filters;
+}
+
 const XFADE: Record<Exclude<TransitionKind, 'cut'>, string> = {
   fade: 'fade',
   slideleft: 'slideleft',
@@ -846,8 +940,10 @@ async function buildGraph(
 
     const joined = joinSegments(timeline, segments, vi, input.transition.kind, graph);
     const captions = await captionFilters(ctx, v);
+    const storyboard = await storyboardFilters(ctx, v);
+    const mark = await markFilters(ctx, v);
     const video = `out${vi}`;
-    graph.push(`${[joined, ...captions].join(',')}[${video}]`);
+    graph.push(`${[joined, ...captions, ...storyboard, ...mark].join(',')}[${video}]`);
     outputs.push({ video, audio: audio[vi]! });
   }
   return { graph: graph.join(';\n'), outputs };
