@@ -85,7 +85,7 @@ export const BriefSchema = Strict(
     preview: Type.Optional(
       Type.Boolean({
         description:
-          'Also make a free preview (an animatic of the plan with the final cut\'s timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one.',
+          "Also make a free preview (an animatic of the plan with the final cut's timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one.",
       }),
     ),
     metadata: Type.Optional(

@@ -53,7 +53,11 @@ export async function previewLetterSuperseded(
     // A letter that is not even JSON: nothing to mark, and still nothing to fail the job over.
   }
   if (letter.jobId && Number.isSafeInteger(planVersion) && planVersion >= 1) {
-    await deps.previews.record(letter.jobId, { planVersion, status: 'FAILED', error: 'the preview could not be rendered' });
+    await deps.previews.record(letter.jobId, {
+      planVersion,
+      status: 'FAILED',
+      error: 'the preview could not be rendered',
+    });
   }
   return 'a preview failed; the job does not depend on it';
 }

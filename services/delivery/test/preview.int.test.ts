@@ -146,7 +146,20 @@ async function readText(file: string, atSeconds: number, crop: string): Promise<
   try {
     const png = join(dir, 'frame.png');
     await runFfmpeg(
-      ['-v', 'error', '-ss', String(atSeconds), '-i', `file:${file}`, '-frames:v', '1', '-vf', `${crop},format=gray,negate`, '-y', `file:${png}`],
+      [
+        '-v',
+        'error',
+        '-ss',
+        String(atSeconds),
+        '-i',
+        `file:${file}`,
+        '-frames:v',
+        '1',
+        '-vf',
+        `${crop},format=gray,negate`,
+        '-y',
+        `file:${png}`,
+      ],
       { timeoutMs: 20_000, operation: 'test_frame' },
     );
     return (await ocr.recognize(png)).data.text.replace(/\s+/g, ' ');
@@ -183,7 +196,10 @@ describe('the free preview', () => {
     await storage.withLocalFile(file, async (path) => {
       const info = await probe(path, { timeoutMs: 10_000 });
       const finalCut = finishedDuration({
-        clips: [{ file: '', durationSeconds: 3 }, { file: '', durationSeconds: 3 }],
+        clips: [
+          { file: '', durationSeconds: 3 },
+          { file: '', durationSeconds: 3 },
+        ],
         transition: plan.transition!,
         endCard: { brandName: 'Aurora', colors: ['#000000', '#FFFFFF'], durationSeconds: 2 },
         fps: 30,
@@ -206,10 +222,14 @@ describe('the free preview', () => {
     expect(events).toHaveLength(1);
     const [sent] = events;
     expect(sent!.headers['webhook-id']).toBe(awaitingApprovalWebhookId(job.jobId, 1));
-    expect(
-      verifyWebhook({ headers: sent!.headers as Record<string, string>, body: sent!.body, secret }),
-    ).toEqual({ ok: true });
-    expect(sent!.event.data).toMatchObject({ planVersion: 1, status: 'AWAITING_APPROVAL', estimate: { totalUsd: 4.2 } });
+    expect(verifyWebhook({ headers: sent!.headers as Record<string, string>, body: sent!.body, secret })).toEqual({
+      ok: true,
+    });
+    expect(sent!.event.data).toMatchObject({
+      planVersion: 1,
+      status: 'AWAITING_APPROVAL',
+      estimate: { totalUsd: 4.2 },
+    });
     const link = new URL(sent!.event.data.preview.url);
     const request = parseSignedFileRequest(link.pathname, link.searchParams)!;
     expect(request.key).toBe(file);

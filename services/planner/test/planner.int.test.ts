@@ -158,7 +158,10 @@ describe('planner: plan, estimate, dispatch', () => {
     await deliver(deps, wanted, 't-rich');
     await deliver(deps, plain, 't-rich');
     expect((await jobs.getJob(wanted))!.status).toBe('RENDERING');
-    await waitFor(() => (previewsFor(wanted).length === 1 ? true : undefined), { timeoutMs: 10_000, what: 'a preview request' });
+    await waitFor(() => (previewsFor(wanted).length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a preview request',
+    });
     expect(previewsFor(wanted)[0]).toMatchObject({ planVersion: 1, tenantId: 't-rich' });
     expect(sentFor(wanted).length).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300));
