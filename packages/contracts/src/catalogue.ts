@@ -4,6 +4,7 @@ import {
   JobAssembleSchema,
   JobFinishedSchema,
   JobRequestedSchema,
+  PreviewRequestedSchema,
   RenderRequestSchema,
   ShotRenderedSchema,
 } from './schemas';
@@ -87,6 +88,17 @@ export const CATALOGUE = {
     schema: JobAssembleSchema,
     description: 'Every shot passed QA; the final cut can be assembled.',
     publishers: ['qa'],
+    subscribers: [{ service: 'delivery', policy: { ...QUICK, ackDeadlineSeconds: 120 } }],
+  },
+  // Delivery renders the preview with the local backend's animatic renderer and assembles it in one
+  // step (docs/decisions/2026-12-free-preview.md): no vendor, no shot attempts, no ledger lines, so
+  // it cannot touch the paid render's state. Its own subscription, so a preview never waits behind
+  // (or holds up) an assembly; a preview that keeps failing is marked FAILED on job.preview, never
+  // the job.
+  'aiprod.preview.requested.v1': {
+    schema: PreviewRequestedSchema,
+    description: 'A free preview (animatic with the final timing) of one plan version is wanted.',
+    publishers: ['planner', 'gateway'],
     subscribers: [{ service: 'delivery', policy: { ...QUICK, ackDeadlineSeconds: 120 } }],
   },
   // Five publishers, on purpose: every service that can fail a job announces it through the shared

@@ -82,6 +82,12 @@ export const BriefSchema = Strict(
     budgetCapUsd: Type.Optional(
       Type.Number({ minimum: 0, maximum: 100000, description: 'Never spend more than this on the job.' }),
     ),
+    preview: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also make a free preview (an animatic of the plan with the final cut's timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one.",
+      }),
+    ),
     metadata: Type.Optional(
       Type.Record(
         Type.String({ maxLength: BRIEF_LIMITS.maxMetadataKeyLength }),
@@ -241,6 +247,9 @@ export const ShotRenderedSchema = Envelope({
   costUsd: Type.Number({ minimum: 0 }),
 });
 export const JobAssembleSchema = Envelope({});
+export const PreviewRequestedSchema = Envelope({
+  planVersion: Type.Integer({ minimum: 1, description: 'The plan version (job.plan.version) to preview.' }),
+});
 export const JobFinishedSchema = Envelope({
   status: Type.Union([Type.Literal('DELIVERED'), Type.Literal('FAILED'), Type.Literal('CANCELED')]),
 });
@@ -250,6 +259,7 @@ export type JobApproved = Static<typeof JobApprovedSchema>;
 export type RenderRequest = Static<typeof RenderRequestSchema>;
 export type ShotRendered = Static<typeof ShotRenderedSchema>;
 export type JobAssemble = Static<typeof JobAssembleSchema>;
+export type PreviewRequested = Static<typeof PreviewRequestedSchema>;
 export type JobFinished = Static<typeof JobFinishedSchema>;
 export type AnySchema = TSchema;
 

@@ -30,6 +30,8 @@ export interface JobOutput {
 }
 
 export interface JobPlan {
+  /** 1 for the first plan, +1 on every change (an edit or a re-plan); absent on plans made before versions (read as 1). */
+  version?: number;
   director: string;
   shotIds: string[];
   width: number;
@@ -41,6 +43,17 @@ export interface JobPlan {
   estimatedCostUsd: number;
   /** The cost planner's estimate, stored with the plan (absent on plans made before it). */
   estimate?: JobPlanEstimate;
+}
+
+/** A free preview of one plan version: an animatic with the final cut's timing, never billed. */
+export interface JobPreview {
+  planVersion: number;
+  status: 'RENDERING' | 'READY' | 'FAILED';
+  /** The stored MP4 (blob-store URI), once READY. */
+  uri?: string;
+  durationSeconds?: number;
+  error?: string;
+  at: Timestamp;
 }
 
 /** What the planner stores of its estimate (the full shape is @aiprod/planning's JobEstimate). */
@@ -94,6 +107,8 @@ export interface Job {
   /** Spend committed to vendor tasks in flight and not yet settled in the cost ledger. */
   reservedUsd?: number;
   error?: JobError;
+  /** The latest free preview (see PreviewStore): of the newest plan version that asked for one. */
+  preview?: JobPreview;
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
 }

@@ -78,9 +78,12 @@ const sentFor = (jobId: string) =>
     .flatMap((topic) => published(topic).map((m) => ({ topic, msg: m as MessageOf<'aiprod.render.local.v1'> })))
     .filter((p) => p.msg.jobId === jobId);
 
+const previewsFor = (jobId: string) =>
+  published('aiprod.preview.requested.v1').filter((m) => (m as { jobId: string }).jobId === jobId);
+
 beforeAll(async () => {
   await env.provision();
-  published = await env.collect(renderTopics);
+  published = await env.collect([...renderTopics, 'aiprod.preview.requested.v1']);
   await tenants.createTenant({ tenantId: 't-free', name: 'Free', autoApproveLimitUsd: 0 });
   await tenants.createTenant({ tenantId: 't-rich', name: 'Rich', autoApproveLimitUsd: 100 });
   vertex = await startVertexServer();
@@ -144,6 +147,25 @@ describe('planner: plan, estimate, dispatch', () => {
     expect(job.plan!.estimate!.totalUsd).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(sentFor(jobId)).toHaveLength(0);
+    // The reviewer gets something to look at: the free preview of plan version 1 is requested.
+    expect(previewsFor(jobId)).toEqual([{ v: 1, jobId, tenantId: 't-free', planVersion: 1 }]);
+  });
+
+  it('requests a preview when the brief asks for one, after dispatching the paid render; none otherwise', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local'] });
+    const wanted = await newJob('t-rich', { preview: true });
+    const plain = await newJob('t-rich');
+    await deliver(deps, wanted, 't-rich');
+    await deliver(deps, plain, 't-rich');
+    expect((await jobs.getJob(wanted))!.status).toBe('RENDERING');
+    await waitFor(() => (previewsFor(wanted).length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a preview request',
+    });
+    expect(previewsFor(wanted)[0]).toMatchObject({ planVersion: 1, tenantId: 't-rich' });
+    expect(sentFor(wanted).length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(previewsFor(plain)).toEqual([]);
   });
 
   it('fails a job whose estimate exceeds the brief’s budget cap, with budget_exceeded', async () => {

@@ -1,5 +1,5 @@
 import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
-import type { Job, JobPlanEstimate } from '@aiprod/job-store';
+import { planVersionOf, type Job, type JobPlanEstimate } from '@aiprod/job-store';
 import {
   audioFor,
   PlanningError,
@@ -157,4 +157,24 @@ export async function advancePlanning(
   } else {
     log.info('nothing to dispatch', { status: job.status });
   }
+  await requestPreview(deps, job, log);
+}
+
+/**
+ * Asks delivery for the free preview of the plan when the job waits for approval or the brief
+ * wants one: after the paid render requests, so it never delays them. Published again on a
+ * redelivery (delivery dedupes) until the preview of this version is ready.
+ */
+async function requestPreview(deps: PlannerDeps, job: Job, log: Log): Promise<void> {
+  const wanted = job.status === 'AWAITING_APPROVAL' || (job.status === 'RENDERING' && job.brief.preview === true);
+  if (!job.plan || !wanted) return;
+  const planVersion = planVersionOf(job);
+  if (job.preview?.planVersion === planVersion && job.preview.status === 'READY') return;
+  await deps.publisher.publish('aiprod.preview.requested.v1', {
+    v: 1,
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    planVersion,
+  });
+  log.info('preview requested', { planVersion });
 }
