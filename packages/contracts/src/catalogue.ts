@@ -4,6 +4,7 @@ import {
   JobAssembleSchema,
   JobFinishedSchema,
   JobRequestedSchema,
+  PlanChangesRequestedSchema,
   RenderRequestSchema,
   ShotRenderedSchema,
 } from './schemas';
@@ -70,6 +71,12 @@ export const CATALOGUE = {
   'aiprod.job.approved.v1': {
     schema: JobApprovedSchema,
     description: 'A job parked in AWAITING_APPROVAL was approved.',
+    publishers: ['gateway'],
+    subscribers: [{ service: 'planner', policy: QUICK }],
+  },
+  'aiprod.plan.changes.requested.v1': {
+    schema: PlanChangesRequestedSchema,
+    description: 'A client asked for changes to a plan waiting for approval; the director plans again.',
     publishers: ['gateway'],
     subscribers: [{ service: 'planner', policy: QUICK }],
   },

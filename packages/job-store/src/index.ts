@@ -8,3 +8,4 @@ export * from './render-cache';
 export * from './idempotency';
 export * from './usage';
 export * from './shot-attempts';
+export * from './plan-versions';

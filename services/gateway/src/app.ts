@@ -2,7 +2,7 @@ import type { BackendName } from '@aiprod/contracts';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import type { JobStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import type { Job, JobStore, PlanStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
@@ -18,6 +18,7 @@ import { fileRoutes } from './routes/files';
 import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
+import { planRoutes } from './routes/plan';
 import { presetRoutes } from './routes/presets';
 import { requestMetrics } from './request-metrics';
 import { webhookRoutes } from './routes/webhook';
@@ -26,6 +27,8 @@ import { serverSpans } from './tracing';
 export interface GatewayDeps {
   log: Log;
   jobs: JobStore;
+  /** The plan's versions: edits, change requests and approvals. */
+  plans: PlanStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
   publisher: Publisher<'gateway'>;
@@ -57,6 +60,8 @@ export interface GatewayDeps {
   jobQuotas?: BackgroundHandler;
   /** The render pools this deployment runs; estimates price only these (default: local). */
   enabledBackends?: readonly BackendName[];
+  /** Asks for a free preview of a plan version a client's edit made (absent: none). */
+  requestPreview?: (job: Job) => Promise<void>;
 }
 
 /** Middleware that may start Firestore work it does not wait for; close() waits for it. */
@@ -122,6 +127,19 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
+    }),
+  );
+  app.use(
+    planRoutes({
+      ...scoped,
+      jobs: deps.jobs,
+      plans: deps.plans,
+      publisher: deps.publisher,
+      storage: deps.storage,
+      outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      enabledBackends: deps.enabledBackends ?? ['local'],
+      log: deps.log,
+      ...(deps.requestPreview ? { requestPreview: deps.requestPreview } : {}),
     }),
   );
   app.use(eventRoutes({ ...scoped, jobs: deps.jobs, streams }));

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
-import { apiKeyPrefix, WebhookStore } from '@aiprod/job-store';
+import { apiKeyPrefix, PlanStore, WebhookStore } from '@aiprod/job-store';
 import { memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
@@ -81,6 +81,7 @@ function hDeps() {
   return {
     log: memoryLog().log,
     jobs: h.jobs,
+    plans: new PlanStore(h.db),
     tenants: h.tenants,
     webhooks: h.webhooks,
     publisher: { publish: () => Promise.resolve('x'), close: () => Promise.resolve() } as never,

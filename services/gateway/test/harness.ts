@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import type { Brief, TopicName } from '@aiprod/contracts';
-import { TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
+import { PlanStore, TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
 import { createBlobStore, finalCutKey, type BlobStore } from '@aiprod/storage';
 import { aClientBrief, emulatorProject, type EmulatorProject } from '@aiprod/testing';
 import type { ResolveHost } from '@aiprod/webhooks';
@@ -62,6 +62,7 @@ export async function startHarness(
     jobs: options.wrapJobs ? options.wrapJobs(jobs) : jobs,
     tenants,
     webhooks,
+    plans: new PlanStore(db),
     publisher,
     storage,
     signingKey,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { TenantStore } from '@aiprod/job-store';
+import { PlanStore, TenantStore } from '@aiprod/job-store';
 import {
   accessTokenAuth,
   createGeminiDirector,
@@ -50,6 +50,7 @@ function plannerDeps(options: {
     director: options.director ?? localDirector,
     fallbackToLocal: options.fallbackToLocal ?? false,
     enabledBackends: options.enabledBackends ?? ['local'],
+    plans: new PlanStore(db),
   };
 }
 
