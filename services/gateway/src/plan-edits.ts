@@ -53,7 +53,7 @@ const fieldError = (field: string, rule: string, message: string): FieldError =>
 /** The request body checked against its closed schema (field errors name each offending field). */
 export function parsePlanPatch(body: unknown): PlanPatch | FieldError[] {
   const checked = validate(PlanPatchSchema, body ?? {});
-  if (!checked.ok) return checked.errors;
+  if (!checked.ok) return preciseErrors(checked.errors);
   const seen = new Set<string>();
   const errors: FieldError[] = [];
   checked.value.shots.forEach((s, i) => {
@@ -61,6 +61,24 @@ export function parsePlanPatch(body: unknown): PlanPatch | FieldError[] {
     seen.add(s.id);
   });
   return errors.length ? errors : checked.value;
+}
+
+/**
+ * A clearable field (a string or null) that is wrong is reported by the validator three times:
+ * the rule the string broke, "not null", and "neither". Keep the rule; when there is none (not a
+ * string at all), one type error.
+ */
+function preciseErrors(errors: FieldError[]): FieldError[] {
+  const generic = (e: FieldError) => e.rule === 'type' || e.rule === 'anyOf';
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    const same = errors.filter((o) => o.field === e.field);
+    if (!generic(e)) out.push(e);
+    else if (same.every(generic) && !out.some((o) => o.field === e.field)) {
+      out.push({ ...e, rule: 'type', message: same.length > 1 ? 'must be a string, or null to remove it' : e.message });
+    }
+  }
+  return out;
 }
 
 /** The backends a shot of this job may be moved to. */
