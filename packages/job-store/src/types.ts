@@ -74,7 +74,13 @@ export interface JobPlanEstimate {
     worstCaseUsd: number;
     degraded?: { from: BackendName; reason: string };
     /** The shot's backend and its fallbacks, each priced per attempt (absent on older plans). */
-    fallbackChain?: { backend: BackendName; model: string; durationSeconds: number; attempts: number; attemptUsd: number }[];
+    fallbackChain?: {
+      backend: BackendName;
+      model: string;
+      durationSeconds: number;
+      attempts: number;
+      attemptUsd: number;
+    }[];
   }[];
   notes: string[];
 }

@@ -344,7 +344,13 @@ function buildEstimate(
   ctx: Ctx,
   plan: ShotPlan,
   shots: ShotEstimate[],
-  figures: { cutSeconds: number; target: number; cap: number | undefined; refusal: string | undefined; notes: string[] },
+  figures: {
+    cutSeconds: number;
+    target: number;
+    cap: number | undefined;
+    refusal: string | undefined;
+    notes: string[];
+  },
 ): JobEstimate {
   const { target, cap, refusal, notes } = figures;
   const byBackend = BACKENDS.map((b): BackendAlternative => {

@@ -22,7 +22,13 @@ export interface StoredEstimate {
     expectedUsd: number;
     worstCaseUsd: number;
     degraded?: { from: BackendName; reason: string };
-    fallbackChain: { backend: BackendName; model: string; durationSeconds: number; attempts: number; attemptUsd: number }[];
+    fallbackChain: {
+      backend: BackendName;
+      model: string;
+      durationSeconds: number;
+      attempts: number;
+      attemptUsd: number;
+    }[];
   }[];
   notes: string[];
 }

@@ -85,9 +85,7 @@ function preciseErrors(errors: FieldError[]): FieldError[] {
 export function editableBackends(job: Job, ctx: EditContext): BackendName[] {
   const preset = presetOf(job.preset);
   return preset.allowedBackends.filter(
-    (b) =>
-      ctx.enabledBackends.includes(b) &&
-      tierRank(BACKEND_CAPABILITIES[b].tier) >= tierRank(preset.minQualityTier),
+    (b) => ctx.enabledBackends.includes(b) && tierRank(BACKEND_CAPABILITIES[b].tier) >= tierRank(preset.minQualityTier),
   );
 }
 
@@ -220,7 +218,10 @@ function fitEndCard(
   }
   const shotsOnly = cutSeconds(seconds, 0, t);
   const wanted = brief.durationSeconds - shotsOnly;
-  const endCardSeconds = Math.min(END_CARD_SECONDS.max, Math.max(END_CARD_SECONDS.min, Math.round(wanted * 1000) / 1000));
+  const endCardSeconds = Math.min(
+    END_CARD_SECONDS.max,
+    Math.max(END_CARD_SECONDS.min, Math.round(wanted * 1000) / 1000),
+  );
   const cut = shotsOnly + endCardSeconds;
   if (Math.abs(cut - brief.durationSeconds) <= DURATION_TOLERANCE_SECONDS + 1e-9) return { endCardSeconds };
   const off = cut - brief.durationSeconds;

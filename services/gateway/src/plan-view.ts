@@ -56,7 +56,11 @@ export async function planView(
     etag: planEtag(job),
     approvedVersion: plan.approval?.version ?? null,
     changesRequested: plan.changesRequested
-      ? { version: plan.changesRequested.version, notes: plan.changesRequested.notes, at: iso(plan.changesRequested.at) }
+      ? {
+          version: plan.changesRequested.version,
+          notes: plan.changesRequested.notes,
+          at: iso(plan.changesRequested.at),
+        }
       : null,
     notes: plan.notes ?? [],
     director: plan.director,

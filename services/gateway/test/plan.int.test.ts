@@ -59,7 +59,13 @@ describe('GET /v1/jobs/{id}/plan', () => {
     const plan = res.body as PlanViewBody;
     const job = (await h.jobs.getJob(id))!;
     const shots = await h.jobs.listShots(id);
-    expect(plan).toMatchObject({ jobId: id, status: 'AWAITING_APPROVAL', version: 1, etag: '"1"', approvedVersion: null });
+    expect(plan).toMatchObject({
+      jobId: id,
+      status: 'AWAITING_APPROVAL',
+      version: 1,
+      etag: '"1"',
+      approvedVersion: null,
+    });
     expect(plan.shots.map((s) => s.id)).toEqual(shots.map((s) => s.shotId));
     for (const [i, s] of plan.shots.entries()) {
       const stored = shots[i]!.spec;
@@ -186,7 +192,9 @@ describe('PATCH /v1/jobs/{id}/plan', () => {
     expect((await call('patch', `/v1/jobs/${id}/plan`, { key: h.keys.readWrite, body, ifMatch: 'W/"1"' })).status).toBe(
       428,
     );
-    expect((await call('patch', `/v1/jobs/${id}/plan`, { key: h.keys.readWrite, body, ifMatch: '"1"' })).status).toBe(200);
+    expect((await call('patch', `/v1/jobs/${id}/plan`, { key: h.keys.readWrite, body, ifMatch: '"1"' })).status).toBe(
+      200,
+    );
     const shots = await h.jobs.listShots(id);
     const stale = await call('patch', `/v1/jobs/${id}/plan`, {
       key: h.keys.readWrite,
@@ -341,10 +349,10 @@ describe('POST /v1/jobs/{id}/plan/changes', () => {
     const res = await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes } });
     expect(res.status).toBe(202);
     expect((res.body as PlanViewBody).changesRequested).toMatchObject({ version: 1, notes });
-    const sent = await waitFor(
-      () => h.published('aiprod.plan.changes.requested.v1').find((m) => m.jobId === id),
-      { timeoutMs: 10_000, what: 'plan.changes.requested' },
-    );
+    const sent = await waitFor(() => h.published('aiprod.plan.changes.requested.v1').find((m) => m.jobId === id), {
+      timeoutMs: 10_000,
+      what: 'plan.changes.requested',
+    });
     expect(sent).toEqual({ v: 1, jobId: id, tenantId: h.tenantA, planVersion: 1 });
     // While the director works, edits and other requests wait; the same request again is a repeat.
     const edit = await call('patch', `/v1/jobs/${id}/plan`, {
@@ -353,7 +361,10 @@ describe('POST /v1/jobs/{id}/plan/changes', () => {
       body: { shots: [{ id: 's01', prompt: 'x' }] },
     });
     expect(edit.status).toBe(409);
-    const other = await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes: 'other' } });
+    const other = await call('post', `/v1/jobs/${id}/plan/changes`, {
+      key: h.keys.readWrite,
+      body: { notes: 'other' },
+    });
     expect(other.status).toBe(409);
     expect((await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes } })).status).toBe(
       202,
@@ -361,7 +372,10 @@ describe('POST /v1/jobs/{id}/plan/changes', () => {
     const empty = await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes: '' } });
     expect(empty.status).toBe(400);
     expect(problem(empty).errors![0]!.field).toBe('/notes');
-    expect((await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes }, ifMatch: '"7"' })).status).toBe(412);
+    expect(
+      (await call('post', `/v1/jobs/${id}/plan/changes`, { key: h.keys.readWrite, body: { notes }, ifMatch: '"7"' }))
+        .status,
+    ).toBe(412);
   });
 });
 

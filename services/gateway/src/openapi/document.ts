@@ -370,10 +370,11 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
           .map((k) => PROBLEM_TYPES[k].title)
           .join(' / '),
         headers: Object.fromEntries(
-          ['X-Request-Id', ...(status === 429 || status === 503 ? ['Retry-After'] : []), ...(status === 412 ? ['ETag'] : [])].map((h) => [
-            h,
-            RESPONSE_HEADERS[h],
-          ]),
+          [
+            'X-Request-Id',
+            ...(status === 429 || status === 503 ? ['Retry-After'] : []),
+            ...(status === 412 ? ['ETag'] : []),
+          ].map((h) => [h, RESPONSE_HEADERS[h]]),
         ),
         content: { 'application/problem+json': { schema: ref(`Problem${status}`) } },
       };

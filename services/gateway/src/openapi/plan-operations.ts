@@ -52,7 +52,7 @@ export const PLAN_OPERATIONS: OperationSpec[] = [
     operationId: 'requestPlanChanges',
     summary: 'Ask the director to plan again following notes; the next version follows them.',
     description:
-      'Only while AWAITING_APPROVAL and before approval; one request at a time (the plan shows it in `changesRequested` until the new version is stored). The director follows every note so far: the local director adds them to each shot\'s visual prompt. If no new plan can be made (e.g. over the budget cap) the timeline says why (`plan.changes_failed`) and the version stays.',
+      "Only while AWAITING_APPROVAL and before approval; one request at a time (the plan shows it in `changesRequested` until the new version is stored). The director follows every note so far: the local director adds them to each shot's visual prompt. If no new plan can be made (e.g. over the budget cap) the timeline says why (`plan.changes_failed`) and the version stays.",
     access: 'jobs:write',
     tag: 'jobs',
     pathParams: JOB_ID_PARAM,

@@ -1,6 +1,13 @@
 import { Router, type RequestHandler, type Response } from 'express';
 import { validate, type BackendName, type MessageOf, type PublishableBy } from '@aiprod/contracts';
-import { planVersionOf, type ApiKeyScope, type Job, type JobStore, type PlanRefusal, type PlanStore } from '@aiprod/job-store';
+import {
+  planVersionOf,
+  type ApiKeyScope,
+  type Job,
+  type JobStore,
+  type PlanRefusal,
+  type PlanStore,
+} from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import { chosenVersion, ifMatchVersions } from '../if-match';

@@ -36,5 +36,10 @@ export async function approveJob(
   });
   const current = moved.value ?? job;
   if (current.status === 'RENDERING') await dispatchPendingShots(deps, current);
-  else log.info('approval ignored', { status: current.status, planVersion: approval.planVersion, why: moved.changed ? undefined : moved.why });
+  else
+    log.info('approval ignored', {
+      status: current.status,
+      planVersion: approval.planVersion,
+      why: moved.changed ? undefined : moved.why,
+    });
 }

@@ -36,13 +36,12 @@ export async function replanJob(
     try {
       shotPlan = await deps.director.plan(job.brief, context);
     } catch (err) {
-      const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
-      if (deps.fallbackToLocal && deps.director.name !== 'local') shotPlan = planLocally(job.brief, context);
-      else if (retryable && !options.lastAttempt) throw new RetryableError((err as Error).message, undefined, { cause: err });
-      else throw err;
+      if (!deps.fallbackToLocal || deps.director.name === 'local') throw err;
+      shotPlan = planLocally(job.brief, context);
     }
   } catch (err) {
-    if (err instanceof RetryableError) throw err;
+    const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
+    if (retryable && !options.lastAttempt) throw new RetryableError((err as Error).message, undefined, { cause: err });
     log.warn('re-plan failed; the plan stays as it is', { reason: (err as Error).message });
     await drop(`${deps.director.name} director: ${(err as Error).message}`);
     return;
@@ -62,7 +61,11 @@ export async function replanJob(
   const revised = await deps.plans.revise(job.jobId, planVersion, 'replan', () => ({
     ...record,
     plan: { ...record.plan, notes },
-    event: { director: record.plan.director, shots: record.shots.length, estimatedCostUsd: record.plan.estimatedCostUsd },
+    event: {
+      director: record.plan.director,
+      shots: record.shots.length,
+      estimatedCostUsd: record.plan.estimatedCostUsd,
+    },
   }));
   if (!('ok' in revised) || !revised.ok) {
     log.info('plan changed meanwhile; re-plan not stored', { why: 'why' in revised ? revised.why : 'declined' });
