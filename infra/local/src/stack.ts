@@ -142,7 +142,8 @@ export class LocalStack {
       const tenants = new TenantStore(db);
       const tenantId = 'dev';
       await tenants.createTenant({ tenantId, name: 'Development tenant' });
-      const { key } = await tenants.createApiKey(tenantId, ['jobs:read', 'jobs:write'], 'local');
+      // The developer is also the client who approves: the dev key may approve plans.
+      const { key } = await tenants.createApiKey(tenantId, ['jobs:read', 'jobs:write', 'jobs:approve'], 'local');
       await db.terminate();
 
       const { certFile, keyFile } = ensureLocalCertificate(stateDir);

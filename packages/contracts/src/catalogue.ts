@@ -5,6 +5,7 @@ import {
   JobFinishedSchema,
   JobRequestedSchema,
   PreviewRequestedSchema,
+  PlanChangesRequestedSchema,
   RenderRequestSchema,
   ShotRenderedSchema,
 } from './schemas';
@@ -71,6 +72,12 @@ export const CATALOGUE = {
   'aiprod.job.approved.v1': {
     schema: JobApprovedSchema,
     description: 'A job parked in AWAITING_APPROVAL was approved.',
+    publishers: ['gateway'],
+    subscribers: [{ service: 'planner', policy: QUICK }],
+  },
+  'aiprod.plan.changes.requested.v1': {
+    schema: PlanChangesRequestedSchema,
+    description: 'A client asked for changes to a plan waiting for approval; the director plans again.',
     publishers: ['gateway'],
     subscribers: [{ service: 'planner', policy: QUICK }],
   },

@@ -233,7 +233,14 @@ const Envelope = <P extends TProperties>(properties: P) =>
   Strict({ v: Type.Literal(1), jobId: JobId, tenantId: TenantId, ...properties });
 
 export const JobRequestedSchema = Envelope({});
-export const JobApprovedSchema = Envelope({ approver: ShortText(200, 'Who approved.') });
+export const PlanVersion = Type.Integer({ minimum: 1, maximum: 1000, description: "The plan's version (its ETag)." });
+export const JobApprovedSchema = Envelope({
+  approver: ShortText(200, 'Who approved.'),
+  /** The plan version the client approved (the gateway recorded it on the job); absent from older gateways. */
+  planVersion: Type.Optional(PlanVersion),
+});
+/** A client asked for changes to a plan waiting for approval; the notes are stored on the job. */
+export const PlanChangesRequestedSchema = Envelope({ planVersion: PlanVersion });
 export const RenderRequestSchema = Envelope({
   shotId: ShotId,
   attempt: Type.Integer({ minimum: 1, maximum: 20 }),
@@ -256,6 +263,7 @@ export const JobFinishedSchema = Envelope({
 
 export type JobRequested = Static<typeof JobRequestedSchema>;
 export type JobApproved = Static<typeof JobApprovedSchema>;
+export type PlanChangesRequested = Static<typeof PlanChangesRequestedSchema>;
 export type RenderRequest = Static<typeof RenderRequestSchema>;
 export type ShotRendered = Static<typeof ShotRenderedSchema>;
 export type JobAssemble = Static<typeof JobAssembleSchema>;

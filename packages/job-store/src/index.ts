@@ -9,3 +9,4 @@ export * from './idempotency';
 export * from './usage';
 export * from './shot-attempts';
 export * from './previews';
+export * from './plan-versions';

@@ -197,7 +197,8 @@ export class JobStore {
     jobId: string,
     expected: JobStatus | readonly JobStatus[],
     to: JobStatus,
-    options: { patch?: Partial<Job>; event?: EventInput } = {},
+    /** `when`: a further condition on the stored job (e.g. its approved plan is the current one). */
+    options: { patch?: Partial<Job>; event?: EventInput; when?: (job: Job) => boolean } = {},
   ): Promise<TransitionResult<Job>> {
     for (const from of asArray(expected)) {
       if (!isLegalJobTransition(from, to))
@@ -208,7 +209,7 @@ export class JobStore {
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
       if (job.status === to) return { changed: false, value: job, why: 'already_there' } as const;
-      if (!asArray(expected).includes(job.status))
+      if (!asArray(expected).includes(job.status) || (options.when && !options.when(job)))
         return { changed: false, value: job, why: 'state_mismatch' } as const;
       return { changed: true, value: this.applyTransition(tx, job, to, options) } as const;
     });

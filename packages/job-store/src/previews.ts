@@ -1,9 +1,6 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { runJobTransaction } from './firestore';
-import type { Job, JobPreview } from './types';
-
-/** The version of a job's plan; plans stored before versions existed count as version 1. */
-export const planVersionOf = (job: Pick<Job, 'plan'>): number => job.plan?.version ?? 1;
+import { planVersionOf, type Job, type JobPreview } from './types';
 
 export type PreviewChange = Pick<JobPreview, 'planVersion' | 'status'> &
   Partial<Pick<JobPreview, 'uri' | 'durationSeconds' | 'error'>>;

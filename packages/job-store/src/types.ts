@@ -30,8 +30,6 @@ export interface JobOutput {
 }
 
 export interface JobPlan {
-  /** 1 for the first plan, +1 on every change (an edit or a re-plan); absent on plans made before versions (read as 1). */
-  version?: number;
   director: string;
   shotIds: string[];
   width: number;
@@ -43,6 +41,17 @@ export interface JobPlan {
   estimatedCostUsd: number;
   /** The cost planner's estimate, stored with the plan (absent on plans made before it). */
   estimate?: JobPlanEstimate;
+  /**
+   * 1 for the first plan, +1 for every change (an edit, or a re-plan after a change request); the
+   * plan's ETag. Absent on plans made before versions: read it with planVersionOf (1).
+   */
+  version?: number;
+  /** The version its client approved, recorded by the gateway before the render may start. */
+  approval?: { version: number; by: string; at: Timestamp };
+  /** A change request the director has not answered yet (cleared by the new version or its failure). */
+  changesRequested?: { version: number; notes: string; by: string; at: Timestamp } | null;
+  /** Every change request's notes so far, oldest first: a re-plan follows all of them. */
+  notes?: string[];
 }
 
 /** A free preview of one plan version: an animatic with the final cut's timing, never billed. */
@@ -75,9 +84,20 @@ export interface JobPlanEstimate {
     expectedUsd: number;
     worstCaseUsd: number;
     degraded?: { from: BackendName; reason: string };
+    /** The shot's backend and its fallbacks, each priced per attempt (absent on older plans). */
+    fallbackChain?: {
+      backend: BackendName;
+      model: string;
+      durationSeconds: number;
+      attempts: number;
+      attemptUsd: number;
+    }[];
   }[];
   notes: string[];
 }
+
+/** A plan's version: its ETag and what an approval names. */
+export const planVersionOf = (job: Pick<Job, 'plan'>): number => job.plan?.version ?? 1;
 
 export interface Job {
   jobId: string;

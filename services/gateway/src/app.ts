@@ -2,7 +2,14 @@ import type { BackendName } from '@aiprod/contracts';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import type { JobStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import {
+  planVersionOf,
+  type Job,
+  type JobStore,
+  type PlanStore,
+  type TenantStore,
+  type WebhookStore,
+} from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
@@ -18,6 +25,7 @@ import { fileRoutes } from './routes/files';
 import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
+import { planRoutes } from './routes/plan';
 import { presetRoutes } from './routes/presets';
 import { requestMetrics } from './request-metrics';
 import { confineReviewLinks, type ReviewLinks } from './review-links';
@@ -28,6 +36,8 @@ import { serverSpans } from './tracing';
 export interface GatewayDeps {
   log: Log;
   jobs: JobStore;
+  /** The plan's versions: edits, change requests and approvals. */
+  plans: PlanStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
   publisher: Publisher<'gateway'>;
@@ -63,6 +73,8 @@ export interface GatewayDeps {
   reviewLinks?: ReviewLinks;
   /** The gateway's public origin, for the links it hands out (absent: the request's host). */
   publicBaseUrl?: string;
+  /** Asks for a free preview of a plan version a client's edit made (absent: none). */
+  requestPreview?: (job: Job) => Promise<void>;
 }
 
 /** Middleware that may start Firestore work it does not wait for; close() waits for it. */
@@ -135,6 +147,29 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
+    }),
+  );
+  app.use(
+    planRoutes({
+      ...scoped,
+      jobs: deps.jobs,
+      plans: deps.plans,
+      publisher: deps.publisher,
+      storage: deps.storage,
+      outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      enabledBackends: deps.enabledBackends ?? ['local'],
+      log: deps.log,
+      // A client's edit makes a new version: delivery renders its free preview.
+      requestPreview:
+        deps.requestPreview ??
+        (async (job: Job) => {
+          await deps.publisher.publish('aiprod.preview.requested.v1', {
+            v: 1,
+            jobId: job.jobId,
+            tenantId: job.tenantId,
+            planVersion: planVersionOf(job),
+          });
+        }),
     }),
   );
   app.use(eventRoutes({ ...scoped, jobs: deps.jobs, streams }));

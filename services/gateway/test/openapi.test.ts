@@ -38,6 +38,7 @@ function appWithEveryRoute() {
   const deps: GatewayDeps = {
     log: memoryLog().log,
     jobs: unused,
+    plans: unused,
     tenants: unused,
     webhooks: unused,
     publisher: unused,

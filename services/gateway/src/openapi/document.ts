@@ -17,10 +17,11 @@ import {
   problemKindsByStatus,
   problemSchema,
 } from './schemas';
+import { IF_MATCH, PLAN_COMPONENTS, PLAN_OPERATIONS } from './plan-operations';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** Who may call an operation: nobody needs to authenticate (public) or a key/token with the scope. */
-export type Access = 'public' | 'jobs:read' | 'jobs:write' | 'admin';
+export type Access = 'public' | 'jobs:read' | 'jobs:write' | 'jobs:approve' | 'admin';
 
 export interface OperationSpec {
   method: Method;
@@ -33,7 +34,7 @@ export interface OperationSpec {
   tag: string;
   pathParams?: Record<string, TSchema>;
   query?: TSchema;
-  headers?: Record<string, { schema: TSchema; description: string }>;
+  headers?: Record<string, { schema: TSchema; description: string; required?: boolean }>;
   body?: { schema: TSchema; ref: string };
   /** Success responses: status → JSON schema (a component name), another media type, or no body. */
   success: Record<
@@ -166,13 +167,17 @@ export const OPERATIONS: OperationSpec[] = [
     method: 'post',
     path: '/v1/jobs/{id}/approve',
     operationId: 'approveJob',
-    summary: 'Release a job parked in AWAITING_APPROVAL (its estimate was over the auto-approve limit).',
-    access: 'jobs:write',
+    summary: 'Approve one version of a plan parked in AWAITING_APPROVAL; exactly that version is rendered.',
+    description:
+      'Needs the `jobs:approve` scope (a key that only submits jobs cannot approve its own spend). If-Match names the version approved: missing is 428; a version that is no longer current is 412 and changes nothing. Once approved the plan no longer changes; repeating the same approval is harmless.',
+    access: 'jobs:approve',
     tag: 'jobs',
     pathParams: JOB_ID_PARAM,
-    success: { 202: { ...JOB_VIEW, description: 'Approval sent; the job moves to RENDERING.' } },
-    problems: [404, 409, 503],
+    headers: IF_MATCH(true, 'required'),
+    success: { 202: { ...JOB_VIEW, description: 'Approval sent; the job moves to RENDERING.', headers: ['ETag'] } },
+    problems: [404, 409, 412, 428, 503],
   },
+  ...PLAN_OPERATIONS,
   {
     method: 'post',
     path: '/v1/jobs/{id}/review-link',
@@ -321,6 +326,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,
   ReviewLinkRequest: ReviewLinkRequestSchema,
+  ...PLAN_COMPONENTS,
 };
 
 /** A TypeBox schema as plain JSON (drops TypeBox's symbol keys). */
@@ -343,6 +349,7 @@ const RESPONSE_HEADERS: Record<string, { description: string; schema: Record<str
   Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },
   'Retry-After': { description: 'Seconds to wait before trying again.', schema: { type: 'integer' } },
   'X-Request-Id': { description: 'Quote it when you report a problem.', schema: { type: 'string' } },
+  ETag: { description: "The plan's version, quoted: send it as If-Match.", schema: { type: 'string' } },
   'Idempotent-Replayed': {
     description: '"true" when this is the stored response of an earlier request with the same Idempotency-Key.',
     schema: { type: 'string', enum: ['true'] },
@@ -365,7 +372,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       ...Object.entries(op.headers ?? {}).map(([name, h]) => ({
         name,
         in: 'header',
-        required: false,
+        required: h.required ?? false,
         schema: plain(h.schema),
         description: h.description,
       })),
@@ -391,10 +398,11 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
           .map((k) => PROBLEM_TYPES[k].title)
           .join(' / '),
         headers: Object.fromEntries(
-          ['X-Request-Id', ...(status === 429 || status === 503 ? ['Retry-After'] : [])].map((h) => [
-            h,
-            RESPONSE_HEADERS[h],
-          ]),
+          [
+            'X-Request-Id',
+            ...(status === 429 || status === 503 ? ['Retry-After'] : []),
+            ...(status === 412 ? ['ETag'] : []),
+          ].map((h) => [h, RESPONSE_HEADERS[h]]),
         ),
         content: { 'application/problem+json': { schema: ref(`Problem${status}`) } },
       };
@@ -426,7 +434,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       summary: 'A marketing brief in, a finished and checked video out.',
       description: [
         'Authenticate with an API key (`Authorization: Bearer aiprod_<env>_…`) or an OIDC JWT from the configured issuer.',
-        "Scopes: reads need `jobs:read`; creating, cancelling and approving jobs need `jobs:write`; the webhook endpoint needs `admin` (it decides where all of a tenant's notifications go). `admin` implies the others.",
+        "Scopes: reads need `jobs:read`; creating, cancelling and editing jobs need `jobs:write`; approving a plan needs `jobs:approve`; the webhook endpoint needs `admin` (it decides where all of a tenant's notifications go). `admin` implies the others.",
         "Every job route is tenant-scoped: another tenant's job answers 404, exactly like a missing one.",
         'Errors are `application/problem+json` (RFC 9457) with a stable `type` URI; validation errors list each field as a JSON Pointer with the rule it broke.',
       ].join('\n\n'),
