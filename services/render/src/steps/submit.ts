@@ -7,7 +7,15 @@ import { BackendFailure } from '../backends/backend';
 import { abandonTask } from './abandon-task';
 import type { AttemptEnd } from './attempt-end';
 import { onFailure } from './failed-try';
-import { billedCost, budgetCapOf, expectedCost, reservationKey, settleSpend, tryEntry } from './spend';
+import {
+  billedCost,
+  budgetCapOf,
+  expectedCost,
+  reservationKey,
+  resumeMonthOfCreate,
+  settleSpend,
+  tryEntry,
+} from './spend';
 import { submitTask } from './vendor-call';
 
 /** Waiting for other tasks to settle the budget: re-checked at least this often. */
@@ -58,6 +66,8 @@ export async function submitOnce(
     log.warn('a create was cut off by a crash; booked at the expected price');
     return { kind: 'again', attempt: after.attempts[String(ref.attempt)]! };
   }
+  // Settled by a delivery that died before its try was stored: the month may not have its charge.
+  if (current.submitting) await resumeMonthOfCreate(deps, msg, current.submitting.at);
   const reservation = reservationKey(msg, me, n);
   if (expected > 0) {
     const reserved = await reserveWithinBudget(deps, msg, job, reservation, expected, log);
