@@ -1,7 +1,7 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { ShotSpec } from '@aiprod/contracts';
 import { aBrief, emulatorProject } from '@aiprod/testing';
-import { JobStore, ShotAttempts, type AttemptRef, type RenderTry } from '../src';
+import { JobStore, ShotAttempts, type AttemptRef, type RenderTry, type Shot } from '../src';
 
 const env = emulatorProject('shotattempts', 'render');
 const { db, jobs: store } = env;
@@ -35,7 +35,7 @@ async function claimedShot(attempts: ShotAttempts, holder = 'pod-a:m-1:x'): Prom
 
 /**
  * A Firestore client whose next shot write commits and then loses its answer: the client sees
- * ABORTED-or-precondition code 9, as when the connection drops after the server applied the write.
+ * code 9 (FAILED_PRECONDITION, what casShot decides again on), as when the connection drops after the server applied the write.
  */
 function answerLostOnce(real: Firestore): { db: Firestore; lose(): void } {
   let armed = false;
@@ -132,5 +132,23 @@ describe('ShotAttempts when a write commits but its answer is lost', () => {
     const stored = (await store.getShot(ref.jobId, 's01'))!.attempts['1']!;
     expect(stored.tries).toHaveLength(1);
     expect(stored.costUsd).toBe(0.6);
+  });
+});
+
+describe('JobStore.casShot', () => {
+  it('refuses a change that sets a top-level field to undefined, which would keep the old value', async () => {
+    const attempts = new ShotAttempts(store);
+    const ref = await claimedShot(attempts);
+    const qa = { passed: false, checks: [], summary: 'too dark' } as unknown as NonNullable<Shot['qa']>;
+    await store.casShot(ref.jobId, 's01', () => ({ patch: { qa } }));
+
+    // The client drops undefined fields (ignoreUndefinedProperties): `qa` would silently stay.
+    await expect(store.casShot(ref.jobId, 's01', () => ({ patch: { qa: undefined } }))).rejects.toThrow(
+      /qa is undefined/,
+    );
+    expect((await store.getShot(ref.jobId, 's01'))!.qa).toEqual(qa);
+    // Clearing with null is what stores it cleared.
+    await store.casShot(ref.jobId, 's01', () => ({ patch: { qa: null as never } }));
+    expect((await store.getShot(ref.jobId, 's01'))!.qa).toBeNull();
   });
 });
