@@ -392,6 +392,9 @@ export class JobStore {
       const shot = snap.data() as Shot;
       const change = decide(shot);
       if (!change) return { changed: false, value: shot };
+      // The client drops undefined fields (ignoreUndefinedProperties): one would keep its old value.
+      const dropped = Object.entries(change.patch).find(([, v]) => v === undefined)?.[0];
+      if (dropped) throw new Error(`casShot: ${dropped} is undefined; a field is cleared with null`);
       const to = change.status ?? shot.status;
       if (to !== shot.status && !isLegalShotTransition(shot.status, to)) {
         throw new IllegalTransitionError(`shot ${shot.status} → ${to} is not a legal transition`);

@@ -147,6 +147,11 @@ export interface RenderTry {
   /** What the vendor charged, from the price table; 0 for refusals and failures it does not bill. */
   costUsd: number;
   at: Timestamp;
+  /**
+   * Set by `settleTry` when it records the try: its write token. A re-run of the same write (the
+   * commit applied but its answer was lost) finds it and appends nothing twice.
+   */
+  key?: string;
 }
 
 export interface ShotAttempt {
