@@ -1,5 +1,5 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { Job, PlanStore, TenantStore } from '@aiprod/job-store';
+import type { PlanStore, TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { PlanStore, TenantStore, type Job } from '@aiprod/job-store';
+import { PlanStore, TenantStore } from '@aiprod/job-store';
 import {
   accessTokenAuth,
   createGeminiDirector,
