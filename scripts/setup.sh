@@ -12,6 +12,8 @@ command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missi
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # A real Prometheus for the local platform's metrics and for the tests of the dashboards' PromQL.
 [ -x "${PROMETHEUS_BIN:-/usr/bin/prometheus}" ] || missing+=(prometheus)
+# Debian's Chromium for the review page's browser test (playwright-core drives it; no browser download).
+[ -x "${CHROMIUM_BIN:-/usr/bin/chromium}" ] || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (Debian packages)"
   sudo=""

@@ -80,6 +80,18 @@ it('submit --watch shows live progress line by line (not a terminal) and ends wi
   const files = (JSON.parse(again.stdout) as { files: { path: string; sizeBytes: number }[] }).files;
   expect(files.map((f) => statSync(f.path).size)).toEqual(files.map((f) => f.sizeBytes));
   expect(files).toHaveLength(paths.length);
+  // The storyboard, the review link, and an approval of a job that is not waiting: the API's 409
+  // (after reading the plan's ETag and sending it as If-Match).
+  const plan = await aiprod('jobs', 'plan', jobId, '--json');
+  expect(plan.status).toBe(0);
+  expect(JSON.parse(plan.stdout)).toMatchObject({ jobId, version: 1, etag: '"1"' });
+  expect((await aiprod('jobs', 'plan', jobId)).stdout).toMatch(new RegExp(`^plan version 1 of ${jobId}`));
+  const open = await aiprod('jobs', 'open', jobId);
+  expect(open.status).toBe(0);
+  expect(open.stdout).toMatch(new RegExp(`^${stack.info.gatewayUrl}/review/${jobId}#`));
+  const approve = await aiprod('jobs', 'approve', jobId);
+  expect(approve.status).toBe(1);
+  expect(JSON.parse(approve.stderr)).toMatchObject({ type: '/problems/conflict', exitCode: 1 });
   const cancel = await aiprod('jobs', 'cancel', jobId);
   expect(cancel.status).toBe(1);
   expect(JSON.parse(cancel.stderr)).toMatchObject({ type: '/problems/conflict', status: 409, exitCode: 1 });

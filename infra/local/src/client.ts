@@ -57,13 +57,27 @@ export class GatewayClient {
     return JSON.parse(res.body) as JobView;
   }
 
-  /** Releases a job parked in AWAITING_APPROVAL (its estimate was over the tenant's auto-approve limit). */
-  async approve(jobId: string): Promise<void> {
+  /** The job's storyboard, with its version (the ETag an approval names). */
+  async plan(jobId: string): Promise<{ version: number; etag: string } & Record<string, unknown>> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs/${jobId}/plan`, {
+      ca: this.ca,
+      apiKey: this.info.apiKey,
+    });
+    if (res.status !== 200) throw new Error(`GET plan failed with HTTP ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as { version: number; etag: string };
+  }
+
+  /**
+   * Approves a job parked in AWAITING_APPROVAL (its estimate was over the tenant's auto-approve
+   * limit): the plan version given, or the one it has now (read first; the approval names it).
+   */
+  async approve(jobId: string, version?: number): Promise<void> {
+    const approved = version ?? (await this.plan(jobId)).version;
     const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs/${jobId}/approve`, {
       method: 'POST',
       ca: this.ca,
       apiKey: this.info.apiKey,
-      body: {},
+      headers: { 'if-match': `"${approved}"` },
     });
     if (res.status !== 202 && res.status !== 200)
       throw new Error(`approve failed with HTTP ${res.status}: ${res.body}`);

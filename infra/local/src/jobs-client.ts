@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import { ApiError, createAiprodClient, problemOf, type AiprodClient, type Problem } from '@aiprod/client';
+import { ApiError, createAiprodClient, type AiprodClient, type Problem } from '@aiprod/client';
 import { problemJson, usage } from './ops-context';
 import type { StackInfo } from './stack';
 
@@ -9,8 +9,6 @@ export interface JobsConnection {
   baseUrl: string;
   apiKey: string;
   client: AiprodClient;
-  /** A request the document does not describe yet (new endpoints), with the same key and trust. */
-  raw(method: string, path: string, init?: { headers?: Record<string, string>; body?: unknown }): Promise<Response>;
 }
 
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -35,28 +33,7 @@ export function openJobsConnection(readInfo: () => StackInfo | null): JobsConnec
   // The local stack's certificate is signed by its own CA: trusted for this process only (a
   // command runs and exits), on top of the system's CAs, so fetch and the SDK need no options.
   if (caFile) setDefaultCACertificates([...getCACertificates('default'), readFileSync(caFile, 'utf8')]);
-  const client = createAiprodClient({ baseUrl, apiKey });
-  return {
-    baseUrl,
-    apiKey,
-    client,
-    raw: (method, path, init = {}) =>
-      fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
-        method,
-        headers: {
-          Authorization: `Bearer ${apiKey}`,
-          ...(init.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-          ...init.headers,
-        },
-        ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
-      }),
-  };
-}
-
-/** A raw response's JSON body, or an ApiError with its problem document. */
-export async function jsonOf<T>(response: Response): Promise<T> {
-  if (!response.ok) throw new ApiError(response.status, await problemOf(response), response);
-  return (await response.json()) as T;
+  return { baseUrl, apiKey, client: createAiprodClient({ baseUrl, apiKey }) };
 }
 
 /**

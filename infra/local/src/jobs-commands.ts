@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { unwrap, type Brief, type JobEstimate, type JobView, type Problem } from '@aiprod/client';
+import { unwrap, type Brief, type components, type JobEstimate, type JobView, type Problem } from '@aiprod/client';
 import { downloadFiles, filesOf } from './jobs-files';
-import { jobIdArg, jsonOf, openJobsConnection, reportFailure, type JobsConnection } from './jobs-client';
+import { jobIdArg, openJobsConnection, reportFailure, type JobsConnection } from './jobs-client';
 import { watchJob, type ProgressOutput } from './jobs-progress';
 import { emit, table, usage } from './ops-context';
 import type { StackInfo } from './stack';
@@ -124,9 +124,8 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
     .action(
       run(async (conn, raw: string, opts: Json) => {
         const id = jobIdArg(raw);
-        const response = await conn().raw('GET', `/v1/jobs/${id}/plan`);
-        const plan = await jsonOf<PlanView>(response);
-        emit(opts.json, plan, () => planText(plan, response.headers.get('etag')));
+        const plan = unwrap(await conn().client.GET('/v1/jobs/{id}/plan', { params: { path: { id } } }));
+        emit(opts.json, plan, () => planText(plan));
       }),
     );
 
@@ -155,10 +154,10 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
           throw usage('--version must be a plan version: a whole number from 1');
         }
         const c = conn();
-        const etag = opts.version ? `"${opts.version}"` : await c.raw('GET', `/v1/jobs/${id}/plan`).then(etagOf);
-        const job = await jsonOf<JobView>(
-          await c.raw('POST', `/v1/jobs/${id}/approve`, { headers: { 'If-Match': etag } }),
-        );
+        const etag = opts.version ? `"${opts.version}"` : await currentPlanEtag(c, id);
+        const job = unwrap(
+          await c.client.POST('/v1/jobs/{id}/approve', { params: { path: { id }, header: { 'If-Match': etag } } }),
+        ) as JobView;
         emit(opts.json, job, () => `approved plan version ${etag.replace(/"/g, '')} of ${job.id} (${job.status})`);
       }),
     );
@@ -196,8 +195,8 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
     .action(
       run(async (conn, raw: string, opts: Json) => {
         const id = jobIdArg(raw);
-        const link = await jsonOf<{ url: string; expiresAt: string }>(
-          await conn().raw('POST', `/v1/jobs/${id}/review-link`),
+        const link = unwrap(
+          await conn().client.POST('/v1/jobs/{id}/review-link', { params: { path: { id } }, body: {} }),
         );
         emit(opts.json, link, () => `${link.url}\n(expires ${link.expiresAt})`);
       }),
@@ -207,37 +206,31 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
 const shotRow = (s: JobEstimate['shots'][number]) => [s.shotId, s.backend, s.durationSeconds, money(s.expectedUsd)];
 const money = (v: unknown) => (typeof v === 'number' ? v.toFixed(2) : null);
 
-/** The plan as GET /v1/jobs/{id}/plan shows it (read loosely: its document is another change's). */
-interface PlanView {
-  version?: number;
-  shots?: Record<string, unknown>[];
-  totals?: Record<string, unknown>;
-  preview?: { status?: string; url?: string };
-}
+type PlanView = components['schemas']['Plan'];
 
-async function etagOf(response: Response): Promise<string> {
-  await jsonOf(response.clone());
-  const etag = response.headers.get('etag');
+/** The ETag of the plan as it is now: the version an approval without --version names. */
+async function currentPlanEtag(conn: JobsConnection, id: string): Promise<string> {
+  const result = await conn.client.GET('/v1/jobs/{id}/plan', { params: { path: { id } } });
+  unwrap(result);
+  const etag = result.response.headers.get('etag');
   if (!etag) throw new Error('the plan came without an ETag: cannot say which version is approved');
   return etag;
 }
 
-function planText(plan: PlanView, etag: string | null): string {
-  const version = plan.version ?? etag?.replace(/"/g, '');
-  const totals = plan.totals ?? {};
+function planText(plan: PlanView): string {
+  const t = plan.totals;
   return [
-    `plan version ${version ?? '?'}: ${plan.shots?.length ?? 0} shots; expected $${money(totals.totalUsd ?? totals.expectedUsd) ?? '?'}, worst case $${money(totals.worstCaseUsd) ?? '?'}`,
+    `plan version ${plan.version} of ${plan.jobId} (${plan.status}): ${plan.shots.length} shots` +
+      (t ? `; expected $${t.expectedUsd.toFixed(2)}, worst case $${t.worstCaseUsd.toFixed(2)}` : ''),
     table(
-      ['shot', 'seconds', 'backend', 'expected $', 'purpose'],
-      (plan.shots ?? []).map((s) => [
-        String(s.id ?? s.shotId ?? ''),
-        s.durationSeconds as number,
-        String(s.backend ?? ''),
-        money((s.cost as Record<string, unknown> | undefined)?.expectedUsd ?? s.expectedUsd),
-        String(s.purpose ?? ''),
-      ]),
+      ['shot', 'seconds', 'camera', 'backend', 'expected $', 'purpose'],
+      plan.shots.map((s) => [s.id, s.durationSeconds, s.camera, s.backend, money(s.cost?.expectedUsd), s.purpose]),
     ),
-    ...(plan.preview ? [`preview: ${plan.preview.status ?? ''} ${plan.preview.url ?? ''}`.trimEnd()] : []),
-    `approve it: aiprod jobs approve <id>${version ? ` --version ${version}` : ''}`,
+    ...(plan.preview
+      ? [`preview (version ${plan.preview.planVersion}): ${plan.preview.status} ${plan.preview.url ?? ''}`.trimEnd()]
+      : []),
+    plan.status === 'AWAITING_APPROVAL'
+      ? `approve it: aiprod jobs approve ${plan.jobId} --version ${plan.version}`
+      : '',
   ].join('\n');
 }

@@ -142,7 +142,8 @@ export class LocalStack {
       const tenants = new TenantStore(db);
       const tenantId = 'dev';
       await tenants.createTenant({ tenantId, name: 'Development tenant' });
-      const { key } = await tenants.createApiKey(tenantId, ['jobs:read', 'jobs:write'], 'local');
+      // The developer is also the client who approves: the dev key may approve plans.
+      const { key } = await tenants.createApiKey(tenantId, ['jobs:read', 'jobs:write', 'jobs:approve'], 'local');
       await db.terminate();
 
       const { certFile, keyFile } = ensureLocalCertificate(stateDir);
@@ -196,7 +197,12 @@ export class LocalStack {
           ...options.serviceEnv?.[name],
           PORT: String(ports[name]),
           ...(name === 'gateway'
-            ? { TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile, METRICS_PORT: String(gatewayMetricsPort) }
+            ? {
+                TLS_CERT_FILE: certFile,
+                TLS_KEY_FILE: keyFile,
+                METRICS_PORT: String(gatewayMetricsPort),
+                REVIEW_LINK_SECRET: randomBytes(32).toString('hex'),
+              }
             : {}),
         };
       }

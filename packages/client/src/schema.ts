@@ -210,8 +210,95 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Release a job parked in AWAITING_APPROVAL (its estimate was over the auto-approve limit). */
+        /**
+         * Approve one version of a plan parked in AWAITING_APPROVAL; exactly that version is rendered.
+         * @description Needs the `jobs:approve` scope (a key that only submits jobs cannot approve its own spend). If-Match names the version approved: missing is 428; a version that is no longer current is 412 and changes nothing. Once approved the plan no longer changes; repeating the same approval is harmless.
+         */
         post: operations["approveJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The storyboard: every shot as it will be rendered, with its costs, and the plan version.
+         * @description Each shot's purpose, length, visual and negative prompt, camera move, on-screen text, voice-over line, continuity references, backend and model, and its cost: one take, expected with retakes, and the worst case over the fallback chain. The totals are the estimate the approval limit and budget cap were compared with. The ETag header (also `etag`) is the version to send as If-Match. 404 until the job is planned.
+         */
+        get: operations["getJobPlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Edit shots of a plan waiting for approval: a new version, re-priced, with a new preview.
+         * @description Only while AWAITING_APPROVAL and before approval. Each listed shot may change its prompt, negative prompt, camera, on-screen text, voice-over line (null removes the optional ones), length and backend. A backend must be one the job's preset allows, this deployment runs, and of the preset's minimum quality tier or better (listed in the plan's `editable.backends`); a length must be one the shot's backend makes, and the cut must keep the brief's length (±0.5 s; the end card takes up to 1–3 s): lengthen one shot and shorten another together. The worst case must stay within the budget cap. Every broken rule is a field error.
+         */
+        patch: operations["editJobPlan"];
+        trace?: never;
+    };
+    "/v1/jobs/{id}/plan/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask the director to plan again following notes; the next version follows them.
+         * @description Only while AWAITING_APPROVAL and before approval; one request at a time (the plan shows it in `changesRequested` until the new version is stored). The director follows every note so far: the local director adds them to each shot's visual prompt. If no new plan can be made (e.g. over the budget cap) the timeline says why (`plan.changes_failed`) and the version stays.
+         */
+        post: operations["requestPlanChanges"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{id}/review-link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A share link to the job's review page, for someone without an API key.
+         * @description The link opens this job's review page (storyboard, preview, approve, request changes, cancel, live progress, the delivered files) and nothing else. It grants at most the caller's own scopes among jobs:read, jobs:write and jobs:approve, and expires (default 7 days, at most 30). Its token travels in the URL fragment, which browsers never send to a server. Only the gateway's REVIEW_LINK_SECRET can make one; rotating the secret revokes every link.
+         */
+        post: operations["createReviewLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/review/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The review page of a job (HTML); it reads the job with the token of its link's fragment.
+         * @description Public: the page is a static shell that holds no data; everything it shows is read with the link.
+         */
+        get: operations["reviewPage"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -443,6 +530,8 @@ export interface components {
             preset?: "social_quick" | "brand_campaign" | "premium_spot";
             /** @description Never spend more than this on the job. */
             budgetCapUsd?: number;
+            /** @description Also make a free preview (an animatic of the plan with the final cut's timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one. */
+            preview?: boolean;
             /** @description Client metadata, echoed back untouched. */
             metadata?: {
                 [key: string]: string;
@@ -496,6 +585,8 @@ export interface components {
                 preset?: "social_quick" | "brand_campaign" | "premium_spot";
                 /** @description Never spend more than this on the job. */
                 budgetCapUsd?: number;
+                /** @description Also make a free preview (an animatic of the plan with the final cut's timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one. */
+                preview?: boolean;
                 /** @description Client metadata, echoed back untouched. */
                 metadata?: {
                     [key: string]: string;
@@ -509,6 +600,11 @@ export interface components {
                 height: number;
                 fps: number;
                 estimatedCostUsd: number;
+                /** @description The plan's version (its ETag, quoted). */
+                version: number;
+                approvedVersion: number | null;
+                /** @description The storyboard: GET it for every shot and its costs. */
+                href: string;
             };
             error?: {
                 reason: string;
@@ -784,6 +880,144 @@ export interface components {
             disabledReason: string | null;
             updatedAt: string | null;
         };
+        ReviewLinkRequest: {
+            /** @description How long the link works, in hours (default 168, at most 720). */
+            expiresInHours?: number;
+        };
+        /** @description The storyboard: every shot as it will be rendered, with its costs. */
+        Plan: {
+            /** @description Job id (server generated). */
+            jobId: string;
+            status: string;
+            /** @description The plan's version (its ETag). */
+            version: number;
+            /** @description The ETag header again: send it as If-Match to edit or approve this version. */
+            etag: string;
+            approvedVersion: number | null;
+            changesRequested: {
+                /** @description The plan's version (its ETag). */
+                version: number;
+                notes: string;
+                at: string | null;
+            } | null;
+            /** @description Every change request so far, oldest first. */
+            notes: string[];
+            director: string;
+            width: number;
+            height: number;
+            fps: number;
+            endCardSeconds: number;
+            transition: {
+                kind: string;
+                durationSeconds: number;
+            } | null;
+            /** @description The finished cut’s length: shots, transitions and the end card. */
+            cutSeconds: number;
+            continuity: {
+                /** @description Unique within the plan, e.g. "product". */
+                id: string;
+                kind: "product" | "character" | "style" | "setting";
+                /** @description What must stay the same, in words a video model understands. */
+                description: string;
+                imageUris?: string[];
+            }[];
+            shots: {
+                /** @description Shot id, unique within a job (e.g. s01). */
+                id: string;
+                index: number;
+                /** @description hook, product, benefit, proof or call_to_action. */
+                purpose: string;
+                durationSeconds: number;
+                /** @description The visual prompt the render backend is sent. */
+                prompt: string;
+                negativePrompt: string | null;
+                camera: "static" | "zoom_in" | "zoom_out" | "pan_left" | "pan_right";
+                onScreenText: string | null;
+                voiceOver: string | null;
+                /** @description Ids of the continuity table entries this shot keeps. */
+                continuity: string[];
+                backend: "runway" | "veo" | "replicate" | "local";
+                model: string | null;
+                /** @description The backend makes the shot’s own sound. */
+                audio: boolean;
+                cost: {
+                    /** @description One take on the shot’s backend. */
+                    firstPassUsd: number;
+                    /** @description With the expected retakes. */
+                    expectedUsd: number;
+                    /** @description Every take the preset allows failing on every backend of the fallback chain, each billed. */
+                    worstCaseUsd: number;
+                    fallbackChain: {
+                        backend: "runway" | "veo" | "replicate" | "local";
+                        model: string;
+                        durationSeconds: number;
+                        /** @description Attempts the fallback policy allows on this backend per take. */
+                        attempts: number;
+                        attemptUsd: number;
+                    }[] | null;
+                    degraded?: {
+                        from: "runway" | "veo" | "replicate" | "local";
+                        reason: string;
+                    };
+                } | null;
+            }[];
+            totals: {
+                currency: string;
+                priceTableVersion: string;
+                firstPassUsd: number;
+                /** @description Compared with the auto-approve limit. */
+                expectedUsd: number;
+                /** @description Compared with the budget cap. */
+                worstCaseUsd: number;
+                budgetCapUsd: number | null;
+            } | null;
+            editable: {
+                /** @description The shot fields PATCH accepts. */
+                fields: string[];
+                /** @description The backends a shot of this job may be moved to. */
+                backends: ("runway" | "veo" | "replicate" | "local")[];
+            };
+            preview: {
+                /** @description The plan's version (its ETag). */
+                planVersion: number;
+                status: "RENDERING" | "READY" | "FAILED";
+                /** @description Whether it shows this version of the plan. */
+                current: boolean;
+                /**
+                 * Format: uri
+                 * @description A short-lived signed link to the MP4.
+                 */
+                url?: string;
+            } | null;
+            links: {
+                job: string;
+                approve: string;
+                changes: string;
+                events: string;
+            };
+        };
+        /** @description Edits to shots of a plan waiting for approval. */
+        PlanPatch: {
+            shots: {
+                /** @description Shot id, unique within a job (e.g. s01). */
+                id: string;
+                prompt?: string;
+                /** @description What to avoid. null removes it. */
+                negativePrompt?: string | null;
+                camera?: "static" | "zoom_in" | "zoom_out" | "pan_left" | "pan_right";
+                /** @description On-screen text. null removes it. */
+                onScreenText?: string | null;
+                /** @description The voice-over line. null removes it. */
+                voiceOver?: string | null;
+                /** @description A length the shot’s backend makes. */
+                durationSeconds?: number;
+                backend?: "runway" | "veo" | "replicate" | "local";
+            }[];
+        };
+        PlanChanges: {
+            /** @description What to change, in words: the director plans again following these and earlier notes. */
+            notes: string;
+        };
         /** @description application/problem+json (RFC 9457). */
         Problem400: {
             /**
@@ -868,6 +1102,46 @@ export interface components {
         Problem409: {
             /** @description Stable URI naming the problem. */
             type: "/problems/conflict" | "/problems/idempotency-conflict";
+            title: string;
+            status: number;
+            detail: string;
+            instance: string;
+            requestId: string;
+            errors?: {
+                /** @description JSON Pointer to the offending field; '' for the whole body. */
+                field: string;
+                /** @description The rule broken: required, maxLength, pattern, additionalProperties… */
+                rule: string;
+                message: string;
+            }[];
+        };
+        /** @description application/problem+json (RFC 9457). */
+        Problem412: {
+            /**
+             * @description Stable URI naming the problem.
+             * @constant
+             */
+            type: "/problems/precondition-failed";
+            title: string;
+            status: number;
+            detail: string;
+            instance: string;
+            requestId: string;
+            errors?: {
+                /** @description JSON Pointer to the offending field; '' for the whole body. */
+                field: string;
+                /** @description The rule broken: required, maxLength, pattern, additionalProperties… */
+                rule: string;
+                message: string;
+            }[];
+        };
+        /** @description application/problem+json (RFC 9457). */
+        Problem428: {
+            /**
+             * @description Stable URI naming the problem.
+             * @constant
+             */
+            type: "/problems/precondition-required";
             title: string;
             status: number;
             detail: string;
@@ -1324,7 +1598,7 @@ export interface operations {
                     "Accept-Ranges"?: "bytes";
                     /** @description `inline` (a browser shows or plays it) or `attachment` (a download), with the file name when signed. */
                     "Content-Disposition"?: string;
-                    /** @description Send it back as If-None-Match. */
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
                     ETag?: string;
                     /** @description Send it back as If-Modified-Since. */
                     "Last-Modified"?: string;
@@ -1348,7 +1622,7 @@ export interface operations {
                     "Accept-Ranges"?: "bytes";
                     /** @description `inline` (a browser shows or plays it) or `attachment` (a download), with the file name when signed. */
                     "Content-Disposition"?: string;
-                    /** @description Send it back as If-None-Match. */
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
                     ETag?: string;
                     /** @description Send it back as If-Modified-Since. */
                     "Last-Modified"?: string;
@@ -1370,7 +1644,7 @@ export interface operations {
                 headers: {
                     /** @description Quote it when you report a problem. */
                     "X-Request-Id"?: string;
-                    /** @description Send it back as If-None-Match. */
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
                     ETag?: string;
                     [name: string]: unknown;
                 };
@@ -2070,7 +2344,10 @@ export interface operations {
     approveJob: {
         parameters: {
             query?: never;
-            header?: never;
+            header: {
+                /** @description The plan's ETag (its version, quoted: "3") as last read; required. A stale version is 412 and changes nothing. */
+                "If-Match": string;
+            };
             path: {
                 /** @description Job id. */
                 id: string;
@@ -2084,6 +2361,8 @@ export interface operations {
                 headers: {
                     /** @description Quote it when you report a problem. */
                     "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2134,6 +2413,30 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
+            /** @description The resource has changed since the version the request names (If-Match). */
+            412: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem412"];
+                };
+            };
+            /** @description This request must name the version it acts on (If-Match). */
+            428: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem428"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -2176,6 +2479,599 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem503"];
+                };
+            };
+        };
+    };
+    getJobPlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The plan. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    editJobPlan: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The plan's ETag (its version, quoted: "3") as last read; required. A stale version is 412 and changes nothing. */
+                "If-Match": string;
+            };
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanPatch"];
+            };
+        };
+        responses: {
+            /** @description The new version. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description The request is not valid. */
+            400: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description The resource is in a state that does not allow this. / A request with this Idempotency-Key is still being processed. */
+            409: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem409"];
+                };
+            };
+            /** @description The resource has changed since the version the request names (If-Match). */
+            412: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem412"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description Only application/json is accepted. */
+            415: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem415"];
+                };
+            };
+            /** @description This request must name the version it acts on (If-Match). */
+            428: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem428"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    requestPlanChanges: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The plan's ETag (its version, quoted: "3") as last read; optional here (default: the current version). A stale version is 412 and changes nothing. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlanChanges"];
+            };
+        };
+        responses: {
+            /** @description Recorded; the director is planning again. */
+            202: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Plan"];
+                };
+            };
+            /** @description The request is not valid. */
+            400: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description The resource is in a state that does not allow this. / A request with this Idempotency-Key is still being processed. */
+            409: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem409"];
+                };
+            };
+            /** @description The resource has changed since the version the request names (If-Match). */
+            412: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match). */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem412"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description Only application/json is accepted. */
+            415: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem415"];
+                };
+            };
+            /** @description This request must name the version it acts on (If-Match). */
+            428: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem428"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+            /** @description The service is temporarily unavailable. */
+            503: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem503"];
+                };
+            };
+        };
+    };
+    createReviewLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReviewLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The link. */
+            201: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /**
+                         * Format: uri
+                         * @description The review page with the link token in its fragment.
+                         */
+                        url: string;
+                        /** Format: date-time */
+                        expiresAt: string;
+                        /** @description What the link allows (at most the creator’s own scopes). */
+                        scopes: string[];
+                    };
+                };
+            };
+            /** @description The request is not valid. */
+            400: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    reviewPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
         };

@@ -4,6 +4,8 @@ import {
   JobAssembleSchema,
   JobFinishedSchema,
   JobRequestedSchema,
+  PreviewRequestedSchema,
+  PlanChangesRequestedSchema,
   RenderRequestSchema,
   ShotRenderedSchema,
 } from './schemas';
@@ -73,6 +75,12 @@ export const CATALOGUE = {
     publishers: ['gateway'],
     subscribers: [{ service: 'planner', policy: QUICK }],
   },
+  'aiprod.plan.changes.requested.v1': {
+    schema: PlanChangesRequestedSchema,
+    description: 'A client asked for changes to a plan waiting for approval; the director plans again.',
+    publishers: ['gateway'],
+    subscribers: [{ service: 'planner', policy: QUICK }],
+  },
   'aiprod.render.runway.v1': renderTopic('runway'),
   'aiprod.render.veo.v1': renderTopic('veo'),
   'aiprod.render.replicate.v1': renderTopic('replicate'),
@@ -87,6 +95,17 @@ export const CATALOGUE = {
     schema: JobAssembleSchema,
     description: 'Every shot passed QA; the final cut can be assembled.',
     publishers: ['qa'],
+    subscribers: [{ service: 'delivery', policy: { ...QUICK, ackDeadlineSeconds: 120 } }],
+  },
+  // Delivery renders the preview with the local backend's animatic renderer and assembles it in one
+  // step (docs/decisions/2026-12-free-preview.md): no vendor, no shot attempts, no ledger lines, so
+  // it cannot touch the paid render's state. Its own subscription, so a preview never waits behind
+  // (or holds up) an assembly; a preview that keeps failing is marked FAILED on job.preview, never
+  // the job.
+  'aiprod.preview.requested.v1': {
+    schema: PreviewRequestedSchema,
+    description: 'A free preview (animatic with the final timing) of one plan version is wanted.',
+    publishers: ['planner', 'gateway'],
     subscribers: [{ service: 'delivery', policy: { ...QUICK, ackDeadlineSeconds: 120 } }],
   },
   // Five publishers, on purpose: every service that can fail a job announces it through the shared

@@ -42,6 +42,7 @@ describe('topic catalogue', () => {
     expect(subscriptionsFor('planner').map((s) => s.topic)).toEqual([
       'aiprod.job.requested.v1',
       'aiprod.job.approved.v1',
+      'aiprod.plan.changes.requested.v1',
     ]);
   });
 

@@ -50,6 +50,11 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'Access to this resource is not allowed.' },
   not_found: { status: 404, title: 'No such resource.' },
   conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
+  precondition_failed: {
+    status: 412,
+    title: 'The resource has changed since the version the request names (If-Match).',
+  },
+  precondition_required: { status: 428, title: 'This request must name the version it acts on (If-Match).' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
   unsupported_media_type: { status: 415, title: 'Only application/json is accepted.' },
   range_not_satisfiable: { status: 416, title: 'The requested byte range is outside the file.' },

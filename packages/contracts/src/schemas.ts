@@ -82,6 +82,12 @@ export const BriefSchema = Strict(
     budgetCapUsd: Type.Optional(
       Type.Number({ minimum: 0, maximum: 100000, description: 'Never spend more than this on the job.' }),
     ),
+    preview: Type.Optional(
+      Type.Boolean({
+        description:
+          "Also make a free preview (an animatic of the plan with the final cut's timing, storyboard captions and a PREVIEW mark), even when the job needs no approval. A job that waits for approval always gets one.",
+      }),
+    ),
     metadata: Type.Optional(
       Type.Record(
         Type.String({ maxLength: BRIEF_LIMITS.maxMetadataKeyLength }),
@@ -227,7 +233,14 @@ const Envelope = <P extends TProperties>(properties: P) =>
   Strict({ v: Type.Literal(1), jobId: JobId, tenantId: TenantId, ...properties });
 
 export const JobRequestedSchema = Envelope({});
-export const JobApprovedSchema = Envelope({ approver: ShortText(200, 'Who approved.') });
+export const PlanVersion = Type.Integer({ minimum: 1, maximum: 1000, description: "The plan's version (its ETag)." });
+export const JobApprovedSchema = Envelope({
+  approver: ShortText(200, 'Who approved.'),
+  /** The plan version the client approved (the gateway recorded it on the job); absent from older gateways. */
+  planVersion: Type.Optional(PlanVersion),
+});
+/** A client asked for changes to a plan waiting for approval; the notes are stored on the job. */
+export const PlanChangesRequestedSchema = Envelope({ planVersion: PlanVersion });
 export const RenderRequestSchema = Envelope({
   shotId: ShotId,
   attempt: Type.Integer({ minimum: 1, maximum: 20 }),
@@ -241,15 +254,20 @@ export const ShotRenderedSchema = Envelope({
   costUsd: Type.Number({ minimum: 0 }),
 });
 export const JobAssembleSchema = Envelope({});
+export const PreviewRequestedSchema = Envelope({
+  planVersion: Type.Integer({ minimum: 1, description: 'The plan version (job.plan.version) to preview.' }),
+});
 export const JobFinishedSchema = Envelope({
   status: Type.Union([Type.Literal('DELIVERED'), Type.Literal('FAILED'), Type.Literal('CANCELED')]),
 });
 
 export type JobRequested = Static<typeof JobRequestedSchema>;
 export type JobApproved = Static<typeof JobApprovedSchema>;
+export type PlanChangesRequested = Static<typeof PlanChangesRequestedSchema>;
 export type RenderRequest = Static<typeof RenderRequestSchema>;
 export type ShotRendered = Static<typeof ShotRenderedSchema>;
 export type JobAssemble = Static<typeof JobAssembleSchema>;
+export type PreviewRequested = Static<typeof PreviewRequestedSchema>;
 export type JobFinished = Static<typeof JobFinishedSchema>;
 export type AnySchema = TSchema;
 

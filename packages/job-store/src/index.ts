@@ -8,3 +8,5 @@ export * from './render-cache';
 export * from './idempotency';
 export * from './usage';
 export * from './shot-attempts';
+export * from './previews';
+export * from './plan-versions';

@@ -197,7 +197,8 @@ export class JobStore {
     jobId: string,
     expected: JobStatus | readonly JobStatus[],
     to: JobStatus,
-    options: { patch?: Partial<Job>; event?: EventInput } = {},
+    /** `when`: a further condition on the stored job (e.g. its approved plan is the current one). */
+    options: { patch?: Partial<Job>; event?: EventInput; when?: (job: Job) => boolean } = {},
   ): Promise<TransitionResult<Job>> {
     for (const from of asArray(expected)) {
       if (!isLegalJobTransition(from, to))
@@ -208,7 +209,7 @@ export class JobStore {
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
       if (job.status === to) return { changed: false, value: job, why: 'already_there' } as const;
-      if (!asArray(expected).includes(job.status))
+      if (!asArray(expected).includes(job.status) || (options.when && !options.when(job)))
         return { changed: false, value: job, why: 'state_mismatch' } as const;
       return { changed: true, value: this.applyTransition(tx, job, to, options) } as const;
     });
@@ -391,6 +392,9 @@ export class JobStore {
       const shot = snap.data() as Shot;
       const change = decide(shot);
       if (!change) return { changed: false, value: shot };
+      // The client drops undefined fields (ignoreUndefinedProperties): one would keep its old value.
+      const dropped = Object.entries(change.patch).find(([, v]) => v === undefined)?.[0];
+      if (dropped) throw new Error(`casShot: ${dropped} is undefined; a field is cleared with null`);
       const to = change.status ?? shot.status;
       if (to !== shot.status && !isLegalShotTransition(shot.status, to)) {
         throw new IllegalTransitionError(`shot ${shot.status} → ${to} is not a legal transition`);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Timestamp } from '@google-cloud/firestore';
 import {
   renderTopicFor,
@@ -127,6 +127,9 @@ function owned(shot: Shot, ref: AttemptRef): ShotAttempt | null {
   if (ref.holder !== undefined && a.lease?.holder !== ref.holder) return null;
   return a;
 }
+/** Whether the attempt already holds the try with this write token (written by this very call). */
+const hasTry = (shot: Shot, ref: AttemptRef, tryKey: string) =>
+  shot.attempts[key(ref)]?.tries?.some((t) => t.key === tryKey) ?? false;
 const sum = (tries: RenderTry[]) => Math.round(tries.reduce((s, t) => s + t.costUsd, 0) * 1e6) / 1e6;
 
 export class ShotAttempts {
@@ -276,12 +279,18 @@ export class ShotAttempts {
    * and applies the policy's next step — in one transaction, so a crash can never leave a try
    * recorded and its decision forgotten. A no-op (null) unless the caller still holds the attempt
    * and the task is the one stored (`taskId` undefined: none was stored). Returns the shot after.
+   * The try carries a write token: when the commit applied but its answer was lost, the re-run
+   * finds its own try (the task already cleared, a retry's attempt otherwise unchanged) and
+   * reports the write as done instead of appending the try again or taking it for a lost race.
    */
   async settleTry(ref: AttemptRef, settled: Settled, next: NextStep): Promise<Shot | null> {
+    const entry: RenderTry = { ...settled.entry, key: randomBytes(8).toString('hex') };
+    let written = false;
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
+      written = hasTry(shot, ref, entry.key!);
       const a = owned(shot, ref);
-      if (!a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
-      const tries = [...(a.tries ?? []), settled.entry];
+      if (written || !a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
+      const tries = [...(a.tries ?? []), entry];
       const { vendorTaskId: _t, submittedAt: _at, reservation: _r, submitting: _s, retryAt: _ra, ...rest } = a;
       const base: ShotAttempt = { ...rest, tries, costUsd: sum(tries) };
       const now = Timestamp.now();
@@ -318,7 +327,7 @@ export class ShotAttempts {
           };
       }
     });
-    return r.changed ? r.value : null;
+    return r.changed || written ? r.value : null;
   }
 
   /** RENDERING → RENDERED with the clip and the try that made it (or the cache hit). */

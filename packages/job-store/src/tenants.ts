@@ -2,7 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { tracedTransaction } from './firestore';
 
-export const API_KEY_SCOPES = ['jobs:read', 'jobs:write', 'admin'] as const;
+/**
+ * `jobs:approve` is apart from `jobs:write` so that a key that submits jobs (a CI pipeline) cannot
+ * approve its own spend over the auto-approve limit; `admin` implies every other scope.
+ */
+export const API_KEY_SCOPES = ['jobs:read', 'jobs:write', 'jobs:approve', 'admin'] as const;
 export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const isApiKeyScope = (s: string): s is ApiKeyScope => (API_KEY_SCOPES as readonly string[]).includes(s);
 

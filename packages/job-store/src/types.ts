@@ -41,6 +41,28 @@ export interface JobPlan {
   estimatedCostUsd: number;
   /** The cost planner's estimate, stored with the plan (absent on plans made before it). */
   estimate?: JobPlanEstimate;
+  /**
+   * 1 for the first plan, +1 for every change (an edit, or a re-plan after a change request); the
+   * plan's ETag. Absent on plans made before versions: read it with planVersionOf (1).
+   */
+  version?: number;
+  /** The version its client approved, recorded by the gateway before the render may start. */
+  approval?: { version: number; by: string; at: Timestamp };
+  /** A change request the director has not answered yet (cleared by the new version or its failure). */
+  changesRequested?: { version: number; notes: string; by: string; at: Timestamp } | null;
+  /** Every change request's notes so far, oldest first: a re-plan follows all of them. */
+  notes?: string[];
+}
+
+/** A free preview of one plan version: an animatic with the final cut's timing, never billed. */
+export interface JobPreview {
+  planVersion: number;
+  status: 'RENDERING' | 'READY' | 'FAILED';
+  /** The stored MP4 (blob-store URI), once READY. */
+  uri?: string;
+  durationSeconds?: number;
+  error?: string;
+  at: Timestamp;
 }
 
 /** What the planner stores of its estimate (the full shape is @aiprod/planning's JobEstimate). */
@@ -62,9 +84,20 @@ export interface JobPlanEstimate {
     expectedUsd: number;
     worstCaseUsd: number;
     degraded?: { from: BackendName; reason: string };
+    /** The shot's backend and its fallbacks, each priced per attempt (absent on older plans). */
+    fallbackChain?: {
+      backend: BackendName;
+      model: string;
+      durationSeconds: number;
+      attempts: number;
+      attemptUsd: number;
+    }[];
   }[];
   notes: string[];
 }
+
+/** A plan's version: its ETag and what an approval names. */
+export const planVersionOf = (job: Pick<Job, 'plan'>): number => job.plan?.version ?? 1;
 
 export interface Job {
   jobId: string;
@@ -94,6 +127,8 @@ export interface Job {
   /** Spend committed to vendor tasks in flight and not yet settled in the cost ledger. */
   reservedUsd?: number;
   error?: JobError;
+  /** The latest free preview (see PreviewStore): of the newest plan version that asked for one. */
+  preview?: JobPreview;
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
 }
@@ -112,6 +147,11 @@ export interface RenderTry {
   /** What the vendor charged, from the price table; 0 for refusals and failures it does not bill. */
   costUsd: number;
   at: Timestamp;
+  /**
+   * Set by `settleTry` when it records the try: its write token. A re-run of the same write (the
+   * commit applied but its answer was lost) finds it and appends nothing twice.
+   */
+  key?: string;
 }
 
 export interface ShotAttempt {

@@ -182,6 +182,8 @@ export class LeasedWindowCounter {
     const deadline = Date.now() + LEASE_DEADLINE_MS;
     let lastError: unknown;
     for (let round = 0; round < 200 && Date.now() < deadline; round++) {
+      // Closed during a backoff: the Firestore client may be terminated by now (see close()).
+      if (this.closed) throw new Error('the counter is closed');
       const s = this.stateFor(counterId, window.start);
       const block = s.blocks[0];
       if (!block && s.exhausted) return { granted: false, position: limit + 1, resetAt };
@@ -233,6 +235,7 @@ export class LeasedWindowCounter {
   }
 
   private lease(counterId: string, window: CounterWindow, limit: number, s: CounterState): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('the counter is closed'));
     const size = this.leaseSize(limit);
     const ref = this.db.collection(this.options.collection).doc(`${counterId}:${window.start}`);
     // A short transaction per lease (not per event) gives this instance an exact, unshared range

@@ -1,4 +1,4 @@
-import type { ShotSpec } from '@aiprod/contracts';
+import type { CameraMove, ShotSpec } from '@aiprod/contracts';
 import {
   BITEXACT_ARGS,
   BT709_ARGS,
@@ -30,6 +30,15 @@ const PAN_SPEED = 0.04;
 const DRIFT_SPEED = 0.03;
 
 const even = (n: number) => 2 * Math.ceil(n / 2);
+
+/** A camera move as a storyboard names it for a reviewer. */
+export const CAMERA_MOVE_NAMES: Readonly<Record<CameraMove, string>> = {
+  static: 'static (locked off)',
+  zoom_in: 'slow zoom in',
+  zoom_out: 'slow zoom out',
+  pan_left: 'pan left',
+  pan_right: 'pan right',
+};
 
 /**
  * The camera move as filters after the plate, and the canvas width the plate needs. The plate

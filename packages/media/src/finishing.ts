@@ -14,6 +14,7 @@ import {
   oneLine,
 } from './filters';
 import { extractFrame, probe } from './probe';
+import { ASCENT_EM, drawBlock, layoutText, LINE_EM } from './text-layout';
 import { MediaError, runFfmpeg } from './process';
 
 // ---------------------------------------------------------------------------------------------
@@ -38,6 +39,11 @@ export interface FinishClip {
   durationSeconds: number;
   /** The shot's voice-over line, burned in as a caption while the shot is on screen. */
   caption?: string;
+  /**
+   * Previews only: what the paid shot will show (its visual description) and its camera move,
+   * drawn as a storyboard caption in the upper part of the frame while the shot is on screen.
+   */
+  storyboard?: { camera: string; description: string };
 }
 
 export interface FinishEndCard {
@@ -76,6 +82,11 @@ export interface FinishInput {
   /** Maximum true peak, dBTP; default -1. */
   truePeakDbtp?: number;
   fps: number;
+  /**
+   * A label burned into the top-left corner of every frame, end card included (e.g. "PREVIEW"),
+   * so that the file can never pass for a final cut.
+   */
+  mark?: string;
   /** One or more outputs from one plan; each gets its own picture layout, captions and card. */
   variants: FinishVariantRequest[];
   /**
@@ -182,145 +193,6 @@ export function finishTimeline(input: Pick<FinishInput, 'clips' | 'transition' |
 /** Expected length of the finished cut in seconds; see finishTimeline for the arithmetic. */
 export function finishedDuration(input: Pick<FinishInput, 'clips' | 'transition' | 'endCard' | 'fps'>): number {
   return finishTimeline(input).durationSeconds;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Text layout
-// ---------------------------------------------------------------------------------------------
-
-/**
- * A deliberately generous estimate of a character's advance in DejaVu Sans Bold, in ems, by
- * class (about the widest of each class), so wrapped text is never wider than planned. The
- * lines themselves are centred by drawtext from their real width.
- */
-function charEm(ch: string): number {
-  if (ch === ' ') return 0.36;
-  if (/[ijlI!|.,:;'`]/.test(ch)) return 0.46;
-  if (/[frt()[\]{}/\\\-"]/.test(ch)) return 0.58;
-  if (/[mwMW@%]/.test(ch)) return 1.12;
-  if (/[A-Z#&+<=>~^]/.test(ch)) return 0.87;
-  if (/[a-z0-9]/.test(ch)) return 0.73;
-  // Other ASCII symbols; anything else (accents, CJK, emoji, the font's missing-glyph box).
-  return ch.charCodeAt(0) < 0x7f ? 0.87 : 1;
-}
-
-function textEm(text: string): number {
-  let em = 0;
-  for (const ch of text) em += charEm(ch);
-  return em;
-}
-
-/** Greedy word wrap to `maxEm`; a word longer than a line is broken between characters. */
-function wrap(words: string[], maxEm: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of words) {
-    const candidate = line ? `${line} ${word}` : word;
-    if (textEm(candidate) <= maxEm) {
-      line = candidate;
-      continue;
-    }
-    if (line) lines.push(line);
-    let rest = word;
-    while (textEm(rest) > maxEm) {
-      let cut = '';
-      for (const ch of rest) {
-        if (cut && textEm(cut + ch) > maxEm) break;
-        cut += ch;
-      }
-      lines.push(cut);
-      rest = rest.slice(cut.length);
-    }
-    line = rest;
-  }
-  if (line) lines.push(line);
-  return lines;
-}
-
-/** DejaVu's ascent and descent, in ems: where baselines go inside a line. */
-const ASCENT_EM = 0.93;
-const LINE_EM = 1.17;
-
-interface TextBlock {
-  lines: string[];
-  size: number;
-  /** Baseline to baseline, in pixels. */
-  lineStep: number;
-  /** Upper bounds of the widest line and of the block's height, in pixels. */
-  width: number;
-  height: number;
-}
-
-/**
- * Wraps `text` into at most `maxLines` lines no wider than `maxWidth(size)` pixels at the
- * largest size up to `preferredSize` that fits (down to `minSize`). Fewer lines win while they
- * need no more shrinking than to `keep` x preferredSize: a brand name shrinks rather than
- * breaks, a caption wraps rather than shrinks. The lines are balanced: the narrowest wrap with
- * that many lines, not a full line and a stray word.
- */
-function layoutText(
-  text: string,
-  preferredSize: number,
-  maxLines: number,
-  maxWidth: (size: number) => number,
-  keep = 1,
-  minSize = 10,
-): TextBlock {
-  const words = text.split(' ').filter(Boolean);
-  const lineCount = (size: number) => wrap(words, maxWidth(size) / size).length;
-  const largest = (lines: number) => {
-    let size = Math.max(minSize, Math.round(preferredSize));
-    while (lineCount(size) > lines && size > minSize) size = Math.max(minSize, Math.floor(size * 0.95));
-    return size;
-  };
-  let size = largest(maxLines);
-  for (let lines = 1; lines < maxLines; lines += 1) {
-    const candidate = largest(lines);
-    if (lineCount(candidate) <= lines && candidate >= keep * preferredSize) {
-      size = candidate;
-      break;
-    }
-  }
-  let lines = wrap(words, maxWidth(size) / size);
-  let lo = Math.max(...words.map((word) => Math.min(textEm(word), maxWidth(size) / size)));
-  let hi = maxWidth(size) / size;
-  for (let i = 0; i < 16 && hi - lo > 0.05; i += 1) {
-    const mid = (lo + hi) / 2;
-    if (wrap(words, mid).length <= lines.length) hi = mid;
-    else lo = mid;
-  }
-  lines = wrap(words, hi);
-  const lineStep = Math.round(size * 1.25);
-  return {
-    lines,
-    size,
-    lineStep,
-    width: Math.ceil(Math.max(...lines.map(textEm)) * size),
-    height: Math.ceil((lines.length - 1) * lineStep + LINE_EM * size),
-  };
-}
-
-/**
- * drawtext filters for a block whose top is at `top`: one per line, each centred by drawtext
- * from its real width, on fixed baselines (`ascent` is the line's own tallest glyph).
- */
-async function drawBlock(ctx: GraphContext, block: TextBlock, top: number, style: string[]): Promise<string[]> {
-  const filters: string[] = [];
-  for (const [k, line] of block.lines.entries()) {
-    const baseline = Math.round(top + ASCENT_EM * block.size + k * block.lineStep);
-    filters.push(
-      [
-        'drawtext=expansion=none',
-        `fontfile=${filterValue(ctx.fontFile)}`,
-        `textfile=${filterValue(await ctx.text(line))}`,
-        `fontsize=${block.size}`,
-        ...style,
-        'x=(w-text_w)/2',
-        `y=${baseline}-ascent`,
-      ].join(':'),
-    );
-  }
-  return filters;
 }
 
 /** Relative luminance (0..1) of #RRGGBB. */
@@ -750,6 +622,93 @@ async function captionFilters(ctx: GraphContext, v: VariantPlan): Promise<string
   return filters;
 }
 
+/** Where the mark's box sits (and ends), in pixels, so the storyboard captions can go below it. */
+function markBox(
+  ctx: GraphContext,
+  v: VariantPlan,
+): { size: number; border: number; x: number; y: number; bottom: number } {
+  const short = Math.min(v.width, v.height);
+  const size = Math.max(10, Math.round(short / 16));
+  const border = Math.round(size * 0.3);
+  const x = Math.round(0.04 * v.width) + border;
+  const y = Math.round(0.03 * v.height) + border;
+  return { size, border, x, y, bottom: ctx.input.mark ? y + Math.ceil(LINE_EM * size) + border : 0 };
+}
+
+/** The mark: white on an opaque red box in the top-left corner, on every frame. */
+async function markFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
+  const mark = oneLine(ctx.input.mark);
+  if (!mark) return [];
+  const box = markBox(ctx, v);
+  return [
+    [
+      'drawtext=expansion=none',
+      `fontfile=${filterValue(ctx.fontFile)}`,
+      `textfile=${filterValue(await ctx.text(mark))}`,
+      `fontsize=${box.size}`,
+      'fontcolor=white',
+      'box=1',
+      'boxcolor=0xB71C1C@0.9',
+      `boxborderw=${box.border}`,
+      `x=${box.x}`,
+      `y=${box.y}+${Math.round(ASCENT_EM * box.size)}-ascent`,
+    ].join(':'),
+  ];
+}
+
+/** A storyboard description is cut at a word to this many characters: a caption, not the prompt. */
+const STORYBOARD_MAX_CHARS = 220;
+
+function shortened(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.-]+$/, '')}…`;
+}
+
+/**
+ * Storyboard captions for one variant (previews): the camera move on a first line in amber, the
+ * shot's visual description wrapped below it in white, on a dark box across the upper part of
+ * the frame (under the mark, clear of the centred on-screen text and the voice-over captions at
+ * the bottom), each enabled while its shot is on screen, like the captions.
+ */
+async function storyboardFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
+  const { width: w, height: h } = v;
+  const { fps } = ctx.timeline;
+  const short = Math.min(w, h);
+  const maxLines = w > h ? 3 : 5;
+  const border = (size: number) => Math.round(size * 0.35);
+  const filters: string[] = [];
+  for (const [i, clip] of ctx.input.clips.entries()) {
+    if (!clip.storyboard) continue;
+    const heading = oneLine(`Camera: ${clip.storyboard.camera}`);
+    const description = shortened(oneLine(clip.storyboard.description), STORYBOARD_MAX_CHARS);
+    const width = (size: number) => 0.9 * w - 2 * border(size);
+    const head = layoutText(heading, short / 24, 1, width, 0.5);
+    const body = layoutText(description, short / 26, maxLines, width, 1, Math.max(10, Math.round(short / 40)));
+    if (body.lines.length > maxLines) {
+      body.lines = body.lines.slice(0, maxLines);
+      body.lines[maxLines - 1] = `${body.lines[maxLines - 1]!.replace(/…$/, '')}…`;
+      body.height = Math.ceil((maxLines - 1) * body.lineStep + LINE_EM * body.size);
+    }
+    const b = border(body.size);
+    const gap = Math.round(body.size * 0.3);
+    const boxWidth = Math.min(Math.max(head.width, body.width) + 2 * b, Math.round(0.9 * w));
+    const boxHeight = head.height + gap + body.height + 2 * b;
+    const boxTop = Math.max(markBox(ctx, v).bottom + Math.round(0.02 * h), Math.round(0.05 * h));
+    const shot = ctx.timeline.shots[i]!;
+    const from = ((shot.captionStart - 0.5) / fps).toFixed(4);
+    const to = ((shot.captionEnd - 0.5) / fps).toFixed(4);
+    const enable = `enable='between(t,${from},${to})'`;
+    filters.push(
+      `drawbox=x=${Math.round((w - boxWidth) / 2)}:y=${boxTop}:w=${boxWidth}:h=${boxHeight}:color=black@0.65:t=fill:${enable}`,
+      ...(await drawBlock(ctx, head, boxTop + b, ['fontcolor=0xFFC107', enable])),
+      ...(await drawBlock(ctx, body, boxTop + b + head.height + gap, ['fontcolor=white', enable])),
+    );
+  }
+  return filters;
+}
+
 const XFADE: Record<Exclude<TransitionKind, 'cut'>, string> = {
   fade: 'fade',
   slideleft: 'slideleft',
@@ -846,8 +805,10 @@ async function buildGraph(
 
     const joined = joinSegments(timeline, segments, vi, input.transition.kind, graph);
     const captions = await captionFilters(ctx, v);
+    const storyboard = await storyboardFilters(ctx, v);
+    const mark = await markFilters(ctx, v);
     const video = `out${vi}`;
-    graph.push(`${[joined, ...captions].join(',')}[${video}]`);
+    graph.push(`${[joined, ...captions, ...storyboard, ...mark].join(',')}[${video}]`);
     outputs.push({ video, audio: audio[vi]! });
   }
   return { graph: graph.join(';\n'), outputs };

@@ -1,6 +1,6 @@
 export { MediaError, runFfmpeg, runFfprobe, type MediaErrorKind, type RunOptions } from './process';
 export { probe, decodeCheck, extractFrame, type ProbeResult } from './probe';
-export { renderAnimatic, type RenderOptions } from './animatic';
+export { CAMERA_MOVE_NAMES, renderAnimatic, type RenderOptions } from './animatic';
 export { DEFAULT_FONT_FILE } from './filters';
 export {
   analyzeClip,

@@ -335,6 +335,24 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
     endCardSeconds: fitted.endCardSeconds,
     shots: plan.shots.map((s, i) => ({ ...s, durationSeconds: fitted.durations[i]! })),
   };
+  const estimate = buildEstimate(ctx, plan, shots, { cutSeconds: fitted.cutSeconds, target, cap, refusal, notes });
+  return { plan: refitted, backends, estimate };
+}
+
+/** The estimate of priced shots: totals, the budget verdict, and what every backend alone would cost. */
+function buildEstimate(
+  ctx: Ctx,
+  plan: ShotPlan,
+  shots: ShotEstimate[],
+  figures: {
+    cutSeconds: number;
+    target: number;
+    cap: number | undefined;
+    refusal: string | undefined;
+    notes: string[];
+  },
+): JobEstimate {
+  const { target, cap, refusal, notes } = figures;
   const byBackend = BACKENDS.map((b): BackendAlternative => {
     const base = {
       backend: b,
@@ -365,7 +383,7 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
     preset: ctx.preset.name,
     qualityTier: ctx.preset.qualityTier,
     director: plan.director,
-    cutSeconds: roundUsd(fitted.cutSeconds),
+    cutSeconds: roundUsd(figures.cutSeconds),
     shots,
     firstPassUsd: total(shots, 'firstAttemptUsd'),
     totalUsd: total(shots, 'expectedUsd'),
@@ -382,7 +400,33 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
     },
     notes,
   };
-  return { plan: refitted, backends, estimate };
+  return estimate;
+}
+
+/**
+ * Prices a plan whose shots keep the backends and lengths they have (a client's edit): nothing is
+ * moved or refitted, and the budget cap is only compared (a refusal, never a cheaper backend).
+ * Each length must be one its backend makes (the caller checks; see isAllowedDuration).
+ */
+export function estimateAssigned(
+  plan: ShotPlan,
+  backends: readonly BackendName[],
+  options: Omit<EstimateOptions, 'targetSeconds'>,
+): JobEstimate {
+  const ctx = makeCtx(options);
+  const shots = plan.shots.map((s, i) => estimateShot(ctx, plan, i, backends[i]!, s.durationSeconds));
+  const cut = cutSeconds(
+    plan.shots.map((s) => s.durationSeconds),
+    plan.endCardSeconds,
+    plan.transition.durationSeconds,
+  );
+  const cap = options.budgetCapUsd;
+  const worst = total(shots, 'worstCaseUsd');
+  const refusal =
+    cap !== undefined && worst > cap
+      ? `the plan could cost up to ${worst.toFixed(2)} USD in the worst case (every attempt and fallback billed), above the budget cap of ${cap} USD`
+      : undefined;
+  return buildEstimate(ctx, plan, shots, { cutSeconds: cut, target: cut, cap, refusal, notes: [] });
 }
 
 /** The estimate for a plan: per shot and per job, with expected retakes and the priced fallback chain. */

@@ -8,3 +8,4 @@ export * from './presets-view';
 export * from './director/director';
 export * from './director/local';
 export * from './director/gemini';
+export * from './stored-estimate';

@@ -9,6 +9,7 @@ function stepOf(topic: string): string {
   const steps: Record<string, string> = {
     'aiprod.job.requested.v1': 'planning',
     'aiprod.job.approved.v1': 'starting the approved render',
+    'aiprod.plan.changes.requested.v1': 'revising the plan',
     'aiprod.shot.rendered.v1': 'quality checks',
     'aiprod.job.assemble.v1': 'assembly',
   };

@@ -24,6 +24,7 @@ beforeAll(async () => {
     handlers: {
       'aiprod.job.requested.v1': defineHandler('aiprod.job.requested.v1', never),
       'aiprod.job.approved.v1': defineHandler('aiprod.job.approved.v1', never),
+      'aiprod.plan.changes.requested.v1': defineHandler('aiprod.plan.changes.requested.v1', never),
     },
     port: 0,
     host: '127.0.0.1',

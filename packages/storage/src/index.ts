@@ -11,9 +11,11 @@ export {
   keyProblem,
   MAX_KEY_BYTES,
   outputsPrefix,
+  previewKey,
   qaEvidencePrefix,
   shotClipKey,
   type JobRef,
+  type PlanVersionRef,
   type ShotAttemptRef,
 } from './keys';
 export { attachmentDisposition, contentDisposition } from './util';

@@ -1,6 +1,7 @@
 import {
   assertValidKey,
   finalCutKey,
+  previewKey,
   InvalidBlobKeyError,
   isValidKey,
   keyProblem,
@@ -58,6 +59,7 @@ describe('the object-key layout', () => {
     expect(qaEvidencePrefix(attempt)).toBe('tenants/t1/jobs/j1/shots/s01/attempt-2-qa');
     expect(outputsPrefix(attempt)).toBe('tenants/t1/jobs/j1/outputs');
     expect(finalCutKey(attempt, '9x16')).toBe('tenants/t1/jobs/j1/outputs/final-9x16.mp4');
+    expect(previewKey({ ...attempt, planVersion: 3 })).toBe('tenants/t1/jobs/j1/previews/plan-v3.mp4');
   });
 
   it('keeps every key it builds valid for both stores', () => {
@@ -72,6 +74,8 @@ describe('the object-key layout', () => {
     [() => outputsPrefix({ tenantId: 't1', jobId: '..' }), /must not contain "\." or "\.\." segments/],
     [() => finalCutKey(attempt, '9:16/x'), /variant must not contain a slash/],
     [() => outputsPrefix({ tenantId: '', jobId: 'j1' }), /empty segments/],
+    [() => previewKey({ ...attempt, planVersion: 0 }), /plan version must be a positive integer/],
+    [() => previewKey({ ...attempt, planVersion: 1.5 }), /plan version must be a positive integer/],
   ])('refuses an id that would leave the job layout (%#)', (build, reason) => {
     expect(build).toThrow(InvalidBlobKeyError);
     expect(build).toThrow(reason);

@@ -65,6 +65,7 @@ export function assertValidKey(key: unknown): asserts key is string {
  *   tenants/<tenant>/jobs/<job>/shots/<shot>/attempt-<n>-qa/   QA's evidence frames of it
  *   tenants/<tenant>/jobs/<job>/outputs/                       what the job delivers
  *   tenants/<tenant>/jobs/<job>/outputs/final-<variant>.mp4    the final cut of one aspect variant
+ *   tenants/<tenant>/jobs/<job>/previews/plan-v<n>.mp4         the free preview of plan version n
  */
 export interface JobRef {
   tenantId: string;
@@ -103,3 +104,14 @@ export const outputsPrefix = (job: JobRef): string => checked(`${jobPrefix(job)}
 /** The final cut of one aspect-ratio variant, e.g. `9x16`. */
 export const finalCutKey = (job: JobRef, variant: string): string =>
   checked(`${outputsPrefix(job)}/final-${segment('variant', variant)}.mp4`);
+
+export interface PlanVersionRef extends JobRef {
+  planVersion: number;
+}
+
+/** The free preview of one plan version: apart from the outputs, so it can never pass for a delivery. */
+export const previewKey = (p: PlanVersionRef): string => {
+  if (!Number.isSafeInteger(p.planVersion) || p.planVersion < 1)
+    throw new InvalidBlobKeyError(String(p.planVersion), 'plan version must be a positive integer');
+  return checked(`${jobPrefix(p)}/previews/plan-v${p.planVersion}.mp4`);
+};

@@ -24,3 +24,4 @@ export {
 export type { WebhookOutcome } from './retry';
 export { fetchPublicFile, PublicFetchError } from './fetch-public';
 export { redactInternalNames } from './client-text';
+export { WEBHOOK_EVENT_TYPES, type JobAwaitingApprovalData, type WebhookEventType } from './events';

@@ -1,14 +1,18 @@
 import type { TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies } from '@aiprod/service-runtime';
+import type { PreviewStore } from '@aiprod/job-store';
 import type { BlobStore } from '@aiprod/storage';
 import { jobAssembleHandler } from './handlers/job-assemble';
 import { jobFinishedHandler } from './handlers/job-finished';
+import { previewRequestedHandler } from './handlers/preview-requested';
 import { assembleJob } from './steps/assemble-job';
 import type { WebhookDeps } from './steps/send-webhook';
 
 export interface DeliveryDeps extends CoreDeps<'delivery'>, WebhookDeps {
   storage: BlobStore;
+  /** job.preview: the free previews' state (never the paid render's). */
+  previews: PreviewStore;
   workDir: string;
   assemblyTimeoutMs: number;
   /** Overall deadline of the brand-logo download (default 15 s). */
@@ -19,6 +23,7 @@ export function buildDelivery(deps: DeliveryDeps): HandlerMap<TopicsOf<'delivery
   return {
     'aiprod.job.assemble.v1': jobAssembleHandler(deps),
     'aiprod.job.finished.v1': jobFinishedHandler(deps),
+    'aiprod.preview.requested.v1': previewRequestedHandler(deps),
   };
 }
 
@@ -30,4 +35,29 @@ export function deliverySweep(deps: DeliveryDeps): SweepPolicies<'delivery'> {
       nudge: (job) => assembleJob(deps, job, deps.log.child({ jobId: job.jobId, sweep: true })),
     },
   };
+}
+
+/**
+ * A dead-lettered preview request must not fail the job (the runtime's default for a dead letter):
+ * the preview is marked FAILED instead, and the letter is reported as moot for the job.
+ */
+export async function previewLetterSuperseded(
+  deps: DeliveryDeps,
+  letter: { topic: string; jobId?: string; data: string },
+): Promise<string | null> {
+  if (letter.topic !== 'aiprod.preview.requested.v1') return null;
+  let planVersion = NaN;
+  try {
+    planVersion = Number((JSON.parse(letter.data) as { planVersion?: unknown }).planVersion);
+  } catch {
+    // A letter that is not even JSON: nothing to mark, and still nothing to fail the job over.
+  }
+  if (letter.jobId && Number.isSafeInteger(planVersion) && planVersion >= 1) {
+    await deps.previews.record(letter.jobId, {
+      planVersion,
+      status: 'FAILED',
+      error: 'the preview could not be rendered',
+    });
+  }
+  return 'a preview failed; the job does not depend on it';
 }

@@ -4,8 +4,8 @@ const telemetry = startTelemetry({ service: 'delivery' });
 
 import { tmpdir } from 'node:os';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { WebhookStore } from '@aiprod/job-store';
-import { buildDelivery, deliverySweep } from './app';
+import { PreviewStore, WebhookStore } from '@aiprod/job-store';
+import { buildDelivery, deliverySweep, previewLetterSuperseded } from './app';
 import { startWebhookDispatcher } from './webhook-dispatcher';
 import { loadEnv } from './env';
 
@@ -20,6 +20,7 @@ async function main(): Promise<void> {
     timeoutMs: env.WEBHOOK_TIMEOUT_SECONDS * 1000,
     scheduleScale: 1,
     storage: blobStoreFromEnv(env),
+    previews: new PreviewStore(core.db),
     workDir: env.WORK_DIR ?? tmpdir(),
     assemblyTimeoutMs: env.ASSEMBLY_TIMEOUT_SECONDS * 1000,
     logoFetchTimeoutMs: env.LOGO_FETCH_TIMEOUT_SECONDS * 1000,
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
     deps,
     handlers: buildDelivery(deps),
     sweep: deliverySweep(deps),
+    deadLetterSuperseded: (letter) => previewLetterSuperseded(deps, letter),
     sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,

@@ -2,7 +2,14 @@ import type { BackendName } from '@aiprod/contracts';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
-import type { JobStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import {
+  planVersionOf,
+  type Job,
+  type JobStore,
+  type PlanStore,
+  type TenantStore,
+  type WebhookStore,
+} from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
@@ -19,15 +26,20 @@ import { fileRoutes } from './routes/files';
 import { jobRoutes } from './routes/jobs';
 import { openApiRoutes } from './routes/openapi';
 import { outputRoutes } from './routes/outputs';
+import { planRoutes } from './routes/plan';
 import { presetRoutes } from './routes/presets';
 import { problemRoutes } from './routes/problems';
 import { requestMetrics } from './request-metrics';
+import { confineReviewLinks, type ReviewLinks } from './review-links';
+import { reviewRoutes } from './routes/review';
 import { webhookRoutes } from './routes/webhook';
 import { serverSpans } from './tracing';
 
 export interface GatewayDeps {
   log: Log;
   jobs: JobStore;
+  /** The plan's versions: edits, change requests and approvals. */
+  plans: PlanStore;
   tenants: TenantStore;
   webhooks: WebhookStore;
   publisher: Publisher<'gateway'>;
@@ -59,6 +71,12 @@ export interface GatewayDeps {
   jobQuotas?: BackgroundHandler;
   /** The render pools this deployment runs; estimates price only these (default: local). */
   enabledBackends?: readonly BackendName[];
+  /** Signs and checks review links (absent: no links are made and none is accepted). */
+  reviewLinks?: ReviewLinks;
+  /** The gateway's public origin, for the links it hands out (absent: the request's host). */
+  publicBaseUrl?: string;
+  /** Asks for a free preview of a plan version a client's edit made (absent: none). */
+  requestPreview?: (job: Job) => Promise<void>;
 }
 
 /** Middleware that may start Firestore work it does not wait for; close() waits for it. */
@@ -100,8 +118,15 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   // unknown /v1 path is 401 before it is 404, so routes are not discoverable without credentials.
   // Failed authentications are limited per client address first: checking a key reads Firestore.
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.before);
-  const auth = authenticate({ tenants: deps.tenants, log: deps.log, ...(deps.oidc ? { oidc: deps.oidc } : {}) });
+  const auth = authenticate({
+    tenants: deps.tenants,
+    log: deps.log,
+    ...(deps.oidc ? { oidc: deps.oidc } : {}),
+    ...(deps.reviewLinks ? { reviewLinks: deps.reviewLinks } : {}),
+  });
   app.use('/v1', auth);
+  // A review link opens its own job and nothing else.
+  app.use('/v1', confineReviewLinks);
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
@@ -128,6 +153,29 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
     }),
   );
+  app.use(
+    planRoutes({
+      ...scoped,
+      jobs: deps.jobs,
+      plans: deps.plans,
+      publisher: deps.publisher,
+      storage: deps.storage,
+      outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      enabledBackends: deps.enabledBackends ?? ['local'],
+      log: deps.log,
+      // A client's edit makes a new version: delivery renders its free preview.
+      requestPreview:
+        deps.requestPreview ??
+        (async (job: Job) => {
+          await deps.publisher.publish('aiprod.preview.requested.v1', {
+            v: 1,
+            jobId: job.jobId,
+            tenantId: job.tenantId,
+            planVersion: planVersionOf(job),
+          });
+        }),
+    }),
+  );
   app.use(eventRoutes({ ...scoped, jobs: deps.jobs, streams }));
   app.use(
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
@@ -135,6 +183,16 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
   app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
+  if (deps.reviewLinks) {
+    app.use(
+      reviewRoutes({
+        ...scoped,
+        jobs: deps.jobs,
+        links: deps.reviewLinks,
+        ...(deps.publicBaseUrl ? { publicBaseUrl: deps.publicBaseUrl } : {}),
+      }),
+    );
+  }
   app.use(
     webhookRoutes({
       ...scoped,

@@ -4,6 +4,7 @@ import type { Log } from '@aiprod/pubsub';
 import { BackgroundWork } from './background';
 import { OidcRejected, OidcUnavailable, type OidcVerifier } from './oidc';
 import { HttpProblem } from './problem';
+import { REVIEW_TOKEN_PREFIX, ReviewLinkRejected, type ReviewLinks } from './review-links';
 
 /** An API key's last-used time is written at most this often (a write per request would be a hot document). */
 const KEY_TOUCH_INTERVAL_MS = 60_000;
@@ -13,8 +14,10 @@ export interface Principal {
   scopes: ApiKeyScope[];
   /** What the audit log names the caller by: the key's prefix, or `oidc:<subject>`. Never a secret. */
   keyPrefix: string;
-  via: 'api_key' | 'oidc';
+  via: 'api_key' | 'oidc' | 'review_link';
   subject?: string;
+  /** A review link's holder: the one job it may use (see confineReviewLinks). */
+  jobId?: string;
 }
 
 declare global {
@@ -39,6 +42,8 @@ export interface AuthOptions {
   touchIntervalMs?: number;
   /** For failures writing lastUsedAt (which never fail the request). */
   log?: Pick<Log, 'warn'>;
+  /** Accept review-link tokens (absent: they are refused). */
+  reviewLinks?: ReviewLinks;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*$/;
@@ -86,7 +91,22 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
     const token = match[1]!;
 
     let principal: Principal;
-    if (token.startsWith('aiprod_')) {
+    if (token.startsWith(REVIEW_TOKEN_PREFIX)) {
+      if (!options.reviewLinks) return next(refuse(res, 'review links off', 'this gateway issues no review links'));
+      try {
+        const grant = await options.reviewLinks.verify(token);
+        principal = {
+          tenantId: grant.tenantId,
+          scopes: grant.scopes,
+          keyPrefix: `review:${grant.jobId}`,
+          via: 'review_link',
+          jobId: grant.jobId,
+        };
+      } catch (e) {
+        if (e instanceof ReviewLinkRejected) return next(refuse(res, `review link: ${e.message}`, e.message));
+        throw e;
+      }
+    } else if (token.startsWith('aiprod_')) {
       const check = await tenants.verifyApiKey(token);
       if (!check.ok) {
         return next(

@@ -22,6 +22,13 @@ export const GatewayEnv = envSchema(
           'Serve Prometheus metrics at /metrics on this port, on loopback only (the local platform). Unset on Cloud Run, where metrics are pushed to the collector sidecar; never on the public port, which serves only authenticated API calls and health checks.',
       }),
     ),
+    REVIEW_LINK_SECRET: Type.Optional(
+      Type.String({
+        minLength: 32,
+        description:
+          'HMAC key (hex or base64, at least 32 bytes) that signs review links: a job page a client can share without an API key. Unset: no review links are made or accepted. Rotating it revokes every link.',
+      }),
+    ),
     TLS_CERT_FILE: Type.Optional(
       Type.String({
         minLength: 1,

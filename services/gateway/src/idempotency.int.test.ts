@@ -163,6 +163,39 @@ describe('idempotent()', () => {
   });
 });
 
+describe('idempotent() on shutdown', () => {
+  it('a key freed after a streamed answer is freed before close() returns, even when the write is slow', async () => {
+    // A release that takes a while, so it is still running when the shutdown begins.
+    let released = 0;
+    const slow = Object.create(store) as IdempotencyStore;
+    slow.release = async (...args: Parameters<IdempotencyStore['release']>) => {
+      await new Promise((r) => setTimeout(r, 300));
+      const held = await store.release(...args);
+      released += 1;
+      return held;
+    };
+    const middleware = idempotent(slow);
+    const app = express();
+    app.use(express.json());
+    app.use((req, _res, next) => {
+      req.requestId = 'r';
+      req.principal = { tenantId: 't-close', scopes: ['jobs:write'], keyPrefix: 'k', via: 'api_key' };
+      next();
+    });
+    // Ended without send() (a stream): it cannot be replayed, so the key is freed after 'finish'.
+    app.post('/v1/exports', middleware, (_req, res) => void res.status(200).end('streamed'));
+
+    const answer = await request(app).post('/v1/exports').set('Idempotency-Key', 'k-close').send({});
+    expect(answer.status).toBe(200);
+    expect(released).toBe(0);
+    // What main.ts does once the listener has closed: the release begun just before is awaited.
+    await middleware.close();
+    expect(released).toBe(1);
+    const begun = await store.begin('t-close', 'k-close', 'another request');
+    expect(begun.kind).toBe('started');
+  });
+});
+
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps arrays in order', () => {
     expect(canonicalJson({ b: { d: 1, c: [3, { f: 1, e: 2 }] }, a: null })).toBe(

@@ -5,11 +5,12 @@ const telemetry = startTelemetry({ service: 'gateway' });
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { IdempotencyStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import { IdempotencyStore, PlanStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
 import { buildGateway } from './app';
 import { authFailureLimit } from './auth-failure-limit';
 import { idempotent } from './idempotency';
+import { reviewLinks } from './review-links';
 import { createOidcVerifier } from './oidc';
 import { enforceJobQuotas, JobQuotas } from './quotas';
 import { tenantRateLimit } from './rate-limit';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
       }),
     ),
     webhooks: new WebhookStore(core.db),
+    plans: new PlanStore(core.db),
     storage: blobStoreFromEnv(env),
     ...(signingKey ? { signingKey } : {}),
     outputUrlTtlSeconds: env.OUTPUT_URL_TTL_SECONDS,
@@ -80,6 +82,8 @@ async function main(): Promise<void> {
     corsAllowedOrigins: env.CORS_ALLOWED_ORIGINS ?? [],
     allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
     webhookSecretOverlapSeconds: env.WEBHOOK_SECRET_OVERLAP_SECONDS,
+    ...(env.REVIEW_LINK_SECRET ? { reviewLinks: reviewLinks(decodeSigningKey(env.REVIEW_LINK_SECRET)) } : {}),
+    ...(env.PUBLIC_BASE_URL ? { publicBaseUrl: env.PUBLIC_BASE_URL } : {}),
   });
   const tls = env.TLS_CERT_FILE && env.TLS_KEY_FILE;
   const server = tls

@@ -74,6 +74,7 @@ export function createOidcVerifier(config: OidcConfig): OidcVerifier {
   const scopeMap: Record<string, ApiKeyScope> = config.scopeMap ?? {
     'jobs:read': 'jobs:read',
     'jobs:write': 'jobs:write',
+    'jobs:approve': 'jobs:approve',
     admin: 'admin',
   };
 

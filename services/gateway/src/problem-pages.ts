@@ -29,6 +29,16 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
       'The resource is in a state that does not allow this: approving a job that is not waiting for approval, cancelling one that is finished, asking for the outputs of a job that is not delivered.',
     todo: 'Read the job (GET /v1/jobs/{id}) and act on its current status.',
   },
+  precondition_failed: {
+    meaning:
+      'The plan changed since the version your request names in If-Match (someone edited it, or the director re-planned after a change request). `currentVersion` and the ETag header give the version now.',
+    todo: 'Read the plan again (GET /v1/jobs/{id}/plan), review what changed, and approve or edit that version.',
+  },
+  precondition_required: {
+    meaning:
+      'Approving or editing a plan must name the version you reviewed, so that nobody pays for a plan they have not seen.',
+    todo: 'Send If-Match with the plan’s ETag, e.g. If-Match: "2", as GET /v1/jobs/{id}/plan gave it.',
+  },
   payload_too_large: {
     meaning: 'The request body is larger than the gateway accepts (64 KiB).',
     todo: 'Send a smaller body: a brief never needs that much; large assets go by URL.',

@@ -170,4 +170,32 @@ describe('LeasedWindowCounter', () => {
     expect((await db.collection('counterTest').doc('drain:2000000').get()).get('count')).toBe(8);
     await expect(c.take('drain', window, 40)).rejects.toThrow('the counter is closed');
   });
+
+  it('a take() backing off after a failed lease leases nothing once close() has returned', async () => {
+    // A client whose first lease transaction fails (contention) and that counts every later one:
+    // after close() the real client is terminated, and a lease would read from it.
+    let transactions = 0;
+    let closing: Promise<void> | undefined;
+    const flaky = new Proxy(db, {
+      get(target, prop) {
+        if (prop === 'runTransaction') {
+          return (...args: Parameters<typeof db.runTransaction>) => {
+            transactions += 1;
+            if (transactions > 1) return target.runTransaction(...args);
+            // The shutdown begins while the failed lease sends take() into its backoff.
+            closing = c.close();
+            return Promise.reject(new Error('10 ABORTED: Too much contention on these documents.'));
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const c = new LeasedWindowCounter(flaky, { collection: 'counterTest' });
+    const taking = c.take('closing', { start: 3_000_000, end: 3_060_000 }, 40);
+    await expect(taking).rejects.toThrow('the counter is closed');
+    await closing;
+    expect(transactions).toBe(1);
+    expect((await db.collection('counterTest').doc('closing:3000000').get()).exists).toBe(false);
+  });
 });

@@ -16,6 +16,7 @@ export const tenantOf = (req: Request) => req.principal!.tenantId;
 export function principalName(req: Request): string {
   const p = req.principal as (Request['principal'] & { subject?: string; keyPrefix?: string }) | undefined;
   if (!p) return 'anonymous';
+  if (p.via === 'review_link') return `review-link:${p.jobId ?? 'unknown'}`;
   if (p.subject) return `oidc:${p.subject}`.slice(0, 200);
   return `key:${p.keyPrefix ?? 'unknown'}`;
 }

@@ -1,4 +1,4 @@
-import type { Job, JobEvent, Shot } from '@aiprod/job-store';
+import { planVersionOf, type Job, type JobEvent, type Shot } from '@aiprod/job-store';
 import type { BlobStore } from '@aiprod/storage';
 import { redactInternalNames } from '@aiprod/webhooks';
 
@@ -64,6 +64,10 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
             height: job.plan.height,
             fps: job.plan.fps,
             estimatedCostUsd: job.plan.estimatedCostUsd,
+            version: planVersionOf(job),
+            approvedVersion: job.plan.approval?.version ?? null,
+            // The storyboard: every shot's prompts, camera, text and costs, and its ETag.
+            href: `/v1/jobs/${job.jobId}/plan`,
           },
         }
       : {}),
@@ -119,8 +123,11 @@ export const CLIENT_EVENT_FIELDS: ReadonlySet<string> = new Set([
   'by',
   'approver',
   'sweep',
-  // planning
+  // planning, and the plan's versions before approval
   'shots',
+  'planVersion',
+  'kind',
+  'notes',
   'director',
   'estimatedCostUsd',
   'retryable',

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
-import { apiKeyPrefix, WebhookStore } from '@aiprod/job-store';
+import { apiKeyPrefix, PlanStore, WebhookStore } from '@aiprod/job-store';
 import { memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
@@ -17,7 +17,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-type Method = 'get' | 'post' | 'put' | 'delete';
+type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 async function call(
   method: Method,
   url: string,
@@ -92,6 +92,7 @@ function hDeps() {
   return {
     log: memoryLog().log,
     jobs: h.jobs,
+    plans: new PlanStore(h.db),
     tenants: h.tenants,
     webhooks: h.webhooks,
     publisher: { publish: () => Promise.resolve('x'), close: () => Promise.resolve() } as never,
@@ -108,6 +109,9 @@ describe('authentication and scopes', () => {
     ['get', '/v1/jobs/job_x'],
     ['post', '/v1/jobs/job_x/cancel'],
     ['post', '/v1/jobs/job_x/approve'],
+    ['get', '/v1/jobs/job_x/plan'],
+    ['patch', '/v1/jobs/job_x/plan'],
+    ['post', '/v1/jobs/job_x/plan/changes'],
     ['get', '/v1/jobs/job_x/events'],
     ['get', '/v1/jobs/job_x/outputs'],
     ['get', '/v1/jobs/job_x/costs'],
@@ -130,6 +134,8 @@ describe('authentication and scopes', () => {
       ['post', '/v1/jobs'],
       ['post', `/v1/jobs/${jobId}/cancel`],
       ['post', `/v1/jobs/${jobId}/approve`],
+      ['patch', `/v1/jobs/${jobId}/plan`],
+      ['post', `/v1/jobs/${jobId}/plan/changes`],
       ['put', '/v1/webhook'],
     ] as [Method, string][]) {
       const res = await call(method, url, {
@@ -149,6 +155,12 @@ describe('authentication and scopes', () => {
       expect([url, (await call('get', url, { key: h.keys.write })).status]).toEqual([url, 403]);
     }
     expect((await call('post', '/v1/estimates', { key: h.keys.write, body: BRIEF })).status).toBe(403);
+    // Approval has its own scope: a key that submits jobs cannot approve their spend.
+    const approve = await call('post', `/v1/jobs/${jobId}/approve`, {
+      key: h.keys.readWrite,
+      headers: { 'If-Match': '"1"' },
+    });
+    expect(approve.status).toBe(403);
     // The webhook needs admin: a jobs:write key cannot redirect the tenant's notifications.
     expect((await call('get', '/v1/webhook', { key: h.keys.readWrite })).status).toBe(403);
     expect((await call('delete', '/v1/webhook', { key: h.keys.readWrite })).status).toBe(403);
@@ -164,6 +176,9 @@ describe('authentication and scopes', () => {
       ['get', `/v1/jobs/${delivered}/events`],
       ['get', `/v1/jobs/${delivered}/outputs`],
       ['post', `/v1/jobs/${waiting}/approve`],
+      ['get', `/v1/jobs/${waiting}/plan`],
+      ['patch', `/v1/jobs/${waiting}/plan`],
+      ['post', `/v1/jobs/${waiting}/plan/changes`],
       ['post', `/v1/jobs/${waiting}/cancel`],
     ] as [Method, string][]) {
       const crossed = await call(method, url, { key: h.keys.other });
@@ -362,9 +377,9 @@ describe('POST /v1/jobs/{id}/cancel', () => {
 });
 
 describe('POST /v1/jobs/{id}/approve', () => {
-  it('releases a job awaiting approval, naming the approver', async () => {
+  it('releases a job awaiting approval, naming the approver and the plan version', async () => {
     const id = await jobIn(h, 'AWAITING_APPROVAL');
-    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.readWrite });
+    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, headers: { 'If-Match': '"1"' } });
     expect(res.status).toBe(202);
     const approved = await waitFor(() => h.published('aiprod.job.approved.v1').find((m) => m.jobId === id), {
       timeoutMs: 10_000,
@@ -374,14 +389,56 @@ describe('POST /v1/jobs/{id}/approve', () => {
       v: 1,
       jobId: id,
       tenantId: h.tenantA,
-      approver: `key:${apiKeyPrefix(h.keys.readWrite)}`,
+      approver: `key:${apiKeyPrefix(h.keys.approver)}`,
+      planVersion: 1,
     });
   });
 
   it('refuses a job that is not awaiting approval (409)', async () => {
     const id = await jobIn(h, 'QUEUED');
-    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.readWrite });
+    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, headers: { 'If-Match': '"1"' } });
     expect(res.status).toBe(409);
+  });
+});
+
+describe('POST /v1/jobs/{id}/review-link and the review page', () => {
+  it('makes a link to the review page; a bad expiry or a foreign job is refused', async () => {
+    const jobId = await jobIn(h, 'AWAITING_APPROVAL');
+    const made = await call('post', `/v1/jobs/${jobId}/review-link`, {
+      key: h.keys.read,
+      body: { expiresInHours: 24 },
+    });
+    expect(made.status).toBe(201);
+    expect(made.body.url).toMatch(new RegExp(`/review/${jobId}#t=rvw\\.`));
+    expect(
+      (await call('post', `/v1/jobs/${jobId}/review-link`, { key: h.keys.read, body: { expiresInHours: 0 } })).status,
+    ).toBe(400);
+    const foreign = await jobIn(h, 'AWAITING_APPROVAL', h.tenantB);
+    expect((await call('post', `/v1/jobs/${foreign}/review-link`, { key: h.keys.read, body: {} })).status).toBe(404);
+    const page = await call('get', `/review/${jobId}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('/review-assets/review.js');
+  });
+});
+
+// The storyboard routes in full are in plan.int.test.ts; here each answers once well and once not,
+// so this run's check of the document covers them.
+describe('the plan routes, once each way', () => {
+  it('reads, edits and asks for changes to a plan waiting for approval', async () => {
+    const id = await jobIn(h, 'AWAITING_APPROVAL');
+    expect((await call('get', `/v1/jobs/${id}/plan`, { key: h.keys.read })).status).toBe(200);
+    expect((await call('get', '/v1/jobs/job_missing/plan', { key: h.keys.read })).status).toBe(404);
+    const edit = { shots: [{ id: 's01', camera: 'static' }] };
+    expect((await call('patch', `/v1/jobs/${id}/plan`, { key: h.keys.readWrite, body: edit })).status).toBe(428);
+    const patched = await call('patch', `/v1/jobs/${id}/plan`, {
+      key: h.keys.readWrite,
+      body: edit,
+      headers: { 'If-Match': '"1"' },
+    });
+    expect(patched.status).toBe(200);
+    const changes = `/v1/jobs/${id}/plan/changes`;
+    expect((await call('post', changes, { key: h.keys.readWrite, body: { notes: '' } })).status).toBe(400);
+    expect((await call('post', changes, { key: h.keys.readWrite, body: { notes: 'warmer light' } })).status).toBe(202);
   });
 });
 

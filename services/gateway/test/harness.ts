@@ -4,13 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
-import type { Brief, TopicName } from '@aiprod/contracts';
-import { TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
+import { presetOf, type BackendName, type Brief, type TopicName } from '@aiprod/contracts';
+import { PlanStore, TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
+import { planBackends, planLocally, primaryBackend, storedEstimate } from '@aiprod/planning';
 import { createBlobStore, finalCutKey, type BlobStore } from '@aiprod/storage';
 import { aClientBrief, emulatorProject, type EmulatorProject } from '@aiprod/testing';
 import type { ResolveHost } from '@aiprod/webhooks';
 import { buildGateway, type GatewayDeps } from '../src/app';
 import { EventStreams } from '../src/routes/events';
+import { reviewLinks } from '../src/review-links';
 
 export interface Harness {
   app: ReturnType<typeof buildGateway>;
@@ -21,8 +23,8 @@ export interface Harness {
   storage: BlobStore;
   streams: EventStreams;
   logLines: EmulatorProject<'gateway'>['logLines'];
-  /** Keys of tenant A by scope set, and one of tenant B. */
-  keys: { read: string; write: string; admin: string; readWrite: string; other: string };
+  /** Keys of tenant A by scope set (approver: jobs:read and jobs:approve), and one of tenant B. */
+  keys: { read: string; write: string; admin: string; readWrite: string; approver: string; other: string };
   tenantA: string;
   tenantB: string;
   /** Messages seen on a topic (through a test subscription of our own). */
@@ -42,7 +44,12 @@ export async function startHarness(
   const env = emulatorProject(name, 'gateway');
   const { db, jobs, publisher, log, logLines: lines } = env;
   await env.provision();
-  const published = await env.collect(['aiprod.job.requested.v1', 'aiprod.job.approved.v1', 'aiprod.job.finished.v1']);
+  const published = await env.collect([
+    'aiprod.job.requested.v1',
+    'aiprod.job.approved.v1',
+    'aiprod.job.finished.v1',
+    'aiprod.plan.changes.requested.v1',
+  ]);
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const signingKey = Buffer.alloc(32, 7);
   const storage = createBlobStore({
@@ -62,6 +69,7 @@ export async function startHarness(
     jobs: options.wrapJobs ? options.wrapJobs(jobs) : jobs,
     tenants,
     webhooks,
+    plans: new PlanStore(db),
     publisher,
     storage,
     signingKey,
@@ -69,6 +77,7 @@ export async function startHarness(
     isReady: () => true,
     streams,
     resolveHost,
+    reviewLinks: reviewLinks(Buffer.alloc(32, 9)),
     ...options.deps?.({ db, tenants }),
   });
 
@@ -82,6 +91,7 @@ export async function startHarness(
     read: await key(tenantA, ['jobs:read']),
     write: await key(tenantA, ['jobs:write']),
     readWrite: await key(tenantA, ['jobs:read', 'jobs:write']),
+    approver: await key(tenantA, ['jobs:read', 'jobs:approve']),
     admin: await key(tenantA, ['admin']),
     other: await key(tenantB, ['jobs:read', 'jobs:write', 'admin']),
   };
@@ -129,7 +139,7 @@ export async function jobIn(
   }
   await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
   if (to === 'AWAITING_APPROVAL') {
-    await h.jobs.transition(jobId, 'PLANNING', 'AWAITING_APPROVAL');
+    await savePlan(h, jobId, BRIEF as Brief, 'social_quick', ['local']);
     return jobId;
   }
   await h.jobs.transition(jobId, 'PLANNING', 'RENDERING');
@@ -151,6 +161,59 @@ export async function jobIn(
       ],
     },
   });
+  return jobId;
+}
+
+/**
+ * Stores the plan the planner would make (the local director, priced on `enabledBackends`) and
+ * parks the job in AWAITING_APPROVAL, as the planner does for a job over the auto-approve limit.
+ */
+async function savePlan(
+  h: Harness,
+  jobId: string,
+  brief: Brief,
+  presetName: string,
+  enabledBackends: BackendName[],
+): Promise<void> {
+  const preset = presetOf(presetName);
+  const { backend } = primaryBackend(brief, preset, { enabledBackends });
+  const planned = planBackends(planLocally(brief, { preset, backend }), {
+    preset,
+    enabledBackends,
+    targetSeconds: brief.durationSeconds,
+    ...(brief.budgetCapUsd !== undefined ? { budgetCapUsd: brief.budgetCapUsd } : {}),
+  });
+  const { plan, estimate } = planned;
+  await h.jobs.savePlan(
+    jobId,
+    {
+      director: plan.director,
+      shotIds: plan.shots.map((s) => s.shotId),
+      width: plan.width,
+      height: plan.height,
+      fps: plan.fps,
+      endCardSeconds: plan.endCardSeconds,
+      transition: plan.transition,
+      estimatedCostUsd: estimate.totalUsd,
+      estimate: storedEstimate(estimate),
+      version: 1,
+    },
+    plan.shots.map((spec, i) => ({ spec, backend: planned.backends[i]! })),
+    'AWAITING_APPROVAL',
+  );
+}
+
+/** A job of `brief` planned on `enabledBackends` and waiting for approval at plan version 1. */
+export async function plannedJob(
+  h: Harness,
+  options: { brief?: Brief; enabledBackends?: BackendName[]; tenantId?: string } = {},
+): Promise<string> {
+  const brief = options.brief ?? (BRIEF as Brief);
+  const presetName = brief.preset ?? 'social_quick';
+  const jobId = `job_planned_${Math.random().toString(36).slice(2, 10)}`;
+  await h.jobs.createJob({ jobId, tenantId: options.tenantId ?? h.tenantA, brief, preset: presetName });
+  await h.jobs.transition(jobId, 'QUEUED', 'PLANNING');
+  await savePlan(h, jobId, brief, presetName, options.enabledBackends ?? ['local']);
   return jobId;
 }
 

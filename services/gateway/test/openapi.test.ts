@@ -8,6 +8,7 @@ import { PROBLEM_EXPLANATIONS } from '../src/problem-pages';
 import { createBlobStore } from '@aiprod/storage';
 import { memoryLog } from '@aiprod/testing';
 import { buildGateway, type GatewayDeps } from '../src/app';
+import { reviewLinks } from '../src/review-links';
 import { buildOpenApiDocument, OPERATIONS } from '../src/openapi/document';
 
 /** Express path patterns → OpenAPI paths: `:id` → `{id}`, `*path` → `{path}`. */
@@ -42,6 +43,7 @@ function appWithEveryRoute() {
   const deps: GatewayDeps = {
     log: memoryLog().log,
     jobs: unused,
+    plans: unused,
     tenants: unused,
     webhooks: unused,
     publisher: unused,
@@ -55,6 +57,8 @@ function appWithEveryRoute() {
     signingKey: Buffer.alloc(32),
     outputUrlTtlSeconds: 3600,
     isReady: () => true,
+    // Review links are served only with their secret: include them, they are documented.
+    reviewLinks: reviewLinks(Buffer.alloc(32, 1)),
   };
   return buildGateway(deps);
 }

@@ -1,10 +1,11 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { TenantStore } from '@aiprod/job-store';
+import type { PlanStore, TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
 import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
+import { planChangesRequestedHandler } from './handlers/plan-changes-requested';
 import { advancePlanning } from './steps/plan-job';
 
 export interface PlannerDeps extends CoreDeps<'planner'> {
@@ -16,6 +17,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   enabledBackends: readonly BackendName[];
   /** Prices the fallback chain in the estimate; default DEFAULT_FALLBACK_POLICY. */
   fallbackPolicy?: FallbackPolicy;
+  /** The plan's versions: a re-plan after a change request stores the next one. */
+  plans: PlanStore;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */
@@ -23,6 +26,7 @@ export function buildPlanner(deps: PlannerDeps): HandlerMap<TopicsOf<'planner'>>
   return {
     'aiprod.job.requested.v1': jobRequestedHandler(deps),
     'aiprod.job.approved.v1': jobApprovedHandler(deps),
+    'aiprod.plan.changes.requested.v1': planChangesRequestedHandler(deps),
   };
 }
 

@@ -3,7 +3,7 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { TenantStore } from '@aiprod/job-store';
+import { PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, plannerSweep } from './app';
@@ -28,6 +28,7 @@ async function main(): Promise<void> {
   const deps = {
     ...core,
     tenants: new TenantStore(core.db),
+    plans: new PlanStore(core.db),
     director: directorFromEnv(env),
     fallbackToLocal: env.PLANNER_FALLBACK_TO_LOCAL,
     enabledBackends: env.ENABLED_BACKENDS,

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { TenantStore } from '@aiprod/job-store';
+import { PlanStore, TenantStore } from '@aiprod/job-store';
 import {
   accessTokenAuth,
   createGeminiDirector,
@@ -50,6 +50,7 @@ function plannerDeps(options: {
     director: options.director ?? localDirector,
     fallbackToLocal: options.fallbackToLocal ?? false,
     enabledBackends: options.enabledBackends ?? ['local'],
+    plans: new PlanStore(db),
   };
 }
 
@@ -78,9 +79,12 @@ const sentFor = (jobId: string) =>
     .flatMap((topic) => published(topic).map((m) => ({ topic, msg: m as MessageOf<'aiprod.render.local.v1'> })))
     .filter((p) => p.msg.jobId === jobId);
 
+const previewsFor = (jobId: string) =>
+  published('aiprod.preview.requested.v1').filter((m) => (m as { jobId: string }).jobId === jobId);
+
 beforeAll(async () => {
   await env.provision();
-  published = await env.collect(renderTopics);
+  published = await env.collect([...renderTopics, 'aiprod.preview.requested.v1']);
   await tenants.createTenant({ tenantId: 't-free', name: 'Free', autoApproveLimitUsd: 0 });
   await tenants.createTenant({ tenantId: 't-rich', name: 'Rich', autoApproveLimitUsd: 100 });
   vertex = await startVertexServer();
@@ -144,6 +148,25 @@ describe('planner: plan, estimate, dispatch', () => {
     expect(job.plan!.estimate!.totalUsd).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 300));
     expect(sentFor(jobId)).toHaveLength(0);
+    // The reviewer gets something to look at: the free preview of plan version 1 is requested.
+    expect(previewsFor(jobId)).toEqual([{ v: 1, jobId, tenantId: 't-free', planVersion: 1 }]);
+  });
+
+  it('requests a preview when the brief asks for one, after dispatching the paid render; none otherwise', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local'] });
+    const wanted = await newJob('t-rich', { preview: true });
+    const plain = await newJob('t-rich');
+    await deliver(deps, wanted, 't-rich');
+    await deliver(deps, plain, 't-rich');
+    expect((await jobs.getJob(wanted))!.status).toBe('RENDERING');
+    await waitFor(() => (previewsFor(wanted).length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'a preview request',
+    });
+    expect(previewsFor(wanted)[0]).toMatchObject({ planVersion: 1, tenantId: 't-rich' });
+    expect(sentFor(wanted).length).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(previewsFor(plain)).toEqual([]);
   });
 
   it('fails a job whose estimate exceeds the brief’s budget cap, with budget_exceeded', async () => {
@@ -250,5 +273,133 @@ describe('planner with the gemini director (vertex test server)', () => {
     expect(fallback).toHaveLength(1);
     expect(fallback[0]!.data).toMatchObject({ director: 'gemini:gemini-2.5-flash', to: 'local', retryable: true });
     expect(String(fallback[0]!.data.reason)).toMatch(/Vertex failed \(503 UNAVAILABLE\).*\(after 2 attempts\)/);
+  });
+});
+
+/** Delivers a message of `topic` to the planner's handler, as the consumer would. */
+async function deliverTo<T extends 'aiprod.job.approved.v1' | 'aiprod.plan.changes.requested.v1'>(
+  deps: PlannerDeps,
+  topic: T,
+  msg: MessageOf<T>,
+  deliveryAttempt = 1,
+) {
+  const ctx: HandlerContext = {
+    topic,
+    subscription: `${topic}.planner`,
+    messageId: randomBytes(4).toString('hex'),
+    deliveryAttempt,
+    publishTime: new Date(),
+    log,
+  };
+  await (buildPlanner(deps)[topic].handle as (m: MessageOf<T>, c: HandlerContext) => Promise<void>)(msg, ctx);
+}
+
+describe('planner: plan versions before approval', () => {
+  const plans = new PlanStore(db);
+  const waitingJob = async (deps: PlannerDeps) => {
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+    return jobId;
+  };
+
+  it('re-plans on a change request: the notes reach every shot’s prompt, as version 2, with a preview asked for', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await waitingJob(deps);
+    const before = await jobs.listShots(jobId);
+    expect(before.every((s) => !s.spec.prompt.includes('Client notes'))).toBe(true);
+    const asked = await plans.requestChanges(jobId, 1, 'Night scenes, neon city', 'key:test');
+    expect(asked.ok).toBe(true);
+    const msg = { v: 1 as const, jobId, tenantId: 't-free', planVersion: 1 };
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', msg);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 2, notes: ['Night scenes, neon city'], changesRequested: null });
+    const after = await jobs.listShots(jobId);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    for (const s of after) expect(s.spec.prompt).toMatch(/\. Client notes: Night scenes, neon city$/);
+    expect(job.plan!.estimate!.shots.map((s) => s.shotId)).toEqual(after.map((s) => s.shotId));
+    // The new version's free preview is asked for (version 1's was asked for when it was planned).
+    await waitFor(
+      () => (previewsFor(jobId).some((m) => (m as { planVersion: number }).planVersion === 2) ? true : undefined),
+      { timeoutMs: 10_000, what: 'the preview request of version 2' },
+    );
+    // A redelivery finds the request answered: still version 2, one revision.
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', msg, 2);
+    expect((await jobs.getJob(jobId))!.plan!.version).toBe(2);
+    expect((await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.revised')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sentFor(jobId)).toHaveLength(0);
+
+    // A second request follows both notes, oldest first.
+    await plans.requestChanges(jobId, 2, 'Slower camera', 'key:test');
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', { ...msg, planVersion: 2 });
+    const third = await jobs.listShots(jobId);
+    for (const s of third) expect(s.spec.prompt).toMatch(/Client notes: Night scenes, neon city; Slower camera$/);
+  });
+
+  it('drops a change request the director cannot answer: the plan stays, the timeline says why', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await waitingJob(deps);
+    const shots = await jobs.listShots(jobId);
+    await plans.requestChanges(jobId, 1, 'Anything', 'key:test');
+    const failing: CreativeDirector = {
+      name: 'broken',
+      plan: () => Promise.reject(new RetryableError('vendor down')),
+    };
+    const msg = { v: 1 as const, jobId, tenantId: 't-free', planVersion: 1 };
+    await expect(deliverTo({ ...deps, director: failing }, 'aiprod.plan.changes.requested.v1', msg)).rejects.toThrow(
+      RetryableError,
+    );
+    expect((await jobs.getJob(jobId))!.plan!.changesRequested).toMatchObject({ version: 1 });
+    await deliverTo({ ...deps, director: failing }, 'aiprod.plan.changes.requested.v1', msg, 5);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 1, changesRequested: null });
+    expect(await jobs.listShots(jobId)).toEqual(shots);
+    const failed = (await jobs.listEvents(jobId)).find((e) => e.type === 'plan.changes_failed');
+    expect(failed?.data).toMatchObject({ planVersion: 1, reason: expect.stringMatching(/vendor down/) });
+  });
+
+  it('renders exactly the approved version: its edited prompt goes to the render pool; an unrecorded approval starts nothing', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await waitingJob(deps);
+    // An approval message the gateway never recorded (a forged or replayed one) starts nothing.
+    await deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'x', planVersion: 1 });
+    expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+
+    // The client edits s01's prompt (version 2), as PATCH /v1/jobs/{id}/plan does, then approves version 2.
+    const edited = 'A trail runner at dawn, mist over the ridge, the shoe in sharp focus';
+    const revised = await plans.revise(jobId, 1, 'edit', (job, shots) => ({
+      plan: job.plan!,
+      shots: shots.map((s) => ({
+        spec: s.shotId === 's01' ? { ...s.spec, prompt: edited } : s.spec,
+        backend: s.backend,
+      })),
+      event: { by: 'key:test', shots: ['s01'] },
+    }));
+    expect('ok' in revised && revised.ok).toBe(true);
+    expect((await plans.approve(jobId, 1, 'key:test')).ok).toBe(false);
+    expect(await plans.approve(jobId, 2, 'key:test')).toMatchObject({ ok: true, repeated: false });
+    // A message naming another version than the recorded one starts nothing either.
+    await deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'x', planVersion: 1 });
+    expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+
+    await deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'c', planVersion: 2 });
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const shots = await jobs.listShots(jobId);
+    const sent = await waitFor(() => (sentFor(jobId).length === shots.length ? sentFor(jobId) : undefined), {
+      timeoutMs: 10_000,
+      what: 'the approved version’s render requests',
+    });
+    const first = sent.find((p) => p.msg.shotId === 's01')!;
+    expect(first.msg.spec.prompt).toBe(edited);
+    expect(sent.map((p) => p.msg.spec).sort((a, b) => a.index - b.index)).toEqual(shots.map((s) => s.spec));
+    expect((await jobs.listEvents(jobId)).find((e) => e.type === 'job.approved')?.data).toMatchObject({
+      approver: 'c',
+      planVersion: 2,
+    });
   });
 });

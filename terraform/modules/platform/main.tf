@@ -89,6 +89,10 @@ module "secrets" {
       description = "Replicate API token (REPLICATE_API_TOKEN of aiprod-render-replicate)."
       accessors   = { "aiprod-render-replicate" = module.iam.members["aiprod-render-replicate"] }
     }
+    "aiprod-review-link-secret" = {
+      description = "HMAC key that signs review links (REVIEW_LINK_SECRET of aiprod-gateway); rotating it revokes every link."
+      accessors   = { "aiprod-gateway" = module.iam.members["aiprod-gateway"] }
+    }
     "aiprod-smoke-api-key" = {
       description = "AIPROD API key of the smoke-test tenant, used by Cloud Build's canary check."
       accessors   = { "aiprod-deployer" = module.iam.deployer_member }
@@ -131,6 +135,9 @@ module "gateway" {
     # Cloud Run's front end appends the client's address to X-Forwarded-For; without this every
     # client would share the front end's address in the auth-failure limiter.
     TRUST_PROXY_HOPS = "1"
+  }
+  secret_env = {
+    REVIEW_LINK_SECRET = module.secrets.ids["aiprod-review-link-secret"]
   }
 }
 

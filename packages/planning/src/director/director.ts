@@ -6,6 +6,11 @@ export interface PlanContext {
   preset: Preset;
   /** The backend the shot lengths are fitted to (the cost planner's first choice). */
   backend: BackendName;
+  /**
+   * The client's change requests on earlier versions of this plan, oldest first: a re-plan
+   * follows them where the brief and the preset allow (each director says how).
+   */
+  notes?: readonly string[];
   /** Cancels the work (the message's lease ran out, the service is stopping). */
   signal?: AbortSignal;
 }

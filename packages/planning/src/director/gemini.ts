@@ -448,7 +448,11 @@ class GeminiDirector implements CreativeDirector {
       aspectRatio: brief.aspectRatios[0],
     };
     // JSON keeps the client's text visibly data, quoted and escaped, inside our instructions.
-    return `Constraints (JSON):\n${JSON.stringify(constraints)}\n\nThe brief (JSON):\n${JSON.stringify(brief, null, 2)}`;
+    const request = `Constraints (JSON):\n${JSON.stringify(constraints)}\n\nThe brief (JSON):\n${JSON.stringify(brief, null, 2)}`;
+    // A re-plan: the client's notes on the earlier versions, material like the brief.
+    return context.notes?.length
+      ? `${request}\n\nThe client's change requests on the previous plan, oldest first (follow them where the brief and constraints allow) (JSON):\n${JSON.stringify(context.notes)}`
+      : request;
   }
 
   /** One generateContent call, bounded in time. */

@@ -1,6 +1,7 @@
 import { ShotSpecSchema, validate } from '@aiprod/contracts';
 import { aBrief } from '@aiprod/testing';
 import { fitText } from '../shaping';
+import { defaultContext } from './director';
 import { planLocally } from './local';
 
 const brief = aBrief({
@@ -79,5 +80,19 @@ describe('planLocally', () => {
     expect(fitted).toBe('Lighter every…');
     expect(fitted.length).toBeLessThanOrEqual(20);
     expect(fitText('short', 20)).toBe('short');
+  });
+});
+
+describe('the local director and a client’s notes', () => {
+  it('adds every note to every shot’s visual prompt, oldest first, and changes nothing else', () => {
+    const plain = planLocally(brief);
+    const noted = planLocally(brief, { ...defaultContext(brief), notes: ['Night scenes', '  slower\ncamera '] });
+    expect(noted.shots.map((s) => s.prompt)).toEqual(
+      plain.shots.map((s) => `${s.prompt}. Client notes: Night scenes; slower camera`),
+    );
+    expect(noted.shots.map(({ prompt: _p, ...rest }) => rest)).toEqual(
+      plain.shots.map(({ prompt: _p, ...rest }) => rest),
+    );
+    expect(planLocally(brief, { ...defaultContext(brief), notes: ['', '  '] })).toEqual(plain);
   });
 });

@@ -118,6 +118,9 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
   const table = continuity.filter((c) => usedIds.has(c.id));
   const palettes = palettesFor(brief);
   const mood = brief.tone ? `, ${brief.tone} mood` : '';
+  // The local director cannot interpret notes; its rule is plain and visible: every shot's visual
+  // prompt carries the client's notes, so the vendor model is asked for them on every shot.
+  const notes = clientNotes(context.notes);
   const byId = new Map(continuity.map((c) => [c.id, c]));
   return {
     director: 'local',
@@ -133,7 +136,7 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
       index,
       purpose: beat.purpose,
       durationSeconds: fitted.durations[index]!,
-      prompt: fitText(`${beat.prompt}${mood}`, TEXT_LIMITS.prompt),
+      prompt: fitText(`${beat.prompt}${mood}${notes}`, TEXT_LIMITS.prompt),
       negativePrompt: NEGATIVE_PROMPT,
       camera: CAMERA_CYCLE[index % CAMERA_CYCLE.length]!,
       ...(beat.text ? { onScreenText: fitText(beat.text, TEXT_LIMITS.onScreenText) } : {}),
@@ -149,6 +152,12 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
       continuity: beat.refs.map((id) => byId.get(id)).filter((c): c is ContinuityRef => c !== undefined),
     })),
   };
+}
+
+/** The notes as the local director adds them to a prompt: `. Client notes: a; b`, or nothing. */
+export function clientNotes(notes: readonly string[] | undefined): string {
+  const said = (notes ?? []).map((n) => n.replace(/\s+/g, ' ').trim()).filter(Boolean);
+  return said.length ? `. Client notes: ${said.join('; ')}` : '';
 }
 
 export const localDirector: CreativeDirector = {

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
+import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
   HealthSchema,
@@ -17,13 +18,15 @@ import {
   problemSchema,
 } from './schemas';
 import { problemExamples, REQUEST_EXAMPLES } from './examples';
-import { PAGE_OPERATIONS } from './pages';
-import { EVERY_OPERATION_4XX, FILE_HEADERS, FILE_TYPES, RESPONSE_HEADERS } from './responses';
+import { API_INFO, serversFor } from './info';
+import { FILE_OPERATION, PAGE_OPERATIONS } from './pages';
+import { IF_MATCH, PLAN_COMPONENTS, PLAN_OPERATIONS } from './plan-operations';
+import { EVERY_OPERATION_4XX, RESPONSE_HEADERS } from './responses';
 import { webhookSection } from './webhooks';
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 /** Who may call an operation: nobody needs to authenticate (public) or a key/token with the scope. */
-export type Access = 'public' | 'jobs:read' | 'jobs:write' | 'admin';
+export type Access = 'public' | 'jobs:read' | 'jobs:write' | 'jobs:approve' | 'admin';
 
 export interface OperationSpec {
   method: Method;
@@ -36,7 +39,7 @@ export interface OperationSpec {
   tag: string;
   pathParams?: Record<string, TSchema>;
   query?: TSchema;
-  headers?: Record<string, { schema: TSchema; description: string }>;
+  headers?: Record<string, { schema: TSchema; description: string; required?: boolean }>;
   body?: { schema: TSchema; ref: string };
   /** Success responses: status → JSON schema (a component name), another media type, or no body. */
   success: Record<
@@ -106,27 +109,7 @@ export const OPERATIONS: OperationSpec[] = [
     success: { 200: { description: 'The document.', schema: OpenApiDocumentSchema } },
     problems: [],
   },
-  {
-    method: 'get',
-    path: '/files/{path}',
-    operationId: 'downloadFile',
-    summary: 'A delivered file behind a signed, expiring link (local storage only).',
-    description:
-      'Only served when the gateway runs with the local store; in the cloud signed links point at Cloud Storage. The signature in the query string is the credential, so no API key is needed. Never logged. Shown in place (Content-Disposition: inline) unless the link was signed as a download (`download=1`); byte ranges (Range → 206, 416 outside the file) and conditional requests (ETag, Last-Modified → 304) as a browser player needs them.',
-    access: 'public',
-    tag: 'outputs',
-    pathParams: { path: Type.String({ description: 'Storage key, as in the signed link.' }) },
-    success: {
-      200: { description: 'The file.', mediaTypes: FILE_TYPES, headers: FILE_HEADERS },
-      206: {
-        description: 'The byte range asked for.',
-        mediaTypes: FILE_TYPES,
-        headers: [...FILE_HEADERS, 'Content-Range'],
-      },
-      304: { description: 'Not modified since the ETag or date the client holds.', headers: ['ETag'] },
-    },
-    problems: [403, 404, 416],
-  },
+  FILE_OPERATION,
   ...PAGE_OPERATIONS,
   {
     method: 'post',
@@ -186,12 +169,42 @@ export const OPERATIONS: OperationSpec[] = [
     method: 'post',
     path: '/v1/jobs/{id}/approve',
     operationId: 'approveJob',
-    summary: 'Release a job parked in AWAITING_APPROVAL (its estimate was over the auto-approve limit).',
-    access: 'jobs:write',
+    summary: 'Approve one version of a plan parked in AWAITING_APPROVAL; exactly that version is rendered.',
+    description:
+      'Needs the `jobs:approve` scope (a key that only submits jobs cannot approve its own spend). If-Match names the version approved: missing is 428; a version that is no longer current is 412 and changes nothing. Once approved the plan no longer changes; repeating the same approval is harmless.',
+    access: 'jobs:approve',
     tag: 'jobs',
     pathParams: JOB_ID_PARAM,
-    success: { 202: { ...JOB_VIEW, description: 'Approval sent; the job moves to RENDERING.' } },
-    problems: [404, 409, 503],
+    headers: IF_MATCH(true, 'required'),
+    success: { 202: { ...JOB_VIEW, description: 'Approval sent; the job moves to RENDERING.', headers: ['ETag'] } },
+    problems: [404, 409, 412, 428, 503],
+  },
+  ...PLAN_OPERATIONS,
+  {
+    method: 'post',
+    path: '/v1/jobs/{id}/review-link',
+    operationId: 'createReviewLink',
+    summary: "A share link to the job's review page, for someone without an API key.",
+    description:
+      "The link opens this job's review page (storyboard, preview, approve, request changes, cancel, live progress, the delivered files) and nothing else. It grants at most the caller's own scopes among jobs:read, jobs:write and jobs:approve, and expires (default 7 days, at most 30). Its token travels in the URL fragment, which browsers never send to a server. Only the gateway's REVIEW_LINK_SECRET can make one; rotating the secret revokes every link.",
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    body: { schema: ReviewLinkRequestSchema, ref: 'ReviewLinkRequest' },
+    success: { 201: { description: 'The link.', schema: ReviewLinkSchema } },
+    problems: [400, 404],
+  },
+  {
+    method: 'get',
+    path: '/review/{id}',
+    operationId: 'reviewPage',
+    summary: "The review page of a job (HTML); it reads the job with the token of its link's fragment.",
+    description: 'Public: the page is a static shell that holds no data; everything it shows is read with the link.',
+    access: 'public',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    success: { 200: { description: 'The page.', mediaTypes: ['text/html'] } },
+    problems: [],
   },
   {
     method: 'get',
@@ -314,6 +327,8 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   Presets: PresetsViewSchema,
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,
+  ReviewLinkRequest: ReviewLinkRequestSchema,
+  ...PLAN_COMPONENTS,
 };
 
 /** A TypeBox schema as plain JSON (drops TypeBox's symbol keys). */
@@ -349,7 +364,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       ...Object.entries(op.headers ?? {}).map(([name, h]) => ({
         name,
         in: 'header',
-        required: false,
+        required: h.required ?? false,
         schema: plain(h.schema),
         description: h.description,
       })),
@@ -375,10 +390,11 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
           .map((k) => PROBLEM_TYPES[k].title)
           .join(' / '),
         headers: Object.fromEntries(
-          ['X-Request-Id', ...(status === 429 || status === 503 ? ['Retry-After'] : [])].map((h) => [
-            h,
-            RESPONSE_HEADERS[h],
-          ]),
+          [
+            'X-Request-Id',
+            ...(status === 429 || status === 503 ? ['Retry-After'] : []),
+            ...(status === 412 ? ['ETag'] : []),
+          ].map((h) => [h, RESPONSE_HEADERS[h]]),
         ),
         content: {
           'application/problem+json': {
@@ -422,25 +438,8 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
   return {
     openapi: '3.1.0',
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    info: {
-      title: 'AIPROD API',
-      version: '1.0.0',
-      summary: 'A marketing brief in, a finished and checked video out.',
-      description: [
-        'Authenticate with an API key (`Authorization: Bearer aiprod_<env>_…`) or an OIDC JWT from the configured issuer.',
-        "Scopes: reads need `jobs:read`; creating, cancelling and approving jobs need `jobs:write`; the webhook endpoint needs `admin` (it decides where all of a tenant's notifications go). `admin` implies the others.",
-        "Every job route is tenant-scoped: another tenant's job answers 404, exactly like a missing one.",
-        'Errors are `application/problem+json` (RFC 9457) with a stable `type` URI; validation errors list each field as a JSON Pointer with the rule it broke.',
-        'Webhooks (below) are signed the Standard Webhooks way (`verifyWebhook` of the `@aiprod/client` SDK checks them). Each problem `type` resolves, against the gateway that answered, to a page explaining it: `/problems/<type>`.',
-      ].join('\n\n'),
-      license: { name: 'Proprietary: use under your AIPROD agreement', identifier: 'LicenseRef-AIPROD-Proprietary' },
-    },
-    // Relative by default: the gateway that serves this document; an export may name one.
-    servers: [
-      options.serverUrl
-        ? { url: options.serverUrl, description: 'The AIPROD gateway.' }
-        : { url: '/', description: 'The gateway that serves this document.' },
-    ],
+    info: API_INFO,
+    servers: serversFor(options.serverUrl),
     tags: [
       { name: 'jobs', description: 'Briefs in, videos out.' },
       { name: 'planning', description: 'Presets and prices.' },

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { OperationSpec } from './document';
+import { FILE_HEADERS, FILE_TYPES } from './responses';
 
 const HTML = ['text/html'];
 
@@ -47,3 +48,26 @@ export const PAGE_OPERATIONS: OperationSpec[] = [
     problems: [404],
   },
 ];
+
+/** The local store's signed files, as a browser player and a download both need them. */
+export const FILE_OPERATION: OperationSpec = {
+  method: 'get',
+  path: '/files/{path}',
+  operationId: 'downloadFile',
+  summary: 'A delivered file behind a signed, expiring link (local storage only).',
+  description:
+    'Only served when the gateway runs with the local store; in the cloud signed links point at Cloud Storage. The signature in the query string is the credential, so no API key is needed. Never logged. Shown in place (Content-Disposition: inline) unless the link was signed as a download (`download=1`); byte ranges (Range → 206, 416 outside the file) and conditional requests (ETag, Last-Modified → 304) as a browser player needs them.',
+  access: 'public',
+  tag: 'outputs',
+  pathParams: { path: Type.String({ description: 'Storage key, as in the signed link.' }) },
+  success: {
+    200: { description: 'The file.', mediaTypes: FILE_TYPES, headers: FILE_HEADERS },
+    206: {
+      description: 'The byte range asked for.',
+      mediaTypes: FILE_TYPES,
+      headers: [...FILE_HEADERS, 'Content-Range'],
+    },
+    304: { description: 'Not modified since the ETag or date the client holds.', headers: ['ETag'] },
+  },
+  problems: [403, 404, 416],
+};

@@ -9,7 +9,10 @@ export const RESPONSE_HEADERS: Record<string, { description: string; schema: Rec
     description: '`inline` (a browser shows or plays it) or `attachment` (a download), with the file name when signed.',
     schema: { type: 'string' },
   },
-  ETag: { description: 'Send it back as If-None-Match.', schema: { type: 'string' } },
+  ETag: {
+    description: "A file's version (send it back as If-None-Match), or a plan's, quoted (send it as If-Match).",
+    schema: { type: 'string' },
+  },
   'Last-Modified': { description: 'Send it back as If-Modified-Since.', schema: { type: 'string' } },
   'Idempotent-Replayed': {
     description: '"true" when this is the stored response of an earlier request with the same Idempotency-Key.',

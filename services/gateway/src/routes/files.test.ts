@@ -23,6 +23,7 @@ const app = buildGateway({
   tenants: unused,
   webhooks: unused,
   publisher: unused,
+  plans: unused,
   storage,
   signingKey,
   outputUrlTtlSeconds: 3600,

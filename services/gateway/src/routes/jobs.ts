@@ -174,23 +174,6 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     res.json(await jobView(current, shots, events, deps.storage, deps.outputUrlTtlSeconds));
   });
 
-  router.post('/v1/jobs/:id/approve', deps.requireScope('jobs:write'), async (req, res) => {
-    const job = await jobOfCaller(req, res, deps.jobs);
-    if (job.status !== 'AWAITING_APPROVAL') {
-      throw new HttpProblem('conflict', `job ${job.jobId} is ${job.status}, not AWAITING_APPROVAL`);
-    }
-    // The planner owns the AWAITING_APPROVAL → RENDERING move (a compare-and-set, so a repeated
-    // approval is harmless); the gateway only vouches for who approved.
-    await publishOrUnavailable(deps.publisher, 'aiprod.job.approved.v1', {
-      v: 1,
-      jobId: job.jobId,
-      tenantId: job.tenantId,
-      approver: principalName(req),
-    });
-    const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
-    res.status(202).json(await jobView(job, shots, events, deps.storage, deps.outputUrlTtlSeconds));
-  });
-
   return router;
 }
 

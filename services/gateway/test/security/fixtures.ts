@@ -134,13 +134,13 @@ export async function closeSecureSuite(suite: { h?: Harness; idp?: LocalIdp }): 
   await suite.idp?.close();
 }
 
-export type Method = 'get' | 'post' | 'put' | 'delete';
+export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export interface DocumentedOperation {
   method: Method;
   /** OpenAPI form, e.g. /v1/jobs/{id}. */
   path: string;
   /** The scope the document says the operation needs. */
-  scope: 'jobs:read' | 'jobs:write' | 'admin';
+  scope: 'jobs:read' | 'jobs:write' | 'jobs:approve' | 'admin';
 }
 
 /** Every authenticated operation, read from the document the gateway serves (not from a list of ours). */

@@ -27,11 +27,20 @@ beforeAll(async () => {
 afterAll(() => closeSecureSuite({ h, idp }));
 
 /** Every scope set a caller can hold, as a key and as an OIDC token. */
-const SCOPE_SETS: ApiKeyScope[][] = [[], ['jobs:read'], ['jobs:write'], ['jobs:read', 'jobs:write'], ['admin']];
+const SCOPE_SETS: ApiKeyScope[][] = [
+  [],
+  ['jobs:read'],
+  ['jobs:write'],
+  ['jobs:read', 'jobs:write'],
+  ['jobs:approve'],
+  ['jobs:read', 'jobs:approve'],
+  ['admin'],
+];
 const allows = (held: ApiKeyScope[], needed: ApiKeyScope) => held.includes(needed) || held.includes('admin');
 
-it('names a scope for every authenticated operation, and the webhook needs admin', () => {
-  for (const op of ops) expect(['jobs:read', 'jobs:write', 'admin']).toContain(op.scope);
+it('names a scope for every authenticated operation, the webhook needs admin and approval jobs:approve', () => {
+  for (const op of ops) expect(['jobs:read', 'jobs:write', 'jobs:approve', 'admin']).toContain(op.scope);
+  expect(ops.find((o) => o.path === '/v1/jobs/{id}/approve')?.scope).toBe('jobs:approve');
   const webhook = ops.filter((o) => o.path === '/v1/webhook');
   expect(webhook.length).toBe(3);
   for (const op of webhook) expect(op.scope).toBe('admin');

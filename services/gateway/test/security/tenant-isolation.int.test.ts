@@ -45,6 +45,9 @@ it('covers every job route of the document', () => {
       'get /v1/jobs/{id}/events',
       'get /v1/jobs/{id}/outputs',
       'post /v1/jobs/{id}/approve',
+      'get /v1/jobs/{id}/plan',
+      'patch /v1/jobs/{id}/plan',
+      'post /v1/jobs/{id}/plan/changes',
       'post /v1/jobs/{id}/cancel',
     ]),
   );
@@ -69,8 +72,11 @@ it("answers another tenant's job exactly as a missing one on every job route, wi
   }
   // The control: the owner reaches the same routes.
   const mine = await jobIn(h, 'DELIVERED', h.tenantA);
+  // The fixture's delivered job has no stored plan; a job waiting for approval has one.
+  const planned = await jobIn(h, 'AWAITING_APPROVAL', h.tenantA);
   for (const op of jobOps.filter((o) => o.method === 'get')) {
-    expect([op.path, (await send(h.app, op, mine, `Bearer ${h.keys.admin}`)).status]).toEqual([op.path, 200]);
+    const id = op.path === '/v1/jobs/{id}/plan' ? planned : mine;
+    expect([op.path, (await send(h.app, op, id, `Bearer ${h.keys.admin}`)).status]).toEqual([op.path, 200]);
   }
 }, 120_000);
 

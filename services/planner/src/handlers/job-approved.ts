@@ -9,5 +9,10 @@ export const jobApprovedHandler = (deps: PlannerDeps) =>
     if (!job || job.tenantId !== msg.tenantId) {
       throw new PermanentError('invalid_message', `job ${msg.jobId} of tenant ${msg.tenantId} does not exist`);
     }
-    await approveJob(deps, job, msg.approver, ctx.log);
+    await approveJob(
+      deps,
+      job,
+      { approver: msg.approver, ...(msg.planVersion !== undefined ? { planVersion: msg.planVersion } : {}) },
+      ctx.log,
+    );
   });

@@ -1,17 +1,45 @@
-import type { Job } from '@aiprod/job-store';
+import { planVersionOf, type Job } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import type { CoreDeps } from '@aiprod/service-runtime';
 import { dispatchPendingShots } from './dispatch';
 
 /**
+ * Whether the job's current plan is the one its client approved: the gateway records the approved
+ * version on the plan, and no edit or re-plan is accepted after that, so the shots dispatched are
+ * exactly the approved version's. A plan without versions (made before them) has nothing to check.
+ */
+export function approvedPlanIsCurrent(job: Job, planVersion: number | undefined): boolean {
+  if (!job.plan?.version) return true;
+  const approved = job.plan.approval?.version;
+  return approved === planVersionOf(job) && (planVersion === undefined || planVersion === approved);
+}
+
+/**
  * Moves an approved job from AWAITING_APPROVAL to RENDERING and publishes its render requests.
  * A repeated approval finds the job already RENDERING and only re-publishes what is still pending.
  */
-export async function approveJob(deps: CoreDeps<'planner'>, job: Job, approver: string, log: Log): Promise<void> {
+export async function approveJob(
+  deps: CoreDeps<'planner'>,
+  job: Job,
+  approval: { approver: string; planVersion?: number },
+  log: Log,
+): Promise<void> {
   const moved = await deps.jobs.transition(job.jobId, 'AWAITING_APPROVAL', 'RENDERING', {
-    event: { type: 'job.approved', data: { approver } },
+    event: {
+      type: 'job.approved',
+      data: {
+        approver: approval.approver,
+        ...(job.plan?.version ? { planVersion: planVersionOf(job) } : {}),
+      },
+    },
+    when: (stored) => approvedPlanIsCurrent(stored, approval.planVersion),
   });
   const current = moved.value ?? job;
   if (current.status === 'RENDERING') await dispatchPendingShots(deps, current);
-  else log.info('approval ignored', { status: current.status });
+  else
+    log.info('approval ignored', {
+      status: current.status,
+      planVersion: approval.planVersion,
+      why: moved.changed ? undefined : moved.why,
+    });
 }

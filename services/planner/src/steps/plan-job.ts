@@ -1,12 +1,10 @@
 import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
-import type { Job, JobPlanEstimate } from '@aiprod/job-store';
+import { planVersionOf, type Job } from '@aiprod/job-store';
 import {
-  audioFor,
   PlanningError,
   planBackends,
   planLocally,
   primaryBackend,
-  type JobEstimate,
   type PlanContext,
   type ShotPlan,
 } from '@aiprod/planning';
@@ -14,29 +12,7 @@ import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
-
-/** The part of the estimate kept on the job (the full one is recomputable from the plan). */
-function storedEstimate(e: JobEstimate): JobPlanEstimate {
-  return {
-    priceTableVersion: e.priceTableVersion,
-    currency: e.currency,
-    firstPassUsd: e.firstPassUsd,
-    totalUsd: e.totalUsd,
-    worstCaseUsd: e.worstCaseUsd,
-    ...(e.budgetCapUsd !== undefined ? { budgetCapUsd: e.budgetCapUsd } : {}),
-    shots: e.shots.map((s) => ({
-      shotId: s.shotId,
-      backend: s.backend,
-      model: s.model,
-      durationSeconds: s.durationSeconds,
-      firstAttemptUsd: s.firstAttemptUsd,
-      expectedUsd: s.expectedUsd,
-      worstCaseUsd: s.worstCaseUsd,
-      ...(s.degraded ? { degraded: s.degraded } : {}),
-    })),
-    notes: e.notes,
-  };
-}
+import { planRecord } from './plan-record';
 
 type DirectorOutcome = { ok: true; plan: ShotPlan } | { ok: false };
 
@@ -122,24 +98,11 @@ export async function advancePlanning(
     const tenant = await deps.tenants.getTenant(job.tenantId);
     const needsApproval = estimate.totalUsd > (tenant?.autoApproveLimitUsd ?? 0);
     const plan = planned.plan;
+    const record = planRecord(planned, preset);
     const saved = await deps.jobs.savePlan(
       job.jobId,
-      {
-        director: plan.director,
-        shotIds: plan.shots.map((s) => s.shotId),
-        width: plan.width,
-        height: plan.height,
-        fps: plan.fps,
-        endCardSeconds: plan.endCardSeconds,
-        transition: plan.transition,
-        estimatedCostUsd: estimate.totalUsd,
-        estimate: storedEstimate(estimate),
-      },
-      plan.shots.map((spec, i) => {
-        const backend = planned.backends[i]!;
-        // Sound from the vendor only where the preset wants it and the backend makes it.
-        return { spec: audioFor(backend, preset) ? { ...spec, audio: true } : spec, backend };
-      }),
+      { ...record.plan, version: 1 },
+      record.shots,
       needsApproval ? 'AWAITING_APPROVAL' : 'RENDERING',
     );
     job = saved.value ?? job;
@@ -157,4 +120,24 @@ export async function advancePlanning(
   } else {
     log.info('nothing to dispatch', { status: job.status });
   }
+  await requestPreview(deps, job, log);
+}
+
+/**
+ * Asks delivery for the free preview of the plan when the job waits for approval or the brief
+ * wants one: after the paid render requests, so it never delays them. Published again on a
+ * redelivery (delivery dedupes) until the preview of this version is ready.
+ */
+export async function requestPreview(deps: PlannerDeps, job: Job, log: Log): Promise<void> {
+  const wanted = job.status === 'AWAITING_APPROVAL' || (job.status === 'RENDERING' && job.brief.preview === true);
+  if (!job.plan || !wanted) return;
+  const planVersion = planVersionOf(job);
+  if (job.preview?.planVersion === planVersion && job.preview.status === 'READY') return;
+  await deps.publisher.publish('aiprod.preview.requested.v1', {
+    v: 1,
+    jobId: job.jobId,
+    tenantId: job.tenantId,
+    planVersion,
+  });
+  log.info('preview requested', { planVersion });
 }

@@ -10,6 +10,7 @@ import type { AttemptEnd } from './attempt-end';
 import { withLease } from './attempt-lease';
 import { renderAttempt } from './attempt-loop';
 import { publishRendered } from './publish-rendered';
+import { settleCutOffCreate } from './submit';
 
 /** Beyond two lease TTLs, so a holder that renewed just before we looked has certainly lapsed. */
 const STANDBY_SLACK_MS = 1_000;
@@ -150,7 +151,11 @@ async function stopFinishedJob(
   try {
     const taskId = claim.attempt.vendorTaskId;
     if (taskId) await abandonTask(deps, msg, ref, taskId, log);
-    else await deps.attempts.fail(ref, `the job is ${job.status}`);
+    else {
+      // A create a crash cut off is booked (as charged) before the attempt closes: nobody else will.
+      if (!(await settleCutOffCreate(deps, msg, ref, claim.attempt, log))) return;
+      await deps.attempts.fail(ref, `the job is ${job.status}`);
+    }
     log.info('job already finished; render stopped', { status: job.status, hadTask: !!taskId });
   } finally {
     await deps.attempts.releaseLease(ref, holder);

@@ -89,3 +89,15 @@ export async function settleSpend(
   // Also on a redelivery (the line was already there): the month's spend dedupes on the line id.
   if (entry.costUsd > 0) await deps.recordSpend(msg.tenantId, entry.costUsd, `${msg.jobId}-${line}`);
 }
+
+/**
+ * A create that gave no task id, found marked by a later delivery with its reservation already
+ * released: its ledger line was written, but the delivery may have died before the tenant's month
+ * was told (nothing else shows it). Tells the month again, which dedupes on the line id. A crash is
+ * rare and a job has a handful of lines, so the ledger is read whole.
+ */
+export async function resumeMonthOfCreate(deps: RenderDeps, msg: RenderRequest, createMarkedAt: Timestamp) {
+  const line = costLineId(msg.shotId, msg.attempt, deps.backend.name, { createMarkedAt });
+  const written = (await deps.jobs.listCosts(msg.jobId)).find((l) => l.key === line);
+  if (written && written.costUsd > 0) await deps.recordSpend(msg.tenantId, written.costUsd, `${msg.jobId}-${line}`);
+}

@@ -7,7 +7,15 @@ import { BackendFailure } from '../backends/backend';
 import { abandonTask } from './abandon-task';
 import type { AttemptEnd } from './attempt-end';
 import { onFailure } from './failed-try';
-import { billedCost, budgetCapOf, expectedCost, reservationKey, settleSpend, tryEntry } from './spend';
+import {
+  billedCost,
+  budgetCapOf,
+  expectedCost,
+  reservationKey,
+  resumeMonthOfCreate,
+  settleSpend,
+  tryEntry,
+} from './spend';
 import { submitTask } from './vendor-call';
 
 /** Waiting for other tasks to settle the budget: re-checked at least this often. */
@@ -36,28 +44,9 @@ export async function submitOnce(
   const me = deps.backend.name;
   const n = current.tries?.length ?? 0;
   const expected = expectedCost(deps, msg);
-  if (current.submitting && (await deps.jobs.hasReservation(msg.jobId, current.submitting.reservation))) {
-    // A previous delivery died mid-create (its reservation was never settled): the vendor may have
-    // made, and will bill, a task whose id we never learnt. No vendor can be asked; it is booked at
-    // the expected price so spend is never understated, and the try counts.
-    const entry = tryEntry(deps, 'unconfirmed', expected, {
-      error: {
-        class: 'transient',
-        code: 'create_unconfirmed',
-        message: 'a create was cut off; its task, if any, is unknown',
-      },
-    });
-    await settleSpend(deps, msg, entry, {
-      seconds: msg.spec.durationSeconds,
-      charged: expected > 0,
-      reservation: current.submitting.reservation,
-      createMarkedAt: current.submitting.at,
-    });
-    const after = await deps.attempts.settleTry(ref, { entry }, { kind: 'record' });
-    if (!after) return { kind: 'end', end: 'lease_lost' };
-    log.warn('a create was cut off by a crash; booked at the expected price');
-    return { kind: 'again', attempt: after.attempts[String(ref.attempt)]! };
-  }
+  const settled = await settleCutOffCreate(deps, msg, ref, current, log);
+  if (!settled) return { kind: 'end', end: 'lease_lost' };
+  if (settled !== current) return { kind: 'again', attempt: settled };
   const reservation = reservationKey(msg, me, n);
   if (expected > 0) {
     const reserved = await reserveWithinBudget(deps, msg, job, reservation, expected, log);
@@ -112,6 +101,48 @@ export async function submitOnce(
       throw error;
     }
   }
+}
+
+/**
+ * A create an earlier delivery marked and never stored a task id for. With its reservation still
+ * held, that delivery died mid-create: the vendor may have made, and will bill, a task whose id we
+ * never learnt. No vendor can be asked; it is booked at the expected price so spend is never
+ * understated, and the try counts. With the reservation released, its line was written and only
+ * the tenant's month may lack it. Returns the attempt after booking, `current` when there was
+ * nothing to book, null when this delivery no longer holds the attempt.
+ */
+export async function settleCutOffCreate(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  ref: AttemptRef,
+  current: ShotAttempt,
+  log: Log,
+): Promise<ShotAttempt | null> {
+  const mark = current.submitting;
+  if (!mark) return current;
+  if (!(await deps.jobs.hasReservation(msg.jobId, mark.reservation))) {
+    // Settled by a delivery that died before its try was stored: the month may not have its charge.
+    await resumeMonthOfCreate(deps, msg, mark.at);
+    return current;
+  }
+  const expected = expectedCost(deps, msg);
+  const entry = tryEntry(deps, 'unconfirmed', expected, {
+    error: {
+      class: 'transient',
+      code: 'create_unconfirmed',
+      message: 'a create was cut off; its task, if any, is unknown',
+    },
+  });
+  await settleSpend(deps, msg, entry, {
+    seconds: msg.spec.durationSeconds,
+    charged: expected > 0,
+    reservation: mark.reservation,
+    createMarkedAt: mark.at,
+  });
+  const after = await deps.attempts.settleTry(ref, { entry }, { kind: 'record' });
+  if (!after) return null;
+  log.warn('a create was cut off by a crash; booked at the expected price');
+  return after.attempts[String(ref.attempt)]!;
 }
 
 type Reserved = 'ok' | 'finished' | 'stopped' | { why: string };

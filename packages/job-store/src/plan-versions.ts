@@ -1,0 +1,182 @@
+import { Timestamp, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
+import type { BackendName, JobStatus, ShotSpec } from '@aiprod/contracts';
+import { runJobTransaction } from './firestore';
+import { planVersionOf, type Job, type JobPlan, type Shot } from './types';
+
+/** Why a plan could not be approved or changed: each maps to one HTTP answer in the gateway. */
+export type PlanRefusal =
+  | { ok: false; why: 'not_found' }
+  /** Waiting for approval without a stored plan (only jobs from before plans were stored) (409). */
+  | { ok: false; why: 'no_plan' }
+  /** The job is not waiting for approval (409). */
+  | { ok: false; why: 'state'; status: JobStatus }
+  /** The request named another version than the current one (412). */
+  | { ok: false; why: 'stale'; version: number }
+  /** The plan is approved: it is what the render uses and no longer changes (409). */
+  | { ok: false; why: 'approved'; version: number }
+  /** The director is answering a change request; the plan changes when it has (409). */
+  | { ok: false; why: 'changes_pending'; version: number };
+
+/** A new version of a plan: the plan's fields (its version is set here) and every shot of it. */
+export interface PlanRevision {
+  plan: Omit<JobPlan, 'version' | 'approval' | 'changesRequested'>;
+  shots: { spec: ShotSpec; backend: BackendName }[];
+  /** On the timeline as `plan.revised` (client-visible fields only: see the gateway's views). */
+  event: Record<string, unknown>;
+}
+
+/** What a revision's author may answer instead of a revision: its own refusal (e.g. field errors). */
+export type Declined<E> = { declined: E };
+
+/**
+ * The versions of a job's plan while it waits for approval: edits, re-plans, change requests and
+ * the approval itself, each a compare-and-set on the job in one transaction with its shots, so the
+ * shots the render pools are sent are always those of the version that was approved.
+ */
+export class PlanStore {
+  constructor(readonly db: Firestore) {}
+
+  private jobRef(jobId: string): DocumentReference {
+    return this.db.collection('jobs').doc(jobId);
+  }
+
+  private event(tx: Transaction, jobId: string, key: string, type: string, data: Record<string, unknown>) {
+    tx.set(this.jobRef(jobId).collection('events').doc(key), { type, at: Timestamp.now(), data });
+  }
+
+  /** The checks every change shares: waiting for approval, not approved, at the version named. */
+  private check(job: Job | null, version: number): PlanRefusal | null {
+    if (!job) return { ok: false, why: 'not_found' };
+    if (job.status !== 'AWAITING_APPROVAL') return { ok: false, why: 'state', status: job.status };
+    if (!job.plan) return { ok: false, why: 'no_plan' };
+    const current = planVersionOf(job);
+    if (version !== current) return { ok: false, why: 'stale', version: current };
+    if (job.plan.approval) return { ok: false, why: 'approved', version: job.plan.approval.version };
+    return null;
+  }
+
+  private async readJob(tx: Transaction, jobId: string): Promise<Job | null> {
+    const snap = await tx.get(this.jobRef(jobId));
+    return snap.exists ? (snap.data() as Job) : null;
+  }
+
+  /**
+   * Records that `by` approved `version`. A repeat of the same approval is `repeated` (the
+   * gateway publishes it again: the first publish may have been lost); another version is stale.
+   */
+  async approve(
+    jobId: string,
+    version: number,
+    by: string,
+  ): Promise<{ ok: true; job: Job; repeated: boolean } | PlanRefusal> {
+    return runJobTransaction(this.db, 'approvePlan', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      if (job?.status === 'AWAITING_APPROVAL' && job.plan?.approval?.version === version) {
+        return { ok: true, job, repeated: true } as const;
+      }
+      const refused = this.check(job, version);
+      if (refused) return refused;
+      const approval = { version, by, at: Timestamp.now() };
+      tx.update(this.jobRef(jobId), { 'plan.approval': approval, updatedAt: approval.at });
+      this.event(tx, jobId, `plan-v${version}-approved`, 'plan.approved', { planVersion: version, by });
+      const plan = { ...job!.plan!, approval };
+      return { ok: true, job: { ...job!, plan }, repeated: false } as const;
+    });
+  }
+
+  /**
+   * Stores a new version of the plan made by `revise` from the job and its current shots, if the
+   * plan is still at `version`: the job's plan and every shot document change together (shots the
+   * new version no longer has are deleted). `kind` says whose change it is: an edit is refused
+   * while a change request is pending; a re-plan answers one.
+   */
+  async revise<E>(
+    jobId: string,
+    version: number,
+    kind: 'edit' | 'replan',
+    revise: (job: Job, shots: Shot[]) => PlanRevision | Declined<E>,
+  ): Promise<{ ok: true; job: Job } | PlanRefusal | Declined<E>> {
+    return runJobTransaction(this.db, 'revisePlan', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      const refused = this.check(job, version);
+      if (refused) return refused;
+      const pending = job!.plan?.changesRequested;
+      if (kind === 'edit' && pending) return { ok: false, why: 'changes_pending', version } as const;
+      if (kind === 'replan' && pending?.version !== version) return { ok: false, why: 'stale', version } as const;
+      const shotDocs = await tx.get(this.jobRef(jobId).collection('shots').orderBy('index'));
+      const shots = shotDocs.docs.map((d) => d.data() as Shot);
+      const revision = revise(job!, shots);
+      if ('declined' in revision) return revision;
+      const now = Timestamp.now();
+      const keep = new Set(revision.shots.map((s) => s.spec.shotId));
+      for (const d of shotDocs.docs) if (!keep.has(d.id)) tx.delete(d.ref);
+      for (const { spec, backend } of revision.shots) {
+        const shot: Shot = {
+          jobId,
+          shotId: spec.shotId,
+          index: spec.index,
+          spec,
+          backend,
+          status: 'PENDING',
+          attempt: 1,
+          attempts: {},
+          updatedAt: now,
+        };
+        tx.set(this.jobRef(jobId).collection('shots').doc(spec.shotId), shot);
+      }
+      const plan: JobPlan = { ...revision.plan, version: version + 1, changesRequested: null };
+      const next: Job = { ...job!, plan, updatedAt: now };
+      tx.set(this.jobRef(jobId), next);
+      this.event(tx, jobId, `plan-v${version + 1}`, 'plan.revised', {
+        ...revision.event,
+        kind,
+        planVersion: version + 1,
+      });
+      return { ok: true, job: next } as const;
+    });
+  }
+
+  /**
+   * Records a change request on the plan at `version` (the director's cue; its notes join the
+   * plan's notes when the new version is made). One at a time: a second one while the first is
+   * pending is refused.
+   */
+  async requestChanges(
+    jobId: string,
+    version: number,
+    notes: string,
+    by: string,
+  ): Promise<{ ok: true; job: Job } | PlanRefusal> {
+    return runJobTransaction(this.db, 'requestPlanChanges', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      const refused = this.check(job, version);
+      if (refused) return refused;
+      if (job!.plan?.changesRequested) return { ok: false, why: 'changes_pending', version } as const;
+      const changesRequested = { version, notes, by, at: Timestamp.now() };
+      tx.update(this.jobRef(jobId), { 'plan.changesRequested': changesRequested, updatedAt: changesRequested.at });
+      this.event(tx, jobId, `plan-v${version}-changes-requested`, 'plan.changes_requested', {
+        planVersion: version,
+        notes,
+        by,
+      });
+      return { ok: true, job: { ...job!, plan: { ...job!.plan!, changesRequested } } } as const;
+    });
+  }
+
+  /**
+   * Gives up on a pending change request (the director could not answer it, or its new plan is
+   * over the budget cap): the plan stays at `version`, the timeline says why. No-op once answered.
+   */
+  async dropChangeRequest(jobId: string, version: number, reason: string): Promise<boolean> {
+    return runJobTransaction(this.db, 'dropPlanChanges', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      if (job?.plan?.changesRequested?.version !== version) return false;
+      tx.update(this.jobRef(jobId), { 'plan.changesRequested': null, updatedAt: Timestamp.now() });
+      this.event(tx, jobId, `plan-v${version}-changes-failed`, 'plan.changes_failed', {
+        planVersion: version,
+        reason: reason.slice(0, 500),
+      });
+      return true;
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { presetOf } from '@aiprod/contracts';
+import { CAMERA_MOVE_NAMES, finishCut, MediaError, renderAnimatic, type FinishClip } from '@aiprod/media';
+import type { Job, JobPlan } from '@aiprod/job-store';
+import { previewKey } from '@aiprod/storage';
+import type { DeliveryDeps } from '../app';
+
+/** Burned into every frame of a preview, end card included. */
+export const PREVIEW_MARK = 'PREVIEW';
+
+/**
+ * Renders the free preview of one plan version: every shot as the `local` backend's animatic (the
+ * same renderer, so no vendor is called), joined with exactly the final cut's timing (shot
+ * durations, the plan's transition, end card and fps, the same music bed and voice-over captions)
+ * in the brief's first aspect ratio, with a storyboard caption per shot (its visual description
+ * and camera move) and the PREVIEW mark. It reads the shots' specs only: no attempt, lease, cache
+ * entry or ledger line of the paid render is touched. No brand logo: fetching it is the paid
+ * assembly's work, and the card's timing does not depend on it.
+ */
+export async function renderPreview(
+  deps: DeliveryDeps,
+  job: Job & { plan: JobPlan },
+  planVersion: number,
+): Promise<{ uri: string; durationSeconds: number }> {
+  const shots = await deps.jobs.listShots(job.jobId);
+  if (shots.length === 0) throw new MediaError('the plan has no shots', 'invalid');
+  const plan = job.plan;
+  const aspect = job.brief.aspectRatios[0]!;
+  const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
+  const deadline = Date.now() + deps.assemblyTimeoutMs;
+  const timeLeft = () => Math.max(1, deadline - Date.now());
+  const dir = await mkdtemp(join(deps.workDir, 'preview-'));
+  try {
+    const clips: FinishClip[] = [];
+    // One shot at a time: a preview takes one core's worth and leaves the rest to paid work.
+    for (const shot of shots) {
+      const file = join(dir, `${shot.shotId}.mp4`);
+      await renderAnimatic(shot.spec, file, { timeoutMs: timeLeft() });
+      clips.push({
+        file,
+        durationSeconds: shot.spec.durationSeconds,
+        ...(shot.spec.voiceOver ? { caption: shot.spec.voiceOver } : {}),
+        storyboard: { camera: CAMERA_MOVE_NAMES[shot.spec.camera], description: shot.spec.prompt },
+      });
+    }
+    const outFile = join(dir, 'preview.mp4');
+    const [variant] = await finishCut({
+      clips,
+      transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+      endCard: {
+        brandName: job.brief.brand.name,
+        ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
+        colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
+        durationSeconds: plan.endCardSeconds,
+      },
+      ...(job.brief.musicMood ? { music: { mood: job.brief.musicMood } } : {}),
+      loudnessLufs: presetOf(job.preset).deliveryLoudnessLufs,
+      fps: plan.fps,
+      variants: [{ aspect, outFile }],
+      sourceAspect: aspect,
+      mark: PREVIEW_MARK,
+      timeoutMs: timeLeft(),
+    });
+    const key = previewKey({ tenantId: job.tenantId, jobId: job.jobId, planVersion });
+    const stored = await deps.storage.putFile(key, outFile, { contentType: 'video/mp4', move: true });
+    return { uri: stored.uri, durationSeconds: Number(variant!.durationSeconds.toFixed(3)) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

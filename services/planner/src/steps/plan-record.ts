@@ -1,0 +1,28 @@
+import type { Preset } from '@aiprod/contracts';
+import type { JobPlan, PlanRevision } from '@aiprod/job-store';
+import { audioFor, storedEstimate, type PlannedBackends } from '@aiprod/planning';
+
+/**
+ * What the job stores of a priced plan: the plan's frame, cut and estimate, and each shot's spec
+ * on its backend. The first plan and every re-plan store the same shape.
+ */
+export function planRecord(planned: PlannedBackends, preset: Preset): Omit<PlanRevision, 'event'> {
+  const { plan, estimate } = planned;
+  const record: PlanRevision['plan'] & JobPlan = {
+    director: plan.director,
+    shotIds: plan.shots.map((s) => s.shotId),
+    width: plan.width,
+    height: plan.height,
+    fps: plan.fps,
+    endCardSeconds: plan.endCardSeconds,
+    transition: plan.transition,
+    estimatedCostUsd: estimate.totalUsd,
+    estimate: storedEstimate(estimate),
+  };
+  const shots = plan.shots.map((spec, i) => {
+    const backend = planned.backends[i]!;
+    // Sound from the vendor only where the preset wants it and the backend makes it.
+    return { spec: audioFor(backend, preset) ? { ...spec, audio: true } : spec, backend };
+  });
+  return { plan: record, shots };
+}

@@ -1,0 +1,77 @@
+import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
+import type { Job } from '@aiprod/job-store';
+import { PlanningError, planBackends, planLocally, primaryBackend, type ShotPlan } from '@aiprod/planning';
+import type { Log } from '@aiprod/pubsub';
+import type { PlannerDeps } from '../app';
+import { planRecord } from './plan-record';
+import { requestPreview } from './plan-job';
+
+/**
+ * Answers a client's change request: the director plans the brief again following every note so
+ * far (the local director adds them to each shot's visual prompt; Gemini reads them beside the
+ * brief), the plan is priced like the first one, and it becomes the plan's next version while the
+ * job keeps waiting for approval. When no new plan can be made (the director fails for good, or
+ * the new plan is over the budget cap) the request is dropped with its reason on the timeline and
+ * the current version stays. A redelivery after the new version was stored finds nothing to do.
+ */
+export async function replanJob(
+  deps: PlannerDeps,
+  job: Job,
+  planVersion: number,
+  log: Log,
+  options: { lastAttempt: boolean },
+): Promise<void> {
+  const pending = job.plan?.changesRequested;
+  if (job.status !== 'AWAITING_APPROVAL' || pending?.version !== planVersion) {
+    log.info('change request already answered or no longer due', { status: job.status, planVersion });
+    return;
+  }
+  const drop = (reason: string) => deps.plans.dropChangeRequest(job.jobId, planVersion, reason);
+  const preset = presetOf(job.preset);
+  const enabledBackends: readonly BackendName[] = deps.enabledBackends;
+  const notes = [...(job.plan?.notes ?? []), pending.notes];
+  let shotPlan: ShotPlan;
+  try {
+    const { backend } = primaryBackend(job.brief, preset, { enabledBackends });
+    const context = { preset, backend, notes };
+    try {
+      shotPlan = await deps.director.plan(job.brief, context);
+    } catch (err) {
+      if (!deps.fallbackToLocal || deps.director.name === 'local') throw err;
+      shotPlan = planLocally(job.brief, context);
+    }
+  } catch (err) {
+    const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
+    if (retryable && !options.lastAttempt) throw new RetryableError((err as Error).message, undefined, { cause: err });
+    log.warn('re-plan failed; the plan stays as it is', { reason: (err as Error).message });
+    await drop(`${deps.director.name} director: ${(err as Error).message}`);
+    return;
+  }
+  const planned = planBackends(shotPlan, {
+    preset,
+    enabledBackends,
+    targetSeconds: job.brief.durationSeconds,
+    ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
+    ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+  });
+  if (!planned.estimate.withinBudget) {
+    await drop(planned.estimate.refusal ?? 'the new plan is over the budget cap');
+    return;
+  }
+  const record = planRecord(planned, preset);
+  const revised = await deps.plans.revise(job.jobId, planVersion, 'replan', () => ({
+    ...record,
+    plan: { ...record.plan, notes },
+    event: {
+      director: record.plan.director,
+      shots: record.shots.length,
+      estimatedCostUsd: record.plan.estimatedCostUsd,
+    },
+  }));
+  if (!('ok' in revised) || !revised.ok) {
+    log.info('plan changed meanwhile; re-plan not stored', { why: 'why' in revised ? revised.why : 'declined' });
+    return;
+  }
+  log.info('plan revised', { planVersion: planVersion + 1, shots: record.shots.length });
+  await requestPreview(deps, revised.job, log);
+}
