@@ -110,7 +110,10 @@ describe('the review page in a browser', () => {
 
     const plan = await waitFor(
       async () => {
-        const res = await httpsJson(`${stack.info.gatewayUrl}/v1/jobs/${jobId}/plan`, { ca, apiKey: stack.info.apiKey });
+        const res = await httpsJson(`${stack.info.gatewayUrl}/v1/jobs/${jobId}/plan`, {
+          ca,
+          apiKey: stack.info.apiKey,
+        });
         return res.status === 200 ? (JSON.parse(res.body) as { shots: { prompt: string }[] }) : undefined;
       },
       { timeoutMs: 10_000, what: 'the plan' },
@@ -128,6 +131,15 @@ describe('the review page in a browser', () => {
     // The free preview appears (delivery renders it while the job waits) and plays.
     await page.getByTestId('preview-section').waitFor({ state: 'visible', timeout: 60_000 });
     expect(await playFor(page, '[data-testid="preview"]', 1500)).toBeGreaterThan(0.5);
+    // Each card shows a frame of its own shot, taken from the preview at the shot's middle.
+    const framesOf = () =>
+      page.$$eval('[data-testid="shot-frame"]', (canvases) =>
+        (canvases as HTMLCanvasElement[]).map((c) => c.toDataURL('image/png')),
+      );
+    await waitFor(async () => (new Set(await framesOf()).size === plan.shots.length ? true : undefined), {
+      timeoutMs: 20_000,
+      what: 'a distinct frame on every card',
+    });
     await page.screenshot({ path: join(ARTIFACTS, '1-awaiting-approval.png'), fullPage: true });
 
     await page.getByTestId('approve').click();
