@@ -30,6 +30,7 @@ COPY packages/media/package.json packages/media/
 COPY packages/observability/package.json packages/observability/
 COPY packages/planning/package.json packages/planning/
 COPY packages/pubsub/package.json packages/pubsub/
+COPY packages/client/package.json packages/client/
 COPY packages/clip-checks/package.json packages/clip-checks/
 COPY packages/service-runtime/package.json packages/service-runtime/
 COPY packages/storage/package.json packages/storage/
