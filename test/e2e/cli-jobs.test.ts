@@ -89,7 +89,7 @@ it('submit --watch shows live progress line by line (not a terminal) and ends wi
   const open = await aiprod('jobs', 'open', jobId);
   expect(open.status).toBe(0);
   expect(open.stdout).toMatch(new RegExp(`^${stack.info.gatewayUrl}/review/${jobId}#`));
-  const approve = await aiprod('jobs', 'approve', jobId);
+  const approve = await aiprod('jobs', 'approve', jobId, '--version', '1');
   expect(approve.status).toBe(1);
   expect(JSON.parse(approve.stderr)).toMatchObject({ type: '/problems/conflict', exitCode: 1 });
   const cancel = await aiprod('jobs', 'cancel', jobId);

@@ -155,6 +155,46 @@ describe('the review page in a browser', () => {
     await context.close();
   }, 300_000);
 
+  it('when the plan changes while it is on screen, says so and approves only the version it shows, once its preview is ready', async () => {
+    const jobId = await awaitingApproval();
+    const url = await reviewLink(jobId);
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.getByTestId('plan-version').filter({ hasText: /^1$/ }).waitFor({ timeout: 15_000 });
+
+    // A colleague edits the plan through the API while the page is open.
+    const edited = await httpsJson(`${stack.info.gatewayUrl}/v1/jobs/${jobId}/plan`, {
+      method: 'PATCH',
+      ca,
+      apiKey: stack.info.apiKey,
+      headers: { 'if-match': '"1"' },
+      body: { shots: [{ id: 's01', camera: 'static' }] },
+    });
+    expect(edited.status).toBe(200);
+    await page.getByTestId('notice').filter({ hasText: 'changed to version 2' }).waitFor({ timeout: 30_000 });
+    await page.getByTestId('plan-version').filter({ hasText: /^2$/ }).waitFor();
+    // Approve waits for version 2's preview, then approves version 2: the version on screen.
+    await waitFor(async () => ((await page.getByTestId('approve').isEnabled()) ? true : undefined), {
+      timeoutMs: 60_000,
+      what: "the approve button, once version 2's preview is ready",
+    });
+    await page.getByTestId('approve').click();
+    const plan = await waitFor(
+      async () => {
+        const res = await httpsJson(`${stack.info.gatewayUrl}/v1/jobs/${jobId}/plan`, {
+          ca,
+          apiKey: stack.info.apiKey,
+        });
+        const body = JSON.parse(res.body) as { approvedVersion: number | null };
+        return body.approvedVersion ? body : undefined;
+      },
+      { timeoutMs: 15_000, what: 'the approval' },
+    );
+    expect(plan.approvedVersion).toBe(2);
+    await context.close();
+  }, 180_000);
+
   it('refuses a tampered link, and a link opened on another job', async () => {
     const jobId = await awaitingApproval();
     const other = await awaitingApproval();

@@ -145,16 +145,18 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
   jobs
     .command('approve <id>')
     .description('approve the plan version you reviewed (sent as If-Match); a changed plan is refused')
-    .option('--version <n>', 'the plan version to approve (default: the current one, read first)')
+    // Required: approving "whatever the plan is now" would defeat If-Match, and pay for a version
+    // someone changed after you looked (`aiprod jobs plan <id>` shows the version).
+    .requiredOption('--version <n>', 'the plan version you reviewed (aiprod jobs plan <id> shows it)')
     .option('--json', 'print the job as JSON')
     .action(
-      run(async (conn, raw: string, opts: Json & { version?: string }) => {
+      run(async (conn, raw: string, opts: Json & { version: string }) => {
         const id = jobIdArg(raw);
-        if (opts.version !== undefined && !/^[1-9]\d{0,8}$/.test(opts.version)) {
+        if (!/^[1-9]\d{0,8}$/.test(opts.version)) {
           throw usage('--version must be a plan version: a whole number from 1');
         }
         const c = conn();
-        const etag = opts.version ? `"${opts.version}"` : await currentPlanEtag(c, id);
+        const etag = `"${opts.version}"`;
         const job = unwrap(
           await c.client.POST('/v1/jobs/{id}/approve', { params: { path: { id }, header: { 'If-Match': etag } } }),
         ) as JobView;
@@ -207,15 +209,6 @@ const shotRow = (s: JobEstimate['shots'][number]) => [s.shotId, s.backend, s.dur
 const money = (v: unknown) => (typeof v === 'number' ? v.toFixed(2) : null);
 
 type PlanView = components['schemas']['Plan'];
-
-/** The ETag of the plan as it is now: the version an approval without --version names. */
-async function currentPlanEtag(conn: JobsConnection, id: string): Promise<string> {
-  const result = await conn.client.GET('/v1/jobs/{id}/plan', { params: { path: { id } } });
-  unwrap(result);
-  const etag = result.response.headers.get('etag');
-  if (!etag) throw new Error('the plan came without an ETag: cannot say which version is approved');
-  return etag;
-}
 
 function planText(plan: PlanView): string {
   const t = plan.totals;

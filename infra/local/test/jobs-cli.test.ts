@@ -31,6 +31,7 @@ it.each([
   [['jobs', 'estimate', notJson], /is not JSON/],
   [['jobs', 'watch', '../etc/passwd'], /is not a job id/],
   [['jobs', 'plan', 'job x'], /is not a job id/],
+  [['jobs', 'approve', 'job_1'], /required option '--version <n>' not specified/],
   [['jobs', 'approve', 'job_1', '--version', '0'], /--version must be a plan version/],
   [['jobs', 'approve', 'job_1', '--version', 'latest'], /--version must be a plan version/],
   [['jobs', 'cancel'], /missing required argument 'id'/],

@@ -160,12 +160,19 @@ async function refresh() {
   if (job.error) notice(`${job.error.reason}: ${job.error.message}`, 'error');
   const plan = await api('/plan').catch((e) => (e.status === 404 || e.status === 409 ? null : Promise.reject(e)));
   if (plan) {
-    planVersion = plan.version ?? null;
     if ($('storyboard').dataset.version !== String(plan.version)) {
+      // Someone changed the plan while it was on screen: say so, the approval names what is shown.
+      if (planVersion !== null)
+        notice(`The plan changed to version ${plan.version} while you were looking: review it again before approving.`);
       renderStoryboard(plan);
       $('storyboard').dataset.version = String(plan.version);
     }
+    // Approval names the version on screen (If-Match), never one the page has not shown.
+    planVersion = plan.version ?? null;
     renderPreview(plan);
+    // While a preview of this version is being made, wait for it: approving means having seen it.
+    $('approve').disabled =
+      plan.preview?.status === 'RENDERING' || (plan.preview?.status === 'READY' && plan.preview.current === false);
   }
   $('actions').hidden = job.status !== 'AWAITING_APPROVAL';
   if (job.status === 'DELIVERED') renderDelivered(job);
@@ -177,12 +184,12 @@ async function act(button, run, done) {
   try {
     await run();
     notice(done);
-    await refresh();
   } catch (e) {
     notice(e.message, 'error');
-  } finally {
-    button.disabled = false;
   }
+  button.disabled = false;
+  // refresh() decides again whether approving is possible (a preview may still be rendering).
+  await refresh().catch((e) => notice(e.message, 'error'));
 }
 
 /** Live progress: the job's SSE feed read with fetch (EventSource cannot send the token). */
@@ -197,6 +204,9 @@ async function follow() {
           ...(lastId ? { 'last-event-id': lastId } : {}),
         },
       });
+      // An expired or refused link ends the feed: listening again would only fail again.
+      if (res.status === 401)
+        return notice('This review link is not valid or has expired. Ask for a new one.', 'error');
       if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';

@@ -46,6 +46,10 @@ export const ReviewLinkSchema = Type.Object(
 export function reviewRoutes(deps: ReviewRoutesDeps): Router {
   const router = Router();
   router.post('/v1/jobs/:id/review-link', deps.requireScope('jobs:read'), async (req, res) => {
+    // A link cannot make links (its holder could otherwise outlive its expiry). Checked here, on
+    // the route itself, whatever spelling of the path reached it (express matches paths without
+    // regard to case or a trailing slash).
+    if (req.principal?.via === 'review_link') throw new HttpProblem('forbidden', 'a review link cannot create links');
     const job = await jobOfCaller(req, res, deps.jobs);
     const checked = validate(ReviewLinkRequestSchema, req.body ?? {});
     if (!checked.ok)
