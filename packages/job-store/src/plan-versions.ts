@@ -15,7 +15,9 @@ export type PlanRefusal =
   /** The plan is approved: it is what the render uses and no longer changes (409). */
   | { ok: false; why: 'approved'; version: number }
   /** The director is answering a change request; the plan changes when it has (409). */
-  | { ok: false; why: 'changes_pending'; version: number };
+  | { ok: false; why: 'changes_pending'; version: number }
+  /** Changes were requested on this version: it is not the one to approve; the next one is (409). */
+  | { ok: false; why: 'changes_requested'; version: number };
 
 /** A new version of a plan: the plan's fields (its version is set here) and every shot of it. */
 export interface PlanRevision {
@@ -76,6 +78,9 @@ export class PlanStore {
       }
       const refused = this.check(job, version);
       if (refused) return refused;
+      // Approving now would strand the director's answer (its re-plan is refused once approved)
+      // and leave a rendering job showing a request nobody will answer.
+      if (job!.plan!.changesRequested) return { ok: false, why: 'changes_requested', version } as const;
       const approval = { version, by, at: Timestamp.now() };
       tx.update(this.jobRef(jobId), { 'plan.approval': approval, updatedAt: approval.at });
       this.event(tx, jobId, `plan-v${version}-approved`, 'plan.approved', { planVersion: version, by });

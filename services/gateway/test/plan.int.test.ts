@@ -343,6 +343,29 @@ describe('POST /v1/jobs/{id}/approve', () => {
 });
 
 describe('POST /v1/jobs/{id}/plan/changes', () => {
+  it('holds the approval of a version while a change request on it is pending (409), and records nothing', async () => {
+    const id = await waiting();
+    const asked = await call('post', `/v1/jobs/${id}/plan/changes`, {
+      key: h.keys.readWrite,
+      body: { notes: 'Warmer light' },
+      ifMatch: '"1"',
+    });
+    expect(asked.status).toBe(202);
+    const before = (await h.jobs.getJob(id))!;
+    // Approving version 1 now would leave the director's answer nowhere to go and a rendering job
+    // still showing the request.
+    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"1"' });
+    expect(res.status).toBe(409);
+    expect(problem(res).type).toBe(problemTypeUri('conflict'));
+    expect(res.body.detail).toMatch(/changes were requested for this version; wait for the new version/);
+    const after = (await h.jobs.getJob(id))!;
+    expect(after).toEqual(before);
+    expect(after.status).toBe('AWAITING_APPROVAL');
+    expect(after.plan!.approval).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.published('aiprod.job.approved.v1').filter((m) => m.jobId === id)).toEqual([]);
+  });
+
   it('records the notes and asks the planner to plan again; one request at a time', async () => {
     const id = await waiting();
     const notes = 'Show the shoe at night, less text';
