@@ -3,6 +3,14 @@ import type { BackendName, JobStatus, ShotSpec } from '@aiprod/contracts';
 import { runJobTransaction } from './firestore';
 import { planVersionOf, type Job, type JobPlan, type Shot } from './types';
 
+/**
+ * The most versions a job's plan may have. Every change request runs the director again (a paid
+ * Gemini call) and adds its notes to `plan.notes`, which every later re-plan sends along; without
+ * a bound one job could spend without limit and grow its document towards Firestore's 1 MiB. A
+ * client still changing its mind after this many versions is better served by a new job.
+ */
+export const MAX_PLAN_VERSIONS = 20;
+
 /** Why a plan could not be approved or changed: each maps to one HTTP answer in the gateway. */
 export type PlanRefusal =
   | { ok: false; why: 'not_found' }
@@ -15,7 +23,11 @@ export type PlanRefusal =
   /** The plan is approved: it is what the render uses and no longer changes (409). */
   | { ok: false; why: 'approved'; version: number }
   /** The director is answering a change request; the plan changes when it has (409). */
-  | { ok: false; why: 'changes_pending'; version: number };
+  | { ok: false; why: 'changes_pending'; version: number }
+  /** Changes were requested on this version: it is not the one to approve; the next one is (409). */
+  | { ok: false; why: 'changes_requested'; version: number }
+  /** The plan has MAX_PLAN_VERSIONS versions: no edit or change request makes another (409). */
+  | { ok: false; why: 'too_many_versions'; max: number };
 
 /** A new version of a plan: the plan's fields (its version is set here) and every shot of it. */
 export interface PlanRevision {
@@ -24,6 +36,8 @@ export interface PlanRevision {
   /** On the timeline as `plan.revised` (client-visible fields only: see the gateway's views). */
   event: Record<string, unknown>;
 }
+
+const tooMany = { ok: false, why: 'too_many_versions', max: MAX_PLAN_VERSIONS } as const;
 
 /** What a revision's author may answer instead of a revision: its own refusal (e.g. field errors). */
 export type Declined<E> = { declined: E };
@@ -76,6 +90,9 @@ export class PlanStore {
       }
       const refused = this.check(job, version);
       if (refused) return refused;
+      // Approving now would strand the director's answer (its re-plan is refused once approved)
+      // and leave a rendering job showing a request nobody will answer.
+      if (job!.plan!.changesRequested) return { ok: false, why: 'changes_requested', version } as const;
       const approval = { version, by, at: Timestamp.now() };
       tx.update(this.jobRef(jobId), { 'plan.approval': approval, updatedAt: approval.at });
       this.event(tx, jobId, `plan-v${version}-approved`, 'plan.approved', { planVersion: version, by });
@@ -102,6 +119,8 @@ export class PlanStore {
       if (refused) return refused;
       const pending = job!.plan?.changesRequested;
       if (kind === 'edit' && pending) return { ok: false, why: 'changes_pending', version } as const;
+      // A re-plan answers a request accepted below the cap, so only edits are checked here.
+      if (kind === 'edit' && version >= MAX_PLAN_VERSIONS) return tooMany;
       if (kind === 'replan' && pending?.version !== version) return { ok: false, why: 'stale', version } as const;
       const shotDocs = await tx.get(this.jobRef(jobId).collection('shots').orderBy('index'));
       const shots = shotDocs.docs.map((d) => d.data() as Shot);
@@ -152,6 +171,7 @@ export class PlanStore {
       const refused = this.check(job, version);
       if (refused) return refused;
       if (job!.plan?.changesRequested) return { ok: false, why: 'changes_pending', version } as const;
+      if (version >= MAX_PLAN_VERSIONS) return tooMany;
       const changesRequested = { version, notes, by, at: Timestamp.now() };
       tx.update(this.jobRef(jobId), { 'plan.changesRequested': changesRequested, updatedAt: changesRequested.at });
       this.event(tx, jobId, `plan-v${version}-changes-requested`, 'plan.changes_requested', {

@@ -343,6 +343,29 @@ describe('POST /v1/jobs/{id}/approve', () => {
 });
 
 describe('POST /v1/jobs/{id}/plan/changes', () => {
+  it('holds the approval of a version while a change request on it is pending (409), and records nothing', async () => {
+    const id = await waiting();
+    const asked = await call('post', `/v1/jobs/${id}/plan/changes`, {
+      key: h.keys.readWrite,
+      body: { notes: 'Warmer light' },
+      ifMatch: '"1"',
+    });
+    expect(asked.status).toBe(202);
+    const before = (await h.jobs.getJob(id))!;
+    // Approving version 1 now would leave the director's answer nowhere to go and a rendering job
+    // still showing the request.
+    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"1"' });
+    expect(res.status).toBe(409);
+    expect(problem(res).type).toBe(problemTypeUri('conflict'));
+    expect(res.body.detail).toMatch(/changes were requested for this version; wait for the new version/);
+    const after = (await h.jobs.getJob(id))!;
+    expect(after).toEqual(before);
+    expect(after.status).toBe('AWAITING_APPROVAL');
+    expect(after.plan!.approval).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.published('aiprod.job.approved.v1').filter((m) => m.jobId === id)).toEqual([]);
+  });
+
   it('records the notes and asks the planner to plan again; one request at a time', async () => {
     const id = await waiting();
     const notes = 'Show the shoe at night, less text';
@@ -377,6 +400,41 @@ describe('POST /v1/jobs/{id}/plan/changes', () => {
         .status,
     ).toBe(412);
   });
+});
+
+describe('the number of plan versions', () => {
+  it('stops at 20: a further edit or change request is 409 and stores nothing; the last version can still be approved', async () => {
+    const id = await waiting();
+    for (let v = 1; v < 20; v++) {
+      const res = await call('patch', `/v1/jobs/${id}/plan`, {
+        key: h.keys.readWrite,
+        ifMatch: `"${v}"`,
+        body: { shots: [{ id: 's01', prompt: `Take ${v + 1} of the opening shot` }] },
+      });
+      expect(res.status).toBe(200);
+    }
+    const before = (await h.jobs.getJob(id))!;
+    expect(before.plan!.version).toBe(20);
+    const edit = await call('patch', `/v1/jobs/${id}/plan`, {
+      key: h.keys.readWrite,
+      ifMatch: '"20"',
+      body: { shots: [{ id: 's01', prompt: 'One more take' }] },
+    });
+    expect(edit.status).toBe(409);
+    expect(problem(edit).type).toBe(problemTypeUri('conflict'));
+    expect(edit.body.detail).toMatch(/this job has reached 20 plan versions; submit a new job/);
+    const changes = await call('post', `/v1/jobs/${id}/plan/changes`, {
+      key: h.keys.readWrite,
+      body: { notes: 'Once more' },
+      ifMatch: '"20"',
+    });
+    expect(changes.status).toBe(409);
+    expect(changes.body.detail).toMatch(/this job has reached 20 plan versions/);
+    expect(await h.jobs.getJob(id)).toEqual(before);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.published('aiprod.plan.changes.requested.v1').filter((m) => m.jobId === id)).toEqual([]);
+    expect((await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"20"' })).status).toBe(202);
+  }, 30_000);
 });
 
 describe('the OpenAPI document against this suite', () => {

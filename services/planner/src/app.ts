@@ -44,3 +44,30 @@ export function plannerSweep(deps: PlannerDeps): SweepPolicies<'planner'> {
   };
   return { QUEUED: replan, PLANNING: replan, AWAITING_APPROVAL: { maxSweeps: 0 } };
 }
+
+/**
+ * A dead-lettered change request must not fail the job (the runtime's default for a dead letter):
+ * the job still has a plan the client can approve. The request is dropped instead (on the
+ * timeline as plan.changes_failed), so the version can be approved or changed again.
+ */
+export async function planLetterSuperseded(
+  deps: PlannerDeps,
+  letter: { topic: string; jobId?: string; data: string },
+): Promise<string | null> {
+  if (letter.topic !== 'aiprod.plan.changes.requested.v1') return null;
+  let planVersion = NaN;
+  try {
+    planVersion = Number((JSON.parse(letter.data) as { planVersion?: unknown }).planVersion);
+  } catch {
+    // Not even JSON: no version to drop, and still nothing to fail the job over.
+  }
+  if (letter.jobId && Number.isSafeInteger(planVersion) && planVersion >= 1) {
+    // A no-op when the request was answered meanwhile, or a later one is pending.
+    await deps.plans.dropChangeRequest(
+      letter.jobId,
+      planVersion,
+      'the change request could not be answered: its message was not handled after every delivery attempt',
+    );
+  }
+  return 'a change request failed; the plan stays at its version';
+}

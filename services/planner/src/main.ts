@@ -6,7 +6,7 @@ import { parseFallbackPolicy } from '@aiprod/contracts';
 import { PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { buildPlanner, plannerSweep } from './app';
+import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
 import { loadEnv, type PlannerEnv } from './env';
 
 function directorFromEnv(env: PlannerEnv): CreativeDirector {
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     deps,
     handlers: buildPlanner(deps),
     sweep: plannerSweep(deps),
+    // A dead-lettered change request drops the request, not the job.
+    deadLetterSuperseded: (letter) => planLetterSuperseded(deps, letter),
     sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,

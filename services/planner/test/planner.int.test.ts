@@ -11,7 +11,8 @@ import {
 } from '@aiprod/planning';
 import type { HandlerContext } from '@aiprod/pubsub';
 import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
-import { buildPlanner, type PlannerDeps } from '../src/app';
+import { recordDeadLetter } from '@aiprod/service-runtime';
+import { buildPlanner, planLetterSuperseded, type PlannerDeps } from '../src/app';
 
 const env = emulatorProject('planner', 'planner');
 const { db, jobs, log } = env;
@@ -360,6 +361,59 @@ describe('planner: plan versions before approval', () => {
     expect(await jobs.listShots(jobId)).toEqual(shots);
     const failed = (await jobs.listEvents(jobId)).find((e) => e.type === 'plan.changes_failed');
     expect(failed?.data).toMatchObject({ planVersion: 1, reason: expect.stringMatching(/vendor down/) });
+  });
+
+  it('drops a change request whose new plan cannot be priced, on the last delivery, rather than dead-lettering it', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await waitingJob(deps);
+    await plans.requestChanges(jobId, 1, 'Anything', 'key:test');
+    // A director answer with no shots: assigning backends to it throws (a bug, so retried).
+    const hollow: CreativeDirector = {
+      name: 'hollow',
+      plan: async (b, c) => ({ ...(await localDirector.plan(b, c)), shots: [] }),
+    };
+    const msg = { v: 1 as const, jobId, tenantId: 't-free', planVersion: 1 };
+    await expect(deliverTo({ ...deps, director: hollow }, 'aiprod.plan.changes.requested.v1', msg)).rejects.toThrow();
+    expect((await jobs.getJob(jobId))!.plan!.changesRequested).toMatchObject({ version: 1 });
+    await deliverTo({ ...deps, director: hollow }, 'aiprod.plan.changes.requested.v1', msg, 5);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 1, changesRequested: null });
+    const failed = (await jobs.listEvents(jobId)).find((e) => e.type === 'plan.changes_failed');
+    expect(failed?.data).toMatchObject({ planVersion: 1, reason: expect.stringMatching(/needs shots/) });
+  });
+
+  it('a dead-lettered change request drops the request, not the job: it keeps waiting at its version', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await waitingJob(deps);
+    const shots = await jobs.listShots(jobId);
+    await plans.requestChanges(jobId, 1, 'Anything', 'key:test');
+    // As the dead-letter watcher hands it on after the last delivery (whatever threw: the director,
+    // Firestore, a bug), with the message's own body.
+    const letter = {
+      subscription: 'aiprod.plan.changes.requested.v1.planner',
+      topic: 'aiprod.plan.changes.requested.v1' as const,
+      messageId: randomBytes(4).toString('hex'),
+      jobId,
+      data: JSON.stringify({ v: 1, jobId, tenantId: 't-free', planVersion: 1 }),
+    };
+    await recordDeadLetter(deps, letter, (l) => planLetterSuperseded(deps, l));
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 1, changesRequested: null });
+    expect(await jobs.listShots(jobId)).toEqual(shots);
+    const events = await jobs.listEvents(jobId);
+    expect(events.find((e) => e.type === 'plan.changes_failed')?.data).toMatchObject({
+      planVersion: 1,
+      reason: expect.stringMatching(/could not be answered/),
+    });
+    expect(events.find((e) => e.type === 'message.superseded')?.data).toMatchObject({ step: 'revising the plan' });
+    // The version can be approved now (a pending request would hold it).
+    expect(await plans.approve(jobId, 1, 'key:test')).toMatchObject({ ok: true });
+    // A letter of any other topic is not the planner's to excuse: the job fails as before.
+    const other = { ...letter, topic: 'aiprod.job.requested.v1' as const };
+    expect(await planLetterSuperseded(deps, other)).toBeNull();
   });
 
   it('renders exactly the approved version: its edited prompt goes to the render pool; an unrecorded approval starts nothing', async () => {

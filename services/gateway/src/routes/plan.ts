@@ -48,6 +48,13 @@ function refusalProblem(jobId: string, refusal: PlanRefusal): HttpProblem {
       return new HttpProblem('conflict', `version ${refusal.version} of the plan is approved and no longer changes`);
     case 'changes_pending':
       return new HttpProblem('conflict', 'the director is answering a change request; the plan changes when it has');
+    case 'too_many_versions':
+      return new HttpProblem('conflict', `this job has reached ${refusal.max} plan versions; submit a new job`);
+    case 'changes_requested':
+      return new HttpProblem(
+        'conflict',
+        `changes were requested for this version; wait for the new version (the plan is at version ${refusal.version})`,
+      );
   }
 }
 

@@ -1,6 +1,13 @@
 import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
 import type { Job } from '@aiprod/job-store';
-import { PlanningError, planBackends, planLocally, primaryBackend, type ShotPlan } from '@aiprod/planning';
+import {
+  PlanningError,
+  planBackends,
+  planLocally,
+  primaryBackend,
+  type PlannedBackends,
+  type ShotPlan,
+} from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
 import { planRecord } from './plan-record';
@@ -10,9 +17,11 @@ import { requestPreview } from './plan-job';
  * Answers a client's change request: the director plans the brief again following every note so
  * far (the local director adds them to each shot's visual prompt; Gemini reads them beside the
  * brief), the plan is priced like the first one, and it becomes the plan's next version while the
- * job keeps waiting for approval. When no new plan can be made (the director fails for good, or
- * the new plan is over the budget cap) the request is dropped with its reason on the timeline and
- * the current version stays. A redelivery after the new version was stored finds nothing to do.
+ * job keeps waiting for approval. When no new plan can be made (the director fails for good, its
+ * answer cannot be priced, or the new plan is over the budget cap) the request is dropped with its
+ * reason on the timeline and the current version stays. A redelivery after the new version was
+ * stored finds nothing to do; a message that dead-letters anyway is dropped by
+ * planLetterSuperseded (app.ts), never failing the job.
  */
 export async function replanJob(
   deps: PlannerDeps,
@@ -30,30 +39,33 @@ export async function replanJob(
   const preset = presetOf(job.preset);
   const enabledBackends: readonly BackendName[] = deps.enabledBackends;
   const notes = [...(job.plan?.notes ?? []), pending.notes];
-  let shotPlan: ShotPlan;
+  let planned: PlannedBackends;
+  // Everything that can throw before the new version is stored (the director, and pricing its
+  // answer) is in here, so the last delivery drops the request rather than dead-lettering it.
   try {
     const { backend } = primaryBackend(job.brief, preset, { enabledBackends });
     const context = { preset, backend, notes };
+    let shotPlan: ShotPlan;
     try {
       shotPlan = await deps.director.plan(job.brief, context);
     } catch (err) {
       if (!deps.fallbackToLocal || deps.director.name === 'local') throw err;
       shotPlan = planLocally(job.brief, context);
     }
+    planned = planBackends(shotPlan, {
+      preset,
+      enabledBackends,
+      targetSeconds: job.brief.durationSeconds,
+      ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
+      ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+    });
   } catch (err) {
     const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
     if (retryable && !options.lastAttempt) throw new RetryableError((err as Error).message, undefined, { cause: err });
     log.warn('re-plan failed; the plan stays as it is', { reason: (err as Error).message });
-    await drop(`${deps.director.name} director: ${(err as Error).message}`);
+    await drop(`re-plan with the ${deps.director.name} director: ${(err as Error).message}`);
     return;
   }
-  const planned = planBackends(shotPlan, {
-    preset,
-    enabledBackends,
-    targetSeconds: job.brief.durationSeconds,
-    ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
-    ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
-  });
   if (!planned.estimate.withinBudget) {
     await drop(planned.estimate.refusal ?? 'the new plan is over the budget cap');
     return;
