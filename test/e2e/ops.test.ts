@@ -250,9 +250,26 @@ describe('operator commands on the local platform', () => {
       { timeoutMs: 120_000, intervalMs: 500, what: 'the job failed by the dead letter' },
     );
     expect(failed.error?.reason).toBe('dead_lettered');
+    // Normally ~0.1 s; twice, on a loaded machine, it took over 20 s (cause not found yet): on a
+    // timeout the hooks, the job's timeline and delivery's log are printed to find it.
     await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === 'FAILED'), {
-      timeoutMs: 20_000,
+      timeoutMs: 60_000,
       what: 'the FAILED webhook',
+    }).catch(async (e) => {
+      console.log('HOOKS', JSON.stringify(hooksOf(jobId).map((h) => h.body)).slice(0, 3000));
+      console.log(
+        'EVENTS',
+        JSON.stringify((await jobs.listEvents(jobId)).map((ev) => [ev.type, ev.data])).slice(-4000),
+      );
+      console.log(
+        'DLOG',
+        readFileSync(join(stack.info.logsDir, 'delivery.log'), 'utf8')
+          .split('\n')
+          .filter((l: string) => /webhook|finished|error|warn/i.test(l))
+          .slice(-30)
+          .join('\n'),
+      );
+      throw e;
     });
 
     const subscription = 'aiprod.job.assemble.v1.delivery';
