@@ -6,3 +6,4 @@ export * from './errors';
 export * from './presets';
 export * from './validation';
 export * from './fallback';
+export * from './plan-estimate';

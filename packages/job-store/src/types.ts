@@ -1,5 +1,6 @@
 import type { Timestamp } from '@google-cloud/firestore';
 import type {
+  StoredPlanEstimate,
   BackendName,
   Brief,
   ErrorClass,
@@ -65,36 +66,8 @@ export interface JobPreview {
   at: Timestamp;
 }
 
-/** What the planner stores of its estimate (the full shape is @aiprod/planning's JobEstimate). */
-export interface JobPlanEstimate {
-  priceTableVersion: string;
-  currency: string;
-  firstPassUsd: number;
-  /** With expected retakes; the figure compared with the auto-approve limit. */
-  totalUsd: number;
-  /** Every vendor task the plan could run, billed; the figure the budget cap was compared with. */
-  worstCaseUsd: number;
-  budgetCapUsd?: number;
-  shots: {
-    shotId: string;
-    backend: BackendName;
-    model: string;
-    durationSeconds: number;
-    firstAttemptUsd: number;
-    expectedUsd: number;
-    worstCaseUsd: number;
-    degraded?: { from: BackendName; reason: string };
-    /** The shot's backend and its fallbacks, each priced per attempt (absent on older plans). */
-    fallbackChain?: {
-      backend: BackendName;
-      model: string;
-      durationSeconds: number;
-      attempts: number;
-      attemptUsd: number;
-    }[];
-  }[];
-  notes: string[];
-}
+/** What the planner stores of its estimate with a plan (the full shape is @aiprod/planning's JobEstimate). */
+export type JobPlanEstimate = StoredPlanEstimate;
 
 /** A plan's version: its ETag and what an approval names. */
 export const planVersionOf = (job: Pick<Job, 'plan'>): number => job.plan?.version ?? 1;

@@ -21,6 +21,7 @@ import {
   observe,
   observeGauge,
   recordExpectedFailure,
+  secondsSince,
   recordSpanError,
   withExtractedContext,
 } from '@aiprod/observability';
@@ -311,7 +312,7 @@ function consumerMetrics(subscription: string) {
         },
         done: () => {
           held.delete(key);
-          observe('pubsubHandleDuration', (performance.now() - startedMs) / 1000, { subscription, outcome });
+          observe('pubsubHandleDuration', secondsSince(startedMs), { subscription, outcome });
           count('pubsubMessages', { subscription, outcome });
         },
       };

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { count, observe } from '@aiprod/observability';
+import { count, observe, secondsSince } from '@aiprod/observability';
 import { routeOf } from './tracing';
 
 /**
@@ -15,7 +15,7 @@ export function requestMetrics(): RequestHandler {
       const route = routeLabel(req);
       // An event stream is open for as long as the client listens: its duration is not latency.
       if (!res.getHeader('content-type')?.toString().startsWith('text/event-stream'))
-        observe('httpRequestDuration', (performance.now() - started) / 1000, { route, method: req.method });
+        observe('httpRequestDuration', secondsSince(started), { route, method: req.method });
       count('httpRequests', { route, method: req.method, code: String(res.statusCode) });
     });
     next();

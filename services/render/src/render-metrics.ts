@@ -1,7 +1,7 @@
 import type { Firestore } from '@google-cloud/firestore';
 import type { CircuitBreakerPolicy } from 'cockatiel';
 import { getMonthlySpend, type RenderTry, type ShotAttempt, type TenantStore } from '@aiprod/job-store';
-import { count, observe, setGauge } from '@aiprod/observability';
+import { count, observe, secondsSince, setGauge } from '@aiprod/observability';
 import type { BackendName } from '@aiprod/contracts';
 import type { Log } from '@aiprod/pubsub';
 import type { VideoBackend } from './backends/backend';
@@ -24,7 +24,7 @@ export function timedBackend(backend: VideoBackend): VideoBackend {
         outcome = backend.classify(error).class;
         throw error;
       } finally {
-        observe('vendorRequestDuration', (performance.now() - started) / 1000, {
+        observe('vendorRequestDuration', secondsSince(started), {
           backend: backend.name,
           operation,
           outcome,
