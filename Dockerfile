@@ -35,6 +35,7 @@ COPY packages/clip-checks/package.json packages/clip-checks/
 COPY packages/service-runtime/package.json packages/service-runtime/
 COPY packages/storage/package.json packages/storage/
 COPY packages/testing/package.json packages/testing/
+COPY packages/vendor-catalogue/package.json packages/vendor-catalogue/
 COPY packages/webhooks/package.json packages/webhooks/
 COPY services/delivery/package.json services/delivery/
 COPY services/gateway/package.json services/gateway/

@@ -2,8 +2,8 @@ import type { BackendName } from './catalogue';
 
 /**
  * The part of a cost estimate kept with a plan on the job: the totals and, per shot, the three
- * figures and the priced fallback chain the storyboard shows. The planning package makes it from
- * its full estimate (`storedEstimate`); the job store keeps it (`JobPlanEstimate`). The rest of
+ * figures and the priced fallback chain the storyboard shows. The vendor catalogue makes it from
+ * the full estimate (`storedEstimate`); the job store keeps it (`JobPlanEstimate`). The rest of
  * an estimate (other backends, assumptions) is recomputable from the plan.
  */
 export interface StoredPlanEstimate {

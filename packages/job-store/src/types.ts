@@ -66,7 +66,7 @@ export interface JobPreview {
   at: Timestamp;
 }
 
-/** What the planner stores of its estimate with a plan (the full shape is @aiprod/planning's JobEstimate). */
+/** What the planner stores of its estimate with a plan (the full shape is @aiprod/contracts' JobEstimate). */
 export type JobPlanEstimate = StoredPlanEstimate;
 
 /** A plan's version: its ETag and what an approval names. */

@@ -1,53 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PRESETS, validate, type Brief } from '@aiprod/contracts';
+import { JobEstimateSchema, PRESETS, validate, type Brief } from '@aiprod/contracts';
 import { aBrief } from '@aiprod/testing';
+import { checkPlan, PRICE_TABLE } from '@aiprod/vendor-catalogue';
 import { planLocally } from './director/local';
-import { estimateBrief, estimatePlan, JobEstimateSchema, planBackends } from './estimate';
-import { checkPlan } from './plan';
-import { presetsView, PresetsViewSchema } from './presets-view';
-import { attemptCost, parsePriceTable, PRICE_TABLE, priceShot } from './pricing';
+import { estimateBrief, estimatePlan, planBackends } from './estimate';
 
 const sample = (name: string) =>
   JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'examples', 'briefs', `${name}.json`), 'utf8')) as Brief;
-
-describe('price table and attempt cost', () => {
-  it('is versioned data, checked when loaded', () => {
-    expect(PRICE_TABLE.version).toMatch(/^\d{4}-\d{2}-\d{2}\.\d+$/);
-    expect(PRICE_TABLE.currency).toBe('USD');
-    expect(() => parsePriceTable({ ...PRICE_TABLE, currency: 'EUR' })).toThrow(/invalid price table: \/currency/);
-  });
-
-  it('prices per output second with the audio surcharge, and Replicate per predict-second', () => {
-    expect(attemptCost('veo', 'veo-3.1-fast-generate-001', { outputSeconds: 8, resolution: '720p', audio: true })).toBe(
-      1.2,
-    );
-    expect(
-      attemptCost('veo', 'veo-3.1-fast-generate-001', { outputSeconds: 8, resolution: '720p', audio: false }),
-    ).toBe(0.8);
-    expect(attemptCost('runway', 'gen4.5', { outputSeconds: 5, resolution: '720p', audio: true })).toBe(0.6);
-    expect(attemptCost('local', 'animatic-1', { outputSeconds: 20, resolution: '1080p', audio: false })).toBe(0);
-    const wan = 'wan-video/wan-2.2-t2v-fast';
-    // Measured predict time wins over the table's factor.
-    expect(
-      attemptCost('replicate', wan, { outputSeconds: 5, resolution: '480p', audio: false, predictSeconds: 40 }),
-    ).toBe(0.061);
-    expect(attemptCost('replicate', wan, { outputSeconds: 5, resolution: '480p', audio: false })).toBe(0.0458);
-    // A 1080p request is rendered, and billed, at the model's 720p.
-    expect(attemptCost('replicate', wan, { outputSeconds: 5, resolution: '1080p', audio: false })).toBe(
-      attemptCost('replicate', wan, { outputSeconds: 5, resolution: '720p', audio: false }),
-    );
-    expect(() => attemptCost('runway', 'gen9', { outputSeconds: 5, resolution: '720p', audio: false })).toThrow(
-      /has no price for runway model gen9/,
-    );
-  });
-
-  it('prices a shot at the resolution its backend renders the frame', () => {
-    const shot = { durationSeconds: 6, width: 1080, height: 1920 };
-    expect(priceShot(shot, 'veo', { model: 'veo-3.1-generate-001', audio: true })).toBe(2.4);
-    expect(priceShot(shot, 'runway', { model: 'gen4.5', audio: false })).toBe(0.72);
-  });
-});
 
 describe('estimates', () => {
   const brief = aBrief({ durationSeconds: 30, scenes: ['Lighter every mile', 'Grip in the rain'] });
@@ -163,26 +123,5 @@ describe('estimates', () => {
     }
     // 15 s social_quick: three 5 s Wan clips at 720p, 0.0915 USD each.
     expect(estimateBrief(sample('aurora-15s')).firstPassUsd).toBe(0.2745);
-  });
-});
-
-describe('presets view', () => {
-  it('is JSON that matches its schema and shows each preset’s tier, order and variants', () => {
-    const view = JSON.parse(JSON.stringify(presetsView())) as unknown;
-    expect(validate(PresetsViewSchema, view).ok).toBe(true);
-    const [social] = presetsView();
-    expect(social).toMatchObject({
-      name: 'social_quick',
-      qualityTier: 'basic',
-      backendOrder: ['replicate', 'runway', 'local'],
-      defaultAspectRatios: ['9:16'],
-    });
-    expect(social!.backends[0]).toEqual({
-      backend: 'replicate',
-      model: 'wan-video/wan-2.2-t2v-fast',
-      tier: 'basic',
-      durations: '5, 8 s',
-    });
-    for (const p of presetsView()) expect([...p.backendOrder].sort()).toEqual([...p.allowedBackends].sort());
   });
 });

@@ -1,10 +1,8 @@
 import fc from 'fast-check';
 import { BriefSchema, PRESETS, ShotSpecSchema, validate, type Brief, type Preset } from '@aiprod/contracts';
-import { isAllowedDuration } from './backends';
-import { cutSeconds } from './durations';
+import { checkPlan, cutSeconds, isAllowedDuration, TEXT_LIMITS } from '@aiprod/vendor-catalogue';
 import { planLocally } from './director/local';
 import { estimateBrief, planBackends, primaryBackend } from './estimate';
-import { checkPlan, TEXT_LIMITS } from './plan';
 
 const RUNS = 250;
 const presets = Object.values(PRESETS);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BackendName, Brief, ContinuityRef, Preset } from '@aiprod/contracts';
-import { feasibleShotCounts } from './durations';
+import { feasibleShotCounts } from '@aiprod/vendor-catalogue';
 import { PlanningError } from './director/director';
 
 /** Frame sizes per aspect ratio; the shots are framed for the brief's first one. */

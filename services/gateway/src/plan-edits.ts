@@ -1,4 +1,5 @@
 import {
+  END_CARD_SECONDS,
   presetOf,
   tierRank,
   validate,
@@ -6,21 +7,21 @@ import {
   type Brief,
   type ContinuityRef,
   type FieldError,
+  type ShotPlan,
   type ShotSpec,
 } from '@aiprod/contracts';
 import type { Job, PlanRevision, Shot } from '@aiprod/job-store';
 import {
   BACKEND_CAPABILITIES,
   DURATION_TOLERANCE_SECONDS,
-  END_CARD_SECONDS,
   audioFor,
   checkPlan,
   cutSeconds,
   estimateAssigned,
   isAllowedDuration,
+  modelCapability,
   storedEstimate,
-  type ShotPlan,
-} from '@aiprod/planning';
+} from '@aiprod/vendor-catalogue';
 import { PlanPatchSchema, type PlanPatch } from './openapi/plan-schemas';
 
 /**
@@ -90,7 +91,7 @@ export function editableBackends(job: Job, ctx: EditContext): BackendName[] {
 }
 
 function lengthsOf(backend: BackendName): string {
-  const rule = BACKEND_CAPABILITIES[backend].durations;
+  const rule = modelCapability(backend).durations;
   if (rule.kind === 'set') return `${rule.values.join(', ')} s`;
   const unit = rule.kind === 'frames' ? 'whole frames' : 'whole seconds';
   return `${rule.minSeconds}–${rule.maxSeconds} s in ${unit}`;

@@ -1,6 +1,6 @@
 import { planVersionOf, type Job, type Shot } from '@aiprod/job-store';
-import { cutSeconds, roundUsd } from '@aiprod/planning';
 import type { BlobStore } from '@aiprod/storage';
+import { cutSeconds, roundUsd } from '@aiprod/vendor-catalogue';
 import type { PlanViewBody } from './openapi/plan-schemas';
 import { EDITABLE_SHOT_FIELDS, editableBackends, shotPlanOf, type EditContext } from './plan-edits';
 

@@ -1,7 +1,7 @@
 import request from 'supertest';
-import { presetOf, problemTypeUri, type Brief } from '@aiprod/contracts';
+import { presetOf, problemTypeUri, type Brief, type ShotPlan } from '@aiprod/contracts';
 import { apiKeyPrefix, type Job } from '@aiprod/job-store';
-import { estimateAssigned, type ShotPlan } from '@aiprod/planning';
+import { estimateAssigned } from '@aiprod/vendor-catalogue';
 import { waitFor } from '@aiprod/testing';
 import type { PlanViewBody } from '../src/openapi/plan-schemas';
 import { BRIEF, jobIn, plannedJob, startHarness, type Harness } from './harness';

@@ -6,9 +6,9 @@ import {
   createGeminiDirector,
   estimateBrief,
   localDirector,
-  PRICE_TABLE,
   type CreativeDirector,
 } from '@aiprod/planning';
+import { PRICE_TABLE } from '@aiprod/vendor-catalogue';
 import type { HandlerContext } from '@aiprod/pubsub';
 import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
 import { recordDeadLetter } from '@aiprod/service-runtime';

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { parseFallbackPolicy } from '@aiprod/contracts';
 import { RenderCache, ShotAttempts, TenantStore, recordSpend } from '@aiprod/job-store';
-import { attemptCost, resolutionFor } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
+import { attemptCost, modelCapability, resolutionFor } from '@aiprod/vendor-catalogue';
 import { buildRender, buildRenderSweep, type RenderDeps } from './app';
 import { createBackend } from './backends';
 import { loadEnv } from './env';
@@ -39,6 +39,8 @@ async function main(): Promise<void> {
   const core = createCoreDeps('render', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
   const storage = blobStoreFromEnv(env);
   const backend = timedBackend(createBackend(env, storage));
+  // A model the catalogue does not know has no known limits or price: stop here, not at the first bill.
+  modelCapability(backend.name, backend.model);
   const tenants = new TenantStore(core.db);
   const breaker = backendBreaker(policy.backends[backend.name]);
   reportBreakerState(breaker, backend.name);
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
     price: (name, model, spec, usage) =>
       attemptCost(name, model, {
         outputSeconds: usage.outputSeconds,
-        resolution: resolutionFor(name, spec.width, spec.height),
+        resolution: resolutionFor(name, spec.width, spec.height, model),
         audio: spec.audio === true,
         ...(usage.predictSeconds !== undefined ? { predictSeconds: usage.predictSeconds } : {}),
       }),

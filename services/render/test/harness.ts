@@ -13,7 +13,7 @@ import {
   type TopicName,
 } from '@aiprod/contracts';
 import { MessageLedger, RenderCache, ShotAttempts, recordSpend } from '@aiprod/job-store';
-import { attemptCost, resolutionFor } from '@aiprod/planning';
+import { attemptCost, resolutionFor } from '@aiprod/vendor-catalogue';
 import { Publisher } from '@aiprod/pubsub';
 import { createBlobStore } from '@aiprod/storage';
 import { aBrief, aShotSpec, emulatorProject } from '@aiprod/testing';
@@ -89,7 +89,7 @@ export function renderHarness(name: string) {
       price: (b, model, spec, usage) =>
         attemptCost(b, model, {
           outputSeconds: usage.outputSeconds,
-          resolution: resolutionFor(b, spec.width, spec.height),
+          resolution: resolutionFor(b, spec.width, spec.height, model),
           audio: false,
           ...(usage.predictSeconds !== undefined ? { predictSeconds: usage.predictSeconds } : {}),
         }),

@@ -1,5 +1,5 @@
 import { presetOf, type BackendName, type Brief, type Preset } from '@aiprod/contracts';
-import type { ShotPlan } from '../plan';
+import type { ShotPlan } from '@aiprod/contracts';
 
 /** What a director is told besides the brief. */
 export interface PlanContext {

@@ -1,8 +1,7 @@
 import { OAuth2Client } from 'google-auth-library';
 import { PRESETS, type Brief } from '@aiprod/contracts';
 import { aBrief, startVertexServer, type VertexServer } from '@aiprod/testing';
-import { isAllowedDuration } from '../backends';
-import { checkPlan } from '../plan';
+import { checkPlan, isAllowedDuration } from '@aiprod/vendor-catalogue';
 import { PlanningError, type PlanContext } from './director';
 import { createGeminiDirector, type GeminiDirectorOptions } from './gemini';
 

@@ -1,5 +1,5 @@
 import { Type as T, type Static } from '@sinclair/typebox';
-import { describeErrors, validate, type Brief, type ContinuityRef } from '@aiprod/contracts';
+import { describeErrors, validate, type Brief, type ContinuityRef, type ShotPlan } from '@aiprod/contracts';
 import {
   ApiError,
   GoogleGenAI,
@@ -9,9 +9,15 @@ import {
   type Schema,
 } from '@google/genai';
 import { OAuth2Client } from 'google-auth-library';
-import { BACKEND_CAPABILITIES } from '../backends';
-import { fitDurations, PLAN_FPS, TRANSITION_SECONDS, feasibleShotCounts } from '../durations';
-import { TEXT_LIMITS, checkPlan, type ShotPlan } from '../plan';
+import {
+  PLAN_FPS,
+  TEXT_LIMITS,
+  TRANSITION_SECONDS,
+  checkPlan,
+  feasibleShotCounts,
+  fitDurations,
+  modelCapability,
+} from '@aiprod/vendor-catalogue';
 import { FRAME_SIZES, briefContinuity, fitText, palettesFor } from '../shaping';
 import { PlanningError, type CreativeDirector, type PlanContext } from './director';
 
@@ -437,7 +443,7 @@ class GeminiDirector implements CreativeDirector {
   private request(brief: Brief, context: PlanContext): string {
     const { preset, backend } = context;
     const counts = feasibleShotCounts(backend, brief.durationSeconds, preset.shotCount);
-    const rule = BACKEND_CAPABILITIES[backend].durations;
+    const rule = modelCapability(backend).durations;
     const lengths = rule.kind === 'set' ? `${rule.values.join(', ')} s` : `${rule.minSeconds}–${rule.maxSeconds} s`;
     const constraints = {
       totalSeconds: brief.durationSeconds,

@@ -1,6 +1,5 @@
-import type { Brief, CameraMove, ContinuityRef, ShotSpec } from '@aiprod/contracts';
-import { fitDurations, PLAN_FPS, TRANSITION_SECONDS, preferredEndCardSeconds } from '../durations';
-import { TEXT_LIMITS, type ShotPlan } from '../plan';
+import type { Brief, CameraMove, ContinuityRef, ShotPlan, ShotSpec } from '@aiprod/contracts';
+import { fitDurations, PLAN_FPS, TEXT_LIMITS, TRANSITION_SECONDS, preferredEndCardSeconds } from '@aiprod/vendor-catalogue';
 import { FRAME_SIZES, briefContinuity, chooseShotCount, fitText, palettesFor } from '../shaping';
 import { PlanningError, defaultContext, type CreativeDirector, type PlanContext } from './director';
 

@@ -1,4 +1,4 @@
-import { attemptCost, resolutionFor, type AttemptUsage } from '@aiprod/planning';
+import { attemptCost, resolutionFor, type AttemptUsage } from '@aiprod/vendor-catalogue';
 import type { BackendName } from '@aiprod/contracts';
 
 /**
@@ -71,6 +71,6 @@ export function priceTask(
   frame: { width: number; height: number } | { resolution: AttemptUsage['resolution'] },
   usage: Omit<AttemptUsage, 'resolution'>,
 ): number {
-  const resolution = 'resolution' in frame ? frame.resolution : resolutionFor(backend, frame.width, frame.height);
+  const resolution = 'resolution' in frame ? frame.resolution : resolutionFor(backend, frame.width, frame.height, model);
   return attemptCost(backend, model, { ...usage, resolution });
 }

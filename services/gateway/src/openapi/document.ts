@@ -1,6 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
-import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
+import { BriefSchema, JobEstimateSchema, PresetsViewSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,

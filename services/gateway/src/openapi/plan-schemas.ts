@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Backend, CameraMove, ContinuityRefSchema, JobId, PlanVersion, ShotId } from '@aiprod/contracts';
-import { TEXT_LIMITS } from '@aiprod/planning';
+import { TEXT_LIMITS } from '@aiprod/vendor-catalogue';
 
 /** The storyboard (GET /v1/jobs/{id}/plan), its edits (PATCH) and change requests, in TypeBox. */
 const Closed = { additionalProperties: false } as const;

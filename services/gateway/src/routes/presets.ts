@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { presetsView } from '@aiprod/planning';
 import type { ApiKeyScope } from '@aiprod/job-store';
+import { presetsView } from '@aiprod/vendor-catalogue';
 
 /** GET /v1/presets: what each preset allows (durations, shots, backends, loudness, QA limits). */
 export function presetRoutes(deps: { requireScope: (scope: ApiKeyScope) => RequestHandler }): Router {

@@ -1,4 +1,4 @@
-import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
+import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import { planVersionOf, type Job } from '@aiprod/job-store';
 import {
   PlanningError,
@@ -6,7 +6,6 @@ import {
   planLocally,
   primaryBackend,
   type PlanContext,
-  type ShotPlan,
 } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';

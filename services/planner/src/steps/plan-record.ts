@@ -1,6 +1,7 @@
 import type { Preset } from '@aiprod/contracts';
 import type { JobPlan, PlanRevision } from '@aiprod/job-store';
-import { audioFor, storedEstimate, type PlannedBackends } from '@aiprod/planning';
+import type { PlannedBackends } from '@aiprod/planning';
+import { audioFor, storedEstimate } from '@aiprod/vendor-catalogue';
 
 /**
  * What the job stores of a priced plan: the plan's frame, cut and estimate, and each shot's spec

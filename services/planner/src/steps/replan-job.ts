@@ -1,4 +1,4 @@
-import { RetryableError, presetOf, type BackendName } from '@aiprod/contracts';
+import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import type { Job } from '@aiprod/job-store';
 import {
   PlanningError,
@@ -6,7 +6,6 @@ import {
   planLocally,
   primaryBackend,
   type PlannedBackends,
-  type ShotPlan,
 } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';

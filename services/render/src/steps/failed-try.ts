@@ -8,8 +8,8 @@ import {
   type RenderTry,
   type ShotAttempt,
 } from '@aiprod/job-store';
-import { BACKEND_CAPABILITIES, isAllowedDuration } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
+import { isAllowedDuration, modelCapability } from '@aiprod/vendor-catalogue';
 import { recordFallback } from '../render-metrics';
 import type { RenderDeps } from '../app';
 import type { BackendError } from '../backends/backend';
@@ -39,6 +39,7 @@ export async function onFailure(
     triesHere: tries.filter((t) => t.backend === ref.backend).length,
     tried: [...new Set(tries.map((t) => t.backend))],
     // Only backends this deployment runs a pool for, and that can make this shot's length (Veo: 4/6/8 s).
+    // Another pool's model is not known here: the catalogue's default model for it is assumed.
     allowed: presetOf(job.preset).allowedBackends.filter(
       (b) => deps.deployedBackends.includes(b) && isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps),
     ),
@@ -86,7 +87,7 @@ export async function onFailure(
 
 /** The shot as the next backend can make it: no vendor sound asked of a backend that has none. */
 function specFor(to: BackendName, spec: ShotSpec): ShotSpec {
-  if (!spec.audio || BACKEND_CAPABILITIES[to].nativeAudio) return spec;
+  if (!spec.audio || modelCapability(to).nativeAudio) return spec;
   const { audio: _audio, ...silent } = spec;
   return silent;
 }

@@ -1,12 +1,10 @@
-import type { BackendName } from '@aiprod/contracts';
-import { BACKEND_CAPABILITIES, durationRange, neighbourDurations, snapDuration } from './backends';
+import { END_CARD_SECONDS, type BackendName } from '@aiprod/contracts';
+import { durationRange, modelCapability, neighbourDurations, snapDuration } from './capabilities';
 
 /** A short crossfade between shots and into the end card. */
 export const TRANSITION_SECONDS = 0.5;
 /** The finished cut may differ from the brief's length by this much (delivery checks it too). */
 export const DURATION_TOLERANCE_SECONDS = 0.5;
-/** The end card (brand, call to action) is rendered at assembly at any length in this range. */
-export const END_CARD_SECONDS = { min: 1, max: 3 } as const;
 export const PLAN_FPS = 30;
 
 export const preferredEndCardSeconds = (briefSeconds: number) => (briefSeconds >= 10 ? 2 : 1);
@@ -40,23 +38,25 @@ function splitByWeight(frames: number, weights: readonly number[]): number[] {
  * within DURATION_TOLERANCE_SECONDS. Discrete backends (Veo 4/6/8, Runway whole seconds) are
  * snapped and nudged first; frame-exact ones (local) then take up the difference; the end card
  * absorbs what is left. Deterministic, and bounded in work (a few passes over at most 8 shots).
+ * Each backend's lengths are its model's in `models` (its default model otherwise).
  */
 export function fitDurations(
   ideal: readonly number[],
   backends: readonly BackendName[],
   targetSeconds: number,
-  options: { fps?: number; transitionSeconds?: number } = {},
+  options: { fps?: number; transitionSeconds?: number; models?: Partial<Record<BackendName, string>> } = {},
 ): FittedDurations {
   const fps = options.fps ?? PLAN_FPS;
   const t = options.transitionSeconds ?? TRANSITION_SECONDS;
+  const model = (b: BackendName) => options.models?.[b];
   const n = ideal.length;
   if (n === 0 || backends.length !== n) return { ok: false, why: 'a plan needs shots and one backend per shot' };
   const preferredEnd = preferredEndCardSeconds(targetSeconds);
   const want = targetSeconds - preferredEnd + n * t;
   const idealSum = sum(ideal);
   const scaled = ideal.map((d) => (idealSum > 0 ? (d * want) / idealSum : want / n));
-  const flexible = backends.map((b) => BACKEND_CAPABILITIES[b].durations.kind === 'frames');
-  const durations = scaled.map((d, i) => snapDuration(backends[i]!, d, fps));
+  const flexible = backends.map((b) => modelCapability(b, model(b)).durations.kind === 'frames');
+  const durations = scaled.map((d, i) => snapDuration(backends[i]!, d, fps, model(backends[i]!)));
 
   // Discrete shots first, assuming the flexible ones stay at their ideal lengths.
   const flexibleIdeal = sum(scaled.filter((_, i) => flexible[i]));
@@ -65,7 +65,7 @@ export function fitDurations(
     let best: { i: number; v: number; after: number } | undefined;
     durations.forEach((d, i) => {
       if (flexible[i]) return;
-      for (const v of neighbourDurations(backends[i]!, d, fps)) {
+      for (const v of neighbourDurations(backends[i]!, d, fps, model(backends[i]!))) {
         const after = Math.abs(residual - (v - d));
         if (after < Math.abs(residual) - 1e-9 && (!best || after < best.after - 1e-9)) best = { i, v, after };
       }
@@ -77,7 +77,7 @@ export function fitDurations(
   // Frame-exact shots share what the discrete ones leave, in proportion to their ideal lengths.
   const flexIdx = flexible.flatMap((f, i) => (f ? [i] : []));
   if (flexIdx.length) {
-    const { min, max } = durationRange(backends[flexIdx[0]!]!);
+    const { min, max } = durationRange(backends[flexIdx[0]!]!, model(backends[flexIdx[0]!]!));
     const room = want - sum(durations.filter((_, i) => !flexible[i]));
     const frames = Math.round(Math.min(max * flexIdx.length, Math.max(min * flexIdx.length, room)) * fps);
     const parts = splitByWeight(
@@ -104,16 +104,21 @@ export function fitDurations(
   return { ok: true, durations, endCardSeconds, cutSeconds: cut };
 }
 
-/** How many shots, between min and max, a cut of `targetSeconds` can have with every shot on `backend`. */
+/** How many shots, between min and max, a cut of `targetSeconds` can have with every shot on `backend` (its `model`). */
 export function feasibleShotCounts(
   backend: BackendName,
   targetSeconds: number,
   range: { min: number; max: number },
   fps = PLAN_FPS,
+  model?: string,
 ): number[] {
   const counts: number[] = [];
+  const models = model ? { [backend]: model } : undefined;
   for (let n = range.min; n <= range.max; n += 1) {
-    const fit = fitDurations(Array<number>(n).fill(1), Array<BackendName>(n).fill(backend), targetSeconds, { fps });
+    const fit = fitDurations(Array<number>(n).fill(1), Array<BackendName>(n).fill(backend), targetSeconds, {
+      fps,
+      ...(models ? { models } : {}),
+    });
     if (fit.ok) counts.push(n);
   }
   return counts;

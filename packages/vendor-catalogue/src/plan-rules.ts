@@ -1,33 +1,13 @@
-import { Type, type Static } from '@sinclair/typebox';
 import {
-  Backend,
-  ContinuityRefSchema,
-  ShotSpecSchema,
-  ShotTransition,
-  Strict,
+  ShotPlanSchema,
   describeErrors,
   validate,
   type BackendName,
   type Brief,
+  type ShotPlan,
 } from '@aiprod/contracts';
-import { isAllowedDuration } from './backends';
-import { DURATION_TOLERANCE_SECONDS, END_CARD_SECONDS, cutSeconds } from './durations';
-
-/** A creative director's answer: the shots, the frame, the cut and the continuity table. */
-export const ShotPlanSchema = Strict({
-  director: Type.String({ minLength: 1, maxLength: 100, description: 'Which director made it, e.g. local.' }),
-  width: Type.Integer({ minimum: 16, maximum: 3840, multipleOf: 2 }),
-  height: Type.Integer({ minimum: 16, maximum: 3840, multipleOf: 2 }),
-  fps: Type.Integer({ minimum: 1, maximum: 60 }),
-  endCardSeconds: Type.Number({ minimum: END_CARD_SECONDS.min, maximum: END_CARD_SECONDS.max }),
-  /** The transition the assembly applies between every pair of segments. */
-  transition: ShotTransition,
-  /** The backend the shot lengths were fitted to (the cost planner may refit per shot). */
-  fittedFor: Backend,
-  continuity: Type.Array(ContinuityRefSchema, { maxItems: 8 }),
-  shots: Type.Array(ShotSpecSchema, { minItems: 3, maxItems: 8 }),
-});
-export type ShotPlan = Static<typeof ShotPlanSchema>;
+import { isAllowedDuration } from './capabilities';
+import { DURATION_TOLERANCE_SECONDS, cutSeconds } from './durations';
 
 /** Text limits the plan keeps to: what fits legibly on screen and in a voice-over line. */
 export const TEXT_LIMITS = { onScreenText: 40, voiceOver: 300, prompt: 1000, negativePrompt: 500 } as const;
@@ -35,9 +15,14 @@ export const TEXT_LIMITS = { onScreenText: 40, voiceOver: 300, prompt: 1000, neg
 /**
  * Everything a valid plan must satisfy, as a list of problems (empty when valid): the schema,
  * 3–8 shots, indices and ids in order, the cut's length, each length allowed for its shot's
- * backend, text limits, and continuity references that resolve to the plan's table.
+ * backend's model, text limits, and continuity references that resolve to the plan's table.
  */
-export function checkPlan(plan: ShotPlan, brief: Brief, backends?: readonly BackendName[]): string[] {
+export function checkPlan(
+  plan: ShotPlan,
+  brief: Brief,
+  backends?: readonly BackendName[],
+  models?: Partial<Record<BackendName, string>>,
+): string[] {
   const problems: string[] = [];
   const checked = validate(ShotPlanSchema, plan);
   if (!checked.ok) return [`schema: ${describeErrors(checked.errors)}`];
@@ -46,7 +31,7 @@ export function checkPlan(plan: ShotPlan, brief: Brief, backends?: readonly Back
     if (shot.width !== plan.width || shot.height !== plan.height || shot.fps !== plan.fps)
       problems.push(`${shot.shotId}: frame differs from the plan's`);
     const backend = backends?.[i] ?? plan.fittedFor;
-    if (!isAllowedDuration(backend, shot.durationSeconds, plan.fps))
+    if (!isAllowedDuration(backend, shot.durationSeconds, plan.fps, models?.[backend]))
       problems.push(`${shot.shotId}: ${shot.durationSeconds} s is not a length ${backend} makes`);
     if ((shot.onScreenText?.length ?? 0) > TEXT_LIMITS.onScreenText)
       problems.push(`${shot.shotId}: on-screen text longer than ${TEXT_LIMITS.onScreenText}`);

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Strict, describeErrors, validate, type BackendName, type ShotSpec } from '@aiprod/contracts';
 import table from './price-table.json';
-import { resolutionFor, type ResolutionName } from './backends';
+import { resolutionFor, type ResolutionName } from './capabilities';
 
 const Usd = Type.Number({ minimum: 0, maximum: 100 });
 const Resolution = Type.String({ pattern: '^(480p|720p|1080p)$' });
@@ -101,7 +101,7 @@ export function attemptCost(
   return roundUsd(seconds * at.usdPerSecond + (usage.audio ? at.audioUsdPerSecond * seconds : 0));
 }
 
-/** One attempt at one shot on one backend, at the resolution that backend renders the shot's frame. */
+/** One attempt at one shot on one backend's model, at the resolution that model renders the shot's frame. */
 export function priceShot(
   spec: Pick<ShotSpec, 'durationSeconds' | 'width' | 'height'>,
   backend: BackendName,
@@ -112,7 +112,7 @@ export function priceShot(
     options.model,
     {
       outputSeconds: spec.durationSeconds,
-      resolution: resolutionFor(backend, spec.width, spec.height),
+      resolution: resolutionFor(backend, spec.width, spec.height, options.model),
       audio: options.audio,
     },
     options.prices,

@@ -1,5 +1,4 @@
-import type { StoredPlanEstimate } from '@aiprod/contracts';
-import type { JobEstimate } from './estimate';
+import type { JobEstimate, StoredPlanEstimate } from '@aiprod/contracts';
 
 /** The part of an estimate kept with a plan on the job (see StoredPlanEstimate). */
 export function storedEstimate(e: JobEstimate): StoredPlanEstimate {
