@@ -38,7 +38,12 @@ export interface PlannedBackends {
 }
 
 /** The cheapest usable backend meeting `tier` for a shot, preset order breaking ties. */
-function cheapestOfTier(ctx: EstimateContext, plan: ShotPlan, index: number, minTier: QualityTier): BackendName | undefined {
+function cheapestOfTier(
+  ctx: EstimateContext,
+  plan: ShotPlan,
+  index: number,
+  minTier: QualityTier,
+): BackendName | undefined {
   const seconds = plan.shots[index]!.durationSeconds;
   return ctx.usable
     .filter((b) => tierRank(tierOf(b)) >= tierRank(minTier))

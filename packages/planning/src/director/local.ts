@@ -1,5 +1,11 @@
 import type { Brief, CameraMove, ContinuityRef, ShotPlan, ShotSpec } from '@aiprod/contracts';
-import { fitDurations, PLAN_FPS, TEXT_LIMITS, TRANSITION_SECONDS, preferredEndCardSeconds } from '@aiprod/vendor-catalogue';
+import {
+  fitDurations,
+  PLAN_FPS,
+  TEXT_LIMITS,
+  TRANSITION_SECONDS,
+  preferredEndCardSeconds,
+} from '@aiprod/vendor-catalogue';
 import { FRAME_SIZES, briefContinuity, chooseShotCount, fitText, palettesFor } from '../shaping';
 import { PlanningError, defaultContext, type CreativeDirector, type PlanContext } from './director';
 

@@ -71,6 +71,7 @@ export function priceTask(
   frame: { width: number; height: number } | { resolution: AttemptUsage['resolution'] },
   usage: Omit<AttemptUsage, 'resolution'>,
 ): number {
-  const resolution = 'resolution' in frame ? frame.resolution : resolutionFor(backend, frame.width, frame.height, model);
+  const resolution =
+    'resolution' in frame ? frame.resolution : resolutionFor(backend, frame.width, frame.height, model);
   return attemptCost(backend, model, { ...usage, resolution });
 }

@@ -1,12 +1,6 @@
 import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import { planVersionOf, type Job } from '@aiprod/job-store';
-import {
-  PlanningError,
-  planBackends,
-  planLocally,
-  primaryBackend,
-  type PlanContext,
-} from '@aiprod/planning';
+import { PlanningError, planBackends, planLocally, primaryBackend, type PlanContext } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';

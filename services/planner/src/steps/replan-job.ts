@@ -1,12 +1,6 @@
 import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import type { Job } from '@aiprod/job-store';
-import {
-  PlanningError,
-  planBackends,
-  planLocally,
-  primaryBackend,
-  type PlannedBackends,
-} from '@aiprod/planning';
+import { PlanningError, planBackends, planLocally, primaryBackend, type PlannedBackends } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
 import { planRecord } from './plan-record';

@@ -5,7 +5,7 @@ import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
 import { startReplicateServer, type ReplicateServer } from '@aiprod/testing';
 import type { PollResult, VideoBackend } from './backend';
-import { replicateBackend, requestedSeconds, wanInput } from './replicate';
+import { inputFor, replicateBackend, requestedSeconds, seedanceInput, wanInput } from './replicate';
 import { failureOf, pollToEnd } from '../../test/backend-kit';
 
 const TOKEN = 'r8_Zx9Qk2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg';
@@ -295,5 +295,28 @@ describe('replicate input shaping', () => {
       resolution: '720p',
       prompt: 'A sneaker rotating on a pedestal, studio light Unlike the previous take, avoid this: logo cut off.',
     });
+  });
+
+  it('gives Seedance whole seconds it makes, at the resolution and ratio of the frame, and Wan its frames', () => {
+    expect(inputFor('bytedance/seedance-1-lite')).toBe(seedanceInput);
+    expect(inputFor('wan-video/wan-2.2-t2v-fast')).toBe(wanInput);
+    expect(seedanceInput(spec({ durationSeconds: 6.5, seed: 3, negativePrompt: 'blur' }))).toEqual({
+      prompt: 'A sneaker rotating on a pedestal, studio light',
+      seed: 3,
+      duration: 7,
+      resolution: '480p',
+      aspect_ratio: '16:9',
+      fps: 24,
+    });
+    expect(seedanceInput(spec({ durationSeconds: 20, width: 1080, height: 1920 }))).toMatchObject({
+      duration: 12,
+      resolution: '1080p',
+      aspect_ratio: '9:16',
+    });
+    expect(seedanceInput(spec({ durationSeconds: 1, width: 1080, height: 1080 }))).toMatchObject({
+      duration: 2,
+      aspect_ratio: '1:1',
+    });
+    expect(requestedSeconds(seedanceInput(spec({ durationSeconds: 5 })))).toBe(5);
   });
 });

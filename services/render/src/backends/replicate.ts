@@ -1,5 +1,6 @@
 import Replicate from 'replicate';
 import type { ShotSpec } from '@aiprod/contracts';
+import { resolutionFor, snapDuration } from '@aiprod/vendor-catalogue';
 import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
 import {
   callWithTimeout,
@@ -44,7 +45,7 @@ export interface ReplicateBackendOptions {
   /** Budget for downloading the output file. Default 120 s. */
   fetchTimeoutMs?: number;
   /** The model's input for a shot. Input schemas differ per model; the default fits the
-   *  default model (see `wanInput`). */
+   *  model (see `inputFor`). */
   input?: (spec: ShotSpec) => Record<string, unknown>;
 }
 
@@ -78,6 +79,30 @@ export function wanInput(spec: ShotSpec): Record<string, unknown> {
     frames_per_second: fps,
     num_frames: frames,
   };
+}
+
+const SEEDANCE_LITE = 'bytedance/seedance-1-lite';
+
+/**
+ * Input for Seedance 1 lite on Replicate: whole `duration` seconds (2–12, from the vendor
+ * catalogue), `resolution` 480p/720p/1080p, `aspect_ratio`, `fps` 24. The model has no negative
+ * prompt field; first/last frame and reference images come with the visual translator.
+ */
+export function seedanceInput(spec: ShotSpec): Record<string, unknown> {
+  const ratio = spec.width === spec.height ? '1:1' : spec.width > spec.height ? '16:9' : '9:16';
+  return {
+    prompt: promptWithRetake(spec),
+    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+    duration: snapDuration('replicate', Math.ceil(spec.durationSeconds - 1e-6), spec.fps, SEEDANCE_LITE),
+    resolution: resolutionFor('replicate', spec.width, spec.height, SEEDANCE_LITE),
+    aspect_ratio: ratio,
+    fps: 24,
+  };
+}
+
+/** The input builder for a model: Seedance's own, else Wan's (a reasonable shape for other models). */
+export function inputFor(modelPath: string): (spec: ShotSpec) => Record<string, unknown> {
+  return modelPath === SEEDANCE_LITE ? seedanceInput : wanInput;
 }
 
 /** Seconds of video an input asks for, read back from the prediction (so a resumed worker
@@ -181,7 +206,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
   }
   const [modelPath, version] = model.split(':') as [string, string | undefined];
   const cancelAfter = options.cancelAfter ?? '15m';
-  const buildInput = options.input ?? wanInput;
+  const buildInput = options.input ?? inputFor(modelPath);
   const secrets = [options.apiToken];
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = new Replicate({
