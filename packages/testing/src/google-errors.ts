@@ -32,15 +32,20 @@ export function sendJson(res: ServerResponse, status: number, payload: unknown, 
  * Google's clients read the delay from.
  */
 export function googleError(res: ServerResponse, code: number, message: string, retryAfterSeconds?: number) {
+  sendJson(
+    res,
+    code,
+    googleErrorBody(code, message, retryAfterSeconds),
+    retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterSeconds)) },
+  );
+}
+
+/** The body `googleError` sends. */
+export function googleErrorBody(code: number, message: string, retryAfterSeconds?: number) {
   const status = STATUS_NAMES[code] ?? (code >= 500 ? 'INTERNAL' : 'UNKNOWN');
   const details =
     retryAfterSeconds === undefined
       ? undefined
       : [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${retryAfterSeconds}s` }];
-  sendJson(
-    res,
-    code,
-    { error: { code, message, status, ...(details ? { details } : {}) } },
-    retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.ceil(retryAfterSeconds)) },
-  );
+  return { error: { code, message, status, ...(details ? { details } : {}) } };
 }

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -178,6 +178,8 @@ export interface VendorHttp {
   perform(fault: HttpFault, res: ServerResponse, proceed: () => void): void;
   /** A timer cleared on close. */
   later(ms: number, fn: () => void): void;
+  /** The record entry of the create request this response answers (to add what the server made of it). */
+  receivedEntry(res: ServerResponse): ReceivedRequest | undefined;
   /** Makes (or reuses) an MP4 with a test pattern, a tone and exactly the asked duration and size. */
   makeVideo(spec: TestVideoSpec): Promise<string>;
   close(): Promise<void>;
@@ -192,6 +194,8 @@ export interface VendorHttpOptions {
   errorBody(status: number, message?: string, retryAfterSeconds?: number): unknown;
   /** Whose server this is, for messages. */
   vendor: string;
+  /** Where create requests are recorded (served at `/__received`); none when absent. */
+  received?: ReceivedLog;
 }
 
 const FILE_PATH = /^\/files\/([a-f0-9]{32})\.mp4$/;
@@ -207,8 +211,18 @@ export async function startVendorHttp(options: VendorHttpOptions): Promise<Vendo
   let downloads = 0;
   let url = '';
 
+  /** The record entry of a create being answered, so its answer is recorded with it. */
+  const entries = new WeakMap<ServerResponse, ReceivedRequest>();
+
   const sendJson: VendorHttp['sendJson'] = (res, status, payload, headers = {}) => {
     if (res.destroyed || res.writableEnded) return;
+    const entry = entries.get(res);
+    if (entry) {
+      entry.status = status;
+      const id = (payload as { id?: unknown } | undefined)?.id;
+      if (status < 300 && typeof id === 'string') entry.taskId = id;
+      if (status >= 400) entry.refusal = payload;
+    }
     const text = payload === undefined ? '' : JSON.stringify(payload);
     res.writeHead(status, {
       ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),
@@ -280,6 +294,10 @@ export async function startVendorHttp(options: VendorHttpOptions): Promise<Vendo
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const parsed = new URL(req.url ?? '/', 'http://127.0.0.1');
+      if (options.received && parsed.pathname === RECEIVED_PATH) {
+        serveReceived(options.received, req, res);
+        return;
+      }
       const rawBody = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
@@ -300,6 +318,14 @@ export async function startVendorHttp(options: VendorHttpOptions): Promise<Vendo
         receivedAt: Date.now(),
       };
       requests.push(record);
+      if (options.received && record.op === 'create') {
+        const entry = options.received.add({ method, path: record.path, body });
+        entries.set(res, entry);
+        // An answer not sent through sendJson (a fault, a dropped connection) still leaves its status.
+        res.once('close', () => {
+          if (entry.status === undefined && res.headersSent) entry.status = res.statusCode;
+        });
+      }
       if (file && method === 'GET') {
         serveFile(file[1]!, res);
         return;
@@ -398,6 +424,7 @@ export async function startVendorHttp(options: VendorHttpOptions): Promise<Vendo
     sendJson,
     perform,
     later,
+    receivedEntry: (res) => entries.get(res),
     makeVideo,
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
@@ -426,4 +453,116 @@ export function uuidLike(): string {
 export function base32Id(length = 26): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
   return Array.from(randomBytes(length), (b) => alphabet[b % 32]).join('');
+}
+
+/**
+ * What a vendor server received, for tests and for anyone watching a local stack: every create
+ * request with its body (images summarised, so the record stays small) and how it was answered.
+ * Read it in-process with `received()` or over HTTP at `GET /__received`; `DELETE` clears it.
+ */
+export interface ReceivedRequest {
+  /** 1, 2, 3… in arrival order; not reset by `clear`, so a reader can tell entries apart. */
+  seq: number;
+  receivedAt: string;
+  method: string;
+  path: string;
+  /** The body as sent, with every image replaced by `{ bytes, sha256, mimeType }` (see `summariseImages`). */
+  body: unknown;
+  /** The HTTP status answered; undefined while unanswered or when the connection was dropped. */
+  status?: number;
+  /** The task, prediction or operation the request created. */
+  taskId?: string;
+  /** The error body of a refusal, as the client got it. */
+  refusal?: unknown;
+  /** Fields the vendor accepted but ignores (a Replicate input the model does not declare). */
+  ignored?: string[];
+}
+
+/** An image the record holds by its digest rather than its bytes. */
+export interface ImageSummary {
+  bytes: number;
+  sha256: string;
+  mimeType: string;
+}
+
+export const RECEIVED_PATH = '/__received';
+
+/** The record of received create requests, shared by the vendor servers. */
+export class ReceivedLog {
+  private readonly entries: ReceivedRequest[] = [];
+  private seq = 0;
+
+  add(request: { method: string; path: string; body: unknown }): ReceivedRequest {
+    const entry: ReceivedRequest = {
+      seq: ++this.seq,
+      receivedAt: new Date().toISOString(),
+      method: request.method,
+      path: request.path,
+      body: summariseImages(request.body),
+    };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  list(): ReceivedRequest[] {
+    return this.entries.map((e) => ({ ...e }));
+  }
+
+  clear(): void {
+    this.entries.length = 0;
+  }
+}
+
+function summary(base64: string, mimeType: string): ImageSummary {
+  const bytes = Buffer.from(base64, 'base64');
+  return { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), mimeType };
+}
+
+const DATA_URI = /^data:([\w.+-]+\/[\w.+-]+);base64,/;
+
+/**
+ * A copy of a JSON body with inline images replaced by `{ bytes, sha256, mimeType }`: a data URI
+ * string (Runway, Replicate) or an object carrying `bytesBase64Encoded` (Vertex's image and
+ * video objects). URLs and every other value are kept as sent, so the record shows which field
+ * carried which image.
+ */
+export function summariseImages(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const match = DATA_URI.exec(value);
+    return match ? summary(value.slice(match[0].length), match[1]!) : value;
+  }
+  if (Array.isArray(value)) return value.map(summariseImages);
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    if (typeof o.bytesBase64Encoded === 'string') {
+      const { bytesBase64Encoded, mimeType, ...rest } = o;
+      return {
+        ...summary(bytesBase64Encoded, typeof mimeType === 'string' ? mimeType : 'application/octet-stream'),
+        ...(summariseImages(rest) as Record<string, unknown>),
+      };
+    }
+    return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, summariseImages(v)]));
+  }
+  return value;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/** Answers `GET /__received` (the record) and `DELETE /__received` (clears it), to loopback
+ *  clients only: the record holds prompts and image digests, which are nobody else's business. */
+export function serveReceived(log: ReceivedLog, req: IncomingMessage, res: ServerResponse): void {
+  const send = (status: number, payload?: unknown) => {
+    const text = payload === undefined ? '' : JSON.stringify(payload);
+    res.writeHead(status, {
+      ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),
+      'content-length': String(Buffer.byteLength(text)),
+    });
+    res.end(text);
+  };
+  if (!LOOPBACK.has(req.socket.remoteAddress ?? '')) send(403, { error: 'loopback only' });
+  else if (req.method === 'GET') send(200, { received: log.list() });
+  else if (req.method === 'DELETE') {
+    log.clear();
+    send(204);
+  } else send(405, { error: `Method ${req.method ?? ''} not allowed` });
 }

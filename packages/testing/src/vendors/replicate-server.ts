@@ -10,9 +10,12 @@ import {
   type HttpFault,
   type Phase,
   type PublishOptions,
+  ReceivedLog,
+  type ReceivedRequest,
   type TestVideoSpec,
   type VendorRequest,
 } from './common';
+import { ignoredInputs, REPLICATE_MODELS, validateModelInput } from './replicate-models';
 import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
@@ -28,6 +31,11 @@ import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type 
  * `Cancel-After: 1h30m` sets a deadline past which a prediction still `starting` becomes
  * `aborted` (free) and one `processing` becomes `canceled` (billed). Errors are
  * `{ title, detail, status }`; a 429 says when the limit resets, in the body and `Retry-After`.
+ * The models in `REPLICATE_MODELS` are validated against their own input schemas (422 with
+ * `invalid_fields`); any other `owner/name` is 404 unless `models` names it (then it gets a
+ * generic video-model check).
+ *
+ *   GET | DELETE /__received   → the record of create requests (loopback only), or clears it
  */
 
 export type ReplicateOp = 'create' | 'poll' | 'cancel';
@@ -81,6 +89,9 @@ export interface ReplicateServer {
   /** Creates answered with a prediction: what Replicate would run. */
   readonly predictionsCreated: number;
   prediction(id: string): ReplicatePredictionView | undefined;
+  /** Every create request received, images summarised, with its answer (also `GET /__received`). */
+  received(): ReceivedRequest[];
+  clearReceived(): void;
   /**
    * What Replicate would bill: the predict time (`metrics.predict_time`, as reported to the
    * client) of every prediction that succeeded, failed after it began processing, or was
@@ -103,7 +114,8 @@ export interface ReplicateServer {
 export interface ReplicateServerOptions {
   /** When set, any other token gets 401. */
   apiToken?: string;
-  /** When set, other `owner/name` models get 404. */
+  /** The `owner/name` models served; others get 404. Default: those in `REPLICATE_MODELS`. A
+   *  model named here that the catalogue lacks gets the generic check of `validateReplicateInput`. */
   models?: string[];
   /** Frame rate of the generated clips when the input names none. Default 16 (Wan's). */
   fps?: number;
@@ -149,53 +161,27 @@ export function parseCancelAfter(value: string): number | undefined {
  * name things: `num_frames` / `frames_per_second`, or `duration` (s); `aspect_ratio` ("16:9")
  * and `resolution` ("480p"). Sizes are computed, not any one model's exact ones.
  */
-export function replicateClipFor(input: Record<string, unknown>, defaultFps = 16): TestVideoSpec {
-  const fps = typeof input.frames_per_second === 'number' ? input.frames_per_second : defaultFps;
+export function replicateClipFor(
+  input: Record<string, unknown>,
+  defaultFps = 16,
+  /** What a known model's schema says of the frame rate, short side or length. */
+  hints: Partial<TestVideoSpec> & { short?: number } = {},
+): TestVideoSpec {
+  const fps = typeof input.frames_per_second === 'number' ? input.frames_per_second : (hints.fps ?? defaultFps);
   const durationSeconds =
     typeof input.num_frames === 'number'
       ? Math.round((input.num_frames / fps) * 1000) / 1000
       : typeof input.duration === 'number'
         ? input.duration
-        : 5;
+        : (hints.durationSeconds ?? 5);
   const [a, b] =
     typeof input.aspect_ratio === 'string' && /^\d+:\d+$/.test(input.aspect_ratio)
       ? (input.aspect_ratio.split(':').map(Number) as [number, number])
       : [16, 9];
-  const short = typeof input.resolution === 'string' ? parseInt(input.resolution, 10) || 480 : 480;
+  const short = hints.short ?? (typeof input.resolution === 'string' ? parseInt(input.resolution, 10) || 480 : 480);
   const even = (n: number) => Math.max(2, Math.round(n / 2) * 2);
   const [width, height] = a >= b ? [even((short * a) / b), even(short)] : [even(short), even((short * b) / a)];
   return { durationSeconds, width, height, fps };
-}
-
-/** What Replicate's input validation would refuse; an empty list means valid. */
-export function validateReplicateInput(input: unknown): { field: string; description: string }[] {
-  if (!input || typeof input !== 'object' || Array.isArray(input)) {
-    return [{ field: 'input', description: 'input is required and must be an object' }];
-  }
-  const i = input as Record<string, unknown>;
-  const issues: { field: string; description: string }[] = [];
-  if (typeof i.prompt !== 'string' || i.prompt.trim() === '') {
-    issues.push({ field: 'input.prompt', description: 'prompt is required' });
-  }
-  const intIn = (name: string, min: number, max: number) => {
-    const v = i[name];
-    if (v !== undefined && (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)) {
-      issues.push({ field: `input.${name}`, description: `${name} must be an integer from ${min} to ${max}` });
-    }
-  };
-  intIn('num_frames', 1, 1000);
-  intIn('frames_per_second', 1, 60);
-  intIn('seed', 0, 2 ** 32 - 1);
-  if (i.duration !== undefined && !(typeof i.duration === 'number' && i.duration > 0 && i.duration <= 60)) {
-    issues.push({ field: 'input.duration', description: 'duration must be a number of seconds in (0, 60]' });
-  }
-  if (i.aspect_ratio !== undefined && !(typeof i.aspect_ratio === 'string' && /^\d+:\d+$/.test(i.aspect_ratio))) {
-    issues.push({ field: 'input.aspect_ratio', description: 'aspect_ratio must look like 16:9' });
-  }
-  if (i.resolution !== undefined && !(typeof i.resolution === 'string' && /^\d+p$/.test(i.resolution))) {
-    issues.push({ field: 'input.resolution', description: 'resolution must look like 480p' });
-  }
-  return issues;
 }
 
 interface Prediction extends ReplicatePredictionView {
@@ -229,6 +215,8 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
   const scripts = new ScriptQueue<ReplicatePredictionScript>(options.defaultPrediction ?? {});
   const predictions = new Map<string, Prediction>();
   const tally = new VendorTally();
+  const received = new ReceivedLog();
+  const served = new Set(options.models ?? Object.keys(REPLICATE_MODELS));
   let createRequests = 0;
 
   const json = (p: Prediction) => ({
@@ -315,7 +303,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
       http.sendJson(res, 400, replicateError(400, 'The request body must be a JSON object'));
       return;
     }
-    const issues = validateReplicateInput(body.input);
+    const issues = validateModelInput(model, body.input);
     if (issues.length) {
       http.sendJson(res, 422, {
         ...replicateError(422, issues.map((i) => `- ${i.field}: ${i.description}`).join('\n')),
@@ -335,6 +323,9 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
     }
     const script = scripts.next();
     const input = body.input as Record<string, unknown>;
+    const ignored = ignoredInputs(model, input);
+    const entry = http.receivedEntry(res);
+    if (entry && ignored.length) entry.ignored = ignored;
     const p: Prediction = {
       id: base32Id(),
       model,
@@ -349,7 +340,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
         { status: 'processing', ...(script.processing ?? { polls: 1 }) },
       ]),
       script,
-      clip: replicateClipFor(input, options.fps),
+      clip: replicateClipFor(input, options.fps, REPLICATE_MODELS[model]?.clip?.(input)),
       createdAt: new Date(),
       ...(deadline !== undefined ? { deadline } : {}),
       progressLogs: [],
@@ -376,6 +367,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
 
   const http = await startVendorHttp({
     vendor: 'replicate',
+    received,
     errorBody: replicateError,
     operationOf: (method, path) => {
       if (method === 'POST' && (MODEL_CREATE.test(path) || VERSION_CREATE.test(path))) return 'create';
@@ -413,7 +405,7 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
       const byModel = MODEL_CREATE.exec(req.path);
       if (byModel) {
         const model = `${byModel[1]}/${byModel[2]}`;
-        if (options.models && !options.models.includes(model)) {
+        if (!served.has(model)) {
           http.sendJson(res, 404, replicateError(404, 'The requested resource could not be found.'));
           return;
         }
@@ -455,6 +447,8 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
     requests: http.requests,
     files: http.files,
     fail: (op, fault, times) => faults.enqueue(op, fault, times),
+    received: () => received.list(),
+    clearReceived: () => received.clear(),
     scriptPrediction: (script) => scripts.enqueue(script),
     setDefaultPrediction: (script) => scripts.setDefault(script),
     get createRequests() {
@@ -529,3 +523,11 @@ export async function startReplicateServer(options: ReplicateServerOptions = {})
     return lines;
   }
 }
+
+export {
+  ignoredInputs,
+  REPLICATE_MODELS,
+  validateModelInput,
+  validateReplicateInput,
+  type ReplicateModelSchema,
+} from './replicate-models';

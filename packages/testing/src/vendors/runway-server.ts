@@ -10,8 +10,11 @@ import {
   type HttpFault,
   type Phase,
   type PublishOptions,
+  ReceivedLog,
+  type ReceivedRequest,
   type VendorRequest,
 } from './common';
+import { RUNWAY_MODELS, validateRunwayCreate } from './runway-models';
 import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
@@ -24,9 +27,14 @@ import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type 
  *
  * Every request needs `Authorization: Bearer <key>` (401 otherwise, or for a wrong key when
  * `apiKey` is set) and `X-Runway-Version: 2024-11-06` (400 otherwise). Bodies are validated as
- * Runway does for the models below (ratio, duration, promptText ≤ 1000 UTF-16 units, seed) and
- * refused with 400 `{ error, issues }`. Tasks follow a script (phases, outcome, output expiry);
- * HTTP faults are queued per operation.
+ * Runway does for the models below (model per endpoint, ratio and duration per model,
+ * promptText ≤ 1000 UTF-16 units, promptImage as an https URL, upload or image data URI or as
+ * `{ uri, position }` items, seed, no unknown fields) and refused with 400 `{ error, issues }`.
+ * Tasks follow a script (phases, outcome, output expiry); HTTP faults are queued per operation.
+ * With a per-model `concurrency` limit, a task created while that many of the model's tasks are
+ * live waits THROTTLED until one ends, as Runway queues work above an organisation's tier.
+ *
+ *   GET | DELETE /__received   → the record of create requests (loopback only), or clears it
  */
 
 export type RunwayOp = 'create' | 'poll' | 'cancel';
@@ -72,6 +80,11 @@ export interface RunwayServer {
   files: FileShelf;
   /** Injects `fault` in front of the next `times` requests of `op`. */
   fail(op: RunwayOp, fault: HttpFault, times?: number): void;
+  /** Every create request received, images summarised, with its answer (also `GET /__received`). */
+  received(): ReceivedRequest[];
+  clearReceived(): void;
+  /** Sets (or, with undefined, lifts) a model's limit on tasks live at once. */
+  setConcurrency(model: string, limit: number | undefined): void;
   /** The script of the next task created; later tasks take the default. */
   scriptTask(script: RunwayTaskScript): void;
   setDefaultTask(script: RunwayTaskScript): void;
@@ -106,6 +119,9 @@ export interface RunwayServerOptions {
   /** Frame rate of the generated clips (lower is faster to make). Default 24. */
   fps?: number;
   defaultTask?: RunwayTaskScript;
+  /** Tasks a model may have live at once (PENDING, RUNNING or scripted THROTTLED); more wait
+   *  THROTTLED until one ends. No limit for a model not named. */
+  concurrency?: Record<string, number>;
 }
 
 export const RUNWAY_API_VERSION = '2024-11-06';
@@ -119,132 +135,13 @@ const RUNWAY_MESSAGES: Record<number, string> = {
   504: 'Gateway timeout: Runway is overloaded. Please retry.',
 };
 
-const GEN4_IMAGE_RATIOS = ['1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'];
-const VEO_RATIOS = ['1280:720', '720:1280', '1080:1920', '1920:1080'];
-
-interface ModelRule {
-  ratios: string[];
-  /** Whole seconds in [min, max], or one of a set. */
-  duration: { min: number; max: number } | { oneOf: number[] };
-  durationRequired: boolean;
-  defaultDuration: number;
-  promptTextRequired: boolean;
-}
-
-/** The models this server knows, per endpoint, as the SDK 4.20 types describe them. */
-export const RUNWAY_MODELS: Record<'text_to_video' | 'image_to_video', Record<string, ModelRule>> = {
-  text_to_video: {
-    'gen4.5': {
-      ratios: ['1280:720', '720:1280'],
-      duration: { min: 2, max: 10 },
-      durationRequired: true,
-      defaultDuration: 5,
-      promptTextRequired: true,
-    },
-    'veo3.1': {
-      ratios: VEO_RATIOS,
-      duration: { oneOf: [4, 6, 8] },
-      durationRequired: false,
-      defaultDuration: 8,
-      promptTextRequired: true,
-    },
-    'veo3.1_fast': {
-      ratios: VEO_RATIOS,
-      duration: { oneOf: [4, 6, 8] },
-      durationRequired: false,
-      defaultDuration: 8,
-      promptTextRequired: true,
-    },
-  },
-  image_to_video: {
-    'gen4.5': {
-      ratios: GEN4_IMAGE_RATIOS,
-      duration: { min: 2, max: 10 },
-      durationRequired: true,
-      defaultDuration: 5,
-      promptTextRequired: false,
-    },
-    gen4_turbo: {
-      ratios: GEN4_IMAGE_RATIOS,
-      duration: { min: 2, max: 10 },
-      durationRequired: false,
-      defaultDuration: 5,
-      promptTextRequired: false,
-    },
-    'veo3.1': {
-      ratios: VEO_RATIOS,
-      duration: { oneOf: [4, 6, 8] },
-      durationRequired: false,
-      defaultDuration: 8,
-      promptTextRequired: false,
-    },
-  },
-};
-
-interface Issue {
-  path: string[];
-  message: string;
-}
-
-/** Runway's checks of a create body; an empty list means valid. */
-export function validateRunwayCreate(endpoint: 'text_to_video' | 'image_to_video', body: unknown): Issue[] {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return [{ path: [], message: 'Expected object' }];
-  const b = body as Record<string, unknown>;
-  const issues: Issue[] = [];
-  const rule = typeof b.model === 'string' ? RUNWAY_MODELS[endpoint][b.model] : undefined;
-  if (!rule) {
-    const known = Object.keys(RUNWAY_MODELS[endpoint]).join(' | ');
-    return [{ path: ['model'], message: `Invalid model: expected one of ${known}` }];
-  }
-  if (typeof b.ratio !== 'string' || !rule.ratios.includes(b.ratio)) {
-    issues.push({
-      path: ['ratio'],
-      message: `Invalid enum value. Expected ${rule.ratios.map((r) => `'${r}'`).join(' | ')}`,
-    });
-  }
-  if (b.promptText !== undefined || rule.promptTextRequired) {
-    if (typeof b.promptText !== 'string' || b.promptText.length === 0) {
-      issues.push({ path: ['promptText'], message: 'promptText must be a non-empty string' });
-    } else if (b.promptText.length > 1000) {
-      // JavaScript's length is UTF-16 code units, which is what Runway measures.
-      issues.push({ path: ['promptText'], message: 'String must contain at most 1000 character(s)' });
-    }
-  }
-  if (b.duration !== undefined || rule.durationRequired) {
-    const d = b.duration;
-    const ok =
-      typeof d === 'number' &&
-      Number.isInteger(d) &&
-      ('oneOf' in rule.duration ? rule.duration.oneOf.includes(d) : d >= rule.duration.min && d <= rule.duration.max);
-    if (!ok) {
-      const expected =
-        'oneOf' in rule.duration
-          ? `one of ${rule.duration.oneOf.join(', ')}`
-          : `an integer from ${rule.duration.min} to ${rule.duration.max}`;
-      issues.push({ path: ['duration'], message: `duration must be ${expected}` });
-    }
-  }
-  if (b.seed !== undefined) {
-    const s = b.seed;
-    if (typeof s !== 'number' || !Number.isInteger(s) || s < 0 || s > 4294967295) {
-      issues.push({ path: ['seed'], message: 'seed must be an integer from 0 to 4294967295' });
-    }
-  }
-  if (endpoint === 'image_to_video') {
-    const img = b.promptImage;
-    const ok =
-      (typeof img === 'string' && img.length > 0) ||
-      (Array.isArray(img) &&
-        img.length > 0 &&
-        img.every((i) => i && typeof i === 'object' && typeof (i as { uri?: unknown }).uri === 'string'));
-    if (!ok) issues.push({ path: ['promptImage'], message: 'promptImage is required' });
-  }
-  return issues;
-}
+export { RUNWAY_MODELS, validateRunwayCreate, type RunwayIssue, type RunwayModelRule } from './runway-models';
 
 interface Task extends RunwayTaskView {
   createdAt: string;
-  clock: PhaseClock<'THROTTLED' | 'PENDING' | 'RUNNING'>;
+  model: string;
+  /** Made when the task takes a slot of its model's concurrency, so its phases start then. */
+  clock?: PhaseClock<'THROTTLED' | 'PENDING' | 'RUNNING'>;
   script: RunwayTaskScript;
   durationSeconds: number;
   width: number;
@@ -264,7 +161,31 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
   const tasks = new Map<string, Task>();
   const creditsPerSecond = options.creditsPerSecond ?? 12;
   const tally = new VendorTally();
+  const received = new ReceivedLog();
+  const limits = new Map<string, number>(Object.entries(options.concurrency ?? {}));
   let createRequests = 0;
+
+  const ended = (t: Task) => t.status === 'SUCCEEDED' || t.status === 'FAILED' || t.status === 'CANCELLED';
+
+  /** Starts the task's phases if its model has a free slot; tasks take slots in creation order. */
+  const takeSlot = (task: Task): boolean => {
+    if (task.clock) return true;
+    const limit = limits.get(task.model);
+    if (limit !== undefined) {
+      let live = 0;
+      for (const t of tasks.values()) {
+        if (t === task) break;
+        if (t.model === task.model && !ended(t)) live++;
+      }
+      if (live >= limit) return false;
+    }
+    task.clock = new PhaseClock([
+      { status: 'THROTTLED', ...task.script.throttled },
+      { status: 'PENDING', ...(task.script.pending ?? { polls: 1 }) },
+      { status: 'RUNNING', ...(task.script.running ?? { polls: 1 }) },
+    ]);
+    return true;
+  };
 
   const error = (status: number, message?: string) => ({
     error: message ?? RUNWAY_MESSAGES[status] ?? `HTTP ${status}`,
@@ -304,11 +225,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
       deleted: false,
       polls: 0,
       createdAt: new Date().toISOString(),
-      clock: new PhaseClock([
-        { status: 'THROTTLED', ...script.throttled },
-        { status: 'PENDING', ...(script.pending ?? { polls: 1 }) },
-        { status: 'RUNNING', ...(script.running ?? { polls: 1 }) },
-      ]),
+      model: body.model as string,
       script,
       durationSeconds,
       width,
@@ -321,6 +238,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
       task.video.catch(() => undefined);
     }
     tasks.set(task.id, task);
+    if (!takeSlot(task)) task.status = 'THROTTLED';
     tally.created(promptSeedKey(body.promptText, body.seed), task.id);
     http.sendJson(res, 200, {
       id: task.id,
@@ -330,8 +248,14 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
 
   const poll = async (task: Task, res: ServerResponse) => {
     task.polls++;
-    if (task.status !== 'SUCCEEDED' && task.status !== 'FAILED' && task.status !== 'CANCELLED') {
-      const phase = task.clock.observe();
+    if (!ended(task)) {
+      if (!takeSlot(task)) {
+        // Busy, not failed: the model is at its concurrency limit and this task waits its turn.
+        task.status = 'THROTTLED';
+        http.sendJson(res, 200, view(task));
+        return;
+      }
+      const phase = task.clock!.observe();
       if (phase) {
         task.status = phase.status;
         const body: Record<string, unknown> = view(task);
@@ -361,6 +285,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
 
   const http = await startVendorHttp({
     vendor: 'runway',
+    received,
     errorBody: error,
     operationOf: (method, path) => {
       if (CREATE_PATH.test(path)) return method === 'POST' ? 'create' : 'unrouted';
@@ -434,6 +359,12 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
     requests: http.requests,
     files: http.files,
     fail: (op, fault, times) => faults.enqueue(op, fault, times),
+    received: () => received.list(),
+    clearReceived: () => received.clear(),
+    setConcurrency: (model, limit) => {
+      if (limit === undefined) limits.delete(model);
+      else limits.set(model, limit);
+    },
     scriptTask: (script) => scripts.enqueue(script),
     setDefaultTask: (script) => scripts.setDefault(script),
     get createRequests() {
@@ -467,7 +398,7 @@ export async function startRunwayServer(options: RunwayServerOptions = {}): Prom
     },
     settle: () => {
       for (const task of tasks.values()) {
-        if (task.status === 'SUCCEEDED' || task.status === 'FAILED' || task.status === 'CANCELLED') continue;
+        if (ended(task)) continue;
         task.status = typeof (task.script.outcome ?? 'succeed') === 'object' ? 'FAILED' : 'SUCCEEDED';
         task.settled = true;
       }

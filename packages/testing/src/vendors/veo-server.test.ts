@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,18 @@ const create = (server: VeoServer, parameters: Record<string, unknown> = {}, mod
   post(server, `projects/p1/locations/us-central1/publishers/google/models/${model}:predictLongRunning`, {
     instances: [{ prompt: 'A runner at dawn' }],
     parameters: { durationSeconds: 4, aspectRatio: '16:9', resolution: '720p', ...parameters },
+  });
+
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+const inline = { bytesBase64Encoded: PNG.toString('base64'), mimeType: 'image/png' };
+const stored = { gcsUri: 'gs://aiprod-refs/job1/product.jpg', mimeType: 'image/jpeg' };
+const asset = (image: unknown = inline) => ({ image, referenceType: 'asset' });
+
+/** A predictLongRunning call with a chosen instance. */
+const createWith = (server: VeoServer, instance: Record<string, unknown>, parameters: Record<string, unknown> = {}) =>
+  post(server, `${RESOURCE}:predictLongRunning`, {
+    instances: [{ prompt: 'The product on a marble plinth', ...instance }],
+    parameters: { durationSeconds: 8, aspectRatio: '16:9', ...parameters },
   });
 
 const fetchOp = (server: VeoServer, operationName: string) =>
@@ -116,9 +129,22 @@ describe('veo test server', () => {
     expect(server.operations).toHaveLength(before);
   });
 
-  it('accepts Veo 2 durations for a Veo 2 model', async () => {
-    const answer = await create(server, { durationSeconds: 5, resolution: undefined }, 'veo-2.0-generate-001');
-    expect(answer.status).toBe(200);
+  it.each(['veo-3.0-generate-001', 'veo-3.0-fast-generate-001', 'veo-2.0-generate-001', 'imagen-4.0'])(
+    'answers 404 NOT_FOUND for %s: discontinued or not a Veo model',
+    async (model) => {
+      const before = server.operations.length;
+      const answer = await create(server, {}, model);
+      expect(answer.status).toBe(404);
+      expect(answer.json.error).toMatchObject({ code: 404, status: 'NOT_FOUND' });
+      expect(answer.json.error.message).toContain(`models/${model}\``);
+      expect(server.operations).toHaveLength(before);
+    },
+  );
+
+  it('accepts the Veo 3.1 models, GA and preview', async () => {
+    for (const model of ['veo-3.1-generate-001', 'veo-3.1-generate-preview', 'veo-3.1-fast-generate-preview']) {
+      expect((await create(server, {}, model)).status).toBe(200);
+    }
   });
 
   it('answers 401 without a bearer token and 404 for an unknown route or operation', async () => {
@@ -193,5 +219,106 @@ describe('veo test server', () => {
     expect((await fetchOp(server, json.name)).json).toBeUndefined();
     expect(server.operations.at(-1)?.polls).toBe(0);
     expect((await fetchOp(server, json.name)).json.done).toBe(true);
+  });
+
+  it('takes a first frame, with or without a last frame, inline or from GCS; never a last frame alone', async () => {
+    expect((await createWith(server, { image: inline })).status).toBe(200);
+    expect((await createWith(server, { image: stored, lastFrame: inline }, { durationSeconds: 4 })).status).toBe(200);
+    expect((await createWith(server, { prompt: undefined, image: inline })).status).toBe(200);
+    const refusals: [Record<string, unknown>, RegExp][] = [
+      [{ lastFrame: inline }, /lastFrame requires image/],
+      [{ image: { ...inline, mimeType: 'image/gif' } }, /mimeType image\/gif is not supported/],
+      [{ image: { ...inline, ...stored } }, /exactly one of bytesBase64Encoded or gcsUri/],
+      [{ image: { bytesBase64Encoded: 'not base64!', mimeType: 'image/png' } }, /not valid base64/],
+      [{ image: { gcsUri: 'https://example.com/a.png', mimeType: 'image/png' } }, /gs:\/\//],
+    ];
+    for (const [instance, message] of refusals) {
+      const answer = await createWith(server, instance);
+      expect(answer.status).toBe(400);
+      expect(answer.json.error).toMatchObject({
+        code: 400,
+        status: 'INVALID_ARGUMENT',
+        message: expect.stringMatching(message),
+      });
+    }
+  });
+
+  it('takes up to 3 asset reference images, with a prompt, no frames, for 8 s clips only', async () => {
+    expect((await createWith(server, { referenceImages: [asset(), asset(stored), asset()] })).status).toBe(200);
+    expect((await createWith(server, { referenceImages: [asset()] }, { durationSeconds: undefined })).status).toBe(200);
+    const refusals: [Record<string, unknown>, Record<string, unknown>, RegExp][] = [
+      [{ referenceImages: [asset(), asset(), asset(), asset()] }, {}, /1 to 3 images/],
+      [{ referenceImages: [] }, {}, /1 to 3 images/],
+      [
+        { referenceImages: [{ image: inline, referenceType: 'style' }] },
+        {},
+        /Style reference images are not supported/,
+      ],
+      [{ referenceImages: [{ image: inline }] }, {}, /referenceType undefined is not supported/],
+      [
+        { referenceImages: [asset({ mimeType: 'image/png' })] },
+        {},
+        /referenceImages\[0\]\.image must have exactly one/,
+      ],
+      [{ referenceImages: [asset()], image: inline }, {}, /cannot be combined with image, lastFrame or video/],
+      [{ referenceImages: [asset()], prompt: undefined }, {}, /text prompt is required with referenceImages/],
+      [
+        { referenceImages: [asset()] },
+        { durationSeconds: 6 },
+        /supported durations are \[8\] for feature reference_to_video/,
+      ],
+    ];
+    for (const [instance, parameters, message] of refusals) {
+      const answer = await createWith(server, instance, parameters);
+      expect([answer.status, answer.json.error.message]).toEqual([400, expect.stringMatching(message)]);
+    }
+  });
+
+  it('records what it received, images summarised, readable in-process and at /__received', async () => {
+    server.clearReceived();
+    const accepted = await createWith(
+      server,
+      { referenceImages: [asset(), asset(stored)] },
+      { negativePrompt: 'blur' },
+    );
+    await createWith(server, { lastFrame: inline });
+    const summary = {
+      bytes: PNG.length,
+      sha256: createHash('sha256').update(PNG).digest('hex'),
+      mimeType: 'image/png',
+    };
+    const expected = [
+      {
+        seq: expect.any(Number),
+        receivedAt: expect.any(String),
+        method: 'POST',
+        path: `/v1beta1/${RESOURCE}:predictLongRunning`,
+        status: 200,
+        taskId: accepted.json.name,
+        body: {
+          instances: [
+            {
+              prompt: 'The product on a marble plinth',
+              referenceImages: [
+                { image: summary, referenceType: 'asset' },
+                { image: stored, referenceType: 'asset' },
+              ],
+            },
+          ],
+          parameters: { durationSeconds: 8, aspectRatio: '16:9', negativePrompt: 'blur' },
+        },
+      },
+      {
+        status: 400,
+        refusal: { error: { code: 400, status: 'INVALID_ARGUMENT', message: expect.stringMatching(/lastFrame/) } },
+        body: { instances: [{ lastFrame: summary }] },
+      },
+    ];
+    expect(server.received()).toEqual([expected[0], expect.objectContaining({ status: 400 })]);
+    expect(server.received()[1]).toMatchObject(expected[1]!);
+    const res = await fetch(`${server.url}/__received`);
+    expect(((await res.json()) as { received: unknown }).received).toEqual(server.received());
+    expect((await fetch(`${server.url}/__received`, { method: 'DELETE' })).status).toBe(204);
+    expect(server.received()).toEqual([]);
   });
 });

@@ -5,7 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { runFfmpeg } from '@aiprod/media';
-import { googleError, sendJson } from '../google-errors';
+import { googleError, googleErrorBody, sendJson } from '../google-errors';
+import { invalidVeoRequest, SIZES, unknownVeoModel } from './veo-models';
+import { RECEIVED_PATH, ReceivedLog, serveReceived, type ReceivedRequest } from './common';
 import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type VendorCounts } from './billing';
 
 /**
@@ -22,8 +24,13 @@ import { priceTask, promptSeedKey, totalUsd, VendorTally, type BilledTask, type 
  *
  * The SDK maps `response.videos[]` to `generatedVideos[].video.{videoBytes | uri, mimeType}`.
  * The videos are real MP4s made by ffmpeg at the requested size, duration and audio setting.
- * Requests are validated as Vertex does (400 INVALID_ARGUMENT), and each route takes the next
- * scripted behaviour from its own queue so a test can play Vertex's failures in order.
+ * Requests are validated as Vertex does for Veo 3.1 (400 INVALID_ARGUMENT): durations 4, 6 or 8 s,
+ * 16:9 or 9:16, 720p or 1080p, a first frame (`image`) with an optional `lastFrame`, or up to 3
+ * `asset` reference images (with a prompt, no frames, 8 s); retired models (veo-3.0, veo-2.0) and
+ * unknown ones answer 404 NOT_FOUND. Each route takes the next scripted behaviour from its own
+ * queue so a test can play Vertex's failures in order.
+ *
+ *   GET | DELETE /__received   → the record of predictLongRunning requests (loopback only), or clears it
  */
 
 /** An HTTP-level answer that replaces the normal one for one request. */
@@ -95,6 +102,9 @@ export interface VeoServer {
   readonly requests: VeoRequest[];
   /** Accepted operations, in creation order. */
   readonly operations: VeoOperationRecord[];
+  /** Every predictLongRunning request received, images summarised, with its answer (also `GET /__received`). */
+  received(): ReceivedRequest[];
+  clearReceived(): void;
   /**
    * What Vertex would bill: every accepted operation (predictLongRunning answered with a name),
    * for its requested `durationSeconds` and sound, priced with the platform's price table,
@@ -138,74 +148,14 @@ const DEFAULT_MESSAGES: Record<number, string> = {
 /** Veo frame rate. */
 const FPS = 24;
 
-/** Sizes Veo 3 produces for each aspect ratio and resolution. */
-const SIZES: Record<string, Record<string, [number, number]>> = {
-  '16:9': { '720p': [1280, 720], '1080p': [1920, 1080] },
-  '9:16': { '720p': [720, 1280], '1080p': [1080, 1920] },
-};
-
-const PERSON_GENERATION = ['dont_allow', 'allow_adult', 'allow_all'];
-
-/** What Vertex accepts for a model family, as its docs state for the model versions we use. */
-function durationsFor(model: string): number[] {
-  if (model.startsWith('veo-2')) return [5, 6, 7, 8];
-  return [4, 6, 8];
-}
-
-/** Returns the reason a predictLongRunning body is invalid, or undefined. */
-function invalidRequest(model: string, body: unknown): string | undefined {
-  if (!model.startsWith('veo-')) return `Publisher model ${model} is not a Veo model or does not exist.`;
-  if (typeof body !== 'object' || body === null) return 'Invalid JSON payload received.';
-  const { instances, parameters } = body as { instances?: unknown; parameters?: unknown };
-  if (!Array.isArray(instances) || instances.length !== 1) return 'Exactly one instance is required.';
-  const instance = instances[0] as { prompt?: unknown; image?: unknown };
-  if ((typeof instance.prompt !== 'string' || !instance.prompt.trim()) && !instance.image)
-    return 'A text prompt or an image is required.';
-  if (parameters !== undefined && (typeof parameters !== 'object' || parameters === null))
-    return 'parameters must be an object.';
-  const p = (parameters ?? {}) as Record<string, unknown>;
-  const allowed = durationsFor(model);
-  if (p.durationSeconds !== undefined && !allowed.includes(p.durationSeconds as number))
-    return `Unsupported output video duration ${String(p.durationSeconds)} seconds, supported durations are [${allowed.join(',')}] for feature text_to_video.`;
-  if (p.aspectRatio !== undefined && !(typeof p.aspectRatio === 'string' && p.aspectRatio in SIZES))
-    return `Unsupported aspect ratio ${String(p.aspectRatio)}, supported aspect ratios are [16:9, 9:16].`;
-  if (p.resolution !== undefined && !['720p', '1080p'].includes(p.resolution as string))
-    return `Unsupported resolution ${String(p.resolution)}, supported resolutions are [720p, 1080p].`;
-  if (p.personGeneration !== undefined && !PERSON_GENERATION.includes(p.personGeneration as string))
-    return `Unsupported personGeneration ${String(p.personGeneration)}.`;
-  if (
-    p.sampleCount !== undefined &&
-    !(Number.isInteger(p.sampleCount) && (p.sampleCount as number) >= 1 && (p.sampleCount as number) <= 4)
-  )
-    return 'sampleCount must be between 1 and 4.';
-  if (
-    p.seed !== undefined &&
-    !(Number.isInteger(p.seed) && (p.seed as number) >= 0 && (p.seed as number) <= 4294967295)
-  )
-    return 'seed must be an unsigned 32-bit integer.';
-  if (p.generateAudio !== undefined && typeof p.generateAudio !== 'boolean') return 'generateAudio must be a boolean.';
-  if (
-    p.storageUri !== undefined &&
-    !(typeof p.storageUri === 'string' && /^gs:\/\/[a-z0-9._-]+(\/.*)?$/.test(p.storageUri))
-  )
-    return `Invalid storageUri ${String(p.storageUri)}: must be a gs:// URI.`;
-  return undefined;
-}
-
 /** Renders the clip Veo would have made: a test pattern of the requested size and length,
  *  with a tone when audio was asked for. */
-async function renderClip(
-  file: string,
-  params: Record<string, unknown>,
-  model: string,
-  timeoutMs: number,
-): Promise<void> {
+async function renderClip(file: string, params: Record<string, unknown>, timeoutMs: number): Promise<void> {
   const aspect = typeof params.aspectRatio === 'string' ? params.aspectRatio : '16:9';
   const resolution = typeof params.resolution === 'string' ? params.resolution : '720p';
   const [width, height] = SIZES[aspect]?.[resolution] ?? [1280, 720];
   const duration = typeof params.durationSeconds === 'number' ? params.durationSeconds : 8;
-  // Sound only when asked for (Veo 2 has none whatever is asked).
-  const audio = params.generateAudio === true && !model.startsWith('veo-2');
+  const audio = params.generateAudio === true;
   const inputs = ['-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${FPS}:duration=${duration}`];
   if (audio) inputs.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=48000:duration=${duration}`);
   await runFfmpeg(
@@ -242,6 +192,14 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
   const byName = new Map<string, VeoOperationRecord>();
   const counts = { predictLongRunning: 0, fetchPredictOperation: 0 };
   const tally = new VendorTally();
+  const received = new ReceivedLog();
+  /** The record entry of a create being answered, so a refusal is recorded with it. */
+  const entries = new WeakMap<ServerResponse, ReceivedRequest>();
+  const refuse = (res: ServerResponse, code: number, message: string, retryAfterSeconds?: number) => {
+    const entry = entries.get(res);
+    if (entry) entry.refusal = googleErrorBody(code, message, retryAfterSeconds);
+    googleError(res, code, message, retryAfterSeconds);
+  };
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
   const renders = new Map<string, Promise<unknown>>();
@@ -270,11 +228,11 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
             const gcsUri = `${op.outputGcsUri.replace(/\/+$/, '')}/${id}/sample_${i}.mp4`;
             const file = gcsPath(gcsUri)!;
             await mkdir(dirname(file), { recursive: true });
-            await renderClip(file, op.parameters, op.model, renderTimeoutMs);
+            await renderClip(file, op.parameters, renderTimeoutMs);
             videos.push({ gcsUri, mimeType: 'video/mp4' });
           } else {
             const file = join(scratch, `${id}-${i}.mp4`);
-            await renderClip(file, op.parameters, op.model, renderTimeoutMs);
+            await renderClip(file, op.parameters, renderTimeoutMs);
             videos.push({ bytesBase64Encoded: (await readFile(file)).toString('base64'), mimeType: 'video/mp4' });
             await rm(file, { force: true });
           }
@@ -353,12 +311,16 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
       res.end(text);
     } else {
       const message = behaviour.message ?? DEFAULT_MESSAGES[behaviour.status] ?? `HTTP ${behaviour.status}`;
-      googleError(res, behaviour.status, message, behaviour.retryAfterSeconds);
+      refuse(res, behaviour.status, message, behaviour.retryAfterSeconds);
     }
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse, raw: string) => {
     const path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path === RECEIVED_PATH) {
+      serveReceived(received, req, res);
+      return;
+    }
     let body: unknown;
     try {
       body = raw ? JSON.parse(raw) : undefined;
@@ -371,25 +333,37 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     if (path.endsWith(':cancel')) tally.cancels++;
     if (route === 'fetchPredictOperation') tally.polls++;
     if (!match || req.method !== 'POST') {
-      googleError(res, 404, `veo test server: no route for ${req.method} ${path}`);
+      refuse(res, 404, `veo test server: no route for ${req.method} ${path}`);
       return;
     }
     const [, , project, location, model] = match as unknown as [string, string, string, string, string];
     counts[route as 'predictLongRunning' | 'fetchPredictOperation']++;
+    if (route === 'predictLongRunning') {
+      const entry = received.add({ method: req.method, path, body });
+      entries.set(res, entry);
+      res.once('close', () => {
+        if (res.headersSent) entry.status = res.statusCode;
+      });
+    }
     // Protocol errors come before the script, as on Vertex; the scripted behaviour stays queued.
     if (options.requireAuth !== false && !/^Bearer \S+/.test(req.headers.authorization ?? '')) {
-      googleError(res, 401, 'Request is missing required authentication credential.');
+      refuse(res, 401, 'Request is missing required authentication credential.');
       return;
     }
     if (body === undefined || typeof body !== 'object' || body === null) {
-      googleError(res, 400, 'Invalid JSON payload received.');
+      refuse(res, 400, 'Invalid JSON payload received.');
+      return;
+    }
+    const notFound = unknownVeoModel(project, location, model);
+    if (notFound) {
+      refuse(res, 404, notFound);
       return;
     }
 
     if (route === 'predictLongRunning') {
-      const invalid = invalidRequest(model, body);
+      const invalid = invalidVeoRequest(body);
       if (invalid) {
-        googleError(res, 400, invalid);
+        refuse(res, 400, invalid);
         return;
       }
       const parameters = ((body as { parameters?: Record<string, unknown> }).parameters ?? {}) as Record<
@@ -398,7 +372,7 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
       >;
       const storageUri = typeof parameters.storageUri === 'string' ? parameters.storageUri : undefined;
       if (storageUri && !gcsPath(storageUri)) {
-        googleError(res, 400, `veo test server: storageUri ${storageUri} is outside the mapped bucket (options.gcs)`);
+        refuse(res, 400, `veo test server: storageUri ${storageUri} is outside the mapped bucket (options.gcs)`);
         return;
       }
       const behaviour = createQueue.shift();
@@ -416,6 +390,8 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
           done: false,
         };
         operations.push(record);
+        const entry = entries.get(res);
+        if (entry) entry.taskId = record.name;
         tally.created(
           record.labels.aiprod_attempt ?? promptSeedKey(record.prompt, record.parameters.seed),
           record.name,
@@ -436,12 +412,12 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     const operationName = (body as { operationName?: unknown }).operationName;
     const resource = `projects/${project}/locations/${location}/publishers/google/models/${model}`;
     if (typeof operationName !== 'string' || !operationName.startsWith(`${resource}/operations/`)) {
-      googleError(res, 400, `operationName must be an operation of ${resource}.`);
+      refuse(res, 400, `operationName must be an operation of ${resource}.`);
       return;
     }
     perform(pollQueue.shift(), res, async () => {
       const op = byName.get(operationName);
-      if (!op) googleError(res, 404, `Operation ${operationName} not found.`);
+      if (!op) refuse(res, 404, `Operation ${operationName} not found.`);
       else await answerOperation(res, op);
     });
   };
@@ -493,6 +469,8 @@ export async function startVeoServer(options: VeoServerOptions = {}): Promise<Ve
     counts,
     requests,
     operations,
+    received: () => received.list(),
+    clearReceived: () => received.clear(),
     get billedTasks() {
       return billed();
     },
@@ -521,3 +499,5 @@ function labelsOf(body: unknown): Record<string, string> {
     Object.entries(labels as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
   );
 }
+
+export { invalidVeoRequest, VEO_MODELS } from './veo-models';
