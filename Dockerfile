@@ -25,6 +25,7 @@ COPY package.json ./
 COPY packages/config/package.json packages/config/
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/emulators/package.json packages/emulators/
+COPY packages/google-ai/package.json packages/google-ai/
 COPY packages/job-store/package.json packages/job-store/
 COPY packages/media/package.json packages/media/
 COPY packages/observability/package.json packages/observability/

@@ -38,7 +38,7 @@ module.exports = {
     `/node_modules/(?!(\\.pnpm/(${esModulePackages})@[^/]+/node_modules/)?(${esModulePackages})/)`,
   ],
   moduleNameMapper: {
-    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|clip-checks|webhooks|vendor-catalogue|planning)$':
+    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|clip-checks|webhooks|vendor-catalogue|planning|google-ai)$':
       '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/test/global-setup.ts',

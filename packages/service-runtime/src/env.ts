@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { CommaList, requiresWhen } from '@aiprod/config';
 import { BACKENDS, validate } from '@aiprod/contracts';
+import { DEFAULT_GEMINI_MODEL } from '@aiprod/google-ai';
 import type { StateDeadlines } from '@aiprod/job-store';
 import { createBlobStore, type BlobStore } from '@aiprod/storage';
 
@@ -88,9 +89,8 @@ export const FallbackPolicyEnvProperties = {
 /** Gemini on Vertex AI, for the planner's director and QA's judge. */
 export const GeminiEnvProperties = {
   GEMINI_MODEL: Type.String({
-    default: 'gemini-2.5-flash',
-    description:
-      'Gemini model id. Default gemini-2.5-flash: it reads frames and writes structured shot plans within the timeouts at a fraction of the Pro price.',
+    default: DEFAULT_GEMINI_MODEL,
+    description: `Gemini model id. Default ${DEFAULT_GEMINI_MODEL}: a Flash model generally available on Vertex AI (gemini-2.5-flash was retired on 2026-10-20); it reads frames and writes structured shot plans within the timeouts at a fraction of the Pro price.`,
   }),
   VERTEX_LOCATION: Type.String({
     default: 'europe-west1',

@@ -1,7 +1,7 @@
 import { startVertexServer, type VertexServer } from './vertex-server';
 
 const PATH =
-  '/v1beta1/projects/proj-1/locations/europe-west1/publishers/google/models/gemini-2.5-flash:generateContent';
+  '/v1beta1/projects/proj-1/locations/europe-west1/publishers/google/models/gemini-3.8-flash:generateContent';
 const BODY = { contents: [{ role: 'user', parts: [{ text: 'hello' }] }] };
 
 async function call(
@@ -39,7 +39,7 @@ describe('vertex test server', () => {
     expect(first.status).toBe(200);
     expect(first.json).toMatchObject({
       candidates: [{ content: { role: 'model', parts: [{ text: '{"score":1}' }] }, finishReason: 'STOP' }],
-      modelVersion: 'gemini-2.5-flash',
+      modelVersion: 'gemini-3.8-flash',
       usageMetadata: { promptTokenCount: expect.any(Number), totalTokenCount: expect.any(Number) },
     });
     expect((await call(server)).json).toMatchObject({ candidates: [{ content: { parts: [{ text: 'not json' }] } }] });
@@ -57,7 +57,7 @@ describe('vertex test server', () => {
         path: PATH,
         project: 'proj-1',
         location: 'europe-west1',
-        model: 'gemini-2.5-flash',
+        model: 'gemini-3.8-flash',
         body: BODY,
       }),
     ]);
@@ -127,7 +127,7 @@ describe('vertex test server', () => {
 
   it('answers protocol errors like Vertex, without consuming the script', async () => {
     server.enqueue({ json: { kept: true } });
-    const wrongPath = await call(server, { path: '/v1/models/gemini-2.5-flash:generateContent' });
+    const wrongPath = await call(server, { path: '/v1/models/gemini-3.8-flash:generateContent' });
     expect(wrongPath.status).toBe(404);
     expect(wrongPath.json).toMatchObject({ error: { code: 404, status: 'NOT_FOUND' } });
 
@@ -143,11 +143,41 @@ describe('vertex test server', () => {
       candidates: [{ content: { parts: [{ text: '{"kept":true}' }] } }],
     });
     expect(server.requests.map((r) => r.path)).toEqual([
-      '/v1/models/gemini-2.5-flash:generateContent',
+      '/v1/models/gemini-3.8-flash:generateContent',
       PATH,
       PATH,
       PATH,
     ]);
+  });
+
+  it('refuses a retired or unknown model with 404 NOT_FOUND, as Vertex does, without consuming the script', async () => {
+    server.enqueue({ json: { kept: true } });
+    for (const model of ['gemini-2.5-flash', 'gemini-2.0-flash-001', 'gemini-9-nonsense']) {
+      const refused = await call(server, { path: PATH.replace('gemini-3.8-flash', model) });
+      expect(refused.status).toBe(404);
+      expect(refused.json).toEqual({
+        error: {
+          code: 404,
+          status: 'NOT_FOUND',
+          message: expect.stringContaining(
+            `Publisher Model \`projects/proj-1/locations/europe-west1/publishers/google/models/${model}\` was not found or your project does not have access to it.`,
+          ),
+        },
+      });
+    }
+    expect((await call(server)).json).toMatchObject({
+      candidates: [{ content: { parts: [{ text: '{"kept":true}' }] } }],
+    });
+  });
+
+  it('serves the models it is told to', async () => {
+    const narrow = await startVertexServer({ models: ['gemini-2.5-flash'], defaultBehaviour: { json: {} } });
+    try {
+      expect((await call(narrow, { path: PATH.replace('gemini-3.8-flash', 'gemini-2.5-flash') })).status).toBe(200);
+      expect((await call(narrow)).status).toBe(404);
+    } finally {
+      await narrow.close();
+    }
   });
 
   it('closes promptly with a request still waiting', async () => {

@@ -62,7 +62,24 @@ export interface VertexServerOptions {
   defaultBehaviour?: VertexBehaviour;
   /** Requests without `Authorization: Bearer …` get 401 UNAUTHENTICATED, as on Vertex. */
   requireAuth?: boolean;
+  /** The model ids served; any other (a retired or misspelled one) is a 404 NOT_FOUND, as on
+   *  Vertex. Default SERVED_GEMINI_MODELS. */
+  models?: readonly string[];
 }
+
+/**
+ * Gemini models Vertex AI serves as of late 2026 (its "Latest available models" page). Not here,
+ * so refused like any unknown id: gemini-2.5-flash, -pro and -flash-lite (retired 2026-10-20) and
+ * everything older.
+ */
+export const SERVED_GEMINI_MODELS: readonly string[] = [
+  'gemini-3.8-flash',
+  'gemini-3.5-flash',
+  'gemini-3.5-flash-lite',
+  'gemini-3.1-flash-lite',
+  'gemini-3.1-pro-preview',
+  'gemini-4-argon',
+];
 
 const GENERATE_CONTENT =
   /^\/(v1|v1beta1)\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/([^/:]+):generateContent$/;
@@ -121,6 +138,7 @@ export async function startVertexServer(options: VertexServerOptions = {}): Prom
   const queue: VertexBehaviour[] = [];
   const requests: VertexRequest[] = [];
   let fallback: VertexBehaviour | undefined = options.defaultBehaviour;
+  const served = new Set(options.models ?? SERVED_GEMINI_MODELS);
   const timers = new Set<NodeJS.Timeout>();
   const sockets = new Set<Socket>();
 
@@ -175,6 +193,15 @@ export async function startVertexServer(options: VertexServerOptions = {}): Prom
       }
       if (options.requireAuth !== false && !/^Bearer \S+/.test(req.headers.authorization ?? '')) {
         googleError(res, 401, 'Request is missing required authentication credential.');
+        return;
+      }
+      if (!served.has(record.model ?? '')) {
+        // Vertex's own wording for a model that is retired, misspelled or not in this region.
+        googleError(
+          res,
+          404,
+          `Publisher Model \`projects/${record.project}/locations/${record.location}/publishers/google/models/${record.model}\` was not found or your project does not have access to it. Please ensure you are using a valid model version. For more information, see: https://cloud.google.com/vertex-ai/generative-ai/docs/learn/model-versions`,
+        );
         return;
       }
       if (body === undefined || typeof body !== 'object') {

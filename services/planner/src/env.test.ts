@@ -6,7 +6,7 @@ describe('planner env', () => {
       PLANNER_DIRECTOR: 'local',
       PLANNER_FALLBACK_TO_LOCAL: false,
       ENABLED_BACKENDS: ['local'],
-      GEMINI_MODEL: 'gemini-2.5-flash',
+      GEMINI_MODEL: 'gemini-3.8-flash',
       VERTEX_LOCATION: 'europe-west1',
       PLANNER_GEMINI_TIMEOUT_SECONDS: 45,
       PLANNER_GEMINI_ATTEMPTS: 3,
@@ -41,7 +41,7 @@ describe('planner env', () => {
     expect(loadEnv({ GCP_PROJECT: 'p1', PLANNER_DIRECTOR: 'gemini' })).toMatchObject({
       PLANNER_DIRECTOR: 'gemini',
       VERTEX_LOCATION: 'europe-west1',
-      GEMINI_MODEL: 'gemini-2.5-flash',
+      GEMINI_MODEL: 'gemini-3.8-flash',
     });
   });
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
 import { PlanStore, TenantStore } from '@aiprod/job-store';
+import { accessTokenAuth } from '@aiprod/google-ai';
 import {
-  accessTokenAuth,
   createGeminiDirector,
   estimateBrief,
   localDirector,
@@ -229,7 +229,7 @@ describe('planner with the gemini director (vertex test server)', () => {
     await deliver(plannerDeps({ director: gemini() }), jobId, 't-rich');
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('RENDERING');
-    expect(job.plan!.director).toBe('gemini:gemini-2.5-flash');
+    expect(job.plan!.director).toBe('gemini:gemini-3.8-flash');
   });
 
   it('records a safety block on the job as a precise planning failure', async () => {
@@ -240,7 +240,7 @@ describe('planner with the gemini director (vertex test server)', () => {
     expect(job.status).toBe('FAILED');
     expect(job.error?.reason).toBe('planning_failed');
     expect(job.error?.message).toMatch(
-      /^gemini:gemini-2.5-flash director: gemini:gemini-2.5-flash: the model's safety filter blocked the brief \(PROHIBITED_CONTENT/,
+      /^gemini:gemini-3.8-flash director: gemini:gemini-3.8-flash: the model's safety filter blocked the brief \(PROHIBITED_CONTENT/,
     );
     expect(await jobs.listShots(jobId)).toEqual([]);
   });
@@ -272,7 +272,7 @@ describe('planner with the gemini director (vertex test server)', () => {
     expect(job.plan!.director).toBe('local');
     const fallback = (await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.director_fallback');
     expect(fallback).toHaveLength(1);
-    expect(fallback[0]!.data).toMatchObject({ director: 'gemini:gemini-2.5-flash', to: 'local', retryable: true });
+    expect(fallback[0]!.data).toMatchObject({ director: 'gemini:gemini-3.8-flash', to: 'local', retryable: true });
     expect(String(fallback[0]!.data.reason)).toMatch(/Vertex failed \(503 UNAVAILABLE\).*\(after 2 attempts\)/);
   });
 });

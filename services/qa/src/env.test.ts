@@ -15,7 +15,7 @@ describe('qa env', () => {
       QA_CONCURRENCY: 2,
       QA_TIMEOUT_SECONDS: 120,
       QA_JUDGE: 'local',
-      GEMINI_MODEL: 'gemini-2.5-flash',
+      GEMINI_MODEL: 'gemini-3.8-flash',
       VERTEX_LOCATION: 'europe-west1',
     });
   });

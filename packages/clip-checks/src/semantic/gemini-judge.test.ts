@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { OAuth2Client } from 'google-auth-library';
+import { accessTokenAuth } from '@aiprod/google-ai';
 import { RetryableError, type ShotSpec } from '@aiprod/contracts';
 import { renderAnimatic } from '@aiprod/media';
 import { startVertexServer, type VertexServer } from '@aiprod/testing';
@@ -11,7 +11,7 @@ import type { JudgeInput, SemanticJudge } from './judge';
 
 const PROJECT = 'aiprod-test';
 const LOCATION = 'europe-west1';
-const PATH = `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-2.5-flash:generateContent`;
+const PATH = `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-3.8-flash:generateContent`;
 
 const SPEC: ShotSpec = {
   shotId: 's01',
@@ -26,14 +26,6 @@ const SPEC: ShotSpec = {
   height: 360,
   fps: 24,
 };
-
-/** A Google auth client holding a fixed token: the SDK asks it for headers and never looks
- *  for application-default credentials or calls a token endpoint. */
-function fixedTokenClient(): OAuth2Client {
-  const client = new OAuth2Client();
-  client.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3_600_000 });
-  return client;
-}
 
 const answer = (scores: [number, number, number, number]) => ({
   promptAdherence: { score: scores[0], reason: 'A runner on a coastal road at dawn.' },
@@ -66,7 +58,7 @@ describe('gemini judge against the vertex test server', () => {
       project: PROJECT,
       location: LOCATION,
       baseUrl: server.url,
-      googleAuthOptions: { authClient: fixedTokenClient() },
+      googleAuthOptions: accessTokenAuth('test-token'),
       ...options,
     });
   const rejection = async (promise: Promise<unknown>): Promise<RetryableError> => {
@@ -96,7 +88,7 @@ describe('gemini judge against the vertex test server', () => {
     server.enqueue({ json: answer([0.92, 1, 0.95, 0.88]) });
     const result = await judge.judge(input());
 
-    expect(result.judge).toBe('gemini:gemini-2.5-flash');
+    expect(result.judge).toBe('gemini:gemini-3.8-flash');
     expect(result.checks).toEqual([
       {
         name: 'prompt_adherence',
@@ -174,7 +166,7 @@ describe('gemini judge against the vertex test server', () => {
     server.enqueue({ text: 'The clip looks great!' });
     server.enqueue({ text: '{"promptAdherence": ' });
     const err = await rejection(judge.judge(input()));
-    expect(err.message).toMatch(/^gemini:gemini-2\.5-flash: unusable answer twice in a row: the answer is not JSON/);
+    expect(err.message).toMatch(/^gemini:gemini-3\.8-flash: unusable answer twice in a row: the answer is not JSON/);
     expect(server.requests).toHaveLength(2);
   });
 
@@ -206,7 +198,7 @@ describe('gemini judge against the vertex test server', () => {
   it('turns 500 into RetryableError', async () => {
     server.enqueue({ status: 500 });
     const err = await rejection(judge.judge(input()));
-    expect(err.message).toBe('gemini:gemini-2.5-flash: Vertex failed (500 INTERNAL): Internal error encountered.');
+    expect(err.message).toBe('gemini:gemini-3.8-flash: Vertex failed (500 INTERNAL): Internal error encountered.');
     expect(err.retryAfterSeconds).toBeUndefined();
     expect(server.requests).toHaveLength(1);
   });
@@ -215,6 +207,15 @@ describe('gemini judge against the vertex test server', () => {
     server.enqueue({ status: 403, message: 'Permission denied on resource project aiprod-test.' });
     const err = await rejection(judge.judge(input()));
     expect(err.message).toContain('Vertex refused the request (403 PERMISSION_DENIED): Permission denied');
+  });
+
+  it('names a retired model in its RetryableError, so an operator sees what to configure', async () => {
+    server.setDefault({ json: answer([0.9, 1, 0.9, 0.9]) });
+    const err = await rejection(make({ model: 'gemini-2.5-flash' }).judge(input()));
+    expect(err.message).toMatch(
+      /^gemini:gemini-2\.5-flash: Vertex refused the request \(404 NOT_FOUND\): Publisher Model `.*\/models\/gemini-2\.5-flash` was not found/,
+    );
+    expect(server.requests).toHaveLength(1);
   });
 
   it('gives up after its timeout with RetryableError', async () => {
@@ -226,7 +227,7 @@ describe('gemini judge against the vertex test server', () => {
     const started = Date.now();
     const err = await rejection(hasty.judge(job));
     const elapsed = Date.now() - started;
-    expect(err.message).toBe('gemini:gemini-2.5-flash: no answer from Vertex within 500 ms');
+    expect(err.message).toBe('gemini:gemini-3.8-flash: no answer from Vertex within 500 ms');
     expect(elapsed).toBeGreaterThanOrEqual(500);
     expect(elapsed).toBeLessThan(20_000);
   });
@@ -241,7 +242,7 @@ describe('gemini judge against the vertex test server', () => {
     for (let i = 0; i < 250 && server.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     controller.abort(new Error('shutting down'));
     const err = await rejection(pending);
-    expect(err.message).toBe('gemini:gemini-2.5-flash: aborted by the caller');
+    expect(err.message).toBe('gemini:gemini-3.8-flash: aborted by the caller');
   });
 
   it('fails brand safety when the safety filter blocks the prompt', async () => {

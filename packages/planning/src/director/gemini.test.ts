@@ -1,4 +1,4 @@
-import { OAuth2Client } from 'google-auth-library';
+import { accessTokenAuth } from '@aiprod/google-ai';
 import { PRESETS, type Brief } from '@aiprod/contracts';
 import { aBrief, startVertexServer, type VertexServer } from '@aiprod/testing';
 import { checkPlan, isAllowedDuration } from '@aiprod/vendor-catalogue';
@@ -7,13 +7,6 @@ import { createGeminiDirector, type GeminiDirectorOptions } from './gemini';
 
 const PROJECT = 'aiprod-test';
 const LOCATION = 'europe-west1';
-
-/** A Google auth client holding a fixed token: the SDK never looks for real credentials. */
-function fixedTokenClient(): OAuth2Client {
-  const client = new OAuth2Client();
-  client.setCredentials({ access_token: 'test-token', expiry_date: Date.now() + 3_600_000 });
-  return client;
-}
 
 export const GEMINI_TEST_BRIEF = aBrief({
   brand: { name: 'Aurora', colors: ['#1E6FD9', '#D91E6F'] },
@@ -69,7 +62,7 @@ describe('gemini director against the vertex test server', () => {
       project: PROJECT,
       location: LOCATION,
       baseUrl: server.url,
-      googleAuthOptions: { authClient: fixedTokenClient() },
+      googleAuthOptions: accessTokenAuth('test-token'),
       retryBaseMs: 10,
       maxRetryDelayMs: 200,
       timeoutMs: 5_000,
@@ -95,7 +88,7 @@ describe('gemini director against the vertex test server', () => {
     server.enqueue({ json: GOOD_ANSWER });
     const plan = await make().plan(GEMINI_TEST_BRIEF, context);
     expect(checkPlan(plan, GEMINI_TEST_BRIEF)).toEqual([]);
-    expect(plan.director).toBe('gemini:gemini-2.5-flash');
+    expect(plan.director).toBe('gemini:gemini-3.8-flash');
     expect(plan.shots.map((s) => s.purpose)).toEqual(['hook', 'benefit', 'call_to_action']);
     for (const shot of plan.shots) expect(isAllowedDuration('runway', shot.durationSeconds, plan.fps)).toBe(true);
     // Normalised: text fitted, voice-over dropped (the brief did not ask for it), palette from the brand.
@@ -109,7 +102,7 @@ describe('gemini director against the vertex test server', () => {
     expect(server.requests).toHaveLength(1);
     const sent = server.requests[0]!;
     expect(sent.path).toBe(
-      `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-2.5-flash:generateContent`,
+      `/v1beta1/projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/gemini-3.8-flash:generateContent`,
     );
     const body = sent.body as { generationConfig: Record<string, unknown>; contents: { parts: { text: string }[] }[] };
     expect(body.generationConfig.responseMimeType).toBe('application/json');
@@ -166,7 +159,7 @@ describe('gemini director against the vertex test server', () => {
     const err = await failure(make({ timeoutMs: 300, maxAttempts: 2 }).plan(GEMINI_TEST_BRIEF, context));
     const elapsed = Date.now() - started;
     expect(err.kind).toBe('retryable');
-    expect(err.message).toBe('gemini:gemini-2.5-flash: no answer within the timeout (after 2 attempts)');
+    expect(err.message).toBe('gemini:gemini-3.8-flash: no answer within the timeout (after 2 attempts)');
     expect(elapsed).toBeGreaterThanOrEqual(600);
     expect(elapsed).toBeLessThan(3_000);
     expect(server.requests).toHaveLength(2);
@@ -189,6 +182,20 @@ describe('gemini director against the vertex test server', () => {
     expect(err.kind).toBe('permanent');
     expect(err.message).toMatch(/Vertex rejected the request \(400 INVALID_ARGUMENT\): Invalid JSON payload/);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('fails permanently on a retired model, without retrying, and plans with any model configured', async () => {
+    server.setDefault({ json: GOOD_ANSWER });
+    const err = await failure(make({ model: 'gemini-2.5-flash' }).plan(GEMINI_TEST_BRIEF, context));
+    expect(err.kind).toBe('permanent');
+    expect(err.message).toMatch(
+      /^gemini:gemini-2\.5-flash: Vertex rejected the request \(404 NOT_FOUND\): Publisher Model `projects\/aiprod-test\/locations\/europe-west1\/publishers\/google\/models\/gemini-2\.5-flash` was not found/,
+    );
+    expect(server.requests).toHaveLength(1);
+
+    const plan = await make({ model: 'gemini-3.5-flash' }).plan(GEMINI_TEST_BRIEF, context);
+    expect(plan.director).toBe('gemini:gemini-3.5-flash');
+    expect(server.requests[1]?.model).toBe('gemini-3.5-flash');
   });
 
   it('refuses a shot count the backend cannot make the length with, and asks again', async () => {

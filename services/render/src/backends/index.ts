@@ -1,5 +1,5 @@
 import { copyFile } from 'node:fs/promises';
-import { accessTokenAuth } from '@aiprod/planning';
+import { accessTokenAuth } from '@aiprod/google-ai';
 import type { BlobStore } from '@aiprod/storage';
 import type { RenderEnvValues } from '../env';
 import type { VideoBackend } from './backend';

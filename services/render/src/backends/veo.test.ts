@@ -363,7 +363,7 @@ describe('veo backend against the Veo test server', () => {
     server.enqueueCreate({ status: 403, message: `token Bearer ${TOKEN} has no access; url ?access_token=${TOKEN}` });
     const error = await failure(make().submit(SPEC, ctx()));
     expect(error.message).not.toContain('secret-test-token');
-    expect(error.message).toContain('Bearer [redacted]');
+    expect(error.message).toContain('Bearer [REDACTED]');
   });
 
   it('cancel cannot stop Veo, so it reports the clip as billed; classify passes BackendFailure through', async () => {

@@ -1,15 +1,18 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ApiError,
-  GenerateVideosOperation,
-  GoogleGenAI,
-  type GenerateVideosConfig,
-  type GoogleGenAIOptions,
-  type HttpOptions,
-} from '@google/genai';
+import { GenerateVideosOperation, type GenerateVideosConfig, type HttpOptions } from '@google/genai';
 import type { ShotSpec } from '@aiprod/contracts';
+import {
+  causeNames,
+  clipGoogleText,
+  createGoogleAiClient,
+  describeGoogleError,
+  observedHttp,
+  readGoogleError,
+  type GoogleAuthOptions,
+  type HttpExchange,
+} from '@aiprod/google-ai';
 import { probe } from '@aiprod/media';
 import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
 import { recordHttpStatus, vendorSpan } from './vendor-http';
@@ -29,7 +32,7 @@ export interface VeoBackendOptions {
   /** Points the SDK at a test server. */
   baseUrl?: string;
   /** A google-auth-library client; tests pass one holding a fixed token. Default: application-default credentials. */
-  authClient?: NonNullable<GoogleGenAIOptions['googleAuthOptions']>['authClient'];
+  authClient?: GoogleAuthOptions['authClient'];
   /** `gs://bucket/prefix`: Vertex writes the clip into our bucket. Without it the bytes come inline in the operation. */
   outputGcsPrefix?: string;
   /** Copies a `gs://` object to a local file; required with `outputGcsPrefix`. */
@@ -76,73 +79,18 @@ const SAFETY_MESSAGE = /responsible ai|usage guidelines|sensitive words|violate/
  *  running (and billing) whatever happens to our poll, since Veo cannot be cancelled. */
 export type VeoStage = 'create' | 'poll';
 
-/** Strips anything that looks like a credential from vendor text before it reaches the timeline. */
-function redact(text: string): string {
-  return text
-    .replace(/Bearer\s+[^\s"',]+/gi, 'Bearer [redacted]')
-    .replace(/ya29\.[\w.-]+/g, '[redacted]')
-    .replace(/([?&](?:access_token|key|token|X-Goog-Signature)=)[^&\s"]+/gi, '$1[redacted]');
-}
-
-const clip = (text: string, max = 300) => {
-  const one = redact(text).replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max - 1)}…` : one;
-};
-
-/** "30s" / "1.5s" (google.protobuf.Duration JSON) → ms. */
-function durationMs(value: unknown): number | undefined {
-  const m = typeof value === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(value.trim()) : null;
-  return m ? Math.round(Number(m[1]) * 1000) : undefined;
-}
-
-/** Retry-After as delta-seconds or an HTTP date → ms. */
-function retryAfterMs(value: string | null | undefined): number | undefined {
-  if (!value) return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** What the HTTP exchange of one SDK call looked like; the SDK's ApiError drops the headers. */
-interface Exchange {
-  status?: number;
-  retryAfter?: string | null;
-}
+const clip = (text: string) => clipGoogleText(text, 300);
 
 /** A classification context the SDK's errors do not carry. */
 class VeoCallError extends Error {
   constructor(
     readonly stage: VeoStage,
-    readonly exchange: Exchange,
+    readonly exchange: HttpExchange,
     readonly callerAborted: boolean,
     options: { cause: unknown },
   ) {
     super('veo call failed', options);
   }
-}
-
-/** Error text through `cause` chains (fetch hides ECONNREFUSED there). Duck-typed: errors from
- *  another realm (undici's, in jest) are not `instanceof Error`. */
-function describe(err: unknown): string {
-  const parts: string[] = [];
-  let e: unknown = err;
-  while (typeof e === 'object' && e !== null && 'message' in e && parts.length < 4) {
-    parts.push(String(e.message));
-    e = 'cause' in e ? e.cause : undefined;
-  }
-  return parts.length ? parts.join(': ') : String(err);
-}
-
-/** The error names along a `cause` chain: the SDK wraps a non-Error rejection (a DOMException
- *  from another realm) in `new Error('exception … sending request', { cause })`. */
-function errorNames(err: unknown): string[] {
-  const names: string[] = [];
-  let e: unknown = err;
-  while (typeof e === 'object' && e !== null && names.length < 4) {
-    if ('name' in e) names.push(String((e as { name: unknown }).name));
-    e = 'cause' in e ? (e as { cause: unknown }).cause : undefined;
-  }
-  return names;
 }
 
 /** Classifies a failed done operation (`error: { code, message }`); Vertex bills none of these. */
@@ -177,7 +125,11 @@ export function classifyVeoOperationError(error: Record<string, unknown>): Backe
  * operation (except a 2xx whose body we could not read: Vertex accepted it, an operation runs and
  * bills, and its name is lost); a failed poll leaves the operation running and billing.
  */
-export function classifyVeoError(error: unknown, stage: VeoStage = 'create', exchange: Exchange = {}): BackendError {
+export function classifyVeoError(
+  error: unknown,
+  stage: VeoStage = 'create',
+  exchange: HttpExchange = {},
+): BackendError {
   if (error instanceof BackendFailure) return error.detail;
   let callerAborted = false;
   if (error instanceof VeoCallError) {
@@ -190,18 +142,12 @@ export function classifyVeoError(error: unknown, stage: VeoStage = 'create', exc
   if (callerAborted) {
     return { class: 'canceled', code: 'ABORTED', message: `Veo ${stage} aborted by the caller`, charged };
   }
-  if (error instanceof ApiError) {
-    let body: { code?: unknown; status?: unknown; message?: unknown; details?: unknown } = {};
-    try {
-      body = (JSON.parse(error.message) as { error?: typeof body }).error ?? {};
-    } catch {
-      body = { message: error.message };
-    }
-    const http = error.status;
-    const status = typeof body.status === 'string' && /^[A-Z_]+$/.test(body.status) ? body.status : undefined;
+  const google = readGoogleError(error, exchange);
+  if (google) {
+    const { httpStatus: http, status } = google;
     const code = status ?? `HTTP ${http}`;
-    const text = typeof body.message === 'string' ? body.message : '';
-    const message = `Vertex ${stage === 'create' ? 'predictLongRunning' : 'fetchPredictOperation'} ${http}${status ? ` ${status}` : ''}: ${clip(text)}`;
+    const text = google.message;
+    const message = `Vertex ${stage === 'create' ? 'predictLongRunning' : 'fetchPredictOperation'} ${google.statusText}: ${clip(text)}`;
     const make = (cls: BackendError['class'], extra: Partial<BackendError> = {}): BackendError => ({
       class: cls,
       code,
@@ -210,11 +156,7 @@ export function classifyVeoError(error: unknown, stage: VeoStage = 'create', exc
       ...extra,
     });
     if (http === 429 || status === 'RESOURCE_EXHAUSTED') {
-      const details = Array.isArray(body.details)
-        ? (body.details as { '@type'?: unknown; retryDelay?: unknown }[])
-        : [];
-      const info = details.find((d) => d['@type'] === 'type.googleapis.com/google.rpc.RetryInfo');
-      const wait = durationMs(info?.retryDelay) ?? retryAfterMs(exchange.retryAfter);
+      const wait = google.retryAfterMs;
       return make('rate_limited', wait === undefined ? {} : { retryAfterMs: wait });
     }
     if (http === 401 || http === 403 || status === 'UNAUTHENTICATED' || status === 'PERMISSION_DENIED')
@@ -225,7 +167,7 @@ export function classifyVeoError(error: unknown, stage: VeoStage = 'create', exc
     if (http === 404) return make(stage === 'poll' ? 'no_output' : 'invalid');
     return make(SAFETY_MESSAGE.test(text) ? 'safety' : 'invalid');
   }
-  const names = errorNames(error);
+  const names = causeNames(error);
   // By name: Response.json() throws from undici's realm, where `instanceof SyntaxError` fails.
   if (names.includes('SyntaxError')) {
     // A 2xx we could not parse: on a create, Vertex accepted the request and an operation runs.
@@ -247,7 +189,7 @@ export function classifyVeoError(error: unknown, stage: VeoStage = 'create', exc
   return {
     class: 'transient',
     code: 'NETWORK',
-    message: `could not reach Vertex (${stage}): ${clip(describe(error))}`,
+    message: `could not reach Vertex (${stage}): ${clip(describeGoogleError(error))}`,
     charged,
   };
 }
@@ -320,41 +262,27 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
   if (options.outputGcsPrefix && !options.readGcs) throw new Error('veo: outputGcsPrefix needs readGcs');
   const gcsPrefix = options.outputGcsPrefix?.replace(/\/+$/, '');
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
-  const ai = new GoogleGenAI({
-    vertexai: true,
+  // The client makes no retries of its own: they belong to the fallback policy, which sees every
+  // failure and the vendor's Retry-After. The tests count requests, so an SDK that starts
+  // retrying by default fails them.
+  const ai = createGoogleAiClient({
     project: options.project,
     location: options.location,
     ...(options.authClient ? { googleAuthOptions: { authClient: options.authClient } } : {}),
-    httpOptions: {
-      ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-      // No retryOptions: @google/genai (2.32 and 3.x) retries (through p-retry) only when they are given, and
-      // retries with their backoff belong to the fallback policy, which sees every failure and the
-      // vendor's Retry-After. `{ attempts: 1 }` is not the same: it still routes errors through
-      // p-retry, which rewraps errors from another realm (jest's vm) as "Non-error was thrown".
-      // The tests count requests, so an SDK that starts retrying by default fails them.
-      timeout: requestTimeoutMs,
-    },
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    requestTimeoutMs,
   });
   /** Seconds asked for per operation, for usage; a restarted worker measures the clip instead. */
   const requested = new Map<string, number>();
   const REQUESTED_MAX = 1000;
 
-  /** Per-call HTTP options: our fetch, which sees the status and Retry-After and obeys `signal`
-   *  (getVideosOperation takes no abortSignal). Global fetch also sidesteps the SDK's undici
-   *  dispatcher lookup, which fails inside jest's vm. */
-  const callOptions = (signal: AbortSignal | undefined, exchange: Exchange): HttpOptions => ({
-    fetch: async (url, init) => {
-      const signals = [init?.signal, signal].filter((s): s is AbortSignal => !!s);
-      const res = await fetch(url, { ...init, ...(signals.length ? { signal: AbortSignal.any(signals) } : {}) });
-      exchange.status = res.status;
-      recordHttpStatus(res.status);
-      exchange.retryAfter = res.headers.get('retry-after');
-      return res;
-    },
-  });
+  /** Per-call HTTP options: our fetch sees the status and Retry-After and obeys `signal`
+   *  (getVideosOperation takes no abortSignal). */
+  const callOptions = (signal: AbortSignal | undefined, exchange: HttpExchange): HttpOptions =>
+    observedHttp(exchange, { ...(signal ? { signal } : {}), onStatus: recordHttpStatus });
 
   const call = async <T>(stage: VeoStage, signal: AbortSignal | undefined, run: (http: HttpOptions) => Promise<T>) => {
-    const exchange: Exchange = {};
+    const exchange: HttpExchange = {};
     return vendorSpan({ backend: 'veo', operation: stage }, async () => {
       try {
         return await run(callOptions(signal, exchange));
@@ -470,7 +398,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
             : {
                 ...classifyVeoError(err, 'poll'),
                 code: 'MEASURE_FAILED',
-                message: `could not measure the Veo clip: ${clip(describe(err))}`,
+                message: `could not measure the Veo clip: ${clip(describeGoogleError(err))}`,
               },
         );
       }
@@ -509,7 +437,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
           throw new BackendFailure({
             class: 'transient',
             code: 'GCS_READ_FAILED',
-            message: `could not read the Veo clip from our bucket: ${clip(describe(err))}`,
+            message: `could not read the Veo clip from our bucket: ${clip(describeGoogleError(err))}`,
             charged: true,
           });
         }
