@@ -19,8 +19,12 @@ const HANGING_WORD =
 /** Sentence-final punctuation, possibly followed by closing quotes or brackets. */
 const SENTENCE_END = /[.!?。！？…]["'”’»)\]]*$/u;
 
+/** Half of a UTF-16 surrogate pair without its other half (code units, hence no `u` flag). */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** Single spaces only, and no lone surrogate (JSON can carry one; vendors refuse or mangle it). */
 export function collapseSpace(text: string): string {
-  return text.replace(/\s+/gu, ' ').trim();
+  return text.replace(LONE_SURROGATE, '\uFFFD').replace(/\s+/gu, ' ').trim();
 }
 
 /** `text` starting with a capital, as a sentence in a prompt should (models read prose). */
@@ -57,4 +61,3 @@ export function cutToFit(text: string, max: number): string {
   const byWord = text.slice(0, wordEnd).replace(DANGLING, '');
   return byWord.replace(HANGING_WORD, '').replace(DANGLING, '') || byWord;
 }
-

@@ -150,9 +150,9 @@ describe('negative prompt', () => {
   });
 
   it('is absent when the spec has none or only spaces', () => {
-    expect(translatePrompt(spec({ negativePrompt: '   ' }), limits('veo', { negativePrompt: true }))).not.toHaveProperty(
-      'negativePrompt',
-    );
+    expect(
+      translatePrompt(spec({ negativePrompt: '   ' }), limits('veo', { negativePrompt: true })),
+    ).not.toHaveProperty('negativePrompt');
   });
 });
 
@@ -245,7 +245,9 @@ describe('retake note, on-screen text and palette', () => {
   it('leaves it out of a Runway prompt (naming the flaw draws it in) and records it', () => {
     const out = translatePrompt(spec({ retakeNote: 'the label was unreadable' }), limits('runway'));
     expect(out.prompt).not.toContain('label');
-    expect(out.dropped).toEqual([{ part: 'retakeNote', reason: 'negative-phrasing', text: 'the label was unreadable' }]);
+    expect(out.dropped).toEqual([
+      { part: 'retakeNote', reason: 'negative-phrasing', text: 'the label was unreadable' },
+    ]);
   });
 
   it('quotes the on-screen text exactly', () => {
@@ -310,14 +312,18 @@ describe('limits', () => {
 
   it('cuts a long subject at a sentence end, keeping room for the camera', () => {
     const out = translatePrompt(full, limits('veo', { maxPromptChars: 110 }));
-    expect(out.prompt).toBe('A runner in neon shoes sprints through a rainy city at dawn. Slow dolly-in shot toward the subject.');
+    expect(out.prompt).toBe(
+      'A runner in neon shoes sprints through a rainy city at dawn. Slow dolly-in shot toward the subject.',
+    );
     expect(out.shortened).toBe(true);
     expect(out.dropped[0]).toEqual({ part: 'subject', reason: 'length', text: 'Puddles splash under each stride.' });
   });
 
   it('cuts a subject of one long sentence at a word end and closes it with a full stop', () => {
     const out = translatePrompt(
-      spec({ prompt: 'A runner in neon shoes sprints through a rainy city at dawn, past shuttered shops and glowing signs' }),
+      spec({
+        prompt: 'A runner in neon shoes sprints through a rainy city at dawn, past shuttered shops and glowing signs',
+      }),
       limits('runway', { maxPromptChars: 80 }),
     );
     expect(out.prompt).toBe('A runner in neon shoes sprints. The locked-off camera remains still.');
@@ -325,9 +331,11 @@ describe('limits', () => {
   });
 
   it('fits Runway’s 1,000 units even when the planner used all of them for the subject', () => {
-    const out = translatePrompt(spec({ prompt: `${'Sunlit product on a marble plinth. '.repeat(40)}` }), limits('runway'), [
-      product,
-    ]);
+    const out = translatePrompt(
+      spec({ prompt: `${'Sunlit product on a marble plinth. '.repeat(40)}` }),
+      limits('runway'),
+      [product],
+    );
     expect(out.prompt.length).toBeLessThanOrEqual(1000);
     expect(out.prompt).toContain('The locked-off camera remains still.');
     expect(out.prompt).toContain('The product shown in the first frame');

@@ -107,7 +107,7 @@ export function translatePrompt(
   }
 
   // Under first-frame syntax an attached image already shows its entry; describing it again
-  // competes with the image (Runway: "describe the motion, not the input image").
+  // competes with the image (Runway's guide: let the text prompt describe the motion).
   const shown = new Set(syntax === 'first-frame' ? references.slice(0, 1).map((r) => r.id) : []);
   for (const c of spec.continuity ?? []) {
     if (shown.has(c.id)) continue;
@@ -119,7 +119,7 @@ export function translatePrompt(
   if (colours) add('palette', `Color palette: ${colours}.`);
 
   const { chosen, shortened } = fit(parts, limits.maxPromptChars, dropped);
-  // Hailuo's camera commands lead the prompt in MiniMax's examples; elsewhere the camera follows
+  // Hailuo's camera commands lead the prompt in most of MiniMax's examples; elsewhere the camera follows
   // the subject, as the guides order a prompt.
   const order = (p: Part) => (dialect === 'hailuo' && p.part === 'camera' ? -1 : PROMPT_PARTS.indexOf(p.part));
   const prompt = [...chosen]
