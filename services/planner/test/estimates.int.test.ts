@@ -62,7 +62,12 @@ const ctx = (topic: HandlerContext['topic'], deliveryAttempt: number): HandlerCo
 });
 
 /** An estimate record as the gateway writes it, delivered to the planner's handler. */
-async function estimate(d: PlannerDeps, b: Brief, deliveryAttempt = 1, estimateId = `est_${randomBytes(12).toString('hex')}`) {
+async function estimate(
+  d: PlannerDeps,
+  b: Brief,
+  deliveryAttempt = 1,
+  estimateId = `est_${randomBytes(12).toString('hex')}`,
+) {
   await estimates.createOnce({ estimateId, tenantId: 't-est', brief: b, preset: b.preset ?? 'social_quick' });
   await buildPlanner(d)['aiprod.estimate.requested.v1'].handle(
     { v: 1, jobId: estimateId, tenantId: 't-est' },
@@ -135,7 +140,8 @@ describe('planner: estimates', () => {
     const paid = deps({ enabledBackends: ['local', 'veo', 'runway'] });
     const premium = { preset: 'premium_spot', durationSeconds: 30 } as const;
     const quote = async (budgetCapUsd: number) =>
-      (await estimates.get(await estimate(paid, brief({ ...premium, budgetCapUsd }))))!.estimate as unknown as JobEstimate;
+      (await estimates.get(await estimate(paid, brief({ ...premium, budgetCapUsd }))))!
+        .estimate as unknown as JobEstimate;
     const cheapest = await quote(0);
     expect(cheapest.worstCaseUsd).toBeGreaterThan(cheapest.totalUsd);
     const between = Math.round(((cheapest.totalUsd + cheapest.worstCaseUsd) / 2) * 100) / 100;

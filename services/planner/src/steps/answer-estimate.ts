@@ -53,5 +53,9 @@ export async function answerEstimate(
   // Firestore refuses undefined values; the estimate is JSON data, so a JSON round trip drops them.
   const estimate = JSON.parse(JSON.stringify(outcome.estimate)) as Record<string, unknown>;
   const answered = await deps.estimates.answer(record.estimateId, { status: 'READY', estimate });
-  log.info('estimate answered', { shots: outcome.planned.plan.shots.length, totalUsd: outcome.estimate.totalUsd, answered });
+  log.info('estimate answered', {
+    shots: outcome.planned.plan.shots.length,
+    totalUsd: outcome.estimate.totalUsd,
+    answered,
+  });
 }

@@ -128,7 +128,8 @@ export async function advancePlanning(
       jobDirectorFailure(deps, job, log, options.lastAttempt ?? false),
     );
     if (!outcome.ok) {
-      const reason = outcome.stage === 'director' ? `${deps.director.name} director: ${outcome.reason}` : outcome.reason;
+      const reason =
+        outcome.stage === 'director' ? `${deps.director.name} director: ${outcome.reason}` : outcome.reason;
       await failJob(deps, job, 'planning_failed', reason);
       return;
     }
