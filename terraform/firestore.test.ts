@@ -56,10 +56,21 @@ describe('terraform/modules/firestore', () => {
   it('puts a TTL policy on every collection whose documents carry expiresAt', () => {
     const ttl = /ttl_collections\s*=\s*\[([^\]]*)\]/.exec(source('terraform/modules/firestore/main.tf'))![1]!;
     const collections = [...ttl.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1]);
-    expect(collections.sort()).toEqual(['handled', 'idempotency', 'quotaCounters', 'rateLimits', 'renderCache']);
+    expect(collections.sort()).toEqual([
+      'directorPlans',
+      'estimates',
+      'handled',
+      'idempotency',
+      'quotaCounters',
+      'rateLimits',
+      'renderCache',
+    ]);
     // Each is a collection the code really writes, with an expiresAt field.
     expect(source('packages/job-store/src/idempotency.ts')).toMatch(/collection\('idempotency'\)[\s\S]*expiresAt/);
     expect(source('packages/job-store/src/render-cache.ts')).toMatch(/collection\('renderCache'\)[\s\S]*expiresAt/);
+    const estimates = source('packages/job-store/src/estimates.ts');
+    expect(estimates).toMatch(/collection\('estimates'\)[\s\S]*expiresAt/);
+    expect(estimates).toMatch(/collection\('directorPlans'\)[\s\S]*expiresAt/);
     expect(source('services/gateway/src/rate-limit.ts')).toContain("'rateLimits'");
     expect(source('services/gateway/src/quotas.ts')).toContain("'quotaCounters'");
     expect(source('packages/job-store/src/usage.ts')).toMatch(/expiresAt: Timestamp\.fromMillis\(window\.end/);

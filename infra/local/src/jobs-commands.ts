@@ -26,6 +26,30 @@ function readBrief(file: string): Brief {
   }
 }
 
+/** How long `jobs estimate` follows a 202 (the planner still planning) before giving up. */
+const ESTIMATE_FOLLOW_MS = 120_000;
+
+/**
+ * The planner prices a brief asynchronously: the gateway answers 200 when it has the estimate in
+ * time, else 202 with the estimate's URL, which is polled (as Retry-After says) for a bounded time.
+ */
+export async function estimateOf(client: JobsConnection['client'], brief: Brief): Promise<JobEstimate> {
+  const deadline = Date.now() + ESTIMATE_FOLLOW_MS;
+  let result = await client.POST('/v1/estimates', { body: brief });
+  while (result.response.status === 202) {
+    const { estimateId } = result.data as unknown as { estimateId: string };
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      throw new Error(`the estimate is still being planned; ask again later: GET /v1/estimates/${estimateId}`);
+    }
+    const header = Number(result.response.headers.get('retry-after') ?? NaN);
+    const retryAfterMs = (Number.isFinite(header) && header >= 0 ? header : 2) * 1000;
+    await new Promise((r) => setTimeout(r, Math.min(retryAfterMs, left)));
+    result = (await client.GET('/v1/estimates/{id}', { params: { path: { id: estimateId } } })) as typeof result;
+  }
+  return unwrap(result) as JobEstimate;
+}
+
 /** Progress goes where it does not mix with the result: stdout for people, stderr beside --json. */
 const progressOut = (json: boolean | undefined): ProgressOutput => {
   const stream = json ? process.stderr : process.stdout;
@@ -106,7 +130,7 @@ export function registerJobsCommands(program: Command, readInfo: () => StackInfo
     .action(
       run(async (conn, file: string, opts: Json) => {
         const brief = readBrief(file);
-        const e = unwrap(await conn().client.POST('/v1/estimates', { body: brief })) as JobEstimate;
+        const e = await estimateOf(conn().client, brief);
         emit(opts.json, e, () =>
           [
             `estimate: $${e.totalUsd.toFixed(2)} with expected retakes (first pass $${e.firstPassUsd.toFixed(2)}, worst case $${e.worstCaseUsd.toFixed(2)})`,

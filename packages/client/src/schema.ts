@@ -371,8 +371,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Price a brief without creating a job. */
+        /**
+         * Price a brief without creating a job.
+         * @description The planner plans the brief exactly as it would plan the job (the same creative director, backends and fallback policy), and a job created from the same brief within a day gets the plan that was priced. The gateway waits up to a few seconds for the answer: 200 with the estimate; 422 `estimate_failed` when the brief cannot be planned; or, when the planner is slower, 202 with `Location` and `Retry-After`: poll GET /v1/estimates/{id}.
+         */
         post: operations["estimate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/estimates/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An estimate asked for with POST /v1/estimates (kept a day).
+         * @description 200 with the estimate once the planner has answered, 202 while it is still planning, 422 `estimate_failed` when the brief could not be planned. Another tenant's estimate answers 404, like a missing one.
+         */
+        get: operations["getEstimate"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -832,6 +855,11 @@ export interface components {
             };
             notes: string[];
         };
+        EstimatePending: {
+            estimateId: string;
+            /** @constant */
+            status: "PENDING";
+        };
         Presets: {
             name: "social_quick" | "brand_campaign" | "premium_spot";
             description: string;
@@ -1217,11 +1245,8 @@ export interface components {
         };
         /** @description application/problem+json (RFC 9457). */
         Problem422: {
-            /**
-             * @description Stable URI naming the problem.
-             * @constant
-             */
-            type: "/problems/idempotency-mismatch";
+            /** @description Stable URI naming the problem. */
+            type: "/problems/idempotency-mismatch" | "/problems/estimate-failed";
             title: string;
             status: number;
             detail: string;
@@ -2066,7 +2091,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. */
+            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -2284,7 +2309,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. */
+            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -3398,7 +3423,10 @@ export interface operations {
     estimate: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same body replays the stored response for 24 h; the same key with another body is 422; a retry while the first is in flight is 409. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -3413,10 +3441,29 @@ export interface operations {
                 headers: {
                     /** @description Quote it when you report a problem. */
                     "X-Request-Id"?: string;
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["JobEstimate"];
+                };
+            };
+            /** @description Still being planned: follow Location after Retry-After seconds. */
+            202: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Where the created resource lives. */
+                    Location?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EstimatePending"];
                 };
             };
             /** @description The request is not valid. */
@@ -3472,6 +3519,132 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem415"];
+                };
+            };
+            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            422: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem422"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    getEstimate: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Estimate id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The estimate. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobEstimate"];
+                };
+            };
+            /** @description Still being planned: ask again after Retry-After seconds. */
+            202: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Where the created resource lives. */
+                    Location?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EstimatePending"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            422: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem422"];
                 };
             };
             /** @description Too many requests. / A quota of the tenant is used up. */

@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import {
+  EstimateRequestedSchema,
   JobApprovedSchema,
   JobAssembleSchema,
   JobFinishedSchema,
@@ -78,6 +79,15 @@ export const CATALOGUE = {
   'aiprod.plan.changes.requested.v1': {
     schema: PlanChangesRequestedSchema,
     description: 'A client asked for changes to a plan waiting for approval; the director plans again.',
+    publishers: ['gateway'],
+    subscribers: [{ service: 'planner', policy: QUICK }],
+  },
+  // Estimates are planned by the planner with the director that will plan the job, so the quote and
+  // the job agree (docs/decisions/2026-12-estimates-through-the-planner.md); the gateway waits for
+  // the answer on the estimate's Firestore record.
+  'aiprod.estimate.requested.v1': {
+    schema: EstimateRequestedSchema,
+    description: 'A client asked for an estimate of a brief; the planner plans it as it would plan the job.',
     publishers: ['gateway'],
     subscribers: [{ service: 'planner', policy: QUICK }],
   },

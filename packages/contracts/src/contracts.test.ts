@@ -43,6 +43,7 @@ describe('topic catalogue', () => {
       'aiprod.job.requested.v1',
       'aiprod.job.approved.v1',
       'aiprod.plan.changes.requested.v1',
+      'aiprod.estimate.requested.v1',
     ]);
   });
 

@@ -63,6 +63,7 @@ export const PROBLEM_TYPES = {
     status: 422,
     title: 'This Idempotency-Key was already used with a different request.',
   },
+  estimate_failed: { status: 422, title: 'The brief could not be planned, so it has no estimate.' },
   rate_limited: { status: 429, title: 'Too many requests.' },
   quota_exceeded: { status: 429, title: 'A quota of the tenant is used up.' },
   unavailable: { status: 503, title: 'The service is temporarily unavailable.' },

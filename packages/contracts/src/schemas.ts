@@ -241,6 +241,12 @@ export const JobApprovedSchema = Envelope({
 });
 /** A client asked for changes to a plan waiting for approval; the notes are stored on the job. */
 export const PlanChangesRequestedSchema = Envelope({ planVersion: PlanVersion });
+/**
+ * A client asked for an estimate; the brief waits in Firestore (estimates/{estimateId}), not in
+ * the message. The envelope's jobId carries the estimate's id (no job has it: estimate ids start
+ * with `est_`), so the runtime's logs, traces and dead-letter records name the estimate.
+ */
+export const EstimateRequestedSchema = Envelope({});
 export const RenderRequestSchema = Envelope({
   shotId: ShotId,
   attempt: Type.Integer({ minimum: 1, maximum: 20 }),
@@ -264,6 +270,7 @@ export const JobFinishedSchema = Envelope({
 export type JobRequested = Static<typeof JobRequestedSchema>;
 export type JobApproved = Static<typeof JobApprovedSchema>;
 export type PlanChangesRequested = Static<typeof PlanChangesRequestedSchema>;
+export type EstimateRequested = Static<typeof EstimateRequestedSchema>;
 export type RenderRequest = Static<typeof RenderRequestSchema>;
 export type ShotRendered = Static<typeof ShotRenderedSchema>;
 export type JobAssemble = Static<typeof JobAssembleSchema>;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import helmet from 'helmet';
 import {
+  EstimateStore,
   planVersionOf,
   type Job,
   type JobStore,
@@ -65,12 +66,16 @@ export interface GatewayDeps {
   trustProxyHops?: number;
   /** Per-tenant request limit on every authenticated /v1 request (absent: not enforced). */
   rateLimit?: BackgroundHandler;
-  /** Idempotency-Key on POST /v1/jobs and cancel (absent: the header is ignored). */
+  /** Idempotency-Key on POST /v1/jobs, cancel and POST /v1/estimates (absent: the header is ignored). */
   idempotency?: BackgroundHandler;
   /** Tenant quotas on POST /v1/jobs (absent: not enforced). */
   jobQuotas?: BackgroundHandler;
-  /** The render pools this deployment runs; estimates price only these (default: local). */
+  /** The render pools this deployment runs; plan edits may use only these (default: local). */
   enabledBackends?: readonly BackendName[];
+  /** Estimate records the planner answers (default: on the job store's database). */
+  estimates?: EstimateStore;
+  /** How long POST /v1/estimates waits for the planner before answering 202 (default 10 s). */
+  estimateWaitMs?: number;
   /** Signs and checks review links (absent: no links are made and none is accepted). */
   reviewLinks?: ReviewLinks;
   /** The gateway's public origin, for the links it hands out (absent: the request's host). */
@@ -86,6 +91,8 @@ export type BackgroundHandler = RequestHandler & { close?: () => Promise<void> }
 export type Gateway = express.Express & { close(): Promise<void> };
 
 export const BODY_LIMIT_BYTES = 64 * 1024;
+/** ESTIMATE_WAIT_MS's default, for tests and embedders that do not set it. */
+export const DEFAULT_ESTIMATE_WAIT_MS = 10_000;
 const redactPath = (path: string) => (path.startsWith('/files/') ? '/files/[redacted]' : path);
 
 /**
@@ -181,7 +188,16 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
   );
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
-  app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
+  app.use(
+    estimateRoutes({
+      ...scoped,
+      estimates: deps.estimates ?? new EstimateStore(deps.jobs.db),
+      publisher: deps.publisher,
+      waitMs: deps.estimateWaitMs ?? DEFAULT_ESTIMATE_WAIT_MS,
+      log: deps.log,
+      ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
+    }),
+  );
   app.use(presetRoutes(scoped));
   if (deps.reviewLinks) {
     app.use(

@@ -115,6 +115,13 @@ export const GatewayEnv = envSchema(
         description: 'Monthly spend cap for tenants without their own; absent: no default cap.',
       }),
     ),
+    ESTIMATE_WAIT_MS: Type.Integer({
+      minimum: 0,
+      maximum: 60_000,
+      default: 10_000,
+      description:
+        "How long POST /v1/estimates waits for the planner's estimate before answering 202 with the estimate's URL to poll. Default 10 s: the local director answers in milliseconds and Gemini usually within seconds, so most clients get the estimate in one call, and a slow plan never holds a connection for long.",
+    }),
     IDEMPOTENCY_TTL_HOURS: Type.Integer({
       minimum: 1,
       maximum: 720,

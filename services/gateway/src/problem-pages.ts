@@ -60,6 +60,11 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
     meaning: 'This Idempotency-Key was already used with a different request body or path.',
     todo: 'Use a new key for a new request; reuse a key only to retry the very same request.',
   },
+  estimate_failed: {
+    meaning:
+      'The planner could not plan the brief, so it cannot be priced: no enabled backend can make it, or the creative director refused it (a safety block) or kept failing. `detail` says which.',
+    todo: 'Change the brief as `detail` suggests and ask again; a job made from this brief would fail the same way.',
+  },
   rate_limited: {
     meaning:
       'Too many requests from your tenant (or too many failed authentications from your address) in a short time.',

@@ -17,6 +17,8 @@ import { reviewLinks } from '../src/review-links';
 
 export interface Harness {
   app: ReturnType<typeof buildGateway>;
+  /** What `app` was built with, for a test that needs the same gateway with another option. */
+  deps: GatewayDeps;
   db: Firestore;
   jobs: JobStore;
   tenants: TenantStore;
@@ -50,6 +52,7 @@ export async function startHarness(
     'aiprod.job.approved.v1',
     'aiprod.job.finished.v1',
     'aiprod.plan.changes.requested.v1',
+    'aiprod.estimate.requested.v1',
   ]);
   const dataDir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
   const signingKey = Buffer.alloc(32, 7);
@@ -65,7 +68,7 @@ export async function startHarness(
   // example.com's documentation address stands in for a public host; internal.test for a private one.
   const resolveHost: ResolveHost = async (host) =>
     host === 'hooks.example.com' ? ['93.184.215.14'] : host === 'internal.example.com' ? ['10.0.0.7'] : [];
-  const app = buildGateway({
+  const deps: GatewayDeps = {
     log,
     jobs: options.wrapJobs ? options.wrapJobs(jobs) : jobs,
     tenants,
@@ -80,7 +83,8 @@ export async function startHarness(
     resolveHost,
     reviewLinks: reviewLinks(Buffer.alloc(32, 9)),
     ...options.deps?.({ db, tenants }),
-  });
+  };
+  const app = buildGateway(deps);
 
   const tenantA = 'tenant-a';
   const tenantB = 'tenant-b';
@@ -99,6 +103,7 @@ export async function startHarness(
 
   return {
     app,
+    deps,
     db,
     jobs,
     tenants,

@@ -1,8 +1,9 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { PlanStore, TenantStore } from '@aiprod/job-store';
+import type { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
+import { estimateRequestedHandler } from './handlers/estimate-requested';
 import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
 import { planChangesRequestedHandler } from './handlers/plan-changes-requested';
@@ -11,6 +12,10 @@ import { advancePlanning } from './steps/plan-job';
 export interface PlannerDeps extends CoreDeps<'planner'> {
   tenants: TenantStore;
   director: CreativeDirector;
+  /** The director's plans, so the job made from an estimated brief gets the plan that was priced. */
+  directorPlans: DirectorPlanCache;
+  /** Estimate requests, answered here with the job's planning path. */
+  estimates: EstimateStore;
   /** Plan locally when the director fails (recorded on the job), instead of failing the job. */
   fallbackToLocal: boolean;
   /** The render pools deployed; shots go only to these. */
@@ -27,6 +32,7 @@ export function buildPlanner(deps: PlannerDeps): HandlerMap<TopicsOf<'planner'>>
     'aiprod.job.requested.v1': jobRequestedHandler(deps),
     'aiprod.job.approved.v1': jobApprovedHandler(deps),
     'aiprod.plan.changes.requested.v1': planChangesRequestedHandler(deps),
+    'aiprod.estimate.requested.v1': estimateRequestedHandler(deps),
   };
 }
 

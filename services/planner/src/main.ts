@@ -3,7 +3,7 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { PlanStore, TenantStore } from '@aiprod/job-store';
+import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
@@ -30,6 +30,8 @@ async function main(): Promise<void> {
     tenants: new TenantStore(core.db),
     plans: new PlanStore(core.db),
     director: directorFromEnv(env),
+    directorPlans: new DirectorPlanCache(core.db),
+    estimates: new EstimateStore(core.db),
     fallbackToLocal: env.PLANNER_FALLBACK_TO_LOCAL,
     enabledBackends: env.ENABLED_BACKENDS,
     // Invalid JSON or an invalid policy stops the planner at start-up, as it stops a render pool.

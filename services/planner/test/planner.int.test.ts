@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { PlanStore, TenantStore } from '@aiprod/job-store';
+import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { accessTokenAuth } from '@aiprod/google-ai';
 import {
   createGeminiDirector,
@@ -52,8 +52,13 @@ function plannerDeps(options: {
     fallbackToLocal: options.fallbackToLocal ?? false,
     enabledBackends: options.enabledBackends ?? ['local'],
     plans: new PlanStore(db),
+    directorPlans: new DirectorPlanCache(db),
+    estimates: new EstimateStore(db),
   };
 }
+
+/** A brief no other test planned: Gemini's plans are cached per brief, and each test scripts its own answer. */
+const unplanned = () => ({ callToAction: `Run brighter ${randomBytes(4).toString('hex')}` });
 
 async function newJob(tenantId: string, overrides: Partial<Brief> = {}) {
   const jobId = `job_${randomBytes(5).toString('hex')}`;
@@ -225,7 +230,7 @@ describe('planner with the gemini director (vertex test server)', () => {
         })),
       },
     });
-    const jobId = await newJob('t-rich');
+    const jobId = await newJob('t-rich', unplanned());
     await deliver(plannerDeps({ director: gemini() }), jobId, 't-rich');
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('RENDERING');
@@ -234,7 +239,7 @@ describe('planner with the gemini director (vertex test server)', () => {
 
   it('records a safety block on the job as a precise planning failure', async () => {
     vertex.enqueue({ safetyBlock: 'PROHIBITED_CONTENT' });
-    const jobId = await newJob('t-rich');
+    const jobId = await newJob('t-rich', unplanned());
     await deliver(plannerDeps({ director: gemini() }), jobId, 't-rich');
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('FAILED');
@@ -248,7 +253,7 @@ describe('planner with the gemini director (vertex test server)', () => {
   it('nacks a retryable failure, then fails the job with the reason once the deliveries are spent', async () => {
     vertex.setDefault({ text: 'not json at all' });
     try {
-      const jobId = await newJob('t-rich');
+      const jobId = await newJob('t-rich', unplanned());
       const deps = plannerDeps({ director: gemini() });
       await expect(deliver(deps, jobId, 't-rich', 1)).rejects.toBeInstanceOf(RetryableError);
       expect((await jobs.getJob(jobId))!.status).toBe('PLANNING');
@@ -265,7 +270,7 @@ describe('planner with the gemini director (vertex test server)', () => {
   it('with the fallback enabled, plans locally and records plan.director_fallback with the reason', async () => {
     vertex.enqueue({ status: 503 });
     vertex.enqueue({ status: 503 });
-    const jobId = await newJob('t-rich');
+    const jobId = await newJob('t-rich', unplanned());
     await deliver(plannerDeps({ director: gemini(), fallbackToLocal: true }), jobId, 't-rich');
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('RENDERING');

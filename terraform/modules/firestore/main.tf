@@ -28,8 +28,10 @@ locals {
   # Documents with an `expiresAt` the platform no longer needs after it passes. A TTL policy is
   # per collection group: "handled" is the message ledger's handledMessages/{subscription}/handled
   # (one record per message a subscription acked, for `aiprod ops replay`; it expires with the
-  # subscriptions' 7-day retention, past which a seek cannot redeliver the message).
-  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled"]
+  # subscriptions' 7-day retention, past which a seek cannot redeliver the message). "estimates"
+  # and "directorPlans" (the director's plans kept for the job made from an estimated brief) last
+  # a day (docs/decisions/2026-12-estimates-through-the-planner.md).
+  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans"]
 }
 
 resource "google_firestore_index" "jobs" {

@@ -19,8 +19,9 @@ import {
 import { problemExamples, REQUEST_EXAMPLES } from './examples';
 import { API_INFO, serversFor } from './info';
 import { FILE_OPERATION, PAGE_OPERATIONS } from './pages';
+import { ESTIMATE_COMPONENTS, ESTIMATE_OPERATIONS } from './estimate-operations';
 import { IF_MATCH, PLAN_COMPONENTS, PLAN_OPERATIONS } from './plan-operations';
-import { EVERY_OPERATION_4XX, RESPONSE_HEADERS } from './responses';
+import { EVERY_OPERATION_4XX, IDEMPOTENCY_KEY, RESPONSE_HEADERS } from './responses';
 import { webhookSection } from './webhooks';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -58,13 +59,6 @@ export interface OperationSpec {
 }
 
 const JOB_ID_PARAM = { id: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$', description: 'Job id.' }) };
-const IDEMPOTENCY_KEY = {
-  'Idempotency-Key': {
-    schema: Type.String({ minLength: 1, maxLength: 255 }),
-    description:
-      'Makes a retry safe: the same key with the same body replays the stored response for 24 h; the same key with another body is 422; a retry while the first is in flight is 409.',
-  },
-};
 const AUTHED_PROBLEMS = [401, 403, 429];
 const JOB_VIEW = { description: 'The job.', ref: 'JobView' };
 
@@ -249,17 +243,7 @@ export const OPERATIONS: OperationSpec[] = [
     success: { 200: { description: 'The ledger.', ref: 'JobCosts' } },
     problems: [404],
   },
-  {
-    method: 'post',
-    path: '/v1/estimates',
-    operationId: 'estimate',
-    summary: 'Price a brief without creating a job.',
-    access: 'jobs:read',
-    tag: 'planning',
-    body: { schema: BriefSchema, ref: 'Brief' },
-    success: { 200: { description: 'The estimate.', ref: 'JobEstimate' } },
-    problems: [400, 413, 415],
-  },
+  ...ESTIMATE_OPERATIONS,
   {
     method: 'get',
     path: '/v1/presets',
@@ -323,6 +307,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   Outputs: OutputsViewSchema,
   JobCosts: CostsViewSchema,
   JobEstimate: JobEstimateSchema,
+  ...ESTIMATE_COMPONENTS,
   Presets: PresetsViewSchema,
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,

@@ -1,3 +1,14 @@
+import { Type } from '@sinclair/typebox';
+
+/** The Idempotency-Key request header of the operations that honour it. */
+export const IDEMPOTENCY_KEY = {
+  'Idempotency-Key': {
+    schema: Type.String({ minLength: 1, maxLength: 255 }),
+    description:
+      'Makes a retry safe: the same key with the same body replays the stored response for 24 h; the same key with another body is 422; a retry while the first is in flight is 409.',
+  },
+};
+
 /** Response headers the document names, by name. */
 export const RESPONSE_HEADERS: Record<string, { description: string; schema: Record<string, unknown> }> = {
   Location: { description: 'Where the created resource lives.', schema: { type: 'string' } },

@@ -1,23 +1,122 @@
-import { Router, type RequestHandler } from 'express';
-import type { BackendName } from '@aiprod/contracts';
-import { estimateBrief } from '@aiprod/planning';
-import type { ApiKeyScope } from '@aiprod/job-store';
+import { createHash, randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Router, type RequestHandler, type Response } from 'express';
+import { defaultPresetFor } from '@aiprod/contracts';
+import type { ApiKeyScope, EstimateRecord, EstimateStore } from '@aiprod/job-store';
+import type { Log, Publisher } from '@aiprod/pubsub';
 import { parseBrief } from '../brief';
+import type { IdempotentRequest } from '../idempotency';
+import { HttpProblem } from '../problem';
+import { tenantOf } from '../request';
+
+export interface EstimateRoutesDeps {
+  requireScope: (scope: ApiKeyScope) => RequestHandler;
+  estimates: EstimateStore;
+  publisher: Publisher<'gateway'>;
+  /** How long POST /v1/estimates waits for the planner's answer before answering 202. */
+  waitMs: number;
+  /** Idempotency-Key handling, as for POST /v1/jobs. */
+  idempotency?: RequestHandler;
+  log?: Pick<Log, 'warn'>;
+}
+
+/** What a client polling a pending estimate is told to wait; the planner usually answers in seconds. */
+const RETRY_AFTER_SECONDS = 2;
+/** Between reads of a pending record: quick at first (the local director answers in milliseconds), then gentler. */
+const POLL_FIRST_MS = 50;
+const POLL_MAX_MS = 500;
+
+const newEstimateId = () => `est_${randomBytes(12).toString('hex')}`;
+/** A keyed request always names the same estimate, so its retry reads the first one's answer. */
+const estimateIdForRequest = (tenantId: string, request: IdempotentRequest) =>
+  `est_${createHash('sha256').update(`${tenantId}\n${request.key}\n${request.hash}`).digest('hex').slice(0, 24)}`;
 
 /**
- * POST /v1/estimates: prices a brief exactly as the planner would, without creating a job or
- * spending anything. Same validation as POST /v1/jobs; needs jobs:read (it changes nothing).
+ * Reads the record until the planner has answered or `waitMs` has passed. Bounded polling rather
+ * than a snapshot listener: one short read at a time, nothing left open when the client goes away.
  */
-export function estimateRoutes(deps: {
-  requireScope: (scope: ApiKeyScope) => RequestHandler;
-  /** The same pools the planner may choose from (its ENABLED_BACKENDS). */
-  enabledBackends: readonly BackendName[];
-}): Router {
+async function awaitAnswer(
+  estimates: EstimateStore,
+  estimateId: string,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<EstimateRecord | null> {
+  const deadline = Date.now() + waitMs;
+  let pause = POLL_FIRST_MS;
+  for (;;) {
+    const record = await estimates.get(estimateId);
+    if (!record || record.status !== 'PENDING') return record;
+    const left = deadline - Date.now();
+    if (left <= 0 || signal.aborted) return record;
+    await sleep(Math.min(pause, left));
+    pause = Math.min(pause * 2, POLL_MAX_MS);
+  }
+}
+
+function answer(res: Response, record: EstimateRecord): void {
+  if (record.status === 'READY') {
+    res.json(record.estimate);
+    return;
+  }
+  if (record.status === 'FAILED') {
+    throw new HttpProblem('estimate_failed', record.reason ?? 'the brief could not be planned');
+  }
+  res
+    .status(202)
+    .location(`/v1/estimates/${record.estimateId}`)
+    .setHeader('Retry-After', String(RETRY_AFTER_SECONDS))
+    .json({ estimateId: record.estimateId, status: 'PENDING' });
+}
+
+/**
+ * POST /v1/estimates: prices a brief with the planner's own planning path (the director a job
+ * would get, docs/decisions/2026-12-estimates-through-the-planner.md), without creating a job or
+ * spending anything. Same validation as POST /v1/jobs; needs jobs:read (it changes nothing a
+ * client owns). The gateway waits a bounded time for the planner's answer: 200 with the estimate,
+ * 422 when the brief cannot be planned, or 202 with the estimate's URL to poll.
+ */
+export function estimateRoutes(deps: EstimateRoutesDeps): Router {
   const router = Router();
-  router.post('/v1/estimates', deps.requireScope('jobs:read'), (req, res) => {
+  const idempotency = deps.idempotency ? [deps.idempotency] : [];
+
+  router.post('/v1/estimates', deps.requireScope('jobs:read'), ...idempotency, async (req, res) => {
     const brief = parseBrief(req.body);
-    // The brief's own budgetCapUsd is applied by estimateBrief.
-    res.json(estimateBrief(brief, { enabledBackends: deps.enabledBackends }));
+    const tenantId = tenantOf(req);
+    const keyed = res.locals.idempotentRequest as IdempotentRequest | undefined;
+    const record = await deps.estimates.createOnce({
+      estimateId: keyed ? estimateIdForRequest(tenantId, keyed) : newEstimateId(),
+      tenantId,
+      brief,
+      // The preset the job made from this brief would get.
+      preset: brief.preset ?? defaultPresetFor(brief.durationSeconds),
+    });
+    if (record.tenantId !== tenantId)
+      throw new Error(`derived estimate id ${record.estimateId} belongs to another tenant`);
+    if (record.status === 'PENDING') {
+      try {
+        await deps.publisher.publish('aiprod.estimate.requested.v1', { v: 1, jobId: record.estimateId, tenantId });
+      } catch (error) {
+        // The record is stored: the answer is 202 and a retry with the same key publishes again.
+        deps.log?.warn('estimate stored but not requested', {
+          estimateId: record.estimateId,
+          error: (error as Error).message,
+        });
+        answer(res, record);
+        return;
+      }
+    }
+    const aborted = new AbortController();
+    res.on('close', () => aborted.abort());
+    const answered = await awaitAnswer(deps.estimates, record.estimateId, deps.waitMs, aborted.signal);
+    answer(res, answered ?? record);
+  });
+
+  router.get('/v1/estimates/:id', deps.requireScope('jobs:read'), async (req, res) => {
+    const estimateId = String(req.params.id ?? '');
+    const record = /^est_[0-9a-f]{24}$/.test(estimateId) ? await deps.estimates.get(estimateId) : null;
+    // Another tenant's estimate answers exactly like a missing one.
+    if (!record || record.tenantId !== tenantOf(req)) throw new HttpProblem('not_found', 'no such estimate');
+    answer(res, record);
   });
   return router;
 }

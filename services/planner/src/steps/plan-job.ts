@@ -1,30 +1,94 @@
-import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
-import { planVersionOf, type Job } from '@aiprod/job-store';
-import { PlanningError, planBackends, planLocally, primaryBackend, type PlanContext } from '@aiprod/planning';
+import {
+  RetryableError,
+  presetOf,
+  type BackendName,
+  type Brief,
+  type JobEstimate,
+  type Preset,
+  type ShotPlan,
+} from '@aiprod/contracts';
+import { directorCacheKey, planVersionOf, type Job } from '@aiprod/job-store';
+import {
+  PlanningError,
+  planBackends,
+  planLocally,
+  primaryBackend,
+  type PlanContext,
+  type PlannedBackends,
+} from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
 import { planRecord } from './plan-record';
 
-type DirectorOutcome = { ok: true; plan: ShotPlan } | { ok: false };
+/** What a director failure becomes: a plan to use instead (the local fallback), or null to give up. */
+export type OnDirectorFailure = (err: unknown, context: PlanContext) => Promise<ShotPlan | null>;
+
+export type BriefPlan =
+  | { ok: true; planned: PlannedBackends; estimate: JobEstimate }
+  | { ok: false; reason: string; stage: 'backend' | 'director' };
 
 /**
- * Asks the configured director for a plan. A failure never silently becomes a local plan: with
- * the fallback enabled the job's timeline records `plan.director_fallback` and why; without it a
- * retryable failure is retried through Pub/Sub (RetryableError) until the last attempt, and then,
- * like a permanent one, fails the job with `planning_failed` and the director's reason.
+ * The one path from a brief to a priced plan, taken by a job and by an estimate alike, so an
+ * estimate prices the plan its job will get: the same director, backends and fallback policy.
+ * A director's plan is kept in the director cache (a day) and read before asking the director,
+ * so the job made from an estimated brief gets the very plan that was priced even when the
+ * director answers differently each time (Gemini). The local director is deterministic, so its
+ * plans are remade rather than stored. See docs/decisions/2026-12-estimates-through-the-planner.md.
  */
-async function directorPlan(
+export async function planBrief(
   deps: PlannerDeps,
-  job: Job,
-  context: PlanContext,
-  log: Log,
-  lastAttempt: boolean,
-): Promise<DirectorOutcome> {
+  input: { tenantId: string; brief: Brief; preset: Preset },
+  onDirectorFailure: OnDirectorFailure,
+): Promise<BriefPlan> {
+  const { tenantId, brief, preset } = input;
+  const enabledBackends: readonly BackendName[] = deps.enabledBackends;
+  let primary: ReturnType<typeof primaryBackend>;
   try {
-    return { ok: true, plan: await deps.director.plan(job.brief, context) };
+    primary = primaryBackend(brief, preset, { enabledBackends });
   } catch (err) {
+    return { ok: false, reason: (err as Error).message, stage: 'backend' };
+  }
+  const context: PlanContext = { preset, backend: primary.backend };
+  const cached = deps.director.name !== 'local';
+  // The director's name carries its model (gemini:gemini-2.5-flash), so a new model is a new key.
+  const key = directorCacheKey({ tenantId, brief, director: deps.director.name, enabledBackends });
+  let shotPlan = cached ? await deps.directorPlans.lookup<ShotPlan>(key) : null;
+  if (!shotPlan) {
+    try {
+      shotPlan = await deps.director.plan(brief, context);
+      if (cached) await deps.directorPlans.store(key, { tenantId, director: deps.director.name, plan: shotPlan });
+    } catch (err) {
+      shotPlan = await onDirectorFailure(err, context);
+      if (!shotPlan) return { ok: false, reason: (err as Error).message, stage: 'director' };
+    }
+  }
+  const planned = planBackends(shotPlan, {
+    preset,
+    enabledBackends,
+    targetSeconds: brief.durationSeconds,
+    ...(brief.budgetCapUsd !== undefined ? { budgetCapUsd: brief.budgetCapUsd } : {}),
+    ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+  });
+  // A brief whose tier is not deployed is planned on another one: the estimate says so once.
+  const said = planned.estimate.notes.some((n) => n.startsWith(`no ${preset.qualityTier} backend is enabled`));
+  const estimate =
+    primary.degradedReason && !said
+      ? { ...planned.estimate, notes: [primary.degradedReason, ...planned.estimate.notes] }
+      : planned.estimate;
+  return { ok: true, planned, estimate };
+}
+
+/**
+ * A job's director failure never silently becomes a local plan: with the fallback enabled the
+ * job's timeline records `plan.director_fallback` and why; without it a retryable failure is
+ * retried through Pub/Sub (RetryableError) until the last attempt, and then, like a permanent one,
+ * fails the job with `planning_failed` and the director's reason.
+ */
+const jobDirectorFailure =
+  (deps: PlannerDeps, job: Job, log: Log, lastAttempt: boolean): OnDirectorFailure =>
+  async (err, context) => {
     const reason = err instanceof Error ? err.message : String(err);
     const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
     if (deps.fallbackToLocal && deps.director.name !== 'local') {
@@ -34,7 +98,7 @@ async function directorPlan(
         type: 'plan.director_fallback',
         data: { director: deps.director.name, to: 'local', reason, retryable },
       });
-      return { ok: true, plan: planLocally(job.brief, context) };
+      return planLocally(job.brief, context);
     }
     if (retryable && !lastAttempt) {
       throw new RetryableError(reason, err instanceof PlanningError ? err.retryAfterSeconds : undefined, {
@@ -42,10 +106,8 @@ async function directorPlan(
       });
     }
     log.warn('director failed; failing the job', { director: deps.director.name, reason });
-    await failJob(deps, job, 'planning_failed', `${deps.director.name} director: ${reason}`);
-    return { ok: false };
-  }
-}
+    return null;
+  };
 
 /**
  * Moves a job as far through planning as its state allows: QUEUED → PLANNING → a saved plan →
@@ -66,23 +128,18 @@ export async function advancePlanning(
   }
   if (job.status === 'PLANNING') {
     const preset = presetOf(job.preset);
-    const enabledBackends: readonly BackendName[] = deps.enabledBackends;
-    let backend: BackendName;
-    try {
-      backend = primaryBackend(job.brief, preset, { enabledBackends }).backend;
-    } catch (err) {
-      await failJob(deps, job, 'planning_failed', (err as Error).message);
+    const outcome = await planBrief(
+      deps,
+      { tenantId: job.tenantId, brief: job.brief, preset },
+      jobDirectorFailure(deps, job, log, options.lastAttempt ?? false),
+    );
+    if (!outcome.ok) {
+      const reason =
+        outcome.stage === 'director' ? `${deps.director.name} director: ${outcome.reason}` : outcome.reason;
+      await failJob(deps, job, 'planning_failed', reason);
       return;
     }
-    const outcome = await directorPlan(deps, job, { preset, backend }, log, options.lastAttempt ?? false);
-    if (!outcome.ok) return;
-    const planned = planBackends(outcome.plan, {
-      preset,
-      enabledBackends,
-      targetSeconds: job.brief.durationSeconds,
-      ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
-      ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
-    });
+    const { planned } = outcome;
     const { estimate } = planned;
     if (!estimate.withinBudget) {
       await failJob(deps, job, 'budget_exceeded', estimate.refusal ?? 'the estimate exceeds the budget cap');
