@@ -7,3 +7,4 @@ export * from './presets';
 export * from './validation';
 export * from './fallback';
 export * from './plan-estimate';
+export * from './provenance';

@@ -16,7 +16,17 @@ export function localBackend(options: { timeoutMs: number }): VideoBackend {
     async submit(spec) {
       const taskId = `local-${createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 24)}`;
       specs.set(taskId, spec);
-      return { taskId };
+      // The animatic draws the spec itself: its "prompt" is the shot's prompt, and it takes no images.
+      return {
+        taskId,
+        sent: {
+          model: 'animatic-1',
+          prompt: spec.prompt,
+          ...(spec.negativePrompt ? { negativePrompt: spec.negativePrompt } : {}),
+          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
+          references: [],
+        },
+      };
     },
     async poll(taskId) {
       const spec = specs.get(taskId);

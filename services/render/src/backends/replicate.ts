@@ -1,6 +1,6 @@
 import Replicate from 'replicate';
 import type { ShotSpec } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import { BackendFailure, type BackendError, type PollResult, type SentRequest, type VideoBackend } from './backend';
 import {
   callWithTimeout,
   recordHttpStatus,
@@ -77,6 +77,22 @@ export function wanInput(spec: ShotSpec): Record<string, unknown> {
     resolution: Math.min(spec.width, spec.height) >= 720 ? '720p' : '480p',
     frames_per_second: fps,
     num_frames: frames,
+  };
+}
+
+/**
+ * What a prediction's input carried, read from the input itself (a configured model's input
+ * builder may name things its own way; the common names are read). Text only so far: no image.
+ */
+export function replicateSent(model: string, input: Record<string, unknown>): SentRequest {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const negative = text(input.negative_prompt);
+  return {
+    model,
+    prompt: text(input.prompt) ?? '',
+    ...(negative !== undefined ? { negativePrompt: negative } : {}),
+    ...(Number.isSafeInteger(input.seed) && (input.seed as number) >= 0 ? { seed: input.seed as number } : {}),
+    references: [],
   };
 }
 
@@ -301,7 +317,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       if (typeof prediction.id !== 'string' || prediction.id === '') {
         throw malformed('create answered without a prediction id');
       }
-      return { taskId: prediction.id };
+      return { taskId: prediction.id, sent: replicateSent(model, input) };
     },
 
     async poll(taskId, signal): Promise<PollResult> {

@@ -11,7 +11,14 @@ import {
 } from '@google/genai';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
-import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
+import {
+  BackendFailure,
+  type BackendError,
+  type BackendOutput,
+  type PollResult,
+  type SentRequest,
+  type VideoBackend,
+} from './backend';
 import { recordHttpStatus, vendorSpan } from './vendor-http';
 
 /** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
@@ -288,6 +295,20 @@ export function veoRequest(
   };
 }
 
+/**
+ * What a `generateVideos` request carried, read from the prompt and config it was built from (the
+ * SDK maps them 1:1 to `instances[0].prompt` and `parameters`). Text only so far: no image field.
+ */
+export function veoSent(model: string, prompt: string, config: GenerateVideosConfig): SentRequest {
+  return {
+    model,
+    prompt,
+    ...(config.negativePrompt !== undefined ? { negativePrompt: config.negativePrompt } : {}),
+    ...(config.seed !== undefined ? { seed: config.seed } : {}),
+    references: [],
+  };
+}
+
 /** Vertex labels: lowercase letters, digits, `_` and `-`, at most 63 characters. */
 const label = (value: string) =>
   value
@@ -416,7 +437,7 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       }
       if (requested.size >= REQUESTED_MAX) requested.delete(requested.keys().next().value!);
       requested.set(operation.name, spec.durationSeconds);
-      return { taskId: operation.name };
+      return { taskId: operation.name, sent: veoSent(model, prompt, config) };
     },
 
     async poll(taskId, signal): Promise<PollResult> {
