@@ -42,7 +42,12 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     ]);
     // Provenance: the try carries what the create body held, as the server received it.
     const body = runway.task(attempt.vendorTaskId!)!.body as Record<string, unknown>;
-    expect(attempt.tries![0]!.sent).toEqual({ model: 'gen4.5', prompt: body.promptText, seed: body.seed, references: [] });
+    expect(attempt.tries![0]!.sent).toEqual({
+      model: 'gen4.5',
+      prompt: body.promptText,
+      seed: body.seed,
+      references: [],
+    });
     const cost = attempt.tries![0]!.costUsd;
     expect(cost).toBeGreaterThan(0);
     expect((await h.jobs.getJob(jobId))!.costUsd).toBeCloseTo(cost, 6);

@@ -67,6 +67,20 @@ export interface CancelOutcome {
  */
 export type SentRequest = VendorRequestSummary;
 
+/**
+ * A SentRequest from the values a request body carried, leaving out those it did not carry
+ * (undefined), which Firestore would refuse to store. No references unless given.
+ */
+export function sentRequest(
+  values: { [K in keyof SentRequest]?: SentRequest[K] | undefined } & {
+    model: string;
+    prompt: string;
+  },
+): SentRequest {
+  const present = Object.entries(values).filter(([, v]) => v !== undefined);
+  return { references: [], ...(Object.fromEntries(present) as typeof values) } as SentRequest;
+}
+
 export interface SubmitContext {
   /** Stable per (job, shot, attempt): vendors without idempotency keys still get it in metadata/logs. */
   attemptKey: string;

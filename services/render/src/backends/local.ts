@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { renderAnimatic } from '@aiprod/media';
-import { BackendFailure, type VideoBackend } from './backend';
+import { BackendFailure, sentRequest, type VideoBackend } from './backend';
 
 /**
  * The zero-cost animatic: palette gradients, a camera move and the shot's text, made by ffmpeg.
@@ -19,13 +19,12 @@ export function localBackend(options: { timeoutMs: number }): VideoBackend {
       // The animatic draws the spec itself: its "prompt" is the shot's prompt, and it takes no images.
       return {
         taskId,
-        sent: {
+        sent: sentRequest({
           model: 'animatic-1',
           prompt: spec.prompt,
-          ...(spec.negativePrompt ? { negativePrompt: spec.negativePrompt } : {}),
-          ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-          references: [],
-        },
+          negativePrompt: spec.negativePrompt,
+          seed: spec.seed,
+        }),
       };
     },
     async poll(taskId) {

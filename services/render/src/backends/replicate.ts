@@ -1,6 +1,13 @@
 import Replicate from 'replicate';
 import type { ShotSpec } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type PollResult, type SentRequest, type VideoBackend } from './backend';
+import {
+  BackendFailure,
+  type BackendError,
+  type PollResult,
+  type SentRequest,
+  sentRequest,
+  type VideoBackend,
+} from './backend';
 import {
   callWithTimeout,
   recordHttpStatus,
@@ -86,14 +93,8 @@ export function wanInput(spec: ShotSpec): Record<string, unknown> {
  */
 export function replicateSent(model: string, input: Record<string, unknown>): SentRequest {
   const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const negative = text(input.negative_prompt);
-  return {
-    model,
-    prompt: text(input.prompt) ?? '',
-    ...(negative !== undefined ? { negativePrompt: negative } : {}),
-    ...(Number.isSafeInteger(input.seed) && (input.seed as number) >= 0 ? { seed: input.seed as number } : {}),
-    references: [],
-  };
+  const seed = Number.isSafeInteger(input.seed) && (input.seed as number) >= 0 ? (input.seed as number) : undefined;
+  return sentRequest({ model, prompt: text(input.prompt) ?? '', negativePrompt: text(input.negative_prompt), seed });
 }
 
 /** Seconds of video an input asks for, read back from the prediction (so a resumed worker

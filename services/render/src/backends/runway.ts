@@ -1,6 +1,6 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@runwayml/sdk';
 import type { ShotSpec } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type PollResult, type SentRequest, type VideoBackend } from './backend';
+import { BackendFailure, type BackendError, type PollResult, sentRequest, type VideoBackend } from './backend';
 import {
   callWithTimeout,
   statusRecordingFetch,
@@ -254,13 +254,12 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       };
       const body = fields as unknown as Parameters<RunwayML['textToVideo']['create']>[0];
       // Read back from the body itself; text_to_video carries no image yet, so no references.
-      const sent: SentRequest = {
+      const sent = sentRequest({
         model: fields.model,
         prompt: fields.promptText,
-        ...('negativePrompt' in fields ? { negativePrompt: fields.negativePrompt } : {}),
-        ...('seed' in fields ? { seed: fields.seed } : {}),
-        references: [],
-      };
+        negativePrompt: 'negativePrompt' in fields ? fields.negativePrompt : undefined,
+        seed: fields.seed,
+      });
       let created: unknown;
       try {
         created = await callWithTimeout(

@@ -16,7 +16,7 @@ import {
   type BackendError,
   type BackendOutput,
   type PollResult,
-  type SentRequest,
+  sentRequest,
   type VideoBackend,
 } from './backend';
 import { recordHttpStatus, vendorSpan } from './vendor-http';
@@ -295,20 +295,6 @@ export function veoRequest(
   };
 }
 
-/**
- * What a `generateVideos` request carried, read from the prompt and config it was built from (the
- * SDK maps them 1:1 to `instances[0].prompt` and `parameters`). Text only so far: no image field.
- */
-export function veoSent(model: string, prompt: string, config: GenerateVideosConfig): SentRequest {
-  return {
-    model,
-    prompt,
-    ...(config.negativePrompt !== undefined ? { negativePrompt: config.negativePrompt } : {}),
-    ...(config.seed !== undefined ? { seed: config.seed } : {}),
-    references: [],
-  };
-}
-
 /** Vertex labels: lowercase letters, digits, `_` and `-`, at most 63 characters. */
 const label = (value: string) =>
   value
@@ -437,7 +423,9 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       }
       if (requested.size >= REQUESTED_MAX) requested.delete(requested.keys().next().value!);
       requested.set(operation.name, spec.durationSeconds);
-      return { taskId: operation.name, sent: veoSent(model, prompt, config) };
+      // The SDK maps prompt and config 1:1 to `instances[0].prompt` and `parameters`.
+      const sent = sentRequest({ model, prompt, negativePrompt: config.negativePrompt, seed: config.seed });
+      return { taskId: operation.name, sent };
     },
 
     async poll(taskId, signal): Promise<PollResult> {

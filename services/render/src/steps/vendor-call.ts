@@ -44,10 +44,7 @@ export const GONE_CONFIRMATIONS = 3;
  * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
  * a timeout, never a cancellation (the policy treats those differently).
  */
-export async function submitTask(
-  deps: RenderDeps,
-  msg: RenderRequest,
-): Promise<{ taskId: string; sent: SentRequest }> {
+export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<{ taskId: string; sent: SentRequest }> {
   // Not aborted by a shutdown: a create cut off mid-flight may still make a task whose id we
   // would never learn, and pay for it twice. It finishes (bounded), its id is stored, then handed back.
   const signal = AbortSignal.timeout(deps.timeouts.submitMs);
