@@ -95,6 +95,8 @@ export interface Job {
   outputs?: JobOutput[];
   /** A still for previews and a grid of the shots, stored beside the outputs. */
   stills?: { posterUri: string; contactSheetUri: string };
+  /** provenance.json beside the outputs: per shot what was sent to which vendor, tries, costs, QA. */
+  provenanceUri?: string;
   costUsd: number;
   /** The shots QA has passed (the last one to pass moves the job to ASSEMBLING). */
   passedShotIds?: string[];
