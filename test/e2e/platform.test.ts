@@ -6,7 +6,7 @@ import { PubSub } from '@google-cloud/pubsub';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FieldValue, Timestamp } from '@google-cloud/firestore';
-import type { Brief } from '@aiprod/contracts';
+import { ProvenanceManifestSchema, validate, type Brief, type ProvenanceManifest } from '@aiprod/contracts';
 import { createFirestore, JobStore, WebhookStore } from '@aiprod/job-store';
 import { probe } from '@aiprod/media';
 import { requireEmulators, uniqueProjectId, waitFor } from '@aiprod/testing';
@@ -115,6 +115,41 @@ describe('the local platform', () => {
     await httpsDownload(job.stills!.posterUrl, poster, client.caCert);
     expect((await probe(poster)).video).toMatchObject({ width: 1280, height: 720 });
     await httpsDownload(job.stills!.contactSheetUrl, join(stateDir, 'sheet.png'), client.caCert);
+
+    // provenance.json beside the outputs, in storage and over its signed link: valid, and each
+    // shot's prompt is the one the local backend was given (the shot's spec in the store).
+    const stored = join(
+      stack.info.dataDir,
+      'tenants',
+      stack.info.tenantId,
+      'jobs',
+      job.id,
+      'outputs',
+      'provenance.json',
+    );
+    expect(existsSync(stored)).toBe(true);
+    const provenanceFile = join(stateDir, 'provenance.json');
+    await httpsDownload(job.provenanceUrl!, provenanceFile, client.caCert);
+    const text = readFileSync(provenanceFile, 'utf8');
+    expect(text).toBe(readFileSync(stored, 'utf8'));
+    const checked = validate(ProvenanceManifestSchema, JSON.parse(text));
+    expect(checked.ok ? [] : checked.errors).toEqual([]);
+    const manifest = JSON.parse(text) as ProvenanceManifest;
+    expect(manifest).toMatchObject({ jobId: job.id, tenantId: stack.info.tenantId });
+    expect(text).not.toMatch(/X-Goog-|[?&](sig|signature|token|expires)=/i);
+    const db = createFirestore(stack.info.projectId);
+    const shots = await new JobStore(db).listShots(job.id);
+    await db.terminate();
+    expect(manifest.shots.map((s) => s.shotId)).toEqual(shots.map((s) => s.shotId));
+    for (const [i, shot] of shots.entries()) {
+      expect(manifest.shots[i]).toMatchObject({
+        backend: 'local',
+        model: 'animatic-1',
+        prompt: shot.spec.prompt,
+        qa: { verdict: 'pass' },
+      });
+      expect(manifest.shots[i]!.tries[manifest.shots[i]!.acceptedTry]).toMatchObject({ outcome: 'succeeded' });
+    }
   }, 150_000);
 
   it('passes every shot of the vertical 30 s sample brief and delivers every asked-for variant', async () => {

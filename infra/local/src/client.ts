@@ -17,6 +17,8 @@ export interface JobView {
     qa: { name: string; verdict: string; measured?: unknown }[] | null;
   }[];
   stills: { posterUrl: string; contactSheetUrl: string } | null;
+  /** provenance.json, once DELIVERED (a signed link). */
+  provenanceUrl: string | null;
   events: { id: string; type: string; at: string; data: Record<string, unknown> }[];
   shots: {
     id: string;

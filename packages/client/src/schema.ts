@@ -697,6 +697,7 @@ export interface components {
                  */
                 contactSheetUrl: string;
             } | null;
+            provenanceUrl: string | null;
             events: {
                 /** @description The event id; also the SSE id used with Last-Event-ID. */
                 id: string;
@@ -766,6 +767,7 @@ export interface components {
                  */
                 contactSheetUrl: string;
             } | null;
+            provenanceUrl: string | null;
         };
         /** @description The job's cost ledger: what each vendor task cost. */
         JobCosts: {

@@ -8,3 +8,4 @@ export * from './validation';
 export * from './fallback';
 export * from './plan-estimate';
 export * from './estimate';
+export * from './provenance';

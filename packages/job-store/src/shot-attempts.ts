@@ -6,6 +6,7 @@ import {
   type RenderRequest,
   type RenderTopicName,
   type ShotSpec,
+  type VendorRequestSummary,
 } from '@aiprod/contracts';
 import type { JobStore } from './job-store';
 import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } from './types';
@@ -130,6 +131,11 @@ function owned(shot: Shot, ref: AttemptRef): ShotAttempt | null {
 /** Whether the attempt already holds the try with this write token (written by this very call). */
 const hasTry = (shot: Shot, ref: AttemptRef, tryKey: string) =>
   shot.attempts[key(ref)]?.tries?.some((t) => t.key === tryKey) ?? false;
+/** The try with what its request carried, when the attempt stored that with this very task. */
+const withSent = (entry: RenderTry, a: ShotAttempt, settled: Settled): RenderTry =>
+  !entry.sent && a.sent && settled.taskId !== undefined && a.vendorTaskId === settled.taskId
+    ? { ...entry, sent: a.sent }
+    : entry;
 const sum = (tries: RenderTry[]) => Math.round(tries.reduce((s, t) => s + t.costUsd, 0) * 1e6) / 1e6;
 
 export class ShotAttempts {
@@ -248,7 +254,11 @@ export class ShotAttempts {
    * Stores the task id before the first poll; the first stored id wins. Returns the attempt as
    * stored, or null when the attempt is no longer this caller's to render.
    */
-  async recordTask(ref: AttemptRef, taskId: string): Promise<{ attempt: ShotAttempt | null; stored: boolean }> {
+  async recordTask(
+    ref: AttemptRef,
+    taskId: string,
+    sent?: VendorRequestSummary,
+  ): Promise<{ attempt: ShotAttempt | null; stored: boolean }> {
     let stored = false;
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
       stored = false;
@@ -260,7 +270,7 @@ export class ShotAttempts {
         patch: {
           attempts: {
             ...shot.attempts,
-            [key(ref)]: { ...rest, vendorTaskId: taskId, submittedAt: Timestamp.now() },
+            [key(ref)]: { ...rest, vendorTaskId: taskId, submittedAt: Timestamp.now(), ...(sent ? { sent } : {}) },
           },
         },
         event: {
@@ -290,8 +300,16 @@ export class ShotAttempts {
       written = hasTry(shot, ref, entry.key!);
       const a = owned(shot, ref);
       if (written || !a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
-      const tries = [...(a.tries ?? []), entry];
-      const { vendorTaskId: _t, submittedAt: _at, reservation: _r, submitting: _s, retryAt: _ra, ...rest } = a;
+      const tries = [...(a.tries ?? []), withSent(entry, a, settled)];
+      const {
+        vendorTaskId: _t,
+        submittedAt: _at,
+        reservation: _r,
+        submitting: _s,
+        retryAt: _ra,
+        sent: _sent,
+        ...rest
+      } = a;
       const base: ShotAttempt = { ...rest, tries, costUsd: sum(tries) };
       const now = Timestamp.now();
       switch (next.kind) {
@@ -339,8 +357,16 @@ export class ShotAttempts {
     const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
       const a = owned(shot, ref);
       if (!a || (a.vendorTaskId ?? undefined) !== settled.taskId) return null;
-      const tries = [...(a.tries ?? []), settled.entry];
-      const { vendorTaskId: _t, submittedAt: _s, reservation: _r, submitting: _m, retryAt: _ra, ...rest } = a;
+      const tries = [...(a.tries ?? []), withSent(settled.entry, a, settled)];
+      const {
+        vendorTaskId: _t,
+        submittedAt: _s,
+        reservation: _r,
+        submitting: _m,
+        retryAt: _ra,
+        sent: _sent,
+        ...rest
+      } = a;
       return {
         status: 'RENDERED',
         patch: {

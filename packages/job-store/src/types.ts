@@ -9,6 +9,7 @@ import type {
   QaCheck,
   ShotSpec,
   ShotStatus,
+  VendorRequestSummary,
 } from '@aiprod/contracts';
 
 export interface JobError {
@@ -94,6 +95,8 @@ export interface Job {
   outputs?: JobOutput[];
   /** A still for previews and a grid of the shots, stored beside the outputs. */
   stills?: { posterUri: string; contactSheetUri: string };
+  /** provenance.json beside the outputs: per shot what was sent to which vendor, tries, costs, QA. */
+  provenanceUri?: string;
   costUsd: number;
   /** The shots QA has passed (the last one to pass moves the job to ASSEMBLING). */
   passedShotIds?: string[];
@@ -121,6 +124,12 @@ export interface RenderTry {
   costUsd: number;
   at: Timestamp;
   /**
+   * What the vendor request carried (model, prompt, seed, references by id), moved here from the
+   * attempt when the task is settled. Absent when no request is known: a create refused outright,
+   * one lost in a crash, a cache hit, or a try recorded before provenance was kept.
+   */
+  sent?: VendorRequestSummary;
+  /**
    * Set by `settleTry` when it records the try: its write token. A re-run of the same write (the
    * commit applied but its answer was lost) finds it and appends nothing twice.
    */
@@ -135,6 +144,8 @@ export interface ShotAttempt {
   /** The vendor task in flight, stored before polling starts so a restarted worker resumes it. */
   vendorTaskId?: string;
   submittedAt?: Timestamp;
+  /** What the request that made `vendorTaskId` carried; stored with it, moved to its try when settled. */
+  sent?: VendorRequestSummary;
   /** Finished vendor tasks of this attempt, in order. */
   tries?: RenderTry[];
   /** The spend reservation made for the task in flight (released when its ledger line is written). */

@@ -28,7 +28,8 @@ export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds:
   const stills = job.stills
     ? { posterUrl: await sign(job.stills.posterUri), contactSheetUrl: await sign(job.stills.contactSheetUri) }
     : null;
-  return { expiresAt: urlExpiresAt, outputs, stills };
+  const provenanceUrl = job.provenanceUri ? await sign(job.provenanceUri) : null;
+  return { expiresAt: urlExpiresAt, outputs, stills, provenanceUrl };
 }
 
 /** A job as listed: what a dashboard needs for a row, nothing signed. */
@@ -47,7 +48,7 @@ export function jobSummaryView(job: Job) {
 
 /** The client's view of a job: never internal storage URIs, outputs as short-lived signed links. */
 export async function jobView(job: Job, shots: Shot[], events: JobEvent[], storage: BlobStore, urlTtlSeconds: number) {
-  const { outputs, stills } = await signedOutputs(job, storage, urlTtlSeconds);
+  const { outputs, stills, provenanceUrl } = await signedOutputs(job, storage, urlTtlSeconds);
   return {
     id: job.jobId,
     status: job.status,
@@ -105,6 +106,7 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
     ),
     outputs,
     stills,
+    provenanceUrl,
     events: events.map(eventView),
   };
 }

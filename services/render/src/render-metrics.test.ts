@@ -13,7 +13,7 @@ beforeAll(async () => {
 afterAll(() => probe.stop());
 
 /** A backend whose submit answers as told; only what the wrapper touches is real. */
-function scriptedBackend(submit: () => Promise<{ taskId: string }>): VideoBackend {
+function scriptedBackend(submit: VideoBackend['submit']): VideoBackend {
   return {
     name: 'runway',
     model: 'gen4_turbo',
@@ -35,9 +35,10 @@ const latencyCount = (outcome: string) =>
 describe('timedBackend', () => {
   it('times each call by outcome: ok, or the error class the backend gives it, and passes results and errors through', async () => {
     const [ok, rateLimited] = [await latencyCount('ok'), await latencyCount('rate_limited')];
-    let answer: Promise<{ taskId: string }> = Promise.resolve({ taskId: 't1' });
+    const sent = { model: 'gen4_turbo', prompt: 'p', references: [] };
+    let answer: ReturnType<VideoBackend['submit']> = Promise.resolve({ taskId: 't1', sent });
     const backend = timedBackend(scriptedBackend(() => answer));
-    expect(await backend.submit({} as never, {} as never)).toEqual({ taskId: 't1' });
+    expect(await backend.submit({} as never, {} as never)).toEqual({ taskId: 't1', sent });
     const refusal = new BackendFailure({ class: 'rate_limited', code: '429', message: 'slow down', charged: false });
     answer = Promise.reject(refusal);
     await expect(backend.submit({} as never, {} as never)).rejects.toBe(refusal);

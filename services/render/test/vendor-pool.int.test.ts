@@ -40,6 +40,14 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     expect(attempt.tries).toEqual([
       expect.objectContaining({ backend: 'runway', model: 'gen4.5', outcome: 'succeeded' }),
     ]);
+    // Provenance: the try carries what the create body held, as the server received it.
+    const body = runway.task(attempt.vendorTaskId!)!.body as Record<string, unknown>;
+    expect(attempt.tries![0]!.sent).toEqual({
+      model: 'gen4.5',
+      prompt: body.promptText,
+      seed: body.seed,
+      references: [],
+    });
     const cost = attempt.tries![0]!.costUsd;
     expect(cost).toBeGreaterThan(0);
     expect((await h.jobs.getJob(jobId))!.costUsd).toBeCloseTo(cost, 6);
@@ -59,6 +67,9 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
       timeoutMs: 10_000,
       what: 'the stored task id',
     });
+    // Stored in the same write as the task id, so the process that resumes the task still knows it.
+    const inFlight = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!;
+    expect(inFlight.sent).toMatchObject({ model: 'gen4.5', prompt: expect.stringContaining('Resumed after a crash') });
     shutdown.abort();
     // Handed back, not nacked: the request is published again (no delivery attempt spent) and acked.
     await expect(first).resolves.toBeUndefined();
@@ -72,7 +83,10 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     await h.handle(h.deps(backend(), { policy: policy() }), msg);
     const attempt = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!;
     expect(attempt.status).toBe('RENDERED');
-    expect(attempt.tries).toEqual([expect.objectContaining({ vendorTaskId: taskId, outcome: 'succeeded' })]);
+    expect(attempt.tries).toEqual([
+      expect.objectContaining({ vendorTaskId: taskId, outcome: 'succeeded', sent: inFlight.sent }),
+    ]);
+    expect(attempt.sent).toBeUndefined();
     expect(runway.tasksCreated - before).toBe(1);
     expect(attempt.tries![0]!.costUsd).toBeGreaterThan(0);
   });

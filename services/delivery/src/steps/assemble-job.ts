@@ -9,6 +9,7 @@ import type { DeliveryDeps } from '../app';
 import { finalCutKey, outputsPrefix } from '@aiprod/storage';
 import { fetchLogo } from '../brand-logo';
 import { withLocalFiles } from '../local-files';
+import { buildProvenanceManifest, storeProvenanceManifest } from './provenance';
 
 /** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
 const FINAL_CHECKS_TIMEOUT_MS = 120_000;
@@ -109,8 +110,11 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
       });
     }
     const stills = await makeStills(deps, job, outputs[0]!, keys, dir);
+    // Part of what is delivered: built from records every passed shot has, so failing here is a
+    // bug and takes the handler's normal error path (see docs/decisions/2026-12-provenance-manifest.md).
+    const provenanceUri = await storeProvenanceManifest(deps, job, buildProvenanceManifest(job, shots, new Date()));
     const delivered = await deps.jobs.transition(job.jobId, 'ASSEMBLING', 'DELIVERED', {
-      patch: { outputs, stills },
+      patch: { outputs, stills, provenanceUri },
       event: {
         type: 'job.delivered',
         data: {

@@ -55,6 +55,15 @@ export const OutputViewSchema = Type.Object(
 
 export const StillsViewSchema = Nullable(Type.Object({ posterUrl: SignedUrl, contactSheetUrl: SignedUrl }, Closed));
 
+export const ProvenanceUrlSchema = Nullable(
+  Type.String({
+    format: 'uri',
+    description:
+      'provenance.json, once DELIVERED: per shot the backend, model, seed, prompt as sent, references, ' +
+      'tries, cost and QA verdict. A short-lived signed link; treat it as a secret until it expires.',
+  }),
+);
+
 export const JobEventViewSchema = Type.Object(
   {
     id: Type.String({ description: 'The event id; also the SSE id used with Last-Event-ID.' }),
@@ -121,6 +130,7 @@ export const JobViewSchema = Type.Object(
     ),
     outputs: Type.Array(OutputViewSchema),
     stills: StillsViewSchema,
+    provenanceUrl: ProvenanceUrlSchema,
     events: Type.Array(JobEventViewSchema),
   },
   { ...Closed, description: 'A job with its shots, signed outputs and timeline.' },
@@ -180,6 +190,7 @@ export const OutputsViewSchema = Type.Object(
     expiresAt: DateTime,
     outputs: Type.Array(OutputViewSchema),
     stills: StillsViewSchema,
+    provenanceUrl: ProvenanceUrlSchema,
   },
   Closed,
 );

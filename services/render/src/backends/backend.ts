@@ -1,4 +1,4 @@
-import type { BackendName, ErrorClass, ShotSpec } from '@aiprod/contracts';
+import type { BackendName, ErrorClass, ShotSpec, VendorRequestSummary } from '@aiprod/contracts';
 
 /** The fallback policy maps each class to retry / fall back / fail; the backend only names the class. */
 export type { ErrorClass };
@@ -60,6 +60,27 @@ export interface CancelOutcome {
   usage?: BackendUsage;
 }
 
+/**
+ * What one create actually put in its request, for the provenance manifest: read from the body
+ * the adapter built, never from the spec it started from. Ids only: never image bytes or URLs
+ * (a signed URL is a credential).
+ */
+export type SentRequest = VendorRequestSummary;
+
+/**
+ * A SentRequest from the values a request body carried, leaving out those it did not carry
+ * (undefined), which Firestore would refuse to store. No references unless given.
+ */
+export function sentRequest(
+  values: { [K in keyof SentRequest]?: SentRequest[K] | undefined } & {
+    model: string;
+    prompt: string;
+  },
+): SentRequest {
+  const present = Object.entries(values).filter(([, v]) => v !== undefined);
+  return { references: [], ...(Object.fromEntries(present) as typeof values) } as SentRequest;
+}
+
 export interface SubmitContext {
   /** Stable per (job, shot, attempt): vendors without idempotency keys still get it in metadata/logs. */
   attemptKey: string;
@@ -76,8 +97,11 @@ export interface VideoBackend {
   readonly model: string;
   /** How often to poll; Runway asks for no faster than every 5 s. */
   readonly pollIntervalMs: number;
-  /** Creates the vendor task and returns its id. Nothing is awaited beyond the create call. */
-  submit(spec: ShotSpec, ctx: SubmitContext): Promise<{ taskId: string }>;
+  /**
+   * Creates the vendor task and returns its id and what the request carried. Nothing is awaited
+   * beyond the create call.
+   */
+  submit(spec: ShotSpec, ctx: SubmitContext): Promise<{ taskId: string; sent: SentRequest }>;
   /** Reads the task's state once. */
   poll(taskId: string, signal: AbortSignal): Promise<PollResult>;
   /** Downloads (or, for local, renders) the finished video into `outFile`. */

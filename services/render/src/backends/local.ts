@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { renderAnimatic } from '@aiprod/media';
-import { BackendFailure, type VideoBackend } from './backend';
+import { BackendFailure, sentRequest, type VideoBackend } from './backend';
 
 /**
  * The zero-cost animatic: palette gradients, a camera move and the shot's text, made by ffmpeg.
@@ -16,7 +16,16 @@ export function localBackend(options: { timeoutMs: number }): VideoBackend {
     async submit(spec) {
       const taskId = `local-${createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 24)}`;
       specs.set(taskId, spec);
-      return { taskId };
+      // The animatic draws the spec itself: its "prompt" is the shot's prompt, and it takes no images.
+      return {
+        taskId,
+        sent: sentRequest({
+          model: 'animatic-1',
+          prompt: spec.prompt,
+          negativePrompt: spec.negativePrompt,
+          seed: spec.seed,
+        }),
+      };
     },
     async poll(taskId) {
       const spec = specs.get(taskId);

@@ -47,9 +47,18 @@ describe('replicate backend against the Replicate test server', () => {
 
   it('healthy path: one create with Cancel-After, starting → processing → a real MP4, predict time recorded', async () => {
     const before = server.predictionsCreated;
-    const { taskId } = await backend.submit(spec({ seed: 7, negativePrompt: 'blur' }), ctx());
+    const { taskId, sent } = await backend.submit(spec({ seed: 7, negativePrompt: 'blur' }), ctx());
     expect(server.predictionsCreated).toBe(before + 1);
     const created = server.prediction(taskId)!;
+    // What the pool records as sent is what the server received in `input`.
+    const input = created.input as Record<string, unknown>;
+    expect(sent).toEqual({
+      model: 'wan-video/wan-2.2-t2v-fast',
+      prompt: input.prompt,
+      negativePrompt: input.negative_prompt,
+      seed: input.seed,
+      references: [],
+    });
     expect(created).toMatchObject({ model: 'wan-video/wan-2.2-t2v-fast', cancelAfter: '15m' });
     expect(created.prefer).toBeUndefined();
     expect(created.input).toEqual({

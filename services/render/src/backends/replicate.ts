@@ -1,7 +1,14 @@
 import Replicate from 'replicate';
 import type { ShotSpec } from '@aiprod/contracts';
 import { resolutionFor, snapDuration } from '@aiprod/vendor-catalogue';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import {
+  BackendFailure,
+  type BackendError,
+  type PollResult,
+  type SentRequest,
+  sentRequest,
+  type VideoBackend,
+} from './backend';
 import {
   callWithTimeout,
   recordHttpStatus,
@@ -103,6 +110,16 @@ export function seedanceInput(spec: ShotSpec): Record<string, unknown> {
 /** The input builder for a model: Seedance's own, else Wan's (a reasonable shape for other models). */
 export function inputFor(modelPath: string): (spec: ShotSpec) => Record<string, unknown> {
   return modelPath === SEEDANCE_LITE ? seedanceInput : wanInput;
+}
+
+/**
+ * What a prediction's input carried, read from the input itself (a configured model's input
+ * builder may name things its own way; the common names are read). Text only so far: no image.
+ */
+export function replicateSent(model: string, input: Record<string, unknown>): SentRequest {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const seed = Number.isSafeInteger(input.seed) && (input.seed as number) >= 0 ? (input.seed as number) : undefined;
+  return sentRequest({ model, prompt: text(input.prompt) ?? '', negativePrompt: text(input.negative_prompt), seed });
 }
 
 /** Seconds of video an input asks for, read back from the prediction (so a resumed worker
@@ -326,7 +343,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       if (typeof prediction.id !== 'string' || prediction.id === '') {
         throw malformed('create answered without a prediction id');
       }
-      return { taskId: prediction.id };
+      return { taskId: prediction.id, sent: replicateSent(model, input) };
     },
 
     async poll(taskId, signal): Promise<PollResult> {

@@ -102,6 +102,28 @@ describe('runway backend against the Runway test server', () => {
     await backend.cancel(taskId, spec());
   });
 
+  it('reports as sent exactly what the create body carried (prompt as folded, seed, negative prompt field)', async () => {
+    for (const model of ['gen4.5', 'veo3.1']) {
+      const b = runwayBackend({ apiKey: API_KEY, baseUrl: server.url, pollIntervalMs: 0, model });
+      const { taskId, sent } = await b.submit(
+        spec({ seed: 9, durationSeconds: 4, negativePrompt: 'logos', retakeNote: 'too dark' }),
+        { attemptKey: 'k', signal: signal() },
+      );
+      const body = server.task(taskId)!.body as Record<string, unknown>;
+      expect(sent).toEqual({
+        model: body.model,
+        prompt: body.promptText,
+        ...(body.negativePrompt !== undefined ? { negativePrompt: body.negativePrompt } : {}),
+        seed: body.seed,
+        references: [],
+      });
+      // gen4.5 has no negative prompt field: it is folded into the text, and reported as part of it.
+      if (model === 'gen4.5') expect(sent).not.toHaveProperty('negativePrompt');
+      else expect(sent.negativePrompt).toBe('logos');
+      await b.cancel(taskId, spec());
+    }
+  });
+
   it('THROTTLED and slow tasks stay pending, never a failure', async () => {
     server.scriptTask({ throttled: { polls: 2 }, pending: { polls: 1 }, running: { polls: 3 } });
     const { taskId } = await backend.submit(spec(), { attemptKey: 'k', signal: signal() });

@@ -1,6 +1,6 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@runwayml/sdk';
 import type { ShotSpec } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import { BackendFailure, type BackendError, type PollResult, sentRequest, type VideoBackend } from './backend';
 import {
   callWithTimeout,
   statusRecordingFetch,
@@ -244,14 +244,22 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
 
     async submit(spec, ctx) {
       const duration = runwayDuration(spec.durationSeconds, model.durations);
-      const body = {
+      const fields = {
         model: modelName,
         promptText: runwayPromptText(spec, !model.negativePrompt),
         ratio: nearestRatio(spec.width, spec.height, model.ratios),
         duration,
         ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
         ...(model.negativePrompt && spec.negativePrompt?.trim() ? { negativePrompt: spec.negativePrompt.trim() } : {}),
-      } as unknown as Parameters<RunwayML['textToVideo']['create']>[0];
+      };
+      const body = fields as unknown as Parameters<RunwayML['textToVideo']['create']>[0];
+      // Read back from the body itself; text_to_video carries no image yet, so no references.
+      const sent = sentRequest({
+        model: fields.model,
+        prompt: fields.promptText,
+        negativePrompt: 'negativePrompt' in fields ? fields.negativePrompt : undefined,
+        seed: fields.seed,
+      });
       let created: unknown;
       try {
         created = await callWithTimeout(
@@ -266,7 +274,7 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       const id = (created as { id?: unknown } | null)?.id;
       if (typeof id !== 'string' || id === '') throw malformed('create answered without a task id');
       requestedSeconds.set(id, duration);
-      return { taskId: id };
+      return { taskId: id, sent };
     },
 
     async poll(taskId, signal): Promise<PollResult> {

@@ -81,7 +81,7 @@ describe('veo backend against the Veo test server', () => {
     server.enqueueCreate({ operation: { pollsUntilDone: 2 } });
     const creates = server.counts.predictLongRunning;
 
-    const { taskId } = await backend.submit(SPEC, ctx());
+    const { taskId, sent: reported } = await backend.submit(SPEC, ctx());
     expect(taskId).toMatch(
       new RegExp(`^projects/${PROJECT}/locations/${LOCATION}/publishers/google/models/${MODEL}/operations/`),
     );
@@ -121,6 +121,15 @@ describe('veo backend against the Veo test server', () => {
         seed: 42,
       },
       labels: { aiprod_attempt: 'job1-s01-1' },
+    });
+    // What the pool records as sent is what Vertex received, field for field.
+    const wire = sent.body as { instances: { prompt: string }[]; parameters: { negativePrompt: string; seed: number } };
+    expect(reported).toEqual({
+      model: MODEL,
+      prompt: wire.instances[0]!.prompt,
+      negativePrompt: wire.parameters.negativePrompt,
+      seed: wire.parameters.seed,
+      references: [],
     });
   });
 

@@ -14,7 +14,14 @@ import {
   type HttpExchange,
 } from '@aiprod/google-ai';
 import { probe } from '@aiprod/media';
-import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
+import {
+  BackendFailure,
+  type BackendError,
+  type BackendOutput,
+  type PollResult,
+  sentRequest,
+  type VideoBackend,
+} from './backend';
 import { recordHttpStatus, vendorSpan } from './vendor-http';
 
 /** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
@@ -344,7 +351,9 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       }
       if (requested.size >= REQUESTED_MAX) requested.delete(requested.keys().next().value!);
       requested.set(operation.name, spec.durationSeconds);
-      return { taskId: operation.name };
+      // The SDK maps prompt and config 1:1 to `instances[0].prompt` and `parameters`.
+      const sent = sentRequest({ model, prompt, negativePrompt: config.negativePrompt, seed: config.seed });
+      return { taskId: operation.name, sent };
     },
 
     async poll(taskId, signal): Promise<PollResult> {

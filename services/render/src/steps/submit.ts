@@ -3,7 +3,7 @@ import { isTerminal, PermanentError, type RenderRequest } from '@aiprod/contract
 import type { AttemptRef, Job, ShotAttempt } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
-import { BackendFailure } from '../backends/backend';
+import { BackendFailure, type SentRequest } from '../backends/backend';
 import { abandonTask } from './abandon-task';
 import type { AttemptEnd } from './attempt-end';
 import { onFailure } from './failed-try';
@@ -64,8 +64,9 @@ export async function submitOnce(
   const marked = await deps.attempts.beginSubmit(ref, reservation);
   if (!marked) return { kind: 'end', end: 'lease_lost' };
   let taskId: string;
+  let sent: SentRequest;
   try {
-    taskId = await submitTask(deps, msg);
+    ({ taskId, sent } = await submitTask(deps, msg));
   } catch (error) {
     if (!(error instanceof BackendFailure)) throw error;
     const entry = tryEntry(deps, 'failed', billedCost(deps, msg, error.detail.charged, error.detail.usage), {
@@ -84,7 +85,8 @@ export async function submitOnce(
   // The task exists and bills: store its id, trying hard, and settle it if that cannot be done.
   for (let tries = 1; ; tries++) {
     try {
-      const recorded = await deps.attempts.recordTask(ref, taskId);
+      // What the request carried is stored in the same write as its task id (provenance survives a crash).
+      const recorded = await deps.attempts.recordTask(ref, taskId, sent);
       if (recorded.attempt?.vendorTaskId === taskId) {
         log.info('vendor task submitted', { backend: me });
         return { kind: 'submitted', taskId, attempt: recorded.attempt };

@@ -10,6 +10,7 @@ import {
   type BackendUsage,
   type ErrorClass,
   type PollResult,
+  type SentRequest,
 } from '../backends/backend';
 import { backoffDelay, circuitOpenError } from './policy';
 
@@ -43,18 +44,17 @@ export const GONE_CONFIRMATIONS = 3;
  * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
  * a timeout, never a cancellation (the policy treats those differently).
  */
-export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<string> {
+export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<{ taskId: string; sent: SentRequest }> {
   // Not aborted by a shutdown: a create cut off mid-flight may still make a task whose id we
   // would never learn, and pay for it twice. It finishes (bounded), its id is stored, then handed back.
   const signal = AbortSignal.timeout(deps.timeouts.submitMs);
   try {
     return await deps.breaker.execute(async () => {
       try {
-        const { taskId } = await deps.backend.submit(msg.spec, {
+        return await deps.backend.submit(msg.spec, {
           attemptKey: `${msg.jobId}/${msg.shotId}/a${msg.attempt}`,
           signal,
         });
-        return taskId;
       } catch (error) {
         const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
         throw new BackendFailure(callerTimeout(deps, detail));
