@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { RetryableError, type BackendName, type Brief, type JobEstimate } from '@aiprod/contracts';
 import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
-import { accessTokenAuth } from '@aiprod/google-ai';
+import { DEFAULT_GEMINI_MODEL, accessTokenAuth } from '@aiprod/google-ai';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { storedEstimate } from '@aiprod/vendor-catalogue';
 import type { HandlerContext } from '@aiprod/pubsub';
@@ -156,7 +156,7 @@ describe('planner: estimates', () => {
     const id = await estimate(d, b);
     const quoted = (await estimates.get(id))!.estimate as unknown as JobEstimate;
     const job = await jobEstimate(d, b);
-    expect(job.plan!.director).toBe('gemini:gemini-2.5-flash');
+    expect(job.plan!.director).toBe(`gemini:${DEFAULT_GEMINI_MODEL}`);
     expect(storedEstimate(quoted)).toEqual(job.plan!.estimate);
     expect(vertex.requests.length - before).toBe(1);
     // Another tenant's job from the same brief is planned afresh (the cache is per tenant).
@@ -175,7 +175,7 @@ describe('planner: estimates', () => {
     vertex.enqueue({ safetyBlock: 'PROHIBITED_CONTENT' });
     const blocked = (await estimates.get(await estimate(d, brief())))!;
     expect(blocked.status).toBe('FAILED');
-    expect(blocked.reason).toMatch(/^gemini:gemini-2.5-flash director: .*safety filter blocked the brief/);
+    expect(blocked.reason).toMatch(new RegExp(`^gemini:${DEFAULT_GEMINI_MODEL} director: .*safety filter blocked the brief`));
 
     vertex.enqueue({ status: 503 });
     const id = `est_${randomBytes(12).toString('hex')}`;

@@ -21,7 +21,9 @@ const originalToString = Object.prototype.toString;
 const originalHasOwnProperty = Object.prototype.hasOwnProperty;
 
 beforeAll(async () => {
-  ({ h, idp } = await startSecureSuite('sec-fuzz'));
+  // No planner answers estimates here: a valid brief gets its 202 after a short wait instead of
+  // holding each property run for the default ten seconds.
+  ({ h, idp } = await startSecureSuite('sec-fuzz', { estimateWaitMs: 20 }));
   // The tenant's own concurrent-jobs limit (20 by default) wins over the harness defaults.
   await h.tenants.createTenant({ tenantId: h.tenantA, name: 'A', maxConcurrentJobs: 100_000 });
   served = await serve(h.app);
