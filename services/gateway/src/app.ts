@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import helmet from 'helmet';
 import {
   planVersionOf,
+  type AssetStore,
   type Job,
   type JobStore,
   type PlanStore,
@@ -18,6 +19,7 @@ import type { AuthFailureLimiter } from './auth-failure-limit';
 import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
+import { assetRoutes, briefAssetsOwned } from './routes/assets';
 import { costRoutes } from './routes/costs';
 import { docsRoutes } from './routes/docs';
 import { estimateRoutes } from './routes/estimates';
@@ -44,6 +46,8 @@ export interface GatewayDeps {
   webhooks: WebhookStore;
   publisher: Publisher<'gateway'>;
   storage: BlobStore;
+  /** Tenants' uploaded reference images (POST /v1/assets), which briefs may name. */
+  assets: AssetStore;
   /** Only for the local store: the key its signed links are made with. */
   signingKey?: Buffer;
   outputUrlTtlSeconds: number;
@@ -130,6 +134,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
+  const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
+  // Before the JSON-only rule: an upload's body is the image itself.
+  app.use(assetRoutes({ ...scoped, assets: deps.assets, storage: deps.storage }));
   app.use('/v1', (req, _res, next) => {
     // Only a body that is there must be JSON: cancel and approve are bodiless POSTs.
     const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
@@ -140,13 +147,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   });
   app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 
-  const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
   app.use(
     jobRoutes({
       ...scoped,
       jobs: deps.jobs,
       publisher: deps.publisher,
       storage: deps.storage,
+      assets: deps.assets,
       outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
@@ -181,6 +188,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
   );
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
+  // An estimate refuses a brief naming another tenant's asset as a job would.
+  app.post('/v1/estimates', briefAssetsOwned(deps.assets));
   app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
   if (deps.reviewLinks) {

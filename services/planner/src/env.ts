@@ -5,10 +5,16 @@ import {
   CoreEnvProperties,
   FallbackPolicyEnvProperties,
   GeminiEnvProperties,
+  LoopbackEnvProperties,
+  StorageEnvProperties,
+  StorageEnvRules,
 } from '@aiprod/service-runtime';
 
-export const PlannerEnv = envSchema({
+export const PlannerEnv = envSchema(
+  {
   ...CoreEnvProperties,
+  ...StorageEnvProperties,
+  ...LoopbackEnvProperties,
   ...BackendsEnvProperties,
   ...FallbackPolicyEnvProperties,
   ...GeminiEnvProperties,
@@ -43,7 +49,16 @@ export const PlannerEnv = envSchema({
     description:
       'Gemini calls per plan before giving up (on 429, 5xx, timeouts and unusable answers). Default 3: rides out a transient error without multiplying the cost of a broken prompt.',
   }),
-});
+  REFERENCE_FETCH_TIMEOUT_SECONDS: Type.Integer({
+    minimum: 1,
+    maximum: 120,
+    default: 20,
+    description:
+      "Overall deadline of one brief reference image download (DNS check to last byte). Default 20 s: a 10 MB image from a slow host fits; a trickling server cannot hold the job's planning for longer.",
+  }),
+  },
+  [...StorageEnvRules],
+);
 export type PlannerEnv = ReturnType<typeof loadEnv>;
 /**
  * PLANNER_BACKENDS is the retired name of ENABLED_BACKENDS, read for one release so an upgrade is

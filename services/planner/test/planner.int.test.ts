@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { PlanStore, TenantStore } from '@aiprod/job-store';
+import { AssetStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { LocalBlobStore } from '@aiprod/storage';
 import {
   accessTokenAuth,
   createGeminiDirector,
@@ -17,6 +21,12 @@ import { buildPlanner, planLetterSuperseded, type PlannerDeps } from '../src/app
 const env = emulatorProject('planner', 'planner');
 const { db, jobs, log } = env;
 const tenants = new TenantStore(db);
+// Briefs here name no reference images: the store is there because the planner always has one.
+const storage = new LocalBlobStore({
+  rootDir: mkdtempSync(join(tmpdir(), 'planner-int-')),
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32, 1),
+});
 const renderTopics = (['local', 'replicate', 'runway', 'veo'] as const).map(renderTopicFor);
 let published: Awaited<ReturnType<typeof env.collect>> = () => [];
 let vertex: VertexServer;
@@ -52,6 +62,8 @@ function plannerDeps(options: {
     fallbackToLocal: options.fallbackToLocal ?? false,
     enabledBackends: options.enabledBackends ?? ['local'],
     plans: new PlanStore(db),
+    storage,
+    assets: new AssetStore(db),
   };
 }
 

@@ -1,6 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
+import { ASSET_MEDIA_TYPES, AssetViewSchema } from '../routes/assets';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
@@ -41,6 +42,8 @@ export interface OperationSpec {
   query?: TSchema;
   headers?: Record<string, { schema: TSchema; description: string; required?: boolean }>;
   body?: { schema: TSchema; ref: string };
+  /** A body that is a file, not JSON: its accepted media types. */
+  fileBody?: { mediaTypes: readonly string[]; description: string };
   /** Success responses: status → JSON schema (a component name), another media type, or no body. */
   success: Record<
     number,
@@ -259,7 +262,31 @@ export const OPERATIONS: OperationSpec[] = [
     tag: 'planning',
     body: { schema: BriefSchema, ref: 'Brief' },
     success: { 200: { description: 'The estimate.', ref: 'JobEstimate' } },
-    problems: [400, 413, 415],
+    problems: [400, 413, 415, 422],
+  },
+  {
+    method: 'post',
+    path: '/v1/assets',
+    operationId: 'uploadAsset',
+    summary: 'Upload a reference image (PNG, JPEG or WebP, at most 10 MB) that briefs may name by its id.',
+    description:
+      'The body is the image itself. Content-Type must be image/png, image/jpeg or image/webp (otherwise 415), and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The image is stored under the tenant; a brief names it as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages, and only the tenant that uploaded it can.',
+    access: 'jobs:write',
+    tag: 'jobs',
+    fileBody: { mediaTypes: ASSET_MEDIA_TYPES, description: 'The image.' },
+    success: { 201: { description: 'Stored.', ref: 'Asset', headers: ['Location'] } },
+    problems: [413, 415, 422],
+  },
+  {
+    method: 'get',
+    path: '/v1/assets/{id}',
+    operationId: 'getAsset',
+    summary: "An uploaded image's metadata (another tenant's asset is 404).",
+    access: 'jobs:read',
+    tag: 'jobs',
+    pathParams: { id: Type.String({ pattern: '^asset_[0-9a-f]{24}$', description: 'Asset id.' }) },
+    success: { 200: { description: 'The asset.', ref: 'Asset' } },
+    problems: [404],
   },
   {
     method: 'get',
@@ -328,6 +355,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,
   ReviewLinkRequest: ReviewLinkRequestSchema,
+  Asset: AssetViewSchema,
   ...PLAN_COMPONENTS,
 };
 
@@ -425,6 +453,15 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
                   ...(REQUEST_EXAMPLES[op.body.ref] ? { examples: REQUEST_EXAMPLES[op.body.ref] } : {}),
                 },
               },
+            },
+          }
+        : {}),
+      ...(op.fileBody
+        ? {
+            requestBody: {
+              required: true,
+              description: op.fileBody.description,
+              content: Object.fromEntries(op.fileBody.mediaTypes.map((m) => [m, { schema: {} }])),
             },
           }
         : {}),

@@ -13,6 +13,7 @@ import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
 import { planRecord } from './plan-record';
+import { resolveReferences } from './resolve-references';
 
 type DirectorOutcome = { ok: true; plan: ShotPlan } | { ok: false };
 
@@ -72,6 +73,9 @@ export async function advancePlanning(
     job = (await deps.jobs.transition(job.jobId, 'QUEUED', 'PLANNING')).value ?? job;
   }
   if (job.status === 'PLANNING') {
+    // Before the director and before any spend: a reference that cannot be had fails the job here.
+    const references = await resolveReferences(deps, job, log);
+    if (!references.ok) return;
     const preset = presetOf(job.preset);
     const enabledBackends: readonly BackendName[] = deps.enabledBackends;
     let backend: BackendName;
@@ -98,7 +102,7 @@ export async function advancePlanning(
     const tenant = await deps.tenants.getTenant(job.tenantId);
     const needsApproval = estimate.totalUsd > (tenant?.autoApproveLimitUsd ?? 0);
     const plan = planned.plan;
-    const record = planRecord(planned, preset);
+    const record = planRecord(planned, preset, references.references);
     const saved = await deps.jobs.savePlan(
       job.jobId,
       { ...record.plan, version: 1 },
