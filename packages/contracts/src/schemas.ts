@@ -71,8 +71,7 @@ export type ReferenceImage = Static<typeof ReferenceImage>;
 
 /** A brief reference image in its one long form: the source, the role (a bare URL is style). */
 export type BriefReference = { role: ReferenceRole; description?: string } & (
-  | { kind: 'url'; url: string }
-  | { kind: 'asset'; assetId: string }
+  { kind: 'url'; url: string } | { kind: 'asset'; assetId: string }
 );
 export function briefReferences(brief: Pick<Brief, 'referenceImages'>): BriefReference[] {
   return (brief.referenceImages ?? []).map((image): BriefReference => {

@@ -81,4 +81,3 @@ export async function recordJobReferences(
     return { changed: true, job: { ...job, references } } as const;
   });
 }
-

@@ -51,7 +51,12 @@ function jpeg(b: Buffer): StillImageInfo | null {
     // SOF0–SOF15, except DHT (C4), JPG (C8) and DAC (CC), hold precision, height, width.
     if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
       if (at + 9 > b.length) return null;
-      return { contentType: 'image/jpeg', extension: 'jpg', height: b.readUInt16BE(at + 5), width: b.readUInt16BE(at + 7) };
+      return {
+        contentType: 'image/jpeg',
+        extension: 'jpg',
+        height: b.readUInt16BE(at + 5),
+        width: b.readUInt16BE(at + 7),
+      };
     }
     at += 2 + length;
   }

@@ -189,7 +189,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   );
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
   // An estimate refuses a brief naming another tenant's asset as a job would.
-  app.post('/v1/estimates', briefAssetsOwned(deps.assets));
+  // Middleware, not a second route: the router lists each route once (the OpenAPI test checks it).
+  const assetsOwned = briefAssetsOwned(deps.assets);
+  app.use('/v1/estimates', (req, res, next) => (req.method === 'POST' ? assetsOwned(req, res, next) : next()));
   app.use(estimateRoutes({ ...scoped, enabledBackends: deps.enabledBackends ?? ['local'] }));
   app.use(presetRoutes(scoped));
   if (deps.reviewLinks) {

@@ -19,7 +19,11 @@ const { db, jobs, log } = env;
 const tenants = new TenantStore(db);
 const assets = new AssetStore(db);
 const root = mkdtempSync(join(tmpdir(), 'planner-references-'));
-const storage = new LocalBlobStore({ rootDir: root, publicBaseUrl: 'https://127.0.0.1:1', signingKey: Buffer.alloc(32) });
+const storage = new LocalBlobStore({
+  rootDir: root,
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32),
+});
 let published: Awaited<ReturnType<typeof env.collect>> = () => [];
 let server: Server;
 let base = '';
@@ -194,7 +198,11 @@ describe('planner: the brief reference images', () => {
   it.each([
     ['a 404', '/missing.png', /brief\.referenceImages\[1\]: could not be fetched: HTTP 404/],
     ['an HTML page', '/page.html', /brief\.referenceImages\[1\]: the file is not a PNG, JPEG or WebP image/],
-    ['a redirect', '/redirect', /brief\.referenceImages\[1\]: could not be fetched: HTTP 302 \(redirects are not followed\)/],
+    [
+      'a redirect',
+      '/redirect',
+      /brief\.referenceImages\[1\]: could not be fetched: HTTP 302 \(redirects are not followed\)/,
+    ],
   ])('fails the job before any render when a URL answers %s', async (_what, path, reason) => {
     const jobId = await newJob('t-ref', [`${base}/style.jpg`, { url: `${base}${path}`, role: 'product' }]);
     await deliver(deps(), jobId, 't-ref');

@@ -1,7 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { JobEstimateSchema, PresetsViewSchema } from '@aiprod/planning';
-import { ASSET_MEDIA_TYPES, AssetViewSchema } from '../routes/assets';
+import { AssetViewSchema } from '../routes/assets';
+import { ASSET_OPERATIONS, requestBodyOf } from './asset-operations';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
@@ -18,7 +19,7 @@ import {
   problemKindsByStatus,
   problemSchema,
 } from './schemas';
-import { problemExamples, REQUEST_EXAMPLES } from './examples';
+import { problemExamples } from './examples';
 import { API_INFO, serversFor } from './info';
 import { FILE_OPERATION, PAGE_OPERATIONS } from './pages';
 import { IF_MATCH, PLAN_COMPONENTS, PLAN_OPERATIONS } from './plan-operations';
@@ -264,30 +265,7 @@ export const OPERATIONS: OperationSpec[] = [
     success: { 200: { description: 'The estimate.', ref: 'JobEstimate' } },
     problems: [400, 413, 415, 422],
   },
-  {
-    method: 'post',
-    path: '/v1/assets',
-    operationId: 'uploadAsset',
-    summary: 'Upload a reference image (PNG, JPEG or WebP, at most 10 MB) that briefs may name by its id.',
-    description:
-      'The body is the image itself. Content-Type must be image/png, image/jpeg or image/webp (otherwise 415), and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The image is stored under the tenant; a brief names it as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages, and only the tenant that uploaded it can.',
-    access: 'jobs:write',
-    tag: 'jobs',
-    fileBody: { mediaTypes: ASSET_MEDIA_TYPES, description: 'The image.' },
-    success: { 201: { description: 'Stored.', ref: 'Asset', headers: ['Location'] } },
-    problems: [413, 415, 422],
-  },
-  {
-    method: 'get',
-    path: '/v1/assets/{id}',
-    operationId: 'getAsset',
-    summary: "An uploaded image's metadata (another tenant's asset is 404).",
-    access: 'jobs:read',
-    tag: 'jobs',
-    pathParams: { id: Type.String({ pattern: '^asset_[0-9a-f]{24}$', description: 'Asset id.' }) },
-    success: { 200: { description: 'The asset.', ref: 'Asset' } },
-    problems: [404],
-  },
+  ...ASSET_OPERATIONS,
   {
     method: 'get',
     path: '/v1/presets',
@@ -443,28 +421,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       tags: [op.tag],
       security: op.access === 'public' ? [] : [{ apiKey: [op.access] }, { oidc: [op.access] }],
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? {
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': {
-                  schema: ref(op.body.ref),
-                  ...(REQUEST_EXAMPLES[op.body.ref] ? { examples: REQUEST_EXAMPLES[op.body.ref] } : {}),
-                },
-              },
-            },
-          }
-        : {}),
-      ...(op.fileBody
-        ? {
-            requestBody: {
-              required: true,
-              description: op.fileBody.description,
-              content: Object.fromEntries(op.fileBody.mediaTypes.map((m) => [m, { schema: {} }])),
-            },
-          }
-        : {}),
+      ...requestBodyOf(op),
       responses,
     };
   }

@@ -81,7 +81,10 @@ export const PlanReferenceViewSchema = Type.Object(
     sha256: Type.String({ description: 'SHA-256 of the stored copy the backends are sent.' }),
     description: Nullable(Type.String()),
   },
-  { ...Closed, description: 'A brief reference image as stored with the job. It comes from the brief: no edit changes it.' },
+  {
+    ...Closed,
+    description: 'A brief reference image as stored with the job. It comes from the brief: no edit changes it.',
+  },
 );
 
 export const PlanViewSchema = Type.Object(

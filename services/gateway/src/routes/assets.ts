@@ -25,7 +25,10 @@ const newAssetId = () => `asset_${randomBytes(12).toString('hex')}`;
 
 export const AssetViewSchema = Type.Object(
   {
-    assetId: Type.String({ pattern: '^asset_[0-9a-f]{24}$', description: 'Name it in a brief: referenceImages[].assetId.' }),
+    assetId: Type.String({
+      pattern: '^asset_[0-9a-f]{24}$',
+      description: 'Name it in a brief: referenceImages[].assetId.',
+    }),
     contentType: Type.Union([Type.Literal('image/png'), Type.Literal('image/jpeg'), Type.Literal('image/webp')], {
       description: 'The format read from the bytes.',
     }),
@@ -158,7 +161,8 @@ export async function checkBriefAssets(assets: AssetStore, tenantId: string, bri
       rule: 'ownedAsset',
       message: `is not an asset of this tenant (upload it with POST /v1/assets)`,
     }));
-  if (errors.length) throw new HttpProblem('unprocessable', 'the brief names an asset this tenant does not have', { errors });
+  if (errors.length)
+    throw new HttpProblem('unprocessable', 'the brief names an asset this tenant does not have', { errors });
 }
 
 /**

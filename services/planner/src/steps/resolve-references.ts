@@ -81,7 +81,8 @@ async function storeReference(deps: PlannerDeps, job: Job, reference: BriefRefer
     sha256: put.sha256,
     width: image.width,
     height: image.height,
-    source: reference.kind === 'url' ? { kind: 'url', url: reference.url } : { kind: 'asset', assetId: reference.assetId },
+    source:
+      reference.kind === 'url' ? { kind: 'url', url: reference.url } : { kind: 'asset', assetId: reference.assetId },
     ...(reference.description !== undefined ? { description: reference.description } : {}),
   } satisfies JobReference;
 }
