@@ -323,7 +323,10 @@ describe('terraform offline checks bite', () => {
   it('reports IAM that does not match what a workload does', async () => {
     const broken = await edited('modules/platform/main.tf', (t) =>
       t
-        .replace('{ service = "planner", vertex = true }', '{ service = "planner" }')
+        .replace(
+          '{ service = "planner", bucket_role = "roles/storage.objectUser", vertex = true }',
+          '{ service = "planner", bucket_role = "roles/storage.objectUser" }',
+        )
         .replace(
           '{ service = "delivery", bucket_role = "roles/storage.objectUser" }',
           '{ service = "delivery", bucket_role = "roles/storage.objectUser", signs_urls = true }',

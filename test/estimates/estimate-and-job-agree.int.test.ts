@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import type { BackendName, Brief } from '@aiprod/contracts';
-import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore, WebhookStore, type Job } from '@aiprod/job-store';
+import {
+  AssetStore,
+  DirectorPlanCache,
+  EstimateStore,
+  PlanStore,
+  TenantStore,
+  WebhookStore,
+  type Job,
+} from '@aiprod/job-store';
 import { accessTokenAuth } from '@aiprod/google-ai';
 import { createGeminiDirector, localDirector } from '@aiprod/planning';
 import { storedEstimate } from '@aiprod/vendor-catalogue';
@@ -65,12 +73,21 @@ describe.each(['local', 'gemini'] as const)('estimate and job agree, with the %s
     const log = memoryLog().log;
     // The planner with its own clients on the same project, as its own process would have them.
     const core = createCoreDeps('planner', { projectId: env.projectId, log });
+    dataDir = mkdtempSync(join(tmpdir(), 'estimates-agree-'));
+    const storage = createBlobStore({
+      kind: 'local',
+      rootDir: dataDir,
+      publicBaseUrl: 'https://127.0.0.1:8443',
+      signingKey: Buffer.alloc(32, 7),
+    });
     const deps: PlannerDeps = {
       ...core,
       tenants: new TenantStore(core.db),
       plans: new PlanStore(core.db),
       directorPlans: new DirectorPlanCache(core.db),
       estimates: new EstimateStore(core.db),
+      storage,
+      assets: new AssetStore(core.db),
       director:
         directorKind === 'local'
           ? localDirector
@@ -92,7 +109,6 @@ describe.each(['local', 'gemini'] as const)('estimate and job agree, with the %s
       port: 0,
       host: '127.0.0.1',
     });
-    dataDir = mkdtempSync(join(tmpdir(), 'estimates-agree-'));
     const tenants = new TenantStore(env.db);
     app = buildGateway({
       log,
@@ -103,12 +119,8 @@ describe.each(['local', 'gemini'] as const)('estimate and job agree, with the %s
       estimates: new EstimateStore(env.db),
       estimateWaitMs: 20_000,
       publisher: env.publisher,
-      storage: createBlobStore({
-        kind: 'local',
-        rootDir: dataDir,
-        publicBaseUrl: 'https://127.0.0.1:8443',
-        signingKey: Buffer.alloc(32, 7),
-      }),
+      assets: new AssetStore(env.db),
+      storage,
       signingKey: Buffer.alloc(32, 7),
       outputUrlTtlSeconds: 3600,
       isReady: () => true,

@@ -84,7 +84,8 @@ export interface StackOptions {
 const SERVICE_ENTRY: Record<LocalServiceName, { dir: string; env: Record<string, string> }> = {
   // Local mode: PUT /v1/webhook may name a plain-http receiver on loopback (as delivery allows).
   gateway: { dir: 'gateway', env: { ALLOW_LOOPBACK_HTTP: 'true' } },
-  planner: { dir: 'planner', env: {} },
+  // Local mode: a brief's reference image may be served over plain http on loopback (as logos are).
+  planner: { dir: 'planner', env: { ALLOW_LOOPBACK_HTTP: 'true' } },
   'render-local': { dir: 'render', env: { RENDER_BACKEND: 'local', RENDER_CONCURRENCY: '2' } },
   'render-runway': { dir: 'render', env: { RENDER_BACKEND: 'runway' } },
   'render-veo': { dir: 'render', env: { RENDER_BACKEND: 'veo' } },

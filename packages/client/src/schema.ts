@@ -402,6 +402,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/assets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a reference image (PNG, JPEG or WebP, at most 10 MB) that briefs may name by its id.
+         * @description The body is the image itself. Content-Type must be image/png, image/jpeg or image/webp (otherwise 415), and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The image is stored under the tenant; a brief names it as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages, and only the tenant that uploaded it can.
+         */
+        post: operations["uploadAsset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/assets/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An uploaded image's metadata (another tenant's asset is 404). */
+        get: operations["getAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/presets": {
         parameters: {
             query?: never;
@@ -544,8 +581,25 @@ export interface components {
             /** @description Closing line, e.g. "Run brighter". */
             callToAction?: string;
             scenes?: string[];
-            /** @description Look-and-feel references. */
-            referenceImages?: string[];
+            /** @description Reference images (PNG, JPEG or WebP): by URL (fetched once by the planner over https with the same protections as the logo) or by the id of an asset uploaded with POST /v1/assets. A bare URL is a style reference. */
+            referenceImages?: (string | {
+                /**
+                 * Format: uri
+                 * @description The image by URL.
+                 */
+                url: string;
+                /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
+                role: "product" | "brand" | "style";
+                /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
+                description?: string;
+            } | {
+                /** @description Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                assetId: string;
+                /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
+                role: "product" | "brand" | "style";
+                /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
+                description?: string;
+            })[];
             /** @description e.g. upbeat, ambient. */
             musicMood?: string;
             /** @description Add a voice-over. */
@@ -599,8 +653,25 @@ export interface components {
                 /** @description Closing line, e.g. "Run brighter". */
                 callToAction?: string;
                 scenes?: string[];
-                /** @description Look-and-feel references. */
-                referenceImages?: string[];
+                /** @description Reference images (PNG, JPEG or WebP): by URL (fetched once by the planner over https with the same protections as the logo) or by the id of an asset uploaded with POST /v1/assets. A bare URL is a style reference. */
+                referenceImages?: (string | {
+                    /**
+                     * Format: uri
+                     * @description The image by URL.
+                     */
+                    url: string;
+                    /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
+                    role: "product" | "brand" | "style";
+                    /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
+                    description?: string;
+                } | {
+                    /** @description Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                    assetId: string;
+                    /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
+                    role: "product" | "brand" | "style";
+                    /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
+                    description?: string;
+                })[];
                 /** @description e.g. upbeat, ambient. */
                 musicMood?: string;
                 /** @description Add a voice-over. */
@@ -914,6 +985,19 @@ export interface components {
             /** @description How long the link works, in hours (default 168, at most 720). */
             expiresInHours?: number;
         };
+        /** @description An uploaded reference image. */
+        Asset: {
+            /** @description Name it in a brief: referenceImages[].assetId. */
+            assetId: string;
+            /** @description The format read from the bytes. */
+            contentType: "image/png" | "image/jpeg" | "image/webp";
+            sizeBytes: number;
+            sha256: string;
+            width: number;
+            height: number;
+            /** Format: date-time */
+            createdAt: string;
+        };
         /** @description The storyboard: every shot as it will be rendered, with its costs. */
         Plan: {
             /** @description Job id (server generated). */
@@ -951,6 +1035,21 @@ export interface components {
                 description: string;
                 imageUris?: string[];
             }[];
+            references: {
+                /** @description ref-<n>: the brief’s referenceImages[n-1]. */
+                id: string;
+                /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
+                role: "product" | "brand" | "style";
+                /** @description Fetched from the brief’s URL, or copied from an uploaded asset. */
+                source: "url" | "asset";
+                contentType: "image/png" | "image/jpeg" | "image/webp";
+                width: number;
+                height: number;
+                sizeBytes: number;
+                /** @description SHA-256 of the stored copy the backends are sent. */
+                sha256: string;
+                description: string | null;
+            }[];
             shots: {
                 /** @description Shot id, unique within a job (e.g. s01). */
                 id: string;
@@ -966,6 +1065,8 @@ export interface components {
                 voiceOver: string | null;
                 /** @description Ids of the continuity table entries this shot keeps. */
                 continuity: string[];
+                /** @description Ids of the reference images the render backend is sent with this shot, in the order sent. */
+                references: string[];
                 backend: "runway" | "veo" | "replicate" | "local";
                 model: string | null;
                 /** @description The backend makes the shot’s own sound. */
@@ -1226,12 +1327,9 @@ export interface components {
             }[];
         };
         /** @description application/problem+json (RFC 9457). */
-        Problem416: {
-            /**
-             * @description Stable URI naming the problem.
-             * @constant
-             */
-            type: "/problems/range-not-satisfiable";
+        Problem422: {
+            /** @description Stable URI naming the problem. */
+            type: "/problems/unprocessable" | "/problems/idempotency-mismatch" | "/problems/estimate-failed";
             title: string;
             status: number;
             detail: string;
@@ -1246,9 +1344,12 @@ export interface components {
             }[];
         };
         /** @description application/problem+json (RFC 9457). */
-        Problem422: {
-            /** @description Stable URI naming the problem. */
-            type: "/problems/idempotency-mismatch" | "/problems/estimate-failed";
+        Problem416: {
+            /**
+             * @description Stable URI naming the problem.
+             * @constant
+             */
+            type: "/problems/range-not-satisfiable";
             title: string;
             status: number;
             detail: string;
@@ -2082,7 +2183,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description Only application/json is accepted. */
+            /** @description The body's media type is not one this operation accepts. */
             415: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -2093,7 +2194,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -2311,7 +2412,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -2712,7 +2813,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description Only application/json is accepted. */
+            /** @description The body's media type is not one this operation accepts. */
             415: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -2878,7 +2979,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description Only application/json is accepted. */
+            /** @description The body's media type is not one this operation accepts. */
             415: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -3512,7 +3613,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description Only application/json is accepted. */
+            /** @description The body's media type is not one this operation accepts. */
             415: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -3523,7 +3624,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -3638,7 +3739,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
-            /** @description This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
             422: {
                 headers: {
                     /** @description Quote it when you report a problem. */
@@ -3647,6 +3748,212 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem422"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    uploadAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The image. */
+        requestBody: {
+            content: {
+                "image/png": unknown;
+                "image/jpeg": unknown;
+                "image/webp": unknown;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Where the created resource lives. */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Asset"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description The request body is too large. */
+            413: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description The body's media type is not one this operation accepts. */
+            415: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem415"];
+                };
+            };
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            422: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem422"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    getAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Asset id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The asset. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Asset"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
             /** @description Too many requests. / A quota of the tenant is used up. */
@@ -3922,7 +4229,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description Only application/json is accepted. */
+            /** @description The body's media type is not one this operation accepts. */
             415: {
                 headers: {
                     /** @description Quote it when you report a problem. */

@@ -56,7 +56,11 @@ export const PROBLEM_TYPES = {
   },
   precondition_required: { status: 428, title: 'This request must name the version it acts on (If-Match).' },
   payload_too_large: { status: 413, title: 'The request body is too large.' },
-  unsupported_media_type: { status: 415, title: 'Only application/json is accepted.' },
+  unsupported_media_type: { status: 415, title: "The body's media type is not one this operation accepts." },
+  unprocessable: {
+    status: 422,
+    title: 'The request is well-formed, but what it sends or names cannot be used.',
+  },
   range_not_satisfiable: { status: 416, title: 'The requested byte range is outside the file.' },
   idempotency_conflict: { status: 409, title: 'A request with this Idempotency-Key is still being processed.' },
   idempotency_mismatch: {

@@ -39,6 +39,50 @@ const BriefText = (max: number, description: string) =>
 const BriefUrl = (description: string) =>
   Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048, description });
 
+export const AssetId = Type.String({
+  pattern: '^asset_[0-9a-f]{24}$',
+  description: 'Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped).',
+});
+export const ReferenceRole = Type.Union([Type.Literal('product'), Type.Literal('brand'), Type.Literal('style')], {
+  description:
+    'What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look.',
+});
+export type ReferenceRole = Static<typeof ReferenceRole>;
+/** Vendors send these first: the product must not change, the brand matters more than the mood. */
+export const REFERENCE_ROLE_PRIORITY: readonly ReferenceRole[] = ['product', 'brand', 'style'];
+const ReferenceDescription = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 120,
+    pattern: NO_CONTROL_CHARACTERS,
+    description: 'What the image shows, in a few words (e.g. "the bottle, front label").',
+  }),
+);
+/**
+ * One reference image of a brief: a bare URL (a style reference, the original form) or an object
+ * naming exactly one of `url` and `assetId` (two closed shapes, so naming both or neither fails).
+ */
+export const ReferenceImage = Type.Union([
+  BriefUrl('A style reference image by URL.'),
+  Strict({ url: BriefUrl('The image by URL.'), role: ReferenceRole, description: ReferenceDescription }),
+  Strict({ assetId: AssetId, role: ReferenceRole, description: ReferenceDescription }),
+]);
+export type ReferenceImage = Static<typeof ReferenceImage>;
+
+/** A brief reference image in its one long form: the source, the role (a bare URL is style). */
+export type BriefReference = { role: ReferenceRole; description?: string } & (
+  { kind: 'url'; url: string } | { kind: 'asset'; assetId: string }
+);
+export function briefReferences(brief: Pick<Brief, 'referenceImages'>): BriefReference[] {
+  return (brief.referenceImages ?? []).map((image): BriefReference => {
+    if (typeof image === 'string') return { kind: 'url', url: image, role: 'style' };
+    const description = image.description !== undefined ? { description: image.description } : {};
+    return 'url' in image
+      ? { kind: 'url', url: image.url, role: image.role, ...description }
+      : { kind: 'asset', assetId: image.assetId, role: image.role, ...description };
+  });
+}
+
 /** Limits a client can plan around; lengths count UTF-16 code units after NFC normalisation. */
 export const BRIEF_LIMITS = { maxMetadataKeys: 20, maxMetadataKeyLength: 64, maxMetadataValueLength: 512 } as const;
 
@@ -74,7 +118,11 @@ export const BriefSchema = Strict(
     callToAction: Type.Optional(BriefText(80, 'Closing line, e.g. "Run brighter".')),
     scenes: Type.Optional(Type.Array(BriefText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 })),
     referenceImages: Type.Optional(
-      Type.Array(BriefUrl('A reference image.'), { maxItems: 5, description: 'Look-and-feel references.' }),
+      Type.Array(ReferenceImage, {
+        maxItems: 5,
+        description:
+          'Reference images (PNG, JPEG or WebP): by URL (fetched once by the planner over https with the same protections as the logo) or by the id of an asset uploaded with POST /v1/assets. A bare URL is a style reference.',
+      }),
     ),
     musicMood: Type.Optional(BriefText(60, 'e.g. upbeat, ambient.')),
     voiceOver: Type.Optional(Type.Boolean({ description: 'Add a voice-over.' })),
@@ -185,6 +233,27 @@ export const ContinuityRefSchema = Strict({
 });
 export type ContinuityRef = Static<typeof ContinuityRefSchema>;
 
+export const ImageContentType = Type.Union([
+  Type.Literal('image/png'),
+  Type.Literal('image/jpeg'),
+  Type.Literal('image/webp'),
+]);
+export type ImageContentType = Static<typeof ImageContentType>;
+
+/**
+ * A brief reference image as the planner stored it with the job: a render pool reads the bytes at
+ * `path` and sends them in its vendor's field, without fetching anything a client named.
+ */
+export const ShotReferenceSchema = Strict({
+  id: Type.String({ pattern: '^ref-[1-5]$', description: "The reference's id on the job, ref-<n> by brief order." }),
+  role: ReferenceRole,
+  path: Type.String({ minLength: 1, maxLength: 1024, description: 'Storage key of the stored image.' }),
+  contentType: ImageContentType,
+  sha256: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Lowercase hex SHA-256 of the stored bytes.' }),
+  description: ReferenceDescription,
+});
+export type ShotReference = Static<typeof ShotReferenceSchema>;
+
 /** Everything a render backend needs to make one shot, and nothing it must look up. */
 export const ShotSpecSchema = Strict({
   shotId: ShotId,
@@ -224,6 +293,13 @@ export const ShotSpecSchema = Strict({
       description:
         "The plan's continuity references this shot carries (resolved, so a backend never looks them up); " +
         "each id is an entry of the plan's continuity table.",
+    }),
+  ),
+  references: Type.Optional(
+    Type.Array(ShotReferenceSchema, {
+      maxItems: 5,
+      description:
+        "The brief's reference images, stored with the job, product first, then brand, then style (resolved, so a render pool never looks them up).",
     }),
   ),
 });

@@ -11,3 +11,4 @@ export * from './shot-attempts';
 export * from './previews';
 export * from './plan-versions';
 export * from './estimates';
+export * from './references';

@@ -5,6 +5,8 @@ import type {
   Brief,
   ErrorClass,
   FailureReason,
+  ImageContentType,
+  ReferenceRole,
   JobStatus,
   QaCheck,
   ShotSpec,
@@ -70,6 +72,22 @@ export interface JobPreview {
 /** What the planner stores of its estimate with a plan (the full shape is @aiprod/contracts' JobEstimate). */
 export type JobPlanEstimate = StoredPlanEstimate;
 
+/** A brief reference image stored with the job by the planner (see recordJobReferences). */
+export interface JobReference {
+  /** `ref-<n>`, n the image's 1-based place in brief.referenceImages. */
+  id: string;
+  role: ReferenceRole;
+  /** Storage key of the stored copy, under the job's prefix. */
+  path: string;
+  contentType: ImageContentType;
+  sizeBytes: number;
+  sha256: string;
+  width: number;
+  height: number;
+  source: { kind: 'url'; url: string } | { kind: 'asset'; assetId: string };
+  description?: string;
+}
+
 /** A plan's version: its ETag and what an approval names. */
 export const planVersionOf = (job: Pick<Job, 'plan'>): number => job.plan?.version ?? 1;
 
@@ -105,6 +123,8 @@ export interface Job {
   error?: JobError;
   /** The latest free preview (see PreviewStore): of the newest plan version that asked for one. */
   preview?: JobPreview;
+  /** The brief's reference images as stored with the job (absent until planned, and on older jobs). */
+  references?: JobReference[];
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
 }

@@ -30,3 +30,4 @@ export {
 } from './finishing';
 export { h264Args } from './filters';
 export { conformClip, needsConform, type ConformTarget } from './conform';
+export { stillImageInfo, type StillImageInfo, type StillImageType } from './image-header';

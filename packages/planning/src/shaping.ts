@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { BackendName, Brief, ContinuityRef, Preset } from '@aiprod/contracts';
+import { briefReferences, type BackendName, type Brief, type ContinuityRef, type Preset } from '@aiprod/contracts';
 import { feasibleShotCounts } from '@aiprod/vendor-catalogue';
 import { PlanningError } from './director/director';
 
@@ -54,12 +54,15 @@ export function palettesFor(brief: Brief): [string, string][] {
  */
 export function briefContinuity(brief: Brief): ContinuityRef[] {
   const colours = brief.brand.colors?.length ? `, brand colours ${brief.brand.colors.join(' ')}` : '';
+  // The URLs as the client gave them (uploaded assets have none); the stored copies a render pool
+  // sends are on each shot's `references`.
+  const imageUris = briefReferences(brief).flatMap((r) => (r.kind === 'url' ? [r.url] : []));
   return [
     {
       id: 'product',
       kind: 'product',
       description: fitText(`${brief.product} by ${brief.brand.name}, identical design in every shot`, 300),
-      ...(brief.referenceImages?.length ? { imageUris: [...brief.referenceImages] } : {}),
+      ...(imageUris.length ? { imageUris } : {}),
     },
     {
       id: 'style',

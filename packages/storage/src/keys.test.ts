@@ -9,6 +9,8 @@ import {
   outputsPrefix,
   qaEvidencePrefix,
   shotClipKey,
+  jobReferenceKey,
+  tenantAssetKey,
 } from './keys';
 
 describe('blob keys', () => {
@@ -60,6 +62,8 @@ describe('the object-key layout', () => {
     expect(outputsPrefix(attempt)).toBe('tenants/t1/jobs/j1/outputs');
     expect(finalCutKey(attempt, '9x16')).toBe('tenants/t1/jobs/j1/outputs/final-9x16.mp4');
     expect(previewKey({ ...attempt, planVersion: 3 })).toBe('tenants/t1/jobs/j1/previews/plan-v3.mp4');
+    expect(jobReferenceKey(attempt, 'ref-2', 'webp')).toBe('tenants/t1/jobs/j1/references/ref-2.webp');
+    expect(tenantAssetKey('t1', 'asset_0a')).toBe('tenants/t1/assets/asset_0a');
   });
 
   it('keeps every key it builds valid for both stores', () => {
@@ -73,6 +77,8 @@ describe('the object-key layout', () => {
     [() => qaEvidencePrefix({ ...attempt, shotId: '../s02' }), /shot id must not contain a slash/],
     [() => outputsPrefix({ tenantId: 't1', jobId: '..' }), /must not contain "\." or "\.\." segments/],
     [() => finalCutKey(attempt, '9:16/x'), /variant must not contain a slash/],
+    [() => jobReferenceKey(attempt, '../ref-1', 'png'), /reference id must not contain a slash/],
+    [() => tenantAssetKey('t2', 'a/../../t1'), /asset id must not contain a slash/],
     [() => outputsPrefix({ tenantId: '', jobId: 'j1' }), /empty segments/],
     [() => previewKey({ ...attempt, planVersion: 0 }), /plan version must be a positive integer/],
     [() => previewKey({ ...attempt, planVersion: 1.5 }), /plan version must be a positive integer/],

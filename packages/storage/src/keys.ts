@@ -66,6 +66,8 @@ export function assertValidKey(key: unknown): asserts key is string {
  *   tenants/<tenant>/jobs/<job>/outputs/                       what the job delivers
  *   tenants/<tenant>/jobs/<job>/outputs/final-<variant>.mp4    the final cut of one aspect variant
  *   tenants/<tenant>/jobs/<job>/previews/plan-v<n>.mp4         the free preview of plan version n
+ *   tenants/<tenant>/jobs/<job>/references/ref-<n>.<ext>      the brief's reference image n, as fetched
+ *   tenants/<tenant>/assets/<asset>                            an image the tenant uploaded
  */
 export interface JobRef {
   tenantId: string;
@@ -115,3 +117,11 @@ export const previewKey = (p: PlanVersionRef): string => {
     throw new InvalidBlobKeyError(String(p.planVersion), 'plan version must be a positive integer');
   return checked(`${jobPrefix(p)}/previews/plan-v${p.planVersion}.mp4`);
 };
+
+/** A brief reference image stored with the job (`ref-<n>`, by brief order), as the planner fetched or copied it. */
+export const jobReferenceKey = (job: JobRef, referenceId: string, extension: string): string =>
+  checked(`${jobPrefix(job)}/references/${segment('reference id', referenceId)}.${segment('extension', extension)}`);
+
+/** An image a tenant uploaded (POST /v1/assets): outside any job, so several jobs can name it. */
+export const tenantAssetKey = (tenantId: string, assetId: string): string =>
+  checked(`tenants/${segment('tenant id', tenantId)}/assets/${segment('asset id', assetId)}`);

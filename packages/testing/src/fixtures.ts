@@ -1,3 +1,4 @@
+import { crc32, deflateSync } from 'node:zlib';
 import type { Brief, ShotSpec } from '@aiprod/contracts';
 
 /**
@@ -49,4 +50,33 @@ export function aShotSpec(overrides: Partial<ShotSpec> = {}): ShotSpec {
     fps: 30,
     ...overrides,
   };
+}
+
+/**
+ * A real, decodable PNG of `width`×`height` in one grey (8-bit greyscale, one IDAT), built here
+ * rather than read from a file so a test can ask for any size: an upload or a reference image.
+ */
+export function aPng(width: number, height: number, grey = 128): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([length, body, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  // Each row: filter byte 0, then the pixels.
+  const rows = Buffer.alloc((width + 1) * height, grey);
+  for (let y = 0; y < height; y++) rows[y * (width + 1)] = 0;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', deflateSync(rows)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }

@@ -5,6 +5,7 @@ import helmet from 'helmet';
 import {
   EstimateStore,
   planVersionOf,
+  type AssetStore,
   type Job,
   type JobStore,
   type PlanStore,
@@ -19,6 +20,7 @@ import type { AuthFailureLimiter } from './auth-failure-limit';
 import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
+import { assetRoutes, briefAssetsOwned } from './routes/assets';
 import { costRoutes } from './routes/costs';
 import { docsRoutes } from './routes/docs';
 import { estimateRoutes } from './routes/estimates';
@@ -45,6 +47,8 @@ export interface GatewayDeps {
   webhooks: WebhookStore;
   publisher: Publisher<'gateway'>;
   storage: BlobStore;
+  /** Tenants' uploaded reference images (POST /v1/assets), which briefs may name. */
+  assets: AssetStore;
   /** Only for the local store: the key its signed links are made with. */
   signingKey?: Buffer;
   outputUrlTtlSeconds: number;
@@ -137,6 +141,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
+  const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
+  // Before the JSON-only rule: an upload's body is the image itself.
+  app.use(assetRoutes({ ...scoped, assets: deps.assets, storage: deps.storage }));
   app.use('/v1', (req, _res, next) => {
     // Only a body that is there must be JSON: cancel and approve are bodiless POSTs.
     const hasBody = Number(req.get('content-length') ?? 0) > 0 || req.get('transfer-encoding') !== undefined;
@@ -147,13 +154,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   });
   app.use('/v1', express.json({ limit: BODY_LIMIT_BYTES, strict: true }));
 
-  const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
   app.use(
     jobRoutes({
       ...scoped,
       jobs: deps.jobs,
       publisher: deps.publisher,
       storage: deps.storage,
+      assets: deps.assets,
       outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
@@ -188,6 +195,10 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     outputRoutes({ ...scoped, jobs: deps.jobs, storage: deps.storage, outputUrlTtlSeconds: deps.outputUrlTtlSeconds }),
   );
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
+  // An estimate refuses a brief naming another tenant's asset as a job would.
+  // Middleware, not a second route: the router lists each route once (the OpenAPI test checks it).
+  const assetsOwned = briefAssetsOwned(deps.assets);
+  app.use('/v1/estimates', (req, res, next) => (req.method === 'POST' ? assetsOwned(req, res, next) : next()));
   app.use(
     estimateRoutes({
       ...scoped,

@@ -5,7 +5,7 @@ const telemetry = startTelemetry({ service: 'gateway' });
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { EstimateStore, IdempotencyStore, PlanStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import { AssetStore, EstimateStore, IdempotencyStore, PlanStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
 import { buildGateway } from './app';
 import { authFailureLimit } from './auth-failure-limit';
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
     estimates: new EstimateStore(core.db),
     estimateWaitMs: env.ESTIMATE_WAIT_MS,
     storage: blobStoreFromEnv(env),
+    assets: new AssetStore(core.db),
     ...(signingKey ? { signingKey } : {}),
     outputUrlTtlSeconds: env.OUTPUT_URL_TTL_SECONDS,
     isReady: () => ready,

@@ -77,6 +77,17 @@ export async function planView(
       ),
     ),
     continuity: table,
+    references: (job.references ?? []).map((r) => ({
+      id: r.id,
+      role: r.role,
+      source: r.source.kind,
+      contentType: r.contentType,
+      width: r.width,
+      height: r.height,
+      sizeBytes: r.sizeBytes,
+      sha256: r.sha256,
+      description: r.description ?? null,
+    })),
     shots: shots.map((s) => {
       const cost = costOf.get(s.shotId);
       return {
@@ -90,6 +101,7 @@ export async function planView(
         onScreenText: s.spec.onScreenText ?? null,
         voiceOver: s.spec.voiceOver ?? null,
         continuity: (s.spec.continuity ?? []).map((c) => c.id),
+        references: (s.spec.references ?? []).map((r) => r.id),
         backend: s.backend,
         model: cost?.model ?? null,
         audio: s.spec.audio === true,

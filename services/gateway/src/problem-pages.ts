@@ -40,12 +40,19 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
     todo: 'Send If-Match with the plan’s ETag, e.g. If-Match: "2", as GET /v1/jobs/{id}/plan gave it.',
   },
   payload_too_large: {
-    meaning: 'The request body is larger than the gateway accepts (64 KiB).',
-    todo: 'Send a smaller body: a brief never needs that much; large assets go by URL.',
+    meaning:
+      'The request body is larger than the gateway accepts: 64 KiB for a JSON body, 10 MB for an uploaded image (POST /v1/assets).',
+    todo: 'Send a smaller body: a brief never needs that much; scale a reference image down before uploading it.',
   },
   unsupported_media_type: {
-    meaning: 'The body is not sent as UTF-8 `application/json`, or is compressed.',
-    todo: 'Send `Content-Type: application/json` with an uncompressed UTF-8 body.',
+    meaning:
+      'The body is not sent as UTF-8 `application/json` (or is compressed), or an upload to POST /v1/assets is not declared as image/png, image/jpeg or image/webp.',
+    todo: 'Send `Content-Type: application/json` with an uncompressed UTF-8 body; upload images as PNG, JPEG or WebP.',
+  },
+  unprocessable: {
+    meaning:
+      'The request is well-formed but cannot be used: an uploaded file whose bytes are not the image its Content-Type declares, or a brief naming an asset id your tenant does not own. `errors` names the field.',
+    todo: 'Upload the image again as what it is, or name an asset id POST /v1/assets gave your tenant.',
   },
   range_not_satisfiable: {
     meaning:

@@ -1,8 +1,8 @@
 import request from 'supertest';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
-import { apiKeyPrefix, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
+import { apiKeyPrefix, AssetStore, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
 import { estimateBrief } from '@aiprod/planning';
-import { memoryLog, waitFor } from '@aiprod/testing';
+import { aPng, memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
 import { BRIEF, jobIn, startHarness, type Harness } from './harness';
@@ -94,6 +94,7 @@ function hDeps() {
     log: memoryLog().log,
     jobs: h.jobs,
     plans: new PlanStore(h.db),
+    assets: new AssetStore(h.db),
     tenants: h.tenants,
     webhooks: h.webhooks,
     publisher: { publish: () => Promise.resolve('x'), close: () => Promise.resolve() } as never,
@@ -760,6 +761,28 @@ describe('the webhook endpoint', () => {
     expect(problemOf(res).errors).toEqual([
       expect.objectContaining({ field: '/secret', rule: 'additionalProperties' }),
     ]);
+  });
+});
+
+describe('the asset routes, once each way (test/assets.int.test.ts has the rest)', () => {
+  it('uploads a reference image and reads it back; another tenant cannot', async () => {
+    const res = await request(h.app)
+      .post('/v1/assets')
+      .set('Authorization', `Bearer ${h.keys.readWrite}`)
+      .set('Content-Type', 'image/png')
+      .send(aPng(16, 9));
+    spec.check('post', '/v1/assets', res);
+    expect(res.status).toBe(201);
+    const url = `/v1/assets/${(res.body as { assetId: string }).assetId}`;
+    expect((await call('get', url, { key: h.keys.read })).body).toMatchObject({ width: 16, height: 9 });
+    expect((await call('get', url, { key: h.keys.other })).status).toBe(404);
+    const refused = await request(h.app)
+      .post('/v1/assets')
+      .set('Authorization', `Bearer ${h.keys.readWrite}`)
+      .set('Content-Type', 'image/png')
+      .send(Buffer.from('not a png'));
+    spec.check('post', '/v1/assets', refused);
+    expect(refused.status).toBe(422);
   });
 });
 

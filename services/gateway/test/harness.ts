@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Firestore } from '@google-cloud/firestore';
 import { presetOf, type BackendName, type Brief, type TopicName } from '@aiprod/contracts';
-import { PlanStore, TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
+import { AssetStore, PlanStore, TenantStore, WebhookStore, type ApiKeyScope, type JobStore } from '@aiprod/job-store';
 import { planBackends, planLocally, primaryBackend } from '@aiprod/planning';
 import { storedEstimate } from '@aiprod/vendor-catalogue';
 import { createBlobStore, finalCutKey, type BlobStore } from '@aiprod/storage';
@@ -74,6 +74,7 @@ export async function startHarness(
     tenants,
     webhooks,
     plans: new PlanStore(db),
+    assets: new AssetStore(db),
     publisher,
     storage,
     signingKey,

@@ -44,6 +44,7 @@ function appWithEveryRoute() {
     log: memoryLog().log,
     jobs: unused,
     plans: unused,
+    assets: unused,
     tenants: unused,
     webhooks: unused,
     publisher: unused,

@@ -1,7 +1,9 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import type { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
+import type { BlobStore } from '@aiprod/storage';
+import type { ResolveHost } from '@aiprod/webhooks';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
 import { estimateRequestedHandler } from './handlers/estimate-requested';
 import { jobRequestedHandler } from './handlers/job-requested';
@@ -24,6 +26,16 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   fallbackPolicy?: FallbackPolicy;
   /** The plan's versions: a re-plan after a change request stores the next one. */
   plans: PlanStore;
+  /** Where the brief's reference images are stored with the job (and uploaded assets are read). */
+  storage: BlobStore;
+  /** Tenants' uploaded images, which a brief may name as references. */
+  assets: AssetStore;
+  /** Local mode: reference URLs may be plain http to loopback (as delivery's logos). */
+  allowLoopbackHttp?: boolean;
+  /** Overall deadline of one reference image download (default 20 s). */
+  referenceFetchTimeoutMs?: number;
+  /** DNS for the reference fetch's SSRF guard (tests pin it). */
+  resolveHost?: ResolveHost;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */

@@ -3,9 +3,9 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
-import { createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
+import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
 import { loadEnv, type PlannerEnv } from './env';
 
@@ -29,6 +29,10 @@ async function main(): Promise<void> {
     ...core,
     tenants: new TenantStore(core.db),
     plans: new PlanStore(core.db),
+    storage: blobStoreFromEnv(env),
+    assets: new AssetStore(core.db),
+    allowLoopbackHttp: env.ALLOW_LOOPBACK_HTTP,
+    referenceFetchTimeoutMs: env.REFERENCE_FETCH_TIMEOUT_SECONDS * 1000,
     director: directorFromEnv(env),
     directorPlans: new DirectorPlanCache(core.db),
     estimates: new EstimateStore(core.db),

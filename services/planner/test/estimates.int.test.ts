@@ -1,10 +1,14 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RetryableError, type BackendName, type Brief, type JobEstimate } from '@aiprod/contracts';
-import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { DEFAULT_GEMINI_MODEL, accessTokenAuth } from '@aiprod/google-ai';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { storedEstimate } from '@aiprod/vendor-catalogue';
 import type { HandlerContext } from '@aiprod/pubsub';
+import { LocalBlobStore } from '@aiprod/storage';
 import { aBrief, emulatorProject, startVertexServer, type VertexServer } from '@aiprod/testing';
 import { buildPlanner, type PlannerDeps } from '../src/app';
 
@@ -36,6 +40,7 @@ const gemini = () =>
     timeoutMs: 2_000,
   });
 
+const storageRoot = mkdtempSync(join(tmpdir(), 'planner-estimates-'));
 const deps = (options: { director?: CreativeDirector; enabledBackends?: BackendName[] } = {}): PlannerDeps => ({
   ...env.core,
   tenants,
@@ -45,6 +50,12 @@ const deps = (options: { director?: CreativeDirector; enabledBackends?: BackendN
   plans: new PlanStore(db),
   directorPlans: new DirectorPlanCache(db),
   estimates,
+  storage: new LocalBlobStore({
+    rootDir: storageRoot,
+    publicBaseUrl: 'https://127.0.0.1:1',
+    signingKey: Buffer.alloc(32),
+  }),
+  assets: new AssetStore(db),
 });
 
 const ctx = (topic: HandlerContext['topic'], deliveryAttempt: number): HandlerContext => ({
@@ -175,7 +186,9 @@ describe('planner: estimates', () => {
     vertex.enqueue({ safetyBlock: 'PROHIBITED_CONTENT' });
     const blocked = (await estimates.get(await estimate(d, brief())))!;
     expect(blocked.status).toBe('FAILED');
-    expect(blocked.reason).toMatch(new RegExp(`^gemini:${DEFAULT_GEMINI_MODEL} director: .*safety filter blocked the brief`));
+    expect(blocked.reason).toMatch(
+      new RegExp(`^gemini:${DEFAULT_GEMINI_MODEL} director: .*safety filter blocked the brief`),
+    );
 
     vertex.enqueue({ status: 503 });
     const id = `est_${randomBytes(12).toString('hex')}`;

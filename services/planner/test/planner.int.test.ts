@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { accessTokenAuth } from '@aiprod/google-ai';
-import {
-  createGeminiDirector,
-  estimateBrief,
-  localDirector,
-  type CreativeDirector,
-} from '@aiprod/planning';
+import { LocalBlobStore } from '@aiprod/storage';
+import { createGeminiDirector, estimateBrief, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { PRICE_TABLE } from '@aiprod/vendor-catalogue';
 import type { HandlerContext } from '@aiprod/pubsub';
 import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
@@ -17,6 +16,12 @@ import { buildPlanner, planLetterSuperseded, type PlannerDeps } from '../src/app
 const env = emulatorProject('planner', 'planner');
 const { db, jobs, log } = env;
 const tenants = new TenantStore(db);
+// Briefs here name no reference images: the store is there because the planner always has one.
+const storage = new LocalBlobStore({
+  rootDir: mkdtempSync(join(tmpdir(), 'planner-int-')),
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32, 1),
+});
 const renderTopics = (['local', 'replicate', 'runway', 'veo'] as const).map(renderTopicFor);
 let published: Awaited<ReturnType<typeof env.collect>> = () => [];
 let vertex: VertexServer;
@@ -54,6 +59,8 @@ function plannerDeps(options: {
     plans: new PlanStore(db),
     directorPlans: new DirectorPlanCache(db),
     estimates: new EstimateStore(db),
+    storage,
+    assets: new AssetStore(db),
   };
 }
 

@@ -64,10 +64,12 @@ module "iam" {
   artifact_repository = module.artifact_registry.repository_id
   artifact_location   = module.artifact_registry.location
   workloads = {
-    # Streams outputs and signs download URLs (as itself); never writes objects.
-    "aiprod-gateway" = { service = "gateway", bucket_role = "roles/storage.objectViewer", signs_urls = true }
-    # Gemini director; no bucket access (its env.ts has no storage).
-    "aiprod-planner"          = { service = "planner", vertex = true }
+    # Streams outputs and signs download URLs (as itself); writes only uploaded reference images
+    # (POST /v1/assets, each under a new random key).
+    "aiprod-gateway" = { service = "gateway", bucket_role = "roles/storage.objectUser", signs_urls = true }
+    # Gemini director; stores the brief's reference images with the job (a redelivery rewrites
+    # the same keys) and reads uploaded assets.
+    "aiprod-planner"          = { service = "planner", bucket_role = "roles/storage.objectUser", vertex = true }
     "aiprod-qa"               = { service = "qa", bucket_role = "roles/storage.objectUser", vertex = true }
     "aiprod-delivery"         = { service = "delivery", bucket_role = "roles/storage.objectUser" }
     "aiprod-render-local"     = { service = "render", bucket_role = "roles/storage.objectUser" }
@@ -157,6 +159,8 @@ module "planner" {
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
   env = {
     GCP_PROJECT      = var.project_id
+    STORAGE_KIND     = "gcs"
+    STORAGE_BUCKET   = module.storage.name
     PLANNER_DIRECTOR = "gemini"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
     # The retired name, for planner images from before the rename (they read only this); the

@@ -1,5 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, JobEstimateSchema, PresetsViewSchema, PROBLEM_TYPES } from '@aiprod/contracts';
+import { AssetViewSchema } from '../routes/assets';
+import { ASSET_OPERATIONS, requestBodyOf } from './asset-operations';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
@@ -16,7 +18,7 @@ import {
   problemKindsByStatus,
   problemSchema,
 } from './schemas';
-import { problemExamples, REQUEST_EXAMPLES } from './examples';
+import { problemExamples } from './examples';
 import { API_INFO, serversFor } from './info';
 import { FILE_OPERATION, PAGE_OPERATIONS } from './pages';
 import { ESTIMATE_COMPONENTS, ESTIMATE_OPERATIONS } from './estimate-operations';
@@ -41,6 +43,8 @@ export interface OperationSpec {
   query?: TSchema;
   headers?: Record<string, { schema: TSchema; description: string; required?: boolean }>;
   body?: { schema: TSchema; ref: string };
+  /** A body that is a file, not JSON: its accepted media types. */
+  fileBody?: { mediaTypes: readonly string[]; description: string };
   /** Success responses: status → JSON schema (a component name), another media type, or no body. */
   success: Record<
     number,
@@ -244,6 +248,7 @@ export const OPERATIONS: OperationSpec[] = [
     problems: [404],
   },
   ...ESTIMATE_OPERATIONS,
+  ...ASSET_OPERATIONS,
   {
     method: 'get',
     path: '/v1/presets',
@@ -312,6 +317,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   WebhookPut: WebhookPutSchema,
   Webhook: WebhookViewSchema,
   ReviewLinkRequest: ReviewLinkRequestSchema,
+  Asset: AssetViewSchema,
   ...PLAN_COMPONENTS,
 };
 
@@ -399,19 +405,7 @@ export function buildOpenApiDocument(options: { serverUrl?: string } = {}) {
       tags: [op.tag],
       security: op.access === 'public' ? [] : [{ apiKey: [op.access] }, { oidc: [op.access] }],
       ...(parameters.length ? { parameters } : {}),
-      ...(op.body
-        ? {
-            requestBody: {
-              required: true,
-              content: {
-                'application/json': {
-                  schema: ref(op.body.ref),
-                  ...(REQUEST_EXAMPLES[op.body.ref] ? { examples: REQUEST_EXAMPLES[op.body.ref] } : {}),
-                },
-              },
-            },
-          }
-        : {}),
+      ...requestBodyOf(op),
       responses,
     };
   }

@@ -1,5 +1,14 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Backend, CameraMove, ContinuityRefSchema, JobId, PlanVersion, ShotId } from '@aiprod/contracts';
+import {
+  Backend,
+  CameraMove,
+  ContinuityRefSchema,
+  ImageContentType,
+  JobId,
+  PlanVersion,
+  ReferenceRole,
+  ShotId,
+} from '@aiprod/contracts';
 import { TEXT_LIMITS } from '@aiprod/vendor-catalogue';
 
 /** The storyboard (GET /v1/jobs/{id}/plan), its edits (PATCH) and change requests, in TypeBox. */
@@ -47,12 +56,35 @@ export const PlanShotViewSchema = Type.Object(
     onScreenText: Nullable(Type.String()),
     voiceOver: Nullable(Type.String()),
     continuity: Type.Array(Type.String(), { description: 'Ids of the continuity table entries this shot keeps.' }),
+    references: Type.Array(Type.String(), {
+      description: 'Ids of the reference images the render backend is sent with this shot, in the order sent.',
+    }),
     backend: Backend,
     model: Nullable(Type.String()),
     audio: Type.Boolean({ description: 'The backend makes the shot’s own sound.' }),
     cost: Nullable(ShotCostViewSchema),
   },
   Closed,
+);
+
+export const PlanReferenceViewSchema = Type.Object(
+  {
+    id: Type.String({ description: 'ref-<n>: the brief\u2019s referenceImages[n-1].' }),
+    role: ReferenceRole,
+    source: Type.Union([Type.Literal('url'), Type.Literal('asset')], {
+      description: 'Fetched from the brief\u2019s URL, or copied from an uploaded asset.',
+    }),
+    contentType: ImageContentType,
+    width: Type.Integer({ minimum: 1 }),
+    height: Type.Integer({ minimum: 1 }),
+    sizeBytes: Type.Integer({ minimum: 0 }),
+    sha256: Type.String({ description: 'SHA-256 of the stored copy the backends are sent.' }),
+    description: Nullable(Type.String()),
+  },
+  {
+    ...Closed,
+    description: 'A brief reference image as stored with the job. It comes from the brief: no edit changes it.',
+  },
 );
 
 export const PlanViewSchema = Type.Object(
@@ -77,6 +109,7 @@ export const PlanViewSchema = Type.Object(
     transition: Nullable(Type.Object({ kind: Type.String(), durationSeconds: Type.Number() }, Closed)),
     cutSeconds: Type.Number({ description: 'The finished cut’s length: shots, transitions and the end card.' }),
     continuity: Type.Array(ContinuityRefSchema),
+    references: Type.Array(PlanReferenceViewSchema),
     shots: Type.Array(PlanShotViewSchema),
     totals: Nullable(
       Type.Object(

@@ -24,6 +24,7 @@ const app = buildGateway({
   webhooks: unused,
   publisher: unused,
   plans: unused,
+  assets: unused,
   storage,
   signingKey,
   outputUrlTtlSeconds: 3600,

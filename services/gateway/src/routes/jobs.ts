@@ -9,10 +9,11 @@ import {
   type MessageOf,
   type PublishableBy,
 } from '@aiprod/contracts';
-import type { ApiKeyScope, JobStore } from '@aiprod/job-store';
+import type { ApiKeyScope, AssetStore, JobStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import { parseBrief } from '../brief';
+import { checkBriefAssets } from './assets';
 import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
 import { HttpProblem } from '../problem';
@@ -23,6 +24,8 @@ export interface JobRoutesDeps {
   jobs: JobStore;
   publisher: Publisher<'gateway'>;
   storage: BlobStore;
+  /** A brief may name only its tenant's uploaded assets. */
+  assets: AssetStore;
   outputUrlTtlSeconds: number;
   requireScope: (scope: ApiKeyScope) => RequestHandler;
   /** Idempotency-Key handling for POST /v1/jobs and cancel: after the scope check, before any work. */
@@ -89,8 +92,10 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
 
   const idempotency = deps.idempotency ? [deps.idempotency] : [];
   const quotas = deps.jobQuotas ? [deps.jobQuotas] : [];
-  const validBrief: RequestHandler = (req, res, next) => {
-    res.locals.brief = parseBrief(req.body);
+  const validBrief: RequestHandler = async (req, res, next) => {
+    const brief = parseBrief(req.body);
+    await checkBriefAssets(deps.assets, tenantOf(req), brief);
+    res.locals.brief = brief;
     next();
   };
 

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { SignJWT, exportJWK, exportSPKI, generateKeyPair, type CryptoKey } from 'jose';
+import { aPng } from '@aiprod/testing';
 import { IdempotencyStore } from '@aiprod/job-store';
 import { idempotent } from '../../src/idempotency';
 import { createOidcVerifier } from '../../src/oidc';
@@ -171,6 +172,7 @@ export function send(
   if (authorization !== undefined) r = r.set('Authorization', authorization);
   if (op.method === 'post' && (op.path === '/v1/jobs' || op.path === '/v1/estimates')) return r.send(BRIEF);
   if (op.method === 'put' && op.path === '/v1/webhook') return r.send({ url: 'https://hooks.example.com/hook' });
+  if (op.method === 'post' && op.path === '/v1/assets') return r.set('Content-Type', 'image/png').send(aPng(8, 8));
   return r;
 }
 

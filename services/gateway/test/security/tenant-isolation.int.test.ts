@@ -2,6 +2,7 @@
 // that does not exist, on every job route of the served document, with a key and with a token;
 // per-tenant resources (webhook, job list, idempotency keys) never cross either.
 import request from 'supertest';
+import { aPng } from '@aiprod/testing';
 import type { Harness } from '../harness';
 import { BRIEF } from '../harness';
 import {
@@ -21,7 +22,8 @@ let jobOps: DocumentedOperation[];
 
 beforeAll(async () => {
   ({ h, idp } = await startSecureSuite('sec-tenant'));
-  jobOps = (await authenticatedOperations(h.app)).filter((op) => op.path.includes('{id}'));
+  // Job routes here; an asset id is not a job id (its isolation is checked below).
+  jobOps = (await authenticatedOperations(h.app)).filter((op) => op.path.startsWith('/v1/jobs/{id}'));
 }, 60_000);
 
 afterAll(() => closeSecureSuite({ h, idp }));
@@ -117,4 +119,22 @@ it("never lists, replays or reconfigures another tenant's resources", async () =
   const mine = await h.webhooks.getEndpoint(h.tenantA);
   expect(mine?.url).toBe('https://hooks.example.com/a');
   expect(mine?.disabledAt).toBeNull();
+});
+
+it("answers another tenant's uploaded asset exactly as a missing one", async () => {
+  const uploaded = await request(h.app)
+    .post('/v1/assets')
+    .set('Authorization', `Bearer ${h.keys.readWrite}`)
+    .set('Content-Type', 'image/png')
+    .send(aPng(8, 8));
+  expect(uploaded.status).toBe(201);
+  const theirs = (uploaded.body as { assetId: string }).assetId;
+  const missing = 'asset_000000000000000000000000';
+  const read = (id: string) => request(h.app).get(`/v1/assets/${id}`).set('Authorization', `Bearer ${h.keys.other}`);
+  const [crossed, absent] = [await read(theirs), await read(missing)];
+  expect(crossed.status).toBe(404);
+  expect(shape(crossed, theirs)).toEqual(shape(absent, missing));
+  expect((await request(h.app).get(`/v1/assets/${theirs}`).set('Authorization', `Bearer ${h.keys.read}`)).status).toBe(
+    200,
+  );
 });

@@ -21,6 +21,7 @@ import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
 import { planRecord } from './plan-record';
+import { resolveReferences } from './resolve-references';
 
 /** What a director failure becomes: a plan to use instead (the local fallback), or null to give up. */
 export type OnDirectorFailure = (err: unknown, context: PlanContext) => Promise<ShotPlan | null>;
@@ -127,6 +128,9 @@ export async function advancePlanning(
     job = (await deps.jobs.transition(job.jobId, 'QUEUED', 'PLANNING')).value ?? job;
   }
   if (job.status === 'PLANNING') {
+    // Before the director and before any spend: a reference that cannot be had fails the job here.
+    const references = await resolveReferences(deps, job, log);
+    if (!references.ok) return;
     const preset = presetOf(job.preset);
     const outcome = await planBrief(
       deps,
@@ -148,7 +152,7 @@ export async function advancePlanning(
     const tenant = await deps.tenants.getTenant(job.tenantId);
     const needsApproval = estimate.totalUsd > (tenant?.autoApproveLimitUsd ?? 0);
     const plan = planned.plan;
-    const record = planRecord(planned, preset);
+    const record = planRecord(planned, preset, references.references);
     const saved = await deps.jobs.savePlan(
       job.jobId,
       { ...record.plan, version: 1 },

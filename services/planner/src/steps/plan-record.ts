@@ -1,13 +1,19 @@
 import type { Preset } from '@aiprod/contracts';
-import type { JobPlan, PlanRevision } from '@aiprod/job-store';
+import type { JobPlan, JobReference, PlanRevision } from '@aiprod/job-store';
 import type { PlannedBackends } from '@aiprod/planning';
 import { audioFor, storedEstimate } from '@aiprod/vendor-catalogue';
+import { withReferences } from './resolve-references';
 
 /**
  * What the job stores of a priced plan: the plan's frame, cut and estimate, and each shot's spec
- * on its backend. The first plan and every re-plan store the same shape.
+ * on its backend, carrying the job's stored reference images. The first plan and every re-plan
+ * store the same shape.
  */
-export function planRecord(planned: PlannedBackends, preset: Preset): Omit<PlanRevision, 'event'> {
+export function planRecord(
+  planned: PlannedBackends,
+  preset: Preset,
+  references: readonly JobReference[],
+): Omit<PlanRevision, 'event'> {
   const { plan, estimate } = planned;
   const record: PlanRevision['plan'] & JobPlan = {
     director: plan.director,
@@ -25,5 +31,5 @@ export function planRecord(planned: PlannedBackends, preset: Preset): Omit<PlanR
     // Sound from the vendor only where the preset wants it and the backend makes it.
     return { spec: audioFor(backend, preset) ? { ...spec, audio: true } : spec, backend };
   });
-  return { plan: record, shots };
+  return { plan: record, shots: withReferences(shots, references) };
 }

@@ -63,7 +63,8 @@ export async function replanJob(
     await drop(planned.estimate.refusal ?? 'the new plan is over the budget cap');
     return;
   }
-  const record = planRecord(planned, preset);
+  // The references come from the brief, stored when the job was first planned: every version keeps them.
+  const record = planRecord(planned, preset, job.references ?? []);
   const revised = await deps.plans.revise(job.jobId, planVersion, 'replan', () => ({
     ...record,
     plan: { ...record.plan, notes },
