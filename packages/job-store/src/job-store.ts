@@ -20,6 +20,7 @@ import {
 } from '@aiprod/contracts';
 import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
+import { hasRecordedDecision, recordedDecisionDeadline } from './plan-versions';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
 /** What a client's request makes a job of. */
@@ -620,7 +621,11 @@ export class JobStore {
       const job = snap.data() as Job;
       if (job.status !== status || !job.deadlineAt || job.deadlineAt.toMillis() > now.toMillis()) return null;
       const sweeps = (job.sweeps ?? 0) + 1;
-      const next: Job = { ...job, sweeps, deadlineAt: deadlineFor(status, now, this.deadlines), updatedAt: now };
+      // A recorded approval or change request is looked at again soon, should acting on it fail.
+      const deadlineAt = hasRecordedDecision(job)
+        ? recordedDecisionDeadline(now)
+        : deadlineFor(status, now, this.deadlines);
+      const next: Job = { ...job, sweeps, deadlineAt, updatedAt: now };
       tx.set(this.jobRef(jobId), next);
       this.writeEvent(
         tx,
