@@ -586,6 +586,12 @@ export class JobStore {
     });
   }
 
+  /** One line of the cost ledger, by the key `addCost` was given (stored sanitised, looked up alike). */
+  async getCost(jobId: string, key: string): Promise<(Record<string, unknown> & { costUsd: number }) | null> {
+    const snap = await this.jobRef(jobId).collection('costs').doc(eventKey(key)).get();
+    return snap.exists ? (snap.data() as { costUsd: number }) : null;
+  }
+
   /** The cost ledger of a job, oldest first. */
   async listCosts(jobId: string): Promise<(Record<string, unknown> & { key: string; costUsd: number })[]> {
     const snap = await this.jobRef(jobId).collection('costs').orderBy('at').get();
