@@ -20,7 +20,6 @@ import {
 } from '@aiprod/contracts';
 import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
-import { hasRecordedDecision, recordedDecisionDeadline } from './plan-versions';
 import type { Job, JobEvent, JobPlan, Shot } from './types';
 
 /** What a client's request makes a job of. */
@@ -50,7 +49,11 @@ export interface ShotChange {
 }
 
 const asArray = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
-const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
+/**
+ * The document id a key is stored under (events, reservations, the cost ledger's lines): keys are
+ * free text, document ids are not. Whoever compares a key with stored ids compares this of it.
+ */
+export const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
 
 /** How long a job may stay in each state; the defaults are JOB_STATE_DEADLINE_SECONDS. */
 export type StateDeadlines = Partial<Record<JobStatus, number>>;
@@ -586,12 +589,6 @@ export class JobStore {
     });
   }
 
-  /** One line of the cost ledger, by the key `addCost` was given (stored sanitised, looked up alike). */
-  async getCost(jobId: string, key: string): Promise<(Record<string, unknown> & { costUsd: number }) | null> {
-    const snap = await this.jobRef(jobId).collection('costs').doc(eventKey(key)).get();
-    return snap.exists ? (snap.data() as { costUsd: number }) : null;
-  }
-
   /** The cost ledger of a job, oldest first. */
   async listCosts(jobId: string): Promise<(Record<string, unknown> & { key: string; costUsd: number })[]> {
     const snap = await this.jobRef(jobId).collection('costs').orderBy('at').get();
@@ -627,11 +624,7 @@ export class JobStore {
       const job = snap.data() as Job;
       if (job.status !== status || !job.deadlineAt || job.deadlineAt.toMillis() > now.toMillis()) return null;
       const sweeps = (job.sweeps ?? 0) + 1;
-      // A recorded approval or change request is looked at again soon, should acting on it fail.
-      const deadlineAt = hasRecordedDecision(job)
-        ? recordedDecisionDeadline(now)
-        : deadlineFor(status, now, this.deadlines);
-      const next: Job = { ...job, sweeps, deadlineAt, updatedAt: now };
+      const next: Job = { ...job, sweeps, deadlineAt: deadlineFor(status, now, this.deadlines), updatedAt: now };
       tx.set(this.jobRef(jobId), next);
       this.writeEvent(
         tx,

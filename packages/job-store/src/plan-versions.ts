@@ -223,6 +223,21 @@ export class PlanStore {
   }
 
   /**
+   * Brings the deadline of a job whose client's approval or change request is recorded to
+   * RECORDED_DECISION_GRACE_SECONDS from now: the sweep that claimed it pushed it out by the whole
+   * approval window, and acting on the decision may fail (a director down) and should be tried
+   * again within minutes. Leaves every other job alone. The sweep count is kept: it bounds the tries.
+   */
+  async recheckRecordedDecision(jobId: string): Promise<boolean> {
+    return runJobTransaction(this.db, 'recheckRecordedDecision', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      if (!job || !hasRecordedDecision(job)) return false;
+      tx.update(this.jobRef(jobId), { deadlineAt: recordedDecisionDeadline(Timestamp.now()) });
+      return true;
+    });
+  }
+
+  /**
    * Gives up on a pending change request (the director could not answer it, or its new plan is
    * over the budget cap): the plan stays at `version`, the timeline says why. No-op once answered.
    */

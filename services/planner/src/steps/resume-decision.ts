@@ -19,6 +19,8 @@ export async function resumeRecordedDecision(
   log: Log,
   options: { lastAttempt: boolean },
 ): Promise<void> {
+  // Should acting on it fail, the next sweep comes within minutes, not after the approval window.
+  await deps.plans.recheckRecordedDecision(job.jobId);
   const approval = job.plan?.approval;
   if (approval) {
     log.info('approval recorded but not acted on; acting on it', { planVersion: approval.version });
