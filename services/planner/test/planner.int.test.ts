@@ -11,7 +11,14 @@ import {
 } from '@aiprod/planning';
 import { PRICE_TABLE } from '@aiprod/vendor-catalogue';
 import type { HandlerContext, Publisher } from '@aiprod/pubsub';
-import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
+import {
+  aBrief,
+  emulatorProject,
+  startMetricsProbe,
+  startVertexServer,
+  waitFor,
+  type VertexServer,
+} from '@aiprod/testing';
 import { recordDeadLetter, startSweeper } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep, type PlannerDeps } from '../src/app';
 
@@ -475,6 +482,32 @@ function failingOnceOn(deps: PlannerDeps, topic: string): PlannerDeps {
   return { ...deps, publisher };
 }
 
+describe('planner: approvals it does not act on', () => {
+  it('counts them by why: not recorded, another version than the recorded one, a job no longer waiting', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    const approved = (planVersion: number) =>
+      deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'x', planVersion });
+    const metrics = await startMetricsProbe('planner');
+    const ignored = (why: string) => metrics.value('aiprod_approvals_ignored_total', { why });
+    try {
+      await approved(1);
+      expect(await ignored('not_recorded')).toBe(1);
+      await new PlanStore(db).approve(jobId, 1, 'key:test');
+      await approved(2);
+      expect(await ignored('not_current')).toBe(1);
+      await jobs.fail(jobId, 'render_failed', 'test');
+      await approved(1);
+      expect(await ignored('not_waiting')).toBe(1);
+      expect((await jobs.getJob(jobId))!.status).toBe('FAILED');
+      expect(sentFor(jobId)).toHaveLength(0);
+    } finally {
+      await metrics.stop();
+    }
+  });
+});
+
 describe('planner: a re-plan whose preview request was lost', () => {
   const plans = new PlanStore(db);
 
@@ -529,8 +562,8 @@ describe('planner: a recorded approval or change request whose message was lost'
       .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
   };
   /** One pass of the planner's sweeper, as main.ts starts it. */
-  const sweep = async () => {
-    const sweeper = startSweeper({ ...deps, policies: plannerSweep(deps), intervalMs: 3_600_000 });
+  const sweep = async (sweepDeps: PlannerDeps = deps) => {
+    const sweeper = startSweeper({ ...sweepDeps, policies: plannerSweep(sweepDeps), intervalMs: 3_600_000 });
     try {
       return await sweeper.sweepOnce();
     } finally {
@@ -590,6 +623,38 @@ describe('planner: a recorded approval or change request whose message was lost'
     await deliverTo(deps, 'aiprod.plan.changes.requested.v1', { v: 1, jobId, tenantId: 't-free', planVersion: 1 });
     expect((await jobs.getJob(jobId))!.plan!.version).toBe(2);
     expect((await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.revised')).toHaveLength(1);
+  });
+
+  it('a change request the director cannot answer when swept is tried again within minutes, and dropped on the last sweep', async () => {
+    const waiting = await waitingJob();
+    const { jobId } = waiting;
+    await plans.requestChanges(jobId, 1, 'Snow', 'key:test');
+    const down: CreativeDirector = { name: 'broken', plan: () => Promise.reject(new RetryableError('vendor down')) };
+    const failing = { ...deps, director: down };
+    const overdue = (patch: Record<string, unknown> = {}) =>
+      db
+        .collection('jobs')
+        .doc(jobId)
+        .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000), ...patch });
+
+    await overdue();
+    const sweptAt = Date.now();
+    await sweep(failing);
+    const retried = (await jobs.getJob(jobId))!;
+    expect(retried.status).toBe('AWAITING_APPROVAL');
+    expect(retried.plan!.changesRequested).toMatchObject({ version: 1 });
+    expect(retried.deadlineAt!.toMillis()).toBeGreaterThanOrEqual(sweptAt);
+    expect(retried.deadlineAt!.toMillis()).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+
+    // The fifth sweep is the last: the request is dropped and the job waits at version 1 again.
+    await overdue({ sweeps: 4 });
+    await sweep(failing);
+    const dropped = (await jobs.getJob(jobId))!;
+    expect(dropped.status).toBe('AWAITING_APPROVAL');
+    expect(dropped.plan).toMatchObject({ version: 1, changesRequested: null });
+    expect(dropped.deadlineAt!.toMillis()).toBe(waiting.deadlineAt!.toMillis());
+    const failed = (await jobs.listEvents(jobId)).find((e) => e.type === 'plan.changes_failed');
+    expect(failed?.data).toMatchObject({ planVersion: 1, reason: expect.stringMatching(/vendor down/) });
   });
 
   it('a job nobody approved or changed still expires at its deadline', async () => {
