@@ -27,10 +27,10 @@ describe('sweep ownership', () => {
     }
   });
 
-  it('nudges the states that have a step to re-run, and lets a stale approval expire', () => {
+  it('nudges every state, a waiting approval too (it acts on a recorded decision whose message was lost)', () => {
     expect(typeof sweepMaps.planner!.QUEUED!.nudge).toBe('function');
     expect(typeof sweepMaps.qa!.RENDERING!.nudge).toBe('function');
     expect(typeof sweepMaps.delivery!.ASSEMBLING!.nudge).toBe('function');
-    expect(sweepMaps.planner!.AWAITING_APPROVAL).toEqual({ maxSweeps: 0 });
+    expect(typeof sweepMaps.planner!.AWAITING_APPROVAL!.nudge).toBe('function');
   });
 });

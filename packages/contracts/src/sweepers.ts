@@ -24,7 +24,8 @@ export const SWEEPERS = {
   },
   AWAITING_APPROVAL: {
     service: 'planner',
-    reason: 'the planner consumes job.approved; an approval that never came expires the job',
+    reason:
+      'the planner consumes job.approved and change requests; one recorded whose message was lost is acted on, an approval that never came expires the job',
   },
   RENDERING: {
     service: 'qa',

@@ -49,7 +49,11 @@ export interface ShotChange {
 }
 
 const asArray = <T>(v: T | readonly T[]): readonly T[] => (Array.isArray(v) ? v : [v as T]);
-const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
+/**
+ * The document id a key is stored under (events, reservations, the cost ledger's lines): keys are
+ * free text, document ids are not. Whoever compares a key with stored ids compares this of it.
+ */
+export const eventKey = (key: string) => key.replace(/[^A-Za-z0-9_.:-]/g, '_').slice(0, 200);
 
 /** How long a job may stay in each state; the defaults are JOB_STATE_DEADLINE_SECONDS. */
 export type StateDeadlines = Partial<Record<JobStatus, number>>;

@@ -11,6 +11,37 @@ import { planVersionOf, type Job, type JobPlan, type Shot } from './types';
  */
 export const MAX_PLAN_VERSIONS = 20;
 
+/**
+ * How soon the planner's sweeper looks at a job once its client's approval or change request is
+ * recorded. The gateway records the decision, then publishes its message; if that publish fails,
+ * or the gateway dies in between, nothing else would publish it, and the job would wait out its
+ * whole approval window (7 days) only to fail. The sweep then does what the message would have
+ * (see the planner's AWAITING_APPROVAL policy). Two minutes: the message normally acts within
+ * seconds, so the sweep finds the job gone or answered; long enough for a publish retried by the
+ * client (its 503 says to repeat it) or by Pub/Sub to arrive first; short against 7 days.
+ */
+export const RECORDED_DECISION_GRACE_SECONDS = 120;
+
+/** Whether a job waiting for approval has its client's decision recorded, not yet acted on. */
+export const hasRecordedDecision = (job: Job): boolean =>
+  job.status === 'AWAITING_APPROVAL' && Boolean(job.plan?.approval || job.plan?.changesRequested);
+
+/** The deadline for a recorded decision: the grace from now, never later than the one it had. */
+export function recordedDecisionDeadline(now: Timestamp, current: Timestamp | null = null): Timestamp {
+  const soon = Timestamp.fromMillis(now.toMillis() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+  return current && current.toMillis() < soon.toMillis() ? current : soon;
+}
+
+/**
+ * Once a change request is answered (a new version) or dropped, the job waits for its client
+ * again: the approval deadline it had before the request, and a fresh count of sweeps. A request
+ * recorded before requests kept it leaves the deadline as it is.
+ */
+function approvalWindowBack(job: Job): Pick<Job, 'deadlineAt' | 'sweeps'> | Record<string, never> {
+  const kept = job.plan?.changesRequested?.deadlineAt;
+  return kept ? { deadlineAt: kept, sweeps: 0 } : {};
+}
+
 /** Why a plan could not be approved or changed: each maps to one HTTP answer in the gateway. */
 export type PlanRefusal =
   | { ok: false; why: 'not_found' }
@@ -94,10 +125,13 @@ export class PlanStore {
       // and leave a rendering job showing a request nobody will answer.
       if (job!.plan!.changesRequested) return { ok: false, why: 'changes_requested', version } as const;
       const approval = { version, by, at: Timestamp.now() };
-      tx.update(this.jobRef(jobId), { 'plan.approval': approval, updatedAt: approval.at });
+      // Due soon: should job.approved never arrive, the planner's sweep starts the render itself.
+      const deadlineAt = recordedDecisionDeadline(approval.at, job!.deadlineAt);
+      const moved = { updatedAt: approval.at, deadlineAt, sweeps: 0 };
+      tx.update(this.jobRef(jobId), { 'plan.approval': approval, ...moved });
       this.event(tx, jobId, `plan-v${version}-approved`, 'plan.approved', { planVersion: version, by });
       const plan = { ...job!.plan!, approval };
-      return { ok: true, job: { ...job!, plan }, repeated: false } as const;
+      return { ok: true, job: { ...job!, ...moved, plan }, repeated: false } as const;
     });
   }
 
@@ -144,7 +178,7 @@ export class PlanStore {
         tx.set(this.jobRef(jobId).collection('shots').doc(spec.shotId), shot);
       }
       const plan: JobPlan = { ...revision.plan, version: version + 1, changesRequested: null };
-      const next: Job = { ...job!, plan, updatedAt: now };
+      const next: Job = { ...job!, plan, updatedAt: now, ...approvalWindowBack(job!) };
       tx.set(this.jobRef(jobId), next);
       this.event(tx, jobId, `plan-v${version + 1}`, 'plan.revised', {
         ...revision.event,
@@ -172,14 +206,34 @@ export class PlanStore {
       if (refused) return refused;
       if (job!.plan?.changesRequested) return { ok: false, why: 'changes_pending', version } as const;
       if (version >= MAX_PLAN_VERSIONS) return tooMany;
-      const changesRequested = { version, notes, by, at: Timestamp.now() };
-      tx.update(this.jobRef(jobId), { 'plan.changesRequested': changesRequested, updatedAt: changesRequested.at });
+      const at = Timestamp.now();
+      // Due soon: should the request's message never arrive, the planner's sweep re-plans itself.
+      // The client's approval window is kept with the request, to be given back once it is answered.
+      const deadlineAt = recordedDecisionDeadline(at, job!.deadlineAt);
+      const changesRequested = { version, notes, by, at, ...(job!.deadlineAt ? { deadlineAt: job!.deadlineAt } : {}) };
+      const moved = { updatedAt: at, deadlineAt, sweeps: 0 };
+      tx.update(this.jobRef(jobId), { 'plan.changesRequested': changesRequested, ...moved });
       this.event(tx, jobId, `plan-v${version}-changes-requested`, 'plan.changes_requested', {
         planVersion: version,
         notes,
         by,
       });
-      return { ok: true, job: { ...job!, plan: { ...job!.plan!, changesRequested } } } as const;
+      return { ok: true, job: { ...job!, ...moved, plan: { ...job!.plan!, changesRequested } } } as const;
+    });
+  }
+
+  /**
+   * Brings the deadline of a job whose client's approval or change request is recorded to
+   * RECORDED_DECISION_GRACE_SECONDS from now: the sweep that claimed it pushed it out by the whole
+   * approval window, and acting on the decision may fail (a director down) and should be tried
+   * again within minutes. Leaves every other job alone. The sweep count is kept: it bounds the tries.
+   */
+  async recheckRecordedDecision(jobId: string): Promise<boolean> {
+    return runJobTransaction(this.db, 'recheckRecordedDecision', async (tx) => {
+      const job = await this.readJob(tx, jobId);
+      if (!job || !hasRecordedDecision(job)) return false;
+      tx.update(this.jobRef(jobId), { deadlineAt: recordedDecisionDeadline(Timestamp.now()) });
+      return true;
     });
   }
 
@@ -191,7 +245,11 @@ export class PlanStore {
     return runJobTransaction(this.db, 'dropPlanChanges', async (tx) => {
       const job = await this.readJob(tx, jobId);
       if (job?.plan?.changesRequested?.version !== version) return false;
-      tx.update(this.jobRef(jobId), { 'plan.changesRequested': null, updatedAt: Timestamp.now() });
+      tx.update(this.jobRef(jobId), {
+        'plan.changesRequested': null,
+        updatedAt: Timestamp.now(),
+        ...approvalWindowBack(job),
+      });
       this.event(tx, jobId, `plan-v${version}-changes-failed`, 'plan.changes_failed', {
         planVersion: version,
         reason: reason.slice(0, 500),

@@ -52,8 +52,11 @@ export interface JobPlan {
   version?: number;
   /** The version its client approved, recorded by the gateway before the render may start. */
   approval?: { version: number; by: string; at: Timestamp };
-  /** A change request the director has not answered yet (cleared by the new version or its failure). */
-  changesRequested?: { version: number; notes: string; by: string; at: Timestamp } | null;
+  /**
+   * A change request the director has not answered yet (cleared by the new version or its failure).
+   * `deadlineAt`: the job's approval deadline before the request shortened it (given back after).
+   */
+  changesRequested?: { version: number; notes: string; by: string; at: Timestamp; deadlineAt?: Timestamp } | null;
   /** Every change request's notes so far, oldest first: a re-plan follows all of them. */
   notes?: string[];
 }

@@ -67,6 +67,15 @@ export const METRICS = {
     buckets: USD_BUCKETS,
   },
 
+  // Approval.
+  approvalsIgnored: {
+    name: 'aiprod_approvals_ignored',
+    kind: 'counter',
+    description:
+      'job.approved messages the planner did not act on, by why: not_recorded (no approval recorded by the gateway), not_current (another plan version), not_waiting (the job is past AWAITING_APPROVAL).',
+    labels: ['why'],
+  },
+
   // Rendering.
   renderAttempts: {
     name: 'aiprod_render_attempts',

@@ -40,7 +40,7 @@ export async function startHarness(
   name: string,
   options: {
     streams?: EventStreams;
-    deps?: (ctx: { db: Firestore; tenants: TenantStore }) => Partial<GatewayDeps>;
+    deps?: (ctx: { db: Firestore; tenants: TenantStore; publisher: GatewayDeps['publisher'] }) => Partial<GatewayDeps>;
     wrapJobs?: (jobs: JobStore) => JobStore;
   } = {},
 ): Promise<Harness> {
@@ -83,7 +83,7 @@ export async function startHarness(
     streams,
     resolveHost,
     reviewLinks: reviewLinks(Buffer.alloc(32, 9)),
-    ...options.deps?.({ db, tenants }),
+    ...options.deps?.({ db, tenants, publisher }),
   };
   const app = buildGateway(deps);
 

@@ -1,6 +1,7 @@
 import request from 'supertest';
 import { presetOf, problemTypeUri, type Brief, type ShotPlan } from '@aiprod/contracts';
-import { apiKeyPrefix, type Job } from '@aiprod/job-store';
+import { apiKeyPrefix, RECORDED_DECISION_GRACE_SECONDS, type Job } from '@aiprod/job-store';
+import type { Publisher } from '@aiprod/pubsub';
 import { estimateAssigned } from '@aiprod/vendor-catalogue';
 import { waitFor } from '@aiprod/testing';
 import type { PlanViewBody } from '../src/openapi/plan-schemas';
@@ -13,10 +14,22 @@ let h: Harness;
 const spec = new SpecChecker();
 const previews: { jobId: string; version: number | undefined }[] = [];
 const BACKENDS = ['local', 'replicate', 'runway'] as const;
+/** Topics whose next publish throws, as when Pub/Sub is unreachable for a moment. */
+const failNextPublish = new Set<string>();
+
+/** The gateway's publisher, refusing the next publish on the topics in failNextPublish. */
+function flaky(real: Publisher<'gateway'>): Publisher<'gateway'> {
+  const publish = (topic: string, payload: unknown, options?: unknown) =>
+    failNextPublish.delete(topic)
+      ? Promise.reject(new Error(`pubsub unavailable publishing ${topic}`))
+      : (real.publish as (t: string, p: unknown, o?: unknown) => Promise<string>)(topic, payload, options);
+  return Object.assign(Object.create(real) as Publisher<'gateway'>, { publish });
+}
 
 beforeAll(async () => {
   h = await startHarness('gateway-plan', {
-    deps: () => ({
+    deps: ({ publisher }) => ({
+      publisher: flaky(publisher),
       enabledBackends: BACKENDS,
       requestPreview: (job: Job) => {
         previews.push({ jobId: job.jobId, version: job.plan?.version });
@@ -339,6 +352,50 @@ describe('POST /v1/jobs/{id}/approve', () => {
     expect((await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"2"' })).status).toBe(202);
     expect((await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"1"' })).status).toBe(412);
     expect((await getPlan(id)).approvedVersion).toBe(2);
+  });
+});
+
+describe('a recorded decision whose message could not be published', () => {
+  // The planner's AWAITING_APPROVAL sweep acts on what is recorded once the job's deadline passes:
+  // the approval or the change request brings that deadline to within a few minutes.
+  const shortened = async (id: string, before: Job, recordedAt: number) => {
+    const after = (await h.jobs.getJob(id))!;
+    expect(after.deadlineAt!.toMillis()).toBeGreaterThan(recordedAt);
+    expect(after.deadlineAt!.toMillis()).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+    expect(after.deadlineAt!.toMillis()).toBeLessThan(before.deadlineAt!.toMillis());
+    return after;
+  };
+
+  it('an approval is recorded (503 to the client) and its deadline is minutes away, so the planner resumes it', async () => {
+    const id = await waiting();
+    const before = (await h.jobs.getJob(id))!;
+    const recordedAt = Date.now();
+    failNextPublish.add('aiprod.job.approved.v1');
+    const res = await call('post', `/v1/jobs/${id}/approve`, { key: h.keys.approver, ifMatch: '"1"' });
+    expect(res.status).toBe(503);
+    expect(res.body.detail).toMatch(/recorded but could not be passed on/);
+    const after = await shortened(id, before, recordedAt);
+    expect(after.status).toBe('AWAITING_APPROVAL');
+    expect(after.plan!.approval).toMatchObject({ version: 1 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.published('aiprod.job.approved.v1').filter((m) => m.jobId === id)).toEqual([]);
+  });
+
+  it('a change request is recorded (503) and its deadline is minutes away, so the planner answers it', async () => {
+    const id = await waiting();
+    const before = (await h.jobs.getJob(id))!;
+    const recordedAt = Date.now();
+    failNextPublish.add('aiprod.plan.changes.requested.v1');
+    const res = await call('post', `/v1/jobs/${id}/plan/changes`, {
+      key: h.keys.readWrite,
+      body: { notes: 'Softer music' },
+      ifMatch: '"1"',
+    });
+    expect(res.status).toBe(503);
+    const after = await shortened(id, before, recordedAt);
+    expect(after.plan!.changesRequested).toMatchObject({ version: 1, notes: 'Softer music' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(h.published('aiprod.plan.changes.requested.v1').filter((m) => m.jobId === id)).toEqual([]);
   });
 });
 

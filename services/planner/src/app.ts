@@ -10,6 +10,7 @@ import { jobRequestedHandler } from './handlers/job-requested';
 import { jobApprovedHandler } from './handlers/job-approved';
 import { planChangesRequestedHandler } from './handlers/plan-changes-requested';
 import { advancePlanning } from './steps/plan-job';
+import { resumeRecordedDecision } from './steps/resume-decision';
 
 export interface PlannerDeps extends CoreDeps<'planner'> {
   tenants: TenantStore;
@@ -49,8 +50,18 @@ export function buildPlanner(deps: PlannerDeps): HandlerMap<TopicsOf<'planner'>>
 }
 
 const MAX_PLANNING_SWEEPS = 3;
+/**
+ * Sweeps of a recorded approval or change request (each RECORDED_DECISION_GRACE_SECONDS apart)
+ * before the job fails: acting on it is a few Firestore writes and publishes, or one director
+ * call, so five failures in a row are an outage worth a failed job (a change request is dropped
+ * on the last one instead; see resumeRecordedDecision).
+ */
+const MAX_DECISION_SWEEPS = 5;
 
-/** The states SWEEPERS gives the planner: a lost request is planned again; a stale approval expires. */
+/**
+ * The states SWEEPERS gives the planner: a lost request is planned again; a recorded approval or
+ * change request whose message was lost is acted on; an approval that never came expires.
+ */
 export function plannerSweep(deps: PlannerDeps): SweepPolicies<'planner'> {
   const replan: SweepPolicy = {
     maxSweeps: MAX_PLANNING_SWEEPS,
@@ -60,7 +71,14 @@ export function plannerSweep(deps: PlannerDeps): SweepPolicies<'planner'> {
         lastAttempt: (job.sweeps ?? 1) >= MAX_PLANNING_SWEEPS,
       }),
   };
-  return { QUEUED: replan, PLANNING: replan, AWAITING_APPROVAL: { maxSweeps: 0 } };
+  const decision: SweepPolicy = {
+    maxSweeps: MAX_DECISION_SWEEPS,
+    nudge: (job) =>
+      resumeRecordedDecision(deps, job, deps.log.child({ jobId: job.jobId, sweep: true }), {
+        lastAttempt: (job.sweeps ?? 1) >= MAX_DECISION_SWEEPS,
+      }),
+  };
+  return { QUEUED: replan, PLANNING: replan, AWAITING_APPROVAL: decision };
 }
 
 /**

@@ -3,15 +3,31 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RetryableError, renderTopicFor, type BackendName, type Brief, type MessageOf } from '@aiprod/contracts';
-import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { Timestamp } from '@google-cloud/firestore';
+import {
+  AssetStore,
+  DirectorPlanCache,
+  EstimateStore,
+  PlanStore,
+  PreviewStore,
+  RECORDED_DECISION_GRACE_SECONDS,
+  TenantStore,
+} from '@aiprod/job-store';
 import { accessTokenAuth } from '@aiprod/google-ai';
 import { LocalBlobStore } from '@aiprod/storage';
 import { createGeminiDirector, estimateBrief, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { PRICE_TABLE } from '@aiprod/vendor-catalogue';
-import type { HandlerContext } from '@aiprod/pubsub';
-import { aBrief, emulatorProject, startVertexServer, waitFor, type VertexServer } from '@aiprod/testing';
-import { recordDeadLetter } from '@aiprod/service-runtime';
-import { buildPlanner, planLetterSuperseded, type PlannerDeps } from '../src/app';
+import type { HandlerContext, Publisher } from '@aiprod/pubsub';
+import {
+  aBrief,
+  emulatorProject,
+  startMetricsProbe,
+  startVertexServer,
+  waitFor,
+  type VertexServer,
+} from '@aiprod/testing';
+import { recordDeadLetter, startSweeper } from '@aiprod/service-runtime';
+import { buildPlanner, planLetterSuperseded, plannerSweep, type PlannerDeps } from '../src/app';
 
 const env = emulatorProject('planner', 'planner');
 const { db, jobs, log } = env;
@@ -467,5 +483,210 @@ describe('planner: plan versions before approval', () => {
       approver: 'c',
       planVersion: 2,
     });
+  });
+});
+
+/** The planner's deps with a publisher whose next publish on `topic` throws (Pub/Sub unreachable). */
+function failingOnceOn(deps: PlannerDeps, topic: string): PlannerDeps {
+  let failed = false;
+  const real = deps.publisher;
+  const publisher = Object.assign(Object.create(real) as Publisher<'planner'>, {
+    publish: ((t: string, payload: unknown, options?: unknown) => {
+      if (t === topic && !failed) {
+        failed = true;
+        return Promise.reject(new Error(`pubsub unavailable publishing ${t}`));
+      }
+      return (real.publish as (t: string, p: unknown, o?: unknown) => Promise<string>)(t, payload, options);
+    }) as Publisher<'planner'>['publish'],
+  });
+  return { ...deps, publisher };
+}
+
+describe('planner: approvals it does not act on', () => {
+  it('counts them by why: not recorded, another version than the recorded one, a job no longer waiting', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    const approved = (planVersion: number) =>
+      deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'x', planVersion });
+    const metrics = await startMetricsProbe('planner');
+    const ignored = (why: string) => metrics.value('aiprod_approvals_ignored_total', { why });
+    try {
+      await approved(1);
+      expect(await ignored('not_recorded')).toBe(1);
+      await new PlanStore(db).approve(jobId, 1, 'key:test');
+      await approved(2);
+      expect(await ignored('not_current')).toBe(1);
+      await jobs.fail(jobId, 'render_failed', 'test');
+      await approved(1);
+      expect(await ignored('not_waiting')).toBe(1);
+      expect((await jobs.getJob(jobId))!.status).toBe('FAILED');
+      expect(sentFor(jobId)).toHaveLength(0);
+    } finally {
+      await metrics.stop();
+    }
+  });
+});
+
+describe('planner: a re-plan whose preview request was lost', () => {
+  const plans = new PlanStore(db);
+
+  it('asks for the new version’s preview again on the redelivery, and not once its preview is recorded', async () => {
+    const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    await plans.requestChanges(jobId, 1, 'Golden hour', 'key:test');
+    const msg = { v: 1 as const, jobId, tenantId: 't-free', planVersion: 1 };
+    // The new version is stored, then publishing its preview request fails: the message is nacked.
+    await expect(
+      deliverTo(failingOnceOn(deps, 'aiprod.preview.requested.v1'), 'aiprod.plan.changes.requested.v1', msg),
+    ).rejects.toThrow(/pubsub unavailable/);
+    expect((await jobs.getJob(jobId))!.plan).toMatchObject({ version: 2, changesRequested: null });
+    const v2 = () => previewsFor(jobId).filter((m) => (m as { planVersion: number }).planVersion === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(v2()).toHaveLength(0);
+
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', msg, 2);
+    await waitFor(() => (v2().length === 1 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the preview request of version 2, on the redelivery',
+    });
+    expect((await jobs.getJob(jobId))!.plan!.version).toBe(2);
+
+    // Once delivery has recorded the preview of version 2, a further redelivery asks for nothing.
+    await new PreviewStore(db).record(jobId, { planVersion: 2, status: 'RENDERING' });
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', msg, 3);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(v2()).toHaveLength(1);
+  });
+});
+
+describe('planner: a recorded approval or change request whose message was lost', () => {
+  const plans = new PlanStore(db);
+  const deps = plannerDeps({ enabledBackends: ['local', 'replicate', 'runway'] });
+  const waitingJob = async () => {
+    const jobId = await newJob('t-free');
+    await deliver(deps, jobId, 't-free');
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    return job;
+  };
+  /** The recorded decision's short deadline, checked, then moved into the past (time passing). */
+  const shortDeadlinePasses = async (jobId: string, recordedAt: number) => {
+    const deadline = (await jobs.getJob(jobId))!.deadlineAt!.toMillis();
+    expect(deadline).toBeGreaterThan(recordedAt);
+    expect(deadline).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+    await db
+      .collection('jobs')
+      .doc(jobId)
+      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
+  };
+  /** One pass of the planner's sweeper, as main.ts starts it. */
+  const sweep = async (sweepDeps: PlannerDeps = deps) => {
+    const sweeper = startSweeper({ ...sweepDeps, policies: plannerSweep(sweepDeps), intervalMs: 3_600_000 });
+    try {
+      return await sweeper.sweepOnce();
+    } finally {
+      await sweeper.stop();
+    }
+  };
+
+  it('an approval whose job.approved was never published: the sweep starts the render; the late message does nothing twice', async () => {
+    const { jobId } = await waitingJob();
+    const recordedAt = Date.now();
+    // What the gateway commits before publishing job.approved; the publish then failed.
+    expect(await plans.approve(jobId, 1, 'key:approver')).toMatchObject({ ok: true });
+    await shortDeadlinePasses(jobId, recordedAt);
+    expect(await sweep()).toBeGreaterThanOrEqual(1);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const shots = await jobs.listShots(jobId);
+    await waitFor(() => (sentFor(jobId).length === shots.length ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the approved version’s render requests, from the sweep',
+    });
+    const approvedEvents = async () => (await jobs.listEvents(jobId)).filter((e) => e.type === 'job.approved');
+    expect((await approvedEvents())[0]!.data).toMatchObject({ approver: 'key:approver', planVersion: 1 });
+
+    // The message arrives after all (a repeat of the request, or a publish that was only slow).
+    await deliverTo(deps, 'aiprod.job.approved.v1', {
+      v: 1,
+      jobId,
+      tenantId: 't-free',
+      approver: 'key:approver',
+      planVersion: 1,
+    });
+    expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
+    expect(await approvedEvents()).toHaveLength(1);
+  });
+
+  it('a change request whose message was never published: the sweep re-plans it; the late message does nothing twice', async () => {
+    const waiting = await waitingJob();
+    const { jobId } = waiting;
+    const recordedAt = Date.now();
+    expect(await plans.requestChanges(jobId, 1, 'Rain on the window', 'key:test')).toMatchObject({ ok: true });
+    await shortDeadlinePasses(jobId, recordedAt);
+    expect(await sweep()).toBeGreaterThanOrEqual(1);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 2, notes: ['Rain on the window'], changesRequested: null });
+    for (const s of await jobs.listShots(jobId)) expect(s.spec.prompt).toMatch(/Client notes: Rain on the window$/);
+    // The client's approval window is the one it had before the request, not the short one.
+    expect(job.deadlineAt!.toMillis()).toBe(waiting.deadlineAt!.toMillis());
+    await waitFor(
+      () => (previewsFor(jobId).some((m) => (m as { planVersion: number }).planVersion === 2) ? true : undefined),
+      { timeoutMs: 10_000, what: 'the preview request of version 2' },
+    );
+
+    await deliverTo(deps, 'aiprod.plan.changes.requested.v1', { v: 1, jobId, tenantId: 't-free', planVersion: 1 });
+    expect((await jobs.getJob(jobId))!.plan!.version).toBe(2);
+    expect((await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.revised')).toHaveLength(1);
+  });
+
+  it('a change request the director cannot answer when swept is tried again within minutes, and dropped on the last sweep', async () => {
+    const waiting = await waitingJob();
+    const { jobId } = waiting;
+    await plans.requestChanges(jobId, 1, 'Snow', 'key:test');
+    const down: CreativeDirector = { name: 'broken', plan: () => Promise.reject(new RetryableError('vendor down')) };
+    const failing = { ...deps, director: down };
+    const overdue = (patch: Record<string, unknown> = {}) =>
+      db
+        .collection('jobs')
+        .doc(jobId)
+        .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000), ...patch });
+
+    await overdue();
+    const sweptAt = Date.now();
+    await sweep(failing);
+    const retried = (await jobs.getJob(jobId))!;
+    expect(retried.status).toBe('AWAITING_APPROVAL');
+    expect(retried.plan!.changesRequested).toMatchObject({ version: 1 });
+    expect(retried.deadlineAt!.toMillis()).toBeGreaterThanOrEqual(sweptAt);
+    expect(retried.deadlineAt!.toMillis()).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+
+    // The fifth sweep is the last: the request is dropped and the job waits at version 1 again.
+    await overdue({ sweeps: 4 });
+    await sweep(failing);
+    const dropped = (await jobs.getJob(jobId))!;
+    expect(dropped.status).toBe('AWAITING_APPROVAL');
+    expect(dropped.plan).toMatchObject({ version: 1, changesRequested: null });
+    expect(dropped.deadlineAt!.toMillis()).toBe(waiting.deadlineAt!.toMillis());
+    const failed = (await jobs.listEvents(jobId)).find((e) => e.type === 'plan.changes_failed');
+    expect(failed?.data).toMatchObject({ planVersion: 1, reason: expect.stringMatching(/vendor down/) });
+  });
+
+  it('a job nobody approved or changed still expires at its deadline', async () => {
+    const { jobId } = await waitingJob();
+    await db
+      .collection('jobs')
+      .doc(jobId)
+      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
+    expect(await sweep()).toBeGreaterThanOrEqual(1);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('deadline_exceeded');
+    expect(sentFor(jobId)).toHaveLength(0);
   });
 });

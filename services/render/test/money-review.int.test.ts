@@ -1,3 +1,4 @@
+import { Timestamp } from '@google-cloud/firestore';
 import { renderTopicFor } from '@aiprod/contracts';
 import { getMonthlySpend, ShotAttempts, type AttemptRef } from '@aiprod/job-store';
 import {
@@ -14,7 +15,7 @@ import { runwayBackend } from '../src/backends/runway';
 import { GONE_CONFIRMATIONS } from '../src/steps/vendor-call';
 import type { RenderDeps } from '../src/app';
 import { renderHarness } from './harness';
-import { expectedCost, reservationKey } from '../src/steps/spend';
+import { expectedCost, reservationKey, resumeMonthOfCreate, settleSpend, tryEntry } from '../src/steps/spend';
 import { resendStaleAttempts } from '../src/steps/stale-attempts';
 import { countingCancels, moneyOf, recordPublishes, testPolicy, veoTestPool } from './money-kit';
 
@@ -78,6 +79,25 @@ describe('a crash between the job’s ledger line and the tenant’s month', () 
     expect(money.ledgerUsd).toBe(billedUsd);
     expect(money.costUsd).toBe(billedUsd);
     expect((await getMonthlySpend(h.db, 't1')) - month).toBeCloseTo(billedUsd, 6);
+  });
+
+  it('a line whose id the ledger stores sanitised is found again on resume, and the month books it once', async () => {
+    const { msg } = await h.plannedJob('veo', { prompt: 'Veo, a line id the ledger rewrites' });
+    // The ledger keeps line ids in a narrower alphabet than document ids: a space and a plus are rewritten.
+    const odd = { ...msg, shotId: 's01 take+2' };
+    const deps = monthFailsOnce(h.deps(veoPool(), { policy: testPolicy(), workerId: 'pod-a' }));
+    const createMarkedAt = Timestamp.now();
+    const entry = tryEntry(deps, 'unconfirmed', expectedCost(deps, odd));
+    expect(entry.costUsd).toBeGreaterThan(0);
+    const month = await getMonthlySpend(h.db, 't1');
+    await expect(settleSpend(deps, odd, entry, { seconds: 8, charged: true, createMarkedAt })).rejects.toThrow(
+      /before the month was written/,
+    );
+    expect(await getMonthlySpend(h.db, 't1')).toBeCloseTo(month, 6);
+
+    await resumeMonthOfCreate(deps, odd, createMarkedAt);
+    await resumeMonthOfCreate(deps, odd, createMarkedAt);
+    expect((await getMonthlySpend(h.db, 't1')) - month).toBeCloseTo(entry.costUsd, 6);
   });
 });
 

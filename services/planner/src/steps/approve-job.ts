@@ -1,4 +1,5 @@
 import { planVersionOf, type Job } from '@aiprod/job-store';
+import { count } from '@aiprod/observability';
 import type { Log } from '@aiprod/pubsub';
 import type { CoreDeps } from '@aiprod/service-runtime';
 import { dispatchPendingShots } from './dispatch';
@@ -35,11 +36,19 @@ export async function approveJob(
     when: (stored) => approvedPlanIsCurrent(stored, approval.planVersion),
   });
   const current = moved.value ?? job;
-  if (current.status === 'RENDERING') await dispatchPendingShots(deps, current);
-  else
-    log.info('approval ignored', {
-      status: current.status,
-      planVersion: approval.planVersion,
-      why: moved.changed ? undefined : moved.why,
-    });
+  if (current.status === 'RENDERING') {
+    await dispatchPendingShots(deps, current);
+    return;
+  }
+  const why = ignoredBecause(current);
+  // Counted: a rise in not_recorded after a deploy means a gateway that does not record approvals
+  // (older than this planner) is still serving; see docs/runbook.md.
+  count('approvalsIgnored', { why });
+  log.info('approval ignored', { status: current.status, planVersion: approval.planVersion, why });
+}
+
+/** Why an approval that found the job not RENDERING was not acted on. */
+function ignoredBecause(job: Job): 'not_waiting' | 'not_recorded' | 'not_current' {
+  if (job.status !== 'AWAITING_APPROVAL') return 'not_waiting';
+  return job.plan?.approval ? 'not_current' : 'not_recorded';
 }

@@ -1,5 +1,5 @@
 import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
-import type { Job } from '@aiprod/job-store';
+import { planVersionOf, type Job } from '@aiprod/job-store';
 import { PlanningError, planBackends, planLocally, primaryBackend, type PlannedBackends } from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
@@ -13,7 +13,8 @@ import { requestPreview } from './plan-job';
  * job keeps waiting for approval. When no new plan can be made (the director fails for good, its
  * answer cannot be priced, or the new plan is over the budget cap) the request is dropped with its
  * reason on the timeline and the current version stays. A redelivery after the new version was
- * stored finds nothing to do; a message that dead-letters anyway is dropped by
+ * stored re-plans nothing (it only asks again for the new version's preview while delivery has
+ * recorded none); a message that dead-letters anyway is dropped by
  * planLetterSuperseded (app.ts), never failing the job.
  */
 export async function replanJob(
@@ -26,6 +27,7 @@ export async function replanJob(
   const pending = job.plan?.changesRequested;
   if (job.status !== 'AWAITING_APPROVAL' || pending?.version !== planVersion) {
     log.info('change request already answered or no longer due', { status: job.status, planVersion });
+    await previewOfAnsweredRequest(deps, job, planVersion, log);
     return;
   }
   const drop = (reason: string) => deps.plans.dropChangeRequest(job.jobId, planVersion, reason);
@@ -80,4 +82,18 @@ export async function replanJob(
   }
   log.info('plan revised', { planVersion: planVersion + 1, shots: record.shots.length });
   await requestPreview(deps, revised.job, log);
+}
+
+/**
+ * A redelivery of a request this message answered: the new version was stored, but publishing its
+ * preview request may have failed after that (the message was nacked for it), and nothing else asks
+ * for it; without the preview the client never gets job.awaiting_approval. So it is asked for again
+ * while the job waits on that version, unapproved, and delivery has recorded no preview of it
+ * (delivery makes one preview per plan version however often it is asked).
+ */
+async function previewOfAnsweredRequest(deps: PlannerDeps, job: Job, planVersion: number, log: Log): Promise<void> {
+  const revised = planVersion + 1;
+  if (job.status !== 'AWAITING_APPROVAL' || planVersionOf(job) !== revised || job.plan?.approval) return;
+  if (job.preview?.planVersion === revised) return;
+  await requestPreview(deps, job, log);
 }

@@ -1,6 +1,6 @@
 import { Timestamp } from '@google-cloud/firestore';
 import type { RenderRequest } from '@aiprod/contracts';
-import { costLineId, taskRef, type Job, type RenderTry } from '@aiprod/job-store';
+import { costLineId, eventKey, taskRef, type Job, type RenderTry } from '@aiprod/job-store';
 import type { RenderDeps } from '../app';
 import type { BackendUsage } from '../backends/backend';
 import { recordTry } from '../render-metrics';
@@ -94,10 +94,11 @@ export async function settleSpend(
  * A create that gave no task id, found marked by a later delivery with its reservation already
  * released: its ledger line was written, but the delivery may have died before the tenant's month
  * was told (nothing else shows it). Tells the month again, which dedupes on the line id. A crash is
- * rare and a job has a handful of lines, so the ledger is read whole.
+ * rare and a job has a handful of lines, so the ledger is read whole; its keys are stored as
+ * `eventKey` makes them, so the line id is compared as that too.
  */
 export async function resumeMonthOfCreate(deps: RenderDeps, msg: RenderRequest, createMarkedAt: Timestamp) {
   const line = costLineId(msg.shotId, msg.attempt, deps.backend.name, { createMarkedAt });
-  const written = (await deps.jobs.listCosts(msg.jobId)).find((l) => l.key === line);
+  const written = (await deps.jobs.listCosts(msg.jobId)).find((l) => l.key === eventKey(line));
   if (written && written.costUsd > 0) await deps.recordSpend(msg.tenantId, written.costUsd, `${msg.jobId}-${line}`);
 }
