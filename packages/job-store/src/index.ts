@@ -10,3 +10,4 @@ export * from './usage';
 export * from './shot-attempts';
 export * from './previews';
 export * from './plan-versions';
+export * from './capacity-board';
