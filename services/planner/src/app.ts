@@ -1,5 +1,5 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { PlanStore, TenantStore } from '@aiprod/job-store';
+import type { CapacityBoard, PlanStore, TenantStore } from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
@@ -19,6 +19,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   fallbackPolicy?: FallbackPolicy;
   /** The plan's versions: a re-plan after a change request stores the next one. */
   plans: PlanStore;
+  /** The render pools' live capacity board; absent (`PLANNER_PREFER_BACKENDS_WITH_ROOM=false`): not read. */
+  capacityBoard?: CapacityBoard;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */

@@ -1,6 +1,13 @@
 import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import { planVersionOf, type Job } from '@aiprod/job-store';
-import { PlanningError, planBackends, planLocally, primaryBackend, type PlanContext } from '@aiprod/planning';
+import {
+  PlanningError,
+  planBackends,
+  planLocally,
+  primaryBackend,
+  type CapacitySnapshot,
+  type PlanContext,
+} from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
@@ -76,12 +83,14 @@ export async function advancePlanning(
     }
     const outcome = await directorPlan(deps, job, { preset, backend }, log, options.lastAttempt ?? false);
     if (!outcome.ok) return;
+    const capacity = await capacitySnapshot(deps, enabledBackends, log);
     const planned = planBackends(outcome.plan, {
       preset,
       enabledBackends,
       targetSeconds: job.brief.durationSeconds,
       ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
       ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+      ...(capacity ? { capacity } : {}),
     });
     const { estimate } = planned;
     if (!estimate.withinBudget) {
@@ -133,4 +142,25 @@ export async function requestPreview(deps: PlannerDeps, job: Job, log: Log): Pro
     planVersion,
   });
   log.info('preview requested', { planVersion });
+}
+
+/**
+ * What the render pools' capacity board says now, read once per plan so the plan is a function of
+ * one snapshot. Advisory: when the board cannot be read, the plan is made as without it.
+ */
+export async function capacitySnapshot(
+  deps: PlannerDeps,
+  backends: readonly BackendName[],
+  log: Log,
+): Promise<CapacitySnapshot | undefined> {
+  if (!deps.capacityBoard) return undefined;
+  try {
+    const views = await deps.capacityBoard.readAll(backends);
+    const snapshot: CapacitySnapshot = {};
+    for (const [b, v] of views) if (v.known) snapshot[b] = { hasRoom: v.hasRoom, summary: v.summary };
+    return snapshot;
+  } catch (error) {
+    log.warn('capacity board unreadable; planning without it', { error });
+    return undefined;
+  }
 }
