@@ -25,7 +25,7 @@ export type PolicyAction = Static<typeof Action>;
 export const BusyPolicySchema = Strict({
   action: Type.Union([Type.Literal('wait'), Type.Literal('fallback')], {
     description:
-      'wait: a task queued behind the vendor\'s capacity (THROTTLED) waits for it; fallback: after afterSeconds it is ' +
+      "wait: a task queued behind the vendor's capacity (THROTTLED) waits for it; fallback: after afterSeconds it is " +
       'cancelled (it has not started: not billed) and the shot goes to the next backend of the chain that has room.',
   }),
   afterSeconds: Type.Integer({

@@ -72,7 +72,10 @@ function preferRoom(
         (x, y) => x.usd - y.usd || ctx.preset.backendOrder.indexOf(x.a) - ctx.preset.backendOrder.indexOf(y.a),
       )[0]?.a;
     if (!alt) return b;
-    moves.set(i, `${plan.shots[i]!.shotId}: ${b} had no room (${here.summary}); on ${alt} instead, which had (${capacity[alt]!.summary})`);
+    moves.set(
+      i,
+      `${plan.shots[i]!.shotId}: ${b} had no room (${here.summary}); on ${alt} instead, which had (${capacity[alt]!.summary})`,
+    );
     return alt;
   });
   return { backends, moves };

@@ -89,7 +89,11 @@ describe('capacity-aware routing in a render pool (Runway test server, THROTTLED
     await pool('replicate', 2, 2);
     await pool('local', 0, 2);
     runway.scriptTask({ throttled: { ms: 60_000 } });
-    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Queued at Runway', durationSeconds: 5 }, 'social_quick');
+    const { jobId, msg } = await h.plannedJob(
+      'runway',
+      { prompt: 'Queued at Runway', durationSeconds: 5 },
+      'social_quick',
+    );
     const cap = capacity();
     const deps = h.deps(backend(), { policy: policy(), capacity: cap });
     const [reroutedBefore, failuresBefore] = [(await reroutes('local')) ?? 0, await failures()];
@@ -154,7 +158,11 @@ describe('capacity-aware routing in a render pool (Runway test server, THROTTLED
     const before = { tasks: runway.tasksCreated, billed: runway.billedTasks.length };
     // Held back longer than the attempt timeout: without the busy rule this would end as a timeout.
     runway.scriptTask({ throttled: { ms: 6_500 } });
-    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Waits its turn', durationSeconds: 5 }, 'social_quick');
+    const { jobId, msg } = await h.plannedJob(
+      'runway',
+      { prompt: 'Waits its turn', durationSeconds: 5 },
+      'social_quick',
+    );
     const deps = h.deps(backend(), {
       policy: policy((p) => (p.backends.runway.attemptTimeoutSeconds = 5)),
       capacity: capacity(),
@@ -177,7 +185,11 @@ describe('capacity-aware routing in a render pool (Runway test server, THROTTLED
 
   it('bounds the wait: busy time past maxWaitSeconds counts toward the attempt timeout again', async () => {
     runway.scriptTask({ throttled: { ms: 120_000 } });
-    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'Never gets a slot', durationSeconds: 5 }, 'social_quick');
+    const { jobId, msg } = await h.plannedJob(
+      'runway',
+      { prompt: 'Never gets a slot', durationSeconds: 5 },
+      'social_quick',
+    );
     const p = policy((x) => {
       x.backends.runway.attemptTimeoutSeconds = 5;
       x.backends.runway.onBusy = { action: 'wait', afterSeconds: 0, maxWaitSeconds: 1 };
