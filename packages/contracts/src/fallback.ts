@@ -22,6 +22,26 @@ const Action = Type.Union([Type.Literal('retry'), Type.Literal('fallback'), Type
 });
 export type PolicyAction = Static<typeof Action>;
 
+export const BusyPolicySchema = Strict({
+  action: Type.Union([Type.Literal('wait'), Type.Literal('fallback')], {
+    description:
+      "wait: a task queued behind the vendor's capacity (THROTTLED) waits for it; fallback: after afterSeconds it is " +
+      'cancelled (it has not started: not billed) and the shot goes to the next backend of the chain that has room.',
+  }),
+  afterSeconds: Type.Integer({
+    minimum: 0,
+    maximum: 7200,
+    description: 'How long a task may stay busy before it is moved (fallback only).',
+  }),
+  maxWaitSeconds: Type.Integer({
+    minimum: 0,
+    maximum: 86_400,
+    description:
+      'Busy time beyond this counts toward attemptTimeoutSeconds again: the bound that keeps a wait for room finite.',
+  }),
+});
+export type BusyPolicy = Static<typeof BusyPolicySchema>;
+
 export const BackendPolicySchema = Strict({
   attemptsHere: Type.Integer({
     minimum: 1,
@@ -53,6 +73,8 @@ export const BackendPolicySchema = Strict({
     maximum: 64,
     description: "Tasks in flight per worker, matching the vendor's limit.",
   }),
+  /** Optional so that policies written before it still parse; `busyPolicyOf` gives the default. */
+  onBusy: Type.Optional(BusyPolicySchema),
 });
 export type BackendPolicy = Static<typeof BackendPolicySchema>;
 
@@ -80,6 +102,20 @@ const VENDOR_ON_ERROR: Record<ErrorClass, PolicyAction> = {
   canceled: 'fail',
 };
 
+/**
+ * A vendor that is busy is moved away from after five minutes queued (a shot waiting longer than
+ * that is better made elsewhere, and a task that has not started costs nothing to cancel); the
+ * local animatic has no one to move to and waits. An hour of busy time at most, then the attempt
+ * timeout runs again.
+ */
+const VENDOR_ON_BUSY: BusyPolicy = { action: 'fallback', afterSeconds: 300, maxWaitSeconds: 3600 };
+const LOCAL_ON_BUSY: BusyPolicy = { action: 'wait', afterSeconds: 0, maxWaitSeconds: 3600 };
+
+/** What a backend does when busy: its policy's `onBusy`, or the default for its kind. */
+export function busyPolicyOf(policy: FallbackPolicy, backend: BackendName): BusyPolicy {
+  return policy.backends[backend].onBusy ?? (backend === 'local' ? LOCAL_ON_BUSY : VENDOR_ON_BUSY);
+}
+
 /** The default policy: paid vendors fall back towards cheaper ones and finally the local animatic. */
 export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
   version: 1,
@@ -92,6 +128,7 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
       fallbackTo: ['replicate', 'local'],
       circuitBreaker: { consecutiveFailures: 5, halfOpenAfterSeconds: 60 },
       maxConcurrent: 4,
+      onBusy: VENDOR_ON_BUSY,
     },
     veo: {
       attemptsHere: 2,
@@ -102,6 +139,7 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
       circuitBreaker: { consecutiveFailures: 5, halfOpenAfterSeconds: 60 },
       // veo-3.0 allows 10 requests a minute per project.
       maxConcurrent: 4,
+      onBusy: VENDOR_ON_BUSY,
     },
     replicate: {
       attemptsHere: 2,
@@ -111,6 +149,7 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
       fallbackTo: ['local'],
       circuitBreaker: { consecutiveFailures: 5, halfOpenAfterSeconds: 60 },
       maxConcurrent: 8,
+      onBusy: VENDOR_ON_BUSY,
     },
     local: {
       attemptsHere: 2,
@@ -120,6 +159,7 @@ export const DEFAULT_FALLBACK_POLICY: FallbackPolicy = {
       fallbackTo: [],
       circuitBreaker: { consecutiveFailures: 20, halfOpenAfterSeconds: 10 },
       maxConcurrent: 2,
+      onBusy: LOCAL_ON_BUSY,
     },
   },
 };

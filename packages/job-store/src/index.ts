@@ -12,3 +12,4 @@ export * from './previews';
 export * from './plan-versions';
 export * from './estimates';
 export * from './references';
+export * from './capacity-board';

@@ -107,7 +107,13 @@ export interface AttemptRef {
 /** What the fallback policy decided about a failed try, applied in the same transaction. */
 export type NextStep =
   | { kind: 'retry'; notBefore: Timestamp }
-  | { kind: 'hand_over'; to: BackendName; spec: (spec: ShotSpec) => ShotSpec }
+  | {
+      kind: 'hand_over';
+      to: BackendName;
+      spec: (spec: ShotSpec) => ShotSpec;
+      /** Moved because this backend was busy (not because it failed): the timeline says `render.rerouted`. */
+      rerouted?: { reason: string };
+    }
   | { kind: 'fail'; error: string }
   /** Only record the try (a task this attempt stops following for another reason). */
   | { kind: 'record' };
@@ -327,11 +333,23 @@ export class ShotAttempts {
                 [key(ref)]: { ...base, backend: next.to, lease: null, handedOverAt: now },
               },
             },
-            event: {
-              key: `shot-${ref.shotId}-a${ref.attempt}-fallback-${ref.backend}-${next.to}`,
-              type: 'render.fallback',
-              data: { shotId: ref.shotId, attempt: ref.attempt, from: ref.backend, to: next.to },
-            },
+            event: next.rerouted
+              ? {
+                  key: `shot-${ref.shotId}-a${ref.attempt}-rerouted-${ref.backend}-${next.to}`,
+                  type: 'render.rerouted',
+                  data: {
+                    shotId: ref.shotId,
+                    attempt: ref.attempt,
+                    from: ref.backend,
+                    to: next.to,
+                    reason: next.rerouted.reason,
+                  },
+                }
+              : {
+                  key: `shot-${ref.shotId}-a${ref.attempt}-fallback-${ref.backend}-${next.to}`,
+                  type: 'render.fallback',
+                  data: { shotId: ref.shotId, attempt: ref.attempt, from: ref.backend, to: next.to },
+                },
           };
         case 'fail':
           return {

@@ -101,6 +101,13 @@ export const METRICS = {
     description: 'Attempts handed from one backend to another by the fallback policy.',
     labels: ['from_backend', 'to_backend'],
   },
+  renderBusyReroutes: {
+    name: 'aiprod_render_busy_reroutes',
+    kind: 'counter',
+    description:
+      'Attempts moved to another backend because their vendor held the task back for its capacity (THROTTLED): not failures.',
+    labels: ['from_backend', 'to_backend'],
+  },
   renderCost: {
     name: 'aiprod_render_cost_usd',
     kind: 'counter',

@@ -37,6 +37,50 @@ export interface PlannedBackends {
   estimate: JobEstimate;
 }
 
+/**
+ * What the live capacity board said when the plan was made (read once, before planning): per
+ * backend, whether it had room and a line saying why. A backend absent from it is not known and
+ * is never moved from or to. Planning with the same snapshot gives the same plan.
+ */
+export type CapacitySnapshot = Partial<Record<BackendName, { hasRoom: boolean; summary: string }>>;
+
+export interface PlanBackendsOptions extends EstimateOptions {
+  /** Prefer a backend with room over a planned one without (`PLANNER_PREFER_BACKENDS_WITH_ROOM`). */
+  capacity?: CapacitySnapshot;
+}
+
+/**
+ * Each shot whose chosen backend has no room now goes to the cheapest usable backend of the same
+ * or a better tier that has room (preset order breaking ties), with the reason; without one, it
+ * stays where it was (busy is not failed: it waits its turn there).
+ */
+function preferRoom(
+  ctx: EstimateContext,
+  plan: ShotPlan,
+  chosen: BackendName[],
+  capacity: CapacitySnapshot,
+): { backends: BackendName[]; moves: Map<number, string> } {
+  const moves = new Map<number, string>();
+  const backends = chosen.map((b, i) => {
+    const here = capacity[b];
+    if (!here || here.hasRoom) return b;
+    const seconds = plan.shots[i]!.durationSeconds;
+    const alt = ctx.usable
+      .filter((a) => a !== b && capacity[a]?.hasRoom && tierRank(tierOf(a)) >= tierRank(tierOf(b)))
+      .map((a) => ({ a, usd: priceOn(ctx, plan, a, snapDuration(a, seconds, plan.fps, ctx.models[a])) }))
+      .sort(
+        (x, y) => x.usd - y.usd || ctx.preset.backendOrder.indexOf(x.a) - ctx.preset.backendOrder.indexOf(y.a),
+      )[0]?.a;
+    if (!alt) return b;
+    moves.set(
+      i,
+      `${plan.shots[i]!.shotId}: ${b} had no room (${here.summary}); on ${alt} instead, which had (${capacity[alt]!.summary})`,
+    );
+    return alt;
+  });
+  return { backends, moves };
+}
+
 /** The cheapest usable backend meeting `tier` for a shot, preset order breaking ties. */
 function cheapestOfTier(
   ctx: EstimateContext,
@@ -58,7 +102,7 @@ function cheapestOfTier(
  * with a cheaper worst case no lower than the preset's minimum tier, biggest saving first, each
  * move recorded; when even that is not enough the estimate carries a refusal. The shots' lengths are refitted to their backends each time.
  */
-export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedBackends {
+export function planBackends(plan: ShotPlan, options: PlanBackendsOptions): PlannedBackends {
   const ctx = estimateContext(options);
   const target =
     options.targetSeconds ??
@@ -83,7 +127,18 @@ export function planBackends(plan: ShotPlan, options: EstimateOptions): PlannedB
         `using ${backends[0]}`,
     );
   }
-  const first = assignBackends(ctx, plan, backends, target);
+  let first = assignBackends(ctx, plan, backends, target);
+  if (options.capacity) {
+    // Only when the plan still fits and stays within the budget cap: room is a preference, never a cost.
+    const roomy = preferRoom(ctx, plan, backends, options.capacity);
+    const moved = roomy.moves.size ? assignBackends(ctx, plan, roomy.backends, target) : undefined;
+    const cap = options.budgetCapUsd;
+    if (moved?.ok && (cap === undefined || totalUsd(moved.shots, 'worstCaseUsd') <= cap)) {
+      backends = roomy.backends;
+      first = moved;
+      notes.push(...roomy.moves.values());
+    }
+  }
   let current: AssignedShots;
   if (first.ok) current = first;
   else {

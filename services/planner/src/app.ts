@@ -1,5 +1,12 @@
 import type { BackendName, FallbackPolicy, TopicsOf } from '@aiprod/contracts';
-import type { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import type {
+  AssetStore,
+  CapacityBoard,
+  DirectorPlanCache,
+  EstimateStore,
+  PlanStore,
+  TenantStore,
+} from '@aiprod/job-store';
 import type { CreativeDirector } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
@@ -37,6 +44,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   referenceFetchTimeoutMs?: number;
   /** DNS for the reference fetch's SSRF guard (tests pin it). */
   resolveHost?: ResolveHost;
+  /** The render pools' live capacity board; absent (`PLANNER_PREFER_BACKENDS_WITH_ROOM=false`): not read. */
+  capacityBoard?: CapacityBoard;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */

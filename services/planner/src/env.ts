@@ -35,6 +35,11 @@ export const PlannerEnv = envSchema(
       description:
         'When Gemini fails, plan with the local director instead (recorded on the job as plan.director_fallback); otherwise the job fails. Default false: a tenant who paid for Gemini planning is not silently given the animatic plan.',
     }),
+    PLANNER_PREFER_BACKENDS_WITH_ROOM: Type.Boolean({
+      default: true,
+      description:
+        "Read the render pools' live capacity board when planning, and put a shot whose cheapest backend has no room now on one of the same or a better tier that has room, within the budget cap (the reason is in the plan's notes). Default true: a busy vendor's queue is not where a new job should wait; without capacity reports the plan is as it would be without this.",
+    }),
     PLANNER_GEMINI_TIMEOUT_SECONDS: Type.Number({
       minimum: 1,
       maximum: 300,

@@ -3,7 +3,7 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'planner' });
 
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { AssetStore, CapacityBoard, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     enabledBackends: env.ENABLED_BACKENDS,
     // Invalid JSON or an invalid policy stops the planner at start-up, as it stops a render pool.
     fallbackPolicy: parseFallbackPolicy(env.RENDER_FALLBACK_POLICY),
+    ...(env.PLANNER_PREFER_BACKENDS_WITH_ROOM ? { capacityBoard: new CapacityBoard(core.db) } : {}),
   };
   log.info('planner configured', {
     director: deps.director.name,

@@ -6,6 +6,8 @@ import { RetryableError, renderTopicFor, type BackendName, type Brief, type Mess
 import { Timestamp } from '@google-cloud/firestore';
 import {
   AssetStore,
+  CapacityBoard,
+  CapacityReporter,
   DirectorPlanCache,
   EstimateStore,
   PlanStore,
@@ -166,6 +168,38 @@ describe('planner: plan, estimate, dispatch', () => {
     expect((await jobs.listShots(jobId)).map((s) => s.spec)).toEqual(shots.map((s) => s.spec));
     const events = await jobs.listEvents(jobId);
     expect(events.filter((e) => e.type === 'job.planned')).toHaveLength(1);
+  });
+
+  it('puts shots whose cheapest backend has no room on a better one with room, saying why; with no board, as before', async () => {
+    const enabledBackends: BackendName[] = ['local', 'replicate', 'runway'];
+    // Replicate's pool reports itself full; Runway's has room.
+    const full = new CapacityReporter(db, { backend: 'replicate', model: 'm', workerId: 'rep-1', limit: 1 });
+    const roomy = new CapacityReporter(db, { backend: 'runway', model: 'gen4.5', workerId: 'run-1', limit: 4 });
+    full.begin('some/shot/a1');
+    await Promise.all([full.flush(), roomy.flush()]);
+    try {
+      const withBoard = { ...plannerDeps({ enabledBackends }), capacityBoard: new CapacityBoard(db) };
+      const jobId = await newJob('t-rich');
+      await deliver(withBoard, jobId, 't-rich');
+      const shots = await jobs.listShots(jobId);
+      expect(shots.map((s) => s.backend)).toEqual(shots.map(() => 'runway'));
+      const notes = (await jobs.getJob(jobId))!.plan!.estimate!.notes;
+      expect(notes).toContain(
+        `${shots[0]!.shotId}: replicate had no room (replicate: 1 in flight of 1); on runway instead, which had (runway: 0 in flight of 4)`,
+      );
+      await waitFor(() => (sentFor(jobId).length === shots.length ? true : undefined), {
+        timeoutMs: 10_000,
+        what: 'one render request per shot',
+      });
+      expect(new Set(sentFor(jobId).map((p) => p.topic))).toEqual(new Set(['aiprod.render.runway.v1']));
+
+      // The policy off (no board read): the cheapest backend, busy or not.
+      const without = await newJob('t-rich');
+      await deliver(plannerDeps({ enabledBackends }), without, 't-rich');
+      expect(new Set((await jobs.listShots(without)).map((s) => s.backend))).toEqual(new Set(['replicate']));
+    } finally {
+      await Promise.all([full.stop(), roomy.stop()]);
+    }
   });
 
   it('parks a job above the tenant’s auto-approve limit in AWAITING_APPROVAL without dispatching', async () => {

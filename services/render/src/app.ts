@@ -1,5 +1,5 @@
 import type { BackendName, FallbackPolicy, ShotSpec, TopicsOf } from '@aiprod/contracts';
-import type { RenderCache, ShotAttempts } from '@aiprod/job-store';
+import type { CapacityBoard, CapacityReporter, RenderCache, ShotAttempts } from '@aiprod/job-store';
 import { oneTopicHandlerMap, type OneTopicHandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps } from '@aiprod/service-runtime';
 import type { BlobStore } from '@aiprod/storage';
@@ -32,6 +32,11 @@ export interface RenderDeps extends CoreDeps<'render'> {
   price: (backend: BackendName, model: string, spec: ShotSpec, usage: BackendUsage) => number;
   /** Adds spend to the tenant's month (the gateway's spend cap reads it), once per ledger line. */
   recordSpend: (tenantId: string, usd: number, entryId: string) => Promise<void>;
+  /**
+   * The live capacity board: this worker's entry (`reporter`) and the reader the busy reroute asks
+   * which backend has room. Absent: nothing is reported and a busy task waits where it is.
+   */
+  capacity?: { board: CapacityBoard; reporter: CapacityReporter };
   workDir: string;
   /** Aborted on SIGTERM: in-flight requests are handed back (re-published, then acked), tasks kept. */
   shutdown: AbortSignal;

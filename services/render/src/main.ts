@@ -7,7 +7,14 @@ const telemetry = startTelemetry({ service: `render-${process.env.RENDER_BACKEND
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { parseFallbackPolicy } from '@aiprod/contracts';
-import { RenderCache, ShotAttempts, TenantStore, recordSpend } from '@aiprod/job-store';
+import {
+  CapacityBoard,
+  CapacityReporter,
+  RenderCache,
+  ShotAttempts,
+  TenantStore,
+  recordSpend,
+} from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { attemptCost, modelCapability, resolutionFor } from '@aiprod/vendor-catalogue';
 import { buildRender, buildRenderSweep, type RenderDeps } from './app';
@@ -40,13 +47,24 @@ async function main(): Promise<void> {
   const storage = blobStoreFromEnv(env);
   const backend = timedBackend(createBackend(env, storage));
   // A model the catalogue does not know has no known limits or price: stop here, not at the first bill.
-  modelCapability(backend.name, backend.model);
+  const capability = modelCapability(backend.name, backend.model);
   const tenants = new TenantStore(core.db);
   const breaker = backendBreaker(policy.backends[backend.name]);
   reportBreakerState(breaker, backend.name);
   initRenderSeries(backend.name, env.ENABLED_BACKENDS);
   const shutdown = new AbortController();
   const leaseMs = env.RENDER_LEASE_SECONDS * 1000;
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const maxConcurrent = env.RENDER_CONCURRENCY ?? policy.backends[backend.name].maxConcurrent;
+  // Advisory: a failed board write is logged and never fails a render.
+  const reporter = new CapacityReporter(core.db, {
+    backend: backend.name,
+    model: backend.model,
+    workerId,
+    limit: maxConcurrent,
+    ...(capability.concurrency.limit !== undefined ? { vendorLimit: capability.concurrency.limit } : {}),
+    onError: (error) => log.warn('capacity board write failed', { error }),
+  });
   const deps: RenderDeps = {
     ...core,
     storage,
@@ -54,7 +72,7 @@ async function main(): Promise<void> {
     policy,
     deployedBackends: env.ENABLED_BACKENDS,
     attempts: new ShotAttempts(core.jobs),
-    workerId: `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    workerId,
     lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },
     timeouts: {
       submitMs: VENDOR_SUBMIT_TIMEOUT_MS,
@@ -76,6 +94,7 @@ async function main(): Promise<void> {
       const { recorded } = await recordSpend(core.db, tenantId, usd, new Date(), { entryId });
       if (recorded) await reportSpendAgainstCap(core.db, tenants, tenantId, log);
     },
+    capacity: { board: new CapacityBoard(core.db), reporter },
     workDir: env.WORK_DIR ?? tmpdir(),
     shutdown: shutdown.signal,
   };
@@ -88,7 +107,7 @@ async function main(): Promise<void> {
     handlers: buildRender(deps),
     port: env.PORT,
     host: env.HOST,
-    maxConcurrent: env.RENDER_CONCURRENCY ?? policy.backends[backend.name].maxConcurrent,
+    maxConcurrent,
     // Every try here may run to the attempt timeout, with backoffs between: keep the lease that long.
     maxLeaseMinutes: leaseMinutes(policy.backends[backend.name]),
     // ...but in short extensions, so a killed worker's message is redelivered within the attempt lease.
@@ -96,10 +115,12 @@ async function main(): Promise<void> {
     deadLetterSuperseded: sweep.deadLetterSuperseded,
     onClose: async () => {
       await staleSweep.stop();
+      await reporter.stop();
       await telemetry.shutdown();
     },
   });
   const staleSweep = sweep.start();
+  reporter.start();
   log.info('render pool ready', { backend: backend.name, model: backend.model });
   exitOnSignals(async () => {
     // Stop polling first: in-flight requests are re-published with their task ids stored, then acked.

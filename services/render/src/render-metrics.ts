@@ -54,7 +54,11 @@ export function initRenderSeries(backend: BackendName, deployed: readonly Backen
   count('renderTries', { backend, outcome: 'failed' }, 0);
   count('renderFailures', { backend, error_class: 'transient' }, 0);
   count('renderCost', { backend }, 0);
-  for (const to of deployed) if (to !== backend) count('renderFallbacks', { from_backend: backend, to_backend: to }, 0);
+  for (const to of deployed) {
+    if (to === backend) continue;
+    count('renderFallbacks', { from_backend: backend, to_backend: to }, 0);
+    count('renderBusyReroutes', { from_backend: backend, to_backend: to }, 0);
+  }
 }
 
 /** A backend took an attempt that had no task yet (a new attempt, or one handed over to it). */
@@ -72,6 +76,11 @@ export function recordTry(entry: RenderTry): void {
 
 export function recordFallback(from: BackendName, to: BackendName): void {
   count('renderFallbacks', { from_backend: from, to_backend: to });
+}
+
+/** An attempt moved away from a busy vendor: counted apart from fallbacks, it is not a failure. */
+export function recordBusyReroute(from: BackendName, to: BackendName): void {
+  count('renderBusyReroutes', { from_backend: from, to_backend: to });
 }
 
 /** After a charge: the tenant's month against its cap (tenants without a cap are not reported). */

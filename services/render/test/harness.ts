@@ -64,6 +64,7 @@ export function renderHarness(name: string) {
       workerId?: string;
       leaseMs?: number;
       timeouts?: Partial<RenderDeps['timeouts']>;
+      capacity?: RenderDeps['capacity'];
     } = {},
   ): RenderDeps {
     const policy = options.policy ?? DEFAULT_FALLBACK_POLICY;
@@ -97,6 +98,7 @@ export function renderHarness(name: string) {
         const { recorded } = await recordSpend(db, tenantId, usd, new Date(), { entryId });
         if (recorded) spend.push({ tenantId, usd });
       },
+      ...(options.capacity ? { capacity: options.capacity } : {}),
       workDir: dir,
       shutdown: options.shutdown ?? new AbortController().signal,
     };

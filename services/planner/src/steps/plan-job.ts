@@ -13,6 +13,7 @@ import {
   planBackends,
   planLocally,
   primaryBackend,
+  type CapacitySnapshot,
   type PlanContext,
   type PlannedBackends,
 } from '@aiprod/planning';
@@ -40,7 +41,8 @@ export type BriefPlan =
  */
 export async function planBrief(
   deps: PlannerDeps,
-  input: { tenantId: string; brief: Brief; preset: Preset },
+  /** `capacity`: the render pools' board, read by a job's plan only (an estimate is a quote, not a booking). */
+  input: { tenantId: string; brief: Brief; preset: Preset; capacity?: CapacitySnapshot },
   onDirectorFailure: OnDirectorFailure,
 ): Promise<BriefPlan> {
   const { tenantId, brief, preset } = input;
@@ -71,6 +73,7 @@ export async function planBrief(
     targetSeconds: brief.durationSeconds,
     ...(brief.budgetCapUsd !== undefined ? { budgetCapUsd: brief.budgetCapUsd } : {}),
     ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+    ...(input.capacity ? { capacity: input.capacity } : {}),
   });
   // A brief whose tier is not deployed is planned on another one: the estimate says so once.
   const said = planned.estimate.notes.some((n) => n.startsWith(`no ${preset.qualityTier} backend is enabled`));
@@ -132,9 +135,10 @@ export async function advancePlanning(
     const references = await resolveReferences(deps, job, log);
     if (!references.ok) return;
     const preset = presetOf(job.preset);
+    const capacity = await capacitySnapshot(deps, deps.enabledBackends, log);
     const outcome = await planBrief(
       deps,
-      { tenantId: job.tenantId, brief: job.brief, preset },
+      { tenantId: job.tenantId, brief: job.brief, preset, ...(capacity ? { capacity } : {}) },
       jobDirectorFailure(deps, job, log, options.lastAttempt ?? false),
     );
     if (!outcome.ok) {
@@ -194,4 +198,25 @@ export async function requestPreview(deps: PlannerDeps, job: Job, log: Log): Pro
     planVersion,
   });
   log.info('preview requested', { planVersion });
+}
+
+/**
+ * What the render pools' capacity board says now, read once per plan so the plan is a function of
+ * one snapshot. Advisory: when the board cannot be read, the plan is made as without it.
+ */
+export async function capacitySnapshot(
+  deps: PlannerDeps,
+  backends: readonly BackendName[],
+  log: Log,
+): Promise<CapacitySnapshot | undefined> {
+  if (!deps.capacityBoard) return undefined;
+  try {
+    const views = await deps.capacityBoard.readAll(backends);
+    const snapshot: CapacitySnapshot = {};
+    for (const [b, v] of views) if (v.known) snapshot[b] = { hasRoom: v.hasRoom, summary: v.summary };
+    return snapshot;
+  } catch (error) {
+    log.warn('capacity board unreadable; planning without it', { error });
+    return undefined;
+  }
 }

@@ -4,7 +4,7 @@ import { PlanningError, planBackends, planLocally, primaryBackend, type PlannedB
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
 import { planRecord } from './plan-record';
-import { requestPreview } from './plan-job';
+import { capacitySnapshot, requestPreview } from './plan-job';
 
 /**
  * Answers a client's change request: the director plans the brief again following every note so
@@ -47,12 +47,14 @@ export async function replanJob(
       if (!deps.fallbackToLocal || deps.director.name === 'local') throw err;
       shotPlan = planLocally(job.brief, context);
     }
+    const capacity = await capacitySnapshot(deps, enabledBackends, log);
     planned = planBackends(shotPlan, {
       preset,
       enabledBackends,
       targetSeconds: job.brief.durationSeconds,
       ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
       ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
+      ...(capacity ? { capacity } : {}),
     });
   } catch (err) {
     const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';

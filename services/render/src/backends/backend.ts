@@ -49,6 +49,11 @@ export type PollResult =
       progress?: number;
       /** The vendor's queue position (fal-style) or status word, so a slow task never looks hung. */
       detail?: string;
+      /**
+       * Queued behind the vendor's own capacity (Runway's THROTTLED): the task has not started and
+       * is not billed. Busy time is not running time: it does not count toward the attempt timeout.
+       */
+      busy?: boolean;
     }
   | { state: 'succeeded'; output: BackendOutput; usage: BackendUsage }
   | { state: 'failed'; error: BackendError };

@@ -137,6 +137,16 @@ describe('runway backend against the Runway test server', () => {
       'RUNNING',
       'succeeded',
     ]);
+    // Only THROTTLED says the vendor is busy: a PENDING or RUNNING task holds a slot of its own.
+    expect(results.map((r) => r.state === 'pending' && r.busy === true)).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
     const progress = results.flatMap((r) => (r.state === 'pending' && r.progress !== undefined ? [r.progress] : []));
     expect(progress.length).toBe(3);
     expect([...progress].sort((a, b) => a - b)).toEqual(progress);

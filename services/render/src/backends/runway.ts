@@ -299,9 +299,10 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       const credits = typeof t.cost?.credits === 'number' ? t.cost.credits : undefined;
       switch (t.status) {
         case 'PENDING':
-        case 'THROTTLED':
-          // THROTTLED: queued behind the organisation's concurrency limit; not a failure.
           return { state: 'pending', detail: t.status };
+        case 'THROTTLED':
+          // Queued behind the organisation's concurrency limit: not started, not billed, not a failure.
+          return { state: 'pending', detail: t.status, busy: true };
         case 'RUNNING': {
           const progress = typeof t.progress === 'number' ? Math.min(1, Math.max(0, t.progress)) : undefined;
           return { state: 'pending', detail: 'RUNNING', ...(progress !== undefined ? { progress } : {}) };

@@ -5,6 +5,7 @@ import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
 import { BackendFailure, type BackendError } from '../backends/backend';
 import { abandonTask } from './abandon-task';
+import { busyTargetFor, rerouteBusy } from './busy-reroute';
 import type { AttemptEnd } from './attempt-end';
 import { ingestClip } from './clip-ingest';
 import { onFailure } from './failed-try';
@@ -74,7 +75,17 @@ export async function renderAttempt(
       current = submitted.attempt;
     }
 
-    const polled = await pollTask(deps, msg, taskId, current.submittedAt?.toMillis() ?? Date.now(), leaseLost, log);
+    const polled = await pollTask(
+      deps,
+      msg,
+      taskId,
+      current.submittedAt?.toMillis() ?? Date.now(),
+      leaseLost,
+      log,
+      busyTargetFor(deps, job, msg, current),
+    );
+    // Busy is not failed: the task is moved to a backend with room, no failure counted.
+    if (polled.kind === 'busy') return rerouteBusy(deps, msg, job, ref, current, taskId, polled, log);
     if (polled.kind === 'stopped') {
       if (polled.why === 'shutdown') return 'hand_back';
       if (polled.why === 'lease_lost') return 'lease_lost';

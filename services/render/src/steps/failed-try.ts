@@ -38,11 +38,7 @@ export async function onFailure(
     error,
     triesHere: tries.filter((t) => t.backend === ref.backend).length,
     tried: [...new Set(tries.map((t) => t.backend))],
-    // Only backends this deployment runs a pool for, and that can make this shot's length (Veo: 4/6/8 s).
-    // Another pool's model is not known here: the catalogue's default model for it is assumed.
-    allowed: presetOf(job.preset).allowedBackends.filter(
-      (b) => deps.deployedBackends.includes(b) && isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps),
-    ),
+    allowed: allowedTargets(deps, job, msg),
   });
   const next: NextStep =
     decision.action === 'retry'
@@ -85,8 +81,19 @@ export async function onFailure(
   );
 }
 
+/**
+ * Where this shot may go next: only backends this deployment runs a pool for, and that can make
+ * this shot's length (Veo: 4/6/8 s). Another pool's model is not known here: the catalogue's
+ * default model for it is assumed.
+ */
+export function allowedTargets(deps: RenderDeps, job: Job, msg: RenderRequest): BackendName[] {
+  return presetOf(job.preset).allowedBackends.filter(
+    (b) => deps.deployedBackends.includes(b) && isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps),
+  );
+}
+
 /** The shot as the next backend can make it: no vendor sound asked of a backend that has none. */
-function specFor(to: BackendName, spec: ShotSpec): ShotSpec {
+export function specFor(to: BackendName, spec: ShotSpec): ShotSpec {
   if (!spec.audio || modelCapability(to).nativeAudio) return spec;
   const { audio: _audio, ...silent } = spec;
   return silent;

@@ -1,4 +1,4 @@
-import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
+import { DEFAULT_FALLBACK_POLICY, busyPolicyOf, parseFallbackPolicy, type FallbackPolicy } from '@aiprod/contracts';
 import { BrokenCircuitError } from 'cockatiel';
 import { BackendFailure, type BackendError } from '../backends/backend';
 import { backendBreaker, circuitOpenError, decide } from './policy';
@@ -121,5 +121,26 @@ describe('the circuit breaker', () => {
     for (let i = 0; i < 5; i++) await expect(fail('safety')).rejects.toBeInstanceOf(BackendFailure);
     for (let i = 0; i < 3; i++) await expect(fail('transient')).rejects.toBeInstanceOf(BackendFailure);
     await expect(breaker.execute(() => Promise.resolve('ok'))).rejects.toBeInstanceOf(BrokenCircuitError);
+  });
+});
+
+describe('the busy policy (onBusy)', () => {
+  it('is validated, and defaults by kind when a policy written before it leaves it out', () => {
+    const older = structuredClone(DEFAULT_FALLBACK_POLICY) as FallbackPolicy;
+    for (const b of Object.values(older.backends)) delete b.onBusy;
+    const parsed = parseFallbackPolicy(JSON.stringify(older));
+    expect(busyPolicyOf(parsed, 'runway')).toEqual({ action: 'fallback', afterSeconds: 300, maxWaitSeconds: 3600 });
+    expect(busyPolicyOf(parsed, 'local')).toMatchObject({ action: 'wait' });
+
+    const set = structuredClone(DEFAULT_FALLBACK_POLICY) as FallbackPolicy;
+    set.backends.veo.onBusy = { action: 'wait', afterSeconds: 0, maxWaitSeconds: 600 };
+    expect(busyPolicyOf(parseFallbackPolicy(JSON.stringify(set)), 'veo')).toEqual(set.backends.veo.onBusy);
+
+    const wrong = structuredClone(DEFAULT_FALLBACK_POLICY);
+    const runway = wrong.backends.runway as unknown as { onBusy: Record<string, unknown> };
+    runway.onBusy = { action: 'retry', afterSeconds: 10, maxWaitSeconds: 60 };
+    expect(() => parseFallbackPolicy(JSON.stringify(wrong))).toThrow(/invalid fallback policy: .*onBusy/);
+    runway.onBusy = { action: 'fallback', afterSeconds: -1, maxWaitSeconds: 60 };
+    expect(() => parseFallbackPolicy(JSON.stringify(wrong))).toThrow(/invalid fallback policy: .*afterSeconds/);
   });
 });

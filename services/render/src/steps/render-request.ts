@@ -106,11 +106,19 @@ async function holdAndRender(
         }).catch(() => undefined);
         continue;
       }
-      case 'claimed':
+      case 'claimed': {
         recordAttemptTaken(deps.backend.name, claim.attempt);
-        return withLease(deps, ref, holder, log, (lost) =>
-          renderAttempt(deps, msg, job, claim.attempt, ref, lost, log),
-        );
+        // On the capacity board for as long as this worker has the attempt in hand.
+        const key = `${msg.jobId}/${msg.shotId}/a${msg.attempt}`;
+        deps.capacity?.reporter.begin(key);
+        try {
+          return await withLease(deps, ref, holder, log, (lost) =>
+            renderAttempt(deps, msg, job, claim.attempt, ref, lost, log),
+          );
+        } finally {
+          deps.capacity?.reporter.end(key);
+        }
+      }
     }
   }
 }

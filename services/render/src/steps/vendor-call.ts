@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BrokenCircuitError } from 'cockatiel';
-import { isTerminal, type RenderRequest } from '@aiprod/contracts';
+import { busyPolicyOf, isTerminal, type BackendName, type RenderRequest } from '@aiprod/contracts';
 import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
 import {
@@ -12,6 +12,7 @@ import {
   type PollResult,
   type SentRequest,
 } from '../backends/backend';
+import { taskRef as taskRefOf } from '@aiprod/job-store';
 import { backoffDelay, circuitOpenError } from './policy';
 
 /** Reports progress on the timeline at most this often, so a slow task never looks hung. */
@@ -84,7 +85,15 @@ export type PollOutcome =
   /** We give up on the task (attempt deadline; the vendor no longer knows it): cancel and settle it. */
   | { kind: 'abandon'; error: BackendError }
   /** This delivery stops following the task, which stays stored on the attempt. */
-  | { kind: 'stopped'; why: 'shutdown' | 'lease_lost' | 'job_finished' };
+  | { kind: 'stopped'; why: 'shutdown' | 'lease_lost' | 'job_finished' }
+  /** The vendor held the task back past the policy's `onBusy.afterSeconds` and `to` has room: move it. */
+  | { kind: 'busy'; to: BackendName; why: string; busyMs: number };
+
+/** Where a busy task could go now: a backend of the chain with room, or null to keep waiting. */
+export type BusyTarget = () => Promise<{ to: BackendName; why: string } | { to: null; why: string }>;
+
+/** How often a task held back past its `afterSeconds` asks the board again for a backend with room. */
+const BUSY_RECHECK_MS = 1_000;
 
 /**
  * Polls one stored task until it ends, the attempt's deadline passes, the job finishes, this
@@ -97,9 +106,20 @@ export async function pollTask(
   submittedAtMs: number,
   leaseLost: AbortSignal,
   log: Log,
+  busyTarget?: BusyTarget,
 ): Promise<PollOutcome> {
   const policy = deps.policy.backends[deps.backend.name];
-  const deadline = submittedAtMs + policy.attemptTimeoutSeconds * 1000;
+  const onBusy = busyPolicyOf(deps.policy, deps.backend.name);
+  const attemptKey = `${msg.jobId}/${msg.shotId}/a${msg.attempt}`;
+  // Busy time (the vendor holding the task back for its capacity) is not running time: the
+  // deadline moves with it, up to `maxWaitSeconds`, the bound that keeps a wait for room finite.
+  let busyDoneMs = 0;
+  let busySince: number | undefined;
+  const busyMs = () => busyDoneMs + (busySince !== undefined ? Date.now() - busySince : 0);
+  const deadlineAt = () =>
+    submittedAtMs + policy.attemptTimeoutSeconds * 1000 + Math.min(busyMs(), onBusy.maxWaitSeconds * 1000);
+  let lastBusyCheck = 0;
+  let saidWaiting = false;
   const stop = AbortSignal.any([deps.shutdown, leaseLost]);
   let lastJobCheck = 0;
   let lastProgress = Date.now();
@@ -108,6 +128,7 @@ export async function pollTask(
   for (let polls = 0; polls < MAX_POLLS; polls++) {
     if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
     if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
+    const deadline = deadlineAt();
     if (Date.now() > deadline) {
       return {
         kind: 'abandon',
@@ -158,8 +179,53 @@ export async function pollTask(
     }
     faults = 0;
     gone = 0;
+    const busyNow = state.state === 'pending' && state.busy === true;
+    if (busyNow && busySince === undefined) {
+      busySince = Date.now();
+      deps.capacity?.reporter.setThrottled(attemptKey, true);
+      await deps.jobs.appendEvent(msg.jobId, {
+        key: `shot-${msg.shotId}-a${msg.attempt}-busy-${taskRefOf(taskId)}-${busyDoneMs}`,
+        type: 'render.busy',
+        data: {
+          shotId: msg.shotId,
+          attempt: msg.attempt,
+          backend: deps.backend.name,
+          detail: state.state === 'pending' ? state.detail : undefined,
+          reason: `${deps.backend.name} holds the task back for its own capacity; waiting (not a failure)`,
+        },
+      });
+    } else if (!busyNow && busySince !== undefined) {
+      busyDoneMs += Date.now() - busySince;
+      busySince = undefined;
+      deps.capacity?.reporter.setThrottled(attemptKey, false);
+    }
     if (state.state === 'succeeded') return { kind: 'succeeded', output: state.output, usage: state.usage };
     if (state.state === 'failed') return { kind: 'failed', error: state.error };
+    if (
+      busyNow &&
+      busyTarget &&
+      onBusy.action === 'fallback' &&
+      busyMs() >= onBusy.afterSeconds * 1000 &&
+      Date.now() - lastBusyCheck >= Math.max(deps.backend.pollIntervalMs, BUSY_RECHECK_MS)
+    ) {
+      lastBusyCheck = Date.now();
+      const target = await busyTarget();
+      if (target.to) return { kind: 'busy', to: target.to, why: target.why, busyMs: busyMs() };
+      if (!saidWaiting) {
+        // Never a failure for busyness alone: with no backend with room, the task keeps its place.
+        saidWaiting = true;
+        await deps.jobs.appendEvent(msg.jobId, {
+          key: `shot-${msg.shotId}-a${msg.attempt}-busy-${taskRefOf(taskId)}-waiting`,
+          type: 'render.busy',
+          data: {
+            shotId: msg.shotId,
+            attempt: msg.attempt,
+            backend: deps.backend.name,
+            reason: `busy for ${Math.round(busyMs() / 1000)} s; ${target.why}; waiting`,
+          },
+        });
+      }
+    }
     if (Date.now() - lastProgress >= PROGRESS_EVENT_MS) {
       lastProgress = Date.now();
       await deps.jobs.appendEvent(msg.jobId, {
