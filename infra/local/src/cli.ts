@@ -9,7 +9,10 @@ import { registerOpsCommands } from './ops';
 import { runDemo } from './demo';
 import { runQaCommand, UsageError, type QaCommandOptions } from './qa-command';
 import { setLocalWebhook, verifyWebhookCommand } from './webhook-commands';
-import { LocalStack, stopStack, type StackInfo } from './stack';
+import { stopStack, type StackInfo } from './stack';
+import { stackUp } from './stack-up';
+import { describeVendorTestServers } from './vendor-servers';
+import { registerStackCommands } from './stack-commands';
 
 const repoRoot = resolve(__dirname, '..', '..', '..');
 const stateDir = resolve(process.env.AIPROD_STATE_DIR ?? join(repoRoot, '.aiprod'));
@@ -26,16 +29,24 @@ program.exitOverride((error) => {
 program
   .command('up')
   .description('start the local platform and write .aiprod/stack.json; returns once everything is healthy')
-  .action(async () => {
+  .option(
+    '--vendor-test-servers',
+    "also run the Runway, Veo and Replicate pools, against the vendors' protocol test servers (no paid account)",
+  )
+  .action(async (opts: { vendorTestServers?: boolean }) => {
     if (readInfo()) throw new Error(`a stack is already recorded in ${stackFile}; run "pnpm stack:down" first`);
-    const stack = await LocalStack.start({
+    const stack = await stackUp({
       repoRoot,
       stateDir,
       prometheus: {},
+      vendorTestServers: Boolean(opts.vendorTestServers),
       log: (l) => process.stdout.write(`${l}\n`),
     });
     stack.writeInfo(stackFile);
     process.stdout.write(`metrics: ${stack.info.prometheus!.url} (Prometheus, scraping every service)\n`);
+    if (stack.info.vendorTestServers) {
+      process.stdout.write(`${describeVendorTestServers(stack.info.vendorTestServers).join('\n')}\n`);
+    }
     process.stdout.write(`ready: ${stack.info.gatewayUrl} (details in ${stackFile})\n`);
   });
 
@@ -119,6 +130,7 @@ registerAdminCommands(program, readInfo);
 registerReplayCommand(program, readInfo);
 registerOpsCommands(program, readInfo);
 registerJobsCommands(program, readInfo);
+registerStackCommands(program, readInfo);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aiprod: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -3,3 +3,5 @@ export * from './client';
 export * from './https-client';
 export { runDemo } from './demo';
 export * from './prometheus';
+export * from './stack-up';
+export * from './vendor-servers';

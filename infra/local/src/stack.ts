@@ -16,6 +16,7 @@ import { provisionCatalogue } from '@aiprod/pubsub';
 import { httpsJson } from './https-client';
 import { startPrometheus, stopPrometheus, type PrometheusHandle } from './prometheus';
 import { ensureLocalCertificate } from './tls';
+import { stopVendorTestServers, type VendorTestServersRecord } from './vendor-servers';
 
 /** Every service of a fresh stack answering /readyz (they start together on two cores). */
 const STACK_HEALTHY_TIMEOUT_MS = 60_000;
@@ -50,6 +51,8 @@ export interface StackInfo {
   gatewayMetricsPort?: number;
   /** The local Prometheus scraping every service, when the stack runs one. */
   prometheus?: PrometheusHandle;
+  /** The vendors' protocol test servers the vendor pools render against (`stack:up --vendor-test-servers`). */
+  vendorTestServers?: VendorTestServersRecord;
 }
 
 export interface StackOptions {
@@ -330,11 +333,15 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Stops everything a stack started (services first, then the emulators it owns), by pid. */
-export async function stopStack(info: Pick<StackInfo, 'services' | 'emulators' | 'prometheus'>): Promise<void> {
+export async function stopStack(
+  info: Pick<StackInfo, 'services' | 'emulators' | 'prometheus' | 'vendorTestServers'>,
+): Promise<void> {
   await Promise.all([
     ...Object.values(info.services).map((s) => (s ? stopProcessGroup(s.pid, SERVICE_STOP_GRACE_MS) : undefined)),
     info.prometheus ? stopPrometheus(info.prometheus.pid) : undefined,
   ]);
+  // After the pools: a pool stopping mid-poll must not see its vendor vanish and record a failure.
+  if (info.vendorTestServers) await stopVendorTestServers(info.vendorTestServers);
   await Promise.all(
     [info.emulators.pubsub, info.emulators.firestore]
       .filter((p): p is number => p !== null)
