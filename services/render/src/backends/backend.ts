@@ -1,4 +1,4 @@
-import type { BackendName, ErrorClass, ShotSpec, VendorRequestSummary } from '@aiprod/contracts';
+import type { BackendName, ErrorClass, ReferenceRole, ShotSpec, VendorRequestSummary } from '@aiprod/contracts';
 
 /** The fallback policy maps each class to retry / fall back / fail; the backend only names the class. */
 export type { ErrorClass };
@@ -86,10 +86,25 @@ export function sentRequest(
   return { references: [], ...(Object.fromEntries(present) as typeof values) } as SentRequest;
 }
 
+/**
+ * A reference image of the shot (spec.references, in the same order: product, brand, style), read
+ * from our storage and checked against its digest. An adapter sends as many as its model takes,
+ * in its own field, and says in `sent` which ones it sent.
+ */
+export interface LoadedReference {
+  id: string;
+  role: ReferenceRole;
+  contentType: string;
+  description?: string;
+  bytes: Buffer;
+}
+
 export interface SubmitContext {
   /** Stable per (job, shot, attempt): vendors without idempotency keys still get it in metadata/logs. */
   attemptKey: string;
   signal: AbortSignal;
+  /** The shot's reference images (absent or empty when it has none). */
+  references?: readonly LoadedReference[];
 }
 
 /**

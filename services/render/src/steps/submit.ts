@@ -16,6 +16,7 @@ import {
   settleSpend,
   tryEntry,
 } from './spend';
+import { loadReferences } from './references';
 import { submitTask } from './vendor-call';
 
 /** Waiting for other tasks to settle the budget: re-checked at least this often. */
@@ -47,6 +48,8 @@ export async function submitOnce(
   const settled = await settleCutOffCreate(deps, msg, ref, current, log);
   if (!settled) return { kind: 'end', end: 'lease_lost' };
   if (settled !== current) return { kind: 'again', attempt: settled };
+  // Before any money is reserved or a create marked: a reference that cannot be read ends here.
+  const references = await loadReferences(deps.storage, msg.spec);
   const reservation = reservationKey(msg, me, n);
   if (expected > 0) {
     const reserved = await reserveWithinBudget(deps, msg, job, reservation, expected, log);
@@ -66,7 +69,7 @@ export async function submitOnce(
   let taskId: string;
   let sent: SentRequest;
   try {
-    ({ taskId, sent } = await submitTask(deps, msg));
+    ({ taskId, sent } = await submitTask(deps, msg, references));
   } catch (error) {
     if (!(error instanceof BackendFailure)) throw error;
     const entry = tryEntry(deps, 'failed', billedCost(deps, msg, error.detail.charged, error.detail.usage), {

@@ -9,6 +9,7 @@ import {
   type BackendOutput,
   type BackendUsage,
   type ErrorClass,
+  type LoadedReference,
   type PollResult,
   type SentRequest,
 } from '../backends/backend';
@@ -45,7 +46,11 @@ export const GONE_CONFIRMATIONS = 3;
  * Creates the vendor task, through the backend's circuit breaker. Our own timeout on the call is
  * a timeout, never a cancellation (the policy treats those differently).
  */
-export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<{ taskId: string; sent: SentRequest }> {
+export async function submitTask(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  references: readonly LoadedReference[],
+): Promise<{ taskId: string; sent: SentRequest }> {
   // Not aborted by a shutdown: a create cut off mid-flight may still make a task whose id we
   // would never learn, and pay for it twice. It finishes (bounded), its id is stored, then handed back.
   const signal = AbortSignal.timeout(deps.timeouts.submitMs);
@@ -55,6 +60,7 @@ export async function submitTask(deps: RenderDeps, msg: RenderRequest): Promise<
         return await deps.backend.submit(msg.spec, {
           attemptKey: `${msg.jobId}/${msg.shotId}/a${msg.attempt}`,
           signal,
+          references,
         });
       } catch (error) {
         const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
