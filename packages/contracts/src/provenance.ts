@@ -28,6 +28,15 @@ export const VendorRequestSummarySchema = Strict({
       description: "Which vendor field carried which reference, e.g. { image: 'ref-0' }.",
     }),
   ),
+  dropped: Type.Optional(
+    Type.Array(
+      Strict({
+        part: Type.String({ maxLength: 64, description: 'What was asked for: a prompt part or a reference id.' }),
+        reason: Type.String({ maxLength: 300, description: 'Why the request does not carry it.' }),
+      }),
+      { maxItems: 32, description: 'What the shot asked for that this request does not carry, with the reason.' },
+    ),
+  ),
 });
 export type VendorRequestSummary = Static<typeof VendorRequestSummarySchema>;
 

@@ -199,3 +199,4 @@ function negativePrompt(
   dropped.push({ part: 'negativePrompt', reason: 'length', text: text.slice(cut.length).trim() });
   return { text: cut, shortened: true };
 }
+export { dialectOf, promptLimitsFor } from './catalogue';
