@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
-import { startRunwayServer, type RunwayServer } from '@aiprod/testing';
-import type { BackendError, VideoBackend } from './backend';
-import { nearestRatio, runwayBackend, runwayDuration, runwayPromptText, RUNWAY_TEXT_TO_VIDEO_MODELS } from './runway';
+import { aPng, startRunwayServer, type RunwayServer } from '@aiprod/testing';
+import { modelCapability } from '@aiprod/vendor-catalogue';
+import type { BackendError, LoadedReference, VideoBackend } from './backend';
+import { nearestRatio, runwayBackend, runwayDuration, RUNWAY_MODELS } from './runway';
 import { failureOf as failure, pollToEnd } from '../../test/backend-kit';
 
 const API_KEY = 'key_7f3c9a1e5b2d4f6a8c0e2b4d6f8a0c2e4b6d8f0a2c4e6b8d';
@@ -61,7 +63,9 @@ describe('runway backend against the Runway test server', () => {
     expect(req.headers.authorization).toBe(`Bearer ${API_KEY}`);
     expect(req.body).toEqual({
       model: 'gen4.5',
-      promptText: 'A runner in neon shoes sprints through a rainy city at dawn',
+      promptText:
+        'A runner in neon shoes sprints through a rainy city at dawn. The locked-off camera remains still. ' +
+        'Color palette: deep blue and bright yellow.',
       ratio: '1280:720',
       duration: 4,
       seed: 42,
@@ -88,21 +92,27 @@ describe('runway backend against the Runway test server', () => {
     expect(server.tasksCreated).toBe(before + 1);
   });
 
-  it('maps portrait shots to 720:1280 and folds the retake note and negative prompt into the text', async () => {
-    const { taskId } = await backend.submit(
+  it('maps portrait shots to 720:1280; the retake note and negative prompt stay out of the text and are recorded', async () => {
+    const { taskId, sent } = await backend.submit(
       spec({ width: 1080, height: 1920, negativePrompt: 'text, watermarks', retakeNote: 'the shoe was blurry' }),
       { attemptKey: 'k', signal: signal() },
     );
     const body = server.task(taskId)!.body;
     expect(body.ratio).toBe('720:1280');
+    // Runway's guide: naming what to avoid draws it in. gen4.5 has no field for it either.
     expect(body.promptText).toBe(
-      'A runner in neon shoes sprints through a rainy city at dawn Unlike the previous take, avoid this: the shoe was blurry. Avoid: text, watermarks.',
+      'A runner in neon shoes sprints through a rainy city at dawn. The locked-off camera remains still. ' +
+        'Color palette: deep blue and bright yellow.',
     );
     expect(body).not.toHaveProperty('negativePrompt');
+    expect(sent.dropped).toEqual([
+      { part: 'retakeNote', reason: "Runway's guide says naming what to avoid draws it in" },
+      { part: 'negativePrompt', reason: 'gen4.5 on Runway has no negative prompt field' },
+    ]);
     await backend.cancel(taskId, spec());
   });
 
-  it('reports as sent exactly what the create body carried (prompt as folded, seed, negative prompt field)', async () => {
+  it('reports as sent exactly what the create body carried (prompt as translated, seed, what was left out)', async () => {
     for (const model of ['gen4.5', 'veo3.1']) {
       const b = runwayBackend({ apiKey: API_KEY, baseUrl: server.url, pollIntervalMs: 0, model });
       const { taskId, sent } = await b.submit(
@@ -110,16 +120,19 @@ describe('runway backend against the Runway test server', () => {
         { attemptKey: 'k', signal: signal() },
       );
       const body = server.task(taskId)!.body as Record<string, unknown>;
-      expect(sent).toEqual({
-        model: body.model,
-        prompt: body.promptText,
-        ...(body.negativePrompt !== undefined ? { negativePrompt: body.negativePrompt } : {}),
-        seed: body.seed,
-        references: [],
+      expect(sent).toMatchObject({ model: body.model, prompt: body.promptText, seed: body.seed, references: [] });
+      // The catalogue gives neither model a negative prompt on Runway: it is recorded, never folded in.
+      expect(body).not.toHaveProperty('negativePrompt');
+      expect(sent).not.toHaveProperty('negativePrompt');
+      expect(body.promptText).not.toMatch(/logos|avoid/i);
+      expect(sent.dropped).toContainEqual({
+        part: 'negativePrompt',
+        reason: `${model} on Runway has no negative prompt field`,
       });
-      // gen4.5 has no negative prompt field: it is folded into the text, and reported as part of it.
-      if (model === 'gen4.5') expect(sent).not.toHaveProperty('negativePrompt');
-      else expect(sent.negativePrompt).toBe('logos');
+      // Veo's guide takes a correction said positively; Runway's does not.
+      if (model === 'veo3.1')
+        expect(body.promptText).toContain('Correct what was wrong in the previous take: too dark.');
+      else expect(body.promptText).not.toContain('too dark');
       await b.cancel(taskId, spec());
     }
   });
@@ -338,33 +351,169 @@ describe('runway backend against the Runway test server', () => {
 
 describe('runway request shaping', () => {
   it('picks the nearest allowed ratio', () => {
-    const gen = RUNWAY_TEXT_TO_VIDEO_MODELS['gen4.5']!.ratios;
+    const gen = RUNWAY_MODELS['gen4.5']!.textRatios!;
     expect(nearestRatio(1920, 1080, gen)).toBe('1280:720');
     expect(nearestRatio(1080, 1350, gen)).toBe('720:1280');
-    const veo = RUNWAY_TEXT_TO_VIDEO_MODELS['veo3.1']!.ratios;
+    expect(nearestRatio(1080, 1080, RUNWAY_MODELS['gen4.5']!.imageRatios)).toBe('960:960');
+    const veo = RUNWAY_MODELS['veo3.1']!.imageRatios;
     expect(nearestRatio(1080, 1920, veo)).toBe('720:1280');
   });
 
   it('asks for whole seconds within the model range, never shorter than the shot when possible', () => {
-    const gen = RUNWAY_TEXT_TO_VIDEO_MODELS['gen4.5']!.durations;
+    const gen = modelCapability('runway', 'gen4.5').durations;
     expect(runwayDuration(0.5, gen)).toBe(2);
     expect(runwayDuration(4, gen)).toBe(4);
     expect(runwayDuration(4.2, gen)).toBe(5);
     expect(runwayDuration(14, gen)).toBe(10);
-    const veo = RUNWAY_TEXT_TO_VIDEO_MODELS['veo3.1']!.durations;
+    const veo = modelCapability('runway', 'veo3.1').durations;
     expect(runwayDuration(5, veo)).toBe(6);
     expect(runwayDuration(9, veo)).toBe(8);
   });
 
-  it('keeps promptText within 1000 UTF-16 units, the prompt whole, without splitting a surrogate pair', () => {
-    const prompt = `${'a'.repeat(985)} 🏃`;
-    const text = runwayPromptText(spec({ prompt, negativePrompt: 'blur '.repeat(90), retakeNote: 'x'.repeat(300) }));
-    expect(text.length).toBeLessThanOrEqual(1000);
-    expect(text.startsWith(prompt)).toBe(true);
-    expect(/[\ud800-\udbff]$/.test(text)).toBe(false);
+  it('refuses a model the catalogue or this adapter does not know, at construction', () => {
+    expect(() => runwayBackend({ apiKey: API_KEY, model: 'gen4_aleph' })).toThrow(/no runway model "gen4_aleph"/);
+    // Every catalogued Runway model has a request shape here.
+    for (const model of ['gen4.5', 'gen4_turbo', 'veo3.1', 'veo3.1_fast'])
+      expect(runwayBackend({ apiKey: API_KEY, model }).model).toBe(model);
+    expect(runwayBackend({ apiKey: API_KEY }).model).toBe(modelCapability('runway').model);
+  });
+});
+
+describe('runway references and prompt dialect against the Runway test server', () => {
+  let server: RunwayServer;
+  beforeAll(async () => {
+    server = await startRunwayServer({ apiKey: API_KEY, fps: 12 });
+  });
+  afterAll(() => server.close());
+
+  const png = aPng(64, 48, 200);
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  const product: LoadedReference = {
+    id: 'ref-1',
+    role: 'product',
+    contentType: 'image/png',
+    description: 'aurora bottle',
+    bytes: png,
+  };
+  const brand: LoadedReference = { id: 'ref-2', role: 'brand', contentType: 'image/png', bytes: aPng(32, 32, 20) };
+  const withProduct = spec({
+    camera: 'zoom_in',
+    seed: 11,
+    negativePrompt: 'blurry, extra fingers',
+    continuity: [{ id: 'style', kind: 'style', description: 'Clean commercial look' }],
   });
 
-  it('refuses an unknown model at construction', () => {
-    expect(() => runwayBackend({ apiKey: API_KEY, model: 'gen4_turbo' })).toThrow(/not supported for text_to_video/);
+  /** The create the server recorded for `taskId`, images summarised. */
+  const receivedFor = (taskId: string) => {
+    const entry = server.received().find((r) => r.taskId === taskId);
+    if (!entry) throw new Error(`no create recorded for ${taskId}`);
+    return { path: entry.path, body: entry.body as Record<string, unknown> };
+  };
+  const submit = (model: string, s: ShotSpec, references?: LoadedReference[]) =>
+    runwayBackend({ apiKey: API_KEY, baseUrl: server.url, pollIntervalMs: 0, model }).submit(s, {
+      attemptKey: 'k',
+      signal: signal(),
+      ...(references ? { references } : {}),
+    });
+
+  it.each([
+    ['gen4.5', 'The camera slowly dollies in toward the subject.'],
+    ['gen4_turbo', 'The camera slowly dollies in toward the subject.'],
+  ])(
+    '%s: the product image is the first frame in promptImage, in Runway words, other images recorded as not sent',
+    async (model, cameraWords) => {
+      const { taskId, sent } = await submit(model, withProduct, [product, brand]);
+      const { path, body } = receivedFor(taskId);
+      expect(path).toBe('/v1/image_to_video');
+      expect(body.promptImage).toEqual({ bytes: png.length, sha256: sha256(png), mimeType: 'image/png' });
+      expect(body.model).toBe(model);
+      const prompt = body.promptText as string;
+      expect(prompt.length).toBeLessThanOrEqual(modelCapability('runway', model).maxPromptChars);
+      expect(prompt).toContain(cameraWords);
+      expect(prompt).toContain(
+        'The product shown in the first frame keeps its exact shape, colors and label throughout.',
+      );
+      expect(prompt).not.toMatch(/blurry|extra fingers|avoid/i);
+      expect(body).not.toHaveProperty('negativePrompt');
+      expect(sent).toEqual({
+        model,
+        prompt,
+        seed: body.seed,
+        references: ['ref-1'],
+        firstFrame: 'ref-1',
+        fields: { promptImage: 'ref-1' },
+        dropped: [
+          { part: 'negativePrompt', reason: `${model} on Runway has no negative prompt field` },
+          { part: 'ref-2', reason: `${model} takes one image (its first frame)` },
+        ],
+      });
+    },
+  );
+
+  it.each(['veo3.1', 'veo3.1_fast'])(
+    '%s: the product image goes as the positioned first frame, and the prompt speaks Veo',
+    async (model) => {
+      const { taskId, sent } = await submit(model, spec({ ...withProduct, width: 1080, height: 1920 }), [product]);
+      const { path, body } = receivedFor(taskId);
+      expect(path).toBe('/v1/image_to_video');
+      expect(body.promptImage).toEqual([
+        { uri: { bytes: png.length, sha256: sha256(png), mimeType: 'image/png' }, position: 'first' },
+      ]);
+      expect(body.ratio).toBe('720:1280');
+      expect(body.duration).toBe(4);
+      const prompt = body.promptText as string;
+      expect(prompt.length).toBeLessThanOrEqual(1000);
+      expect(prompt).toContain('Slow dolly-in shot toward the subject.');
+      expect(prompt).not.toContain('dollies in');
+      expect(prompt).toContain('The product shown in the first frame');
+      expect(body).not.toHaveProperty('negativePrompt');
+      expect(sent).toEqual({
+        model,
+        prompt,
+        seed: 11,
+        references: ['ref-1'],
+        firstFrame: 'ref-1',
+        fields: { promptImage: 'ref-1' },
+        dropped: [{ part: 'negativePrompt', reason: `${model} on Runway has no negative prompt field` }],
+      });
+    },
+  );
+
+  it('gen4_turbo without an image is refused before any request: `invalid`, uncharged, so the policy moves on', async () => {
+    const creates = server.createRequests;
+    const error = await failure(submit('gen4_turbo', withProduct), API_KEY);
+    expect(error).toMatchObject({ class: 'invalid', code: 'runway.image_required', charged: false });
+    expect(error.message).toMatch(/gen4_turbo needs an image/);
+    expect(server.createRequests).toBe(creates);
+    // An image too large to send inline is no image either.
+    const huge: LoadedReference = { ...product, bytes: Buffer.alloc(4 * 1024 * 1024, 1) };
+    expect(await failure(submit('gen4_turbo', withProduct, [huge]))).toMatchObject({ class: 'invalid' });
+    expect(server.createRequests).toBe(creates);
+  });
+
+  it('gen4.5 without an image renders from text, and an image too large to inline is recorded, not sent', async () => {
+    const huge: LoadedReference = { ...product, bytes: Buffer.alloc(4 * 1024 * 1024, 1) };
+    const { taskId, sent } = await submit('gen4.5', withProduct, [huge]);
+    const { path, body } = receivedFor(taskId);
+    expect(path).toBe('/v1/text_to_video');
+    expect(body).not.toHaveProperty('promptImage');
+    expect(body.promptText).not.toContain('first frame');
+    expect(body.promptText).toContain('The camera slowly dollies in toward the subject.');
+    expect(sent.references).toEqual([]);
+    expect(sent).not.toHaveProperty('fields');
+    expect(sent.dropped).toContainEqual({ part: 'ref-1', reason: 'larger than the 5 MB image Runway takes inline' });
+  });
+
+  it('a prompt the planner filled to the limit still fits, keeping the product and camera sentences', async () => {
+    const long = spec({ ...withProduct, prompt: 'Sunlit bottle on a marble plinth. '.repeat(30).trim() });
+    const { taskId, sent } = await submit('gen4.5', long, [product]);
+    const prompt = receivedFor(taskId).body.promptText as string;
+    expect(prompt.length).toBeLessThanOrEqual(1000);
+    expect(prompt).toContain('The product shown in the first frame');
+    expect(prompt).toContain('The camera slowly dollies in toward the subject.');
+    expect(sent.dropped).toContainEqual({
+      part: 'subject',
+      reason: "its end was cut to fit gen4.5's 1000-character prompt",
+    });
   });
 });

@@ -1,6 +1,16 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@runwayml/sdk';
-import type { ShotSpec } from '@aiprod/contracts';
-import { BackendFailure, type BackendError, type PollResult, sentRequest, type VideoBackend } from './backend';
+import { modelCapability, type DurationRule } from '@aiprod/vendor-catalogue';
+import { dataUri } from '../steps/references';
+import {
+  BackendFailure,
+  type BackendError,
+  type LoadedReference,
+  type PollResult,
+  type SentRequest,
+  sentRequest,
+  type VideoBackend,
+} from './backend';
+import { promptLimitsFor, translatePrompt, type DroppedPart } from './dialect';
 import {
   callWithTimeout,
   statusRecordingFetch,
@@ -21,8 +31,11 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const SDK_BACKSTOP_SLACK_MS = 5_000;
 
 /**
- * Runway through `@runwayml/sdk`: text_to_video, then GET /v1/tasks/{id} until it ends, then the
- * first output URL is streamed to disk at once (Runway's URLs expire in 24–48 h).
+ * Runway through `@runwayml/sdk`: image_to_video with the shot's first reference image as
+ * `promptImage` (text_to_video when the shot has none and the model allows it), then
+ * GET /v1/tasks/{id} until it ends, then the first output URL is streamed to disk at once
+ * (Runway's URLs expire in 24–48 h). The prompt is the visual translator's, in Runway's dialect
+ * (Veo's for Veo 3.1) and within the catalogue's limit for the model.
  *
  * The SDK's own retries are off (`maxRetries: 0`): the render pool's fallback policy owns
  * retries, backoff and circuit breaking, and a hidden retry of a create could pay twice.
@@ -32,7 +45,7 @@ export interface RunwayBackendOptions {
   apiKey: string;
   /** The SDK's `baseURL` (a test server); default Runway's production API. */
   baseUrl?: string;
-  /** A text-to-video model: `gen4.5` (default), `veo3.1` or `veo3.1_fast`. */
+  /** `gen4.5` (the catalogue's default), `gen4_turbo` (needs an image), `veo3.1` or `veo3.1_fast`. */
   model?: string;
   /** Runway asks for no faster than every 5 s. */
   pollIntervalMs?: number;
@@ -42,28 +55,36 @@ export interface RunwayBackendOptions {
   requestTimeoutMs?: number;
 }
 
-interface RunwayModel {
-  ratios: readonly string[];
-  durations: { min: number; max: number } | { oneOf: readonly number[] };
-  /** Veo via Runway takes a negative prompt; gen4.5 has none, so it is folded into the text. */
-  negativePrompt: boolean;
+/**
+ * What the catalogue does not say about a Runway model: its ratios per endpoint and how it takes
+ * its first frame (from the SDK 4.20 request types). Durations, prompt limit, negative prompt and
+ * whether an image is required come from the vendor catalogue.
+ */
+export interface RunwayModel {
+  /** Ratios on text_to_video; absent when the model needs an image (image_to_video only). */
+  textRatios?: readonly string[];
+  /** Ratios on image_to_video: gen4 models frame an image in more shapes than they make from text. */
+  imageRatios: readonly string[];
+  /**
+   * `uri`: `promptImage` is the image itself (gen4 models take a first frame only); `positioned`:
+   * `{ uri, position }` items (Veo 3.1, which can also take a last frame).
+   */
+  promptImage: 'uri' | 'positioned';
 }
 
-const VEO: RunwayModel = {
-  ratios: ['1280:720', '720:1280', '1080:1920', '1920:1080'],
-  durations: { oneOf: [4, 6, 8] },
-  negativePrompt: true,
-};
+const GEN4_IMAGE_RATIOS = ['1280:720', '720:1280', '1104:832', '832:1104', '960:960', '1584:672'];
+const VEO_RATIOS = ['1280:720', '720:1280', '1080:1920', '1920:1080'];
+const VEO: RunwayModel = { textRatios: VEO_RATIOS, imageRatios: VEO_RATIOS, promptImage: 'positioned' };
 
-/** Text-to-video models and what they accept (from the SDK 4.20 request types). */
-export const RUNWAY_TEXT_TO_VIDEO_MODELS: Record<string, RunwayModel> = {
-  'gen4.5': { ratios: ['1280:720', '720:1280'], durations: { min: 2, max: 10 }, negativePrompt: false },
+export const RUNWAY_MODELS: Record<string, RunwayModel> = {
+  'gen4.5': { textRatios: ['1280:720', '720:1280'], imageRatios: GEN4_IMAGE_RATIOS, promptImage: 'uri' },
+  gen4_turbo: { imageRatios: GEN4_IMAGE_RATIOS, promptImage: 'uri' },
   'veo3.1': VEO,
   'veo3.1_fast': VEO,
 };
 
-/** Runway's limit on `promptText`, in UTF-16 code units (JavaScript string length). */
-export const RUNWAY_PROMPT_LIMIT = 1000;
+/** Runway takes an inline image as a data URI of at most 5 MB (larger ones must be uploaded first). */
+export const RUNWAY_MAX_DATA_URI_CHARS = 5 * 1024 * 1024;
 
 /** The allowed ratio whose shape is closest to width:height (compared on a log scale, so
  *  2:1 and 1:2 are equally far from 1:1). */
@@ -84,37 +105,24 @@ export function nearestRatio(width: number, height: number, ratios: readonly str
 
 /** Whole seconds the model accepts, never shorter than the shot when the model allows it
  *  (a longer clip is trimmed later; a shorter one leaves a hole in the cut). */
-export function runwayDuration(seconds: number, durations: RunwayModel['durations']): number {
+export function runwayDuration(seconds: number, rule: DurationRule): number {
   const wanted = Math.ceil(seconds - 1e-6);
-  if ('oneOf' in durations) {
-    const sorted = [...durations.oneOf].sort((a, b) => a - b);
+  if (rule.kind === 'set') {
+    const sorted = [...rule.values].sort((a, b) => a - b);
     return sorted.find((d) => d >= wanted) ?? sorted[sorted.length - 1]!;
   }
-  return Math.min(durations.max, Math.max(durations.min, wanted));
+  return Math.min(Math.floor(rule.maxSeconds), Math.max(Math.ceil(rule.minSeconds), wanted));
 }
 
-/** Cuts `text` to `limit` UTF-16 units without leaving half of a surrogate pair. */
-function cut(text: string, limit: number): string {
-  if (text.length <= limit) return text;
-  let out = text.slice(0, Math.max(0, limit));
-  const last = out.charCodeAt(out.length - 1);
-  if (last >= 0xd800 && last <= 0xdbff) out = out.slice(0, -1);
-  return out;
-}
-
-/**
- * The prompt text: the shot's prompt, then what to fix from a rejected take, then (for models
- * without a negative prompt) what to avoid. The shot's prompt is kept whole; the additions are
- * cut to fit Runway's 1000-unit limit.
- */
-export function runwayPromptText(spec: ShotSpec, foldNegative = true): string {
-  const prompt = cut(spec.prompt.trim(), RUNWAY_PROMPT_LIMIT);
-  const extras: string[] = [];
-  if (spec.retakeNote?.trim()) extras.push(`Unlike the previous take, avoid this: ${spec.retakeNote.trim()}.`);
-  if (foldNegative && spec.negativePrompt?.trim()) extras.push(`Avoid: ${spec.negativePrompt.trim()}.`);
-  if (!extras.length) return prompt;
-  const room = RUNWAY_PROMPT_LIMIT - prompt.length - 1;
-  return room > 0 ? `${prompt} ${cut(extras.join(' '), room)}`.trim() : prompt;
+/** Why the request does not carry a part the translator left out, in words for the provenance record. */
+function droppedReason(part: DroppedPart, model: string, maxPromptChars: number): string {
+  if (part.reason === 'length') {
+    return part.part === 'subject'
+      ? `its end was cut to fit ${model}'s ${maxPromptChars}-character prompt`
+      : `no room within ${model}'s ${maxPromptChars}-character prompt`;
+  }
+  if (part.reason === 'negative-phrasing') return "Runway's guide says naming what to avoid draws it in";
+  return part.part === 'negativePrompt' ? `${model} on Runway has no negative prompt field` : `${model} cannot take it`;
 }
 
 /** Why a task failed, from Runway's failure code (docs: errors/task-failures). */
@@ -142,13 +150,17 @@ function classifyStatus(status: number): BackendError['class'] {
 }
 
 export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
-  const modelName = options.model ?? 'gen4.5';
-  const model = RUNWAY_TEXT_TO_VIDEO_MODELS[modelName];
+  // The catalogue refuses a model it does not list, so configuration never guesses its limits.
+  const capability = modelCapability('runway', options.model);
+  const modelName = capability.model;
+  const model = RUNWAY_MODELS[modelName];
   if (!model) {
     throw new Error(
-      `runway model ${modelName} is not supported for text_to_video; use one of ${Object.keys(RUNWAY_TEXT_TO_VIDEO_MODELS).join(', ')}`,
+      `runway model ${modelName} is not supported by this adapter; use one of ${Object.keys(RUNWAY_MODELS).join(', ')}`,
     );
   }
+  const limits = promptLimitsFor('runway', modelName);
+  const imageField = capability.inputs.firstFrame ?? 'promptImage';
   const secrets = [options.apiKey];
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = new RunwayML({
@@ -237,37 +249,93 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
     throw err instanceof BackendFailure ? err : new BackendFailure(classify(err));
   };
 
+  /**
+   * The image sent as the first frame: the most important reference (product, then brand, then
+   * style) that Runway takes inline. Every other reference is recorded as not sent, with why.
+   */
+  const chooseFirstFrame = (refs: readonly LoadedReference[]) => {
+    const dropped: NonNullable<SentRequest['dropped']> = [];
+    let first: { ref: LoadedReference; uri: string } | undefined;
+    for (const ref of refs) {
+      if (capability.firstFrame === 'none') {
+        dropped.push({ part: ref.id, reason: `${modelName} takes no image` });
+      } else if (first) {
+        dropped.push({ part: ref.id, reason: `${modelName} takes one image (its first frame)` });
+      } else {
+        const uri = dataUri(ref);
+        // Runway would refuse the whole request. Uploading it first (a runway:// URI) is another
+        // call with failures of its own, for an image this large, which is rare: it is left out
+        // and the record says so.
+        if (uri.length > RUNWAY_MAX_DATA_URI_CHARS)
+          dropped.push({ part: ref.id, reason: 'larger than the 5 MB image Runway takes inline' });
+        else first = { ref, uri };
+      }
+    }
+    return { first, dropped };
+  };
+
   return {
     name: 'runway',
     model: modelName,
     pollIntervalMs: options.pollIntervalMs ?? 5000,
 
     async submit(spec, ctx) {
-      const duration = runwayDuration(spec.durationSeconds, model.durations);
+      const { first, dropped } = chooseFirstFrame(ctx.references ?? []);
+      if (!first && (capability.firstFrame === 'required' || !model.textRatios)) {
+        // Refused before any request: Runway would answer 400, and the fallback policy should move
+        // on to a model that can render from text.
+        throw new BackendFailure(
+          error({
+            class: 'invalid',
+            code: 'runway.image_required',
+            message: `runway: ${modelName} needs an image as its first frame, and the shot has no reference image it can send`,
+            charged: false,
+          }),
+        );
+      }
+      const vendorPrompt = translatePrompt(spec, limits, first ? [{ id: first.ref.id, role: first.ref.role }] : []);
+      const promptImage =
+        first && (model.promptImage === 'positioned' ? [{ uri: first.uri, position: 'first' }] : first.uri);
+      const duration = runwayDuration(spec.durationSeconds, capability.durations);
       const fields = {
         model: modelName,
-        promptText: runwayPromptText(spec, !model.negativePrompt),
-        ratio: nearestRatio(spec.width, spec.height, model.ratios),
+        promptText: vendorPrompt.prompt,
+        ratio: nearestRatio(spec.width, spec.height, first ? model.imageRatios : (model.textRatios ?? [])),
         duration,
         ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-        ...(model.negativePrompt && spec.negativePrompt?.trim() ? { negativePrompt: spec.negativePrompt.trim() } : {}),
+        // Only where the catalogue gives the model the field; otherwise the translator dropped it.
+        ...(vendorPrompt.negativePrompt ? { negativePrompt: vendorPrompt.negativePrompt } : {}),
+        ...(promptImage ? { promptImage } : {}),
       };
-      const body = fields as unknown as Parameters<RunwayML['textToVideo']['create']>[0];
-      // Read back from the body itself; text_to_video carries no image yet, so no references.
+      const promptDrops = vendorPrompt.dropped.map((d) => ({
+        part: d.part,
+        reason: droppedReason(d, modelName, limits.maxPromptChars),
+      }));
+      // Read back from the body itself, so the record cannot claim more than the request carried.
       const sent = sentRequest({
         model: fields.model,
         prompt: fields.promptText,
         negativePrompt: 'negativePrompt' in fields ? fields.negativePrompt : undefined,
         seed: fields.seed,
+        references: first ? [first.ref.id] : undefined,
+        firstFrame: first?.ref.id,
+        fields: first ? { [imageField]: first.ref.id } : undefined,
+        dropped: promptDrops.length + dropped.length ? [...promptDrops, ...dropped] : undefined,
       });
+      const create = (s: AbortSignal) =>
+        first
+          ? client.imageToVideo.create(fields as unknown as Parameters<RunwayML['imageToVideo']['create']>[0], {
+              signal: s,
+            })
+          : client.textToVideo.create(fields as unknown as Parameters<RunwayML['textToVideo']['create']>[0], {
+              signal: s,
+            });
       let created: unknown;
       try {
-        created = await callWithTimeout(
-          ctx.signal,
-          requestTimeoutMs,
-          (s) => client.textToVideo.create(body, { signal: s }),
-          { backend: 'runway', operation: 'create' },
-        );
+        created = await callWithTimeout(ctx.signal, requestTimeoutMs, create, {
+          backend: 'runway',
+          operation: 'create',
+        });
       } catch (err) {
         return fail(err);
       }
