@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { DEFAULT_FALLBACK_POLICY, PermanentError, type FallbackPolicy } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
-import { requireEmulators, startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
+import { aPng, requireEmulators, startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { runwayBackend } from '../src/backends/runway';
 import { renderHarness } from './harness';
 
@@ -18,7 +19,8 @@ afterAll(async () => {
   await h.tearDown();
 });
 
-const backend = () => runwayBackend({ apiKey: API_KEY, baseUrl: runway.url, pollIntervalMs: 20 });
+const backend = (model?: string) =>
+  runwayBackend({ apiKey: API_KEY, baseUrl: runway.url, pollIntervalMs: 20, ...(model ? { model } : {}) });
 /** The default policy with test-sized backoffs. */
 function policy(change: (p: FallbackPolicy) => void = () => undefined): FallbackPolicy {
   const p = structuredClone(DEFAULT_FALLBACK_POLICY);
@@ -184,6 +186,55 @@ describe('a vendor render pool (Runway against its protocol test server)', () =>
     const clipUri = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!.clipUri!;
     const media = await h.storage.withLocalFile(h.storage.keyFromUri(clipUri), (p) => probe(p));
     expect(media.video).toMatchObject({ width: 1280, height: 720, fps: 30, frames: 135 });
+  });
+
+  it('sends the stored product reference as promptImage and records it with the try', async () => {
+    const png = aPng(48, 48, 90);
+    const sha256 = createHash('sha256').update(png).digest('hex');
+    const jobKey = `refs/${sha256.slice(0, 12)}/ref-1.png`;
+    await h.storage.putBytes(jobKey, png, { contentType: 'image/png' });
+    const { jobId, msg } = await h.plannedJob('runway', {
+      prompt: 'The bottle on a wet rock',
+      references: [{ id: 'ref-1', role: 'product', path: jobKey, contentType: 'image/png', sha256 }],
+    });
+    await h.handle(h.deps(backend(), { policy: policy() }), msg);
+
+    const attempt = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!;
+    expect(attempt.status).toBe('RENDERED');
+    const received = runway.received().find((r) => r.taskId === attempt.vendorTaskId)!;
+    expect(received.path).toBe('/v1/image_to_video');
+    const body = received.body as Record<string, unknown>;
+    expect(body.promptImage).toEqual({ bytes: png.length, sha256, mimeType: 'image/png' });
+    expect(body.promptText).toContain('The camera slowly dollies in toward the subject.');
+    expect(attempt.tries![0]!.sent).toMatchObject({
+      prompt: body.promptText,
+      references: ['ref-1'],
+      firstFrame: 'ref-1',
+      fields: { promptImage: 'ref-1' },
+    });
+  });
+
+  it('gen4_turbo refuses a shot without an image before any create, and the policy moves on at no cost', async () => {
+    const creates = runway.createRequests;
+    const { jobId, msg } = await h.plannedJob('runway', { prompt: 'No image for turbo', durationSeconds: 5 });
+    await h.handle(h.deps(backend('gen4_turbo'), { policy: policy() }), msg);
+
+    expect(runway.createRequests).toBe(creates);
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.backend).toBe('replicate');
+    expect(shot.attempts['1']!.tries).toEqual([
+      expect.objectContaining({
+        backend: 'runway',
+        model: 'gen4_turbo',
+        outcome: 'failed',
+        errorClass: 'invalid',
+        costUsd: 0,
+      }),
+    ]);
+    expect((await h.jobs.listEvents(jobId)).find((e) => e.type === 'render.decision')?.data).toMatchObject({
+      action: 'fallback',
+      to: 'replicate',
+    });
   });
 
   it('fails the shot with a precise reason when the policy says fail', async () => {
