@@ -17,9 +17,9 @@ import { DEFAULT_MODELS, modelCapability } from '@aiprod/vendor-catalogue';
 import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
 import { promptLimitsFor } from './dialect';
 import { veoRequest, type VeoPersonGeneration } from './veo-request';
+import { recordHttpStatus, vendorSpan } from './vendor-http';
 
 export type { VeoPersonGeneration };
-import { recordHttpStatus, vendorSpan } from './vendor-http';
 
 /** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
 const REQUEST_TIMEOUT_MS = 60_000;
