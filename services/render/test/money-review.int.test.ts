@@ -71,7 +71,8 @@ describe('a crash between the job’s ledger line and the tenant’s month', () 
     await h.handle(restarted, msg, 'm-1');
 
     expect((await h.jobs.getShot(jobId, 's01'))!.status).toBe('RENDERED');
-    const ours = new Set(veo.operations.filter((o) => o.prompt === prompt).map((o) => o.name));
+    // The shot's prompt opens the prompt as sent (the adapter adds the camera move and palette).
+    const ours = new Set(veo.operations.filter((o) => o.prompt.startsWith(prompt)).map((o) => o.name));
     const billed = veo.billedTasks.filter((t) => ours.has(t.taskId));
     expect(billed).toHaveLength(2);
     const billedUsd = Math.round(billed.reduce((s, t) => s + t.usd, 0) * 1e6) / 1e6;

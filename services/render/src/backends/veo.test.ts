@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { copyFile, mkdir } from 'node:fs/promises';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -6,9 +7,12 @@ import { dirname, join } from 'node:path';
 import { OAuth2Client } from 'google-auth-library';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
-import { startVeoServer, type VeoServer } from '@aiprod/testing';
-import { BackendFailure, type BackendError, type PollResult, type VideoBackend } from './backend';
+import { aPng, startVeoServer, type VeoServer } from '@aiprod/testing';
+import { modelCapability } from '@aiprod/vendor-catalogue';
+import { BackendFailure, type BackendError, type LoadedReference, type PollResult, type VideoBackend } from './backend';
+import { CAMERA_WORDS, promptLimitsFor } from './dialect';
 import { classifyVeoOperationError, veoBackend, type VeoBackendOptions } from './veo';
+import { veoRequest } from './veo-request';
 import { failureOf } from '../../test/backend-kit';
 
 const PROJECT = 'aiprod-test';
@@ -106,8 +110,9 @@ describe('veo backend against the Veo test server', () => {
     expect(sent.body).toEqual({
       instances: [
         {
+          // Veo's dialect: the camera as a shot name, the retake note said positively, the palette as words.
           prompt:
-            'A runner in Aurora shoes crosses a coastal road at dawn\n\nA previous take was rejected for this reason; avoid it: the shoes were not visible',
+            'A runner in Aurora shoes crosses a coastal road at dawn. Slow pan shot to the left. Correct what was wrong in the previous take: the shoes were not visible. Color palette: dark blue and bright orange.',
         },
       ],
       parameters: {
@@ -384,5 +389,204 @@ describe('veo backend against the Veo test server', () => {
     const detail: BackendError = { class: 'safety', code: 'X', message: 'm', charged: false };
     expect(backend.classify(new BackendFailure(detail))).toBe(detail);
     expect(classifyVeoOperationError({ code: 1, message: 'cancelled' })).toMatchObject({ class: 'canceled' });
+  });
+});
+
+/** A reference image as the pool hands it over: read from storage, checked against its digest. */
+function reference(id: string, role: LoadedReference['role'], grey: number): LoadedReference & { sha256: string } {
+  const bytes = aPng(64, 48, grey);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { id, role, contentType: 'image/png', bytes, sha256 };
+}
+
+/** The image summary the test server records for an image it received inline. */
+const summary = (ref: ReturnType<typeof reference>) => ({
+  bytes: ref.bytes.length,
+  sha256: ref.sha256,
+  mimeType: 'image/png',
+});
+
+interface VeoBody {
+  instances: { prompt: string; image?: unknown; referenceImages?: unknown[] }[];
+  parameters: { negativePrompt?: string; seed?: number; durationSeconds?: number };
+}
+
+describe('veo backend sends the shot as Veo reads it: references, camera words, negative prompt', () => {
+  let server: VeoServer;
+  const product = reference('ref-1', 'product', 40);
+  const brand = reference('ref-2', 'brand', 120);
+  const style = reference('ref-3', 'style', 200);
+  const PRODUCT_SHOT: ShotSpec = { ...SPEC, durationSeconds: 8, camera: 'zoom_in', retakeNote: undefined };
+  const make = (model?: string) =>
+    veoBackend({
+      project: PROJECT,
+      location: LOCATION,
+      baseUrl: server.url,
+      authClient: fixedTokenClient(),
+      pollIntervalMs: 0,
+      ...(model ? { model } : {}),
+    });
+  /** The last create the server received, as it recorded it (images by digest). */
+  const lastReceived = () => {
+    const entry = server.received().at(-1)!;
+    return { ...entry, body: entry.body as VeoBody };
+  };
+
+  beforeAll(async () => {
+    server = await startVeoServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it.each(['veo-3.1-fast-generate-001', 'veo-3.1-generate-001'])(
+    '%s: an 8 s product shot carries the product as an asset reference, the camera as a Veo shot name',
+    async (model) => {
+      const backend = make(model === MODEL ? undefined : model);
+      expect(backend.model).toBe(model);
+      const { taskId, sent } = await backend.submit(PRODUCT_SHOT, { ...ctx(), references: [product] });
+
+      const received = lastReceived();
+      expect(received.status).toBe(200);
+      expect(received.path).toContain(`/models/${model}:predictLongRunning`);
+      const instance = received.body.instances[0]!;
+      expect(instance.referenceImages).toEqual([{ image: summary(product), referenceType: 'asset' }]);
+      expect(instance.image).toBeUndefined();
+      expect(instance.prompt.length).toBeLessThanOrEqual(promptLimitsFor('veo', model).maxPromptChars);
+      expect(instance.prompt).toContain('Slow dolly-in shot toward the subject.');
+      expect(instance.prompt).toContain('The product from the reference image appears exactly as it looks there.');
+      expect(received.body.parameters).toMatchObject({ negativePrompt: 'text, watermark', durationSeconds: 8 });
+      expect(sent).toEqual({
+        model,
+        prompt: instance.prompt,
+        negativePrompt: received.body.parameters.negativePrompt,
+        seed: received.body.parameters.seed,
+        references: ['ref-1'],
+        fields: { 'referenceImages[0]': 'ref-1' },
+      });
+      // Vertex (its stand-in) made the clip: the request was one it accepts.
+      const done = await pollUntilDone(backend, taskId);
+      expect(done).toMatchObject({ state: 'succeeded', usage: { outputSeconds: 8 } });
+    },
+  );
+
+  it('sends product then brand, leaves the style image out with its reason, and keeps a long prompt within the limit', async () => {
+    const limit = promptLimitsFor('veo', MODEL).maxPromptChars;
+    const longShot: ShotSpec = {
+      ...PRODUCT_SHOT,
+      prompt: `${'A runner in Aurora shoes crosses a coastal road at dawn, waves breaking below. '.repeat(12)}`.slice(
+        0,
+        1000,
+      ),
+      onScreenText: 'Run further',
+    };
+    const { sent } = await make().submit(longShot, { ...ctx(), references: [product, brand, style] });
+
+    const { body, status } = lastReceived();
+    expect(status).toBe(200);
+    const instance = body.instances[0]!;
+    expect(instance.referenceImages).toEqual([
+      { image: summary(product), referenceType: 'asset' },
+      { image: summary(brand), referenceType: 'asset' },
+    ]);
+    expect(instance.prompt.length).toBeLessThanOrEqual(limit);
+    // The camera move and the reference sentence survive the cut; the subject is what gives way.
+    expect(instance.prompt).toContain(CAMERA_WORDS.veo.zoom_in);
+    expect(instance.prompt).toContain('The brand colors and logo follow the brand reference image.');
+    expect(sent).toMatchObject({
+      prompt: instance.prompt,
+      references: ['ref-1', 'ref-2'],
+      fields: { 'referenceImages[0]': 'ref-1', 'referenceImages[1]': 'ref-2' },
+    });
+    expect(sent.dropped).toEqual(
+      expect.arrayContaining([
+        { part: 'ref-3', reason: 'Veo 3.1 takes asset reference images only, not style images' },
+        { part: 'subject', reason: `cut to fit the ${limit}-character prompt limit` },
+      ]),
+    );
+  });
+
+  it('a 6 s product shot starts from the product as its first frame (references need 8 s), and says so', async () => {
+    const shot: ShotSpec = { ...PRODUCT_SHOT, durationSeconds: 6 };
+    const { taskId, sent } = await make().submit(shot, { ...ctx(), references: [product, brand] });
+
+    const { body, status } = lastReceived();
+    expect(status).toBe(200);
+    const instance = body.instances[0]!;
+    expect(instance.image).toEqual(summary(product));
+    expect(instance.referenceImages).toBeUndefined();
+    expect(body.parameters.durationSeconds).toBe(6);
+    expect(instance.prompt).toContain(
+      'The product shown in the first frame keeps its exact shape, colors and label throughout.',
+    );
+    expect(instance.prompt).toContain(CAMERA_WORDS.veo.zoom_in);
+    expect(sent).toEqual({
+      model: MODEL,
+      prompt: instance.prompt,
+      negativePrompt: 'text, watermark',
+      seed: SPEC.seed,
+      references: ['ref-1'],
+      firstFrame: 'ref-1',
+      fields: { image: 'ref-1' },
+      dropped: [
+        {
+          part: 'referenceImages',
+          reason: 'Veo takes reference images only in 8 s clips, not 6 s: ref-1 is sent as the first frame instead',
+        },
+        { part: 'ref-2', reason: 'Veo takes reference images only in 8 s clips, not 6 s (ref-1)' },
+      ],
+    });
+    expect(await pollUntilDone(make(), taskId)).toMatchObject({ state: 'succeeded', usage: { outputSeconds: 6 } });
+  });
+
+  it('a shot without references is a text-to-video request with nothing dropped', async () => {
+    const { sent } = await make().submit(PRODUCT_SHOT, ctx());
+    const { body } = lastReceived();
+    expect(body.instances[0]).toEqual({
+      prompt:
+        'A runner in Aurora shoes crosses a coastal road at dawn. Slow dolly-in shot toward the subject. Color palette: dark blue and bright orange.',
+    });
+    expect(sent).toEqual({
+      model: MODEL,
+      prompt: body.instances[0]!.prompt,
+      negativePrompt: 'text, watermark',
+      seed: SPEC.seed,
+      references: [],
+    });
+  });
+
+  it('a model that needs a first frame is refused (invalid, not charged) for a shot with no image it can use', () => {
+    const capability = { ...modelCapability('veo', MODEL), firstFrame: 'required' as const };
+    const options = {
+      model: MODEL,
+      capability,
+      limits: promptLimitsFor('veo', MODEL),
+      generateAudio: false,
+      personGeneration: 'allow_adult' as const,
+    };
+    for (const refs of [[], [style]]) {
+      let thrown: unknown;
+      try {
+        veoRequest(PRODUCT_SHOT, refs, options);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(BackendFailure);
+      expect((thrown as BackendFailure).detail).toMatchObject({
+        class: 'invalid',
+        code: 'UNSUPPORTED_SPEC',
+        charged: false,
+        message: expect.stringMatching(/needs an image/),
+      });
+    }
+    // Given the product, the same model starts from it, even in an 8 s shot.
+    const request = veoRequest(PRODUCT_SHOT, [product], options);
+    expect(request.source.image).toEqual({ imageBytes: product.bytes.toString('base64'), mimeType: 'image/png' });
+    expect(request.config.referenceImages).toBeUndefined();
+    expect(request.sent).toMatchObject({ firstFrame: 'ref-1', fields: { image: 'ref-1' } });
+  });
+
+  it('refuses at construction a Veo model the catalogue does not list (a retired veo-3.0)', () => {
+    expect(() => make('veo-3.0-generate-001')).toThrow(/no veo model "veo-3.0-generate-001"/);
   });
 });

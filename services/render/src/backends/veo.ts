@@ -1,8 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GenerateVideosOperation, type GenerateVideosConfig, type HttpOptions } from '@google/genai';
-import type { ShotSpec } from '@aiprod/contracts';
+import { GenerateVideosOperation, type HttpOptions } from '@google/genai';
 import {
   causeNames,
   clipGoogleText,
@@ -14,27 +13,23 @@ import {
   type HttpExchange,
 } from '@aiprod/google-ai';
 import { probe } from '@aiprod/media';
-import {
-  BackendFailure,
-  type BackendError,
-  type BackendOutput,
-  type PollResult,
-  sentRequest,
-  type VideoBackend,
-} from './backend';
+import { DEFAULT_MODELS, modelCapability } from '@aiprod/vendor-catalogue';
+import { BackendFailure, type BackendError, type BackendOutput, type PollResult, type VideoBackend } from './backend';
+import { promptLimitsFor } from './dialect';
+import { veoRequest, type VeoPersonGeneration } from './veo-request';
 import { recordHttpStatus, vendorSpan } from './vendor-http';
+
+export type { VeoPersonGeneration };
 
 /** One Vertex AI call (submit, poll an operation): unless `requestTimeoutMs` says otherwise. */
 const REQUEST_TIMEOUT_MS = 60_000;
 /** How often a Veo operation is polled: renders take minutes, so a poll every few seconds is waste. */
 const POLL_INTERVAL_MS = 10_000;
 
-export type VeoPersonGeneration = 'dont_allow' | 'allow_adult' | 'allow_all';
-
 export interface VeoBackendOptions {
   project: string;
   location: string;
-  /** Default `veo-3.1-fast-generate-001`. */
+  /** Default `veo-3.1-fast-generate-001`; a model the vendor catalogue does not list is refused here. */
   model?: string;
   /** Points the SDK at a test server. */
   baseUrl?: string;
@@ -54,12 +49,8 @@ export interface VeoBackendOptions {
   requestTimeoutMs?: number;
 }
 
-export const DEFAULT_VEO_MODEL = 'veo-3.1-fast-generate-001';
-
-/** Output durations Vertex accepts per model family (Veo 3.x: 4, 6, 8 s; Veo 2: 5–8 s). */
-export function veoDurations(model: string): readonly number[] {
-  return model.startsWith('veo-2') ? [5, 6, 7, 8] : [4, 6, 8];
-}
+/** The catalogue's default Veo model (Veo 3.1 Fast); `veo-3.1-generate-001` by configuration. */
+export const DEFAULT_VEO_MODEL = DEFAULT_MODELS.veo;
 
 /** google.rpc.Code numbers, as operations report them in `error.code`. */
 const RPC_CODES: Record<number, string> = {
@@ -201,42 +192,6 @@ export function classifyVeoError(
   };
 }
 
-/** The `generateVideos` request for a shot, or a BackendFailure('invalid') when Veo cannot make it. */
-export function veoRequest(
-  spec: ShotSpec,
-  options: { model: string; generateAudio: boolean; personGeneration: VeoPersonGeneration },
-): { prompt: string; config: GenerateVideosConfig } {
-  const refuse = (message: string) =>
-    new BackendFailure({ class: 'invalid', code: 'UNSUPPORTED_SPEC', message, charged: false });
-  const durations = veoDurations(options.model);
-  // The planner snaps durations to the backend's; a duration that slipped through is a planning bug.
-  if (!durations.includes(spec.durationSeconds))
-    throw refuse(`${options.model} makes ${durations.join('/')} s clips, not ${spec.durationSeconds} s`);
-  const ratio = spec.width / spec.height;
-  const aspectRatio = Math.abs(ratio - 16 / 9) < 0.02 ? '16:9' : Math.abs(ratio - 9 / 16) < 0.01 ? '9:16' : undefined;
-  if (!aspectRatio) throw refuse(`Veo makes 16:9 or 9:16 clips, not ${spec.width}x${spec.height}`);
-  // The smallest resolution that covers the frame; a smaller frame is scaled down afterwards.
-  const shortSide = Math.min(spec.width, spec.height);
-  const resolution = shortSide <= 720 ? '720p' : shortSide <= 1080 ? '1080p' : undefined;
-  if (!resolution) throw refuse(`Veo makes at most 1080p, not ${spec.width}x${spec.height}`);
-  const prompt = spec.retakeNote?.trim()
-    ? `${spec.prompt}\n\nA previous take was rejected for this reason; avoid it: ${spec.retakeNote.trim()}`
-    : spec.prompt;
-  return {
-    prompt,
-    config: {
-      numberOfVideos: 1,
-      durationSeconds: spec.durationSeconds,
-      aspectRatio,
-      resolution,
-      generateAudio: options.generateAudio,
-      personGeneration: options.personGeneration,
-      ...(spec.negativePrompt?.trim() ? { negativePrompt: spec.negativePrompt } : {}),
-      ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-    },
-  };
-}
-
 /** Vertex labels: lowercase letters, digits, `_` and `-`, at most 63 characters. */
 const label = (value: string) =>
   value
@@ -264,6 +219,9 @@ async function measure(file: string, signal: AbortSignal): Promise<number> {
  */
 export function veoBackend(options: VeoBackendOptions): VideoBackend {
   const model = options.model ?? DEFAULT_VEO_MODEL;
+  // Throws for a model the catalogue does not list: a misconfigured pool stops at start-up.
+  const capability = modelCapability('veo', model);
+  const limits = promptLimitsFor('veo', model);
   if (options.outputGcsPrefix !== undefined && !/^gs:\/\/[a-z0-9._-]+(\/.*)?$/.test(options.outputGcsPrefix))
     throw new Error(`veo: outputGcsPrefix must be a gs:// URI, got ${options.outputGcsPrefix}`);
   if (options.outputGcsPrefix && !options.readGcs) throw new Error('veo: outputGcsPrefix needs readGcs');
@@ -320,15 +278,17 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
     pollIntervalMs: options.pollIntervalMs ?? POLL_INTERVAL_MS,
 
     async submit(spec, ctx) {
-      const { prompt, config } = veoRequest(spec, {
+      const { source, config, sent } = veoRequest(spec, ctx.references ?? [], {
         model,
+        capability,
+        limits,
         generateAudio: spec.audio ?? options.generateAudio ?? false,
         personGeneration: options.personGeneration ?? 'allow_adult',
       });
       const operation = await call('create', ctx.signal, (httpOptions) =>
         ai.models.generateVideos({
           model,
-          source: { prompt },
+          source,
           config: {
             ...config,
             // One folder per attempt in our bucket, so a retake never overwrites an earlier clip.
@@ -351,8 +311,6 @@ export function veoBackend(options: VeoBackendOptions): VideoBackend {
       }
       if (requested.size >= REQUESTED_MAX) requested.delete(requested.keys().next().value!);
       requested.set(operation.name, spec.durationSeconds);
-      // The SDK maps prompt and config 1:1 to `instances[0].prompt` and `parameters`.
-      const sent = sentRequest({ model, prompt, negativePrompt: config.negativePrompt, seed: config.seed });
       return { taskId: operation.name, sent };
     },
 
