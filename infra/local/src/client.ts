@@ -85,6 +85,32 @@ export class GatewayClient {
       throw new Error(`approve failed with HTTP ${res.status}: ${res.body}`);
   }
 
+  /** Uploads an image the tenant's briefs can name as a reference (`{ assetId, role }`). */
+  async uploadAsset(bytes: Buffer, contentType: string): Promise<{ assetId: string; sha256: string }> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/assets`, {
+      method: 'POST',
+      ca: this.ca,
+      apiKey: this.info.apiKey,
+      headers: { 'content-type': contentType },
+      body: bytes,
+    });
+    if (res.status !== 201) throw new Error(`upload failed with HTTP ${res.status}: ${res.body}`);
+    return JSON.parse(res.body) as { assetId: string; sha256: string };
+  }
+
+  /** Edits a plan waiting for approval (If-Match: the version edited); answers the new version. */
+  async patchPlan(jobId: string, version: number, shots: Record<string, unknown>[]): Promise<number> {
+    const res = await httpsJson(`${this.info.gatewayUrl}/v1/jobs/${jobId}/plan`, {
+      method: 'PATCH',
+      ca: this.ca,
+      apiKey: this.info.apiKey,
+      headers: { 'if-match': `"${version}"` },
+      body: { shots },
+    });
+    if (res.status !== 200) throw new Error(`PATCH plan failed with HTTP ${res.status}: ${res.body}`);
+    return (JSON.parse(res.body) as { version: number }).version;
+  }
+
   get caCert(): string {
     return this.ca;
   }

@@ -26,7 +26,10 @@ export function httpsJson(
   },
 ): Promise<HttpsResponse> {
   return new Promise((resolve, reject) => {
-    const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+    // A Buffer is sent as it is (an upload; the caller names its content-type), anything else as JSON.
+    const raw = Buffer.isBuffer(options.body);
+    const payload =
+      options.body === undefined ? undefined : raw ? (options.body as Buffer) : JSON.stringify(options.body);
     const req = request(
       url,
       {
@@ -37,7 +40,10 @@ export function httpsJson(
           accept: 'application/json',
           ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
           ...(payload
-            ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+            ? {
+                ...(raw ? {} : { 'content-type': 'application/json' }),
+                'content-length': String(Buffer.byteLength(payload)),
+              }
             : {}),
           ...options.headers,
         },
