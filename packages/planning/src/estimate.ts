@@ -186,7 +186,15 @@ export function planBackends(plan: ShotPlan, options: PlanBackendsOptions): Plan
     if (!best) throw new Error(`every backend of preset ${ctx.preset.name} enabled here needs an image the shot lacks`);
     return best;
   });
-  if (!backends.some((b) => tierRank(tierOf(b)) >= tierRank(ctx.preset.qualityTier))) {
+  const ofTier = (b: BackendName) => tierRank(tierOf(b)) >= tierRank(ctx.preset.qualityTier);
+  const needImage = ctx.usable.filter((b) => ofTier(b) && requiresImage(b, ctx.models[b]));
+  if (!backends.some(ofTier) && needImage.length) {
+    notes.push(
+      `no ${ctx.preset.qualityTier} backend is enabled here that can make these shots ` +
+        `(${needImage.map((b) => `${b} ${ctx.models[b]}`).join(', ')} requires an image they do not carry); ` +
+        `using ${backends[0]}`,
+    );
+  } else if (!backends.some(ofTier)) {
     notes.push(
       `no ${ctx.preset.qualityTier} backend is enabled here (enabled: ${ctx.usable.join(', ')}); ` +
         `using ${backends[0]}`,
