@@ -179,9 +179,7 @@ export function planBackends(plan: ShotPlan, options: PlanBackendsOptions): Plan
   let backends = plan.shots.map((_, i) => {
     const choice = cheapestOfTier(ctx, plan, i, ctx.preset.qualityTier, needs);
     if (choice) return choice;
-    const ranked = ctx.usable
-      .filter((b) => needs.fits(b, i))
-      .sort((a, b) => tierRank(tierOf(b)) - tierRank(tierOf(a)));
+    const ranked = ctx.usable.filter((b) => needs.fits(b, i)).sort((a, b) => tierRank(tierOf(b)) - tierRank(tierOf(a)));
     const best = ranked.find((b) => needs.serves(b, i)) ?? ranked[0];
     if (!best) throw new Error(`every backend of preset ${ctx.preset.name} enabled here needs an image the shot lacks`);
     return best;
@@ -318,7 +316,9 @@ export function primaryBackend(
   const needsImage = options.needsImage ?? briefNeedsImage(brief);
   // Image-taking models first (a stable sort keeps price order within each group).
   const imageFirst = <T extends { b: BackendName }>(xs: T[]) =>
-    needsImage ? [...xs].sort((x, y) => Number(takesImage(y.b, models[y.b])) - Number(takesImage(x.b, models[x.b]))) : xs;
+    needsImage
+      ? [...xs].sort((x, y) => Number(takesImage(y.b, models[y.b])) - Number(takesImage(x.b, models[x.b])))
+      : xs;
   const [width, height] = FRAME_SIZES[brief.aspectRatios[0]!];
   const range = { min: Math.max(3, preset.shotCount.min), max: Math.min(8, preset.shotCount.max) };
   const candidates = preset.allowedBackends

@@ -379,7 +379,9 @@ export function parseBackendModels(text: string | undefined): Partial<Record<Bac
     const model = item.slice(eq + 1).trim();
     if (eq < 0 || !model) throw new Error(`BACKEND_MODELS: "${item}" is not backend=model`);
     if (!Object.prototype.hasOwnProperty.call(BACKEND_CAPABILITIES, backend))
-      throw new Error(`BACKEND_MODELS: "${backend}" is not a backend (${Object.keys(BACKEND_CAPABILITIES).join(', ')})`);
+      throw new Error(
+        `BACKEND_MODELS: "${backend}" is not a backend (${Object.keys(BACKEND_CAPABILITIES).join(', ')})`,
+      );
     const name = backend as BackendName;
     if (models[name] !== undefined) throw new Error(`BACKEND_MODELS names ${name} twice`);
     try {

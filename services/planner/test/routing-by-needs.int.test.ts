@@ -19,7 +19,11 @@ const { db, jobs, log } = env;
 const tenants = new TenantStore(db);
 const assets = new AssetStore(db);
 const root = mkdtempSync(join(tmpdir(), 'planner-needs-'));
-const storage = new LocalBlobStore({ rootDir: root, publicBaseUrl: 'https://127.0.0.1:1', signingKey: Buffer.alloc(32) });
+const storage = new LocalBlobStore({
+  rootDir: root,
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32),
+});
 let productPng: Buffer;
 
 function deps(enabledBackends: BackendName[], backendModels = ''): PlannerDeps {

@@ -75,8 +75,13 @@ describe('render env', () => {
     expect(() => loadEnv(GCS)).toThrow(/RENDER_BACKEND/);
   });
 
-  it('reads every pool\'s model from BACKEND_MODELS, the pool\'s older variable when it does not name the pool, and refuses the two disagreeing', () => {
-    const runway = { ...GCS, RENDER_BACKEND: 'runway', ENABLED_BACKENDS: 'local,runway', RUNWAY_API_KEY: 'key_12345678' };
+  it("reads every pool's model from BACKEND_MODELS, the pool's older variable when it does not name the pool, and refuses the two disagreeing", () => {
+    const runway = {
+      ...GCS,
+      RENDER_BACKEND: 'runway',
+      ENABLED_BACKENDS: 'local,runway',
+      RUNWAY_API_KEY: 'key_12345678',
+    };
     const shared = loadEnv({ ...runway, BACKEND_MODELS: 'runway=gen4_turbo,replicate=bytedance/seedance-1-lite' });
     expect(poolModels(shared)).toMatchObject({
       runway: 'gen4_turbo',

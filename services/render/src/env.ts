@@ -68,7 +68,11 @@ export const RenderEnv = envSchema(
     RUNWAY_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'Runway API key (Secret Manager).' })),
     RUNWAY_BASE_URL: Url('Runway API base URL (the vendor default otherwise).'),
     RUNWAY_MODEL: Type.Optional(
-      Type.String({ minLength: 1, description: "The runway pool's model when BACKEND_MODELS does not name runway (the older name; the planner does not read it, so prefer BACKEND_MODELS)." }),
+      Type.String({
+        minLength: 1,
+        description:
+          "The runway pool's model when BACKEND_MODELS does not name runway (the older name; the planner does not read it, so prefer BACKEND_MODELS).",
+      }),
     ),
     RUNWAY_POLL_INTERVAL_MS: PollMs,
     REPLICATE_API_TOKEN: Type.Optional(
@@ -96,7 +100,11 @@ export const RenderEnv = envSchema(
       }),
     ),
     VEO_MODEL: Type.Optional(
-      Type.String({ minLength: 1, description: "The veo pool's model when BACKEND_MODELS does not name veo (the older name; the planner does not read it, so prefer BACKEND_MODELS)." }),
+      Type.String({
+        minLength: 1,
+        description:
+          "The veo pool's model when BACKEND_MODELS does not name veo (the older name; the planner does not read it, so prefer BACKEND_MODELS).",
+      }),
     ),
     VEO_OUTPUT_GCS_PREFIX: Type.Optional(
       Type.String({

@@ -61,8 +61,7 @@ async function failOnRunway(fallbackTo: BackendName[], backendModels: string) {
 
 const handedTo = (backend: BackendName, jobId: string) =>
   waitFor(
-    () =>
-      h.published[`aiprod.render.${backend}.v1`]!.find((m) => m.jobId === jobId) as RenderRequest | undefined,
+    () => h.published[`aiprod.render.${backend}.v1`]!.find((m) => m.jobId === jobId) as RenderRequest | undefined,
     { timeoutMs: 10_000, what: `the hand-over to ${backend}` },
   );
 

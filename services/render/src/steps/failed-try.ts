@@ -46,7 +46,11 @@ export async function onFailure(
     decision.action === 'retry'
       ? { kind: 'retry', notBefore: Timestamp.fromMillis(Date.now() + (decision.delayMs ?? 0)) }
       : decision.action === 'fallback' && decision.to
-        ? { kind: 'hand_over', to: decision.to, spec: (spec) => specFor(decision.to!, spec, modelOf(deps, decision.to!)) }
+        ? {
+            kind: 'hand_over',
+            to: decision.to,
+            spec: (spec) => specFor(decision.to!, spec, modelOf(deps, decision.to!)),
+          }
         : { kind: 'fail', error: `${error.class}: ${error.message}` };
   const after = await deps.attempts.settleTry(ref, { entry, ...(taskId ? { taskId } : {}) }, next);
   if (!after) {

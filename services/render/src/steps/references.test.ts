@@ -7,7 +7,11 @@ import { LocalBlobStore } from '@aiprod/storage';
 import { dataUri, loadReferences } from './references';
 
 const root = mkdtempSync(join(tmpdir(), 'render-references-'));
-const storage = new LocalBlobStore({ rootDir: root, publicBaseUrl: 'https://127.0.0.1:1', signingKey: Buffer.alloc(32) });
+const storage = new LocalBlobStore({
+  rootDir: root,
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32),
+});
 const prefix = 'tenants/t1/jobs/job_refs/references';
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 // Not a real PNG: loadReferences checks bytes against the digest, never decodes them.
@@ -22,7 +26,8 @@ const ref = (id: string, role: ShotReference['role'], bytes: Buffer, ext = 'png'
   sha256: sha256(bytes),
 });
 
-const specWith = (references?: ShotReference[]) => ({ shotId: 's01', ...(references ? { references } : {}) }) as ShotSpec;
+const specWith = (references?: ShotReference[]) =>
+  ({ shotId: 's01', ...(references ? { references } : {}) }) as ShotSpec;
 
 beforeAll(async () => {
   await storage.putBytes(`${prefix}/ref-1.png`, product, { contentType: 'image/png' });
@@ -34,7 +39,10 @@ describe('loadReferences', () => {
   it("reads each reference's bytes from our storage, in the shot's order, with its role and description", async () => {
     const loaded = await loadReferences(
       storage,
-      specWith([{ ...ref('ref-1', 'product', product), description: 'the bottle' }, ref('ref-2', 'style', style, 'jpg')]),
+      specWith([
+        { ...ref('ref-1', 'product', product), description: 'the bottle' },
+        ref('ref-2', 'style', style, 'jpg'),
+      ]),
     );
     expect(loaded.map((r) => [r.id, r.role, r.contentType, r.bytes.toString(), r.description])).toEqual([
       ['ref-1', 'product', 'image/png', product.toString(), 'the bottle'],
