@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { DEFAULT_FALLBACK_POLICY, type BackendName, type FallbackPolicy, type RenderRequest } from '@aiprod/contracts';
@@ -16,11 +16,12 @@ const h = renderHarness('render-reference-routing');
 let runway: RunwayServer;
 const API_KEY = 'key_test_runway_references_0123';
 let product: { path: string; sha256: string };
+const png = join(tmpdir(), `reference-routing-${process.pid}.png`);
 
 beforeAll(async () => {
   await h.setUp();
   runway = await startRunwayServer({ apiKey: API_KEY });
-  const file = join(tmpdir(), `reference-routing-${process.pid}.png`);
+  const file = png;
   await runFfmpeg(['-f', 'lavfi', '-i', 'testsrc=size=160x90', '-frames:v', '1', '-y', file], { timeoutMs: 20_000 });
   const bytes = readFileSync(file);
   const path = 'tenants/t1/jobs/reference-routing/references/ref-1.png';
@@ -30,6 +31,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await runway?.close();
   await h.tearDown();
+  rmSync(png, { force: true });
 });
 
 function policy(fallbackTo: BackendName[]): FallbackPolicy {
