@@ -471,6 +471,20 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   const deployedBackends = names.flatMap((n) => workloadOf(n)?.backend ?? []).sort();
   if (!names.includes('aiprod-gateway')) problems.push(`${PLATFORM}: no aiprod-gateway service`);
   const accounts = new Map<string, string>();
+  // A literal local of the platform module stands for its value (`BACKEND_MODELS = local.backend_models`),
+  // so env.ts's rules check what the workload will be given.
+  const locals = Object.assign(
+    {},
+    ...files.filter((f) => dirOf(f) === PLATFORM).flatMap((f) => bodies(f.json.locals)),
+  ) as Record<string, unknown>;
+  const resolved = (v: string) => {
+    const name = /^\$\{local\.([A-Za-z0-9_]+)\}$/.exec(v)?.[1];
+    const value = name === undefined ? undefined : locals[name];
+    return typeof value === 'string' ? value : v;
+  };
+  // Every workload that reads BACKEND_MODELS must get the same value: a plan made for one model
+  // and rendered on another sends a vendor what its model refuses.
+  const backendModels = new Map<string, string | undefined>();
 
   for (const w of workloads) {
     const name = String(w.body.name);
@@ -506,7 +520,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
     }
 
     // Environment: what env.ts requires, and the rules it checks across fields.
-    const env = stringMap(w.body.env);
+    const env = Object.fromEntries(Object.entries(stringMap(w.body.env)).map(([k, v]) => [k, resolved(v)]));
     const secretEnv = stringMap(w.body.secret_env);
     const has = (k: string) => k in env || k in secretEnv;
     const schema = schemas[kind.service];
@@ -530,6 +544,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
         );
       }
     }
+    if (prop('BACKEND_MODELS')) backendModels.set(name, env.BACKEND_MODELS);
     if (kind.service === 'render') {
       if (env.RENDER_BACKEND !== kind.backend) {
         problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
@@ -569,6 +584,10 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   }
   for (const key of Object.keys(iamWorkloads)) {
     if (!names.includes(key)) problems.push(`${PLATFORM}: iam module has an account for ${key}, which is not deployed`);
+  }
+  if (new Set(backendModels.values()).size > 1) {
+    const seen = [...backendModels].map(([n, v]) => `${n}=${JSON.stringify(v ?? null)}`).join(', ');
+    problems.push(`${PLATFORM}: BACKEND_MODELS differs between the planner and the render pools (${seen})`);
   }
   return problems;
 }

@@ -320,6 +320,24 @@ describe('terraform offline checks bite', () => {
     ]);
   });
 
+  it('reports BACKEND_MODELS naming a model the catalogue lacks, or differing between workloads', async () => {
+    const unknown = await edited('modules/platform/main.tf', (t) => t.replace('runway=gen4.5,', 'runway=gen9,'));
+    const problems = checkWorkloads(unknown, schemas);
+    // The planner and all four render pools read the one local; each is refused by its env.ts rule.
+    expect(problems.filter((p) => p.includes('the vendor catalogue has no runway model "gen9"'))).toHaveLength(5);
+    const differs = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /(RENDER_BACKEND {3}= "veo"\n[\s\S]*?)BACKEND_MODELS {3}= local\.backend_models/,
+        '$1BACKEND_MODELS   = "veo=veo-3.1-generate-001"',
+      ),
+    );
+    expect(checkWorkloads(differs, schemas)).toEqual([
+      expect.stringMatching(
+        /BACKEND_MODELS differs between the planner and the render pools .*aiprod-render-veo="veo=veo-3\.1-generate-001"/,
+      ),
+    ]);
+  });
+
   it('reports IAM that does not match what a workload does', async () => {
     const broken = await edited('modules/platform/main.tf', (t) =>
       t

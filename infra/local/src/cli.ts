@@ -33,13 +33,18 @@ program
     '--vendor-test-servers',
     "also run the Runway, Veo and Replicate pools, against the vendors' protocol test servers (no paid account)",
   )
-  .action(async (opts: { vendorTestServers?: boolean }) => {
+  .option(
+    '--backend-models <list>',
+    'the model per render pool, as BACKEND_MODELS (e.g. replicate=bytedance/seedance-1-lite), for the planner and the pools alike',
+  )
+  .action(async (opts: { vendorTestServers?: boolean; backendModels?: string }) => {
     if (readInfo()) throw new Error(`a stack is already recorded in ${stackFile}; run "pnpm stack:down" first`);
     const stack = await stackUp({
       repoRoot,
       stateDir,
       prometheus: {},
       vendorTestServers: Boolean(opts.vendorTestServers),
+      ...(opts.backendModels ? { backendModels: opts.backendModels } : {}),
       log: (l) => process.stdout.write(`${l}\n`),
     });
     stack.writeInfo(stackFile);

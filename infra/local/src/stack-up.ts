@@ -5,7 +5,7 @@ import { startVendorTestServers, stopVendorTestServers, vendorPoolsFor } from '.
 
 export interface StackUpOptions extends Pick<
   StackOptions,
-  'repoRoot' | 'stateDir' | 'projectId' | 'emulators' | 'prometheus' | 'serviceEnv' | 'log'
+  'repoRoot' | 'stateDir' | 'projectId' | 'emulators' | 'prometheus' | 'serviceEnv' | 'backendModels' | 'log'
 > {
   /** Run the Runway, Veo and Replicate pools against the vendors' protocol test servers. */
   vendorTestServers?: boolean;

@@ -71,6 +71,11 @@ export interface StackOptions {
   vendorPools?: Partial<Record<VendorBackend, Record<string, string>>>;
   /** Environment added to every render pool (e.g. RENDER_FALLBACK_POLICY). */
   renderEnv?: Record<string, string>;
+  /**
+   * BACKEND_MODELS (e.g. `replicate=bytedance/seedance-1-lite`), given to the planner and every
+   * render pool alike so the plan is made for the models the pools run; unset: catalogue defaults.
+   */
+  backendModels?: string;
   /** Job-state deadlines in seconds for every service (tests shorten RENDERING so the sweeper acts soon). */
   stateDeadlineSeconds?: Partial<
     Record<'QUEUED' | 'PLANNING' | 'AWAITING_APPROVAL' | 'RENDERING' | 'ASSEMBLING', number>
@@ -192,6 +197,10 @@ export class LocalStack {
           // The planner prices the worst case a budget cap is compared with by the pools' policy.
           ...(name === 'planner' && options.renderEnv?.RENDER_FALLBACK_POLICY
             ? { RENDER_FALLBACK_POLICY: options.renderEnv.RENDER_FALLBACK_POLICY }
+            : {}),
+          // One value for the planner and the pools, as Terraform's local.backend_models.
+          ...((name === 'planner' || name.startsWith('render-')) && options.backendModels
+            ? { BACKEND_MODELS: options.backendModels }
             : {}),
           // The planner plans for, the gateway quotes and the fallback policy hands shots to exactly
           // the pools this stack runs.

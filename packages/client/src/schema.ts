@@ -900,6 +900,8 @@ export interface components {
                     from: "runway" | "veo" | "replicate" | "local";
                     reason: string;
                 };
+                /** @description Why the shot's product reference image will not be sent: its backend's model takes no image and no allowed backend that takes one fits (the downgrade is planned and recorded, never silent). */
+                referenceNote?: string;
             }[];
             firstPassUsd: number;
             totalUsd: number;
@@ -1090,6 +1092,8 @@ export interface components {
                         from: "runway" | "veo" | "replicate" | "local";
                         reason: string;
                     };
+                    /** @description Why the shot's product reference image will not be sent to its model. */
+                    referenceNote?: string;
                 } | null;
             }[];
             totals: {

@@ -73,6 +73,12 @@ export const ShotEstimateSchema = Strict({
    */
   fallbackChain: Type.Array(ChainStepSchema),
   degraded: Type.Optional(Strict({ from: Backend, reason: Type.String() })),
+  referenceNote: Type.Optional(
+    Type.String({
+      description:
+        "Why the shot's product reference image will not be sent: its backend's model takes no image and no allowed backend that takes one fits (the downgrade is planned and recorded, never silent).",
+    }),
+  ),
 });
 export type ShotEstimate = Static<typeof ShotEstimateSchema>;
 

@@ -24,6 +24,8 @@ export interface StoredPlanEstimate {
     expectedUsd: number;
     worstCaseUsd: number;
     degraded?: { from: BackendName; reason: string };
+    /** Why the shot's product reference image will not be sent (see ShotEstimate.referenceNote). */
+    referenceNote?: string;
     /** The shot's backend and its fallbacks, each priced per attempt (absent on older plans). */
     fallbackChain?: {
       backend: BackendName;

@@ -94,6 +94,11 @@ export interface DirectorCacheKeyInput {
   /** The director's name, which carries its model (`gemini:gemini-2.5-flash`). */
   director: string;
   enabledBackends: readonly BackendName[];
+  /**
+   * The configured model per backend (BACKEND_MODELS): a plan is shaped for its backend's model's
+   * lengths. Left out of the key when none is configured, so keys made before it stay valid.
+   */
+  models?: Partial<Record<BackendName, string>>;
 }
 
 /** Key order and array order of backends do not change the request, so they do not change the key. */
@@ -114,6 +119,7 @@ export function directorCacheKey(input: DirectorCacheKeyInput): string {
     brief: input.brief,
     director: input.director,
     enabledBackends: [...new Set(input.enabledBackends)].sort(),
+    ...(input.models && Object.keys(input.models).length ? { models: input.models } : {}),
   });
   return createHash('sha256').update(canonical).digest('hex');
 }

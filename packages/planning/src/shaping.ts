@@ -86,13 +86,22 @@ export function briefContinuity(brief: Brief): ContinuityRef[] {
 
 /**
  * The shot count closest to `wanted` that the preset allows and that can make the brief's length
- * on `backend` (Veo's 4–8 s clips need more shots for a minute than the animatic does).
+ * on `backend`'s `model` (Veo's 4–8 s clips need more shots for a minute than the animatic does).
  */
-export function chooseShotCount(wanted: number, brief: Brief, preset: Preset, backend: BackendName): number {
-  const counts = feasibleShotCounts(backend, brief.durationSeconds, {
-    min: Math.max(3, preset.shotCount.min),
-    max: Math.min(8, preset.shotCount.max),
-  });
+export function chooseShotCount(
+  wanted: number,
+  brief: Brief,
+  preset: Preset,
+  backend: BackendName,
+  model?: string,
+): number {
+  const counts = feasibleShotCounts(
+    backend,
+    brief.durationSeconds,
+    { min: Math.max(3, preset.shotCount.min), max: Math.min(8, preset.shotCount.max) },
+    undefined,
+    model,
+  );
   if (!counts.length) {
     throw new PlanningError(
       'permanent',

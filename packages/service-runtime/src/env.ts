@@ -75,6 +75,21 @@ export const BackendsEnvProperties = {
   }),
 };
 
+/**
+ * The model each render pool runs, read by the planner (to plan for it) and by every render pool
+ * (for its own model and for what the other pools of its chain can take). Each service checks the
+ * models against the vendor catalogue at start-up (parseBackendModels).
+ */
+export const BackendModelsEnvProperties = {
+  BACKEND_MODELS: Type.Optional(
+    Type.String({
+      pattern: '^\\s*[a-z]+\\s*=[^,=]+(,\\s*[a-z]+\\s*=[^,=]+)*$',
+      description:
+        "The model per render backend, comma-separated backend=model (e.g. runway=gen4.5,replicate=bytedance/seedance-1-lite); each must be in the vendor catalogue. The planner and every render pool must get the same value. A backend not named runs the catalogue's default model. A render pool still reads its older RUNWAY_MODEL, VEO_MODEL or REPLICATE_MODEL when this does not name its backend (the planner does not read those); the two naming different models stop the pool at start-up.",
+    }),
+  ),
+};
+
 /** The render pools' fallback policy, which the planner also reads to price the worst case. */
 export const FallbackPolicyEnvProperties = {
   RENDER_FALLBACK_POLICY: Type.Optional(

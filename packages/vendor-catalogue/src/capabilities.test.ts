@@ -5,6 +5,10 @@ import {
   durationRange,
   isAllowedDuration,
   modelCapability,
+  parseBackendModels,
+  requiresImage,
+  shotNeedsImage,
+  takesImage,
   neighbourDurations,
   resolutionFor,
   resolveModels,
@@ -130,5 +134,49 @@ describe('vendor catalogue', () => {
         });
       }
     }
+  });
+});
+
+describe('BACKEND_MODELS', () => {
+  it('reads backend=model pairs, trimming space, and nothing from an empty value', () => {
+    expect(parseBackendModels(' runway=gen4_turbo , replicate=bytedance/seedance-1-lite')).toEqual({
+      runway: 'gen4_turbo',
+      replicate: 'bytedance/seedance-1-lite',
+    });
+    expect(parseBackendModels('')).toEqual({});
+    expect(parseBackendModels(undefined)).toEqual({});
+  });
+
+  it('refuses an unknown backend, an unknown model, a backend named twice and a pair without a model', () => {
+    expect(() => parseBackendModels('kling=v2')).toThrow('BACKEND_MODELS: "kling" is not a backend');
+    expect(() => parseBackendModels('runway=gen9')).toThrow(
+      'BACKEND_MODELS: the vendor catalogue has no runway model "gen9"',
+    );
+    expect(() => parseBackendModels('runway=gen4.5,runway=gen4_turbo')).toThrow('BACKEND_MODELS names runway twice');
+    expect(() => parseBackendModels('runway')).toThrow('BACKEND_MODELS: "runway" is not backend=model');
+  });
+});
+
+describe('what a model can be given', () => {
+  it('takes an image as a first frame or as references; requires one only when its first frame is required', () => {
+    expect(takesImage('runway', 'gen4.5')).toBe(true);
+    expect(takesImage('veo')).toBe(true);
+    expect(takesImage('replicate', 'wan-video/wan-2.2-t2v-fast')).toBe(false);
+    expect(takesImage('local')).toBe(false);
+    expect(requiresImage('runway', 'gen4_turbo')).toBe(true);
+    expect(requiresImage('runway', 'gen4.5')).toBe(false);
+  });
+
+  it('a shot needs an image when it carries a product reference, not a brand or style one', () => {
+    const ref = (role: 'product' | 'brand' | 'style') => ({
+      id: 'ref-1',
+      role,
+      path: 'p',
+      contentType: 'image/png' as const,
+      sha256: '0'.repeat(64),
+    });
+    expect(shotNeedsImage({ references: [ref('style'), ref('product')] })).toBe(true);
+    expect(shotNeedsImage({ references: [ref('brand'), ref('style')] })).toBe(false);
+    expect(shotNeedsImage({})).toBe(false);
   });
 });

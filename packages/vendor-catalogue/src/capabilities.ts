@@ -1,4 +1,4 @@
-import type { AspectRatioName, BackendName, QualityTier } from '@aiprod/contracts';
+import type { AspectRatioName, BackendName, QualityTier, ShotSpec } from '@aiprod/contracts';
 
 /** The clip lengths a model can make. */
 export type DurationRule =
@@ -362,3 +362,53 @@ export function resolutionFor(backend: BackendName, width: number, height: numbe
   const lines: Record<ResolutionName, number> = { '480p': 480, '720p': 720, '1080p': 1080 };
   return offered.find((r) => lines[r] >= shortSide) ?? offered[offered.length - 1]!;
 }
+
+/**
+ * `BACKEND_MODELS` (`runway=gen4.5,replicate=bytedance/seedance-1-lite`) as a model per backend.
+ * The planner and every render pool read the same value, so a plan is made for the models the
+ * pools run and a pool knows what the other pools of its fallback chain can take. A backend named
+ * twice, an unknown backend or a model the catalogue does not know is an error naming the variable.
+ */
+export function parseBackendModels(text: string | undefined): Partial<Record<BackendName, string>> {
+  const models: Partial<Record<BackendName, string>> = {};
+  for (const part of (text ?? '').split(',')) {
+    const item = part.trim();
+    if (!item) continue;
+    const eq = item.indexOf('=');
+    const backend = item.slice(0, eq).trim();
+    const model = item.slice(eq + 1).trim();
+    if (eq < 0 || !model) throw new Error(`BACKEND_MODELS: "${item}" is not backend=model`);
+    if (!Object.prototype.hasOwnProperty.call(BACKEND_CAPABILITIES, backend))
+      throw new Error(
+        `BACKEND_MODELS: "${backend}" is not a backend (${Object.keys(BACKEND_CAPABILITIES).join(', ')})`,
+      );
+    const name = backend as BackendName;
+    if (models[name] !== undefined) throw new Error(`BACKEND_MODELS names ${name} twice`);
+    try {
+      modelCapability(name, model);
+    } catch (error) {
+      throw new Error(`BACKEND_MODELS: ${(error as Error).message}`);
+    }
+    models[name] = model;
+  }
+  return models;
+}
+
+/** Whether the model can be given an image of the shot at all: as its first frame or as a reference. */
+export function takesImage(backend: BackendName, model?: string): boolean {
+  const cap = modelCapability(backend, model);
+  return cap.firstFrame !== 'none' || cap.maxReferenceImages > 0;
+}
+
+/** Whether the model cannot make a clip without an image (e.g. Runway gen4_turbo, Kling v2.1). */
+export function requiresImage(backend: BackendName, model?: string): boolean {
+  return modelCapability(backend, model).firstFrame === 'required';
+}
+
+/**
+ * A shot needs an image when it carries a product reference: the product must look like the
+ * client's own, which only a model given the image can promise. Brand and style references are
+ * sent where a model takes them, but never decide the backend.
+ */
+export const shotNeedsImage = (shot: Pick<ShotSpec, 'references'>): boolean =>
+  (shot.references ?? []).some((r) => r.role === 'product');

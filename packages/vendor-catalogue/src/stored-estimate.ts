@@ -18,6 +18,7 @@ export function storedEstimate(e: JobEstimate): StoredPlanEstimate {
       expectedUsd: s.expectedUsd,
       worstCaseUsd: s.worstCaseUsd,
       ...(s.degraded ? { degraded: s.degraded } : {}),
+      ...(s.referenceNote ? { referenceNote: s.referenceNote } : {}),
       fallbackChain: s.fallbackChain.map((c) => ({ ...c })),
     })),
     notes: e.notes,

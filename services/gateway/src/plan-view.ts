@@ -112,6 +112,7 @@ export async function planView(
               worstCaseUsd: cost.worstCaseUsd,
               fallbackChain: cost.fallbackChain ?? null,
               ...(cost.degraded ? { degraded: cost.degraded } : {}),
+              ...(cost.referenceNote ? { referenceNote: cost.referenceNote } : {}),
             }
           : null,
       };

@@ -30,6 +30,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   fallbackToLocal: boolean;
   /** The render pools deployed; shots go only to these. */
   enabledBackends: readonly BackendName[];
+  /** The model each render pool runs (BACKEND_MODELS); a backend not named runs its catalogue default. */
+  models?: Partial<Record<BackendName, string>>;
   /** Prices the fallback chain in the estimate; default DEFAULT_FALLBACK_POLICY. */
   fallbackPolicy?: FallbackPolicy;
   /** The plan's versions: a re-plan after a change request stores the next one. */

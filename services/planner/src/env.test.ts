@@ -58,4 +58,9 @@ describe('planner env', () => {
   it('names a missing project', () => {
     expect(() => loadEnv({})).toThrow(/GCP_PROJECT/);
   });
+
+  it('checks BACKEND_MODELS against the vendor catalogue at start-up', () => {
+    expect(loadEnv({ ...BASE, BACKEND_MODELS: 'runway=gen4_turbo' }).BACKEND_MODELS).toBe('runway=gen4_turbo');
+    expect(() => loadEnv({ ...BASE, BACKEND_MODELS: 'runway=gen9' })).toThrow(/BACKEND_MODELS.*no runway model "gen9"/);
+  });
 });

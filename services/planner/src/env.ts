@@ -1,6 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { envSchema, parseEnv, splitList } from '@aiprod/config';
+import { envRule, envSchema, parseEnv, splitList } from '@aiprod/config';
+import { parseBackendModels } from '@aiprod/vendor-catalogue';
 import {
+  BackendModelsEnvProperties,
   BackendsEnvProperties,
   CoreEnvProperties,
   FallbackPolicyEnvProperties,
@@ -18,6 +20,7 @@ export const PlannerEnv = envSchema(
     ...BackendsEnvProperties,
     ...FallbackPolicyEnvProperties,
     ...GeminiEnvProperties,
+    ...BackendModelsEnvProperties,
     PLANNER_BACKENDS: Type.Optional(
       Type.String({
         minLength: 1,
@@ -62,7 +65,18 @@ export const PlannerEnv = envSchema(
         "Overall deadline of one brief reference image download (DNS check to last byte). Default 20 s: a 10 MB image from a slow host fits; a trickling server cannot hold the job's planning for longer.",
     }),
   },
-  [...StorageEnvRules],
+  [
+    ...StorageEnvRules,
+    // A model the catalogue does not know has no known limits: stop here rather than plan for a guess.
+    envRule('BACKEND_MODELS names models of the vendor catalogue', ['BACKEND_MODELS'], (env) => {
+      try {
+        parseBackendModels(env.BACKEND_MODELS as string | undefined);
+        return undefined;
+      } catch (error) {
+        return (error as Error).message;
+      }
+    }),
+  ],
 );
 export type PlannerEnv = ReturnType<typeof loadEnv>;
 /**

@@ -5,6 +5,7 @@ const telemetry = startTelemetry({ service: 'planner' });
 import { parseFallbackPolicy } from '@aiprod/contracts';
 import { AssetStore, CapacityBoard, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
+import { parseBackendModels } from '@aiprod/vendor-catalogue';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
 import { loadEnv, type PlannerEnv } from './env';
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     estimates: new EstimateStore(core.db),
     fallbackToLocal: env.PLANNER_FALLBACK_TO_LOCAL,
     enabledBackends: env.ENABLED_BACKENDS,
+    // Checked against the vendor catalogue by loadEnv; the render pools read the same value.
+    models: parseBackendModels(env.BACKEND_MODELS),
     // Invalid JSON or an invalid policy stops the planner at start-up, as it stops a render pool.
     fallbackPolicy: parseFallbackPolicy(env.RENDER_FALLBACK_POLICY),
     ...(env.PLANNER_PREFER_BACKENDS_WITH_ROOM ? { capacityBoard: new CapacityBoard(core.db) } : {}),
@@ -46,6 +49,7 @@ async function main(): Promise<void> {
     director: deps.director.name,
     fallbackToLocal: deps.fallbackToLocal,
     backends: deps.enabledBackends,
+    models: deps.models,
   });
   const service = await runWorkerService({
     service: 'planner',

@@ -14,6 +14,11 @@ export interface RenderDeps extends CoreDeps<'render'> {
   policy: FallbackPolicy;
   /** The backends this deployment runs a pool for (the planner's list): the only fallback targets. */
   deployedBackends: readonly BackendName[];
+  /**
+   * The model every pool runs (BACKEND_MODELS), so a fallback knows what the next pool's model can
+   * take; absent: the catalogue's defaults. This pool's own model is `backend.model`.
+   */
+  models?: Readonly<Record<BackendName, string>>;
   /** The shot state machine: every attempt change goes through it. */
   attempts: ShotAttempts;
   /** This process, in attempt leases: `${workerId}:${messageId}` holds an attempt. */

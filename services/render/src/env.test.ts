@@ -1,4 +1,4 @@
-import { loadEnv } from './env';
+import { loadEnv, poolModels } from './env';
 
 const GCS = { GCP_PROJECT: 'p1', STORAGE_BUCKET: 'aiprod-files' };
 
@@ -73,5 +73,29 @@ describe('render env', () => {
 
   it('names a missing RENDER_BACKEND', () => {
     expect(() => loadEnv(GCS)).toThrow(/RENDER_BACKEND/);
+  });
+
+  it("reads every pool's model from BACKEND_MODELS, the pool's older variable when it does not name the pool, and refuses the two disagreeing", () => {
+    const runway = {
+      ...GCS,
+      RENDER_BACKEND: 'runway',
+      ENABLED_BACKENDS: 'local,runway',
+      RUNWAY_API_KEY: 'key_12345678',
+    };
+    const shared = loadEnv({ ...runway, BACKEND_MODELS: 'runway=gen4_turbo,replicate=bytedance/seedance-1-lite' });
+    expect(poolModels(shared)).toMatchObject({
+      runway: 'gen4_turbo',
+      replicate: 'bytedance/seedance-1-lite',
+      veo: 'veo-3.1-fast-generate-001',
+      local: 'animatic-1',
+    });
+    expect(poolModels(loadEnv({ ...runway, RUNWAY_MODEL: 'gen4_turbo' })).runway).toBe('gen4_turbo');
+    expect(poolModels(loadEnv({ ...runway, RUNWAY_MODEL: 'gen4.5', BACKEND_MODELS: 'runway=gen4.5' })).runway).toBe(
+      'gen4.5',
+    );
+    expect(() => loadEnv({ ...runway, RUNWAY_MODEL: 'gen4.5', BACKEND_MODELS: 'runway=gen4_turbo' })).toThrow(
+      /RUNWAY_MODEL=gen4\.5 disagrees with BACKEND_MODELS \(runway=gen4_turbo\)/,
+    );
+    expect(() => loadEnv({ ...runway, BACKEND_MODELS: 'veo=veo-2.0' })).toThrow(/no veo model "veo-2\.0"/);
   });
 });

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { BACKENDS } from '@aiprod/contracts';
+import { BACKENDS, type BackendName } from '@aiprod/contracts';
 import { envRule, envSchema, oneOfList, parseEnv, requiresWhen } from '@aiprod/config';
 import {
+  BackendModelsEnvProperties,
   BackendsEnvProperties,
   CoreEnvProperties,
   FallbackPolicyEnvProperties,
@@ -9,6 +10,7 @@ import {
   StorageEnvRules,
   WorkDirEnvProperties,
 } from '@aiprod/service-runtime';
+import { parseBackendModels, resolveModels } from '@aiprod/vendor-catalogue';
 
 const Url = (description: string) => Type.Optional(Type.String({ format: 'uri', description }));
 const PollMs = Type.Optional(
@@ -22,6 +24,7 @@ export const RenderEnv = envSchema(
     ...BackendsEnvProperties,
     ...FallbackPolicyEnvProperties,
     ...WorkDirEnvProperties,
+    ...BackendModelsEnvProperties,
     RENDER_BACKEND: Type.Union(
       BACKENDS.map((backend) => Type.Literal(backend)),
       { description: 'Which backend this worker pool serves; one pool per backend.' },
@@ -65,7 +68,11 @@ export const RenderEnv = envSchema(
     RUNWAY_API_KEY: Type.Optional(Type.String({ minLength: 8, description: 'Runway API key (Secret Manager).' })),
     RUNWAY_BASE_URL: Url('Runway API base URL (the vendor default otherwise).'),
     RUNWAY_MODEL: Type.Optional(
-      Type.String({ minLength: 1, description: "Runway model (the backend's default otherwise)." }),
+      Type.String({
+        minLength: 1,
+        description:
+          "The runway pool's model when BACKEND_MODELS does not name runway (the older name; the planner does not read it, so prefer BACKEND_MODELS).",
+      }),
     ),
     RUNWAY_POLL_INTERVAL_MS: PollMs,
     REPLICATE_API_TOKEN: Type.Optional(
@@ -75,7 +82,8 @@ export const RenderEnv = envSchema(
     REPLICATE_MODEL: Type.Optional(
       Type.String({
         pattern: '^[\\w.-]+/[\\w.-]+$',
-        description: "owner/name of the Replicate model (the backend's default otherwise).",
+        description:
+          "owner/name of the replicate pool's model when BACKEND_MODELS does not name replicate (the older name; the planner does not read it, so prefer BACKEND_MODELS).",
       }),
     ),
     REPLICATE_POLL_INTERVAL_MS: PollMs,
@@ -92,7 +100,11 @@ export const RenderEnv = envSchema(
       }),
     ),
     VEO_MODEL: Type.Optional(
-      Type.String({ minLength: 1, description: "Veo model (the backend's default otherwise)." }),
+      Type.String({
+        minLength: 1,
+        description:
+          "The veo pool's model when BACKEND_MODELS does not name veo (the older name; the planner does not read it, so prefer BACKEND_MODELS).",
+      }),
     ),
     VEO_OUTPUT_GCS_PREFIX: Type.Optional(
       Type.String({
@@ -105,6 +117,18 @@ export const RenderEnv = envSchema(
   [
     ...StorageEnvRules,
     oneOfList('RENDER_BACKEND', 'ENABLED_BACKENDS'),
+    envRule(
+      "BACKEND_MODELS names models of the vendor catalogue and agrees with the pool's own model variable",
+      ['BACKEND_MODELS', 'RUNWAY_MODEL', 'VEO_MODEL', 'REPLICATE_MODEL'],
+      (env) => {
+        try {
+          poolModels(env as Parameters<typeof poolModels>[0]);
+          return undefined;
+        } catch (error) {
+          return (error as Error).message;
+        }
+      },
+    ),
     requiresWhen('RENDER_BACKEND', 'runway', ['RUNWAY_API_KEY']),
     requiresWhen('RENDER_BACKEND', 'replicate', ['REPLICATE_API_TOKEN']),
     // Veo's clips are read back through the blob store, which reads only its own bucket.
@@ -122,5 +146,30 @@ export const RenderEnv = envSchema(
     ),
   ],
 );
+/** The older per-pool model variables, read for the pool's own backend only. */
+const POOL_MODEL_VARIABLE = { runway: 'RUNWAY_MODEL', veo: 'VEO_MODEL', replicate: 'REPLICATE_MODEL' } as const;
+
+/**
+ * The model of every backend as this pool sees it: BACKEND_MODELS (shared with the planner), with
+ * the pool's own RUNWAY_MODEL/VEO_MODEL/REPLICATE_MODEL read when BACKEND_MODELS does not name its
+ * backend (older deployments set only that). Both naming different models is an error: the planner
+ * reads only BACKEND_MODELS, and a pool running another model than the one planned for would
+ * receive shots its model cannot make.
+ */
+export function poolModels(
+  env: { RENDER_BACKEND: BackendName; BACKEND_MODELS?: string | undefined } & Partial<
+    Record<(typeof POOL_MODEL_VARIABLE)[keyof typeof POOL_MODEL_VARIABLE], string | undefined>
+  >,
+): Readonly<Record<BackendName, string>> {
+  const shared = parseBackendModels(env.BACKEND_MODELS);
+  const backend = env.RENDER_BACKEND;
+  const variable = backend === 'local' ? undefined : POOL_MODEL_VARIABLE[backend];
+  const own = variable ? env[variable] : undefined;
+  if (own !== undefined && shared[backend] !== undefined && shared[backend] !== own) {
+    throw new Error(`${variable}=${own} disagrees with BACKEND_MODELS (${backend}=${shared[backend]})`);
+  }
+  return resolveModels({ ...shared, ...(own !== undefined ? { [backend]: own } : {}) });
+}
+
 export const loadEnv = (env: NodeJS.ProcessEnv = process.env) => parseEnv(RenderEnv, env);
 export type RenderEnvValues = ReturnType<typeof loadEnv>;

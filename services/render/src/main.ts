@@ -19,7 +19,7 @@ import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } fro
 import { attemptCost, modelCapability, resolutionFor } from '@aiprod/vendor-catalogue';
 import { buildRender, buildRenderSweep, type RenderDeps } from './app';
 import { createBackend } from './backends';
-import { loadEnv } from './env';
+import { loadEnv, poolModels } from './env';
 import { initRenderSeries, reportBreakerState, reportSpendAgainstCap, timedBackend } from './render-metrics';
 import { backendBreaker } from './steps/policy';
 
@@ -71,6 +71,7 @@ async function main(): Promise<void> {
     backend,
     policy,
     deployedBackends: env.ENABLED_BACKENDS,
+    models: poolModels(env),
     attempts: new ShotAttempts(core.jobs),
     workerId,
     lease: { ttlMs: leaseMs, renewMs: leaseMs / 4 },

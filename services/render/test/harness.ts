@@ -65,6 +65,7 @@ export function renderHarness(name: string) {
       leaseMs?: number;
       timeouts?: Partial<RenderDeps['timeouts']>;
       capacity?: RenderDeps['capacity'];
+      models?: RenderDeps['models'];
     } = {},
   ): RenderDeps {
     const policy = options.policy ?? DEFAULT_FALLBACK_POLICY;
@@ -99,6 +100,7 @@ export function renderHarness(name: string) {
         if (recorded) spend.push({ tenantId, usd });
       },
       ...(options.capacity ? { capacity: options.capacity } : {}),
+      ...(options.models ? { models: options.models } : {}),
       workDir: dir,
       shutdown: options.shutdown ?? new AbortController().signal,
     };

@@ -10,6 +10,11 @@ locals {
   # created. After that Cloud Build deploys every image (canary, then promote) and the modules
   # ignore image changes, so re-applying never rolls a release back.
   images = "${var.region}-docker.pkg.dev/${var.project_id}/${module.artifact_registry.repository_id}"
+  # The model each render pool runs, as BACKEND_MODELS: the planner plans each shot for it and every
+  # render pool reads it for its own model and for what the other pools of its fallback chain can
+  # take, so they are given this one value. Each model must be in the vendor catalogue
+  # (terraform/check.ts and each service's start-up check it); changing one is a deploy of all five.
+  backend_models = "runway=gen4.5,veo=veo-3.1-fast-generate-001,replicate=wan-video/wan-2.2-t2v-fast"
 }
 
 module "artifact_registry" {
@@ -167,6 +172,7 @@ module "planner" {
     # new planner reads it only when ENABLED_BACKENDS is unset and refuses a disagreement. Remove
     # once every environment runs a planner that reads ENABLED_BACKENDS (docs/deploy.md).
     PLANNER_BACKENDS = "local,runway,veo,replicate"
+    BACKEND_MODELS   = local.backend_models
     VERTEX_LOCATION  = var.gemini_location
   }
 }
@@ -243,6 +249,7 @@ module "render_local" {
     STORAGE_BUCKET   = module.storage.name
     RENDER_BACKEND   = "local"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    BACKEND_MODELS   = local.backend_models
   }
 }
 
@@ -267,6 +274,7 @@ module "render_runway" {
     STORAGE_BUCKET   = module.storage.name
     RENDER_BACKEND   = "runway"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    BACKEND_MODELS   = local.backend_models
   }
   secret_env = {
     RUNWAY_API_KEY = module.secrets.ids["aiprod-runway-api-key"]
@@ -294,6 +302,7 @@ module "render_veo" {
     STORAGE_BUCKET   = module.storage.name
     RENDER_BACKEND   = "veo"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    BACKEND_MODELS   = local.backend_models
     VERTEX_LOCATION  = var.veo_location
   }
 }
@@ -319,6 +328,7 @@ module "render_replicate" {
     STORAGE_BUCKET   = module.storage.name
     RENDER_BACKEND   = "replicate"
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    BACKEND_MODELS   = local.backend_models
   }
   secret_env = {
     REPLICATE_API_TOKEN = module.secrets.ids["aiprod-replicate-api-token"]

@@ -6,6 +6,8 @@ export interface PlanContext {
   preset: Preset;
   /** The backend the shot lengths are fitted to (the cost planner's first choice). */
   backend: BackendName;
+  /** The model that backend's pool runs (BACKEND_MODELS); its catalogue default when absent. */
+  model?: string;
   /**
    * The client's change requests on earlier versions of this plan, oldest first: a re-plan
    * follows them where the brief and the preset allow (each director says how).

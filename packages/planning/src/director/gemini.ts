@@ -191,9 +191,9 @@ export function normaliseGeminiPlan(
   context: PlanContext,
   director: string,
 ): { ok: true; plan: ShotPlan } | { ok: false; why: string } {
-  const { preset, backend } = context;
+  const { preset, backend, model } = context;
   const n = answer.shots.length;
-  const counts = feasibleShotCounts(backend, brief.durationSeconds, preset.shotCount);
+  const counts = feasibleShotCounts(backend, brief.durationSeconds, preset.shotCount, undefined, model);
   if (!counts.includes(n)) {
     return {
       ok: false,
@@ -227,7 +227,7 @@ export function normaliseGeminiPlan(
     answer.shots.map((s) => s.durationSeconds),
     answer.shots.map(() => backend),
     brief.durationSeconds,
-    { fps: PLAN_FPS, transitionSeconds: TRANSITION_SECONDS },
+    { fps: PLAN_FPS, transitionSeconds: TRANSITION_SECONDS, ...(model ? { models: { [backend]: model } } : {}) },
   );
   if (!fitted.ok) return { ok: false, why: fitted.why };
   const [width, height] = FRAME_SIZES[brief.aspectRatios[0]!];
@@ -266,7 +266,7 @@ export function normaliseGeminiPlan(
     }),
   };
   // fitText can leave a prompt empty only if the model sent whitespace; the schema check catches it.
-  const problems = checkPlan(plan, brief);
+  const problems = checkPlan(plan, brief, undefined, model ? { [backend]: model } : undefined);
   if (problems.length) return { ok: false, why: `the normalised plan is invalid: ${problems.join('; ')}` };
   return { ok: true, plan };
 }
@@ -401,9 +401,9 @@ class GeminiDirector implements CreativeDirector {
   }
 
   private request(brief: Brief, context: PlanContext): string {
-    const { preset, backend } = context;
-    const counts = feasibleShotCounts(backend, brief.durationSeconds, preset.shotCount);
-    const rule = modelCapability(backend).durations;
+    const { preset, backend, model } = context;
+    const counts = feasibleShotCounts(backend, brief.durationSeconds, preset.shotCount, undefined, model);
+    const rule = modelCapability(backend, model).durations;
     const lengths = rule.kind === 'set' ? `${rule.values.join(', ')} s` : `${rule.minSeconds}–${rule.maxSeconds} s`;
     const constraints = {
       totalSeconds: brief.durationSeconds,

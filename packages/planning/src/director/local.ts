@@ -27,7 +27,7 @@ interface Beat {
  * frames the shots for the first requested aspect ratio; the end card is added at assembly.
  */
 export function planLocally(brief: Brief, context: PlanContext = defaultContext(brief)): ShotPlan {
-  const { preset, backend } = context;
+  const { preset, backend, model } = context;
   const [width, height] = FRAME_SIZES[brief.aspectRatios[0]!];
   const continuity = briefContinuity(brief);
   const hasCharacter = continuity.some((c) => c.id === 'character');
@@ -97,7 +97,7 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
   // About four seconds a shot, three to five shots, and never more shots than distinct beats
   // unless the backend's clip lengths demand it.
   const wanted = Math.min(5, 2 + candidates.length, Math.max(3, Math.round(shotSeconds / 4)));
-  const count = chooseShotCount(wanted, brief, preset, backend);
+  const count = chooseShotCount(wanted, brief, preset, backend, model);
   const middle = [...candidates, ...fillers].slice(0, count - 2);
   const closing = brief.callToAction ?? brief.brand.name;
   const chosen: Beat[] = [
@@ -115,7 +115,7 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
     chosen.map(() => 1),
     chosen.map(() => backend),
     brief.durationSeconds,
-    { fps: PLAN_FPS, transitionSeconds: TRANSITION_SECONDS },
+    { fps: PLAN_FPS, transitionSeconds: TRANSITION_SECONDS, ...(model ? { models: { [backend]: model } } : {}) },
   );
   if (!fitted.ok) throw new PlanningError('permanent', fitted.why);
   // The table keeps only what some shot shows (a short plan may leave out the audience's beat).

@@ -40,6 +40,9 @@ export const ShotCostViewSchema = Type.Object(
       Type.Array(ChainStepViewSchema, { description: 'The shot’s backend, then its fallbacks; null on older plans.' }),
     ),
     degraded: Type.Optional(Type.Object({ from: Backend, reason: Type.String() }, Closed)),
+    referenceNote: Type.Optional(
+      Type.String({ description: "Why the shot's product reference image will not be sent to its model." }),
+    ),
   },
   Closed,
 );

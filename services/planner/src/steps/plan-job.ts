@@ -10,6 +10,7 @@ import {
 import { directorCacheKey, planVersionOf, type Job } from '@aiprod/job-store';
 import {
   PlanningError,
+  briefNeedsImage,
   planBackends,
   planLocally,
   primaryBackend,
@@ -47,16 +48,17 @@ export async function planBrief(
 ): Promise<BriefPlan> {
   const { tenantId, brief, preset } = input;
   const enabledBackends: readonly BackendName[] = deps.enabledBackends;
+  const models = deps.models ?? {};
   let primary: ReturnType<typeof primaryBackend>;
   try {
-    primary = primaryBackend(brief, preset, { enabledBackends });
+    primary = primaryBackend(brief, preset, { enabledBackends, models });
   } catch (err) {
     return { ok: false, reason: (err as Error).message, stage: 'backend' };
   }
-  const context: PlanContext = { preset, backend: primary.backend };
+  const context: PlanContext = { preset, backend: primary.backend, model: primary.model };
   const cached = deps.director.name !== 'local';
   // The director's name carries its model (gemini:gemini-2.5-flash), so a new model is a new key.
-  const key = directorCacheKey({ tenantId, brief, director: deps.director.name, enabledBackends });
+  const key = directorCacheKey({ tenantId, brief, director: deps.director.name, enabledBackends, models });
   let shotPlan = cached ? await deps.directorPlans.lookup<ShotPlan>(key) : null;
   if (!shotPlan) {
     try {
@@ -70,6 +72,9 @@ export async function planBrief(
   const planned = planBackends(shotPlan, {
     preset,
     enabledBackends,
+    models,
+    // Every shot carries the brief's references (attached after planning, see planRecord).
+    needsImage: shotPlan.shots.map(() => briefNeedsImage(brief)),
     targetSeconds: brief.durationSeconds,
     ...(brief.budgetCapUsd !== undefined ? { budgetCapUsd: brief.budgetCapUsd } : {}),
     ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),

@@ -1,6 +1,13 @@
 import { RetryableError, presetOf, type BackendName, type ShotPlan } from '@aiprod/contracts';
 import { planVersionOf, type Job } from '@aiprod/job-store';
-import { PlanningError, planBackends, planLocally, primaryBackend, type PlannedBackends } from '@aiprod/planning';
+import {
+  PlanningError,
+  briefNeedsImage,
+  planBackends,
+  planLocally,
+  primaryBackend,
+  type PlannedBackends,
+} from '@aiprod/planning';
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
 import { planRecord } from './plan-record';
@@ -38,8 +45,9 @@ export async function replanJob(
   // Everything that can throw before the new version is stored (the director, and pricing its
   // answer) is in here, so the last delivery drops the request rather than dead-lettering it.
   try {
-    const { backend } = primaryBackend(job.brief, preset, { enabledBackends });
-    const context = { preset, backend, notes };
+    const models = deps.models ?? {};
+    const { backend, model } = primaryBackend(job.brief, preset, { enabledBackends, models });
+    const context = { preset, backend, model, notes };
     let shotPlan: ShotPlan;
     try {
       shotPlan = await deps.director.plan(job.brief, context);
@@ -51,6 +59,8 @@ export async function replanJob(
     planned = planBackends(shotPlan, {
       preset,
       enabledBackends,
+      models,
+      needsImage: shotPlan.shots.map(() => briefNeedsImage(job.brief)),
       targetSeconds: job.brief.durationSeconds,
       ...(job.brief.budgetCapUsd !== undefined ? { budgetCapUsd: job.brief.budgetCapUsd } : {}),
       ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),

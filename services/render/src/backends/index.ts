@@ -1,7 +1,7 @@
 import { copyFile } from 'node:fs/promises';
 import { accessTokenAuth } from '@aiprod/google-ai';
 import type { BlobStore } from '@aiprod/storage';
-import type { RenderEnvValues } from '../env';
+import { poolModels, type RenderEnvValues } from '../env';
 import type { VideoBackend } from './backend';
 import { localBackend } from './local';
 import { replicateBackend } from './replicate';
@@ -15,6 +15,7 @@ function required(value: string | undefined, name: string): string {
 
 /** The backend this pool serves, configured from its environment; a missing credential stops start-up. */
 export function createBackend(env: RenderEnvValues, storage: BlobStore): VideoBackend {
+  const models = poolModels(env);
   switch (env.RENDER_BACKEND) {
     case 'local':
       return localBackend({ timeoutMs: env.RENDER_TIMEOUT_SECONDS * 1000 });
@@ -22,14 +23,14 @@ export function createBackend(env: RenderEnvValues, storage: BlobStore): VideoBa
       return runwayBackend({
         apiKey: required(env.RUNWAY_API_KEY, 'RUNWAY_API_KEY'),
         ...(env.RUNWAY_BASE_URL ? { baseUrl: env.RUNWAY_BASE_URL } : {}),
-        ...(env.RUNWAY_MODEL ? { model: env.RUNWAY_MODEL } : {}),
+        model: models.runway,
         ...(env.RUNWAY_POLL_INTERVAL_MS !== undefined ? { pollIntervalMs: env.RUNWAY_POLL_INTERVAL_MS } : {}),
       });
     case 'replicate':
       return replicateBackend({
         apiToken: required(env.REPLICATE_API_TOKEN, 'REPLICATE_API_TOKEN'),
         ...(env.REPLICATE_BASE_URL ? { baseUrl: env.REPLICATE_BASE_URL } : {}),
-        ...(env.REPLICATE_MODEL ? { model: env.REPLICATE_MODEL } : {}),
+        model: models.replicate,
         ...(env.REPLICATE_POLL_INTERVAL_MS !== undefined ? { pollIntervalMs: env.REPLICATE_POLL_INTERVAL_MS } : {}),
       });
     case 'veo': {
@@ -37,7 +38,7 @@ export function createBackend(env: RenderEnvValues, storage: BlobStore): VideoBa
       return veoBackend({
         project: env.GCP_PROJECT,
         location: env.VERTEX_LOCATION,
-        ...(env.VEO_MODEL ? { model: env.VEO_MODEL } : {}),
+        model: models.veo,
         ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
         ...(authClient ? { authClient } : {}),
         ...(env.VEO_OUTPUT_GCS_PREFIX ? { outputGcsPrefix: env.VEO_OUTPUT_GCS_PREFIX } : {}),

@@ -5,6 +5,7 @@ import type { RenderDeps } from '../app';
 import { recordBusyReroute } from '../render-metrics';
 import type { AttemptEnd } from './attempt-end';
 import { allowedTargets, specFor } from './failed-try';
+import { modelOf, preferredTargets, recordReferenceDrop } from './reference-routing';
 import { billedCost, settleSpend, tryEntry } from './spend';
 import { settleCancelled, type BusyTarget, type PollOutcome } from './vendor-call';
 
@@ -24,7 +25,9 @@ export function busyTargetFor(deps: RenderDeps, job: Job, msg: RenderRequest, cu
     if (!chain.length) return { to: null, why: 'no backend is left in the chain' };
     if (!deps.capacity) return { to: null, why: 'no capacity board to say which backend has room' };
     const views = await deps.capacity.board.readAll(chain);
-    const roomy = chain.find((b) => views.get(b)?.hasRoom);
+    const withRoom = chain.filter((b) => views.get(b)?.hasRoom);
+    // Of those with room, one that takes the shot's image first (see preferredTargets).
+    const roomy = preferredTargets(deps, msg.spec, withRoom)[0];
     if (roomy) return { to: roomy, why: `${roomy} has room (${views.get(roomy)!.summary})` };
     return {
       to: null,
@@ -67,12 +70,27 @@ export async function rerouteBusy(
   const after = await deps.attempts.settleTry(
     ref,
     { entry, taskId },
-    { kind: 'hand_over', to: busy.to, spec: (spec) => specFor(busy.to, spec), rerouted: { reason } },
+    {
+      kind: 'hand_over',
+      to: busy.to,
+      spec: (spec) => specFor(busy.to, spec, modelOf(deps, busy.to)),
+      rerouted: { reason },
+    },
   );
   if (!after) {
     log.info('the attempt moved on meanwhile; nothing more to do here');
     return 'lease_lost';
   }
+  await recordReferenceDrop(
+    deps,
+    msg,
+    {
+      to: busy.to,
+      triesSoFar: (current.tries ?? []).length + 1,
+      kind: 'busy',
+    },
+    log,
+  );
   recordBusyReroute(ref.backend, busy.to);
   const request = renderRequestFor(job, after);
   await deps.publisher.publish(request.topic, request.message);

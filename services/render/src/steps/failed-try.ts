@@ -9,12 +9,13 @@ import {
   type ShotAttempt,
 } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
-import { isAllowedDuration, modelCapability } from '@aiprod/vendor-catalogue';
+import { isAllowedDuration, modelCapability, requiresImage } from '@aiprod/vendor-catalogue';
 import { recordFallback } from '../render-metrics';
 import type { RenderDeps } from '../app';
 import type { BackendError } from '../backends/backend';
 import type { AttemptEnd } from './attempt-end';
 import { decide, type Decision } from './policy';
+import { modelOf, preferredTargets, recordReferenceDrop } from './reference-routing';
 
 /**
  * Applies the fallback policy to a failed try whose spend is already in the ledger: the try and
@@ -39,12 +40,17 @@ export async function onFailure(
     triesHere: tries.filter((t) => t.backend === ref.backend).length,
     tried: [...new Set(tries.map((t) => t.backend))],
     allowed: allowedTargets(deps, job, msg),
+    prefer: (left) => preferredTargets(deps, msg.spec, left),
   });
   const next: NextStep =
     decision.action === 'retry'
       ? { kind: 'retry', notBefore: Timestamp.fromMillis(Date.now() + (decision.delayMs ?? 0)) }
       : decision.action === 'fallback' && decision.to
-        ? { kind: 'hand_over', to: decision.to, spec: (spec) => specFor(decision.to!, spec) }
+        ? {
+            kind: 'hand_over',
+            to: decision.to,
+            spec: (spec) => specFor(decision.to!, spec, modelOf(deps, decision.to!)),
+          }
         : { kind: 'fail', error: `${error.class}: ${error.message}` };
   const after = await deps.attempts.settleTry(ref, { entry, ...(taskId ? { taskId } : {}) }, next);
   if (!after) {
@@ -70,6 +76,16 @@ export async function onFailure(
   log.warn('vendor task failed', { class: error.class, code: error.code, action: decision.action, to: decision.to });
   if (next.kind === 'retry') return after.attempts[String(ref.attempt)]!;
   if (next.kind === 'hand_over') {
+    await recordReferenceDrop(
+      deps,
+      msg,
+      {
+        to: next.to,
+        triesSoFar: tries.length,
+        kind: 'fallback',
+      },
+      log,
+    );
     recordFallback(ref.backend, next.to);
     const request = renderRequestFor(job, after);
     await deps.publisher.publish(request.topic, request.message);
@@ -82,19 +98,25 @@ export async function onFailure(
 }
 
 /**
- * Where this shot may go next: only backends this deployment runs a pool for, and that can make
- * this shot's length (Veo: 4/6/8 s). Another pool's model is not known here: the catalogue's
- * default model for it is assumed.
+ * Where this shot may go next: only backends this deployment runs a pool for, whose model (as
+ * BACKEND_MODELS configures it) can make this shot's length (Veo: 4/6/8 s), and that does not
+ * require an image the shot does not carry (Runway gen4_turbo).
  */
 export function allowedTargets(deps: RenderDeps, job: Job, msg: RenderRequest): BackendName[] {
-  return presetOf(job.preset).allowedBackends.filter(
-    (b) => deps.deployedBackends.includes(b) && isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps),
-  );
+  const hasImage = (msg.spec.references ?? []).length > 0;
+  return presetOf(job.preset).allowedBackends.filter((b) => {
+    const model = modelOf(deps, b);
+    return (
+      deps.deployedBackends.includes(b) &&
+      isAllowedDuration(b, msg.spec.durationSeconds, msg.spec.fps, model) &&
+      (hasImage || !requiresImage(b, model))
+    );
+  });
 }
 
 /** The shot as the next backend can make it: no vendor sound asked of a backend that has none. */
-export function specFor(to: BackendName, spec: ShotSpec): ShotSpec {
-  if (!spec.audio || modelCapability(to).nativeAudio) return spec;
+export function specFor(to: BackendName, spec: ShotSpec, model?: string): ShotSpec {
+  if (!spec.audio || modelCapability(to, model).nativeAudio) return spec;
   const { audio: _audio, ...silent } = spec;
   return silent;
 }

@@ -64,6 +64,11 @@ export function decide(input: {
   /** Backends this attempt has already used. */
   tried: readonly BackendName[];
   allowed: readonly BackendName[];
+  /**
+   * Of the chain's backends left, which to try first (in chain order); the chain's first left one
+   * when none of them is preferred. Default: no preference.
+   */
+  prefer?: (left: readonly BackendName[]) => readonly BackendName[];
 }): Decision {
   const here = input.policy.backends[input.backend];
   let action = here.onError[input.error.class];
@@ -81,7 +86,10 @@ export function decide(input: {
     return { action, delayMs: Math.min(delayMs, here.backoff.maxMs || delayMs), why };
   }
   if (action === 'fallback') {
-    const to = fallbackChain(input.policy, input.backend, input.allowed).find((b) => !input.tried.includes(b));
+    const left = fallbackChain(input.policy, input.backend, input.allowed).filter((b) => !input.tried.includes(b));
+    const preferred = input.prefer ? input.prefer(left) : left;
+    const to = preferred[0] ?? left[0];
+    if (to && to !== left[0]) return { action, to, why: `${why} (${to} before ${left[0]}: it takes the shot's image)` };
     if (to) return { action, to, why };
     return { action: 'fail', why: `${why}, but no backend is left in the chain` };
   }
