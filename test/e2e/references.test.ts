@@ -79,13 +79,14 @@ beforeAll(async () => {
     emulators,
     policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
     sweepIntervalSeconds: 1,
+    // The planner and the pools share one model setting: Replicate runs Seedance, which takes images.
+    backendModels: `replicate=${SEEDANCE}`,
     vendorPools: {
       runway: { RUNWAY_API_KEY: RUNWAY_KEY, RUNWAY_BASE_URL: runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
       replicate: {
         REPLICATE_API_TOKEN: REPLICATE_TOKEN,
         REPLICATE_BASE_URL: replicate.baseUrl,
         REPLICATE_POLL_INTERVAL_MS: '100',
-        REPLICATE_MODEL: SEEDANCE,
       },
       veo: { VERTEX_BASE_URL: veo.url, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN, VEO_POLL_INTERVAL_MS: '100' },
     },
