@@ -1,7 +1,13 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
-import { requireEmulators, uniqueProjectId, type RunwayServer } from '@aiprod/testing';
+import {
+  requireEmulators,
+  uniqueProjectId,
+  type ReplicateServer,
+  type RunwayServer,
+  type VeoServer,
+} from '@aiprod/testing';
 import { LocalStack, type StackOptions } from '../../infra/local/src';
 
 /** What the end-to-end suites share: the built services, test-sized retries, a Runway pool. */
@@ -40,4 +46,18 @@ export const runwayPool = (runway: RunwayServer, apiKey: string) => ({
   RUNWAY_API_KEY: apiKey,
   RUNWAY_BASE_URL: runway.url,
   RUNWAY_POLL_INTERVAL_MS: '100',
+});
+
+/** A Replicate render pool pointed at its protocol test server. */
+export const replicatePool = (replicate: ReplicateServer, apiToken: string) => ({
+  REPLICATE_API_TOKEN: apiToken,
+  REPLICATE_BASE_URL: replicate.baseUrl,
+  REPLICATE_POLL_INTERVAL_MS: '100',
+});
+
+/** A Veo render pool pointed at its protocol test server. */
+export const veoPool = (veo: VeoServer, accessToken: string) => ({
+  VERTEX_BASE_URL: veo.url,
+  VERTEX_ACCESS_TOKEN: accessToken,
+  VEO_POLL_INTERVAL_MS: '100',
 });

@@ -1,22 +1,20 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
+import { join } from 'node:path';
 import {
   aPng,
-  requireEmulators,
   startReplicateServer,
   startRunwayServer,
   startVeoServer,
-  uniqueProjectId,
   waitFor,
   type ReceivedRequest,
   type ReplicateServer,
   type RunwayServer,
   type VeoServer,
 } from '@aiprod/testing';
-import { GatewayClient, LocalStack, type JobView } from '../../infra/local/src';
+import { GatewayClient, type JobView, type LocalStack } from '../../infra/local/src';
+import { replicatePool, repoRoot, runwayPool, startTestStack, testFallbackPolicy, veoPool } from './e2e-stack';
 
 /**
  * Issue 18's must-show, through the whole platform: a brief with a product reference image is
@@ -25,8 +23,6 @@ import { GatewayClient, LocalStack, type JobView } from '../../infra/local/src';
  * in the vendor's words. The expectations are the vendors' documented fields and prompt limits,
  * written here independently of the adapters.
  */
-const repoRoot = resolve(__dirname, '..', '..');
-const emulators = requireEmulators();
 const readBrief = (name: string) =>
   JSON.parse(readFileSync(join(repoRoot, 'examples', 'briefs', `${name}.json`), 'utf8')) as Record<string, unknown>;
 const RUNWAY_KEY = 'key_e2e_refs_runway_0123456789abcdef';
@@ -58,39 +54,21 @@ const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-e2e-refs-'));
 const product = aPng(640, 480, 90);
 const productSha = createHash('sha256').update(product).digest('hex');
 
-function testPolicy(): FallbackPolicy {
-  const policy = structuredClone(DEFAULT_FALLBACK_POLICY);
-  for (const b of Object.values(policy.backends)) b.backoff = { initialMs: 50, maxMs: 500, multiplier: 2 };
-  return policy;
-}
-
 beforeAll(async () => {
-  if (!existsSync(join(repoRoot, 'services', 'render', 'dist', 'main.js')))
-    throw new Error('services/render is not built: run "npm test"');
   [runway, replicate, veo] = await Promise.all([
     startRunwayServer({ apiKey: RUNWAY_KEY }),
     startReplicateServer({ apiToken: REPLICATE_TOKEN }),
     startVeoServer(),
   ]);
-  stack = await LocalStack.start({
-    repoRoot,
-    stateDir,
-    projectId: uniqueProjectId('e2e-refs'),
-    emulators,
-    policyOverride: { minimumBackoffSeconds: 0, maximumBackoffSeconds: 1, ackDeadlineSeconds: 10 },
-    sweepIntervalSeconds: 1,
+  stack = await startTestStack('e2e-refs', stateDir, {
     // The planner and the pools share one model setting: Replicate runs Seedance, which takes images.
     backendModels: `replicate=${SEEDANCE}`,
     vendorPools: {
-      runway: { RUNWAY_API_KEY: RUNWAY_KEY, RUNWAY_BASE_URL: runway.url, RUNWAY_POLL_INTERVAL_MS: '100' },
-      replicate: {
-        REPLICATE_API_TOKEN: REPLICATE_TOKEN,
-        REPLICATE_BASE_URL: replicate.baseUrl,
-        REPLICATE_POLL_INTERVAL_MS: '100',
-      },
-      veo: { VERTEX_BASE_URL: veo.url, VERTEX_ACCESS_TOKEN: VERTEX_TOKEN, VEO_POLL_INTERVAL_MS: '100' },
+      runway: runwayPool(runway, RUNWAY_KEY),
+      replicate: replicatePool(replicate, REPLICATE_TOKEN),
+      veo: veoPool(veo, VERTEX_TOKEN),
     },
-    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testPolicy()), RENDER_LEASE_SECONDS: '4' },
+    renderEnv: { RENDER_FALLBACK_POLICY: JSON.stringify(testFallbackPolicy()), RENDER_LEASE_SECONDS: '4' },
     // The vendors' test clips are test patterns, not the planned scenes: the semantic judge is off.
     serviceEnv: { qa: { QA_JUDGE: 'none' } },
   });
@@ -113,10 +91,9 @@ function imagePaths(value: unknown, sha: string, path = ''): string[] {
 
 /** The prompt a create carried, wherever the vendor takes it. */
 function promptOf(vendor: keyof typeof PROMPT_LIMIT, body: unknown): string {
-  const b = body as Record<string, any>;
-  if (vendor === 'runway') return b.promptText as string;
-  if (vendor === 'veo') return b.instances[0].prompt as string;
-  return b.input.prompt as string;
+  const b = body as { promptText?: string; instances?: { prompt?: string }[]; input?: { prompt?: string } };
+  const prompt = vendor === 'runway' ? b.promptText : vendor === 'veo' ? b.instances?.[0]?.prompt : b.input?.prompt;
+  return prompt ?? '';
 }
 
 /** Submits a brief naming the uploaded product image, waits for its plan and returns it. */
