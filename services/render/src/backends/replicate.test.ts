@@ -12,6 +12,8 @@ import { replicateBackend, replicateRequest, requestedSeconds, wanFrames } from 
 import { failureOf, pollToEnd } from '../../test/backend-kit';
 
 const TOKEN = 'r8_Zx9Qk2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg';
+/** The transport tests run on Wan whatever the catalogue's default, so their input stays known. */
+const WAN = 'wan-video/wan-2.2-t2v-fast';
 
 const spec = (over: Partial<ShotSpec> = {}): ShotSpec => ({
   shotId: 's01',
@@ -41,7 +43,7 @@ describe('replicate backend against the Replicate test server', () => {
     dir = await mkdtemp(join(tmpdir(), 'replicate-backend-'));
   });
   beforeEach(() => {
-    backend = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, pollIntervalMs: 0 });
+    backend = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, pollIntervalMs: 0 });
   });
   afterAll(async () => {
     await server.close();
@@ -210,7 +212,7 @@ describe('replicate backend against the Replicate test server', () => {
       class: 'transient',
       code: 'replicate.network',
     });
-    const impatient = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, requestTimeoutMs: 200 });
+    const impatient = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, requestTimeoutMs: 200 });
     server.fail('poll', { delayMs: 1000 });
     expect(await failure(impatient.poll(taskId, signal()))).toMatchObject({
       class: 'transient',
@@ -219,13 +221,18 @@ describe('replicate backend against the Replicate test server', () => {
   });
 
   it('a wrong token is `auth`; an unknown model and a refused input are `invalid`', async () => {
-    const wrong = replicateBackend({ apiToken: 'r8_wrong', baseUrl: server.baseUrl });
+    const wrong = replicateBackend({ apiToken: 'r8_wrong', model: WAN, baseUrl: server.baseUrl });
     const auth = await failure(wrong.submit(spec(), ctx()));
     expect(auth).toMatchObject({ class: 'auth', code: 'HTTP 401' });
     expect(auth.message).not.toContain('r8_wrong');
     const unknown = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, model: 'nobody/nothing' });
     expect(await failure(unknown.submit(spec(), ctx()))).toMatchObject({ class: 'invalid', code: 'HTTP 404' });
-    const noPrompt = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, input: () => ({ num_frames: 81 }) });
+    const noPrompt = replicateBackend({
+      apiToken: TOKEN,
+      model: WAN,
+      baseUrl: server.baseUrl,
+      input: () => ({ num_frames: 81 }),
+    });
     const refused = await failure(noPrompt.submit(spec(), ctx()));
     expect(refused).toMatchObject({ class: 'invalid', code: 'HTTP 422' });
     expect(refused.message).toContain('input.prompt');
@@ -260,11 +267,16 @@ describe('replicate backend against the Replicate test server', () => {
     });
     // Unknown outcome (no answer): counted as billed for the shot's length, never understated.
     await expect(backend.cancel('nosuchprediction', spec())).resolves.toMatchObject({ charged: true });
-    const dead = replicateBackend({ apiToken: TOKEN, baseUrl: 'http://127.0.0.1:9/v1', requestTimeoutMs: 500 });
+    const dead = replicateBackend({
+      apiToken: TOKEN,
+      model: WAN,
+      baseUrl: 'http://127.0.0.1:9/v1',
+      requestTimeoutMs: 500,
+    });
     await expect(dead.cancel(taskId, spec())).resolves.toEqual({ charged: true, usage: { outputSeconds: 5 } });
 
     // Deadline before it starts: aborted, free. While running: canceled, billed.
-    const quick = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, cancelAfter: '1s' });
+    const quick = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, cancelAfter: '1s' });
     server.scriptPrediction({ starting: { ms: 5000 } });
     const queued = await quick.submit(spec(), ctx());
     await new Promise((r) => setTimeout(r, 1100));
@@ -285,7 +297,7 @@ describe('replicate backend against the Replicate test server', () => {
   it('a restarted worker resumes the same prediction and still knows its length', async () => {
     const { taskId } = await backend.submit(spec({ durationSeconds: 10 }), ctx());
     const creates = server.createRequests;
-    const restarted = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl });
+    const restarted = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl });
     const done = (await pollToEnd(restarted, taskId)).pop()!;
     expect(done).toMatchObject({ state: 'succeeded', usage: { outputSeconds: 121 / 12 } });
     expect(server.createRequests).toBe(creates);
