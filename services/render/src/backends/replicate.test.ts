@@ -1,14 +1,19 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ShotSpec } from '@aiprod/contracts';
 import { probe } from '@aiprod/media';
-import { startReplicateServer, type ReplicateServer } from '@aiprod/testing';
-import type { PollResult, VideoBackend } from './backend';
-import { inputFor, replicateBackend, requestedSeconds, seedanceInput, wanInput } from './replicate';
+import { aPng, startReplicateServer, type ReceivedRequest, type ReplicateServer } from '@aiprod/testing';
+import { modelCapability } from '@aiprod/vendor-catalogue';
+import type { LoadedReference, PollResult, SentRequest, VideoBackend } from './backend';
+import { CAMERA_WORDS } from './dialect';
+import { replicateBackend, replicateRequest, requestedSeconds, wanFrames } from './replicate';
 import { failureOf, pollToEnd } from '../../test/backend-kit';
 
 const TOKEN = 'r8_Zx9Qk2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg';
+/** The transport tests run on Wan whatever the catalogue's default, so their input stays known. */
+const WAN = 'wan-video/wan-2.2-t2v-fast';
 
 const spec = (over: Partial<ShotSpec> = {}): ShotSpec => ({
   shotId: 's01',
@@ -38,7 +43,7 @@ describe('replicate backend against the Replicate test server', () => {
     dir = await mkdtemp(join(tmpdir(), 'replicate-backend-'));
   });
   beforeEach(() => {
-    backend = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, pollIntervalMs: 0 });
+    backend = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, pollIntervalMs: 0 });
   });
   afterAll(async () => {
     await server.close();
@@ -61,8 +66,10 @@ describe('replicate backend against the Replicate test server', () => {
     });
     expect(created).toMatchObject({ model: 'wan-video/wan-2.2-t2v-fast', cancelAfter: '15m' });
     expect(created.prefer).toBeUndefined();
+    // The prompt in Wan's dialect: the subject, the camera in Wan's words, the palette as colour words.
     expect(created.input).toEqual({
-      prompt: 'A sneaker rotating on a pedestal, studio light',
+      prompt:
+        'A sneaker rotating on a pedestal, studio light. Fixed camera, static shot. Color palette: deep blue and bright yellow.',
       negative_prompt: 'blur',
       seed: 7,
       aspect_ratio: '16:9',
@@ -205,7 +212,7 @@ describe('replicate backend against the Replicate test server', () => {
       class: 'transient',
       code: 'replicate.network',
     });
-    const impatient = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, requestTimeoutMs: 200 });
+    const impatient = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, requestTimeoutMs: 200 });
     server.fail('poll', { delayMs: 1000 });
     expect(await failure(impatient.poll(taskId, signal()))).toMatchObject({
       class: 'transient',
@@ -214,13 +221,18 @@ describe('replicate backend against the Replicate test server', () => {
   });
 
   it('a wrong token is `auth`; an unknown model and a refused input are `invalid`', async () => {
-    const wrong = replicateBackend({ apiToken: 'r8_wrong', baseUrl: server.baseUrl });
+    const wrong = replicateBackend({ apiToken: 'r8_wrong', model: WAN, baseUrl: server.baseUrl });
     const auth = await failure(wrong.submit(spec(), ctx()));
     expect(auth).toMatchObject({ class: 'auth', code: 'HTTP 401' });
     expect(auth.message).not.toContain('r8_wrong');
     const unknown = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, model: 'nobody/nothing' });
     expect(await failure(unknown.submit(spec(), ctx()))).toMatchObject({ class: 'invalid', code: 'HTTP 404' });
-    const noPrompt = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, input: () => ({ num_frames: 81 }) });
+    const noPrompt = replicateBackend({
+      apiToken: TOKEN,
+      model: WAN,
+      baseUrl: server.baseUrl,
+      input: () => ({ num_frames: 81 }),
+    });
     const refused = await failure(noPrompt.submit(spec(), ctx()));
     expect(refused).toMatchObject({ class: 'invalid', code: 'HTTP 422' });
     expect(refused.message).toContain('input.prompt');
@@ -255,11 +267,16 @@ describe('replicate backend against the Replicate test server', () => {
     });
     // Unknown outcome (no answer): counted as billed for the shot's length, never understated.
     await expect(backend.cancel('nosuchprediction', spec())).resolves.toMatchObject({ charged: true });
-    const dead = replicateBackend({ apiToken: TOKEN, baseUrl: 'http://127.0.0.1:9/v1', requestTimeoutMs: 500 });
+    const dead = replicateBackend({
+      apiToken: TOKEN,
+      model: WAN,
+      baseUrl: 'http://127.0.0.1:9/v1',
+      requestTimeoutMs: 500,
+    });
     await expect(dead.cancel(taskId, spec())).resolves.toEqual({ charged: true, usage: { outputSeconds: 5 } });
 
     // Deadline before it starts: aborted, free. While running: canceled, billed.
-    const quick = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, cancelAfter: '1s' });
+    const quick = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl, cancelAfter: '1s' });
     server.scriptPrediction({ starting: { ms: 5000 } });
     const queued = await quick.submit(spec(), ctx());
     await new Promise((r) => setTimeout(r, 1100));
@@ -280,52 +297,290 @@ describe('replicate backend against the Replicate test server', () => {
   it('a restarted worker resumes the same prediction and still knows its length', async () => {
     const { taskId } = await backend.submit(spec({ durationSeconds: 10 }), ctx());
     const creates = server.createRequests;
-    const restarted = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl });
+    const restarted = replicateBackend({ apiToken: TOKEN, model: WAN, baseUrl: server.baseUrl });
     const done = (await pollToEnd(restarted, taskId)).pop()!;
     expect(done).toMatchObject({ state: 'succeeded', usage: { outputSeconds: 121 / 12 } });
     expect(server.createRequests).toBe(creates);
   });
 });
 
-describe('replicate input shaping', () => {
-  it('never asks for less than the shot when Wan can make it, within 81–121 frames and 5–16 fps', () => {
-    for (const seconds of [1, 5, 7, 10, 15, 20]) {
-      const input = wanInput(spec({ durationSeconds: seconds }));
-      const frames = input.num_frames as number;
-      const fps = input.frames_per_second as number;
-      expect(frames).toBeGreaterThanOrEqual(81);
-      expect(frames).toBeLessThanOrEqual(121);
-      expect(fps).toBeGreaterThanOrEqual(5);
-      expect(fps).toBeLessThanOrEqual(16);
-      expect(requestedSeconds(input)!).toBeGreaterThanOrEqual(seconds);
-    }
-    expect(wanInput(spec({ width: 1080, height: 1920, retakeNote: 'logo cut off' }))).toMatchObject({
-      aspect_ratio: '9:16',
+/** A reference image as the render pool hands it over, with the digest the vendor must receive. */
+const reference = (id: string, role: LoadedReference['role'], grey: number) => {
+  const bytes = aPng(32, 32, grey);
+  const loaded: LoadedReference = { id, role, contentType: 'image/png', bytes };
+  return {
+    loaded,
+    summary: { bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), mimeType: 'image/png' },
+  };
+};
+const product = reference('product', 'product', 40);
+const brand = reference('brand', 'brand', 120);
+const style = reference('style', 'style', 200);
+const ALL = [product, brand, style];
+const summaryOf = (id: string) => ALL.find((r) => r.loaded.id === id)!.summary;
+
+/** Every image summary anywhere in a recorded body. */
+function imagesIn(value: unknown): unknown[] {
+  if (Array.isArray(value)) return value.flatMap(imagesIn);
+  if (value && typeof value === 'object') {
+    if ('sha256' in value) return [value];
+    return Object.values(value).flatMap(imagesIn);
+  }
+  return [];
+}
+
+/**
+ * Checks that `sent` says exactly what the server received: prompt, negative prompt and seed as
+ * recorded, each named field holding that reference's bytes, and no image the record leaves out.
+ */
+function expectSentMatches(sent: SentRequest, entry: ReceivedRequest): Record<string, unknown> {
+  const input = (entry.body as { input: Record<string, unknown> }).input;
+  expect(sent.prompt).toBe(input.prompt);
+  expect(sent.negativePrompt).toBe(input.negative_prompt);
+  expect(sent.seed).toBe(input.seed);
+  for (const [field, id] of Object.entries(sent.fields ?? {})) {
+    const list = /^(\w+)\[(\d+)\]$/.exec(field);
+    const image = list ? (input[list[1]!] as unknown[])[Number(list[2])] : input[field];
+    expect(image).toEqual(summaryOf(id));
+  }
+  expect(imagesIn(input)).toHaveLength(sent.references.length);
+  expect(Object.values(sent.fields ?? {}).sort()).toEqual([...sent.references].sort());
+  // Only fields the model declares: nothing sent that it would silently ignore.
+  expect(entry.ignored).toBeUndefined();
+  return input;
+}
+
+describe('replicate: reference images and prompts per model family, against the test server', () => {
+  let server: ReplicateServer;
+
+  beforeAll(async () => {
+    // The server's own list: each model validated against its Replicate schema.
+    server = await startReplicateServer({ apiToken: TOKEN });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  const submit = async (model: string, shot: ShotSpec, refs: readonly LoadedReference[]) => {
+    const backend = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, model, pollIntervalMs: 0 });
+    const { taskId, sent } = await backend.submit(shot, { ...ctx(), references: refs });
+    const entry = server.received().pop()!;
+    expect(entry).toMatchObject({ path: `/v1/models/${model}/predictions`, status: 201 });
+    return { backend, taskId, sent, entry, input: expectSentMatches(sent, entry) };
+  };
+
+  const branded = (over: Partial<ShotSpec> = {}) =>
+    spec({
+      camera: 'zoom_in',
+      seed: 11,
+      negativePrompt: 'blurry text, extra logos',
+      width: 1280,
+      height: 720,
+      ...over,
+    });
+
+  it('Seedance 1 lite: product, brand and style as reference_images, named [ImageN]; the camera pushes in; no negative field', async () => {
+    const model = 'bytedance/seedance-1-lite';
+    const { sent, input, backend, taskId } = await submit(
+      model,
+      branded(),
+      ALL.map((r) => r.loaded),
+    );
+    expect(input.reference_images).toEqual([product.summary, brand.summary, style.summary]);
+    expect(input.image).toBeUndefined();
+    const prompt = input.prompt as string;
+    expect(prompt.length).toBeLessThanOrEqual(modelCapability('replicate', model).maxPromptChars);
+    expect(prompt).toContain('The camera pushes in slowly toward the subject.');
+    expect(prompt).toContain('The product is [Image1], exactly as in its reference.');
+    expect(input).toMatchObject({
+      camera_fixed: false,
       resolution: '720p',
-      prompt: 'A sneaker rotating on a pedestal, studio light Unlike the previous take, avoid this: logo cut off.',
+      aspect_ratio: '16:9',
+      duration: 5,
+      seed: 11,
+    });
+    expect(sent).toEqual({
+      model,
+      prompt,
+      seed: 11,
+      references: ['product', 'brand', 'style'],
+      fields: { 'reference_images[0]': 'product', 'reference_images[1]': 'brand', 'reference_images[2]': 'style' },
+      dropped: [{ part: 'negativePrompt', reason: `${model} has no field for it` }],
+    });
+    expect((await pollToEnd(backend, taskId)).pop()).toMatchObject({ state: 'succeeded' });
+  });
+
+  it('Seedance 1 lite at 1080p: no reference_images there, so the product is the first frame and why is recorded', async () => {
+    const model = 'bytedance/seedance-1-lite';
+    const { sent, input } = await submit(
+      model,
+      branded({ camera: 'static', width: 1920, height: 1080 }),
+      ALL.map((r) => r.loaded),
+    );
+    expect(input.image).toEqual(product.summary);
+    expect(input.reference_images).toBeUndefined();
+    expect(input).toMatchObject({ resolution: '1080p', camera_fixed: true });
+    expect(input.prompt).toContain(CAMERA_WORDS.seedance.static);
+    expect(input.prompt).toContain('The product shown in the first frame keeps its exact shape');
+    expect(sent).toMatchObject({ references: ['product'], firstFrame: 'product', fields: { image: 'product' } });
+    expect(sent.dropped).toEqual([
+      {
+        part: 'reference_images',
+        reason: `${model} refuses reference_images at 1080p: product is sent as the first frame (image) instead`,
+      },
+      { part: 'brand', reason: `${model} takes one image here (its first frame, image), given to product` },
+      { part: 'style', reason: `${model} takes one image here (its first frame, image), given to product` },
+      { part: 'negativePrompt', reason: `${model} has no field for it` },
+    ]);
+  });
+
+  it('Kling v2.1: the product as start_image, the negative prompt in negative_prompt, a dolly in in Kling’s words', async () => {
+    const model = 'kwaivgi/kling-v2.1';
+    const { sent, input } = await submit(model, branded(), [product.loaded, brand.loaded]);
+    expect(input.start_image).toEqual(product.summary);
+    expect(input.negative_prompt).toBe('blurry text, extra logos');
+    const prompt = input.prompt as string;
+    expect(prompt.length).toBeLessThanOrEqual(modelCapability('replicate', model).maxPromptChars);
+    expect(prompt).toContain('Slow dolly in toward the subject.');
+    expect(input).toMatchObject({ duration: 5, mode: 'standard' });
+    // Kling declares no seed: sending one would claim a seed the model never read.
+    expect(input.seed).toBeUndefined();
+    expect(sent).toEqual({
+      model,
+      prompt,
+      negativePrompt: 'blurry text, extra logos',
+      references: ['product'],
+      firstFrame: 'product',
+      fields: { start_image: 'product' },
+      dropped: [
+        { part: 'brand', reason: `${model} takes one image here (its first frame, start_image), given to product` },
+      ],
     });
   });
 
-  it('gives Seedance whole seconds it makes, at the resolution and ratio of the frame, and Wan its frames', () => {
-    expect(inputFor('bytedance/seedance-1-lite')).toBe(seedanceInput);
-    expect(inputFor('wan-video/wan-2.2-t2v-fast')).toBe(wanInput);
-    expect(seedanceInput(spec({ durationSeconds: 6.5, seed: 3, negativePrompt: 'blur' }))).toEqual({
-      prompt: 'A sneaker rotating on a pedestal, studio light',
+  it('Kling v2.1 without any reference image: refused before any request, `invalid` and free, so the policy moves on', async () => {
+    const backend = replicateBackend({ apiToken: TOKEN, baseUrl: server.baseUrl, model: 'kwaivgi/kling-v2.1' });
+    const creates = server.createRequests;
+    const refused = await failure(backend.submit(branded(), ctx()));
+    expect(refused).toMatchObject({ class: 'invalid', code: 'replicate.image_required', charged: false });
+    expect(refused.message).toContain('kwaivgi/kling-v2.1 needs an image');
+    expect(server.createRequests).toBe(creates);
+  });
+
+  it('Hailuo 02: the product as first_frame_image, the camera command leads, no negative field, prompt kept as sent', async () => {
+    const model = 'minimax/hailuo-02';
+    const { sent, input } = await submit(model, branded({ durationSeconds: 6 }), [product.loaded]);
+    expect(input.first_frame_image).toEqual(product.summary);
+    const prompt = input.prompt as string;
+    expect(prompt.length).toBeLessThanOrEqual(modelCapability('replicate', model).maxPromptChars);
+    expect(prompt.startsWith('[Push in] ')).toBe(true);
+    expect(input).toMatchObject({ duration: 6, resolution: '768p', prompt_optimizer: false });
+    expect(sent).toEqual({
+      model,
+      prompt,
+      references: ['product'],
+      firstFrame: 'product',
+      fields: { first_frame_image: 'product' },
+      dropped: [{ part: 'negativePrompt', reason: `${model} has no field for it` }],
+    });
+  });
+
+  it('Wan 2.2 t2v: text only, every reference recorded as not sent and why; negative prompt in its field', async () => {
+    const model = 'wan-video/wan-2.2-t2v-fast';
+    const { sent, input } = await submit(model, branded(), [product.loaded, brand.loaded]);
+    expect(imagesIn(input)).toEqual([]);
+    expect(input.prompt).toContain(CAMERA_WORDS.wan.zoom_in);
+    expect(input.prompt).not.toContain('first frame');
+    expect(input).toMatchObject({ negative_prompt: 'blurry text, extra logos', seed: 11, resolution: '720p' });
+    expect(sent).toEqual({
+      model,
+      prompt: input.prompt,
+      negativePrompt: 'blurry text, extra logos',
+      seed: 11,
+      references: [],
+      dropped: [
+        { part: 'product', reason: `${model} takes no image (text to video only)` },
+        { part: 'brand', reason: `${model} takes no image (text to video only)` },
+      ],
+    });
+  });
+
+  it('a prompt over the model’s limit is cut to fit, keeping the camera move, and the cut is recorded', async () => {
+    const model = 'bytedance/seedance-1-lite';
+    const long = `A sneaker rotating on a pedestal under soft studio light, ${'with slow glints running along its stitched leather panels, '.repeat(30)}and a calm backdrop.`;
+    const { sent, input } = await submit(model, branded({ prompt: long }), [product.loaded]);
+    const prompt = input.prompt as string;
+    expect(long.length).toBeGreaterThan(1000);
+    expect(prompt.length).toBeLessThanOrEqual(modelCapability('replicate', model).maxPromptChars);
+    expect(prompt).toContain(CAMERA_WORDS.seedance.zoom_in);
+    expect(sent.dropped).toContainEqual({ part: 'subject', reason: `no room within ${model}'s 1000-character prompt` });
+  });
+
+  it('Seedance 1 lite without references sends no image field and still renders', async () => {
+    const model = 'bytedance/seedance-1-lite';
+    const { sent, input, backend, taskId } = await submit(model, spec({ seed: 3 }), []);
+    expect(imagesIn(input)).toEqual([]);
+    expect(input).toEqual({
+      prompt: sent.prompt,
       seed: 3,
-      duration: 7,
+      duration: 5,
       resolution: '480p',
       aspect_ratio: '16:9',
       fps: 24,
+      camera_fixed: true,
     });
-    expect(seedanceInput(spec({ durationSeconds: 20, width: 1080, height: 1920 }))).toMatchObject({
+    expect(sent).toEqual({ model, prompt: input.prompt, seed: 3, references: [] });
+    expect((await pollToEnd(backend, taskId)).pop()).toMatchObject({ state: 'succeeded' });
+  });
+});
+
+describe('replicate input shaping', () => {
+  it('never asks Wan for less than the shot when it can make it, within 81–121 frames and 5–16 fps', () => {
+    for (const seconds of [1, 5, 7, 10, 15, 20]) {
+      const input = wanFrames(seconds);
+      expect(input.num_frames).toBeGreaterThanOrEqual(81);
+      expect(input.num_frames).toBeLessThanOrEqual(121);
+      expect(input.frames_per_second).toBeGreaterThanOrEqual(5);
+      expect(input.frames_per_second).toBeLessThanOrEqual(16);
+      expect(requestedSeconds(input)!).toBeGreaterThanOrEqual(seconds);
+    }
+    const { input } = replicateRequest(
+      'wan-video/wan-2.2-t2v-fast',
+      spec({ width: 1080, height: 1920, retakeNote: 'logo cut off' }),
+    );
+    expect(input).toMatchObject({ aspect_ratio: '9:16', resolution: '720p' });
+    expect(input.prompt).toContain('Correct what was wrong in the previous take: logo cut off.');
+  });
+
+  it('gives Seedance whole seconds it makes, at the resolution and ratio of the frame', () => {
+    const seedance = (over: Partial<ShotSpec>) => replicateRequest('bytedance/seedance-1-lite', spec(over)).input;
+    expect(seedance({ durationSeconds: 6.5 })).toMatchObject({ duration: 7, resolution: '480p', aspect_ratio: '16:9' });
+    expect(seedance({ durationSeconds: 20, width: 1080, height: 1920 })).toMatchObject({
       duration: 12,
       resolution: '1080p',
       aspect_ratio: '9:16',
     });
-    expect(seedanceInput(spec({ durationSeconds: 1, width: 1080, height: 1080 }))).toMatchObject({
+    expect(seedance({ durationSeconds: 1, width: 1080, height: 1080 })).toMatchObject({
       duration: 2,
       aspect_ratio: '1:1',
     });
-    expect(requestedSeconds(seedanceInput(spec({ durationSeconds: 5 })))).toBe(5);
+    expect(requestedSeconds(seedance({ durationSeconds: 5 }))).toBe(5);
+  });
+
+  it('gives Hailuo 768p for a 10 s shot (its only size for 10 s) and Kling pro mode at 1080p', () => {
+    expect(
+      replicateRequest('minimax/hailuo-02', spec({ durationSeconds: 10, width: 1920, height: 1080 }), [product.loaded])
+        .input,
+    ).toMatchObject({
+      duration: 10,
+      resolution: '768p',
+    });
+    expect(
+      replicateRequest('kwaivgi/kling-v2.1', spec({ durationSeconds: 8, width: 1920, height: 1080 }), [product.loaded])
+        .input,
+    ).toMatchObject({
+      duration: 10,
+      mode: 'pro',
+    });
   });
 });

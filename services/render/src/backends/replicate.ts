@@ -1,14 +1,15 @@
 import Replicate from 'replicate';
 import type { ShotSpec } from '@aiprod/contracts';
-import { resolutionFor, snapDuration } from '@aiprod/vendor-catalogue';
+import { DEFAULT_MODELS } from '@aiprod/vendor-catalogue';
+import { BackendFailure, type BackendError, type LoadedReference, type PollResult, type VideoBackend } from './backend';
 import {
-  BackendFailure,
-  type BackendError,
-  type PollResult,
-  type SentRequest,
-  sentRequest,
-  type VideoBackend,
-} from './backend';
+  genericInput,
+  isCatalogued,
+  type ReplicateRequest,
+  replicateRequest,
+  replicateSent,
+  requestedSeconds,
+} from './replicate-input';
 import {
   callWithTimeout,
   recordHttpStatus,
@@ -51,87 +52,14 @@ export interface ReplicateBackendOptions {
   requestTimeoutMs?: number;
   /** Budget for downloading the output file. Default 120 s. */
   fetchTimeoutMs?: number;
-  /** The model's input for a shot. Input schemas differ per model; the default fits the
-   *  model (see `inputFor`). */
+  /** Replaces the model's input for a shot (text only: no reference image is sent). Default:
+   *  built from the vendor catalogue's entry for the model (see `replicateRequest`). */
   input?: (spec: ShotSpec) => Record<string, unknown>;
 }
 
-export const DEFAULT_REPLICATE_MODEL = 'wan-video/wan-2.2-t2v-fast';
+export const DEFAULT_REPLICATE_MODEL = DEFAULT_MODELS.replicate;
 
-/** The prompt with the reason a previous take was rejected (the model has no other field for it). */
-function promptWithRetake(spec: ShotSpec): string {
-  const note = spec.retakeNote?.trim();
-  return note ? `${spec.prompt.trim()} Unlike the previous take, avoid this: ${note}.` : spec.prompt.trim();
-}
-
-/**
- * Input for Wan 2.2 text-to-video on Replicate (the default model), and a reasonable shape for
- * other video models: `prompt`, `negative_prompt`, `seed`, `aspect_ratio` (16:9 or 9:16),
- * `resolution` (480p/720p), and the length as `num_frames` at `frames_per_second`.
- *
- * Assumption, from Wan's schema: num_frames 81–121 and 5–30 fps. The frame rate drops for long
- * shots so the clip is never shorter than the shot when the model can make it that long; short
- * shots get Wan's minimum of 81 frames (about 5 s) and are trimmed later.
- */
-export function wanInput(spec: ShotSpec): Record<string, unknown> {
-  const seconds = spec.durationSeconds;
-  const fps = Math.max(5, Math.min(16, Math.floor(120 / seconds)));
-  const frames = Math.max(81, Math.min(121, Math.ceil(seconds * fps) + 1));
-  return {
-    prompt: promptWithRetake(spec),
-    ...(spec.negativePrompt?.trim() ? { negative_prompt: spec.negativePrompt.trim() } : {}),
-    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-    aspect_ratio: spec.width >= spec.height ? '16:9' : '9:16',
-    resolution: Math.min(spec.width, spec.height) >= 720 ? '720p' : '480p',
-    frames_per_second: fps,
-    num_frames: frames,
-  };
-}
-
-const SEEDANCE_LITE = 'bytedance/seedance-1-lite';
-
-/**
- * Input for Seedance 1 lite on Replicate: whole `duration` seconds (2–12, from the vendor
- * catalogue), `resolution` 480p/720p/1080p, `aspect_ratio`, `fps` 24. The model has no negative
- * prompt field; first/last frame and reference images come with the visual translator.
- */
-export function seedanceInput(spec: ShotSpec): Record<string, unknown> {
-  const ratio = spec.width === spec.height ? '1:1' : spec.width > spec.height ? '16:9' : '9:16';
-  return {
-    prompt: promptWithRetake(spec),
-    ...(spec.seed !== undefined ? { seed: spec.seed } : {}),
-    duration: snapDuration('replicate', Math.ceil(spec.durationSeconds - 1e-6), spec.fps, SEEDANCE_LITE),
-    resolution: resolutionFor('replicate', spec.width, spec.height, SEEDANCE_LITE),
-    aspect_ratio: ratio,
-    fps: 24,
-  };
-}
-
-/** The input builder for a model: Seedance's own, else Wan's (a reasonable shape for other models). */
-export function inputFor(modelPath: string): (spec: ShotSpec) => Record<string, unknown> {
-  return modelPath === SEEDANCE_LITE ? seedanceInput : wanInput;
-}
-
-/**
- * What a prediction's input carried, read from the input itself (a configured model's input
- * builder may name things its own way; the common names are read). Text only so far: no image.
- */
-export function replicateSent(model: string, input: Record<string, unknown>): SentRequest {
-  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const seed = Number.isSafeInteger(input.seed) && (input.seed as number) >= 0 ? (input.seed as number) : undefined;
-  return sentRequest({ model, prompt: text(input.prompt) ?? '', negativePrompt: text(input.negative_prompt), seed });
-}
-
-/** Seconds of video an input asks for, read back from the prediction (so a resumed worker
- *  knows it too): num_frames / frames_per_second, else `duration`. */
-export function requestedSeconds(input: unknown): number | undefined {
-  if (!input || typeof input !== 'object') return undefined;
-  const i = input as Record<string, unknown>;
-  if (typeof i.num_frames === 'number' && typeof i.frames_per_second === 'number' && i.frames_per_second > 0) {
-    return i.num_frames / i.frames_per_second;
-  }
-  return typeof i.duration === 'number' ? i.duration : undefined;
-}
+export { replicateRequest, requestedSeconds, wanFrames, type ReplicateRequest } from './replicate-input';
 
 /** Words models and Replicate's own checker use when they refuse content. */
 const SAFETY_TEXT = /nsfw|safety|sensitive content|content policy|moderation|flagged|inappropriate/i;
@@ -223,7 +151,13 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
   }
   const [modelPath, version] = model.split(':') as [string, string | undefined];
   const cancelAfter = options.cancelAfter ?? '15m';
-  const buildInput = options.input ?? inputFor(modelPath);
+  // A model the catalogue lists gets its own input and images; any other (the pool refuses those
+  // at start-up) a text-only input of the common shape.
+  const buildRequest = (spec: ShotSpec, refs: readonly LoadedReference[]): ReplicateRequest => {
+    if (!options.input && isCatalogued(modelPath)) return replicateRequest(model, spec, refs);
+    const input = (options.input ?? genericInput)(spec);
+    return { input, sent: replicateSent(model, input) };
+  };
   const secrets = [options.apiToken];
   const requestTimeoutMs = options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const client = new Replicate({
@@ -319,7 +253,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
     pollIntervalMs: options.pollIntervalMs ?? 2000,
 
     async submit(spec, ctx) {
-      const input = buildInput(spec);
+      const { input, sent } = buildRequest(spec, ctx.references ?? []);
       let prediction: Record<string, unknown>;
       try {
         // client.request rather than predictions.create: only it can send Cancel-After.
@@ -343,7 +277,7 @@ export function replicateBackend(options: ReplicateBackendOptions): VideoBackend
       if (typeof prediction.id !== 'string' || prediction.id === '') {
         throw malformed('create answered without a prediction id');
       }
-      return { taskId: prediction.id, sent: replicateSent(model, input) };
+      return { taskId: prediction.id, sent };
     },
 
     async poll(taskId, signal): Promise<PollResult> {
