@@ -14,7 +14,10 @@ locals {
   # render pool reads it for its own model and for what the other pools of its fallback chain can
   # take, so they are given this one value. Each model must be in the vendor catalogue
   # (terraform/check.ts and each service's start-up check it); changing one is a deploy of all five.
-  backend_models = "runway=gen4.5,veo=veo-3.1-fast-generate-001,replicate=wan-video/wan-2.2-t2v-fast"
+  # Replicate runs Seedance 1 lite in production: it takes the product image (first frame or
+  # reference images), which Wan's text-to-video model cannot. The code's own default stays Wan
+  # until the render suites that lean on Wan's 5-or-8-second lengths are moved off it.
+  backend_models = "runway=gen4.5,veo=veo-3.1-fast-generate-001,replicate=bytedance/seedance-1-lite"
 }
 
 module "artifact_registry" {
