@@ -183,6 +183,50 @@ describe('capacity-aware routing in a render pool (Runway test server, THROTTLED
     await Promise.all(others.splice(0).map((r) => r.stop()));
   }, 60_000);
 
+  it('does not cancel a task that left THROTTLED while a backend with room was looked for: it keeps polling and renders where it is', async () => {
+    await pool('replicate', 2, 2);
+    await pool('local', 0, 2);
+    // Held back by Runway's concurrency limit until the board has been read; then it runs at once.
+    runway.setConcurrency('gen4.5', 0);
+    runway.scriptTask({ pending: { polls: 0 }, running: { polls: 3 } });
+    const { jobId, msg } = await h.plannedJob(
+      'runway',
+      { prompt: 'Starts while we look elsewhere', durationSeconds: 5 },
+      'social_quick',
+    );
+    const cap = capacity();
+    // The vendor starts the task while this worker reads the board: the race the final check closes.
+    const board = Object.create(cap.board) as CapacityBoard;
+    let boardReads = 0;
+    board.readAll = async (...args: Parameters<CapacityBoard['readAll']>) => {
+      const views = await cap.board.readAll(...args);
+      boardReads += 1;
+      runway.setConcurrency('gen4.5', undefined);
+      return views;
+    };
+    const cancelsBefore = runway.calls.cancels;
+    const deps = h.deps(backend(), { policy: policy(), capacity: { board, reporter: cap.reporter } });
+    try {
+      await h.handle(deps, msg);
+    } finally {
+      runway.setConcurrency('gen4.5', undefined);
+    }
+
+    expect(boardReads).toBeGreaterThan(0);
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.backend).toBe('runway');
+    expect(shot.attempts['1']!.status).toBe('RENDERED');
+    const tries = shot.attempts['1']!.tries!;
+    expect(tries).toEqual([expect.objectContaining({ backend: 'runway', outcome: 'succeeded' })]);
+    expect(runway.task(tries[0]!.vendorTaskId!)).toMatchObject({ cancelled: false, status: 'SUCCEEDED' });
+    expect(runway.calls.cancels).toBe(cancelsBefore);
+    const types = (await h.jobs.listEvents(jobId)).map((e) => e.type);
+    expect(types).toContain('render.busy');
+    expect(types).not.toContain('render.rerouted');
+    expect(h.published['aiprod.render.local.v1']!.find((m) => m.jobId === jobId)).toBeUndefined();
+    await Promise.all(others.splice(0).map((r) => r.stop()));
+  }, 60_000);
+
   it('bounds the wait: busy time past maxWaitSeconds counts toward the attempt timeout again', async () => {
     runway.scriptTask({ throttled: { ms: 120_000 } });
     const { jobId, msg } = await h.plannedJob(

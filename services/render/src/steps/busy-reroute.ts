@@ -7,7 +7,7 @@ import type { AttemptEnd } from './attempt-end';
 import { allowedTargets, specFor } from './failed-try';
 import { modelOf, preferredTargets, recordReferenceDrop } from './reference-routing';
 import { billedCost, settleSpend, tryEntry } from './spend';
-import { settleCancelled, type BusyTarget, type PollOutcome } from './vendor-call';
+import type { BusyTarget, PollOutcome } from './vendor-call';
 
 /** The code on a try given up because its vendor was busy: a reroute, never a failure. */
 export const VENDOR_BUSY_CODE = 'vendor_busy';
@@ -38,8 +38,8 @@ export function busyTargetFor(deps: RenderDeps, job: Job, msg: RenderRequest, cu
 
 /**
  * Moves an attempt whose task the vendor held back past the policy's `onBusy.afterSeconds` to a
- * backend with room. The task is cancelled first and settled as the vendor bills it (a THROTTLED
- * task has not started: nothing); the try is recorded without an error class, so it is counted
+ * backend with room. The task was cancelled (by `pollTask`, only if still held back at a last
+ * look) and settled as the vendor bills it (a THROTTLED task has not started: nothing); the try is recorded without an error class, so it is counted
  * neither as a failure nor against the circuit breaker, and the hand-over says `render.rerouted`.
  */
 export async function rerouteBusy(
@@ -52,7 +52,8 @@ export async function rerouteBusy(
   busy: Extract<PollOutcome, { kind: 'busy' }>,
   log: Log,
 ): Promise<AttemptEnd> {
-  const bill = await settleCancelled(deps, msg, taskId);
+  // Cancelled by the poll loop, only once a last look found it still held back.
+  const bill = busy.bill;
   const seconds = bill.usage?.outputSeconds || msg.spec.durationSeconds;
   const reason = `${deps.backend.name} held the task back for its capacity for ${Math.round(busy.busyMs / 1000)} s; ${busy.why}`;
   const entry = {

@@ -92,8 +92,11 @@ export type PollOutcome =
   | { kind: 'abandon'; error: BackendError }
   /** This delivery stops following the task, which stays stored on the attempt. */
   | { kind: 'stopped'; why: 'shutdown' | 'lease_lost' | 'job_finished' }
-  /** The vendor held the task back past the policy's `onBusy.afterSeconds` and `to` has room: move it. */
-  | { kind: 'busy'; to: BackendName; why: string; busyMs: number };
+  /**
+   * The vendor held the task back past the policy's `onBusy.afterSeconds`, `to` has room, and the
+   * task, still held back at a last look, was cancelled with this bill: move the attempt.
+   */
+  | { kind: 'busy'; to: BackendName; why: string; busyMs: number; bill: Bill };
 
 /** Where a busy task could go now: a backend of the chain with room, or null to keep waiting. */
 export type BusyTarget = () => Promise<{ to: BackendName; why: string } | { to: null; why: string }>;
@@ -131,6 +134,8 @@ export async function pollTask(
   let lastProgress = Date.now();
   let faults = 0;
   let gone = 0;
+  /** A state read by the last look before a move, handled as this iteration's poll. */
+  let lastLook: PollResult | undefined;
   for (let polls = 0; polls < MAX_POLLS; polls++) {
     if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
     if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
@@ -153,7 +158,10 @@ export async function pollTask(
     }
     let state: PollResult;
     try {
-      state = await deps.backend.poll(taskId, AbortSignal.any([stop, AbortSignal.timeout(deps.timeouts.pollMs)]));
+      state =
+        lastLook ??
+        (await deps.backend.poll(taskId, AbortSignal.any([stop, AbortSignal.timeout(deps.timeouts.pollMs)])));
+      lastLook = undefined;
     } catch (error) {
       if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
       if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
@@ -216,8 +224,17 @@ export async function pollTask(
     ) {
       lastBusyCheck = Date.now();
       const target = await busyTarget();
-      if (target.to) return { kind: 'busy', to: target.to, why: target.why, busyMs: busyMs() };
-      if (!saidWaiting) {
+      if (target.to) {
+        // The vendor may have started the task while the board was read; a started task is
+        // cancelled only if it is still held back at this last look.
+        const look = await cancelIfStillBusy(deps, msg, taskId);
+        if (look.cancelled) return { kind: 'busy', to: target.to, why: target.why, busyMs: busyMs(), bill: look.bill };
+        log.info('the vendor took the task up while a backend with room was looked for; following it here');
+        if (look.state) {
+          lastLook = look.state;
+          continue;
+        }
+      } else if (!saidWaiting) {
         // Never a failure for busyness alone: with no backend with room, the task keeps its place.
         saidWaiting = true;
         await deps.jobs.appendEvent(msg.jobId, {
@@ -249,13 +266,12 @@ export async function pollTask(
 /** How many polls may confirm a cancelled task's final state. */
 const CONFIRM_POLLS = 5;
 
-type Bill = { charged: boolean; usage?: BackendUsage };
+export type Bill = { charged: boolean; usage?: BackendUsage };
 
-/** Reads a task once; its bill when it has ended, `pending` when not, `gone` or `unknown` otherwise. */
-async function finalBill(deps: RenderDeps, taskId: string): Promise<Bill | 'pending' | 'gone' | 'unknown'> {
-  let state: PollResult;
+/** Reads a task once, quickly: its state, or `gone` or `unknown` when the read failed. */
+async function readOnce(deps: RenderDeps, taskId: string): Promise<PollResult | 'gone' | 'unknown'> {
   try {
-    state = await deps.backend.poll(
+    return await deps.backend.poll(
       taskId,
       AbortSignal.timeout(Math.min(deps.timeouts.pollMs, FINAL_BILL_POLL_TIMEOUT_MS)),
     );
@@ -263,6 +279,12 @@ async function finalBill(deps: RenderDeps, taskId: string): Promise<Bill | 'pend
     const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
     return TASK_GONE_CLASSES.includes(detail.class) ? 'gone' : 'unknown';
   }
+}
+
+/** Reads a task once; its bill when it has ended, `pending` when not, `gone` or `unknown` otherwise. */
+async function finalBill(deps: RenderDeps, taskId: string): Promise<Bill | 'pending' | 'gone' | 'unknown'> {
+  const state = await readOnce(deps, taskId);
+  if (typeof state === 'string') return state;
   if (state.state === 'succeeded') return { charged: true, usage: state.usage };
   if (state.state === 'failed') {
     return { charged: state.error.charged, ...(state.error.usage ? { usage: state.error.usage } : {}) };
@@ -280,6 +302,27 @@ export async function settleCancelled(deps: RenderDeps, msg: RenderRequest, task
   // First: it may have ended already (a DELETE would then remove a finished, billed task's record).
   const before = await finalBill(deps, taskId);
   if (typeof before === 'object') return before;
+  return cancelAndSettle(deps, msg, taskId);
+}
+
+/**
+ * Cancels a task moved for room only if the vendor still holds it back, read once right before
+ * the cancel: a task the vendor started (or finished) meanwhile is running, maybe billing, and is
+ * followed where it is. `state` is that read (null when it failed: the poll loop reads it again).
+ */
+export async function cancelIfStillBusy(
+  deps: RenderDeps,
+  msg: RenderRequest,
+  taskId: string,
+): Promise<{ cancelled: true; bill: Bill } | { cancelled: false; state: PollResult | null }> {
+  const state = await readOnce(deps, taskId);
+  if (typeof state === 'string') return { cancelled: false, state: null };
+  if (state.state !== 'pending' || state.busy !== true) return { cancelled: false, state };
+  return { cancelled: true, bill: await cancelAndSettle(deps, msg, taskId) };
+}
+
+/** Cancels a live task and confirms what the vendor bills for it (see `settleCancelled`). */
+async function cancelAndSettle(deps: RenderDeps, msg: RenderRequest, taskId: string): Promise<Bill> {
   const cancelled = await deps.backend.cancel(taskId, msg.spec);
   for (let i = 0; i < CONFIRM_POLLS; i++) {
     const after = await finalBill(deps, taskId);
