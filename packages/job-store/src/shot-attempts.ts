@@ -22,6 +22,7 @@ import type { AttemptCacheEntry, Job, QaReport, RenderTry, Shot, ShotAttempt } f
  *   beginSubmit marks a vendor create about to happen (a crash mid-create is then visible; the mark
  *               keys the ledger line of a create that gives no task id)
  *   recordTask  the vendor task id, stored before the first poll
+ *   recordBusy  how long the vendor has held the stored task back for its capacity
  *   settleTry   a finished vendor task and what the policy decided, in one transaction: retry here
  *               (not before `retryAt`), hand over to the next backend, or RENDERING → FAILED
  *   complete    RENDERING → RENDERED with the clip
@@ -271,7 +272,7 @@ export class ShotAttempts {
       const a = owned(shot, ref);
       if (!a || a.vendorTaskId) return null;
       stored = true;
-      const { submitting: _s, ...rest } = a;
+      const { submitting: _s, busySeconds: _b, ...rest } = a;
       return {
         patch: {
           attempts: {
@@ -288,6 +289,20 @@ export class ShotAttempts {
     });
     const a = r.value ? owned(r.value, ref) : null;
     return { attempt: a, stored };
+  }
+
+  /**
+   * Stores how long the vendor has held the stored task back for its capacity (busy time, which
+   * does not count toward the attempt timeout), so a delivery that resumes the task keeps it.
+   * Only for the task stored and only upward; false when nothing was written.
+   */
+  async recordBusy(ref: AttemptRef, taskId: string, busySeconds: number): Promise<boolean> {
+    const r = await this.jobs.casShot(ref.jobId, ref.shotId, (shot) => {
+      const a = owned(shot, ref);
+      if (!a || a.vendorTaskId !== taskId || (a.busySeconds ?? 0) >= busySeconds) return null;
+      return { patch: { attempts: { ...shot.attempts, [key(ref)]: { ...a, busySeconds } } } };
+    });
+    return r.changed;
   }
 
   /**
@@ -314,6 +329,7 @@ export class ShotAttempts {
         submitting: _s,
         retryAt: _ra,
         sent: _sent,
+        busySeconds: _busy,
         ...rest
       } = a;
       const base: ShotAttempt = { ...rest, tries, costUsd: sum(tries) };
@@ -383,6 +399,7 @@ export class ShotAttempts {
         submitting: _m,
         retryAt: _ra,
         sent: _sent,
+        busySeconds: _busy,
         ...rest
       } = a;
       return {

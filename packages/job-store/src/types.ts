@@ -167,6 +167,12 @@ export interface ShotAttempt {
   /** The vendor task in flight, stored before polling starts so a restarted worker resumes it. */
   vendorTaskId?: string;
   submittedAt?: Timestamp;
+  /**
+   * How long the vendor has held `vendorTaskId` back for its capacity (Runway's THROTTLED), in
+   * seconds, as last written by a delivery that polled it: busy time is not running time, so a
+   * delivery that resumes the task starts its deadline from here. Cleared with the task.
+   */
+  busySeconds?: number;
   /** What the request that made `vendorTaskId` carried; stored with it, moved to its try when settled. */
   sent?: VendorRequestSummary;
   /** Finished vendor tasks of this attempt, in order. */

@@ -152,3 +152,22 @@ describe('JobStore.casShot', () => {
     expect((await store.getShot(ref.jobId, 's01'))!.qa).toBeNull();
   });
 });
+
+describe('ShotAttempts.recordBusy', () => {
+  it('stores busy time only for the stored task, only upward, under the lease, and clears it with the task', async () => {
+    const attempts = new ShotAttempts(store);
+    const ref = await claimedShot(attempts);
+    // No task stored yet: nothing to be busy.
+    expect(await attempts.recordBusy(ref, 'op-1', 3)).toBe(false);
+    await attempts.beginSubmit(ref, 's01-a1-veo-r0');
+    await attempts.recordTask(ref, 'op-1');
+    expect(await attempts.recordBusy(ref, 'op-1', 3.5)).toBe(true);
+    expect(await attempts.recordBusy(ref, 'op-1', 2)).toBe(false);
+    expect(await attempts.recordBusy(ref, 'op-other', 9)).toBe(false);
+    expect(await attempts.recordBusy({ ...ref, holder: 'pod-b:m-2:y' }, 'op-1', 9)).toBe(false);
+    expect((await store.getShot(ref.jobId, 's01'))!.attempts['1']!.busySeconds).toBe(3.5);
+
+    await attempts.settleTry(ref, { entry: failedTry(0, 'op-1'), taskId: 'op-1' }, { kind: 'record' });
+    expect((await store.getShot(ref.jobId, 's01'))!.attempts['1']!.busySeconds).toBeUndefined();
+  });
+});

@@ -227,6 +227,41 @@ describe('capacity-aware routing in a render pool (Runway test server, THROTTLED
     await Promise.all(others.splice(0).map((r) => r.stop()));
   }, 60_000);
 
+  it('busy time survives a hand-back: the worker that resumes a task THROTTLED past the attempt timeout keeps waiting, not a timeout', async () => {
+    const before = runway.tasksCreated;
+    runway.scriptTask({ throttled: { ms: 4_000 } });
+    const { jobId, msg } = await h.plannedJob(
+      'runway',
+      { prompt: 'Throttled across a restart', durationSeconds: 5 },
+      'social_quick',
+    );
+    // Waits for room (no move); held back twice as long as the attempt may run.
+    const p = policy((x) => {
+      x.backends.runway.attemptTimeoutSeconds = 2;
+      x.backends.runway.onBusy = { action: 'wait', afterSeconds: 0, maxWaitSeconds: 60 };
+    });
+    const shutdown = new AbortController();
+    const first = h.handle(h.deps(backend(), { policy: p, shutdown: shutdown.signal }), msg);
+    const submittedAt = await waitFor(
+      async () => (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!.submittedAt?.toMillis(),
+      { timeoutMs: 10_000, what: 'the stored task' },
+    );
+    await new Promise((r) => setTimeout(r, submittedAt + 3_000 - Date.now()));
+    shutdown.abort();
+    await first;
+    // The busy time measured so far is stored with the task, as it stood when the worker stopped.
+    const handedBack = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!;
+    expect(handedBack.busySeconds).toBeGreaterThanOrEqual(2.5);
+    expect(Date.now() - submittedAt).toBeGreaterThan(p.backends.runway.attemptTimeoutSeconds * 1000);
+
+    // A fresh process resumes it: the stored busy time moves the deadline, so it waits and renders.
+    await h.handle(h.deps(backend(), { policy: p }), msg);
+    const attempt = (await h.jobs.getShot(jobId, 's01'))!.attempts['1']!;
+    expect(attempt.tries).toEqual([expect.objectContaining({ backend: 'runway', outcome: 'succeeded' })]);
+    expect(attempt.status).toBe('RENDERED');
+    expect(runway.tasksCreated - before).toBe(1);
+  }, 60_000);
+
   it('bounds the wait: busy time past maxWaitSeconds counts toward the attempt timeout again', async () => {
     runway.scriptTask({ throttled: { ms: 120_000 } });
     const { jobId, msg } = await h.plannedJob(

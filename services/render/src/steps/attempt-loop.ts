@@ -83,6 +83,10 @@ export async function renderAttempt(
       leaseLost,
       log,
       busyTargetFor(deps, job, msg, current),
+      {
+        seconds: current.busySeconds ?? 0,
+        save: (seconds) => deps.attempts.recordBusy(ref, taskId, seconds),
+      },
     );
     // Busy is not failed: the task is moved to a backend with room, no failure counted.
     if (polled.kind === 'busy') return rerouteBusy(deps, msg, job, ref, current, taskId, polled, log);

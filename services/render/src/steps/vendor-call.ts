@@ -105,6 +105,17 @@ export type BusyTarget = () => Promise<{ to: BackendName; why: string } | { to: 
 const BUSY_RECHECK_MS = 1_000;
 
 /**
+ * Busy time as stored on the attempt: what earlier deliveries measured for this task, and how to
+ * store more. Written when a busy spell ends, when this delivery stops, and at most this often
+ * while the task stays held back (a crash loses at most that much, counted as running time).
+ */
+export interface BusyRecord {
+  seconds: number;
+  save(seconds: number): Promise<unknown>;
+}
+const BUSY_SAVE_MS = 10_000;
+
+/**
  * Polls one stored task until it ends, the attempt's deadline passes, the job finishes, this
  * worker shuts down or loses the attempt's lease. Transport failures never end the task.
  */
@@ -116,15 +127,31 @@ export async function pollTask(
   leaseLost: AbortSignal,
   log: Log,
   busyTarget?: BusyTarget,
+  busyRecord?: BusyRecord,
 ): Promise<PollOutcome> {
   const policy = deps.policy.backends[deps.backend.name];
   const onBusy = busyPolicyOf(deps.policy, deps.backend.name);
   const attemptKey = `${msg.jobId}/${msg.shotId}/a${msg.attempt}`;
   // Busy time (the vendor holding the task back for its capacity) is not running time: the
   // deadline moves with it, up to `maxWaitSeconds`, the bound that keeps a wait for room finite.
-  let busyDoneMs = 0;
+  // Measured by earlier deliveries of this task too: a hand-back or a crash does not reset it.
+  let busyDoneMs = (busyRecord?.seconds ?? 0) * 1000;
   let busySince: number | undefined;
   const busyMs = () => busyDoneMs + (busySince !== undefined ? Date.now() - busySince : 0);
+  let savedBusyMs = busyDoneMs;
+  let lastBusySave = Date.now();
+  const saveBusy = async (force: boolean) => {
+    const ms = busyMs();
+    if (!busyRecord || ms <= savedBusyMs || (!force && Date.now() - lastBusySave < BUSY_SAVE_MS)) return;
+    lastBusySave = Date.now();
+    try {
+      await busyRecord.save(Math.floor(ms / 100) / 10);
+      savedBusyMs = ms;
+    } catch (error) {
+      // Advisory: a lost write only makes a resumed task's deadline earlier, as before it was kept.
+      log.warn('storing the busy time failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+  };
   const deadlineAt = () =>
     submittedAtMs + policy.attemptTimeoutSeconds * 1000 + Math.min(busyMs(), onBusy.maxWaitSeconds * 1000);
   let lastBusyCheck = 0;
@@ -137,7 +164,10 @@ export async function pollTask(
   /** A state read by the last look before a move, handled as this iteration's poll. */
   let lastLook: PollResult | undefined;
   for (let polls = 0; polls < MAX_POLLS; polls++) {
-    if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
+    if (deps.shutdown.aborted) {
+      await saveBusy(true);
+      return { kind: 'stopped', why: 'shutdown' };
+    }
     if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
     const deadline = deadlineAt();
     if (Date.now() > deadline) {
@@ -163,7 +193,10 @@ export async function pollTask(
         (await deps.backend.poll(taskId, AbortSignal.any([stop, AbortSignal.timeout(deps.timeouts.pollMs)])));
       lastLook = undefined;
     } catch (error) {
-      if (deps.shutdown.aborted) return { kind: 'stopped', why: 'shutdown' };
+      if (deps.shutdown.aborted) {
+        await saveBusy(true);
+        return { kind: 'stopped', why: 'shutdown' };
+      }
       if (leaseLost.aborted) return { kind: 'stopped', why: 'lease_lost' };
       const detail = error instanceof BackendFailure ? error.detail : deps.backend.classify(error);
       if (TASK_GONE_CLASSES.includes(detail.class)) {
@@ -212,7 +245,8 @@ export async function pollTask(
       busyDoneMs += Date.now() - busySince;
       busySince = undefined;
       deps.capacity?.reporter.setThrottled(attemptKey, false);
-    }
+      if (state.state === 'pending') await saveBusy(true);
+    } else if (busyNow) await saveBusy(false);
     if (state.state === 'succeeded') return { kind: 'succeeded', output: state.output, usage: state.usage };
     if (state.state === 'failed') return { kind: 'failed', error: state.error };
     if (
