@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { DEFAULT_FALLBACK_POLICY, type BackendName, type FallbackPolicy, type RenderRequest } from '@aiprod/contracts';
+import {
+  DEFAULT_FALLBACK_POLICY,
+  PermanentError,
+  type BackendName,
+  type FallbackPolicy,
+  type RenderRequest,
+} from '@aiprod/contracts';
 import { runFfmpeg } from '@aiprod/media';
 import { requireEmulators, startRunwayServer, waitFor, type RunwayServer } from '@aiprod/testing';
 import { parseBackendModels, resolveModels } from '@aiprod/vendor-catalogue';
@@ -108,5 +114,37 @@ describe('render fallback by what the shot needs', () => {
       reason:
         "replicate (wan-video/wan-2.2-t2v-fast) takes no image; no backend left in runway's fallback chain that this deployment runs takes one",
     });
+  });
+});
+
+describe('a reference that cannot be sent', () => {
+  it('a reference missing from storage fails the attempt with its reason before anything is created or reserved', async () => {
+    const before = runway.createRequests;
+    const { jobId, msg } = await h.plannedJob('runway', {
+      prompt: 'The bottle on a rock',
+      durationSeconds: 8,
+      references: [
+        {
+          id: 'ref-9',
+          role: 'product',
+          contentType: 'image/png',
+          path: 'tenants/t1/jobs/reference-routing/references/erased.png',
+          sha256: product.sha256,
+        },
+      ],
+    });
+    const backend = runwayBackend({ apiKey: API_KEY, baseUrl: runway.url, model: 'gen4.5', pollIntervalMs: 20 });
+    const error = await h.handle(h.deps(backend, { policy: policy(['replicate']) }), msg).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error).toMatchObject({ reason: 'render_failed' });
+    // Recorded as failed, like a budget refusal: not left RENDERING for a stale-attempt sweep to find.
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.status).toBe('FAILED');
+    expect(shot.attempts['1']).toMatchObject({ status: 'FAILED', error: expect.stringMatching(/ref-9 is missing/) });
+    expect(shot.attempts['1']!.lease ?? null).toBeNull();
+    expect(shot.attempts['1']!.tries).toEqual([]);
+    expect(runway.createRequests).toBe(before);
+    expect((await h.jobs.getJob(jobId))!.reservedUsd ?? 0).toBe(0);
   });
 });

@@ -3,7 +3,7 @@ import { isTerminal, PermanentError, type RenderRequest } from '@aiprod/contract
 import type { AttemptRef, Job, ShotAttempt } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import type { RenderDeps } from '../app';
-import { BackendFailure, type SentRequest } from '../backends/backend';
+import { BackendFailure, type LoadedReference, type SentRequest } from '../backends/backend';
 import { abandonTask } from './abandon-task';
 import type { AttemptEnd } from './attempt-end';
 import { onFailure } from './failed-try';
@@ -49,7 +49,15 @@ export async function submitOnce(
   if (!settled) return { kind: 'end', end: 'lease_lost' };
   if (settled !== current) return { kind: 'again', attempt: settled };
   // Before any money is reserved or a create marked: a reference that cannot be read ends here.
-  const references = await loadReferences(deps.storage, msg.spec);
+  let references: LoadedReference[];
+  try {
+    references = await loadReferences(deps.storage, msg.spec);
+  } catch (error) {
+    // Never to be read (erased, or not the image the plan recorded): the attempt is over, and
+    // says why, as a budget refusal does; one that may yet be read is retried as it stands.
+    if (error instanceof PermanentError) await deps.attempts.fail(ref, `references: ${error.message}`);
+    throw error;
+  }
   const reservation = reservationKey(msg, me, n);
   if (expected > 0) {
     const reserved = await reserveWithinBudget(deps, msg, job, reservation, expected, log);
