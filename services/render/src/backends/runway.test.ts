@@ -504,6 +504,17 @@ describe('runway references and prompt dialect against the Runway test server', 
     expect(sent.dropped).toContainEqual({ part: 'ref-1', reason: 'larger than the 5 MB image Runway takes inline' });
   });
 
+  it('an image too large to inline is dropped by its size, never base64-encoded first', async () => {
+    // 4 MB of bytes is a data URI of more than 5 MB; encoding it only to throw it away costs memory.
+    const bytes = Buffer.alloc(4 * 1024 * 1024, 1);
+    bytes.toString = () => {
+      throw new Error('the oversized image was encoded');
+    };
+    const { sent } = await submit('gen4.5', withProduct, [{ ...product, bytes }]);
+    expect(sent.references).toEqual([]);
+    expect(sent.dropped).toContainEqual({ part: 'ref-1', reason: 'larger than the 5 MB image Runway takes inline' });
+  });
+
   it('a prompt the planner filled to the limit still fits, keeping the product and camera sentences', async () => {
     const long = spec({ ...withProduct, prompt: 'Sunlit bottle on a marble plinth. '.repeat(30).trim() });
     const { taskId, sent } = await submit('gen4.5', long, [product]);

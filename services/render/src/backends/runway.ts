@@ -1,6 +1,6 @@
 import RunwayML, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from '@runwayml/sdk';
 import { modelCapability, type DurationRule } from '@aiprod/vendor-catalogue';
-import { dataUri } from '../steps/references';
+import { dataUri, dataUriLength } from '../steps/references';
 import {
   BackendFailure,
   type BackendError,
@@ -262,13 +262,12 @@ export function runwayBackend(options: RunwayBackendOptions): VideoBackend {
       } else if (first) {
         dropped.push({ part: ref.id, reason: `${modelName} takes one image (its first frame)` });
       } else {
-        const uri = dataUri(ref);
         // Runway would refuse the whole request. Uploading it first (a runway:// URI) is another
         // call with failures of its own, for an image this large, which is rare: it is left out
-        // and the record says so.
-        if (uri.length > RUNWAY_MAX_DATA_URI_CHARS)
+        // and the record says so. Measured before encoding, so an image left out is never copied.
+        if (dataUriLength(ref) > RUNWAY_MAX_DATA_URI_CHARS)
           dropped.push({ part: ref.id, reason: 'larger than the 5 MB image Runway takes inline' });
-        else first = { ref, uri };
+        else first = { ref, uri: dataUri(ref) };
       }
     }
     return { first, dropped };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { PermanentError, RetryableError, type ShotReference, type ShotSpec } from '@aiprod/contracts';
 import { LocalBlobStore } from '@aiprod/storage';
-import { dataUri, loadReferences } from './references';
+import { dataUri, dataUriLength, loadReferences } from './references';
 
 const root = mkdtempSync(join(tmpdir(), 'render-references-'));
 const storage = new LocalBlobStore({
@@ -79,5 +79,14 @@ describe('loadReferences', () => {
     expect(error).toBeInstanceOf(RetryableError);
     expect(error).not.toBeInstanceOf(PermanentError);
     expect((error as RetryableError).message).toBe('reference ref-4 could not be read');
+  });
+});
+
+describe('dataUriLength', () => {
+  it('is the length of the data URI, for every remainder of the base64 blocks', () => {
+    for (const n of [0, 1, 2, 3, 4, 5, 6, 1000, 1001]) {
+      const loaded = { id: 'r', role: 'product' as const, contentType: 'image/png', bytes: Buffer.alloc(n, 7) };
+      expect(dataUriLength(loaded)).toBe(dataUri(loaded).length);
+    }
   });
 });

@@ -39,3 +39,7 @@ export async function loadReferences(storage: BlobStore, spec: ShotSpec): Promis
 /** `data:<type>;base64,…` — how Runway and Replicate take an image inline. */
 export const dataUri = (ref: LoadedReference): string =>
   `data:${ref.contentType};base64,${ref.bytes.toString('base64')}`;
+
+/** The length of `dataUri(ref)`, worked out without encoding: a limit is checked before the copy is made. */
+export const dataUriLength = (ref: LoadedReference): number =>
+  `data:${ref.contentType};base64,`.length + 4 * Math.ceil(ref.bytes.length / 3);
