@@ -25,6 +25,7 @@ beforeAll(async () => {
       'aiprod.job.requested.v1': defineHandler('aiprod.job.requested.v1', never),
       'aiprod.job.approved.v1': defineHandler('aiprod.job.approved.v1', never),
       'aiprod.plan.changes.requested.v1': defineHandler('aiprod.plan.changes.requested.v1', never),
+      'aiprod.estimate.requested.v1': defineHandler('aiprod.estimate.requested.v1', never),
     },
     port: 0,
     host: '127.0.0.1',
