@@ -34,6 +34,7 @@ const tenantJson = (t: Tenant) => ({
   maxConcurrentJobs: t.maxConcurrentJobs,
   requestsPerMinute: t.requestsPerMinute ?? null,
   maxJobsPerDay: t.maxJobsPerDay ?? null,
+  maxEstimatesPerDay: t.maxEstimatesPerDay ?? null,
   monthlySpendCapUsd: t.monthlySpendCapUsd ?? null,
 });
 
@@ -75,6 +76,7 @@ export async function adminTenantCreate(
     rpm?: string;
     maxConcurrent?: string;
     jobsPerDay?: string;
+    estimatesPerDay?: string;
   },
 ) {
   if (!name.trim() || name.length > 200) throw new UsageError('the tenant name must be 1-200 characters');
@@ -85,6 +87,7 @@ export async function adminTenantCreate(
   const requestsPerMinute = number('--rpm', opts.rpm, { integer: true, min: 1 });
   const maxConcurrentJobs = number('--max-concurrent', opts.maxConcurrent, { integer: true, min: 0 });
   const maxJobsPerDay = number('--jobs-per-day', opts.jobsPerDay, { integer: true, min: 0 });
+  const maxEstimatesPerDay = number('--estimates-per-day', opts.estimatesPerDay, { integer: true, min: 0 });
   try {
     const tenant = await new TenantStore(db).createTenant(
       {
@@ -95,6 +98,7 @@ export async function adminTenantCreate(
         ...(requestsPerMinute !== undefined ? { requestsPerMinute } : {}),
         ...(maxConcurrentJobs !== undefined ? { maxConcurrentJobs } : {}),
         ...(maxJobsPerDay !== undefined ? { maxJobsPerDay } : {}),
+        ...(maxEstimatesPerDay !== undefined ? { maxEstimatesPerDay } : {}),
       },
       { failIfExists: true },
     );
@@ -245,6 +249,7 @@ export function registerAdminCommands(program: Command, readInfo: () => StackInf
     .option('--rpm <n>', 'requests per minute (default: the gateway default)')
     .option('--max-concurrent <n>', 'unfinished jobs at a time')
     .option('--jobs-per-day <n>', 'new jobs per UTC day')
+    .option('--estimates-per-day <n>', 'estimates per UTC day')
     .action(
       run((db, _emu, name: string, opts: Parameters<typeof adminTenantCreate>[2]) => adminTenantCreate(db, name, opts)),
     );

@@ -373,7 +373,7 @@ export interface paths {
         put?: never;
         /**
          * Price a brief without creating a job.
-         * @description The planner plans the brief exactly as it would plan the job (the same creative director, backends and fallback policy), and a job created from the same brief within a day gets the plan that was priced. The gateway waits up to a few seconds for the answer: 200 with the estimate; 422 `estimate_failed` when the brief cannot be planned; or, when the planner is slower, 202 with `Location` and `Retry-After`: poll GET /v1/estimates/{id}.
+         * @description The planner plans the brief exactly as it would plan the job (the same creative director, backends and fallback policy), and a job created from the same brief within a day gets the plan that was priced. The gateway waits up to a few seconds for the answer: 200 with the estimate; 422 `estimate_failed` when the brief cannot be planned; or, when the planner is slower, 202 with `Location` and `Retry-After`: poll GET /v1/estimates/{id}. 503 with `Retry-After` when the planner could not be asked (nothing is kept; repeat the request). Each estimate counts against the tenant's daily estimate quota (429 `quota_exceeded`, quota `estimates_per_day`).
          */
         post: operations["estimate"];
         delete?: never;
@@ -391,7 +391,7 @@ export interface paths {
         };
         /**
          * An estimate asked for with POST /v1/estimates (kept a day).
-         * @description 200 with the estimate once the planner has answered, 202 while it is still planning, 422 `estimate_failed` when the brief could not be planned. Another tenant's estimate answers 404, like a missing one.
+         * @description 200 with the estimate once the planner has answered, 202 while it is still planning, 422 `estimate_failed` when the brief could not be planned, or when it was not answered within 15 minutes (the planner was down or the request lost: ask for a new estimate). Another tenant's estimate answers 404, like a missing one.
          */
         get: operations["getEstimate"];
         put?: never;
@@ -3668,6 +3668,19 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+            /** @description The service is temporarily unavailable. */
+            503: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };

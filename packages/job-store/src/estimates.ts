@@ -85,6 +85,21 @@ export class EstimateStore {
       return true;
     });
   }
+
+  /**
+   * Deletes a record that is still PENDING (its request was never published, and its client is
+   * told to ask again); one already answered is kept and false returned. Deleted rather than
+   * failed so that a retry with the same Idempotency-Key, which names the same id, starts afresh.
+   */
+  async withdraw(estimateId: string): Promise<boolean> {
+    return this.db.runTransaction(async (tx) => {
+      const ref = this.ref(estimateId);
+      const snap = await tx.get(ref);
+      if (!snap.exists || (snap.data() as EstimateRecord).status !== 'PENDING') return false;
+      tx.delete(ref);
+      return true;
+    });
+  }
 }
 
 /** What a director's plan is keyed by: everything that decides what the director is asked. */

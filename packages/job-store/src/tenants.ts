@@ -21,6 +21,8 @@ export interface Tenant {
   /** Per-tenant overrides of the gateway's defaults; absent means "use the default". */
   requestsPerMinute?: number;
   maxJobsPerDay?: number;
+  /** Estimates per UTC day: each costs a director call (Gemini in production). */
+  maxEstimatesPerDay?: number;
   monthlySpendCapUsd?: number;
 }
 
@@ -104,6 +106,7 @@ export class TenantStore {
       maxConcurrentJobs?: number;
       requestsPerMinute?: number;
       maxJobsPerDay?: number;
+      maxEstimatesPerDay?: number;
       monthlySpendCapUsd?: number;
     },
     options: { failIfExists?: boolean } = {},
@@ -116,6 +119,7 @@ export class TenantStore {
       maxConcurrentJobs: input.maxConcurrentJobs ?? 20,
       ...(input.requestsPerMinute !== undefined ? { requestsPerMinute: input.requestsPerMinute } : {}),
       ...(input.maxJobsPerDay !== undefined ? { maxJobsPerDay: input.maxJobsPerDay } : {}),
+      ...(input.maxEstimatesPerDay !== undefined ? { maxEstimatesPerDay: input.maxEstimatesPerDay } : {}),
       ...(input.monthlySpendCapUsd !== undefined ? { monthlySpendCapUsd: input.monthlySpendCapUsd } : {}),
     };
     const ref = this.db.collection('tenants').doc(input.tenantId);

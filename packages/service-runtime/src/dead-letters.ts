@@ -1,5 +1,5 @@
 import type { TopicName } from '@aiprod/contracts';
-import type { JobStore, MessageLedger } from '@aiprod/job-store';
+import { EstimateStore, type JobStore, type MessageLedger } from '@aiprod/job-store';
 import type { TopicPublisher } from '@aiprod/pubsub';
 import { failJob } from './fail-job';
 
@@ -34,15 +34,32 @@ export interface DeadLetterInfo {
  * A dead-lettered job.finished is the exception: that message is the announcement itself, and
  * publishing it again on its own dead letter could loop for as long as the notifier is broken.
  * It is recorded only; an operator replays it.
+ *
+ * A dead-lettered estimate request names an estimate, not a job (its envelope's jobId is `est_…`):
+ * the estimate is answered FAILED, so its client stops polling a PENDING record nobody will answer.
  */
 export async function recordDeadLetter(
-  deps: { jobs: JobStore; ledger: MessageLedger; publisher: TopicPublisher<'aiprod.job.finished.v1'> },
+  deps: {
+    jobs: JobStore;
+    ledger: MessageLedger;
+    publisher: TopicPublisher<'aiprod.job.finished.v1'>;
+    /** Default: on the job store's database, where the gateway writes them. */
+    estimates?: EstimateStore;
+  },
   letter: DeadLetterInfo,
   /** Says why the letter no longer matters (its step was done by another message), or null. */
   superseded?: (letter: DeadLetterInfo) => Promise<string | null>,
 ): Promise<void> {
   await deps.ledger.recordDeadLetter(letter);
   if (!letter.jobId || letter.topic === 'aiprod.job.finished.v1') return;
+  if (letter.topic === 'aiprod.estimate.requested.v1') {
+    // Compare-and-set from PENDING: an estimate answered before its message died keeps its answer.
+    await (deps.estimates ?? new EstimateStore(deps.jobs.db)).answer(letter.jobId, {
+      status: 'FAILED',
+      reason: `the brief could not be planned: its request (${letter.messageId}) was not handled after every delivery attempt; ask for the estimate again`,
+    });
+    return;
+  }
   // The tenant comes from the job, not from the letter: the letter's body may be what was wrong.
   const job = await deps.jobs.getJob(letter.jobId);
   if (!job) return;

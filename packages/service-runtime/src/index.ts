@@ -7,7 +7,7 @@ import { recordingHandled } from './handled-ledger';
 import { failJob } from './fail-job';
 import { startSweeper, type SweepPolicies } from './sweeper';
 import { subscriptionsFor, type BackendName, type ServiceName, type TopicName } from '@aiprod/contracts';
-import { createFirestore, JobStore, MessageLedger } from '@aiprod/job-store';
+import { createFirestore, JobStore, MessageLedger, type EstimateStore } from '@aiprod/job-store';
 import {
   Publisher,
   startConsumer,
@@ -59,6 +59,8 @@ export function createCoreDeps<S extends ServiceName>(
 /** What the shared runtime needs of a service's deps: it only ever publishes job.finished (failJob). */
 type RuntimeDeps = Omit<CoreDeps<ServiceName>, 'publisher'> & {
   publisher: TopicPublisher<'aiprod.job.finished.v1'> & { close(): Promise<void> };
+  /** Answered FAILED when an estimate request dead-letters (default: on the job store's database). */
+  estimates?: EstimateStore;
 };
 
 export function outcomeRecorder(deps: RuntimeDeps): OutcomeRecorder {

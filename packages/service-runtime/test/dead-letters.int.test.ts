@@ -1,5 +1,6 @@
 import { deadLetterTopicName, subscriptionName } from '@aiprod/contracts';
 import { defineHandler } from '@aiprod/pubsub';
+import { EstimateStore } from '@aiprod/job-store';
 import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { createCoreDeps, recordDeadLetter, runWorkerService, type RunningService } from '../src';
 
@@ -43,8 +44,8 @@ const newJob = async (jobId: string) => {
 const finishedFor = (jobId: string) => published('aiprod.job.finished.v1').filter((m) => m.jobId === jobId);
 
 /** A letter as Pub/Sub forwards it after the last delivery attempt: the original body and attributes. */
-const deadLetter = (jobId: string, sourceMessageId: string) =>
-  pubsub.topic(deadLetterTopicName(requested)).publishMessage({
+const deadLetter = (jobId: string, sourceMessageId: string, subscription = requested) =>
+  pubsub.topic(deadLetterTopicName(subscription)).publishMessage({
     json: { v: 1, jobId, tenantId: 't1' },
     attributes: { jobId, CloudPubSubDeadLetterSourceMessageId: sourceMessageId },
   });
@@ -127,5 +128,41 @@ describe('a dead letter', () => {
     // Not superseded: the same letter fails the job as usual.
     await recordDeadLetter(deps, { ...letter, messageId: 'source-5' }, async () => null);
     expect((await jobs.getJob(jobId))!.error?.reason).toBe('dead_lettered');
+  }, 60_000);
+
+  it('of an estimate request answers the estimate FAILED, so its client is not left waiting on PENDING', async () => {
+    const estimates = new EstimateStore(env.db);
+    const estimateId = 'est_0123456789abcdef01234567';
+    await estimates.createOnce({ estimateId, tenantId: 't1', brief, preset: 'social_quick' });
+    await deadLetter(estimateId, 'source-est', subscriptionName('aiprod.estimate.requested.v1', 'planner'));
+
+    const answered = await waitFor(
+      async () => {
+        const record = await estimates.get(estimateId);
+        return record?.status === 'FAILED' ? record : undefined;
+      },
+      { timeoutMs: 20_000, what: 'the estimate answered FAILED' },
+    );
+    expect(answered.reason).toMatch(/^the brief could not be planned: its request \(source-est\) was not handled/);
+    expect((await ledger.listDeadLetters()).filter((l) => l.jobId === estimateId)).toHaveLength(1);
+    // No job is named, so no job.finished is announced.
+    await new Promise((r) => setTimeout(r, 500));
+    expect(finishedFor(estimateId)).toEqual([]);
+
+    // An estimate already answered keeps its answer.
+    const readyId = 'est_fedcba9876543210fedcba98';
+    await estimates.createOnce({ estimateId: readyId, tenantId: 't1', brief, preset: 'social_quick' });
+    await estimates.answer(readyId, { status: 'READY', estimate: { totalUsd: 1 } });
+    await recordDeadLetter(
+      { jobs, ledger, publisher },
+      {
+        subscription: subscriptionName('aiprod.estimate.requested.v1', 'planner'),
+        topic: 'aiprod.estimate.requested.v1',
+        messageId: 'source-est-2',
+        jobId: readyId,
+        data: '{}',
+      },
+    );
+    expect(await estimates.get(readyId)).toMatchObject({ status: 'READY', estimate: { totalUsd: 1 } });
   }, 60_000);
 });

@@ -74,6 +74,8 @@ export interface GatewayDeps {
   idempotency?: BackgroundHandler;
   /** Tenant quotas on POST /v1/jobs (absent: not enforced). */
   jobQuotas?: BackgroundHandler;
+  /** The tenant's daily estimate quota on POST /v1/estimates (absent: not enforced). */
+  estimateQuotas?: BackgroundHandler;
   /** The render pools this deployment runs; plan edits may use only these (default: local). */
   enabledBackends?: readonly BackendName[];
   /** Estimate records the planner answers (default: on the job store's database). */
@@ -207,6 +209,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       waitMs: deps.estimateWaitMs ?? DEFAULT_ESTIMATE_WAIT_MS,
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
+      ...(deps.estimateQuotas ? { estimateQuotas: deps.estimateQuotas } : {}),
     }),
   );
   app.use(presetRoutes(scoped));
@@ -236,9 +239,13 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.use(problemHandler(deps.log));
   // Background leases, recounts and writes the middleware started and nobody awaits: a read
   // started after the Firestore client is terminated would be an unhandled rejection.
-  const background: BackgroundHandler[] = [auth, deps.rateLimit, deps.idempotency, deps.jobQuotas].filter(
-    (h): h is BackgroundHandler => h !== undefined,
-  );
+  const background: BackgroundHandler[] = [
+    auth,
+    deps.rateLimit,
+    deps.idempotency,
+    deps.jobQuotas,
+    deps.estimateQuotas,
+  ].filter((h): h is BackgroundHandler => h !== undefined);
   return Object.assign(app, {
     close: async () => {
       await Promise.all(background.map((h) => h.close?.()));

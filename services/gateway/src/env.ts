@@ -109,6 +109,12 @@ export const GatewayEnv = envSchema(
       description:
         'Jobs a tenant without its own limit may create per day. Default 1000: well above a studio day, a ceiling for a misbehaving integration.',
     }),
+    QUOTA_MAX_ESTIMATES_PER_DAY: Type.Integer({
+      minimum: 0,
+      default: 500,
+      description:
+        'Estimates (POST /v1/estimates) a tenant without its own limit may ask for per UTC day. Each costs a director call (Gemini in production). Default 500: several quotes per job a studio makes in a day, a ceiling for a loop that would otherwise spend a director call on every request the rate limit lets through.',
+    }),
     QUOTA_MONTHLY_SPEND_CAP_USD: Type.Optional(
       Type.Number({
         minimum: 0,

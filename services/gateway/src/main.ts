@@ -12,7 +12,7 @@ import { authFailureLimit } from './auth-failure-limit';
 import { idempotent } from './idempotency';
 import { reviewLinks } from './review-links';
 import { createOidcVerifier } from './oidc';
-import { enforceJobQuotas, JobQuotas } from './quotas';
+import { enforceEstimateQuotas, enforceJobQuotas, EstimateQuotas, JobQuotas } from './quotas';
 import { tenantRateLimit } from './rate-limit';
 import { EventStreams, SSE_HEARTBEAT_MS } from './routes/events';
 import { loadEnv } from './env';
@@ -71,6 +71,9 @@ async function main(): Promise<void> {
           monthlySpendCapUsd: env.QUOTA_MONTHLY_SPEND_CAP_USD ?? null,
         },
       }),
+    ),
+    estimateQuotas: enforceEstimateQuotas(
+      new EstimateQuotas({ db: core.db, defaults: { maxEstimatesPerDay: env.QUOTA_MAX_ESTIMATES_PER_DAY } }),
     ),
     webhooks: new WebhookStore(core.db),
     plans: new PlanStore(core.db),

@@ -79,8 +79,8 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
   },
   quota_exceeded: {
     meaning:
-      "A quota of your tenant is used up: unfinished jobs at once, jobs per day, or the month's spending cap. The members name the quota and its limit.",
-    todo: 'Wait for jobs to finish or for the quota period to turn, or ask for a higher quota.',
+      "A quota of your tenant is used up: unfinished jobs at once, jobs per day, estimates per day, or the month's spending cap. The members name the quota and its limit.",
+    todo: 'Wait for jobs to finish or for the quota period to turn (`Retry-After`), or ask for a higher quota.',
   },
   unavailable: {
     meaning: 'The service cannot take the request just now (starting, draining, or a dependency is unavailable).',

@@ -10,7 +10,7 @@ import {
 } from '@aiprod/job-store';
 import { HttpProblem } from './problem';
 
-export type QuotaName = 'concurrent_jobs' | 'jobs_per_day' | 'monthly_spend';
+export type QuotaName = 'concurrent_jobs' | 'jobs_per_day' | 'monthly_spend' | 'estimates_per_day';
 
 /** A 429 `quota_exceeded` problem that says which quota, its limit and when it resets (null: when jobs finish). */
 export class QuotaExceeded extends HttpProblem {
@@ -24,6 +24,7 @@ export class QuotaExceeded extends HttpProblem {
       concurrent_jobs: `at most ${limit} unfinished jobs at a time; retry when one finishes`,
       jobs_per_day: `at most ${limit} new jobs per UTC day; resets at ${resetsAt?.toISOString()}`,
       monthly_spend: `the monthly spend cap of ${limit} USD is reached; resets at ${resetsAt?.toISOString()}`,
+      estimates_per_day: `at most ${limit} estimates per UTC day; resets at ${resetsAt?.toISOString()}`,
     }[quota];
     // Also as members, so a client can act on them without parsing the detail.
     super('quota_exceeded', `quota ${quota} exceeded: ${what}`, {
@@ -173,6 +174,65 @@ export class JobQuotas {
     this.spend.set(tenantId, { usd, at: now.getTime(), month });
     return usd;
   }
+}
+
+export interface EstimateQuotasOptions {
+  db: Firestore;
+  defaults: { maxEstimatesPerDay: number };
+  /** Estimate tokens leased per write, as a fraction of the limit (default 1 %, at most 10). */
+  dayLeaseFraction?: number;
+  now?: () => Date;
+}
+
+/**
+ * Estimates per tenant and UTC day. An estimate creates nothing a client owns, but it costs a
+ * director call (Gemini in production), so it gets its own daily count beside the general rate
+ * limit. Counted like jobs per day: leased tokens on quotaCounters in Firestore, shared by every
+ * gateway instance and never exceeded.
+ */
+export class EstimateQuotas {
+  private readonly days: LeasedWindowCounter;
+  private readonly now: () => Date;
+
+  constructor(private readonly options: EstimateQuotasOptions) {
+    this.days = new LeasedWindowCounter(options.db, {
+      collection: 'quotaCounters',
+      leaseFraction: options.dayLeaseFraction ?? 0.01,
+      maxLease: 10,
+      // As for jobs: a block prefetched and left unused would be lost for the day.
+      prefetch: false,
+    });
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Waits for lease transactions still running; call before terminating the Firestore client. */
+  close(): Promise<void> {
+    return this.days.close();
+  }
+
+  /** Throws QuotaExceeded when the tenant's estimates for today are used up; otherwise takes one. */
+  async checkEstimate(tenant: Tenant): Promise<void> {
+    const now = this.now();
+    const perDay = positiveOr(tenant.maxEstimatesPerDay, this.options.defaults.maxEstimatesPerDay);
+    const dayStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    const dayEnd = nextUtcDay(now);
+    const day = await this.days.take(
+      `${tenant.tenantId}:estimates`,
+      { start: dayStart, end: dayEnd.getTime() },
+      perDay,
+    );
+    if (!day.granted) throw new QuotaExceeded('estimates_per_day', perDay, dayEnd, secondsUntil(dayEnd, now));
+  }
+}
+
+/** Middleware form for `POST /v1/estimates`: after authenticate, idempotent() and validation. */
+export function enforceEstimateQuotas(quotas: EstimateQuotas): RequestHandler & { close(): Promise<void> } {
+  const handler: RequestHandler = async (req: Request, _res: Response, next: NextFunction) => {
+    if (!req.tenant) return next(new Error('enforceEstimateQuotas runs after authenticate'));
+    await quotas.checkEstimate(req.tenant);
+    next();
+  };
+  return Object.assign(handler, { close: () => quotas.close() });
 }
 
 const secondsUntil = (at: Date, now: Date) => Math.max(1, Math.ceil((at.getTime() - now.getTime()) / 1000));
