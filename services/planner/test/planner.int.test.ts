@@ -774,7 +774,13 @@ describe('planner: a recorded approval or change request whose message was lost'
     const claimed = await claimedAtDeadline(jobId);
     // The client approved and job.approved was handled, all between the claim and the nudge.
     await plans.approve(jobId, 1, 'key:fast');
-    await deliverTo(deps, 'aiprod.job.approved.v1', { v: 1, jobId, tenantId: 't-free', approver: 'key:fast', planVersion: 1 });
+    await deliverTo(deps, 'aiprod.job.approved.v1', {
+      v: 1,
+      jobId,
+      tenantId: 't-free',
+      approver: 'key:fast',
+      planVersion: 1,
+    });
     expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
     await nudge(claimed);
     expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
