@@ -250,14 +250,24 @@ export class JobStore {
     return next;
   }
 
-  /** Fails a job from whatever non-terminal state it is in, with a recorded reason. */
-  async fail(jobId: string, reason: FailureReason, message: string): Promise<TransitionResult<Job>> {
+  /**
+   * Fails a job from whatever non-terminal state it is in, with a recorded reason. `when`: a
+   * further condition on the stored job, for a failure decided on a snapshot the job may have moved
+   * on from (an approval window expiring as the client approves).
+   */
+  async fail(
+    jobId: string,
+    reason: FailureReason,
+    message: string,
+    options: { when?: (job: Job) => boolean } = {},
+  ): Promise<TransitionResult<Job>> {
     return this.runTx('fail', async (tx) => {
       const snap = await tx.get(this.jobRef(jobId));
       if (!snap.exists) return { changed: false, value: null, why: 'not_found' } as const;
       const job = snap.data() as Job;
       if (job.status === 'FAILED') return { changed: false, value: job, why: 'already_there' } as const;
-      if (isTerminal(job.status)) return { changed: false, value: job, why: 'state_mismatch' } as const;
+      if (isTerminal(job.status) || (options.when && !options.when(job)))
+        return { changed: false, value: job, why: 'state_mismatch' } as const;
       const error = { reason, message: message.slice(0, 2000), at: Timestamp.now() };
       const next = this.applyTransition(tx, job, 'FAILED', {
         patch: { error },

@@ -227,6 +227,8 @@ export class PlanStore {
    * RECORDED_DECISION_GRACE_SECONDS from now: the sweep that claimed it pushed it out by the whole
    * approval window, and acting on the decision may fail (a director down) and should be tried
    * again within minutes. Leaves every other job alone. The sweep count is kept: it bounds the tries.
+   * Answers whether a decision is recorded: the sweep's own copy of the job predates its claim, so
+   * the caller reads the job again to act on the decision.
    */
   async recheckRecordedDecision(jobId: string): Promise<boolean> {
     return runJobTransaction(this.db, 'recheckRecordedDecision', async (tx) => {

@@ -118,6 +118,18 @@ describe('JobStore', () => {
     expect((await store.fail(job.jobId, 'internal', 'again')).changed).toBe(false);
   });
 
+  it('fails a job only while the stored job meets the condition it is given', async () => {
+    const job = await newJob();
+    const stillQueued = (stored: { status: string }) => stored.status === 'QUEUED';
+    await store.transition(job.jobId, 'QUEUED', 'PLANNING');
+    const refused = await store.fail(job.jobId, 'deadline_exceeded', 'stale', { when: stillQueued });
+    expect(refused).toMatchObject({ changed: false, why: 'state_mismatch' });
+    expect((await store.getJob(job.jobId))?.status).toBe('PLANNING');
+    const other = await newJob();
+    expect((await store.fail(other.jobId, 'deadline_exceeded', 'due', { when: stillQueued })).changed).toBe(true);
+    expect((await store.getJob(other.jobId))?.status).toBe('FAILED');
+  });
+
   it('counts an attempt cost once', async () => {
     const job = await newJob();
     await store.addCost(job.jobId, 's01-a1', 0.5);

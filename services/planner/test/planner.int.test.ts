@@ -30,6 +30,7 @@ import {
 } from '@aiprod/testing';
 import { recordDeadLetter, startSweeper } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep, type PlannerDeps } from '../src/app';
+import { resumeRecordedDecision } from '../src/steps/resume-decision';
 
 const env = emulatorProject('planner', 'planner');
 const { db, jobs, log } = env;
@@ -718,6 +719,95 @@ describe('planner: a recorded approval or change request whose message was lost'
       .doc(jobId)
       .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
     expect(await sweep()).toBeGreaterThanOrEqual(1);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('deadline_exceeded');
+    expect(sentFor(jobId)).toHaveLength(0);
+  });
+
+  /** What the sweeper hands the nudge: the job as it was when this sweep claimed it at its deadline. */
+  const claimedAtDeadline = async (jobId: string) => {
+    await db
+      .collection('jobs')
+      .doc(jobId)
+      .update({ deadlineAt: Timestamp.fromMillis(Date.now() - 1000) });
+    const claimed = await jobs.claimOverdue(jobId, 'AWAITING_APPROVAL', Timestamp.now());
+    expect(claimed).not.toBeNull();
+    return claimed!;
+  };
+  const nudge = (job: Awaited<ReturnType<typeof claimedAtDeadline>>, nudgeDeps: PlannerDeps = deps) =>
+    resumeRecordedDecision(nudgeDeps, job, log, { lastAttempt: false });
+
+  it('an approval recorded after the sweep claimed the expiring job: the nudge renders it, it does not fail it', async () => {
+    const { jobId } = await waitingJob();
+    const claimed = await claimedAtDeadline(jobId);
+    // The client approves (202) between the claim and the nudge.
+    expect(await plans.approve(jobId, 1, 'key:late')).toMatchObject({ ok: true, repeated: false });
+    await nudge(claimed);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    expect(job.error).toBeUndefined();
+    const shots = await jobs.listShots(jobId);
+    await waitFor(() => (sentFor(jobId).length === shots.length ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the render requests of the approval recorded during the sweep',
+    });
+    const events = await jobs.listEvents(jobId);
+    expect(events.filter((e) => e.type === 'job.failed')).toHaveLength(0);
+    expect(events.find((e) => e.type === 'job.approved')?.data).toMatchObject({ approver: 'key:late', planVersion: 1 });
+  });
+
+  it('a change request recorded after the sweep claimed the expiring job: the nudge answers it, the job keeps waiting', async () => {
+    const { jobId } = await waitingJob();
+    const claimed = await claimedAtDeadline(jobId);
+    expect(await plans.requestChanges(jobId, 1, 'Fog at dawn', 'key:late')).toMatchObject({ ok: true });
+    await nudge(claimed);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan).toMatchObject({ version: 2, notes: ['Fog at dawn'], changesRequested: null });
+  });
+
+  it('a job the approval moved on after the sweep claimed it is left as it is, not failed', async () => {
+    const { jobId } = await waitingJob();
+    const claimed = await claimedAtDeadline(jobId);
+    // The client approved and job.approved was handled, all between the claim and the nudge.
+    await plans.approve(jobId, 1, 'key:fast');
+    await deliverTo(deps, 'aiprod.job.approved.v1', {
+      v: 1,
+      jobId,
+      tenantId: 't-free',
+      approver: 'key:fast',
+      planVersion: 1,
+    });
+    expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
+    await nudge(claimed);
+    expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
+  });
+
+  it('an approval recorded just after the recheck found nothing: the expiry does not fail the job over it', async () => {
+    const { jobId } = await waitingJob();
+    const claimed = await claimedAtDeadline(jobId);
+    // The narrowest window: the recheck has answered "nothing recorded", then the client approves.
+    const racing = Object.create(plans) as PlanStore;
+    racing.recheckRecordedDecision = async (id: string) => {
+      const recorded = await plans.recheckRecordedDecision(id);
+      expect(await plans.approve(id, 1, 'key:racing')).toMatchObject({ ok: true });
+      return recorded;
+    };
+    await nudge(claimed, { ...deps, plans: racing });
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan!.approval).toMatchObject({ version: 1, by: 'key:racing' });
+    // Its short deadline brings the next sweep within minutes, which acts on the approval.
+    expect(job.deadlineAt!.toMillis()).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
+  });
+
+  it('a claimed job with nothing recorded still expires FAILED when nudged', async () => {
+    const { jobId } = await waitingJob();
+    await nudge(await claimedAtDeadline(jobId));
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('FAILED');
     expect(job.error?.reason).toBe('deadline_exceeded');

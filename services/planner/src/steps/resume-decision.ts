@@ -1,4 +1,4 @@
-import type { Job } from '@aiprod/job-store';
+import { hasRecordedDecision, type Job } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
@@ -12,32 +12,40 @@ import { replanJob } from './replan-job';
  * publish, a gateway that died in between) is made up for here, down the same path as the
  * message's handler: the compare-and-sets there make a message that does arrive, before or after,
  * act once. Only a job whose client recorded nothing has really waited out its approval window.
+ *
+ * `claimed` is the job as the sweep claimed it, which may be days older than the decision: the
+ * client may approve or ask for changes between the claim and this nudge (at the 7-day expiry, the
+ * moment it matters most). So the decision is read from the job as stored now, and the expiry is a
+ * compare-and-set: it fails the job only if it is still waiting with nothing recorded.
  */
 export async function resumeRecordedDecision(
   deps: PlannerDeps,
-  job: Job,
+  claimed: Job,
   log: Log,
   options: { lastAttempt: boolean },
 ): Promise<void> {
   // Should acting on it fail, the next sweep comes within minutes, not after the approval window.
-  await deps.plans.recheckRecordedDecision(job.jobId);
-  const approval = job.plan?.approval;
-  if (approval) {
+  const recorded = await deps.plans.recheckRecordedDecision(claimed.jobId);
+  const job = recorded ? await deps.jobs.getJob(claimed.jobId) : null;
+  const approval = job?.plan?.approval;
+  if (job && approval) {
     log.info('approval recorded but not acted on; acting on it', { planVersion: approval.version });
     await approveJob(deps, job, { approver: approval.by, planVersion: approval.version }, log);
     return;
   }
-  const pending = job.plan?.changesRequested;
-  if (pending) {
+  const pending = job?.plan?.changesRequested;
+  if (job && pending) {
     log.info('change request recorded but not answered; answering it', { planVersion: pending.version });
     // On the last sweep a director still failing drops the request (the job keeps waiting).
     await replanJob(deps, job, pending.version, log, options);
     return;
   }
+  // A decision recorded after the recheck keeps the job: its short deadline brings the next sweep.
   await failJob(
     deps,
-    job,
+    claimed,
     'deadline_exceeded',
     'the job stayed AWAITING_APPROVAL past its deadline: its plan was neither approved nor changed',
+    { when: (stored) => stored.status === 'AWAITING_APPROVAL' && !hasRecordedDecision(stored) },
   );
 }
