@@ -143,6 +143,34 @@ const outputFiles = (jobId: string) =>
   readdirSync(join(stack.info.dataDir, 'tenants', stack.info.tenantId, 'jobs', jobId, 'outputs')).sort();
 const hooksOf = (jobId: string) => hooks.filter((h) => h.body.data.jobId === jobId);
 
+/**
+ * Waits for the job's webhook of this outcome. Normally it comes within a second of the job's
+ * status; on a loaded machine, after delivery was crashed and restarted, the FAILED one took over
+ * 20 s twice and the DELIVERED one once (cause not found yet). The bound is 60 s, and a timeout
+ * prints the hooks received, the job's timeline (webhook attempts included) and delivery's log.
+ */
+async function awaitHook(jobId: string, status: 'FAILED' | 'DELIVERED'): Promise<void> {
+  await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === status), {
+    timeoutMs: 60_000,
+    what: `the ${status} webhook`,
+  }).catch(async (e) => {
+    console.log('HOOKS', JSON.stringify(hooksOf(jobId).map((h) => h.body)).slice(0, 3000));
+    console.log(
+      'EVENTS',
+      JSON.stringify((await jobs.listEvents(jobId)).map((ev) => [ev.at, ev.type, ev.data])).slice(-4000),
+    );
+    console.log(
+      'DLOG',
+      readFileSync(join(stack.info.logsDir, 'delivery.log'), 'utf8')
+        .split('\n')
+        .filter((l: string) => /webhook|finished|error|warn/i.test(l))
+        .slice(-30)
+        .join('\n'),
+    );
+    throw e;
+  });
+}
+
 describe('operator commands on the local platform', () => {
   it('seeking every subscription back before a delivered job redelivers its messages and changes nothing', async () => {
     const watch = await watchTopics();
@@ -250,27 +278,7 @@ describe('operator commands on the local platform', () => {
       { timeoutMs: 120_000, intervalMs: 500, what: 'the job failed by the dead letter' },
     );
     expect(failed.error?.reason).toBe('dead_lettered');
-    // Normally ~0.1 s; twice, on a loaded machine, it took over 20 s (cause not found yet): on a
-    // timeout the hooks, the job's timeline and delivery's log are printed to find it.
-    await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === 'FAILED'), {
-      timeoutMs: 60_000,
-      what: 'the FAILED webhook',
-    }).catch(async (e) => {
-      console.log('HOOKS', JSON.stringify(hooksOf(jobId).map((h) => h.body)).slice(0, 3000));
-      console.log(
-        'EVENTS',
-        JSON.stringify((await jobs.listEvents(jobId)).map((ev) => [ev.type, ev.data])).slice(-4000),
-      );
-      console.log(
-        'DLOG',
-        readFileSync(join(stack.info.logsDir, 'delivery.log'), 'utf8')
-          .split('\n')
-          .filter((l: string) => /webhook|finished|error|warn/i.test(l))
-          .slice(-30)
-          .join('\n'),
-      );
-      throw e;
-    });
+    await awaitHook(jobId, 'FAILED');
 
     const subscription = 'aiprod.job.assemble.v1.delivery';
     const listed = await aiprod('ops', 'dlq', 'list', '--subscription', subscription);
@@ -295,10 +303,7 @@ describe('operator commands on the local platform', () => {
     const job = await client.waitForTerminal(jobId, { timeoutMs: 120_000, intervalMs: 500 });
     expect(job.status).toBe('DELIVERED');
     expect(outputFiles(jobId)).toContain('final-16x9.mp4');
-    await waitFor(() => hooksOf(jobId).find((h) => h.body.data.status === 'DELIVERED'), {
-      timeoutMs: 20_000,
-      what: 'the DELIVERED webhook',
-    });
+    await awaitHook(jobId, 'DELIVERED');
     expect(statusChanges(job).slice(-3)).toEqual(['FAILED', 'ASSEMBLING', 'DELIVERED']);
     // The store's timeline (the client's view leaves out internal names such as the subscription).
     const stored = await jobs.listEvents(jobId);
