@@ -88,23 +88,32 @@ export class WebhookStore {
   }
 
   /** Creates the delivery unless it exists already; returns the stored one either way. */
+  /**
+   * Records the delivery once. With `leaseSeconds`, a delivery this call creates comes back already
+   * claimed by its creator for the first attempt (`claimed: true`): the dispatcher, which claims
+   * whatever is due, then has nothing to race it for. Two claims of one document at once can stall
+   * each other for seconds on the emulator (measured: up to ~3 s idle, more under load). A creator
+   * that dies before sending leaves the delivery to the dispatcher once the lease ends.
+   */
   async createDelivery(
     input: Pick<WebhookDelivery, 'webhookId' | 'tenantId' | 'jobId' | 'eventType' | 'body'>,
-  ): Promise<WebhookDelivery> {
+    options: { leaseSeconds?: number } = {},
+  ): Promise<{ delivery: WebhookDelivery; claimed: boolean }> {
     const ref = this.deliveries().doc(input.webhookId);
     return tracedTransaction(this.db, 'createWebhookDelivery', async (tx) => {
       const snap = await tx.get(ref);
-      if (snap.exists) return snap.data() as WebhookDelivery;
+      if (snap.exists) return { delivery: snap.data() as WebhookDelivery, claimed: false };
       const now = Timestamp.now();
+      const lease = options.leaseSeconds;
       const delivery: WebhookDelivery = {
         ...input,
         state: 'pending',
         attempts: [],
-        nextAttemptAt: now,
+        nextAttemptAt: lease ? Timestamp.fromMillis(now.toMillis() + lease * 1000) : now,
         createdAt: now,
       };
       tx.create(ref, delivery);
-      return delivery;
+      return { delivery, claimed: lease !== undefined && lease > 0 };
     });
   }
 

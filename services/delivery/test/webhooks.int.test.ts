@@ -104,6 +104,27 @@ describe('client webhooks', () => {
     expect(events.filter((e) => e.type === 'webhook.attempt').map((e) => e.data.outcome)).toEqual(['delivered']);
   });
 
+  it('are created leased to their creator for the first attempt, so the dispatcher never races it for them', async () => {
+    const input = {
+      tenantId: 'tenant-lease',
+      jobId: `job_lease_${Date.now()}`,
+      eventType: 'job.delivered',
+      body: '{}',
+    };
+    const webhookId = `msg_${input.jobId}_delivered`;
+    const created = await webhooks.createDelivery({ ...input, webhookId }, { leaseSeconds: 30 });
+    expect(created.claimed).toBe(true);
+    // Due for nobody else until the lease ends: not listed as due, not claimable.
+    const now = Timestamp.now();
+    expect((await webhooks.dueDeliveries(now)).map((d) => d.webhookId)).not.toContain(webhookId);
+    expect(await webhooks.claim(webhookId, now, 30)).toBeNull();
+    // A second notification of the same outcome finds it and holds no claim of its own.
+    expect((await webhooks.createDelivery({ ...input, webhookId }, { leaseSeconds: 30 })).claimed).toBe(false);
+    // Once the lease has passed (a creator that died before sending), the dispatcher may take it.
+    const later = Timestamp.fromMillis(now.toMillis() + 31_000);
+    expect((await webhooks.dueDeliveries(later)).map((d) => d.webhookId)).toContain(webhookId);
+  });
+
   it('retries after 500 and 429 (honouring Retry-After) with the same id and body, then stops once delivered', async () => {
     await webhooks.setEndpoint('tenant-b', url, generateWebhookSecret());
     script.push({ status: 500 }, { status: 429, headers: { 'retry-after': '1' } });

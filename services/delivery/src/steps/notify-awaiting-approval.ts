@@ -4,7 +4,7 @@ import type { Log } from '@aiprod/pubsub';
 import { MAX_SIGNED_URL_SECONDS } from '@aiprod/storage';
 import type { JobAwaitingApprovalData } from '@aiprod/webhooks';
 import type { DeliveryDeps } from '../app';
-import { attemptDelivery } from './send-webhook';
+import { attemptDelivery, attemptLeaseSeconds } from './send-webhook';
 
 /** One webhook id per plan version: a redelivered preview never sends a second event for it. */
 export const awaitingApprovalWebhookId = (jobId: string, planVersion: number) =>
@@ -51,12 +51,15 @@ export async function notifyAwaitingApproval(deps: DeliveryDeps, job: Job, log: 
     expiresAt: new Date(Date.now() + expiresInSeconds * 1000).toISOString(),
     ...(preview.durationSeconds !== undefined ? { durationSeconds: preview.durationSeconds } : {}),
   };
-  const delivery = await deps.webhooks.createDelivery({
-    webhookId: awaitingApprovalWebhookId(job.jobId, planVersion),
-    tenantId: job.tenantId,
-    jobId: job.jobId,
-    eventType: 'job.awaiting_approval',
-    body: awaitingApprovalBody(job, planVersion, link),
-  });
-  await attemptDelivery(deps, delivery.webhookId);
+  const { delivery, claimed } = await deps.webhooks.createDelivery(
+    {
+      webhookId: awaitingApprovalWebhookId(job.jobId, planVersion),
+      tenantId: job.tenantId,
+      jobId: job.jobId,
+      eventType: 'job.awaiting_approval',
+      body: awaitingApprovalBody(job, planVersion, link),
+    },
+    { leaseSeconds: attemptLeaseSeconds(deps) },
+  );
+  await attemptDelivery(deps, delivery.webhookId, claimed ? delivery : undefined);
 }

@@ -1,6 +1,6 @@
 import type { Job, WebhookDelivery } from '@aiprod/job-store';
 import { redactInternalNames } from '@aiprod/webhooks';
-import { attemptDelivery, type WebhookDeps } from './send-webhook';
+import { attemptDelivery, attemptLeaseSeconds, type WebhookDeps } from './send-webhook';
 
 const EVENT_TYPES = { DELIVERED: 'job.delivered', FAILED: 'job.failed', CANCELED: 'job.canceled' } as const;
 
@@ -38,14 +38,17 @@ export async function enqueueJobWebhook(
 ): Promise<WebhookDelivery | null> {
   const endpoint = await deps.webhooks.getEndpoint(job.tenantId);
   if (!endpoint || endpoint.disabledAt) return null;
-  const delivery = await deps.webhooks.createDelivery({
-    webhookId: webhookIdFor(job.jobId, status),
-    tenantId: job.tenantId,
-    jobId: job.jobId,
-    eventType: EVENT_TYPES[status],
-    body: webhookBody(job, status),
-  });
-  await attemptDelivery(deps, delivery.webhookId);
+  const { delivery, claimed } = await deps.webhooks.createDelivery(
+    {
+      webhookId: webhookIdFor(job.jobId, status),
+      tenantId: job.tenantId,
+      jobId: job.jobId,
+      eventType: EVENT_TYPES[status],
+      body: webhookBody(job, status),
+    },
+    { leaseSeconds: attemptLeaseSeconds(deps) },
+  );
+  await attemptDelivery(deps, delivery.webhookId, claimed ? delivery : undefined);
   return delivery;
 }
 

@@ -34,9 +34,16 @@ export const WEBHOOK_OUTCOME: Record<WebhookDelivery['state'], string> = {
   disabled: 'disabled',
 };
 
-export async function attemptDelivery(deps: WebhookDeps, webhookId: string): Promise<void> {
+/** How long one attempt holds its delivery: the send's own timeout and room to record the outcome. */
+export const attemptLeaseSeconds = (deps: Pick<WebhookDeps, 'timeoutMs'>) => Math.ceil(deps.timeoutMs / 1000) + 30;
+
+/**
+ * `claimed`: the delivery as its creator got it, already leased to it (see WebhookStore.createDelivery);
+ * without it the attempt claims the delivery first, and does nothing when it is not due or taken.
+ */
+export async function attemptDelivery(deps: WebhookDeps, webhookId: string, claimed?: WebhookDelivery): Promise<void> {
   const now = Timestamp.now();
-  const delivery = await deps.webhooks.claim(webhookId, now, Math.ceil(deps.timeoutMs / 1000) + 30);
+  const delivery = claimed ?? (await deps.webhooks.claim(webhookId, now, attemptLeaseSeconds(deps)));
   if (!delivery) return;
   const attempt = delivery.attempts.length + 1;
   const endpoint = await deps.webhooks.getEndpoint(delivery.tenantId);
