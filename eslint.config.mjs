@@ -99,6 +99,6 @@ export default tseslint.config(
     // it (jobs / shots / spend ledger) changes the store's public surface that every service uses, so it
     // waits for a change of its own.
     files: ['packages/job-store/src/job-store.ts'],
-    rules: { 'max-lines': ['error', { max: 509, skipBlankLines: true, skipComments: true }] },
+    rules: { 'max-lines': ['error', { max: 503, skipBlankLines: true, skipComments: true }] },
   },
 );

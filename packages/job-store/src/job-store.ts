@@ -20,7 +20,7 @@ import {
 } from '@aiprod/contracts';
 import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
-import type { Job, JobEvent, JobPlan, Shot } from './types';
+import { pendingShot, type Job, type JobEvent, type JobPlan, type Shot } from './types';
 
 /** What a client's request makes a job of. */
 export type NewJob = Pick<Job, 'jobId' | 'tenantId' | 'brief' | 'preset'>;
@@ -333,18 +333,7 @@ export class JobStore {
       }
       const now = Timestamp.now();
       for (const { spec, backend } of shots) {
-        const shot: Shot = {
-          jobId,
-          shotId: spec.shotId,
-          index: spec.index,
-          spec,
-          backend,
-          status: 'PENDING',
-          attempt: 1,
-          attempts: {},
-          updatedAt: now,
-        };
-        tx.set(this.shotRef(jobId, spec.shotId), shot);
+        tx.set(this.shotRef(jobId, spec.shotId), pendingShot(jobId, spec, backend, now));
       }
       const updated = this.applyTransition(tx, job, next, {
         patch: { plan },

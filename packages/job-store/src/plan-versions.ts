@@ -1,7 +1,7 @@
 import { Timestamp, type DocumentReference, type Firestore, type Transaction } from '@google-cloud/firestore';
 import type { BackendName, JobStatus, ShotSpec } from '@aiprod/contracts';
 import { runJobTransaction } from './firestore';
-import { planVersionOf, type Job, type JobPlan, type Shot } from './types';
+import { pendingShot, planVersionOf, type Job, type JobPlan, type Shot } from './types';
 
 /**
  * The most versions a job's plan may have. Every change request runs the director again (a paid
@@ -164,18 +164,7 @@ export class PlanStore {
       const keep = new Set(revision.shots.map((s) => s.spec.shotId));
       for (const d of shotDocs.docs) if (!keep.has(d.id)) tx.delete(d.ref);
       for (const { spec, backend } of revision.shots) {
-        const shot: Shot = {
-          jobId,
-          shotId: spec.shotId,
-          index: spec.index,
-          spec,
-          backend,
-          status: 'PENDING',
-          attempt: 1,
-          attempts: {},
-          updatedAt: now,
-        };
-        tx.set(this.jobRef(jobId).collection('shots').doc(spec.shotId), shot);
+        tx.set(this.jobRef(jobId).collection('shots').doc(spec.shotId), pendingShot(jobId, spec, backend, now));
       }
       const plan: JobPlan = { ...revision.plan, version: version + 1, changesRequested: null };
       const next: Job = { ...job!, plan, updatedAt: now, ...approvalWindowBack(job!) };

@@ -239,6 +239,19 @@ export interface Shot {
   updatedAt: Timestamp;
 }
 
+/** A shot of a newly saved plan version: pending, on its first attempt, nothing tried yet. */
+export const pendingShot = (jobId: string, spec: ShotSpec, backend: BackendName, now: Timestamp): Shot => ({
+  jobId,
+  shotId: spec.shotId,
+  index: spec.index,
+  spec,
+  backend,
+  status: 'PENDING',
+  attempt: 1,
+  attempts: {},
+  updatedAt: now,
+});
+
 export interface JobEvent {
   id: string;
   type: string;

@@ -1,5 +1,13 @@
 import type { Response } from 'express';
-import { PROBLEM_TYPES, problemTypeUri, type FieldError, type ProblemKind } from '@aiprod/contracts';
+import {
+  PROBLEM_TYPES,
+  problemTypeUri,
+  type FieldError,
+  type MessageOf,
+  type ProblemKind,
+  type PublishableBy,
+} from '@aiprod/contracts';
+import type { Publisher } from '@aiprod/pubsub';
 
 /** RFC 9457 extension members: flat, JSON-safe values a client can act on (e.g. which quota, its limit). */
 export type ProblemMembers = Record<string, string | number | boolean | null>;
@@ -39,4 +47,22 @@ export function sendProblem(res: Response, problem: HttpProblem, instance: strin
         ...(problem.extras.errors ? { errors: problem.extras.errors } : {}),
       }),
     );
+}
+
+/**
+ * Publishes a message whose request is already recorded; a publish that fails answers 503 with
+ * Retry-After, and the client's repeat (idempotent) passes it on.
+ */
+export async function publishOrUnavailable<T extends PublishableBy<'gateway'>>(
+  publisher: Publisher<'gateway'>,
+  topic: T,
+  payload: MessageOf<T>,
+): Promise<void> {
+  try {
+    await publisher.publish(topic, payload);
+  } catch {
+    throw new HttpProblem('unavailable', 'the request was recorded but could not be passed on yet; repeat it', {
+      retryAfterSeconds: 5,
+    });
+  }
 }

@@ -1,14 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { Timestamp } from '@google-cloud/firestore';
-import {
-  TERMINAL_JOB_STATUSES,
-  defaultPresetFor,
-  type Brief,
-  type JobStatus,
-  type MessageOf,
-  type PublishableBy,
-} from '@aiprod/contracts';
+import { TERMINAL_JOB_STATUSES, defaultPresetFor, type Brief, type JobStatus } from '@aiprod/contracts';
 import type { ApiKeyScope, AssetStore, JobStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
@@ -16,7 +9,7 @@ import { parseBrief } from '../brief';
 import { checkBriefAssets } from './assets';
 import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
-import { HttpProblem } from '../problem';
+import { HttpProblem, publishOrUnavailable } from '../problem';
 import { jobOfCaller, parseQuery, principalName, tenantOf } from '../request';
 import { jobSummaryView, jobView } from '../views';
 
@@ -180,18 +173,4 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   });
 
   return router;
-}
-
-async function publishOrUnavailable<T extends PublishableBy<'gateway'>>(
-  publisher: Publisher<'gateway'>,
-  topic: T,
-  payload: MessageOf<T>,
-): Promise<void> {
-  try {
-    await publisher.publish(topic, payload);
-  } catch {
-    throw new HttpProblem('unavailable', 'the request was recorded but could not be passed on yet; repeat it', {
-      retryAfterSeconds: 5,
-    });
-  }
 }

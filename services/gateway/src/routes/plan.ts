@@ -1,5 +1,5 @@
 import { Router, type RequestHandler, type Response } from 'express';
-import { validate, type BackendName, type MessageOf, type PublishableBy } from '@aiprod/contracts';
+import { validate, type BackendName } from '@aiprod/contracts';
 import {
   planVersionOf,
   type ApiKeyScope,
@@ -14,7 +14,7 @@ import { chosenVersion, ifMatchVersions } from '../if-match';
 import { PlanChangesSchema } from '../openapi/plan-schemas';
 import { parsePlanPatch, revisePlan } from '../plan-edits';
 import { planEtag, planView } from '../plan-view';
-import { HttpProblem } from '../problem';
+import { HttpProblem, publishOrUnavailable } from '../problem';
 import { jobOfCaller, principalName } from '../request';
 import { jobView } from '../views';
 
@@ -63,20 +63,6 @@ function settled<T extends { ok: true; job: Job }>(res: Response, jobId: string,
   if (r.ok) return r;
   if (r.why === 'stale') res.setHeader('ETag', `"${r.version}"`);
   throw refusalProblem(jobId, r);
-}
-
-async function publishOrUnavailable<T extends PublishableBy<'gateway'>>(
-  publisher: Publisher<'gateway'>,
-  topic: T,
-  payload: MessageOf<T>,
-): Promise<void> {
-  try {
-    await publisher.publish(topic, payload);
-  } catch {
-    throw new HttpProblem('unavailable', 'the request was recorded but could not be passed on yet; repeat it', {
-      retryAfterSeconds: 5,
-    });
-  }
 }
 
 /**
