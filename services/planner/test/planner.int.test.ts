@@ -805,6 +805,32 @@ describe('planner: a recorded approval or change request whose message was lost'
     expect(job.deadlineAt!.toMillis()).toBeLessThanOrEqual(Date.now() + RECORDED_DECISION_GRACE_SECONDS * 1000);
   });
 
+  it('a change request answered between the claim and the expiry gives the window back: the job is not failed', async () => {
+    const { jobId } = await waitingJob();
+    const claimed = await claimedAtDeadline(jobId);
+    // The recheck finds nothing; meanwhile the change request's own handler revises the plan to
+    // version 2 and restores the client's deadline (stood in for by the revision's two writes).
+    const racing = Object.create(plans) as PlanStore;
+    racing.recheckRecordedDecision = async (id: string) => {
+      const recorded = await plans.recheckRecordedDecision(id);
+      const job = (await jobs.getJob(id))!;
+      await db
+        .collection('jobs')
+        .doc(id)
+        .update({
+          'plan.version': 2,
+          deadlineAt: Timestamp.fromMillis(Date.now() + 5 * 86_400_000),
+          version: job.version + 1,
+        });
+      return recorded;
+    };
+    await nudge(claimed, { ...deps, plans: racing });
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('AWAITING_APPROVAL');
+    expect(job.plan!.version).toBe(2);
+  });
+
   it('a claimed job with nothing recorded still expires FAILED when nudged', async () => {
     const { jobId } = await waitingJob();
     await nudge(await claimedAtDeadline(jobId));

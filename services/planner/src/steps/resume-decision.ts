@@ -1,4 +1,4 @@
-import { hasRecordedDecision, type Job } from '@aiprod/job-store';
+import { hasRecordedDecision, planVersionOf, type Job } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
@@ -40,12 +40,17 @@ export async function resumeRecordedDecision(
     await replanJob(deps, job, pending.version, log, options);
     return;
   }
-  // A decision recorded after the recheck keeps the job: its short deadline brings the next sweep.
+  // The expiry only if nothing touched the job's approval window since the claim: a decision
+  // recorded after the recheck (its short deadline brings the next sweep), or a change request
+  // answered or dropped meanwhile (which gives the client's own deadline back), keeps the job.
+  const untouched = (stored: Job) =>
+    stored.deadlineAt?.toMillis() === claimed.deadlineAt?.toMillis() &&
+    planVersionOf(stored) === planVersionOf(claimed);
   await failJob(
     deps,
     claimed,
     'deadline_exceeded',
     'the job stayed AWAITING_APPROVAL past its deadline: its plan was neither approved nor changed',
-    { when: (stored) => stored.status === 'AWAITING_APPROVAL' && !hasRecordedDecision(stored) },
+    { when: (stored) => stored.status === 'AWAITING_APPROVAL' && !hasRecordedDecision(stored) && untouched(stored) },
   );
 }
