@@ -12,8 +12,8 @@ import {
   renderAnimatic,
   runFfmpeg,
   type FinishInput,
-} from './index';
-import { colourDistance, hexRgb, pixel, rgbFrame, scratchDir, sha256, shot } from '../test/helpers';
+} from '../index';
+import { colourDistance, hexRgb, pixel, rgbFrame, scratchDir, sha256, shot } from '../../test/helpers';
 
 const RED = '#D02020';
 const GREEN = '#20A040';

@@ -12,10 +12,10 @@ import {
   fileUrl,
   filterValue,
   oneLine,
-} from './filters';
-import { extractFrame, probe } from './probe';
-import { ASCENT_EM, drawBlock, layoutText, LINE_EM } from './text-layout';
-import { MediaError, runFfmpeg } from './process';
+} from '../filters';
+import { extractFrame, probe } from '../probe';
+import { ASCENT_EM, drawBlock, layoutText, LINE_EM } from '../text-layout';
+import { MediaError, runFfmpeg } from '../process';
 
 // ---------------------------------------------------------------------------------------------
 // Public types
