@@ -5,7 +5,7 @@ import { probe } from '@aiprod/media';
 import { startTtsServer, type TtsServer } from '@aiprod/testing';
 import { googleTtsEngine, lineSsml } from './google-tts';
 import { splitPhrases } from './phrases';
-import { measureSpeech } from './test-audio';
+import { measureSpeech } from '../test/measure-speech';
 import { SpeechError } from './types';
 
 /** Shaped like a real key (AIza + 35 characters). */
