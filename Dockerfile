@@ -1,7 +1,8 @@
 # One recipe for every service image, built from the repository root:
 #   docker build --build-arg SERVICE=gateway --target service -t gateway .
 #   docker build --build-arg SERVICE=render --target media-service -t render .
-# render, qa and delivery run ffmpeg and draw text with the DejaVu fonts (target media-service);
+# render, qa and delivery run ffmpeg, draw text with the DejaVu fonts and speak voice-overs with
+# espeak-ng (target media-service);
 # gateway and planner need neither (target service). cloudbuild.yaml builds all five.
 #
 # Base image: node:24-bookworm-slim pinned by digest so a rebuild gets the same Node and Debian.
@@ -34,6 +35,7 @@ COPY packages/pubsub/package.json packages/pubsub/
 COPY packages/client/package.json packages/client/
 COPY packages/clip-checks/package.json packages/clip-checks/
 COPY packages/service-runtime/package.json packages/service-runtime/
+COPY packages/speech/package.json packages/speech/
 COPY packages/storage/package.json packages/storage/
 COPY packages/testing/package.json packages/testing/
 COPY packages/vendor-catalogue/package.json packages/vendor-catalogue/
@@ -59,7 +61,7 @@ RUN test -n "$SERVICE" && bash scripts/bundle-service.sh "$SERVICE" /out
 
 FROM node:24-bookworm-slim@sha256:6f7b03f7c2c8e2e784dcf9295400527b9b1270fd37b7e9a7285cf83b6951452d AS media-service
 RUN apt-get update \
-  && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core \
+  && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core espeak-ng \
   && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=bundle --chown=root:root /out /app

@@ -4,7 +4,8 @@
 /** Dependencies jest's CommonJS module system cannot load as published: jose 6, cockatiel 4 and
  *  commander 15 ship only ES modules; teeny-request 11 (under @google-cloud/storage 8) and gaxios
  *  load node-fetch 3 (ES modules, with fetch-blob, formdata-polyfill and data-uri-to-buffer) through
- *  `import()`, which jest runs only with --experimental-vm-modules. swc turns both into `require`. */
+ *  `import()`, which jest runs only with --experimental-vm-modules; srt-parser-2 (a test parser of
+ *  @aiprod/speech) is ES modules only. swc turns them into `require`. */
 const esModulePackages = [
   'jose',
   'cockatiel',
@@ -15,6 +16,7 @@ const esModulePackages = [
   'fetch-blob',
   'formdata-polyfill',
   'data-uri-to-buffer',
+  'srt-parser-2',
 ].join('|');
 
 module.exports = {
@@ -38,7 +40,7 @@ module.exports = {
     `/node_modules/(?!(\\.pnpm/(${esModulePackages})@[^/]+/node_modules/)?(${esModulePackages})/)`,
   ],
   moduleNameMapper: {
-    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|clip-checks|webhooks|vendor-catalogue|planning|google-ai)$':
+    '^@aiprod/(contracts|config|observability|pubsub|job-store|storage|media|emulators|service-runtime|testing|clip-checks|webhooks|vendor-catalogue|planning|google-ai|speech)$':
       '<rootDir>/packages/$1/src',
   },
   globalSetup: '<rootDir>/test/global-setup.ts',

@@ -8,6 +8,8 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 
 missing=()
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+# espeak-ng: the offline voice-over engine (@aiprod/speech).
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || missing+=(fonts-dejavu-core)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 # A real Prometheus for the local platform's metrics and for the tests of the dashboards' PromQL.

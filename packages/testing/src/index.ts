@@ -26,6 +26,7 @@ export * from './harness';
 export * from './defects';
 export * from './vertex-server';
 export * from './vendors/veo-server';
+export * from './vendors/tts-server';
 export * from './vendors/common';
 export * from './vendors/runway-server';
 export * from './vendors/replicate-server';
