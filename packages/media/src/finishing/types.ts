@@ -25,6 +25,48 @@ export interface FinishClip {
    * drawn as a storyboard caption in the upper part of the frame while the shot is on screen.
    */
   storyboard?: { camera: string; description: string };
+  /**
+   * Drawn by finishing, big and centred in the upper-middle of the frame (inside the title-safe
+   * area), while the shot is on screen: for a language whose on-screen text differs from the
+   * text baked into the clip.
+   */
+  onScreenText?: string;
+}
+
+export interface FinishWord {
+  text: string;
+  startSeconds: number;
+  endSeconds: number;
+}
+
+export interface FinishPhrase {
+  text: string;
+  startSeconds: number;
+  endSeconds: number;
+  words: FinishWord[];
+}
+
+/** One synthesised voice-over line (a WAV file; times relative to its start). */
+export interface FinishVoiceLine {
+  shotIndex: number;
+  file: string;
+  durationSeconds: number;
+  phrases: FinishPhrase[];
+}
+
+/** A caption cue, in seconds from the start of the cut. */
+export interface FinishCue {
+  startSeconds: number;
+  endSeconds: number;
+  text: string;
+}
+
+export interface FinishVoice {
+  lines: FinishVoiceLine[];
+  /** Seconds from a shot's caption start to its line's start; default 0.25. */
+  leadSeconds?: number;
+  /** How far the music bed and the clips' own audio are lowered while speech plays; default 15. */
+  duckDb?: number;
 }
 
 export interface FinishEndCard {
@@ -80,6 +122,18 @@ export interface FinishInput {
   timeoutMs: number;
   signal?: AbortSignal;
   fontFile?: string;
+  /** Voice-over lines, placed on their shots and mixed over the (ducked) bed. */
+  voice?: FinishVoice;
+  /**
+   * Burned-in captions when voice lines are given: 'phrase' (default) shows each phrase at its
+   * timing, 'word' each word alone and larger, 'none' nothing. Without voice lines each clip's
+   * `caption` is burned in for its whole shot, as before.
+   */
+  captionStyle?: 'phrase' | 'word' | 'none';
+  /** Keep the clips' own audio (e.g. Veo's native sound) in the mix, ducked under the voice too. */
+  clipAudio?: boolean;
+  /** Also write the placed voice alone and the (ducked) music bed alone, as 48 kHz WAV, full length. */
+  stems?: { voiceFile?: string; musicFile?: string };
 }
 
 export interface FinishedVariant {
