@@ -149,7 +149,14 @@ export async function captionFilters(ctx: GraphContext, v: VariantPlan): Promise
   if (ctx.placement) {
     const style = ctx.input.captionStyle ?? 'phrase';
     if (style === 'none') return [];
-    const cues: FinishCue[] = captionWindows(style === 'word' ? ctx.placement.words : ctx.placement.cues);
+    const { words, cues: phrases } = ctx.placement;
+    // A phrase the engine gave no word timings for is shown whole, even in 'word' style.
+    const untimed = phrases.filter(
+      (p) => !words.some((w) => w.startSeconds < p.endSeconds && w.endSeconds > p.startSeconds),
+    );
+    const cues: FinishCue[] = captionWindows(
+      style === 'word' ? [...words, ...untimed].sort((a, b) => a.startSeconds - b.startSeconds) : phrases,
+    );
     const bottom = CAPTION_BOTTOM[v.request.aspect];
     for (const cue of cues) {
       const text = oneLine(cue.text);

@@ -67,7 +67,7 @@ function darkRun(frame: Buffer, width: number, y: number): number {
 
 describe('finishCut sound: voice, ducking, music, clip audio, captions', () => {
   const scratch = scratchDir();
-  afterAll(() => (process.env.KEEP_SCRATCH ? console.log(scratch.dir) : scratch.cleanup()));
+  afterAll(() => scratch.cleanup());
   const out = (name: string) => join(scratch.dir, name);
   let grey = '';
   let toneClip = '';

@@ -153,7 +153,8 @@ export interface FinishedVariant {
  * at once. ffmpeg 5.1 filters and feeds its encoders from one thread, so a single run leaves
  * part of the second core idle. Measured on 2 cores, three variants (16:9, 9:16, 1:1) of the
  * 15 s reference, 6 interleaved runs each: 'each' 6.2 s vs 'one' 6.8 s (medians), for ~11% more
- * CPU in total (12.0 vs 10.8 s: each run decodes the clips and makes the bed itself). Under
+ * CPU in total (12.0 vs 10.8 s: each run decodes the clips). (Those runs also made the bed each;
+ * the sound is now mixed once beforehand, see mix.ts.) Under
  * heavy load (many jobs at once) 'one' would give more throughput. One variant is one run
  * either way. Exported for the benchmark only.
  */

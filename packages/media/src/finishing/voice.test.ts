@@ -87,7 +87,6 @@ describe('placeVoice', () => {
 describe('duckExpression and captionWindows', () => {
   it('is 1 outside speech and the duck depth inside, ramping in between', () => {
     const expr = duckExpression([{ startSeconds: 1, endSeconds: 2 }], 20);
-    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- evaluating our own arithmetic
     const at = (t: number) =>
       new Function('t', 'clip', 'min', `return ${expr};`)(
         t,
