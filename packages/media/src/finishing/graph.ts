@@ -4,6 +4,7 @@ import {
   captionFilters,
   endCardChain,
   markFilters,
+  onScreenTextFilters,
   storyboardFilters,
   type GraphContext,
   type VariantPlan,
@@ -13,11 +14,11 @@ import {
 // The filtergraph
 // ---------------------------------------------------------------------------------------------
 
-/** `from` (a label or an unterminated chain) fanned out to `n` labels with split/asplit (null for one). */
-function fanOut(graph: string[], from: string, n: number, name: (i: number) => string, audio = false): string[] {
+/** `from` (a label or an unterminated chain) fanned out to `n` labels with split (null for one). */
+function fanOut(graph: string[], from: string, n: number, name: (i: number) => string): string[] {
   const labels = Array.from({ length: n }, (_, i) => name(i));
-  if (n === 1) graph.push(`${from}${audio ? 'anull' : 'null'}[${labels[0]}]`);
-  else graph.push(`${from}${audio ? 'asplit' : 'split'}=${n}${labels.map((l) => `[${l}]`).join('')}`);
+  if (n === 1) graph.push(`${from}null[${labels[0]}]`);
+  else graph.push(`${from}split=${n}${labels.map((l) => `[${l}]`).join('')}`);
   return labels;
 }
 
@@ -76,12 +77,11 @@ function joinSegments(
 }
 
 /** One ffmpeg run's filtergraph: decode each clip once, then per variant crop/scale, join
- *  with transitions, end card, captions; one audio bed split to every output. */
+ *  with transitions, end card, on-screen text, captions. (The sound is mixed beforehand.) */
 export async function buildGraph(
   ctx: GraphContext,
   variants: VariantPlan[],
-  bed: string,
-): Promise<{ graph: string; outputs: { video: string; audio: string }[] }> {
+): Promise<{ graph: string; outputs: { video: string }[] }> {
   const { input, timeline } = ctx;
   const { fps } = timeline;
   const n = variants.length;
@@ -97,9 +97,8 @@ export async function buildGraph(
     );
   });
   if (ctx.logoInput !== undefined) fanOut(graph, `[${ctx.logoInput}:v:0]`, n, (vi) => `logo${vi}`);
-  const audio = fanOut(graph, `${bed},`, n, (vi) => `a${vi}`, true);
 
-  const outputs: { video: string; audio: string }[] = [];
+  const outputs: { video: string }[] = [];
   for (const [vi, v] of variants.entries()) {
     const { width: w, height: h } = v;
     const segments = perClip.map((labels, i) => {
@@ -116,12 +115,13 @@ export async function buildGraph(
     segments.push(await endCardChain(ctx, v, vi, graph));
 
     const joined = joinSegments(timeline, segments, vi, input.transition.kind, graph);
+    const onScreen = await onScreenTextFilters(ctx, v);
     const captions = await captionFilters(ctx, v);
     const storyboard = await storyboardFilters(ctx, v);
     const mark = await markFilters(ctx, v);
     const video = `out${vi}`;
-    graph.push(`${[joined, ...captions, ...storyboard, ...mark].join(',')}[${video}]`);
-    outputs.push({ video, audio: audio[vi]! });
+    graph.push(`${[joined, ...onScreen, ...captions, ...storyboard, ...mark].join(',')}[${video}]`);
+    outputs.push({ video });
   }
   return { graph: graph.join(';\n'), outputs };
 }

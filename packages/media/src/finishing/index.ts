@@ -1,30 +1,37 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BITEXACT_ARGS, BT709_ARGS, DEFAULT_FONT_FILE, h264Args, ffColor, fileUrl } from '../filters';
 import { probe } from '../probe';
 import { MediaError, runFfmpeg } from '../process';
 import { buildGraph } from './graph';
-import { AAC_ARGS, measuredGain, measureLoudness, TRUE_PEAK_MARGIN_DB } from './loudness';
+import { AAC_ARGS, measureLoudness } from './loudness';
 import { mapLimit } from './map-limit';
-import { bedLoudnessAtUnitGain, generatedBed, moodVoice, SAMPLE_RATE, suppliedBed } from './music-bed';
+import { writeMix } from './mix';
 import type { GraphContext, VariantPlan } from './overlays';
 import { finishTimeline } from './timeline';
+import { placeVoice } from './voice';
 import { VARIANT_SIZES, type AspectRatio, type FinishInput, type FinishStrategy, type FinishedVariant } from './types';
 
 export {
   VARIANT_SIZES,
   type AspectRatio,
   type FinishClip,
+  type FinishCue,
   type FinishEndCard,
   type FinishInput,
   type FinishMusic,
+  type FinishPhrase,
   type FinishStrategy,
   type FinishVariantRequest,
+  type FinishVoice,
+  type FinishVoiceLine,
+  type FinishWord,
   type FinishedVariant,
   type TransitionKind,
 } from './types';
+export { placeVoice, voiceWindow, type VoicePlacement } from './voice';
 export { finishTimeline, finishedDuration, type FinishTimeline } from './timeline';
 export { measureLoudness } from './loudness';
 export { contactSheet, posterFrame } from './stills';
@@ -71,10 +78,12 @@ function planVariants(input: FinishInput): VariantPlan[] {
 }
 
 /**
- * The delivery step's finishing: joins the shots with transitions, burns in each shot's caption,
- * ends on a brand card, lays a music bed normalised to `loudnessLufs`, and writes every requested
- * aspect-ratio variant, each in one ffmpeg run (one filtergraph, one encode; the runs go in
- * parallel, see FinishStrategy). Each variant is laid out on its own: picture centre-cropped to
+ * The delivery step's finishing: joins the shots with transitions, burns in captions (each
+ * shot's caption, or with voice lines the voice's phrase or word cues) and on-screen text, ends
+ * on a brand card, and writes every requested aspect-ratio variant, each in one ffmpeg run (one
+ * filtergraph, one encode; the runs go in parallel, see FinishStrategy). The sound is mixed
+ * once beforehand (mix.ts): voice lines placed by placeVoice, the music bed and optionally the
+ * clips' own audio ducked under the voice, all normalised to `loudnessLufs`. Each variant is laid out on its own: picture centre-cropped to
  * fill, captions and end card drawn for its frame. H.264 yuv420p CRF 23 veryfast, AAC 48 kHz
  * stereo, +faststart, byte-for-byte reproducible. Files appear at their outFile only when all
  * are complete. Returns each variant with its loudness as measured on the written file.
@@ -94,6 +103,11 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
   const ceiling = input.truePeakDbtp ?? -1;
   if (!(target >= -70 && target <= -5)) throw new MediaError(`loudnessLufs out of range: ${target}`, 'invalid');
   if (!(ceiling >= -9 && ceiling <= 0)) throw new MediaError(`truePeakDbtp out of range: ${ceiling}`, 'invalid');
+  const lines = input.voice?.lines ?? [];
+  const duckDb = input.voice?.duckDb ?? 15;
+  if (!(duckDb >= 0 && duckDb <= 60)) throw new MediaError(`duckDb out of range: ${duckDb}`, 'invalid');
+  // Checked before anything runs: a line that does not fit its shot is refused, never cut.
+  const placement = lines.length ? placeVoice(timeline, lines, input.voice?.leadSeconds) : undefined;
   const deadline = Date.now() + input.timeoutMs;
   // Aborted by the caller, or by the first ffmpeg run that fails (its siblings are pointless).
   const stop = new AbortController();
@@ -105,34 +119,17 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
   const clipArgs = input.clips.flatMap((c) => ['-i', fileUrl(c.file)]);
   const logoInput = input.endCard.logoFile ? input.clips.length : undefined;
   const logoArgs = input.endCard.logoFile ? ['-i', fileUrl(input.endCard.logoFile)] : [];
-  const musicFile = input.music?.file;
-  const musicInput = input.clips.length + (logoInput === undefined ? 0 : 1);
-  const musicArgs = musicFile ? ['-stream_loop', '-1', '-i', fileUrl(musicFile)] : [];
-  const samples = Math.round((timeline.totalFrames * SAMPLE_RATE) / timeline.fps);
+  const mixInput = input.clips.length + (logoInput === undefined ? 0 : 1);
 
   try {
     const dir = await mkdtemp(join(tmpdir(), 'aiprod-finish-'));
     const partials = variants.map((v) => `${v.request.outFile}.${randomBytes(4).toString('hex')}.partial`);
     try {
-      // The audio bed and its gain.
-      let bed: string;
-      if (musicFile) {
-        const gainStage = await measuredGain(musicArgs, suppliedBed(0, samples), target, ceiling, dir, run);
-        bed = `${suppliedBed(musicInput, samples)},${gainStage}`;
-      } else {
-        const voice = moodVoice(input.music?.mood);
-        const unit = bedLoudnessAtUnitGain(voice, samples / SAMPLE_RATE);
-        const gain = 10 ** ((target - unit) / 20);
-        // A sum of sines never peaks above the sum of their amplitudes.
-        const peak = 20 * Math.log10(gain * voice.tones.reduce((a, [, level]) => a + level, 0));
-        if (Number.isFinite(gain) && peak <= ceiling - TRUE_PEAK_MARGIN_DB) {
-          bed = generatedBed(voice, gain, samples);
-        } else {
-          // Too loud a target for a sine pad under the ceiling: measure and limit instead.
-          const raw = generatedBed(voice, 1, samples);
-          bed = `${raw},${await measuredGain([], raw, target, ceiling, dir, run)}`;
-        }
-      }
+      // The sound, once for every variant (audio only, cheap).
+      const mix = join(dir, 'mix.wav');
+      const stems = Object.entries(input.stems ?? {}).filter((e): e is [string, string] => !!e[1]);
+      const stemPaths = Object.fromEntries(stems.map(([k]) => [k, join(dir, `stem-${k}.wav`)]));
+      await writeMix(input, timeline, placement, mix, stemPaths, dir, run);
 
       let count = 0;
       const ctx: GraphContext = {
@@ -145,13 +142,13 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
           return path;
         },
         ...(logoInput === undefined ? {} : { logoInput }),
+        ...(placement ? { placement } : {}),
       };
       const groups = strategy === 'one' ? [variants.map((_, i) => i)] : variants.map((_, i) => [i]);
       await mapLimit(groups, groups.length, async (group) => {
         const { graph, outputs } = await buildGraph(
           ctx,
           group.map((i) => variants[i]!),
-          bed,
         );
         const script = join(dir, `graph-${group[0]}.txt`);
         await writeFile(script, graph, 'utf8');
@@ -160,14 +157,15 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
           'error',
           ...clipArgs,
           ...logoArgs,
-          ...musicArgs,
+          '-i',
+          fileUrl(mix),
           '-filter_complex_script',
           fileUrl(script),
           ...outputs.flatMap((o, k) => [
             '-map',
             `[${o.video}]`,
             '-map',
-            `[${o.audio}]`,
+            `${mixInput}:a:0`,
             ...outputArgs(timeline.fps, timeline.totalFrames, partials[group[k]!]!),
           ]),
         ];
@@ -177,6 +175,8 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
         });
       });
       await Promise.all(variants.map((v, i) => rename(partials[i]!, v.request.outFile)));
+      // The stems are written in the scratch folder; copied out (maybe across file systems) last.
+      await Promise.all(stems.map(([k, file]) => copyFile(stemPaths[k]!, file)));
     } catch (err) {
       await Promise.all(partials.map((p) => rm(p, { force: true })));
       throw err;

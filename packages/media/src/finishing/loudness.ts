@@ -27,7 +27,7 @@ function ebur128Summary(stderr: string, what: string): Loudness {
 }
 
 /** Loudness of the audio a filter chain makes (an audio-only ffmpeg run: cheap). */
-async function measureChain(
+export async function measureChain(
   inputArgs: string[],
   chain: string,
   opts: { timeoutMs: number; signal?: AbortSignal },

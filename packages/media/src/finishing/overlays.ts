@@ -1,7 +1,8 @@
 import { ffColor, filterValue, oneLine } from '../filters';
 import { ASCENT_EM, drawBlock, layoutText, LINE_EM } from '../text-layout';
 import type { FinishTimeline } from './timeline';
-import type { FinishInput, FinishVariantRequest } from './types';
+import type { AspectRatio, FinishCue, FinishInput, FinishVariantRequest } from './types';
+import { captionWindows, type VoicePlacement } from './voice';
 
 // ---------------------------------------------------------------------------------------------
 // What is drawn on the picture: end card, captions, mark, storyboard captions
@@ -20,6 +21,8 @@ export interface GraphContext {
   /** Writes a drawtext text file and returns its path. */
   text: (body: string) => Promise<string>;
   logoInput?: number;
+  /** Where the voice lines sit, when there are any: the captions follow their cues. */
+  placement?: VoicePlacement;
 }
 
 /** Relative luminance (0..1) of #RRGGBB. */
@@ -94,34 +97,126 @@ export async function endCardChain(ctx: GraphContext, v: VariantPlan, vi: number
 }
 
 /**
- * Caption filters for one variant: white text on a translucent dark box, bottom-centred with the
- * box's lower edge 10% of the height above the bottom, within 90% of the width; each enabled only
- * while its shot is on screen. (drawbox and drawtext skip disabled frames outright; overlay, for
- * one, would copy every frame to make it writable, enabled or not.)
+ * How far above the bottom the voice captions' box ends, by aspect: platforms draw their own
+ * controls and text over the bottom of vertical video.
+ */
+const CAPTION_BOTTOM: Record<AspectRatio, number> = { '16:9': 0.1, '1:1': 0.1, '4:5': 0.12, '9:16': 0.2 };
+
+/** enable= for frames [first, end) (half a frame either side, so unambiguous on frame timestamps). */
+function enableFrames(first: number, end: number, fps: number): string {
+  return `enable='between(t,${((first - 0.5) / fps).toFixed(4)},${((end - 0.5) / fps).toFixed(4)})'`;
+}
+
+/** One caption: white text on a translucent dark box, bottom-centred, within 90% of the width. */
+async function captionBox(
+  ctx: GraphContext,
+  v: VariantPlan,
+  text: string,
+  size: number,
+  maxLines: number,
+  bottom: number,
+  enable: string,
+): Promise<string[]> {
+  const { width: w, height: h } = v;
+  const border = (s: number) => Math.round(s * 0.35);
+  const block = layoutText(text, size, maxLines, (s) => 0.9 * w - 2 * border(s));
+  const b = border(block.size);
+  const boxWidth = Math.min(block.width + 2 * b, Math.round(0.9 * w));
+  const boxHeight = block.height + 2 * b;
+  const boxTop = Math.round((1 - bottom) * h) - boxHeight;
+  return [
+    `drawbox=x=${Math.round((w - boxWidth) / 2)}:y=${boxTop}:w=${boxWidth}:h=${boxHeight}:color=black@0.6:t=fill:${enable}`,
+    ...(await drawBlock(ctx, block, boxTop + b, ['fontcolor=white', enable])),
+  ];
+}
+
+/**
+ * Caption filters for one variant: white text on a translucent dark box, bottom-centred within
+ * 90% of the width. (drawbox and drawtext skip disabled frames outright; overlay, for one, would
+ * copy every frame to make it writable, enabled or not.)
+ *
+ * With voice lines, the captions follow the voice: each phrase (or, in 'word' style, each word
+ * alone and larger) from its cue's start to its end, held to the next cue across short gaps,
+ * the box ending above the aspect's bottom margin (CAPTION_BOTTOM). Without, each shot's
+ * `caption` shows while its shot is on screen, the box ending 10% above the bottom.
  */
 export async function captionFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
   const { width: w, height: h } = v;
   const { fps } = ctx.timeline;
   const short = Math.min(w, h);
   const maxLines = w > h ? 2 : 3;
-  const border = (size: number) => Math.round(size * 0.35);
   const filters: string[] = [];
+  if (ctx.placement) {
+    const style = ctx.input.captionStyle ?? 'phrase';
+    if (style === 'none') return [];
+    const { words, cues: phrases } = ctx.placement;
+    // A phrase the engine gave no word timings for is shown whole, even in 'word' style.
+    const untimed = phrases.filter(
+      (p) => !words.some((w) => w.startSeconds < p.endSeconds && w.endSeconds > p.startSeconds),
+    );
+    const cues: FinishCue[] = captionWindows(
+      style === 'word' ? [...words, ...untimed].sort((a, b) => a.startSeconds - b.startSeconds) : phrases,
+    );
+    const bottom = CAPTION_BOTTOM[v.request.aspect];
+    for (const cue of cues) {
+      const text = oneLine(cue.text);
+      const first = Math.round(cue.startSeconds * fps);
+      const end = Math.min(ctx.timeline.totalFrames, Math.round(cue.endSeconds * fps));
+      if (!text || end <= first) continue;
+      const enable = enableFrames(first, end, fps);
+      filters.push(
+        ...(style === 'word'
+          ? await captionBox(ctx, v, text, short / 12, 1, bottom, enable)
+          : await captionBox(ctx, v, text, short / 20, maxLines, bottom, enable)),
+      );
+    }
+    return filters;
+  }
   for (const [i, clip] of ctx.input.clips.entries()) {
     const caption = oneLine(clip.caption);
     if (!caption) continue;
-    const block = layoutText(caption, short / 20, maxLines, (size) => 0.9 * w - 2 * border(size));
-    const b = border(block.size);
-    const boxWidth = Math.min(block.width + 2 * b, Math.round(0.9 * w));
-    const boxHeight = block.height + 2 * b;
-    const boxTop = Math.round(0.9 * h) - boxHeight;
     const shot = ctx.timeline.shots[i]!;
-    // Half a frame either side, so the window is unambiguous on frame timestamps.
-    const from = ((shot.captionStart - 0.5) / fps).toFixed(4);
-    const to = ((shot.captionEnd - 0.5) / fps).toFixed(4);
-    const enable = `enable='between(t,${from},${to})'`;
     filters.push(
-      `drawbox=x=${Math.round((w - boxWidth) / 2)}:y=${boxTop}:w=${boxWidth}:h=${boxHeight}:color=black@0.6:t=fill:${enable}`,
-      ...(await drawBlock(ctx, block, boxTop + b, ['fontcolor=white', enable])),
+      ...(await captionBox(
+        ctx,
+        v,
+        caption,
+        short / 20,
+        maxLines,
+        0.1,
+        enableFrames(shot.captionStart, shot.captionEnd, fps),
+      )),
+    );
+  }
+  return filters;
+}
+
+/**
+ * Each shot's onScreenText, big and centred in the upper-middle of the frame (its block centred
+ * on 30% of the height, never above the 10% title-safe line, within 80% of the width), white
+ * with a soft shadow, while the shot is on screen.
+ */
+export async function onScreenTextFilters(ctx: GraphContext, v: VariantPlan): Promise<string[]> {
+  const { width: w, height: h } = v;
+  const { fps } = ctx.timeline;
+  const short = Math.min(w, h);
+  const offset = Math.max(1, Math.round(short / 360));
+  const filters: string[] = [];
+  for (const [i, clip] of ctx.input.clips.entries()) {
+    const text = oneLine(clip.onScreenText);
+    if (!text) continue;
+    const block = layoutText(text, short / 11, 3, () => 0.8 * w, 0.7);
+    const top = Math.max(Math.round(0.1 * h), Math.round(0.3 * h - block.height / 2));
+    const shot = ctx.timeline.shots[i]!;
+    const enable = enableFrames(shot.captionStart, shot.captionEnd, fps);
+    filters.push(
+      ...(await drawBlock(ctx, block, top, [
+        'fontcolor=white',
+        'shadowcolor=black@0.5',
+        `shadowx=${offset}`,
+        `shadowy=${offset}`,
+        enable,
+      ])),
     );
   }
   return filters;

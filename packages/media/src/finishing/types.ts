@@ -25,6 +25,48 @@ export interface FinishClip {
    * drawn as a storyboard caption in the upper part of the frame while the shot is on screen.
    */
   storyboard?: { camera: string; description: string };
+  /**
+   * Drawn by finishing, big and centred in the upper-middle of the frame (inside the title-safe
+   * area), while the shot is on screen: for a language whose on-screen text differs from the
+   * text baked into the clip.
+   */
+  onScreenText?: string;
+}
+
+export interface FinishWord {
+  text: string;
+  startSeconds: number;
+  endSeconds: number;
+}
+
+export interface FinishPhrase {
+  text: string;
+  startSeconds: number;
+  endSeconds: number;
+  words: FinishWord[];
+}
+
+/** One synthesised voice-over line (a WAV file; times relative to its start). */
+export interface FinishVoiceLine {
+  shotIndex: number;
+  file: string;
+  durationSeconds: number;
+  phrases: FinishPhrase[];
+}
+
+/** A caption cue, in seconds from the start of the cut. */
+export interface FinishCue {
+  startSeconds: number;
+  endSeconds: number;
+  text: string;
+}
+
+export interface FinishVoice {
+  lines: FinishVoiceLine[];
+  /** Seconds from a shot's caption start to its line's start; default 0.25. */
+  leadSeconds?: number;
+  /** How far the music bed and the clips' own audio are lowered while speech plays; default 15. */
+  duckDb?: number;
 }
 
 export interface FinishEndCard {
@@ -80,6 +122,18 @@ export interface FinishInput {
   timeoutMs: number;
   signal?: AbortSignal;
   fontFile?: string;
+  /** Voice-over lines, placed on their shots and mixed over the (ducked) bed. */
+  voice?: FinishVoice;
+  /**
+   * Burned-in captions when voice lines are given: 'phrase' (default) shows each phrase at its
+   * timing, 'word' each word alone and larger, 'none' nothing. Without voice lines each clip's
+   * `caption` is burned in for its whole shot, as before.
+   */
+  captionStyle?: 'phrase' | 'word' | 'none';
+  /** Keep the clips' own audio (e.g. Veo's native sound) in the mix, ducked under the voice too. */
+  clipAudio?: boolean;
+  /** Also write the placed voice alone and the (ducked) music bed alone, as 48 kHz WAV, full length. */
+  stems?: { voiceFile?: string; musicFile?: string };
 }
 
 export interface FinishedVariant {
@@ -99,7 +153,8 @@ export interface FinishedVariant {
  * at once. ffmpeg 5.1 filters and feeds its encoders from one thread, so a single run leaves
  * part of the second core idle. Measured on 2 cores, three variants (16:9, 9:16, 1:1) of the
  * 15 s reference, 6 interleaved runs each: 'each' 6.2 s vs 'one' 6.8 s (medians), for ~11% more
- * CPU in total (12.0 vs 10.8 s: each run decodes the clips and makes the bed itself). Under
+ * CPU in total (12.0 vs 10.8 s: each run decodes the clips). (Those runs also made the bed each;
+ * the sound is now mixed once beforehand, see mix.ts.) Under
  * heavy load (many jobs at once) 'one' would give more throughput. One variant is one run
  * either way. Exported for the benchmark only.
  */

@@ -1,0 +1,221 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileUrl } from '../filters';
+import { probe } from '../probe';
+import { runFfmpeg } from '../process';
+import { measureChain, measuredGain, TRUE_PEAK_MARGIN_DB } from './loudness';
+import { bedLoudnessAtUnitGain, generatedBed, moodVoice, SAMPLE_RATE, suppliedBed } from './music-bed';
+import type { FinishTimeline } from './timeline';
+import type { FinishInput } from './types';
+import { duckExpression, type VoicePlacement } from './voice';
+
+// ---------------------------------------------------------------------------------------------
+// The sound: voice, music bed and the clips' own audio, mixed once per finishCut (audio only)
+// into a WAV that every variant's run takes as its audio
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Where the bed (and the clips' own audio) sit under the voice before ducking, in LU. With the
+ * default 15 dB duck the bed is ~21 LU under the voice while it speaks, and 6 LU under it, up
+ * and audible, between lines.
+ */
+export const BED_UNDER_VOICE_LU = 6;
+
+const FORMAT = `aformat=sample_fmts=fltp:sample_rates=${SAMPLE_RATE}:channel_layouts=stereo`;
+/** Float WAV, so nothing between the mix and the AAC encode clips or dithers; no encoder tag. */
+const WAV_ARGS = ['-c:a', 'pcm_f32le', '-ar', String(SAMPLE_RATE), '-ac', '2', '-fflags', '+bitexact', '-f', 'wav'];
+
+type Opts = () => { timeoutMs: number; signal?: AbortSignal };
+
+/** A filtergraph whose last statement is left unterminated (measureChain appends to it). */
+const graphOf = (statements: string[], last: string) => [...statements, last].join(';');
+
+/** `labels` summed as they are (no renormalisation), or passed through if only one. */
+const sum = (labels: string[]) =>
+  labels.length === 1
+    ? `[${labels[0]}]anull`
+    : `${labels.map((l) => `[${l}]`).join('')}amix=inputs=${labels.length}:normalize=0:duration=longest`;
+
+/**
+ * Writes the cut's sound to `outFile` (48 kHz stereo float WAV, exactly the cut's length) and
+ * the stems asked for (the placed voice alone, the ducked bed alone; at the mix's gain). The bed is the supplied file or the generated pad; the voice lines are
+ * placed at `placement.starts`; the clips' own audio (clipAudio) is laid at each shot's start,
+ * trimmed to its frames. While speech plays the bed and the clip audio go down by duckDb on a
+ * fixed envelope. The whole is brought to loudnessLufs under truePeakDbtp by measuredGain.
+ */
+export async function writeMix(
+  input: FinishInput,
+  timeline: FinishTimeline,
+  placement: VoicePlacement | undefined,
+  outFile: string,
+  stems: { voiceFile?: string; musicFile?: string },
+  dir: string,
+  opts: Opts,
+): Promise<void> {
+  const samples = Math.round((timeline.totalFrames * SAMPLE_RATE) / timeline.fps);
+  const target = input.loudnessLufs;
+  const ceiling = input.truePeakDbtp ?? -1;
+  const args: string[] = [];
+  let inputs = 0;
+  const addInput = (...a: string[]) => {
+    args.push(...a);
+    return inputs++;
+  };
+
+  const lines = placement ? (input.voice?.lines ?? []) : [];
+  const voiceInputs = lines.map((line) => addInput('-i', fileUrl(line.file)));
+  const musicFile = input.music?.file;
+  const musicInput = musicFile ? addInput('-stream_loop', '-1', '-i', fileUrl(musicFile)) : -1;
+  const withAudio = input.clipAudio
+    ? (await Promise.all(input.clips.map(async (clip, i) => ((await probe(clip.file, opts())).audio ? i : -1)))).filter(
+        (i) => i >= 0,
+      )
+    : [];
+  const clipInputs = withAudio.map((i) => ({ shot: i, input: addInput('-vn', '-i', fileUrl(input.clips[i]!.file)) }));
+
+  // The voice, placed: each line delayed to its start (in samples, so to the sample).
+  const voice: string[] = voiceInputs.map(
+    (index, k) =>
+      `[${index}:a:0]aresample=${SAMPLE_RATE},${FORMAT},asetpts=PTS-STARTPTS,` +
+      `adelay=delays=${Math.round(placement!.starts[k]! * SAMPLE_RATE)}S:all=1[vl${k}]`,
+  );
+  const voiceChain = voice.length
+    ? `${sum(voice.map((_, k) => `vl${k}`))},apad=whole_len=${samples},atrim=end_sample=${samples}`
+    : undefined;
+
+  // The clips' own audio: each trimmed to its shot's frames and laid at its start, with short
+  // fades where the shots cross (over the transition, or 10 ms on a cut, against clicks).
+  const fade = Math.max(0.01, timeline.transitionFrames / timeline.fps);
+  const clips: string[] = clipInputs.map(({ shot: i, input: index }) => {
+    const shot = timeline.shots[i]!;
+    const n = Math.round(((shot.end - shot.start) * SAMPLE_RATE) / timeline.fps);
+    const d = Math.min(fade, n / SAMPLE_RATE / 2);
+    return (
+      `[${index}:a:0]aresample=${SAMPLE_RATE},${FORMAT},asetpts=PTS-STARTPTS,` +
+      `apad=whole_len=${n},atrim=end_sample=${n},afade=t=in:d=${d},afade=t=out:st=${n / SAMPLE_RATE - d}:d=${d},` +
+      `adelay=delays=${Math.round((shot.start * SAMPLE_RATE) / timeline.fps)}S:all=1[cl${i}]`
+    );
+  });
+  const clipChain = clips.length
+    ? `${sum(withAudio.map((i) => `cl${i}`))},apad=whole_len=${samples},atrim=end_sample=${samples}`
+    : undefined;
+
+  // The level everything else is set against: the voice, else the clips' own sound.
+  const measure = async (statements: string[], chain: string) =>
+    (await measureChain(args, graphOf(statements, chain), opts())).integratedLufs;
+  const voiceLufs = voiceChain ? await measure(voice, voiceChain) : undefined;
+  const clipLufs = clipChain ? await measure(clips, clipChain) : undefined;
+  const reference = voiceLufs !== undefined && voiceLufs > -70 ? voiceLufs : clipLufs;
+
+  const mood = moodVoice(input.music?.mood);
+  let bed: string;
+  let stage: string;
+  const statements: string[] = [...voice, ...clips];
+  const parts: string[] = [];
+  if (reference === undefined || !(reference > -70)) {
+    // No voice and no clip sound: the bed alone is the mix, set as it always was.
+    bed = await bedAlone(input, mood, musicInput, samples, target, ceiling, dir, opts);
+    stage = 'anull';
+  } else {
+    const bedLevel = reference - BED_UNDER_VOICE_LU;
+    if (musicFile) {
+      const unit = (await measureChain(args, suppliedBed(musicInput, samples), opts())).integratedLufs;
+      bed = `${suppliedBed(musicInput, samples)},volume=${(bedLevel - unit).toFixed(3)}dB`;
+    } else {
+      bed = generatedBed(mood, 10 ** ((bedLevel - bedLoudnessAtUnitGain(mood, samples / SAMPLE_RATE)) / 20), samples);
+    }
+    // Short frames, so the envelope (evaluated once a frame) moves in 5 ms steps.
+    const duck =
+      placement && placement.speech.length
+        ? `,asetnsamples=n=240:p=0,volume=volume='${duckExpression(placement.speech, input.voice?.duckDb ?? 15)}':eval=frame`
+        : '';
+    bed += duck;
+    if (voiceChain) parts.push(`${voiceChain}[voice]`);
+    if (clipChain) {
+      const gain = voiceLufs !== undefined && voiceLufs > -70 ? bedLevel - clipLufs! : 0;
+      parts.push(`${clipChain},volume=${gain.toFixed(3)}dB${duck}[clips]`);
+    }
+    const mixOf = (bedLabel: string, voiceLabel: string) =>
+      sum([...(voiceChain ? [voiceLabel] : []), bedLabel, ...(clipChain ? ['clips'] : [])]);
+    stage = await measuredGain(
+      args,
+      graphOf([...statements, ...parts, `${bed}[bed]`], mixOf('bed', 'voice')),
+      target,
+      ceiling,
+      dir,
+      opts,
+    );
+    // Re-used below with the stems split off.
+    parts.push(`${bed}[bed]`);
+    bed = mixOf('bed', 'voice');
+  }
+
+  // One run writes the mix and the stems, so they line up to the sample.
+  const gainOnly = /^volume=-?[\d.]+dB/.exec(stage)?.[0] ?? 'anull';
+  const alone = reference === undefined || !(reference > -70);
+  const graph = alone ? [] : [...statements];
+  const outputs: string[] = [];
+  const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
+  if (alone) {
+    graph.push(stems.musicFile ? `${bed},asplit=2[mix][bedstem]` : `${bed},anull[mix]`);
+    write('mix', outFile);
+    if (stems.musicFile) write('bedstem', stems.musicFile);
+    if (stems.voiceFile) {
+      graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[voicestem]`);
+      write('voicestem', stems.voiceFile);
+    }
+  } else {
+    const split = (chain: string, label: string, want: boolean) =>
+      want ? `${chain},asplit=2[${label}m][${label}s]` : `${chain},anull[${label}m]`;
+    for (const part of parts) {
+      const at = part.lastIndexOf('[');
+      const label = part.slice(at + 1, -1);
+      const want = (label === 'voice' && !!stems.voiceFile) || (label === 'bed' && !!stems.musicFile);
+      graph.push(split(part.slice(0, at), label, want));
+    }
+    const relabel = sum([...(voiceChain ? ['voicem'] : []), 'bedm', ...(clipChain ? ['clipsm'] : [])]);
+    graph.push(`${relabel},${stage}[mix]`);
+    write('mix', outFile);
+    if (stems.voiceFile) {
+      if (voiceChain) graph.push(`[voices]${gainOnly}[voicestem]`);
+      else graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[voicestem]`);
+      write('voicestem', stems.voiceFile);
+    }
+    if (stems.musicFile) {
+      graph.push(`[beds]${gainOnly}[bedstem]`);
+      write('bedstem', stems.musicFile);
+    }
+  }
+  const script = join(dir, 'mix-graph.txt');
+  await writeFile(script, graph.join(';\n'), 'utf8');
+  await runFfmpeg(['-v', 'error', ...args, '-filter_complex_script', fileUrl(script), ...outputs], {
+    ...opts(),
+    operation: 'finish_mix',
+  });
+}
+
+/** The bed alone at the target: computed gain for the generated pad when its peaks allow, else measured. */
+async function bedAlone(
+  input: FinishInput,
+  mood: ReturnType<typeof moodVoice>,
+  musicInput: number,
+  samples: number,
+  target: number,
+  ceiling: number,
+  dir: string,
+  opts: Opts,
+): Promise<string> {
+  if (input.music?.file) {
+    const args = ['-stream_loop', '-1', '-i', fileUrl(input.music.file)];
+    const stage = await measuredGain(args, suppliedBed(0, samples), target, ceiling, dir, opts);
+    return `${suppliedBed(musicInput, samples)},${stage}`;
+  }
+  const unit = bedLoudnessAtUnitGain(mood, samples / SAMPLE_RATE);
+  const gain = 10 ** ((target - unit) / 20);
+  // A sum of sines never peaks above the sum of their amplitudes.
+  const peak = 20 * Math.log10(gain * mood.tones.reduce((a, [, level]) => a + level, 0));
+  if (Number.isFinite(gain) && peak <= ceiling - TRUE_PEAK_MARGIN_DB) return generatedBed(mood, gain, samples);
+  // Too loud a target for a sine pad under the ceiling: measure and limit instead.
+  const raw = generatedBed(mood, 1, samples);
+  return `${raw},${await measuredGain([], raw, target, ceiling, dir, opts)}`;
+}
