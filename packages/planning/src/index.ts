@@ -3,3 +3,4 @@ export * from './estimate';
 export * from './director/director';
 export * from './director/local';
 export * from './director/gemini';
+export * from './languages';
