@@ -477,14 +477,27 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
     {},
     ...files.filter((f) => dirOf(f) === PLATFORM).flatMap((f) => bodies(f.json.locals)),
   ) as Record<string, unknown>;
+  const literal = (name: string | undefined) => {
+    const value = name === undefined ? undefined : locals[name];
+    return typeof value === 'string' && !value.includes('${') ? value : undefined;
+  };
   const resolved = (v: string) => {
     const name = /^\$\{local\.([A-Za-z0-9_]+)\}$/.exec(v)?.[1];
     const value = name === undefined ? undefined : locals[name];
-    return typeof value === 'string' ? value : v;
+    if (typeof value !== 'string') return v;
+    // A choice between literals on a literal local (`local.a == "x" ? "y" : "z"`), as the
+    // translator follows the director: evaluated, so the rules see the value deployed.
+    const choice = /^\$\{local\.([A-Za-z0-9_]+) == "([^"]*)" \? "([^"]*)" : "([^"]*)"\}$/.exec(value);
+    const on = literal(choice?.[1]);
+    if (choice && on !== undefined) return on === choice[2] ? choice[3]! : choice[4]!;
+    return value;
   };
   // Every workload that reads BACKEND_MODELS must get the same value: a plan made for one model
   // and rendered on another sends a vendor what its model refuses.
   const backendModels = new Map<string, string | undefined>();
+  // The gateway refuses a further language without the brief's words exactly when the planner has
+  // no translator: each must be told the other's value (unset: its env.ts default).
+  const translators = new Map<string, string>();
 
   for (const w of workloads) {
     const name = String(w.body.name);
@@ -545,6 +558,8 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       }
     }
     if (prop('BACKEND_MODELS')) backendModels.set(name, env.BACKEND_MODELS);
+    if (prop('PLANNER_TRANSLATOR'))
+      translators.set(name, env.PLANNER_TRANSLATOR ?? `${String(prop('PLANNER_TRANSLATOR')!.default)} (default)`);
     if (kind.service === 'render') {
       if (env.RENDER_BACKEND !== kind.backend) {
         problems.push(`${at}: RENDER_BACKEND is ${JSON.stringify(env.RENDER_BACKEND)}, expected ${kind.backend!}`);
@@ -564,6 +579,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       const needsVertex =
         env.PLANNER_DIRECTOR === 'gemini' ||
         env.QA_JUDGE === 'gemini' ||
+        (kind.service === 'planner' && env.PLANNER_TRANSLATOR === 'gemini') ||
         (kind.service === 'render' && kind.backend === 'veo');
       if (needsVertex !== (grant.vertex === true)) {
         problems.push(
@@ -588,6 +604,10 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   if (new Set(backendModels.values()).size > 1) {
     const seen = [...backendModels].map(([n, v]) => `${n}=${JSON.stringify(v ?? null)}`).join(', ');
     problems.push(`${PLATFORM}: BACKEND_MODELS differs between the planner and the render pools (${seen})`);
+  }
+  if (new Set(translators.values()).size > 1) {
+    const seen = [...translators].map(([n, v]) => `${n}=${v}`).join(', ');
+    problems.push(`${PLATFORM}: PLANNER_TRANSLATOR differs between the gateway and the planner (${seen})`);
   }
   return problems;
 }

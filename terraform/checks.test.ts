@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
+import { envSchema, rulesOf, type EnvRule } from '@aiprod/config';
 import { catalogueJson } from '@aiprod/contracts';
 import { DeliveryEnv } from '../services/delivery/src/env';
 import { GatewayEnv } from '../services/gateway/src/env';
@@ -288,8 +289,8 @@ describe('terraform offline checks bite', () => {
         )
         .replace(/image(\s+)= "\$\{local\.images\}\/planner:\$\{var\.image_tag\}"/, 'image$1= "nginx"')
         .replace(
-          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,runway,veo,replicate"',
-          'PLANNER_DIRECTOR = "gemini"\n    ENABLED_BACKENDS = "local,veo"',
+          'PLANNER_TRANSLATOR = local.planner_translator\n    ENABLED_BACKENDS   = "local,runway,veo,replicate"',
+          'PLANNER_TRANSLATOR = local.planner_translator\n    ENABLED_BACKENDS   = "local,veo"',
         )
         .replace(/secret_env = \{\s*REPLICATE_API_TOKEN = [^\n]+\n\s*\}/, ''),
     );
@@ -335,6 +336,47 @@ describe('terraform offline checks bite', () => {
       expect.stringMatching(
         /BACKEND_MODELS differs between the planner and the render pools .*aiprod-render-veo="veo=veo-3\.1-generate-001"/,
       ),
+    ]);
+  });
+
+  it('reports a gateway and a planner told different PLANNER_TRANSLATOR values, and a translator without Vertex', async () => {
+    // The gateway as it reads the setting: the planner's own definition of it, with the gateway's rules.
+    const reading: EnvSchemas = {
+      ...schemas,
+      gateway: envSchema(
+        { ...GatewayEnv.properties, PLANNER_TRANSLATOR: PlannerEnv.properties.PLANNER_TRANSLATOR },
+        rulesOf(GatewayEnv) as readonly EnvRule<keyof typeof GatewayEnv.properties & string>[],
+      ),
+    };
+    expect(checkWorkloads(files, reading)).toEqual([]);
+    // The gateway told otherwise, by a literal or by leaving it to its default.
+    const literal = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /(ENABLED_BACKENDS = "local,runway,veo,replicate"\n\s*# What the planner translates with[^\n]*\n\s*)PLANNER_TRANSLATOR = local\.planner_translator/,
+        '$1PLANNER_TRANSLATOR = "none"',
+      ),
+    );
+    expect(checkWorkloads(literal, reading)).toEqual([
+      'modules/platform: PLANNER_TRANSLATOR differs between the gateway and the planner (aiprod-gateway=none, aiprod-planner=gemini)',
+    ]);
+    const unset = await edited('modules/platform/main.tf', (t) =>
+      t.replace(/\n\s*# What the planner translates with[^\n]*\n\s*PLANNER_TRANSLATOR = local\.planner_translator/, ''),
+    );
+    expect(checkWorkloads(unset, reading)).toEqual([
+      'modules/platform: PLANNER_TRANSLATOR differs between the gateway and the planner (aiprod-gateway=none (default), aiprod-planner=gemini)',
+    ]);
+    // A local director with the gemini translator still calls Vertex: the role must stay.
+    const localDirector = await edited('modules/platform/main.tf', (t) =>
+      t
+        .replace('planner_director   = "gemini"', 'planner_director   = "local"')
+        .replace('? "gemini" : "none"', '? "none" : "gemini"')
+        .replace(
+          '{ service = "planner", bucket_role = "roles/storage.objectUser", vertex = true }',
+          '{ service = "planner", bucket_role = "roles/storage.objectUser" }',
+        ),
+    );
+    expect(checkWorkloads(localDirector, reading)).toEqual([
+      'modules/platform: aiprod-planner: calls Vertex AI but has no roles/aiplatform.user',
     ]);
   });
 

@@ -9,3 +9,4 @@ export * from './fallback';
 export * from './plan-estimate';
 export * from './estimate';
 export * from './provenance';
+export * from './sound';

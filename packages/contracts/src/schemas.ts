@@ -41,7 +41,7 @@ const BriefUrl = (description: string) =>
 
 export const AssetId = Type.String({
   pattern: '^asset_[0-9a-f]{24}$',
-  description: 'Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped).',
+  description: 'Id of an image or audio file uploaded with POST /v1/assets (server generated, tenant-scoped).',
 });
 export const ReferenceRole = Type.Union([Type.Literal('product'), Type.Literal('brand'), Type.Literal('style')], {
   description:
@@ -83,6 +83,49 @@ export function briefReferences(brief: Pick<Brief, 'referenceImages'>): BriefRef
   });
 }
 
+/** A BCP 47 language tag as a brief names one (language, then optional subtags). */
+export const LANGUAGE_TAG = '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$';
+export const LanguageTag = Type.String({ pattern: LANGUAGE_TAG, maxLength: 35, description: 'BCP 47 tag, e.g. en, fr-CA.' });
+
+/**
+ * A brief's own words in one more language: the fields the plan's lines and on-screen text are
+ * made from. Each is held to the original field's limits; `scenes` must have as many items as the
+ * brief's, and a field the brief has (audience, call to action) must be translated too.
+ */
+export const BriefTranslation = Strict(
+  {
+    keyMessage: BriefText(500, 'The key message in this language.'),
+    product: Type.Optional(BriefText(200, 'The product, when its name changes in this language.')),
+    audience: Type.Optional(BriefText(300, 'The audience in this language.')),
+    callToAction: Type.Optional(BriefText(80, 'The closing line in this language.')),
+    scenes: Type.Optional(
+      Type.Array(BriefText(300, 'A beat, in the order of the brief.'), { minItems: 1, maxItems: 8 }),
+    ),
+  },
+  "The brief's words in one more language.",
+);
+export type BriefTranslation = Static<typeof BriefTranslation>;
+
+/** The client's own music: an audio file by URL (fetched like the logo) or an uploaded asset. */
+export const BriefMusic = Type.Union(
+  [
+    Strict({ url: BriefUrl('An audio file (MP3, WAV, M4A/AAC, OGG or FLAC), fetched once over https.') }),
+    Strict({ assetId: AssetId }),
+  ],
+  {
+    description:
+      "The client's music track, trimmed and faded to the cut and ducked under the voice; replaces the generated bed.",
+  },
+);
+export type BriefMusic = Static<typeof BriefMusic>;
+
+/** How the voice-over's captions are burned into the picture. */
+export const CaptionStyle = Type.Union([Type.Literal('phrase'), Type.Literal('word'), Type.Literal('none')], {
+  description:
+    "Burned-in captions when there is a voice-over: a phrase at a time (default), a word at a time as it is spoken, or none (the WebVTT and SRT files are delivered either way).",
+});
+export type CaptionStyle = Static<typeof CaptionStyle>;
+
 /** Limits a client can plan around; lengths count UTF-16 code units after NFC normalisation. */
 export const BRIEF_LIMITS = { maxMetadataKeys: 20, maxMetadataKeyLength: 64, maxMetadataValueLength: 512 } as const;
 
@@ -108,13 +151,7 @@ export const BriefSchema = Strict(
       uniqueItems: true,
       description: 'One delivered file per ratio.',
     }),
-    language: Type.Optional(
-      Type.String({
-        pattern: '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$',
-        maxLength: 35,
-        description: 'BCP 47 tag, e.g. en, fr-CA.',
-      }),
-    ),
+    language: Type.Optional(LanguageTag),
     callToAction: Type.Optional(BriefText(80, 'Closing line, e.g. "Run brighter".')),
     scenes: Type.Optional(Type.Array(BriefText(300, 'A beat the client wants to see.'), { minItems: 1, maxItems: 8 })),
     referenceImages: Type.Optional(
@@ -124,8 +161,33 @@ export const BriefSchema = Strict(
           'Reference images (PNG, JPEG or WebP): by URL (fetched once by the planner over https with the same protections as the logo) or by the id of an asset uploaded with POST /v1/assets. A bare URL is a style reference.',
       }),
     ),
-    musicMood: Type.Optional(BriefText(60, 'e.g. upbeat, ambient.')),
-    voiceOver: Type.Optional(Type.Boolean({ description: 'Add a voice-over.' })),
+    musicMood: Type.Optional(BriefText(60, 'e.g. upbeat, ambient. Picks the generated music bed when no music is supplied.')),
+    music: Type.Optional(BriefMusic),
+    voiceOver: Type.Optional(
+      Type.Boolean({
+        description:
+          'Add a spoken voice-over (synthesised, one line a shot, in every language of the brief), with captions timed to it: burned in (see captions) and delivered as WebVTT and SRT files beside every video.',
+      }),
+    ),
+    captions: Type.Optional(CaptionStyle),
+    languages: Type.Optional(
+      Type.Array(LanguageTag, {
+        minItems: 1,
+        maxItems: 4,
+        uniqueItems: true,
+        description:
+          "Every language to deliver, the plan's own first (it must equal `language` when both are given): each gets its own videos, voice, captions and on-screen text. Without it, the one language is `language` (default en).",
+      }),
+    ),
+    translations: Type.Optional(
+      Type.Record(Type.String({ maxLength: 35 }), BriefTranslation, {
+        maxProperties: 3,
+        additionalProperties: false,
+        propertyNames: { type: 'string', pattern: LANGUAGE_TAG, maxLength: 35 },
+        description:
+          "The brief's words in each further language of `languages`, keyed by its tag. Required for every further language unless the platform has a translator configured (then the director's lines are translated).",
+      }),
+    ),
     preset: Type.Optional(PresetName),
     budgetCapUsd: Type.Optional(
       Type.Number({ minimum: 0, maximum: 100000, description: 'Never spend more than this on the job.' }),
@@ -239,6 +301,16 @@ export const ImageContentType = Type.Union([
   Type.Literal('image/webp'),
 ]);
 export type ImageContentType = Static<typeof ImageContentType>;
+
+/** The audio files a client may supply as music (judged by their bytes, not their names). */
+export const AudioContentType = Type.Union([
+  Type.Literal('audio/mpeg'),
+  Type.Literal('audio/wav'),
+  Type.Literal('audio/mp4'),
+  Type.Literal('audio/ogg'),
+  Type.Literal('audio/flac'),
+]);
+export type AudioContentType = Static<typeof AudioContentType>;
 
 /**
  * A brief reference image as the planner stored it with the job: a render pool reads the bytes at

@@ -1,4 +1,4 @@
-import { startVertexServer, type VertexServer } from './vertex-server';
+import { TRANSLATION_REQUEST_HEADING, startVertexServer, type VertexServer } from './vertex-server';
 
 const PATH =
   '/v1beta1/projects/proj-1/locations/europe-west1/publishers/google/models/gemini-3.8-flash:generateContent';
@@ -94,6 +94,51 @@ describe('vertex test server', () => {
     const unavailable = await call(server);
     expect(unavailable.status).toBe(503);
     expect(unavailable.json).toEqual({ error: { code: 503, status: 'UNAVAILABLE', message: 'try later' } });
+  });
+
+  it('answers a translation request with its lines tagged and clipped, and refuses anything else loudly', async () => {
+    const request = {
+      from: 'en',
+      to: 'fr',
+      limits: { onScreenText: 12 },
+      shots: [{ shot: 1, onScreenText: 'Meet Aurora today' }, { shot: 2, voiceOver: 'Lighter.' }, { shot: 3 }],
+      callToAction: 'Run brighter',
+    };
+    const ask = (r: unknown) =>
+      JSON.stringify({
+        contents: [
+          { role: 'user', parts: [{ text: `Translate.\n\n${TRANSLATION_REQUEST_HEADING}\n${JSON.stringify(r)}` }] },
+        ],
+      });
+    const text = (res: { json: Record<string, unknown> }) =>
+      JSON.parse(
+        (res.json as { candidates: { content: { parts: { text: string }[] } }[] }).candidates[0]!.content.parts[0]!
+          .text,
+      ) as unknown;
+    server.enqueue({ translate: {} });
+    server.enqueue({ translate: {} });
+    server.enqueue({ translate: { dropShot: true, dropCallToAction: true } });
+    server.enqueue({ translate: {} });
+
+    expect(text(await call(server, { body: ask(request) }))).toEqual({
+      shots: [{ shot: 1, onScreenText: '[fr] Meet Au' }, { shot: 2, voiceOver: '[fr] Lighter.' }, { shot: 3 }],
+      callToAction: '[fr] Run brighter',
+    });
+    // The glossary's call to action is the client's own: used as it is.
+    expect(text(await call(server, { body: ask({ ...request, glossary: { callToAction: 'Courez' } }) }))).toMatchObject(
+      {
+        callToAction: 'Courez',
+      },
+    );
+    expect(text(await call(server, { body: ask(request) }))).toEqual({
+      shots: [
+        { shot: 1, onScreenText: '[fr] Meet Au' },
+        { shot: 2, voiceOver: '[fr] Lighter.' },
+      ],
+    });
+    const director = await call(server);
+    expect(director.status).toBe(500);
+    expect(director.json).toMatchObject({ error: { message: expect.stringContaining('not a translation request') } });
   });
 
   it('blocks like the safety filter, on the prompt or on the answer', async () => {

@@ -30,7 +30,85 @@ export type VertexBehaviour =
   /** The model's safety filter. `stage: 'prompt'` (default) answers like Vertex does for a
    *  blocked input: `promptFeedback.blockReason`, no candidates. `stage: 'response'` answers
    *  with one candidate whose `finishReason` is the reason, with safety ratings and no text. */
-  | { safetyBlock: string; stage?: 'prompt' | 'response' };
+  | { safetyBlock: string; stage?: 'prompt' | 'response' }
+  /** Answers a translation request (the planner's Gemini translator) in protocol: see
+   *  `translationAnswer`. A request that is not one gets a loud 500. */
+  | { translate: TranslationQuirks };
+
+/**
+ * A stand-in translation, not a translator: each line of the request prefixed with its target
+ * language (`[fr] …`), clipped to the limits the request states, and the glossary's call to action
+ * when it has one (as a model told to use the client's words would). The quirks make the odd
+ * answers a real model gives.
+ */
+export interface TranslationQuirks {
+  /** Leaves out the last shot. */
+  dropShot?: boolean;
+  /** Makes the first on-screen text (or line) twice as long as its limit. */
+  overlong?: boolean;
+  /** Leaves out the call to action. */
+  dropCallToAction?: boolean;
+  /** Numbers the shots backwards, in the source's order. */
+  renumber?: boolean;
+}
+
+/** The line before the request's JSON in the Gemini translator's prompt (packages/planning). */
+export const TRANSLATION_REQUEST_HEADING = 'The translation request (JSON):';
+
+interface TranslationRequest {
+  to: string;
+  limits?: { onScreenText?: number; voiceOver?: number; callToAction?: number };
+  shots: { shot: number; voiceOver?: string; onScreenText?: string }[];
+  callToAction?: string;
+  glossary?: { callToAction?: string };
+}
+
+/** The translation request in a generateContent body, or undefined when it carries none. */
+export function readTranslationRequest(body: unknown): TranslationRequest | undefined {
+  const contents = (body as { contents?: { parts?: { text?: unknown }[] }[] } | undefined)?.contents;
+  const text = (contents ?? [])
+    .flatMap((c) => c.parts ?? [])
+    .map((p) => (typeof p.text === 'string' ? p.text : ''))
+    .join('\n');
+  const lines = text.split('\n');
+  const at = lines.indexOf(TRANSLATION_REQUEST_HEADING);
+  if (at < 0) return undefined;
+  try {
+    const request = JSON.parse(lines[at + 1] ?? '') as TranslationRequest;
+    return typeof request.to === 'string' && Array.isArray(request.shots) ? request : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What the stand-in translator answers to `request`. */
+export function translationAnswer(request: TranslationRequest, quirks: TranslationQuirks = {}): unknown {
+  const tag = (text: string, limit: number | undefined) => {
+    const tagged = `[${request.to}] ${text}`;
+    return limit !== undefined && tagged.length > limit ? tagged.slice(0, limit) : tagged;
+  };
+  const limits = request.limits ?? {};
+  let shots = request.shots.map((s, i) => ({
+    shot: quirks.renumber ? request.shots.length - i : s.shot,
+    ...(s.voiceOver !== undefined ? { voiceOver: tag(s.voiceOver, limits.voiceOver) } : {}),
+    ...(s.onScreenText !== undefined ? { onScreenText: tag(s.onScreenText, limits.onScreenText) } : {}),
+  }));
+  if (quirks.overlong) {
+    const i = shots.findIndex((s) => s.onScreenText !== undefined || s.voiceOver !== undefined);
+    const shot = shots[i];
+    if (shot) {
+      const field = shot.onScreenText !== undefined ? 'onScreenText' : 'voiceOver';
+      const limit = limits[field] ?? 40;
+      shots[i] = { ...shot, [field]: `[${request.to}] ${'x'.repeat(limit * 2)}` };
+    }
+  }
+  if (quirks.dropShot) shots = shots.slice(0, -1);
+  const callToAction =
+    request.callToAction === undefined || quirks.dropCallToAction
+      ? undefined
+      : (request.glossary?.callToAction ?? tag(request.callToAction, limits.callToAction));
+  return { shots, ...(callToAction !== undefined ? { callToAction } : {}) };
+}
 
 export interface VertexRequest {
   method: string;
@@ -151,6 +229,11 @@ export async function startVertexServer(options: VertexServerOptions = {}): Prom
         perform(behaviour.then ?? fallback, req, res);
       }, behaviour.delayMs);
       timers.add(timer);
+    } else if ('translate' in behaviour) {
+      const request = readTranslationRequest(req.body);
+      if (!request)
+        googleError(res, 500, 'vertex test server: a translation was scripted but this is not a translation request');
+      else answer(res, req, JSON.stringify(translationAnswer(request, behaviour.translate)));
     } else if ('safetyBlock' in behaviour) {
       safety(res, req, behaviour.safetyBlock, behaviour.stage ?? 'prompt');
     } else if ('status' in behaviour) {

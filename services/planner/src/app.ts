@@ -7,7 +7,7 @@ import type {
   PlanStore,
   TenantStore,
 } from '@aiprod/job-store';
-import type { CreativeDirector } from '@aiprod/planning';
+import type { CreativeDirector, Translator } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
@@ -48,6 +48,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   resolveHost?: ResolveHost;
   /** The render pools' live capacity board; absent (`PLANNER_PREFER_BACKENDS_WITH_ROOM=false`): not read. */
   capacityBoard?: CapacityBoard;
+  /** Translates a plan's words into a brief's further languages (PLANNER_TRANSLATOR; absent: the brief's own). */
+  translator?: Translator;
 }
 
 /** The planner's handlers, one per subscribed topic (a missing one fails to compile). */

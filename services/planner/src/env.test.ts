@@ -55,6 +55,19 @@ describe('planner env', () => {
     });
   });
 
+  it('translates with Gemini only when asked, from the settings the gemini director uses', () => {
+    expect(loadEnv({ ...BASE }).PLANNER_TRANSLATOR).toBe('none');
+    expect(loadEnv({ ...BASE, PLANNER_TRANSLATOR: 'gemini' })).toMatchObject({
+      PLANNER_TRANSLATOR: 'gemini',
+      VERTEX_LOCATION: 'europe-west1',
+      GEMINI_MODEL: 'gemini-3.8-flash',
+    });
+    // An empty value is unset, so it takes the default: only the project can be missing.
+    expect(loadEnv({ ...BASE, PLANNER_TRANSLATOR: 'gemini', GEMINI_MODEL: '' }).GEMINI_MODEL).toBe('gemini-3.8-flash');
+    expect(() => loadEnv({ STORAGE_BUCKET: 'b', PLANNER_TRANSLATOR: 'gemini' })).toThrow(/GCP_PROJECT/);
+    expect(() => loadEnv({ ...BASE, PLANNER_TRANSLATOR: 'deepl' })).toThrow(/PLANNER_TRANSLATOR/);
+  });
+
   it('names a missing project', () => {
     expect(() => loadEnv({})).toThrow(/GCP_PROJECT/);
   });

@@ -33,6 +33,11 @@ export const PlannerEnv = envSchema(
       description:
         'The creative director: the deterministic local one, or Gemini on Vertex AI (which needs GCP_PROJECT, VERTEX_LOCATION and GEMINI_MODEL, all always set). Default local: it costs nothing and needs no credentials, so a new deployment and CI plan without a paid API; production sets gemini.',
     }),
+    PLANNER_TRANSLATOR: Type.Union([Type.Literal('none'), Type.Literal('gemini')], {
+      default: 'none',
+      description:
+        "Translates a plan's voice-over lines, on-screen text and call to action into a brief's further languages: none, or Gemini on Vertex AI (the gemini director's settings: GCP_PROJECT, required, and VERTEX_LOCATION, GEMINI_MODEL and the PLANNER_GEMINI_* bounds, which have defaults). The gateway must be given the same value (it refuses a further language without the brief's own words when none). Default none: no paid API, and a brief's translations are used as given.",
+    }),
     PLANNER_FALLBACK_TO_LOCAL: Type.Boolean({
       default: false,
       description:

@@ -4,7 +4,13 @@ const telemetry = startTelemetry({ service: 'planner' });
 
 import { parseFallbackPolicy } from '@aiprod/contracts';
 import { AssetStore, CapacityBoard, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
-import { createGeminiDirector, localDirector, type CreativeDirector } from '@aiprod/planning';
+import {
+  createGeminiDirector,
+  createGeminiTranslator,
+  localDirector,
+  type CreativeDirector,
+  type Translator,
+} from '@aiprod/planning';
 import { parseBackendModels } from '@aiprod/vendor-catalogue';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
@@ -22,10 +28,24 @@ function directorFromEnv(env: PlannerEnv): CreativeDirector {
   });
 }
 
+/** The same model, endpoint and bounds as the gemini director: one Vertex configuration per planner. */
+function translatorFromEnv(env: PlannerEnv): Translator | undefined {
+  if (env.PLANNER_TRANSLATOR === 'none') return undefined;
+  return createGeminiTranslator({
+    project: env.GCP_PROJECT,
+    location: env.VERTEX_LOCATION,
+    model: env.GEMINI_MODEL,
+    timeoutMs: env.PLANNER_GEMINI_TIMEOUT_SECONDS * 1000,
+    maxAttempts: env.PLANNER_GEMINI_ATTEMPTS,
+    ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
+  });
+}
+
 async function main(): Promise<void> {
   const env = loadEnv();
   const log = createLogger({ service: 'planner', level: env.LOG_LEVEL, projectId: env.GCP_PROJECT });
   const core = createCoreDeps('planner', { projectId: env.GCP_PROJECT, log, stateDeadlines: env.STATE_DEADLINES });
+  const translator = translatorFromEnv(env);
   const deps = {
     ...core,
     tenants: new TenantStore(core.db),
@@ -44,9 +64,11 @@ async function main(): Promise<void> {
     // Invalid JSON or an invalid policy stops the planner at start-up, as it stops a render pool.
     fallbackPolicy: parseFallbackPolicy(env.RENDER_FALLBACK_POLICY),
     ...(env.PLANNER_PREFER_BACKENDS_WITH_ROOM ? { capacityBoard: new CapacityBoard(core.db) } : {}),
+    ...(translator ? { translator } : {}),
   };
   log.info('planner configured', {
     director: deps.director.name,
+    translator: translator?.name ?? 'none',
     fallbackToLocal: deps.fallbackToLocal,
     backends: deps.enabledBackends,
     models: deps.models,

@@ -18,6 +18,11 @@ locals {
   # reference images), which Wan's text-to-video model cannot. The code's own default stays Wan
   # until the render suites that lean on Wan's 5-or-8-second lengths are moved off it.
   backend_models = "runway=gen4.5,veo=veo-3.1-fast-generate-001,replicate=bytedance/seedance-1-lite"
+  # The planner's creative director, and its translator, the same Gemini model: with a translator a
+  # brief's further languages need not come with the brief's own words. The gateway refuses such a
+  # brief without one, so it is given the planner's value (terraform/check.ts holds them equal).
+  planner_director   = "gemini"
+  planner_translator = local.planner_director == "gemini" ? "gemini" : "none"
 }
 
 module "artifact_registry" {
@@ -142,6 +147,8 @@ module "gateway" {
     STORAGE_KIND     = "gcs"
     STORAGE_BUCKET   = module.storage.name
     ENABLED_BACKENDS = "local,runway,veo,replicate"
+    # What the planner translates with: without a translator, a further language needs the brief's words.
+    PLANNER_TRANSLATOR = local.planner_translator
     # Cloud Run's front end appends the client's address to X-Forwarded-For; without this every
     # client would share the front end's address in the auth-failure limiter.
     TRUST_PROXY_HOPS = "1"
@@ -166,11 +173,12 @@ module "planner" {
   # them never becomes ready.
   depends_on = [module.iam, module.secrets, module.firestore, module.monitoring]
   env = {
-    GCP_PROJECT      = var.project_id
-    STORAGE_KIND     = "gcs"
-    STORAGE_BUCKET   = module.storage.name
-    PLANNER_DIRECTOR = "gemini"
-    ENABLED_BACKENDS = "local,runway,veo,replicate"
+    GCP_PROJECT        = var.project_id
+    STORAGE_KIND       = "gcs"
+    STORAGE_BUCKET     = module.storage.name
+    PLANNER_DIRECTOR   = local.planner_director
+    PLANNER_TRANSLATOR = local.planner_translator
+    ENABLED_BACKENDS   = "local,runway,veo,replicate"
     # The retired name, for planner images from before the rename (they read only this); the
     # new planner reads it only when ENABLED_BACKENDS is unset and refuses a disagreement. Remove
     # once every environment runs a planner that reads ENABLED_BACKENDS (docs/deploy.md).
