@@ -413,7 +413,7 @@ export interface paths {
         put?: never;
         /**
          * Upload a reference image (PNG, JPEG or WebP, at most 10 MB) that briefs may name by its id.
-         * @description The body is the image itself. Content-Type must be image/png, image/jpeg or image/webp (otherwise 415), and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The image is stored under the tenant; a brief names it as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages, and only the tenant that uploaded it can.
+         * @description The body is the file itself: an image (image/png, image/jpeg, image/webp) or a music file (audio/mpeg, audio/wav, audio/mp4, audio/ogg, audio/flac). Any other Content-Type is 415, and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The file is stored under the tenant; a brief names an image as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages and an audio file as `{ "assetId": ... }` in music, and only the tenant that uploaded it can.
          */
         post: operations["uploadAsset"];
         delete?: never;
@@ -593,17 +593,46 @@ export interface components {
                 /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
                 description?: string;
             } | {
-                /** @description Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                /** @description Id of an image or audio file uploaded with POST /v1/assets (server generated, tenant-scoped). */
                 assetId: string;
                 /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
                 role: "product" | "brand" | "style";
                 /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
                 description?: string;
             })[];
-            /** @description e.g. upbeat, ambient. */
+            /** @description e.g. upbeat, ambient. Picks the generated music bed when no music is supplied. */
             musicMood?: string;
-            /** @description Add a voice-over. */
+            /** @description The client's music track, trimmed and faded to the cut and ducked under the voice; replaces the generated bed. */
+            music?: {
+                /**
+                 * Format: uri
+                 * @description An audio file (MP3, WAV, M4A/AAC, OGG or FLAC), fetched once over https.
+                 */
+                url: string;
+            } | {
+                /** @description Id of an image or audio file uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                assetId: string;
+            };
+            /** @description Add a spoken voice-over (synthesised, one line a shot, in every language of the brief), with captions timed to it: burned in (see captions) and delivered as WebVTT and SRT files beside every video. */
             voiceOver?: boolean;
+            /** @description Burned-in captions when there is a voice-over: a phrase at a time (default), a word at a time as it is spoken, or none (the WebVTT and SRT files are delivered either way). */
+            captions?: "phrase" | "word" | "none";
+            /** @description Every language to deliver, the plan's own first (it must equal `language` when both are given): each gets its own videos, voice, captions and on-screen text. Without it, the one language is `language` (default en). */
+            languages?: string[];
+            /** @description The brief's words in each further language of `languages`, keyed by its tag. Required for every further language unless the platform has a translator configured (then the director's lines are translated). */
+            translations?: {
+                [key: string]: {
+                    /** @description The key message in this language. */
+                    keyMessage: string;
+                    /** @description The product, when its name changes in this language. */
+                    product?: string;
+                    /** @description The audience in this language. */
+                    audience?: string;
+                    /** @description The closing line in this language. */
+                    callToAction?: string;
+                    scenes?: string[];
+                };
+            };
             preset?: "social_quick" | "brand_campaign" | "premium_spot";
             /** @description Never spend more than this on the job. */
             budgetCapUsd?: number;
@@ -665,17 +694,46 @@ export interface components {
                     /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
                     description?: string;
                 } | {
-                    /** @description Id of an image uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                    /** @description Id of an image or audio file uploaded with POST /v1/assets (server generated, tenant-scoped). */
                     assetId: string;
                     /** @description What the image shows: the product (kept identical in every shot), the brand (logo, packaging, palette) or the look. */
                     role: "product" | "brand" | "style";
                     /** @description What the image shows, in a few words (e.g. "the bottle, front label"). */
                     description?: string;
                 })[];
-                /** @description e.g. upbeat, ambient. */
+                /** @description e.g. upbeat, ambient. Picks the generated music bed when no music is supplied. */
                 musicMood?: string;
-                /** @description Add a voice-over. */
+                /** @description The client's music track, trimmed and faded to the cut and ducked under the voice; replaces the generated bed. */
+                music?: {
+                    /**
+                     * Format: uri
+                     * @description An audio file (MP3, WAV, M4A/AAC, OGG or FLAC), fetched once over https.
+                     */
+                    url: string;
+                } | {
+                    /** @description Id of an image or audio file uploaded with POST /v1/assets (server generated, tenant-scoped). */
+                    assetId: string;
+                };
+                /** @description Add a spoken voice-over (synthesised, one line a shot, in every language of the brief), with captions timed to it: burned in (see captions) and delivered as WebVTT and SRT files beside every video. */
                 voiceOver?: boolean;
+                /** @description Burned-in captions when there is a voice-over: a phrase at a time (default), a word at a time as it is spoken, or none (the WebVTT and SRT files are delivered either way). */
+                captions?: "phrase" | "word" | "none";
+                /** @description Every language to deliver, the plan's own first (it must equal `language` when both are given): each gets its own videos, voice, captions and on-screen text. Without it, the one language is `language` (default en). */
+                languages?: string[];
+                /** @description The brief's words in each further language of `languages`, keyed by its tag. Required for every further language unless the platform has a translator configured (then the director's lines are translated). */
+                translations?: {
+                    [key: string]: {
+                        /** @description The key message in this language. */
+                        keyMessage: string;
+                        /** @description The product, when its name changes in this language. */
+                        product?: string;
+                        /** @description The audience in this language. */
+                        audience?: string;
+                        /** @description The closing line in this language. */
+                        callToAction?: string;
+                        scenes?: string[];
+                    };
+                };
                 preset?: "social_quick" | "brand_campaign" | "premium_spot";
                 /** @description Never spend more than this on the job. */
                 budgetCapUsd?: number;
@@ -748,6 +806,23 @@ export interface components {
                 sizeBytes: number;
                 sha256: string;
                 integratedLufs?: number;
+                /** @description This file's language (a brief with several languages gets a set of files each). */
+                language?: string;
+                /** @description The voice-over's captions for this file: WebVTT and SubRip. */
+                captions?: {
+                    /**
+                     * Format: uri
+                     * @description A short-lived signed link; treat it as a secret until it expires.
+                     */
+                    vttUrl: string;
+                    /**
+                     * Format: uri
+                     * @description A short-lived signed link; treat it as a secret until it expires.
+                     */
+                    srtUrl: string;
+                    /** @description Caption cues, each timed to the phrase it shows. */
+                    cues: number;
+                };
                 qa: {
                     name: string;
                     verdict: "pass" | "fail" | "skipped";
@@ -769,6 +844,19 @@ export interface components {
                 contactSheetUrl: string;
             } | null;
             provenanceUrl: string | null;
+            voiceTracks: {
+                language: string;
+                /**
+                 * Format: uri
+                 * @description A short-lived signed link; treat it as a secret until it expires.
+                 */
+                url: string;
+                /** @description The speech engine, e.g. espeak-ng or google-tts. */
+                engine: string;
+                voice: string;
+                /** @description Where the caption times come from: the engine's word marks, or measuring the audio. */
+                timing: "engine" | "measured";
+            }[];
             events: {
                 /** @description The event id; also the SSE id used with Last-Event-ID. */
                 id: string;
@@ -818,6 +906,23 @@ export interface components {
                 sizeBytes: number;
                 sha256: string;
                 integratedLufs?: number;
+                /** @description This file's language (a brief with several languages gets a set of files each). */
+                language?: string;
+                /** @description The voice-over's captions for this file: WebVTT and SubRip. */
+                captions?: {
+                    /**
+                     * Format: uri
+                     * @description A short-lived signed link; treat it as a secret until it expires.
+                     */
+                    vttUrl: string;
+                    /**
+                     * Format: uri
+                     * @description A short-lived signed link; treat it as a secret until it expires.
+                     */
+                    srtUrl: string;
+                    /** @description Caption cues, each timed to the phrase it shows. */
+                    cues: number;
+                };
                 qa: {
                     name: string;
                     verdict: "pass" | "fail" | "skipped";
@@ -839,6 +944,19 @@ export interface components {
                 contactSheetUrl: string;
             } | null;
             provenanceUrl: string | null;
+            voiceTracks: {
+                language: string;
+                /**
+                 * Format: uri
+                 * @description A short-lived signed link; treat it as a secret until it expires.
+                 */
+                url: string;
+                /** @description The speech engine, e.g. espeak-ng or google-tts. */
+                engine: string;
+                voice: string;
+                /** @description Where the caption times come from: the engine's word marks, or measuring the audio. */
+                timing: "engine" | "measured";
+            }[];
         };
         /** @description The job's cost ledger: what each vendor task cost. */
         JobCosts: {
@@ -957,6 +1075,8 @@ export interface components {
             defaultAspectRatios: ("16:9" | "9:16" | "1:1" | "4:5")[];
             nativeAudio: boolean;
             deliveryLoudnessLufs: number;
+            /** @description Ceiling on the delivered true peak, dBTP. */
+            deliveryTruePeakDbtp: number;
             qa: {
                 durationToleranceSeconds: number;
                 maxBlackSeconds: number;
@@ -987,16 +1107,18 @@ export interface components {
             /** @description How long the link works, in hours (default 168, at most 720). */
             expiresInHours?: number;
         };
-        /** @description An uploaded reference image. */
+        /** @description An uploaded reference image or music file. */
         Asset: {
-            /** @description Name it in a brief: referenceImages[].assetId. */
+            /** @description Name it in a brief: referenceImages[].assetId (an image) or music.assetId (audio). */
             assetId: string;
             /** @description The format read from the bytes. */
-            contentType: "image/png" | "image/jpeg" | "image/webp";
+            contentType: "image/png" | "image/jpeg" | "image/webp" | "audio/mpeg" | "audio/wav" | "audio/mp4" | "audio/ogg" | "audio/flac";
             sizeBytes: number;
             sha256: string;
-            width: number;
-            height: number;
+            /** @description Images only. */
+            width?: number;
+            /** @description Images only. */
+            height?: number;
             /** Format: date-time */
             createdAt: string;
         };
@@ -3813,6 +3935,11 @@ export interface operations {
                 "image/png": unknown;
                 "image/jpeg": unknown;
                 "image/webp": unknown;
+                "audio/mpeg": unknown;
+                "audio/wav": unknown;
+                "audio/mp4": unknown;
+                "audio/ogg": unknown;
+                "audio/flac": unknown;
             };
         };
         responses: {

@@ -146,6 +146,7 @@ export const PresetViewSchema = Strict({
   defaultAspectRatios: Type.Array(AspectRatio),
   nativeAudio: Type.Boolean(),
   deliveryLoudnessLufs: Type.Number(),
+  deliveryTruePeakDbtp: Type.Number({ description: 'Ceiling on the delivered true peak, dBTP.' }),
   qa: Strict({
     durationToleranceSeconds: Type.Number(),
     maxBlackSeconds: Type.Number(),

@@ -37,6 +37,8 @@ export interface Preset {
   allowedBackends: readonly BackendName[];
   /** Loudness of the delivered file: −14 LUFS suits social platforms, −23 LUFS is EBU R128 broadcast. */
   deliveryLoudnessLufs: number;
+  /** Ceiling on the delivered file's true peak (dBTP): -1 for streaming, -2 under R128 for broadcast. */
+  deliveryTruePeakDbtp: number;
   qa: QaThresholds;
   /** The tier the planner aims for: the cheapest allowed backend of at least this tier. */
   qualityTier: QualityTier;
@@ -82,6 +84,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     shotCount: { min: 3, max: 5 },
     allowedBackends: ['local', 'replicate', 'runway'],
     deliveryLoudnessLufs: -14,
+    deliveryTruePeakDbtp: -1,
     qa: { ...BASE_QA },
     qualityTier: 'basic',
     minQualityTier: 'animatic',
@@ -97,6 +100,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     shotCount: { min: 3, max: 8 },
     allowedBackends: ['local', 'runway', 'veo', 'replicate'],
     deliveryLoudnessLufs: -16,
+    deliveryTruePeakDbtp: -1,
     qa: { ...BASE_QA, maxFrozenSeconds: 1.5 },
     qualityTier: 'standard',
     minQualityTier: 'basic',
@@ -112,6 +116,7 @@ export const PRESETS: Readonly<Record<Preset['name'], Preset>> = {
     shotCount: { min: 3, max: 8 },
     allowedBackends: ['local', 'veo', 'runway'],
     deliveryLoudnessLufs: -23,
+    deliveryTruePeakDbtp: -2,
     qa: {
       ...BASE_QA,
       maxBlackSeconds: 0.2,

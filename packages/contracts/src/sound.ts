@@ -13,12 +13,14 @@ export function briefLanguages(brief: Pick<Brief, 'language' | 'languages'>): st
   return brief.languages?.length ? [...brief.languages] : [brief.language ?? DEFAULT_LANGUAGE];
 }
 
-/** The brief in one of its further languages: its translated words over the original ones. */
+/** The brief in one of its languages: its translated words over the original ones, as a one-language brief. */
 export function translatedBrief(brief: Brief, language: string): Brief {
+  // A brief of this one language: its words, without the list of the others.
+  const { languages: _all, translations: _words, ...rest } = brief;
   const t: BriefTranslation | undefined = brief.translations?.[language];
-  if (!t) return { ...brief, language };
+  if (!t) return { ...rest, language };
   return {
-    ...brief,
+    ...rest,
     language,
     keyMessage: t.keyMessage,
     ...(t.product ? { product: t.product } : {}),
@@ -83,7 +85,11 @@ export function briefLanguageProblems(brief: Brief, options: { translator: boole
         errors.push({ field: `${at}/${field}`, rule: 'required', message: `is required: the brief has a ${field}` });
       }
       if (brief[field] === undefined && t[field] !== undefined) {
-        errors.push({ field: `${at}/${field}`, rule: 'unexpected', message: `has no ${field} in the brief to translate` });
+        errors.push({
+          field: `${at}/${field}`,
+          rule: 'unexpected',
+          message: `has no ${field} in the brief to translate`,
+        });
       }
     }
   }
@@ -98,7 +104,8 @@ export function briefLanguageProblems(brief: Brief, options: { translator: boole
 export const PlanLanguageSchema = Strict({
   language: LanguageTag,
   source: Type.Union([Type.Literal('brief'), Type.Literal('supplied'), Type.Literal('translator')], {
-    description: "Where the words came from: the brief itself (the plan's language), the brief's translations, or the translator.",
+    description:
+      "Where the words came from: the brief itself (the plan's language), the brief's translations, or the translator.",
   }),
   shots: Type.Array(
     Strict({
@@ -110,54 +117,3 @@ export const PlanLanguageSchema = Strict({
   callToAction: Type.Optional(Type.String({ minLength: 1, maxLength: 80 })),
 });
 export type PlanLanguage = Static<typeof PlanLanguageSchema>;
-
-/**
- * The letters the delivery font (DejaVu Sans) draws: Latin, Greek and Cyrillic. A letter of any
- * other script would be drawn as an empty box on screen, so the gateway refuses it. Digits,
- * punctuation, symbols and combining marks (scripts Common and Inherited) pass.
- */
-const DRAWABLE_LETTER = /[\p{Script=Latin}\p{Script=Greek}\p{Script=Cyrillic}]/u;
-const LETTER = /\p{L}/u;
-
-/** The first letter of `text` the delivery font cannot draw, or undefined. */
-export function undrawableLetter(text: string): string | undefined {
-  for (const ch of text) if (LETTER.test(ch) && !DRAWABLE_LETTER.test(ch)) return ch;
-  return undefined;
-}
-
-/** Every brief field whose words reach the picture (on-screen text, captions, the end card), as JSON Pointers. */
-function drawnFields(brief: Brief): [string, string][] {
-  const fields: [string, string][] = [
-    ['/brand/name', brief.brand.name],
-    ['/product', brief.product],
-    ['/keyMessage', brief.keyMessage],
-  ];
-  if (brief.audience) fields.push(['/audience', brief.audience]);
-  if (brief.callToAction) fields.push(['/callToAction', brief.callToAction]);
-  (brief.scenes ?? []).forEach((scene, i) => fields.push([`/scenes/${i}`, scene]));
-  for (const [language, t] of Object.entries(brief.translations ?? {})) {
-    const at = `/translations/${language}`;
-    fields.push([`${at}/keyMessage`, t.keyMessage]);
-    if (t.product) fields.push([`${at}/product`, t.product]);
-    if (t.audience) fields.push([`${at}/audience`, t.audience]);
-    if (t.callToAction) fields.push([`${at}/callToAction`, t.callToAction]);
-    (t.scenes ?? []).forEach((scene, i) => fields.push([`${at}/scenes/${i}`, scene]));
-  }
-  return fields;
-}
-
-/** A brief field the font cannot draw, named with the first such letter. */
-export function briefScriptProblems(brief: Brief): FieldError[] {
-  return drawnFields(brief).flatMap(([field, text]) => {
-    const letter = undrawableLetter(text);
-    if (letter === undefined) return [];
-    const code = `U+${letter.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    return [
-      {
-        field,
-        rule: 'drawableScript',
-        message: `has "${letter}" (${code}), a script the video font cannot draw: Latin, Greek and Cyrillic letters are supported`,
-      },
-    ];
-  });
-}

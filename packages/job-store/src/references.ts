@@ -1,18 +1,21 @@
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
-import type { ImageContentType } from '@aiprod/contracts';
+import type { AudioContentType, ImageContentType } from '@aiprod/contracts';
 import { runJobTransaction } from './firestore';
-import type { Job, JobReference } from './types';
+import type { Job, JobMusic, JobReference } from './types';
 
-/** An image a tenant uploaded (POST /v1/assets), which its briefs may name as a reference. */
+/**
+ * A file a tenant uploaded (POST /v1/assets): an image its briefs may name as a reference, or an
+ * audio file they may name as music (no width or height).
+ */
 export interface AssetRecord {
   assetId: string;
   tenantId: string;
-  contentType: ImageContentType;
+  contentType: ImageContentType | AudioContentType;
   sizeBytes: number;
   /** Lowercase hex SHA-256 of the stored bytes. */
   sha256: string;
-  width: number;
-  height: number;
+  width?: number;
+  height?: number;
   /** Storage key of the bytes. */
   path: string;
   createdAt: Timestamp;
@@ -41,13 +44,12 @@ export class AssetStore {
     return snap.exists ? (snap.data() as AssetRecord) : null;
   }
 
-  /** The ids among `assetIds` the tenant does not own (one read for all of them). */
-  async missing(tenantId: string, assetIds: readonly string[]): Promise<string[]> {
+  /** The tenant's records among `assetIds`, by id (one read for all of them); another tenant's are absent. */
+  async getMany(tenantId: string, assetIds: readonly string[]): Promise<Map<string, AssetRecord>> {
     const unique = [...new Set(assetIds)];
-    if (!unique.length) return [];
+    if (!unique.length) return new Map();
     const snaps = await this.db.getAll(...unique.map((id) => this.ref(tenantId, id)));
-    const found = new Set(snaps.filter((s) => s.exists).map((s) => s.id));
-    return unique.filter((id) => !found.has(id));
+    return new Map(snaps.filter((s) => s.exists).map((s) => [s.id, s.data() as AssetRecord]));
   }
 }
 
@@ -65,19 +67,39 @@ export async function recordJobReferences(
   jobId: string,
   references: JobReference[],
 ): Promise<RecordReferencesResult> {
-  return runJobTransaction(db, 'recordReferences', async (tx) => {
+  return recordOnce(db, jobId, 'references', references, {
+    id: 'references-stored',
+    type: 'references.stored',
+    data: { count: references.length, roles: references.map((r) => r.role) },
+  });
+}
+
+/** `job.music`: the client's music track as stored with the job; written once, like the references. */
+export async function recordJobMusic(db: Firestore, jobId: string, music: JobMusic): Promise<RecordReferencesResult> {
+  return recordOnce(db, jobId, 'music', music, {
+    id: 'music-stored',
+    type: 'music.stored',
+    data: { source: music.source.kind, durationSeconds: music.durationSeconds, sizeBytes: music.sizeBytes },
+  });
+}
+
+/** Sets one input field of a PLANNING job once, with its event, in one transaction. */
+async function recordOnce<K extends 'references' | 'music'>(
+  db: Firestore,
+  jobId: string,
+  field: K,
+  value: NonNullable<Job[K]>,
+  event: { id: string; type: string; data: Record<string, unknown> },
+): Promise<RecordReferencesResult> {
+  return runJobTransaction(db, `record_${field}`, async (tx) => {
     const ref = db.collection('jobs').doc(jobId);
     const snap = await tx.get(ref);
     if (!snap.exists) return { changed: false, job: null, why: 'not_found' } as const;
     const job = snap.data() as Job;
-    if (job.references) return { changed: false, job, why: 'already_there' } as const;
+    if (job[field]) return { changed: false, job, why: 'already_there' } as const;
     if (job.status !== 'PLANNING') return { changed: false, job, why: 'state_mismatch' } as const;
-    tx.update(ref, { references });
-    tx.set(ref.collection('events').doc('references-stored'), {
-      type: 'references.stored',
-      at: Timestamp.now(),
-      data: { count: references.length, roles: references.map((r) => r.role) },
-    });
-    return { changed: true, job: { ...job, references } } as const;
+    tx.update(ref, { [field]: value });
+    tx.set(ref.collection('events').doc(event.id), { type: event.type, at: Timestamp.now(), data: event.data });
+    return { changed: true, job: { ...job, [field]: value } } as const;
   });
 }

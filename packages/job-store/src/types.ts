@@ -6,6 +6,7 @@ import type {
   ErrorClass,
   FailureReason,
   ImageContentType,
+  PlanLanguage,
   ReferenceRole,
   JobStatus,
   QaCheck,
@@ -31,6 +32,32 @@ export interface JobOutput {
   height: number;
   sizeBytes: number;
   sha256: string;
+  /** The language of this set (a brief with several languages gets one set each); absent before sound. */
+  language?: string;
+  /** The voice-over's captions for this video, timed to its voice: WebVTT and SubRip files. */
+  captions?: { vttUri: string; srtUri: string; cues: number };
+}
+
+/** The voice-over of one language, delivered alone beside its videos (an M4A of the whole cut's length). */
+export interface JobVoiceTrack {
+  language: string;
+  uri: string;
+  engine: string;
+  voice: string;
+  /** Whether the caption times came from the engine's word marks or from measuring the audio. */
+  timing: 'engine' | 'measured';
+  lines: number;
+}
+
+/** The client's own music (brief.music) as the planner stored it with the job. */
+export interface JobMusic {
+  /** Storage key of the stored copy, under the job's prefix. */
+  path: string;
+  contentType: string;
+  sizeBytes: number;
+  sha256: string;
+  durationSeconds: number;
+  source: { kind: 'url'; url: string } | { kind: 'asset'; assetId: string };
 }
 
 export interface JobPlan {
@@ -59,6 +86,12 @@ export interface JobPlan {
   changesRequested?: { version: number; notes: string; by: string; at: Timestamp; deadlineAt?: Timestamp } | null;
   /** Every change request's notes so far, oldest first: a re-plan follows all of them. */
   notes?: string[];
+  /**
+   * A brief with several languages: each language's lines and on-screen text, the plan's own
+   * first (its shots then render without on-screen text: finishing draws each language's).
+   * Absent for one language, whose words are the shot specs' own.
+   */
+  languages?: PlanLanguage[];
 }
 
 /** A free preview of one plan version: an animatic with the final cut's timing, never billed. */
@@ -128,6 +161,10 @@ export interface Job {
   preview?: JobPreview;
   /** The brief's reference images as stored with the job (absent until planned, and on older jobs). */
   references?: JobReference[];
+  /** brief.music as stored with the job by the planner, before anything was planned or spent. */
+  music?: JobMusic;
+  /** The voice-over of each language, once delivered. */
+  voiceTracks?: JobVoiceTrack[];
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
 }

@@ -39,3 +39,4 @@ export {
 export { h264Args } from './filters';
 export { conformClip, needsConform, type ConformTarget } from './conform';
 export { stillImageInfo, type StillImageInfo, type StillImageType } from './image-header';
+export { audioFileInfo, type AudioFileInfo, type AudioFileType } from './audio-header';

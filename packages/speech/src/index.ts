@@ -12,3 +12,4 @@ export { googleTtsEngine, DEFAULT_GOOGLE_VOICES, type GoogleTtsOptions } from '.
 export { PHRASE_GAP_SECONDS, estimatedSpeechSeconds, maxCharsFor, splitPhrases } from './phrases';
 export { captionsSrt, captionsVtt, type CaptionCue } from './captions';
 export { SPEECH_LANGUAGES, speechLanguage, unrenderableText } from './languages';
+export { SpeechEnvProperties, speechEngineFromEnv } from './from-env';

@@ -5,7 +5,9 @@ import type { BlobStore } from './types';
 export * from './types';
 export {
   assertValidKey,
+  captionsKey,
   finalCutKey,
+  voiceTrackKey,
   InvalidBlobKeyError,
   isValidKey,
   jobReferenceKey,

@@ -107,6 +107,14 @@ export const outputsPrefix = (job: JobRef): string => checked(`${jobPrefix(job)}
 export const finalCutKey = (job: JobRef, variant: string): string =>
   checked(`${outputsPrefix(job)}/final-${segment('variant', variant)}.mp4`);
 
+/** A final cut's captions, beside it: `final-<variant>.vtt` or `.srt`. */
+export const captionsKey = (job: JobRef, variant: string, format: 'vtt' | 'srt'): string =>
+  checked(`${outputsPrefix(job)}/final-${segment('variant', variant)}.${format}`);
+
+/** One language's voice-over alone (the whole cut's length), beside its videos. */
+export const voiceTrackKey = (job: JobRef, language: string): string =>
+  checked(`${outputsPrefix(job)}/voice-${segment('language', language)}.wav`);
+
 export interface PlanVersionRef extends JobRef {
   planVersion: number;
 }

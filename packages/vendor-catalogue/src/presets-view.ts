@@ -27,6 +27,7 @@ export function presetsView(models: Partial<Record<BackendName, string>> = {}): 
     defaultAspectRatios: [...p.defaultAspectRatios],
     nativeAudio: p.nativeAudio,
     deliveryLoudnessLufs: p.deliveryLoudnessLufs,
+    deliveryTruePeakDbtp: p.deliveryTruePeakDbtp,
     qa: { ...p.qa, loudnessRangeLufs: [...p.qa.loudnessRangeLufs] },
   }));
 }

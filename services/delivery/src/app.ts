@@ -1,3 +1,4 @@
+import type { SpeechEngine } from '@aiprod/speech';
 import type { TopicsOf } from '@aiprod/contracts';
 import type { HandlerMap } from '@aiprod/pubsub';
 import type { CoreDeps, SweepPolicies } from '@aiprod/service-runtime';
@@ -17,6 +18,8 @@ export interface DeliveryDeps extends CoreDeps<'delivery'>, WebhookDeps {
   assemblyTimeoutMs: number;
   /** Overall deadline of the brand-logo download (default 15 s). */
   logoFetchTimeoutMs?: number;
+  /** Speaks the voice-over lines (SPEECH_ENGINE: espeak-ng offline, or Google Cloud Text-to-Speech). */
+  speech: SpeechEngine;
 }
 
 export function buildDelivery(deps: DeliveryDeps): HandlerMap<TopicsOf<'delivery'>> {

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { envSchema, parseEnv } from '@aiprod/config';
+import { SpeechEnvProperties } from '@aiprod/speech';
 import {
   CoreEnvProperties,
   LoopbackEnvProperties,
@@ -14,6 +15,7 @@ export const DeliveryEnv = envSchema(
     ...StorageEnvProperties,
     ...WorkDirEnvProperties,
     ...LoopbackEnvProperties,
+    ...SpeechEnvProperties,
     ASSEMBLY_TIMEOUT_SECONDS: Type.Integer({
       minimum: 10,
       maximum: 3600,

@@ -8,6 +8,7 @@ import { PreviewStore, WebhookStore } from '@aiprod/job-store';
 import { buildDelivery, deliverySweep, previewLetterSuperseded } from './app';
 import { startWebhookDispatcher } from './webhook-dispatcher';
 import { loadEnv } from './env';
+import { speechEngineFromEnv } from '@aiprod/speech';
 
 async function main(): Promise<void> {
   const env = loadEnv();
@@ -24,6 +25,7 @@ async function main(): Promise<void> {
     workDir: env.WORK_DIR ?? tmpdir(),
     assemblyTimeoutMs: env.ASSEMBLY_TIMEOUT_SECONDS * 1000,
     logoFetchTimeoutMs: env.LOGO_FETCH_TIMEOUT_SECONDS * 1000,
+    speech: speechEngineFromEnv(env),
   };
   const dispatcher = startWebhookDispatcher(deps, env.WEBHOOK_POLL_SECONDS * 1000);
   const service = await runWorkerService({

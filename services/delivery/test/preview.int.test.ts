@@ -19,6 +19,7 @@ import type { HandlerContext } from '@aiprod/pubsub';
 import { createBlobStore, parseSignedFileRequest, previewKey, verifyLocalSignature } from '@aiprod/storage';
 import { aBrief, emulatorProject } from '@aiprod/testing';
 import { generateWebhookSecret, verifyWebhook, type JobAwaitingApprovalData } from '@aiprod/webhooks';
+import { espeakEngine } from '@aiprod/speech';
 import { createWorker, OEM, PSM, type Worker } from 'tesseract.js';
 import { buildDelivery, previewLetterSuperseded, type DeliveryDeps } from '../src/app';
 import { awaitingApprovalWebhookId } from '../src/steps/notify-awaiting-approval';
@@ -44,6 +45,7 @@ const deps: DeliveryDeps = {
   previews: new PreviewStore(db),
   workDir: tmpdir(),
   assemblyTimeoutMs: 120_000,
+  speech: espeakEngine(),
 };
 const handler = buildDelivery(deps)['aiprod.preview.requested.v1'];
 const deliver = (msg: { jobId: string; tenantId: string; planVersion: number }, deliveryAttempt = 1) => {

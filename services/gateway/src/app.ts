@@ -82,6 +82,8 @@ export interface GatewayDeps {
   estimates?: EstimateStore;
   /** How long POST /v1/estimates waits for the planner before answering 202 (default 10 s). */
   estimateWaitMs?: number;
+  /** The planner translates a brief's further languages (PLANNER_TRANSLATOR); default: it does not. */
+  translator?: boolean;
   /** Signs and checks review links (absent: no links are made and none is accepted). */
   reviewLinks?: ReviewLinks;
   /** The gateway's public origin, for the links it hands out (absent: the request's host). */
@@ -143,6 +145,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
+  const briefOptions = { translator: deps.translator ?? false };
   const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
   // Before the JSON-only rule: an upload's body is the image itself.
   app.use(assetRoutes({ ...scoped, assets: deps.assets, storage: deps.storage }));
@@ -164,6 +167,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       storage: deps.storage,
       assets: deps.assets,
       outputUrlTtlSeconds: deps.outputUrlTtlSeconds,
+      briefOptions,
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.jobQuotas ? { jobQuotas: deps.jobQuotas } : {}),
@@ -199,7 +203,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.use(costRoutes({ ...scoped, jobs: deps.jobs }));
   // An estimate refuses a brief naming another tenant's asset as a job would.
   // Middleware, not a second route: the router lists each route once (the OpenAPI test checks it).
-  const assetsOwned = briefAssetsOwned(deps.assets);
+  const assetsOwned = briefAssetsOwned(deps.assets, briefOptions);
   app.use('/v1/estimates', (req, res, next) => (req.method === 'POST' ? assetsOwned(req, res, next) : next()));
   app.use(
     estimateRoutes({
@@ -207,6 +211,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
       estimates: deps.estimates ?? new EstimateStore(deps.jobs.db),
       publisher: deps.publisher,
       waitMs: deps.estimateWaitMs ?? DEFAULT_ESTIMATE_WAIT_MS,
+      briefOptions,
       log: deps.log,
       ...(deps.idempotency ? { idempotency: deps.idempotency } : {}),
       ...(deps.estimateQuotas ? { estimateQuotas: deps.estimateQuotas } : {}),

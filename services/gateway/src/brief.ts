@@ -1,4 +1,14 @@
-import { BriefSchema, PRESETS, defaultPresetFor, normalizeBriefInput, validate, type Brief } from '@aiprod/contracts';
+import {
+  BriefSchema,
+  PRESETS,
+  briefLanguageProblems,
+  defaultPresetFor,
+  normalizeBriefInput,
+  validate,
+  type Brief,
+  type FieldError,
+} from '@aiprod/contracts';
+import { speechLanguage, unrenderableText } from '@aiprod/speech';
 import { HttpProblem } from './problem';
 
 /**
@@ -6,7 +16,12 @@ import { HttpProblem } from './problem';
  * lengths are counted the same for every client), then validated against the closed schema.
  * Every rejection names the field (a JSON Pointer) and the rule.
  */
-export function parseBrief(body: unknown): Brief {
+export interface BriefOptions {
+  /** The planner has a translator (TRANSLATOR): a further language may come without the brief's words in it. */
+  translator: boolean;
+}
+
+export function parseBrief(body: unknown, options: BriefOptions = { translator: false }): Brief {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpProblem('validation', 'the body must be a JSON object (a brief)', {
       errors: [{ field: '', rule: 'type', message: 'must be object' }],
@@ -34,7 +49,70 @@ export function parseBrief(body: unknown): Brief {
       ],
     });
   }
+  const problems = [
+    ...briefScriptProblems(brief),
+    ...languageProblems(brief),
+    ...briefLanguageProblems(brief, options),
+  ];
+  if (problems.length) {
+    throw new HttpProblem('unprocessable', 'the brief asks for words the platform cannot deliver', {
+      errors: problems,
+    });
+  }
   return brief;
+}
+
+/** Every brief field whose words reach the picture (on-screen text, captions, the end card), as JSON Pointers. */
+function drawnFields(brief: Brief): [string, string][] {
+  const fields: [string, string][] = [
+    ['/brand/name', brief.brand.name],
+    ['/product', brief.product],
+    ['/keyMessage', brief.keyMessage],
+  ];
+  if (brief.audience) fields.push(['/audience', brief.audience]);
+  if (brief.callToAction) fields.push(['/callToAction', brief.callToAction]);
+  (brief.scenes ?? []).forEach((scene, i) => fields.push([`/scenes/${i}`, scene]));
+  for (const [language, t] of Object.entries(brief.translations ?? {})) {
+    const at = `/translations/${language}`;
+    fields.push([`${at}/keyMessage`, t.keyMessage]);
+    if (t.product) fields.push([`${at}/product`, t.product]);
+    if (t.audience) fields.push([`${at}/audience`, t.audience]);
+    if (t.callToAction) fields.push([`${at}/callToAction`, t.callToAction]);
+    (t.scenes ?? []).forEach((scene, i) => fields.push([`${at}/scenes/${i}`, scene]));
+  }
+  return fields;
+}
+
+/**
+ * A field with a letter the video font (DejaVu Sans: Latin, Greek, Cyrillic) cannot draw: it
+ * would show as empty boxes on screen. Named with the first such letter.
+ */
+function briefScriptProblems(brief: Brief): FieldError[] {
+  return drawnFields(brief).flatMap(([field, text]) => {
+    const letter = unrenderableText(text);
+    if (letter === undefined) return [];
+    const code = `U+${letter.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return [
+      {
+        field,
+        rule: 'drawableScript',
+        message: `has "${letter}" (${code}), a script the video font cannot draw: Latin, Greek and Cyrillic letters are supported`,
+      },
+    ];
+  });
+}
+
+/** Every language must be one we can speak (for a voice-over) and draw: named by its field. */
+function languageProblems(brief: Brief): FieldError[] {
+  const named: [string, string][] = brief.languages?.length
+    ? brief.languages.map((l, i) => [`/languages/${i}`, l])
+    : brief.language !== undefined
+      ? [['/language', brief.language]]
+      : [];
+  return named.flatMap(([field, tag]) => {
+    const support = speechLanguage(tag);
+    return support.ok ? [] : [{ field, rule: 'supportedLanguage', message: support.why }];
+  });
 }
 
 /** Query strings: the schema's types are numbers, the URL's are strings. */

@@ -121,6 +121,11 @@ export const GatewayEnv = envSchema(
         description: 'Monthly spend cap for tenants without their own; absent: no default cap.',
       }),
     ),
+    PLANNER_TRANSLATOR: Type.Union([Type.Literal('none'), Type.Literal('gemini')], {
+      default: 'none',
+      description:
+        "The planner's translator, set to the planner's own value: with `none`, a brief's further language must come with the brief's words in it (translations), or POST /v1/jobs and /v1/estimates answer 422 naming the field.",
+    }),
     ESTIMATE_WAIT_MS: Type.Integer({
       minimum: 0,
       maximum: 60_000,

@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     plans: new PlanStore(core.db),
     estimates: new EstimateStore(core.db),
     estimateWaitMs: env.ESTIMATE_WAIT_MS,
+    translator: env.PLANNER_TRANSLATOR !== 'none',
     storage: blobStoreFromEnv(env),
     assets: new AssetStore(core.db),
     ...(signingKey ? { signingKey } : {}),

@@ -1,5 +1,6 @@
 import {
   END_CARD_SECONDS,
+  briefLanguages,
   presetOf,
   tierRank,
   validate,
@@ -11,6 +12,8 @@ import {
   type ShotSpec,
 } from '@aiprod/contracts';
 import type { Job, PlanRevision, Shot } from '@aiprod/job-store';
+import { finishTimeline, voiceWindow } from '@aiprod/media';
+import { estimatedSpeechSeconds } from '@aiprod/speech';
 import {
   BACKEND_CAPABILITIES,
   DURATION_TOLERANCE_SECONDS,
@@ -140,6 +143,16 @@ function editShot(
       ),
     ];
   }
+  if (job.plan!.languages && (edit.onScreenText !== undefined || edit.voiceOver !== undefined)) {
+    const field = edit.voiceOver !== undefined ? 'voiceOver' : 'onScreenText';
+    return [
+      fieldError(
+        `${at}/${field}`,
+        'perLanguage',
+        `this plan speaks ${job.plan!.languages.map((l) => l.language).join(', ')}: change its words with a change request, which re-plans every language`,
+      ),
+    ];
+  }
   const spec: ShotSpec = { ...shot.spec, durationSeconds: seconds };
   if (edit.prompt !== undefined) spec.prompt = edit.prompt;
   if (edit.camera !== undefined) spec.camera = edit.camera;
@@ -182,6 +195,8 @@ export function revisePlan(
   const backends = edited.map((e) => e.backend);
   const problems = checkPlan(plan, job.brief, backends);
   if (problems.length) return { declined: problems.map((p) => fieldError('/shots', 'plan', p)) };
+  const unspoken = linesThatDoNotFit(job, plan, patch);
+  if (unspoken.length) return { declined: unspoken };
   const estimate = estimateAssigned(plan, backends, {
     preset: presetOf(job.preset),
     enabledBackends: ctx.enabledBackends,
@@ -236,4 +251,50 @@ function fitEndCard(
       ),
     ],
   };
+}
+
+/**
+ * An edited line is held to its estimate plus this much: a voice may speak it a little slower
+ * than the language's average, and a misfit found at assembly would fail a paid job.
+ */
+const EDITED_LINE_MARGIN = 1.1;
+
+/**
+ * Every voice-over line must still fit its shot's room after the edit (a new line, or a shorter
+ * shot), at its language's speaking rate: the planner measured the lines it wrote, and delivery
+ * never cuts one off. Only the shots the edit touches (line or length) are checked. Each misfit
+ * names the edited field.
+ */
+function linesThatDoNotFit(job: Job, plan: ShotPlan, patch: PlanPatch): FieldError[] {
+  const timeline = finishTimeline({
+    clips: plan.shots.map((s) => ({ durationSeconds: s.durationSeconds })),
+    transition: plan.transition,
+    endCard: { durationSeconds: plan.endCardSeconds },
+    fps: plan.fps,
+  });
+  const words = job.plan!.languages ?? [
+    { language: briefLanguages(job.brief)[0]!, shots: plan.shots.map((s) => ({ voiceOver: s.voiceOver })) },
+  ];
+  const errors: FieldError[] = [];
+  for (const { language, shots } of words) {
+    shots.forEach((shot, i) => {
+      const shotId = plan.shots[i]!.shotId;
+      const asked = patch.shots.findIndex((e) => e.id === shotId);
+      const edit = asked >= 0 ? patch.shots[asked]! : undefined;
+      // Only what this edit changes: a line the planner measured and left alone stays its word.
+      if (!shot.voiceOver || !edit || (edit.voiceOver === undefined && edit.durationSeconds === undefined)) return;
+      const room = voiceWindow(timeline, i).seconds;
+      const seconds = estimatedSpeechSeconds(shot.voiceOver, language);
+      if (seconds * EDITED_LINE_MARGIN <= room) return;
+      const edited = edit.voiceOver !== undefined;
+      errors.push(
+        fieldError(
+          `/shots/${asked}/${edited ? 'voiceOver' : 'durationSeconds'}`,
+          'voiceFits',
+          `shot ${shotId}'s ${language} voice-over takes about ${seconds.toFixed(1)} s to say; the shot leaves ${room.toFixed(1)} s`,
+        ),
+      );
+    });
+  }
+  return errors;
 }

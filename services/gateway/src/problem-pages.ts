@@ -46,7 +46,7 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
   },
   unsupported_media_type: {
     meaning:
-      'The body is not sent as UTF-8 `application/json` (or is compressed), or an upload to POST /v1/assets is not declared as image/png, image/jpeg or image/webp.',
+      'The body is not sent as UTF-8 `application/json` (or is compressed), or an upload to POST /v1/assets is not declared as one of its image or audio types.',
     todo: 'Send `Content-Type: application/json` with an uncompressed UTF-8 body; upload images as PNG, JPEG or WebP.',
   },
   unprocessable: {

@@ -1,4 +1,4 @@
-import { planVersionOf, type Job, type JobEvent, type Shot } from '@aiprod/job-store';
+import { planVersionOf, type Job, type JobEvent, type JobOutput, type Shot } from '@aiprod/job-store';
 import type { BlobStore } from '@aiprod/storage';
 import { redactInternalNames } from '@aiprod/webhooks';
 
@@ -12,7 +12,7 @@ export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds:
       variant: o.variant,
       url: await storage.signedUrl(storage.keyFromUri(o.uri), {
         expiresInSeconds: urlTtlSeconds,
-        filename: `${job.jobId}-${o.variant.replace(':', 'x')}.mp4`,
+        filename: `${job.jobId}-${fileName(o)}.mp4`,
       }),
       urlExpiresAt,
       durationSeconds: o.durationSeconds,
@@ -21,7 +21,35 @@ export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds:
       sizeBytes: o.sizeBytes,
       sha256: o.sha256,
       ...(o.integratedLufs !== undefined ? { integratedLufs: o.integratedLufs } : {}),
+      ...(o.language ? { language: o.language } : {}),
+      ...(o.captions
+        ? {
+            captions: {
+              vttUrl: await storage.signedUrl(storage.keyFromUri(o.captions.vttUri), {
+                expiresInSeconds: urlTtlSeconds,
+                filename: `${job.jobId}-${fileName(o)}.vtt`,
+              }),
+              srtUrl: await storage.signedUrl(storage.keyFromUri(o.captions.srtUri), {
+                expiresInSeconds: urlTtlSeconds,
+                filename: `${job.jobId}-${fileName(o)}.srt`,
+              }),
+              cues: o.captions.cues,
+            },
+          }
+        : {}),
       qa: o.qa ?? null,
+    })),
+  );
+  const voiceTracks = await Promise.all(
+    (job.voiceTracks ?? []).map(async (v) => ({
+      language: v.language,
+      url: await storage.signedUrl(storage.keyFromUri(v.uri), {
+        expiresInSeconds: urlTtlSeconds,
+        filename: `${job.jobId}-voice-${v.language}.wav`,
+      }),
+      engine: v.engine,
+      voice: v.voice,
+      timing: v.timing,
     })),
   );
   const sign = (uri: string) => storage.signedUrl(storage.keyFromUri(uri), { expiresInSeconds: urlTtlSeconds });
@@ -29,8 +57,12 @@ export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds:
     ? { posterUrl: await sign(job.stills.posterUri), contactSheetUrl: await sign(job.stills.contactSheetUri) }
     : null;
   const provenanceUrl = job.provenanceUri ? await sign(job.provenanceUri) : null;
-  return { expiresAt: urlExpiresAt, outputs, stills, provenanceUrl };
+  return { expiresAt: urlExpiresAt, outputs, stills, provenanceUrl, voiceTracks };
 }
+
+/** A delivered file's download name: its variant, after its language when the job has several. */
+const fileName = (o: JobOutput) =>
+  `${o.language && o.language !== 'en' ? `${o.language}-` : ''}${o.variant.replace(':', 'x')}`;
 
 /** A job as listed: what a dashboard needs for a row, nothing signed. */
 export function jobSummaryView(job: Job) {
@@ -48,7 +80,7 @@ export function jobSummaryView(job: Job) {
 
 /** The client's view of a job: never internal storage URIs, outputs as short-lived signed links. */
 export async function jobView(job: Job, shots: Shot[], events: JobEvent[], storage: BlobStore, urlTtlSeconds: number) {
-  const { outputs, stills, provenanceUrl } = await signedOutputs(job, storage, urlTtlSeconds);
+  const { outputs, stills, provenanceUrl, voiceTracks } = await signedOutputs(job, storage, urlTtlSeconds);
   return {
     id: job.jobId,
     status: job.status,
@@ -107,6 +139,7 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
     outputs,
     stills,
     provenanceUrl,
+    voiceTracks,
     events: events.map(eventView),
   };
 }

@@ -63,7 +63,7 @@ describe('POST /v1/assets', () => {
     const html = await upload(Buffer.from('<!doctype html><p>a PNG, honest</p>'), 'image/png');
     expect(html.status).toBe(422);
     expect(problemOf(html).type).toBe(problemTypeUri('unprocessable'));
-    expect(problemOf(html).errors).toEqual([expect.objectContaining({ field: '/body', rule: 'imageFormat' })]);
+    expect(problemOf(html).errors).toEqual([expect.objectContaining({ field: '/body', rule: 'fileFormat' })]);
     // A real PNG declared as a JPEG is refused as well: what is stored is what it says it is.
     const mislabelled = await upload(aPng(8, 8), 'image/jpeg');
     expect(mislabelled.status).toBe(422);

@@ -9,6 +9,7 @@ import type {
 } from '@aiprod/job-store';
 import type { CreativeDirector, Translator } from '@aiprod/planning';
 import type { HandlerMap } from '@aiprod/pubsub';
+import type { SpeechEngine } from '@aiprod/speech';
 import type { BlobStore } from '@aiprod/storage';
 import type { ResolveHost } from '@aiprod/webhooks';
 import type { CoreDeps, SweepPolicies, SweepPolicy } from '@aiprod/service-runtime';
@@ -48,6 +49,8 @@ export interface PlannerDeps extends CoreDeps<'planner'> {
   resolveHost?: ResolveHost;
   /** The render pools' live capacity board; absent (`PLANNER_PREFER_BACKENDS_WITH_ROOM=false`): not read. */
   capacityBoard?: CapacityBoard;
+  /** Speaks each voice-over line to measure it against its shot (absent: the speaking-rate estimate only). */
+  speech?: SpeechEngine;
   /** Translates a plan's words into a brief's further languages (PLANNER_TRANSLATOR; absent: the brief's own). */
   translator?: Translator;
 }

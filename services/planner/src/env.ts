@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { envRule, envSchema, parseEnv, splitList } from '@aiprod/config';
+import { SpeechEnvProperties } from '@aiprod/speech';
 import { parseBackendModels } from '@aiprod/vendor-catalogue';
 import {
   BackendModelsEnvProperties,
@@ -21,6 +22,7 @@ export const PlannerEnv = envSchema(
     ...FallbackPolicyEnvProperties,
     ...GeminiEnvProperties,
     ...BackendModelsEnvProperties,
+    ...SpeechEnvProperties,
     PLANNER_BACKENDS: Type.Optional(
       Type.String({
         minLength: 1,

@@ -14,6 +14,7 @@ import {
 import { parseBackendModels } from '@aiprod/vendor-catalogue';
 import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
 import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
+import { speechEngineFromEnv } from '@aiprod/speech';
 import { loadEnv, type PlannerEnv } from './env';
 
 function directorFromEnv(env: PlannerEnv): CreativeDirector {
@@ -65,6 +66,8 @@ async function main(): Promise<void> {
     fallbackPolicy: parseFallbackPolicy(env.RENDER_FALLBACK_POLICY),
     ...(env.PLANNER_PREFER_BACKENDS_WITH_ROOM ? { capacityBoard: new CapacityBoard(core.db) } : {}),
     ...(translator ? { translator } : {}),
+    // The engine delivery speaks with: each line is measured against its shot before any spend.
+    speech: speechEngineFromEnv(env),
   };
   log.info('planner configured', {
     director: deps.director.name,

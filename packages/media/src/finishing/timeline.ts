@@ -1,5 +1,5 @@
 import { MediaError } from '../process';
-import type { FinishInput, TransitionKind } from './types';
+import type { FinishClip, FinishEndCard, FinishInput, TransitionKind } from './types';
 
 // ---------------------------------------------------------------------------------------------
 // Timeline
@@ -34,7 +34,15 @@ const TRANSITIONS: readonly TransitionKind[] = ['cut', 'fade', 'slideleft', 'wip
  * A shot's caption runs from the middle of its incoming transition to the middle of its
  * outgoing one, so two captions never share the screen.
  */
-export function finishTimeline(input: Pick<FinishInput, 'clips' | 'transition' | 'endCard' | 'fps'>): FinishTimeline {
+/** What the timeline depends on: lengths only (the planner and the gateway compute it without files). */
+export interface TimelineInput {
+  clips: readonly (FinishClip | Pick<FinishClip, 'durationSeconds'>)[];
+  transition: FinishInput['transition'];
+  endCard: FinishEndCard | Pick<FinishEndCard, 'durationSeconds'>;
+  fps: number;
+}
+
+export function finishTimeline(input: TimelineInput): FinishTimeline {
   const { fps } = input;
   if (!Number.isInteger(fps) || fps < 1 || fps > 120)
     throw new MediaError(`fps must be an integer 1..120, got ${fps}`, 'invalid');
@@ -79,6 +87,6 @@ export function finishTimeline(input: Pick<FinishInput, 'clips' | 'transition' |
 }
 
 /** Expected length of the finished cut in seconds; see finishTimeline for the arithmetic. */
-export function finishedDuration(input: Pick<FinishInput, 'clips' | 'transition' | 'endCard' | 'fps'>): number {
+export function finishedDuration(input: TimelineInput): number {
   return finishTimeline(input).durationSeconds;
 }

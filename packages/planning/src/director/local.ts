@@ -1,4 +1,11 @@
-import type { Brief, CameraMove, ContinuityRef, ShotPlan, ShotSpec } from '@aiprod/contracts';
+import {
+  briefLanguages,
+  type Brief,
+  type CameraMove,
+  type ContinuityRef,
+  type ShotPlan,
+  type ShotSpec,
+} from '@aiprod/contracts';
 import {
   fitDurations,
   PLAN_FPS,
@@ -12,6 +19,26 @@ import { PlanningError, defaultContext, type CreativeDirector, type PlanContext 
 const CAMERA_CYCLE: CameraMove[] = ['zoom_in', 'pan_right', 'zoom_out', 'pan_left', 'static'];
 /** What generative models tend to add uninvited; harmless for the animatic. */
 const NEGATIVE_PROMPT = 'watermarks, third-party logos, garbled text, distorted hands or faces';
+
+/**
+ * The few words the local director adds around the brief's own, per language (base subtag): a
+ * template's glue, not a translation. A language without an entry gets neutral forms that need no
+ * grammar ("<product> — <brand>.", the audience alone).
+ */
+const GLUE: Record<
+  string,
+  { introducing: (product: string, brand: string) => string; madeFor: (a: string) => string }
+> = {
+  en: { introducing: (p, b) => `Introducing ${p}, from ${b}.`, madeFor: (a) => `Made for ${a}` },
+  fr: { introducing: (p, b) => `Voici ${p}, par ${b}.`, madeFor: (a) => `Pensé pour ${a}` },
+  de: { introducing: (p, b) => `Das ist ${p} von ${b}.`, madeFor: (a) => `Gemacht für ${a}` },
+  es: { introducing: (p, b) => `Presentamos ${p}, de ${b}.`, madeFor: (a) => `Hecho para ${a}` },
+  it: { introducing: (p, b) => `Ecco ${p}, di ${b}.`, madeFor: (a) => `Pensato per ${a}` },
+  pt: { introducing: (p, b) => `Conheça ${p}, de ${b}.`, madeFor: (a) => `Feito para ${a}` },
+  nl: { introducing: (p, b) => `Maak kennis met ${p} van ${b}.`, madeFor: (a) => `Gemaakt voor ${a}` },
+};
+const NEUTRAL_GLUE = { introducing: (p: string, b: string) => `${p} — ${b}.`, madeFor: (a: string) => a };
+const glueFor = (language: string | undefined) => GLUE[(language ?? 'en').split('-')[0]!] ?? NEUTRAL_GLUE;
 
 interface Beat {
   purpose: ShotSpec['purpose'];
@@ -32,6 +59,7 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
   const continuity = briefContinuity(brief);
   const hasCharacter = continuity.some((c) => c.id === 'character');
   const people = hasCharacter ? ['character'] : [];
+  const glue = glueFor(briefLanguages(brief)[0]);
   // Hook first, call to action last; in between, the beats the client asked for come before
   // the generic product shot, which fills in when there is room or nothing was asked for.
   const hook: Beat = {
@@ -45,7 +73,7 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
     purpose: 'product',
     text: brief.product,
     prompt: `Hero shot of ${brief.product} by ${brief.brand.name}`,
-    line: `Introducing ${brief.product}, from ${brief.brand.name}.`,
+    line: glue.introducing(brief.product, brief.brand.name),
     refs: ['product', 'style'],
   };
   const asked: Beat[] = (brief.scenes ?? []).map((scene) => ({
@@ -59,9 +87,9 @@ export function planLocally(brief: Brief, context: PlanContext = defaultContext(
     ? [
         {
           purpose: 'proof',
-          text: `Made for ${brief.audience}`,
+          text: glue.madeFor(brief.audience),
           prompt: `${brief.product} in use by ${brief.audience}`,
-          line: `Made for ${brief.audience}.`,
+          line: `${glue.madeFor(brief.audience)}.`,
           refs: ['product', 'style', ...people],
         },
       ]

@@ -1,15 +1,26 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PermanentError, presetOf, RetryableError, type Preset, type QaCheck } from '@aiprod/contracts';
-import { contactSheet, finishCut, posterFrame, type FinishedVariant } from '@aiprod/media';
+import {
+  contactSheet,
+  finishCut,
+  finishTimeline,
+  placeVoice,
+  posterFrame,
+  type FinishCue,
+  type FinishInput,
+  type FinishedVariant,
+} from '@aiprod/media';
+import { captionsSrt, captionsVtt } from '@aiprod/speech';
 import { technicalChecks } from '@aiprod/clip-checks';
 import type { Log } from '@aiprod/pubsub';
-import type { Job, JobOutput } from '@aiprod/job-store';
+import type { Job, JobOutput, JobVoiceTrack } from '@aiprod/job-store';
 import type { DeliveryDeps } from '../app';
-import { finalCutKey, outputsPrefix } from '@aiprod/storage';
+import { captionsKey, finalCutKey, outputsPrefix, voiceTrackKey } from '@aiprod/storage';
 import { fetchLogo } from '../brand-logo';
 import { withLocalFiles } from '../local-files';
 import { buildProvenanceManifest, storeProvenanceManifest } from './provenance';
+import { jobLanguages, speakLanguage } from './sound';
 
 /** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
 const FINAL_CHECKS_TIMEOUT_MS = 120_000;
@@ -57,69 +68,119 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
   const dir = await mkdtemp(join(deps.workDir, 'assemble-'));
   try {
     const logoFile = await fetchLogo(deps, job, dir, log);
-    const variants = job.brief.aspectRatios.map((aspect) => ({
-      aspect,
-      outFile: join(dir, `final-${variantName(aspect)}.mp4`),
-    }));
-    // One decode of the shots, every variant laid out on its own (captions, end card), one encode each.
-    const finished = await withLocalFiles(deps.storage, keys, (clips) =>
-      finishCut({
-        clips: shots.map((s, i) => ({
-          file: clips[i]!,
-          durationSeconds: s.spec.durationSeconds,
-          ...(s.spec.voiceOver ? { caption: s.spec.voiceOver } : {}),
-        })),
-        transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
-        endCard: {
-          brandName: job.brief.brand.name,
-          ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
-          colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
-          durationSeconds: plan.endCardSeconds,
-          ...(logoFile ? { logoFile } : {}),
-        },
-        ...(job.brief.musicMood ? { music: { mood: job.brief.musicMood } } : {}),
-        loudnessLufs: preset.deliveryLoudnessLufs,
-        fps: plan.fps,
-        variants,
-        sourceAspect: job.brief.aspectRatios[0]!,
-        timeoutMs: deps.assemblyTimeoutMs,
-      }),
-    );
+    const languages = jobLanguages({ ...job, plan }, shots);
+    const musicKeys = job.music ? [job.music.path] : [];
     const outputs: JobOutput[] = [];
-    for (const variant of finished) {
-      const checks = await finalCutChecks(variant.outFile, job, variant, preset);
-      const failed = checks.filter((c) => c.verdict === 'fail');
-      if (failed.length) {
-        const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
-        throw new PermanentError('assembly_failed', `the ${variant.aspect} cut failed QA: ${summary.join('; ')}`);
+    const voiceTracks: JobVoiceTrack[] = [];
+    const deadline = Date.now() + deps.assemblyTimeoutMs;
+    const timeLeft = () => Math.max(1, deadline - Date.now());
+    // One set per language (the plan's own first): its voice, captions, on-screen text and end
+    // card over the same passed shots; each set one decode of the shots and one encode a variant.
+    await withLocalFiles(deps.storage, [...keys, ...musicKeys], async (files) => {
+      const clips = files.slice(0, keys.length);
+      const musicFile = job.music ? files[keys.length] : undefined;
+      for (const [k, words] of languages.entries()) {
+        const spoken = await speakLanguage(deps.speech, words, dir, timeLeft);
+        const name = (aspect: string) => (k === 0 ? variantName(aspect) : `${words.language}-${variantName(aspect)}`);
+        const voiceFile = join(dir, `voice-${words.language}.wav`);
+        const input: FinishInput = {
+          clips: shots.map((s, i) => ({
+            file: clips[i]!,
+            durationSeconds: s.spec.durationSeconds,
+            ...(words.drawOnScreenText && words.shots[i]?.onScreenText
+              ? { onScreenText: words.shots[i]!.onScreenText }
+              : {}),
+          })),
+          transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+          endCard: {
+            brandName: job.brief.brand.name,
+            ...(words.callToAction ? { callToAction: words.callToAction } : {}),
+            colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
+            durationSeconds: plan.endCardSeconds,
+            ...(logoFile ? { logoFile } : {}),
+          },
+          ...(musicFile
+            ? { music: { file: musicFile } }
+            : job.brief.musicMood
+              ? { music: { mood: job.brief.musicMood } }
+              : {}),
+          ...(spoken
+            ? {
+                voice: { lines: spoken.lines },
+                captionStyle: job.brief.captions ?? 'phrase',
+                stems: { voiceFile },
+              }
+            : {}),
+          // The vendor's own sound (Veo) where the preset paid for it.
+          clipAudio: preset.nativeAudio && shots.some((s) => s.spec.audio === true),
+          loudnessLufs: preset.deliveryLoudnessLufs,
+          truePeakDbtp: preset.deliveryTruePeakDbtp,
+          fps: plan.fps,
+          variants: job.brief.aspectRatios.map((aspect) => ({
+            aspect,
+            outFile: join(dir, `final-${name(aspect)}.mp4`),
+          })),
+          sourceAspect: job.brief.aspectRatios[0]!,
+          timeoutMs: timeLeft(),
+        };
+        const finished = await finishCut(input);
+        const cues = spoken ? placeVoice(finishTimeline(input), spoken.lines).cues : [];
+        for (const variant of finished) {
+          const checks = await finalCutChecks(variant.outFile, job, variant, preset);
+          const failed = checks.filter((c) => c.verdict === 'fail');
+          if (failed.length) {
+            const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
+            throw new PermanentError(
+              'assembly_failed',
+              `the ${words.language} ${variant.aspect} cut failed QA: ${summary.join('; ')}`,
+            );
+          }
+          const stored = await deps.storage.putFile(finalCutKey(job, name(variant.aspect)), variant.outFile, {
+            contentType: 'video/mp4',
+            move: true,
+          });
+          outputs.push({
+            variant: variant.aspect,
+            language: words.language,
+            uri: stored.uri,
+            durationSeconds: Number(variant.durationSeconds.toFixed(3)),
+            width: variant.width,
+            height: variant.height,
+            sizeBytes: stored.sizeBytes,
+            sha256: stored.sha256,
+            integratedLufs: Number(variant.integratedLufs.toFixed(1)),
+            qa: checks,
+            ...(cues.length ? { captions: await storeCaptions(deps, job, name(variant.aspect), cues) } : {}),
+          });
+        }
+        if (spoken) {
+          const stored = await deps.storage.putFile(voiceTrackKey(job, words.language), voiceFile, {
+            contentType: 'audio/wav',
+            move: true,
+          });
+          voiceTracks.push({
+            language: words.language,
+            uri: stored.uri,
+            engine: spoken.engine,
+            voice: spoken.voice,
+            timing: spoken.timing,
+            lines: spoken.lines.length,
+          });
+        }
       }
-      const stored = await deps.storage.putFile(finalCutKey(job, variantName(variant.aspect)), variant.outFile, {
-        contentType: 'video/mp4',
-        move: true,
-      });
-      outputs.push({
-        variant: variant.aspect,
-        uri: stored.uri,
-        durationSeconds: Number(variant.durationSeconds.toFixed(3)),
-        width: variant.width,
-        height: variant.height,
-        sizeBytes: stored.sizeBytes,
-        sha256: stored.sha256,
-        integratedLufs: Number(variant.integratedLufs.toFixed(1)),
-        qa: checks,
-      });
-    }
+    });
     const stills = await makeStills(deps, job, outputs[0]!, keys, dir);
     // Part of what is delivered: built from records every passed shot has, so failing here is a
     // bug and takes the handler's normal error path (see docs/decisions/2026-12-provenance-manifest.md).
     const provenanceUri = await storeProvenanceManifest(deps, job, buildProvenanceManifest(job, shots, new Date()));
     const delivered = await deps.jobs.transition(job.jobId, 'ASSEMBLING', 'DELIVERED', {
-      patch: { outputs, stills, provenanceUri },
+      patch: { outputs, stills, provenanceUri, ...(voiceTracks.length ? { voiceTracks } : {}) },
       event: {
         type: 'job.delivered',
         data: {
           outputs: outputs.map((o) => ({
             variant: o.variant,
+            language: o.language,
             durationSeconds: o.durationSeconds,
             sizeBytes: o.sizeBytes,
           })),
@@ -157,6 +218,19 @@ async function finalCutChecks(file: string, job: Job, variant: FinishedVariant, 
     { timeoutMs: FINAL_CHECKS_TIMEOUT_MS },
   );
   return checks;
+}
+
+/** A cut's captions as WebVTT and SubRip files beside it (the same cues for every variant of a language). */
+async function storeCaptions(deps: DeliveryDeps, job: Job, name: string, cues: FinishCue[]) {
+  const [vtt, srt] = await Promise.all([
+    deps.storage.putBytes(captionsKey(job, name, 'vtt'), Buffer.from(captionsVtt(cues), 'utf8'), {
+      contentType: 'text/vtt; charset=utf-8',
+    }),
+    deps.storage.putBytes(captionsKey(job, name, 'srt'), Buffer.from(captionsSrt(cues), 'utf8'), {
+      contentType: 'application/x-subrip; charset=utf-8',
+    }),
+  ]);
+  return { vttUri: vtt.uri, srtUri: srt.uri, cues: cues.length };
 }
 
 /** A poster frame of the first variant and a contact sheet of the shots, stored beside the outputs. */

@@ -5,6 +5,7 @@ import { CAMERA_MOVE_NAMES, finishCut, MediaError, renderAnimatic, type FinishCl
 import type { Job, JobPlan } from '@aiprod/job-store';
 import { previewKey } from '@aiprod/storage';
 import type { DeliveryDeps } from '../app';
+import { jobLanguages, speakLanguage } from './sound';
 
 /** Burned into every frame of a preview, end card included. */
 export const PREVIEW_MARK = 'PREVIEW';
@@ -12,7 +13,7 @@ export const PREVIEW_MARK = 'PREVIEW';
 /**
  * Renders the free preview of one plan version: every shot as the `local` backend's animatic (the
  * same renderer, so no vendor is called), joined with exactly the final cut's timing (shot
- * durations, the plan's transition, end card and fps, the same music bed and voice-over captions)
+ * durations, the plan's transition, end card and fps, the same music and voice-over with its captions)
  * in the brief's first aspect ratio, with a storyboard caption per shot (its visual description
  * and camera move) and the PREVIEW mark. It reads the shots' specs only: no attempt, lease, cache
  * entry or ledger line of the paid render is touched. No brand logo: fetching it is the paid
@@ -33,35 +34,50 @@ export async function renderPreview(
   const dir = await mkdtemp(join(deps.workDir, 'preview-'));
   try {
     const clips: FinishClip[] = [];
+    // The plan's own language, spoken and captioned as the final cut will be.
+    const words = jobLanguages(job, shots)[0]!;
+    const spoken = await speakLanguage(deps.speech, words, dir, timeLeft);
     // One shot at a time: a preview takes one core's worth and leaves the rest to paid work.
-    for (const shot of shots) {
+    for (const [i, shot] of shots.entries()) {
       const file = join(dir, `${shot.shotId}.mp4`);
       await renderAnimatic(shot.spec, file, { timeoutMs: timeLeft() });
+      const onScreenText = words.drawOnScreenText ? words.shots[i]?.onScreenText : undefined;
       clips.push({
         file,
         durationSeconds: shot.spec.durationSeconds,
-        ...(shot.spec.voiceOver ? { caption: shot.spec.voiceOver } : {}),
+        ...(onScreenText ? { onScreenText } : {}),
         storyboard: { camera: CAMERA_MOVE_NAMES[shot.spec.camera], description: shot.spec.prompt },
       });
     }
     const outFile = join(dir, 'preview.mp4');
-    const [variant] = await finishCut({
-      clips,
-      transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
-      endCard: {
-        brandName: job.brief.brand.name,
-        ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
-        colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
-        durationSeconds: plan.endCardSeconds,
-      },
-      ...(job.brief.musicMood ? { music: { mood: job.brief.musicMood } } : {}),
-      loudnessLufs: presetOf(job.preset).deliveryLoudnessLufs,
-      fps: plan.fps,
-      variants: [{ aspect, outFile }],
-      sourceAspect: aspect,
-      mark: PREVIEW_MARK,
-      timeoutMs: timeLeft(),
-    });
+    const finish = (musicFile?: string) =>
+      finishCut({
+        clips,
+        transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+        endCard: {
+          brandName: job.brief.brand.name,
+          ...(words.callToAction ? { callToAction: words.callToAction } : {}),
+          colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
+          durationSeconds: plan.endCardSeconds,
+        },
+        ...(musicFile
+          ? { music: { file: musicFile } }
+          : job.brief.musicMood
+            ? { music: { mood: job.brief.musicMood } }
+            : {}),
+        ...(spoken ? { voice: { lines: spoken.lines }, captionStyle: job.brief.captions ?? 'phrase' } : {}),
+        loudnessLufs: presetOf(job.preset).deliveryLoudnessLufs,
+        truePeakDbtp: presetOf(job.preset).deliveryTruePeakDbtp,
+        fps: plan.fps,
+        variants: [{ aspect, outFile }],
+        sourceAspect: aspect,
+        mark: PREVIEW_MARK,
+        timeoutMs: timeLeft(),
+      });
+    // The client's own music, as the final cut will have it.
+    const [variant] = job.music
+      ? await deps.storage.withLocalFile(job.music.path, (file) => finish(file))
+      : await finish();
     const key = previewKey({ tenantId: job.tenantId, jobId: job.jobId, planVersion });
     const stored = await deps.storage.putFile(key, outFile, { contentType: 'video/mp4', move: true });
     return { uri: stored.uri, durationSeconds: Number(variant!.durationSeconds.toFixed(3)) };

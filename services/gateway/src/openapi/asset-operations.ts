@@ -11,7 +11,7 @@ export const ASSET_OPERATIONS: OperationSpec[] = [
     operationId: 'uploadAsset',
     summary: 'Upload a reference image (PNG, JPEG or WebP, at most 10 MB) that briefs may name by its id.',
     description:
-      'The body is the image itself. Content-Type must be image/png, image/jpeg or image/webp (otherwise 415), and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The image is stored under the tenant; a brief names it as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages, and only the tenant that uploaded it can.',
+      'The body is the file itself: an image (image/png, image/jpeg, image/webp) or a music file (audio/mpeg, audio/wav, audio/mp4, audio/ogg, audio/flac). Any other Content-Type is 415, and the bytes must be that format by their own header, whatever the header claims (otherwise 422); more than 10 MB is 413. The file is stored under the tenant; a brief names an image as `{ "assetId": ..., "role": "product" | "brand" | "style" }` in referenceImages and an audio file as `{ "assetId": ... }` in music, and only the tenant that uploaded it can.',
     access: 'jobs:write',
     tag: 'jobs',
     fileBody: { mediaTypes: ASSET_MEDIA_TYPES, description: 'The image.' },

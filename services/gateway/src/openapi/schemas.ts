@@ -48,9 +48,35 @@ export const OutputViewSchema = Type.Object(
     sizeBytes: Type.Integer(),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
     integratedLufs: Type.Optional(Type.Number()),
+    language: Type.Optional(
+      Type.String({ description: "This file's language (a brief with several languages gets a set of files each)." }),
+    ),
+    captions: Type.Optional(
+      Type.Object(
+        {
+          vttUrl: SignedUrl,
+          srtUrl: SignedUrl,
+          cues: Type.Integer({ minimum: 1, description: 'Caption cues, each timed to the phrase it shows.' }),
+        },
+        { ...Closed, description: "The voice-over's captions for this file: WebVTT and SubRip." },
+      ),
+    ),
     qa: Nullable(Type.Array(QaCheckSchema)),
   },
   Closed,
+);
+
+export const VoiceTrackViewSchema = Type.Object(
+  {
+    language: Type.String(),
+    url: SignedUrl,
+    engine: Type.String({ description: 'The speech engine, e.g. espeak-ng or google-tts.' }),
+    voice: Type.String(),
+    timing: Type.Union([Type.Literal('engine'), Type.Literal('measured')], {
+      description: "Where the caption times come from: the engine's word marks, or measuring the audio.",
+    }),
+  },
+  { ...Closed, description: "One language's voice-over alone (WAV, the whole cut's length)." },
 );
 
 export const StillsViewSchema = Nullable(Type.Object({ posterUrl: SignedUrl, contactSheetUrl: SignedUrl }, Closed));
@@ -131,6 +157,7 @@ export const JobViewSchema = Type.Object(
     outputs: Type.Array(OutputViewSchema),
     stills: StillsViewSchema,
     provenanceUrl: ProvenanceUrlSchema,
+    voiceTracks: Type.Array(VoiceTrackViewSchema),
     events: Type.Array(JobEventViewSchema),
   },
   { ...Closed, description: 'A job with its shots, signed outputs and timeline.' },
@@ -191,6 +218,7 @@ export const OutputsViewSchema = Type.Object(
     outputs: Type.Array(OutputViewSchema),
     stills: StillsViewSchema,
     provenanceUrl: ProvenanceUrlSchema,
+    voiceTracks: Type.Array(VoiceTrackViewSchema),
   },
   Closed,
 );

@@ -3,15 +3,20 @@ import { Type, type Static } from '@sinclair/typebox';
 import express, { Router, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { briefReferences, type Brief } from '@aiprod/contracts';
 import type { ApiKeyScope, AssetRecord, AssetStore } from '@aiprod/job-store';
-import { stillImageInfo } from '@aiprod/media';
+import { audioFileInfo, stillImageInfo } from '@aiprod/media';
 import { tenantAssetKey, type BlobStore } from '@aiprod/storage';
-import { parseBrief } from '../brief';
+import { parseBrief, type BriefOptions } from '../brief';
 import { HttpProblem } from '../problem';
 import { tenantOf } from '../request';
 
-/** Every vendor's reference-image limit is below it; the planner caps a URL reference the same. */
+/**
+ * Every vendor's reference-image limit is below it, and it holds a minute of music at 320 kb/s
+ * many times over; the planner caps a URL reference or music file the same.
+ */
 export const ASSET_MAX_BYTES = 10 * 1024 * 1024;
-const ACCEPTED = ['image/png', 'image/jpeg', 'image/webp'] as const;
+const IMAGES = ['image/png', 'image/jpeg', 'image/webp'] as const;
+const AUDIO = ['audio/mpeg', 'audio/wav', 'audio/mp4', 'audio/ogg', 'audio/flac'] as const;
+const ACCEPTED = [...IMAGES, ...AUDIO] as const;
 export const ASSET_MEDIA_TYPES: readonly string[] = ACCEPTED;
 const ASSET_ID = /^asset_[0-9a-f]{24}$/;
 
@@ -21,24 +26,33 @@ export interface AssetRoutesDeps {
   requireScope: (scope: ApiKeyScope) => RequestHandler;
 }
 
+/** What the bytes are, by their own header: an image with its size, or an audio file. */
+function sniff(bytes: Buffer): { contentType: (typeof ACCEPTED)[number]; width?: number; height?: number } | null {
+  const image = stillImageInfo(bytes);
+  if (image) return { contentType: image.contentType, width: image.width, height: image.height };
+  const audio = audioFileInfo(bytes);
+  return audio ? { contentType: audio.contentType } : null;
+}
+
 const newAssetId = () => `asset_${randomBytes(12).toString('hex')}`;
 
 export const AssetViewSchema = Type.Object(
   {
     assetId: Type.String({
       pattern: '^asset_[0-9a-f]{24}$',
-      description: 'Name it in a brief: referenceImages[].assetId.',
+      description: 'Name it in a brief: referenceImages[].assetId (an image) or music.assetId (audio).',
     }),
-    contentType: Type.Union([Type.Literal('image/png'), Type.Literal('image/jpeg'), Type.Literal('image/webp')], {
-      description: 'The format read from the bytes.',
-    }),
+    contentType: Type.Union(
+      ACCEPTED.map((t) => Type.Literal(t)),
+      { description: 'The format read from the bytes.' },
+    ),
     sizeBytes: Type.Integer({ minimum: 1 }),
     sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-    width: Type.Integer({ minimum: 1 }),
-    height: Type.Integer({ minimum: 1 }),
+    width: Type.Optional(Type.Integer({ minimum: 1, description: 'Images only.' })),
+    height: Type.Optional(Type.Integer({ minimum: 1, description: 'Images only.' })),
     createdAt: Type.String({ format: 'date-time' }),
   },
-  { additionalProperties: false, description: 'An uploaded reference image.' },
+  { additionalProperties: false, description: 'An uploaded reference image or music file.' },
 );
 
 export const assetView = (a: AssetRecord): Static<typeof AssetViewSchema> => ({
@@ -46,8 +60,7 @@ export const assetView = (a: AssetRecord): Static<typeof AssetViewSchema> => ({
   contentType: a.contentType,
   sizeBytes: a.sizeBytes,
   sha256: a.sha256,
-  width: a.width,
-  height: a.height,
+  ...(a.width !== undefined && a.height !== undefined ? { width: a.width, height: a.height } : {}),
   createdAt: a.createdAt.toDate().toISOString(),
 });
 
@@ -66,7 +79,7 @@ export function assetRoutes(deps: AssetRoutesDeps): Router {
     const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
     if (!(ACCEPTED as readonly string[]).includes(type)) {
       return next(
-        new HttpProblem('unsupported_media_type', 'upload the image as image/png, image/jpeg or image/webp', {
+        new HttpProblem('unsupported_media_type', `upload an image or audio file as one of ${ACCEPTED.join(', ')}`, {
           errors: [{ field: '/headers/content-type', rule: 'enum', message: `must be one of ${ACCEPTED.join(', ')}` }],
         }),
       );
@@ -92,17 +105,17 @@ export function assetRoutes(deps: AssetRoutesDeps): Router {
     async (req: Request, res: Response, next: NextFunction) => {
       const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const declared = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      const image = stillImageInfo(bytes);
-      if (!image || image.contentType !== declared) {
+      const file = sniff(bytes);
+      if (!file || file.contentType !== declared) {
         return next(
-          new HttpProblem('unprocessable', `the body is not a readable ${declared} image`, {
+          new HttpProblem('unprocessable', `the body is not a readable ${declared} file`, {
             errors: [
               {
                 field: '/body',
-                rule: 'imageFormat',
-                message: image
-                  ? `is a ${image.contentType} image, not ${declared}`
-                  : 'is not a PNG, JPEG or WebP image (judged by its bytes)',
+                rule: 'fileFormat',
+                message: file
+                  ? `is a ${file.contentType} file, not ${declared}`
+                  : 'is not a PNG, JPEG or WebP image, nor an MP3, WAV, M4A, Ogg or FLAC file (judged by its bytes)',
               },
             ],
           }),
@@ -111,16 +124,15 @@ export function assetRoutes(deps: AssetRoutesDeps): Router {
       const tenantId = tenantOf(req);
       const assetId = newAssetId();
       const path = tenantAssetKey(tenantId, assetId);
-      const put = await deps.storage.putBytes(path, bytes, { contentType: image.contentType });
+      const put = await deps.storage.putBytes(path, bytes, { contentType: file.contentType });
       // Stored first, recorded second: a record never names bytes that are not there.
       const record = await deps.assets.create({
         assetId,
         tenantId,
-        contentType: image.contentType,
+        contentType: file.contentType,
         sizeBytes: put.sizeBytes,
         sha256: put.sha256,
-        width: image.width,
-        height: image.height,
+        ...(file.width !== undefined ? { width: file.width, height: file.height } : {}),
         path,
       });
       res.status(201).location(`/v1/assets/${assetId}`).json(assetView(record));
@@ -142,38 +154,51 @@ const tooLarge = () =>
   new HttpProblem('payload_too_large', `the image is larger than ${ASSET_MAX_BYTES / (1024 * 1024)} MB`);
 
 /**
- * Refuses a brief naming an asset id the caller's tenant does not own (422, naming the field:
- * `/referenceImages/2/assetId`). Another tenant's asset reads exactly like a missing one.
+ * Refuses a brief naming an asset id the caller's tenant does not own, or one of the wrong kind
+ * (an audio file as a reference image, an image as music): 422, naming the field
+ * (`/referenceImages/2/assetId`, `/music/assetId`). Another tenant's asset reads exactly like a
+ * missing one.
  */
 export async function checkBriefAssets(assets: AssetStore, tenantId: string, brief: Brief): Promise<void> {
-  const named = briefReferences(brief).flatMap((r, i) => (r.kind === 'asset' ? [{ i, assetId: r.assetId }] : []));
-  if (!named.length) return;
-  const missing = new Set(
-    await assets.missing(
-      tenantId,
-      named.map((n) => n.assetId),
+  const named = [
+    ...briefReferences(brief).flatMap((r, i) =>
+      r.kind === 'asset' ? [{ field: `/referenceImages/${i}/assetId`, assetId: r.assetId, kind: 'image' }] : [],
     ),
+    ...(brief.music && 'assetId' in brief.music
+      ? [{ field: '/music/assetId', assetId: brief.music.assetId, kind: 'audio' }]
+      : []),
+  ];
+  if (!named.length) return;
+  const owned = await assets.getMany(
+    tenantId,
+    named.map((n) => n.assetId),
   );
-  const errors = named
-    .filter((n) => missing.has(n.assetId))
-    .map((n) => ({
-      field: `/referenceImages/${n.i}/assetId`,
-      rule: 'ownedAsset',
-      message: `is not an asset of this tenant (upload it with POST /v1/assets)`,
-    }));
-  if (errors.length)
-    throw new HttpProblem('unprocessable', 'the brief names an asset this tenant does not have', { errors });
+  const errors = named.flatMap((n) => {
+    const asset = owned.get(n.assetId);
+    if (!asset)
+      return [
+        {
+          field: n.field,
+          rule: 'ownedAsset',
+          message: 'is not an asset of this tenant (upload it with POST /v1/assets)',
+        },
+      ];
+    if (!asset.contentType.startsWith(`${n.kind}/`))
+      return [{ field: n.field, rule: 'assetKind', message: `is a ${asset.contentType} file, not an ${n.kind} file` }];
+    return [];
+  });
+  if (errors.length) throw new HttpProblem('unprocessable', 'the brief names an asset it cannot use', { errors });
 }
 
 /**
  * The same check in front of a route that parses the brief itself (POST /v1/estimates): a body
  * that is not a valid brief goes on untouched, for that route to refuse in its own words.
  */
-export function briefAssetsOwned(assets: AssetStore): RequestHandler {
+export function briefAssetsOwned(assets: AssetStore, options: BriefOptions): RequestHandler {
   return async (req, _res, next) => {
     let brief: Brief;
     try {
-      brief = parseBrief(req.body);
+      brief = parseBrief(req.body, options);
     } catch {
       return next();
     }

@@ -4,7 +4,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { defaultPresetFor, type Brief } from '@aiprod/contracts';
 import type { ApiKeyScope, EstimateRecord, EstimateStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
-import { parseBrief } from '../brief';
+import { parseBrief, type BriefOptions } from '../brief';
 import type { IdempotentRequest } from '../idempotency';
 import { HttpProblem } from '../problem';
 import { tenantOf } from '../request';
@@ -15,6 +15,8 @@ export interface EstimateRoutesDeps {
   publisher: Publisher<'gateway'>;
   /** How long POST /v1/estimates waits for the planner's answer before answering 202. */
   waitMs: number;
+  /** What parseBrief needs to know of the platform (a translator or not). */
+  briefOptions: BriefOptions;
   /** Idempotency-Key handling, as for POST /v1/jobs. */
   idempotency?: RequestHandler;
   /** The tenant's daily estimate quota: after validation (a bad brief uses none) and idempotency (a replay uses none). */
@@ -93,7 +95,7 @@ export function estimateRoutes(deps: EstimateRoutesDeps): Router {
 
   const quotas = deps.estimateQuotas ? [deps.estimateQuotas] : [];
   const validBrief: RequestHandler = (req, res, next) => {
-    res.locals.brief = parseBrief(req.body);
+    res.locals.brief = parseBrief(req.body, deps.briefOptions);
     next();
   };
 

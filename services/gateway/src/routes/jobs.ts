@@ -5,7 +5,7 @@ import { TERMINAL_JOB_STATUSES, defaultPresetFor, type Brief, type JobStatus } f
 import type { ApiKeyScope, AssetStore, JobStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import type { BlobStore } from '@aiprod/storage';
-import { parseBrief } from '../brief';
+import { parseBrief, type BriefOptions } from '../brief';
 import { checkBriefAssets } from './assets';
 import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
@@ -20,6 +20,8 @@ export interface JobRoutesDeps {
   /** A brief may name only its tenant's uploaded assets. */
   assets: AssetStore;
   outputUrlTtlSeconds: number;
+  /** What parseBrief needs to know of the platform (a translator or not). */
+  briefOptions: BriefOptions;
   requireScope: (scope: ApiKeyScope) => RequestHandler;
   /** Idempotency-Key handling for POST /v1/jobs and cancel: after the scope check, before any work. */
   idempotency?: RequestHandler;
@@ -86,7 +88,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   const idempotency = deps.idempotency ? [deps.idempotency] : [];
   const quotas = deps.jobQuotas ? [deps.jobQuotas] : [];
   const validBrief: RequestHandler = async (req, res, next) => {
-    const brief = parseBrief(req.body);
+    const brief = parseBrief(req.body, deps.briefOptions);
     await checkBriefAssets(deps.assets, tenantOf(req), brief);
     res.locals.brief = brief;
     next();

@@ -23,6 +23,8 @@ import { failJob } from '@aiprod/service-runtime';
 import type { PlannerDeps } from '../app';
 import { dispatchPendingShots } from './dispatch';
 import { planRecord } from './plan-record';
+import { planSound, type PlanSound, type VoiceShortening } from './plan-sound';
+import { resolveMusic } from './resolve-music';
 import { resolveReferences } from './resolve-references';
 
 /** What a director failure becomes: a plan to use instead (the local fallback), or null to give up. */
@@ -139,6 +141,8 @@ export async function advancePlanning(
     // Before the director and before any spend: a reference that cannot be had fails the job here.
     const references = await resolveReferences(deps, job, log);
     if (!references.ok) return;
+    const music = await resolveMusic(deps, job, log);
+    if (!music.ok) return;
     const preset = presetOf(job.preset);
     const capacity = await capacitySnapshot(deps, deps.enabledBackends, log);
     const outcome = await planBrief(
@@ -152,16 +156,20 @@ export async function advancePlanning(
       await failJob(deps, job, 'planning_failed', reason);
       return;
     }
-    const { planned } = outcome;
-    const { estimate } = planned;
+    const { estimate } = outcome.planned;
     if (!estimate.withinBudget) {
       await failJob(deps, job, 'budget_exceeded', estimate.refusal ?? 'the estimate exceeds the budget cap');
       return;
     }
+    const sound = await soundOrFailure(deps, job, outcome.planned.plan, preset, options.lastAttempt ?? false, log);
+    if (!sound) return;
+    const planned = { ...outcome.planned, plan: sound.plan };
     const tenant = await deps.tenants.getTenant(job.tenantId);
     const needsApproval = estimate.totalUsd > (tenant?.autoApproveLimitUsd ?? 0);
     const plan = planned.plan;
-    const record = planRecord(planned, preset, references.references);
+    const record = planRecord(planned, preset, references.references, sound.languages);
+    // Before the save: once saved, the job has left PLANNING and this path never runs again.
+    if (sound.shortened.length) await recordShortenedLines(deps, job, sound.shortened);
     const saved = await deps.jobs.savePlan(
       job.jobId,
       { ...record.plan, version: 1 },
@@ -184,6 +192,41 @@ export async function advancePlanning(
     log.info('nothing to dispatch', { status: job.status });
   }
   await requestPreview(deps, job, log);
+}
+
+/**
+ * The plan's words in every language, each line fitted to its shot (planSound). A line that cannot
+ * fit, or words that cannot be had, fail the job with the reason; a retryable failure (the
+ * translator's outage) is retried through Pub/Sub until the last attempt.
+ */
+async function soundOrFailure(
+  deps: PlannerDeps,
+  job: Job,
+  plan: ShotPlan,
+  preset: Preset,
+  lastAttempt: boolean,
+  log: Log,
+): Promise<PlanSound | null> {
+  try {
+    return await planSound(deps, job.brief, plan, preset);
+  } catch (err) {
+    if (!(err instanceof PlanningError)) throw err;
+    if (err.kind === 'retryable' && !lastAttempt) {
+      throw new RetryableError(err.message, err.retryAfterSeconds, { cause: err });
+    }
+    log.warn("the plan's words cannot be delivered; failing the job", { reason: err.message });
+    await failJob(deps, job, 'planning_failed', err.message);
+    return null;
+  }
+}
+
+/** The lines shortened to fit their shots, on the job's timeline (what the client's words became). */
+export async function recordShortenedLines(deps: PlannerDeps, job: Job, shortened: VoiceShortening[]): Promise<void> {
+  await deps.jobs.appendEvent(job.jobId, {
+    key: `plan.voice_shortened.v${planVersionOf(job)}`,
+    type: 'plan.voice_shortened',
+    data: { lines: shortened },
+  });
 }
 
 /**

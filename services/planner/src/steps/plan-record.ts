@@ -1,4 +1,4 @@
-import type { Preset } from '@aiprod/contracts';
+import type { PlanLanguage, Preset } from '@aiprod/contracts';
 import type { JobPlan, JobReference, PlanRevision } from '@aiprod/job-store';
 import type { PlannedBackends } from '@aiprod/planning';
 import { audioFor, storedEstimate } from '@aiprod/vendor-catalogue';
@@ -13,6 +13,8 @@ export function planRecord(
   planned: PlannedBackends,
   preset: Preset,
   references: readonly JobReference[],
+  /** A brief with several languages: each language's words (see planSound). */
+  languages?: PlanLanguage[],
 ): Omit<PlanRevision, 'event'> {
   const { plan, estimate } = planned;
   const record: PlanRevision['plan'] & JobPlan = {
@@ -25,6 +27,7 @@ export function planRecord(
     transition: plan.transition,
     estimatedCostUsd: estimate.totalUsd,
     estimate: storedEstimate(estimate),
+    ...(languages ? { languages } : {}),
   };
   const shots = plan.shots.map((spec, i) => {
     const backend = planned.backends[i]!;

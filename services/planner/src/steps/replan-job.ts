@@ -11,7 +11,8 @@ import {
 import type { Log } from '@aiprod/pubsub';
 import type { PlannerDeps } from '../app';
 import { planRecord } from './plan-record';
-import { capacitySnapshot, requestPreview } from './plan-job';
+import { planSound, type PlanSound } from './plan-sound';
+import { capacitySnapshot, recordShortenedLines, requestPreview } from './plan-job';
 
 /**
  * Answers a client's change request: the director plans the brief again following every note so
@@ -42,6 +43,7 @@ export async function replanJob(
   const enabledBackends: readonly BackendName[] = deps.enabledBackends;
   const notes = [...(job.plan?.notes ?? []), pending.notes];
   let planned: PlannedBackends;
+  let sound: PlanSound;
   // Everything that can throw before the new version is stored (the director, and pricing its
   // answer) is in here, so the last delivery drops the request rather than dead-lettering it.
   try {
@@ -66,6 +68,8 @@ export async function replanJob(
       ...(deps.fallbackPolicy ? { policy: deps.fallbackPolicy } : {}),
       ...(capacity ? { capacity } : {}),
     });
+    sound = await planSound(deps, job.brief, planned.plan, preset);
+    planned = { ...planned, plan: sound.plan };
   } catch (err) {
     const retryable = !(err instanceof PlanningError) || err.kind === 'retryable';
     if (retryable && !options.lastAttempt) throw new RetryableError((err as Error).message, undefined, { cause: err });
@@ -78,7 +82,9 @@ export async function replanJob(
     return;
   }
   // The references come from the brief, stored when the job was first planned: every version keeps them.
-  const record = planRecord(planned, preset, job.references ?? []);
+  const record = planRecord(planned, preset, job.references ?? [], sound.languages);
+  if (sound.shortened.length)
+    await recordShortenedLines(deps, { ...job, plan: { ...job.plan!, version: planVersion + 1 } }, sound.shortened);
   const revised = await deps.plans.revise(job.jobId, planVersion, 'replan', () => ({
     ...record,
     plan: { ...record.plan, notes },

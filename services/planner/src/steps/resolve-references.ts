@@ -19,8 +19,8 @@ export const REFERENCE_MAX_BYTES = 10 * 1024 * 1024;
 /** One URL's download, overall (a trickling server is cut off), unless deps say otherwise. */
 const REFERENCE_FETCH_TIMEOUT_MS = 20_000;
 
-/** Why one reference cannot be had; the message names the brief field. */
-class UnusableReference extends Error {}
+/** Why one brief input (a reference image, the music) cannot be had; the caller names the field. */
+export class UnusableInput extends Error {}
 
 /**
  * The brief's reference images, stored with the job before anything is planned or spent: a URL
@@ -45,7 +45,7 @@ export async function resolveReferences(
     try {
       stored.push(await storeReference(deps, job, reference, i + 1));
     } catch (err) {
-      if (!(err instanceof UnusableReference)) throw err;
+      if (!(err instanceof UnusableInput)) throw err;
       const reason = `${field}: ${err.message}`;
       log.warn('reference image unusable; failing the job', { reason });
       await failJob(deps, job, 'planning_failed', reason);
@@ -68,7 +68,7 @@ export async function resolveReferences(
 async function storeReference(deps: PlannerDeps, job: Job, reference: BriefReference, n: number) {
   const bytes = reference.kind === 'url' ? await download(deps, reference.url) : await assetBytes(deps, job, reference);
   const image = stillImageInfo(bytes);
-  if (!image) throw new UnusableReference('the file is not a PNG, JPEG or WebP image (judged by its bytes)');
+  if (!image) throw new UnusableInput('the file is not a PNG, JPEG or WebP image (judged by its bytes)');
   const id = `ref-${n}`;
   const path = jobReferenceKey(job, id, image.extension);
   const put = await deps.storage.putBytes(path, bytes, { contentType: image.contentType });
@@ -87,7 +87,8 @@ async function storeReference(deps: PlannerDeps, job: Job, reference: BriefRefer
   } satisfies JobReference;
 }
 
-async function download(deps: PlannerDeps, url: string): Promise<Buffer> {
+/** A client's URL, fetched with the logo's protections; a failure is UnusableInput. */
+export async function download(deps: PlannerDeps, url: string): Promise<Buffer> {
   try {
     return await fetchPublicFile(url, {
       maxBytes: REFERENCE_MAX_BYTES,
@@ -96,19 +97,20 @@ async function download(deps: PlannerDeps, url: string): Promise<Buffer> {
       ...(deps.resolveHost ? { resolve: deps.resolveHost } : {}),
     });
   } catch (err) {
-    if (err instanceof PublicFetchError) throw new UnusableReference(`could not be fetched: ${err.message}`);
+    if (err instanceof PublicFetchError) throw new UnusableInput(`could not be fetched: ${err.message}`);
     throw err;
   }
 }
 
-async function assetBytes(deps: PlannerDeps, job: Job, reference: { assetId: string }): Promise<Buffer> {
+/** An uploaded asset's bytes, for the job's tenant only; a missing one is UnusableInput. */
+export async function assetBytes(deps: PlannerDeps, job: Job, reference: { assetId: string }): Promise<Buffer> {
   // The gateway checked ownership when the job was made; checked again, as the job is what is trusted here.
   const asset = await deps.assets.get(job.tenantId, reference.assetId);
-  if (!asset) throw new UnusableReference(`asset ${reference.assetId} is not an asset of this tenant`);
+  if (!asset) throw new UnusableInput(`asset ${reference.assetId} is not an asset of this tenant`);
   try {
     return await deps.storage.withLocalFile(asset.path, (file) => readFile(file));
   } catch (err) {
-    if (err instanceof BlobNotFoundError) throw new UnusableReference(`asset ${reference.assetId} has no stored image`);
+    if (err instanceof BlobNotFoundError) throw new UnusableInput(`asset ${reference.assetId} has no stored file`);
     throw err;
   }
 }

@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { PermanentError, RetryableError, briefLanguages } from '@aiprod/contracts';
+import type { Job, JobPlan, Shot } from '@aiprod/job-store';
+import type { FinishVoiceLine } from '@aiprod/media';
+import { SpeechError, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
+
+/** One language's words as delivery makes its set: per shot the line and the text to draw. */
+export interface LanguageWords {
+  language: string;
+  shots: { voiceOver?: string; onScreenText?: string }[];
+  callToAction?: string;
+  /**
+   * Several languages: finishing draws each shot's on-screen text (the clips carry none). One
+   * language: the clips carry it already, as rendered and checked by QA.
+   */
+  drawOnScreenText: boolean;
+}
+
+/** Every language the job delivers, its plan's own first. */
+export function jobLanguages(job: Job & { plan: JobPlan }, shots: Shot[]): LanguageWords[] {
+  if (job.plan.languages?.length) {
+    return job.plan.languages.map((l) => ({
+      language: l.language,
+      shots: l.shots,
+      ...(l.callToAction ? { callToAction: l.callToAction } : {}),
+      drawOnScreenText: true,
+    }));
+  }
+  return [
+    {
+      language: briefLanguages(job.brief)[0]!,
+      shots: shots.map((s) => (s.spec.voiceOver ? { voiceOver: s.spec.voiceOver } : {})),
+      ...(job.brief.callToAction ? { callToAction: job.brief.callToAction } : {}),
+      drawOnScreenText: false,
+    },
+  ];
+}
+
+/** A language's lines, spoken: what finishing places, and what the job records of the voice. */
+export interface SpokenLanguage {
+  lines: FinishVoiceLine[];
+  engine: string;
+  voice: string;
+  timing: 'engine' | 'measured';
+}
+
+/**
+ * Speaks each shot's line of one language into `dir` (one WAV a line, with its phrase and word
+ * timings). Undefined when the language has no line. An engine outage is retryable (the assembly
+ * is tried again); a line the engine refuses fails the assembly with the engine's reason.
+ */
+export async function speakLanguage(
+  engine: SpeechEngine,
+  words: LanguageWords,
+  dir: string,
+  timeLeftMs: () => number,
+): Promise<SpokenLanguage | undefined> {
+  const lines: FinishVoiceLine[] = [];
+  let last: SpokenLine | undefined;
+  for (const [shotIndex, shot] of words.shots.entries()) {
+    if (!shot.voiceOver) continue;
+    try {
+      last = await engine.speak(shot.voiceOver, {
+        language: words.language,
+        outFile: join(dir, `voice-${words.language}-${shotIndex}.wav`),
+        timeoutMs: timeLeftMs(),
+      });
+    } catch (err) {
+      if (!(err instanceof SpeechError)) throw err;
+      const what = `the ${words.language} voice-over of shot ${shotIndex + 1} (${engine.name}): ${err.message}`;
+      if (err.kind === 'retryable') throw new RetryableError(what, err.retryAfterSeconds, { cause: err });
+      throw new PermanentError('assembly_failed', what, { cause: err });
+    }
+    lines.push({ shotIndex, file: last.file, durationSeconds: last.durationSeconds, phrases: last.phrases });
+  }
+  if (!last) return undefined;
+  return { lines, engine: last.engine, voice: last.voice, timing: last.timing };
+}

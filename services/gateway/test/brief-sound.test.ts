@@ -1,0 +1,54 @@
+import { aBrief } from '@aiprod/testing';
+import { parseBrief } from '../src/brief';
+import { HttpProblem } from '../src/problem';
+
+/** The field errors parseBrief refuses `body` with (none: it accepted it). */
+function refusal(body: unknown, translator = false): { kind: string; fields: string[] } | null {
+  try {
+    parseBrief(body, { translator });
+    return null;
+  } catch (err) {
+    if (!(err instanceof HttpProblem)) throw err;
+    return { kind: err.kind, fields: (err.extras.errors ?? []).map((e) => `${e.field} ${e.rule}`) };
+  }
+}
+
+describe('a brief asking for sound and languages', () => {
+  it('takes a voice-over in several languages with the words of each, music by asset and a caption style', () => {
+    const brief = aBrief({
+      voiceOver: true,
+      captions: 'word',
+      languages: ['en', 'fr-CA'],
+      translations: { 'fr-CA': { keyMessage: 'Voici Aurora' } },
+      music: { assetId: 'asset_0123456789abcdef01234567' },
+    });
+    expect(refusal(brief)).toBeNull();
+  });
+
+  it('refuses a further language without its words when no translator is configured, naming the field; a translator lifts it', () => {
+    const brief = aBrief({ voiceOver: true, languages: ['en', 'de'] });
+    expect(refusal(brief)).toEqual({ kind: 'unprocessable', fields: ['/translations/de required'] });
+    expect(refusal(brief, true)).toBeNull();
+  });
+
+  it('refuses a language it cannot speak or draw, naming it', () => {
+    expect(refusal(aBrief({ language: 'ja' }))?.fields).toEqual(['/language supportedLanguage']);
+    expect(refusal(aBrief({ languages: ['en', 'ar'] }), true)?.fields).toEqual(['/languages/1 supportedLanguage']);
+    expect(refusal(aBrief({ languages: ['el', 'ru'] }), true)).toBeNull();
+  });
+
+  it('refuses words in a script the video font cannot draw, in the brief and in its translations', () => {
+    expect(refusal(aBrief({ keyMessage: '走る喜び' }))).toEqual({
+      kind: 'unprocessable',
+      fields: ['/keyMessage drawableScript'],
+    });
+    const translated = aBrief({
+      languages: ['en', 'fr'],
+      scenes: ['Lighter every mile'],
+      translations: { fr: { keyMessage: 'Voici Aurora', scenes: ['مرحبا'] } },
+    });
+    expect(refusal(translated)?.fields).toEqual(['/translations/fr/scenes/0 drawableScript']);
+    // Accents, Greek, Cyrillic, digits, punctuation and emoji are drawn (or are not letters).
+    expect(refusal(aBrief({ keyMessage: 'Ça marche — Ελλάδα, Россия, 100 % 🚀' }))).toBeNull();
+  });
+});

@@ -1,0 +1,169 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { briefLanguages, type Brief, type PlanLanguage, type Preset, type ShotPlan } from '@aiprod/contracts';
+import { finishTimeline, voiceWindow } from '@aiprod/media';
+import { PlanningError, planLanguages } from '@aiprod/planning';
+import { estimatedSpeechSeconds, maxCharsFor, type SpeechEngine } from '@aiprod/speech';
+import type { PlannerDeps } from '../app';
+
+/** One synthesised line, spoken to be measured: seconds for espeak-ng, more for a cloud voice. */
+const SPEAK_TIMEOUT_MS = 30_000;
+/** Measure, shorten, measure again: at most this many shortenings of one line. */
+const MAX_SHORTENINGS = 3;
+/** A shortening aims this far under the room, so the next measurement fits rather than grazes it. */
+const SHORTEN_MARGIN = 0.92;
+
+/** A line the planner shortened to fit its shot, for the job's timeline. */
+export interface VoiceShortening {
+  shotId: string;
+  language: string;
+  from: string;
+  to: string;
+  roomSeconds: number;
+  spokenSeconds: number;
+}
+
+export interface PlanSound {
+  /** The plan with each line fitted (and, with several languages, no on-screen text in the specs). */
+  plan: ShotPlan;
+  /** Several languages: every language's words, the plan's own first; one language: absent. */
+  languages?: PlanLanguage[];
+  shortened: VoiceShortening[];
+}
+
+/**
+ * The plan's words in every language the brief asks for, each voice-over line sized to its shot:
+ * first by the language's speaking rate, then by speaking it with the delivery's own engine and
+ * measuring, shortened at a sentence, clause or word end (never mid-word) until it fits the room
+ * its shot gives it (voiceWindow: from its caption start plus a lead-in to just before its caption
+ * end). A line that cannot fit after MAX_SHORTENINGS is a permanent planning failure naming the
+ * shot and language. With several languages, the shots render without on-screen text: finishing
+ * draws each language's over the picture, so one set of clips serves every language.
+ */
+export async function planSound(
+  deps: Pick<PlannerDeps, 'translator' | 'speech' | 'models'>,
+  brief: Brief,
+  plan: ShotPlan,
+  preset: Preset,
+  signal?: AbortSignal,
+): Promise<PlanSound> {
+  const several = briefLanguages(brief).length > 1;
+  if (!several && !brief.voiceOver) return { plan, shortened: [] };
+  const context = {
+    preset,
+    backend: plan.fittedFor,
+    ...(deps.models?.[plan.fittedFor] ? { model: deps.models[plan.fittedFor] } : {}),
+    ...(signal ? { signal } : {}),
+  };
+  const languages = await planLanguages(brief, plan, context, deps.translator);
+  const timeline = finishTimeline({
+    clips: plan.shots.map((s) => ({ durationSeconds: s.durationSeconds })),
+    transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+    endCard: { durationSeconds: plan.endCardSeconds },
+    fps: plan.fps,
+  });
+  const shortened: VoiceShortening[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'aiprod-voice-fit-'));
+  try {
+    for (const language of languages) {
+      for (const [i, shot] of language.shots.entries()) {
+        if (!shot.voiceOver) continue;
+        const room = voiceWindow(timeline, i).seconds;
+        const fitted = await fitLine(
+          shot.voiceOver,
+          language.language,
+          room,
+          deps.speech,
+          join(dir, `${i}.wav`),
+          signal,
+        );
+        if (!fitted.ok) {
+          throw new PlanningError(
+            'permanent',
+            `shot ${plan.shots[i]!.shotId}'s ${language.language} voice-over cannot fit: "${fitted.text}" lasts ${fitted.seconds.toFixed(2)} s and its shot leaves ${room.toFixed(2)} s`,
+          );
+        }
+        if (fitted.text !== shot.voiceOver) {
+          shortened.push({
+            shotId: plan.shots[i]!.shotId,
+            language: language.language,
+            from: shot.voiceOver,
+            to: fitted.text,
+            roomSeconds: Number(room.toFixed(3)),
+            spokenSeconds: Number(fitted.seconds.toFixed(3)),
+          });
+          shot.voiceOver = fitted.text;
+        }
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const own = languages[0]!;
+  const shots = plan.shots.map((spec, i) => {
+    const { onScreenText: _drawnByFinishing, voiceOver: _line, ...rest } = spec;
+    const line = own.shots[i]?.voiceOver;
+    return {
+      ...(several ? rest : { ...rest, ...(spec.onScreenText ? { onScreenText: spec.onScreenText } : {}) }),
+      ...(line ? { voiceOver: line } : {}),
+    };
+  });
+  return { plan: { ...plan, shots }, ...(several ? { languages } : {}), shortened };
+}
+
+type Fitted = { ok: true; text: string; seconds: number } | { ok: false; text: string; seconds: number };
+
+/** One line: estimated, then spoken and measured, shortened until it fits `room` seconds. */
+async function fitLine(
+  line: string,
+  language: string,
+  room: number,
+  engine: SpeechEngine | undefined,
+  outFile: string,
+  signal?: AbortSignal,
+): Promise<Fitted> {
+  let text = line;
+  if (estimatedSpeechSeconds(text, language) > room) text = shortenLine(text, maxCharsFor(room, language));
+  if (!engine) {
+    // Without an engine (tests that plan without speech) only the estimate is held.
+    const seconds = estimatedSpeechSeconds(text, language);
+    return { ok: text.length > 0 && seconds <= room, text, seconds };
+  }
+  for (let shortenings = 0; ; shortenings += 1) {
+    if (!text) return { ok: false, text: line, seconds: Infinity };
+    const spoken = await engine.speak(text, {
+      language,
+      outFile,
+      timeoutMs: SPEAK_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    });
+    if (spoken.durationSeconds <= room) return { ok: true, text, seconds: spoken.durationSeconds };
+    if (shortenings === MAX_SHORTENINGS) return { ok: false, text, seconds: spoken.durationSeconds };
+    const chars = Math.floor(((text.length * room) / spoken.durationSeconds) * SHORTEN_MARGIN);
+    text = shortenLine(text, Math.min(chars, text.length - 1));
+  }
+}
+
+/**
+ * `text` cut to at most `max` characters at the last sentence end, else the last clause end,
+ * else the last word end that leaves at least half of it; never mid-word, and closed with a full
+ * stop. Empty when not even the first word fits.
+ */
+export function shortenLine(text: string, max: number): string {
+  const clean = text.replace(/\s+/g, ' ').trim();
+  if (clean.length <= max) return clean;
+  const head = clean.slice(0, max + 1);
+  const lastAt = (re: RegExp) => {
+    let at = -1;
+    for (const m of head.matchAll(re)) if (m.index + 1 <= max) at = m.index + 1;
+    return at;
+  };
+  const sentence = lastAt(/[.!?…](?=\s|$)/g);
+  const clause = lastAt(/[,;:—–](?=\s)/g);
+  const word = head.lastIndexOf(' ');
+  const cut = sentence >= max / 2 ? sentence : clause >= max / 2 ? clause - 1 : word > 0 ? word : -1;
+  if (cut <= 0) return '';
+  const kept = clean.slice(0, cut).replace(/[\s,;:—–-]+$/, '');
+  return /[.!?…]$/.test(kept) ? kept : `${kept}.`;
+}
