@@ -67,7 +67,7 @@ describe('POST /v1/assets', () => {
     // A real PNG declared as a JPEG is refused as well: what is stored is what it says it is.
     const mislabelled = await upload(aPng(8, 8), 'image/jpeg');
     expect(mislabelled.status).toBe(422);
-    expect(problemOf(mislabelled).errors![0]!.message).toBe('is a image/png image, not image/jpeg');
+    expect(problemOf(mislabelled).errors![0]!.message).toBe('is a image/png file, not image/jpeg');
   });
 
   it('refuses a type that is not PNG, JPEG or WebP (415) and a body over 10 MB (413)', async () => {
