@@ -2,8 +2,8 @@
 #   docker build --build-arg SERVICE=gateway --target service -t gateway .
 #   docker build --build-arg SERVICE=render --target media-service -t render .
 # render, qa and delivery run ffmpeg, draw text with the DejaVu fonts and speak voice-overs with
-# espeak-ng (target media-service);
-# gateway and planner need neither (target service). cloudbuild.yaml builds all five.
+# espeak-ng, and the planner probes the client's music and measures the voice-over lines it writes
+# (target media-service); the gateway needs neither (target service). cloudbuild.yaml builds all five.
 #
 # Base image: node:24-bookworm-slim pinned by digest so a rebuild gets the same Node and Debian.
 # The digest is the one several public repositories pin for node:24-bookworm-slim (Node 24.18.0),

@@ -498,6 +498,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   // The gateway refuses a further language without the brief's words exactly when the planner has
   // no translator: each must be told the other's value (unset: its env.ts default).
   const translators = new Map<string, string>();
+  const speechEngines = new Map<string, string>();
 
   for (const w of workloads) {
     const name = String(w.body.name);
@@ -558,6 +559,8 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
       }
     }
     if (prop('BACKEND_MODELS')) backendModels.set(name, env.BACKEND_MODELS);
+    if (prop('SPEECH_ENGINE'))
+      speechEngines.set(name, env.SPEECH_ENGINE ?? `${String(prop('SPEECH_ENGINE')!.default)} (default)`);
     if (prop('PLANNER_TRANSLATOR'))
       translators.set(name, env.PLANNER_TRANSLATOR ?? `${String(prop('PLANNER_TRANSLATOR')!.default)} (default)`);
     if (kind.service === 'render') {
@@ -604,6 +607,10 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   if (new Set(backendModels.values()).size > 1) {
     const seen = [...backendModels].map(([n, v]) => `${n}=${JSON.stringify(v ?? null)}`).join(', ');
     problems.push(`${PLATFORM}: BACKEND_MODELS differs between the planner and the render pools (${seen})`);
+  }
+  if (new Set(speechEngines.values()).size > 1) {
+    const seen = [...speechEngines].map(([n, v]) => `${n}=${v}`).join(', ');
+    problems.push(`${PLATFORM}: SPEECH_ENGINE differs between the planner and delivery (${seen})`);
   }
   if (new Set(translators.values()).size > 1) {
     const seen = [...translators].map(([n, v]) => `${n}=${v}`).join(', ');

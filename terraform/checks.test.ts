@@ -339,6 +339,25 @@ describe('terraform offline checks bite', () => {
     ]);
   });
 
+  it('reports a planner and delivery told different SPEECH_ENGINE values (a line measured with one voice, spoken by another)', async () => {
+    expect(checkWorkloads(files, schemas)).toEqual([]);
+    const literal = await edited('modules/platform/main.tf', (t) =>
+      t.replace(
+        /(module "delivery" \{[\s\S]*?)SPEECH_ENGINE {2}= local\.speech_engine/,
+        '$1SPEECH_ENGINE  = "espeak-ng"',
+      ),
+    );
+    expect(checkWorkloads(literal, schemas)).toEqual([
+      'modules/platform: SPEECH_ENGINE differs between the planner and delivery (aiprod-delivery=espeak-ng, aiprod-planner=google-tts)',
+    ]);
+    const unset = await edited('modules/platform/main.tf', (t) =>
+      t.replace(/(module "delivery" \{[\s\S]*?)\n\s*SPEECH_ENGINE {2}= local\.speech_engine/, '$1'),
+    );
+    expect(checkWorkloads(unset, schemas)).toEqual([
+      'modules/platform: SPEECH_ENGINE differs between the planner and delivery (aiprod-delivery=espeak-ng (default), aiprod-planner=google-tts)',
+    ]);
+  });
+
   it('reports a gateway and a planner told different PLANNER_TRANSLATOR values, and a translator without Vertex', async () => {
     // The gateway as it reads the setting: the planner's own definition of it, with the gateway's rules.
     const reading: EnvSchemas = {

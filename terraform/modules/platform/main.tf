@@ -23,6 +23,11 @@ locals {
   # brief without one, so it is given the planner's value (terraform/check.ts holds them equal).
   planner_director   = "gemini"
   planner_translator = local.planner_director == "gemini" ? "gemini" : "none"
+  # The voice-over's speech engine: the planner measures each line with the engine delivery speaks
+  # it with, so both get this one value (terraform/check.ts holds them equal). Google Cloud
+  # Text-to-Speech in production (natural voices, word timings from the engine); espeak-ng, the
+  # code's default, stays in the images as the offline engine for local runs and CI.
+  speech_engine = "google-tts"
 }
 
 module "artifact_registry" {
@@ -185,6 +190,7 @@ module "planner" {
     PLANNER_BACKENDS = "local,runway,veo,replicate"
     BACKEND_MODELS   = local.backend_models
     VERTEX_LOCATION  = var.gemini_location
+    SPEECH_ENGINE    = local.speech_engine
   }
 }
 
@@ -233,6 +239,7 @@ module "delivery" {
     GCP_PROJECT    = var.project_id
     STORAGE_KIND   = "gcs"
     STORAGE_BUCKET = module.storage.name
+    SPEECH_ENGINE  = local.speech_engine
   }
 }
 
