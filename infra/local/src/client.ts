@@ -14,8 +14,12 @@ export interface JobView {
     height: number;
     sizeBytes: number;
     integratedLufs?: number;
+    language?: string;
+    captions?: { vttUrl: string; srtUrl: string; cues: number };
     qa: { name: string; verdict: string; measured?: unknown }[] | null;
   }[];
+  /** Each language's voice-over alone (WAV), once DELIVERED. */
+  voiceTracks?: { language: string; url: string; engine: string; voice: string; timing: string }[];
   stills: { posterUrl: string; contactSheetUrl: string } | null;
   /** provenance.json, once DELIVERED (a signed link). */
   provenanceUrl: string | null;

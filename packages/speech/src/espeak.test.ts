@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { probe } from '@aiprod/media';
 import { espeakEngine } from './espeak';
 import { estimatedSpeechSeconds, PHRASE_GAP_SECONDS, splitPhrases } from './phrases';
-import { measureSpeech } from '../test/measure-speech';
+import { measureSpeech } from '@aiprod/testing';
 import { SpeechError } from './types';
 
 const LINES: Record<string, string> = {

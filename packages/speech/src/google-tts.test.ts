@@ -2,10 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { probe } from '@aiprod/media';
-import { startTtsServer, type TtsServer } from '@aiprod/testing';
+import { measureSpeech, startTtsServer, type TtsServer } from '@aiprod/testing';
 import { googleTtsEngine, lineSsml } from './google-tts';
 import { splitPhrases } from './phrases';
-import { measureSpeech } from '../test/measure-speech';
 import { SpeechError } from './types';
 
 /** Shaped like a real key (AIza + 35 characters). */

@@ -33,3 +33,5 @@ export * from './vendors/replicate-server';
 export * from './vendors/billing';
 export * from './metrics-probe';
 export * from './spans';
+export { cueOffsetsMs, parseCaptionFiles, type ParsedCue } from './captions';
+export { measureSpeech } from './measure-speech';
