@@ -182,7 +182,12 @@ describe('a brief naming assets', () => {
     expect(problemOf(asMusic).errors).toEqual([
       { field: '/music/assetId', rule: 'assetKind', message: expect.stringContaining('image/png') },
     ]);
-    const asImage = await call('post', '/v1/estimates', h.keys.readWrite, withReferences([{ assetId: audio, role: 'product' }]));
+    const asImage = await call(
+      'post',
+      '/v1/estimates',
+      h.keys.readWrite,
+      withReferences([{ assetId: audio, role: 'product' }]),
+    );
     expect(asImage.status).toBe(422);
     expect(problemOf(asImage).errors).toEqual([
       { field: '/referenceImages/0/assetId', rule: 'assetKind', message: expect.stringContaining('audio/mpeg') },

@@ -161,7 +161,8 @@ describe('planner: the voice in every language', () => {
     expect(long.startsWith(frLine.replace(/[.!?]$/, ''))).toBe(true);
     const events = (await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.voice_shortened');
     expect(events.length).toBe(1);
-    const lines = (events[0]!.data as { lines: { language: string; shotId: string; to: string; from: string }[] }).lines;
+    const lines = (events[0]!.data as { lines: { language: string; shotId: string; to: string; from: string }[] })
+      .lines;
     expect(lines).toContainEqual(
       expect.objectContaining({ language: 'fr', shotId: job.plan!.shotIds[0], to: frLine, from: `${long}.` }),
     );

@@ -22,10 +22,7 @@ afterAll(async () => {
 
 /** Words of letters (some accented), some closed by a clause or sentence mark. */
 const wordArb = fc
-  .tuple(
-    fc.stringMatching(/^[A-Za-zéàüß]{1,12}$/),
-    fc.constantFrom('', '', '', ',', '.', '!', '?', ';', ':'),
-  )
+  .tuple(fc.stringMatching(/^[A-Za-zéàüß]{1,12}$/), fc.constantFrom('', '', '', ',', '.', '!', '?', ';', ':'))
   .map(([w, p]) => w + p);
 const textArb = fc.array(wordArb, { minLength: 1, maxLength: 30 }).map((ws) => ws.join(' '));
 /** Sentence or clause marks a cut may drop or turn into a full stop at the last kept word. */
@@ -100,7 +97,7 @@ const LONG =
 describe('planSound with espeak-ng', () => {
   jest.setTimeout(120_000);
 
-  it("shortens a line until its spoken length fits its shot, and leaves lines that fit as they are", async () => {
+  it('shortens a line until its spoken length fits its shot, and leaves lines that fit as they are', async () => {
     const brief = aBrief({ voiceOver: true, durationSeconds: 15 });
     const plan = localPlan(brief);
     expect(plan.shots.length).toBeGreaterThan(1);
