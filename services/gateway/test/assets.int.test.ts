@@ -1,6 +1,10 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import request from 'supertest';
 import { problemTypeUri, type ShotReference } from '@aiprod/contracts';
 import { recordJobReferences, type JobReference } from '@aiprod/job-store';
+import { runFfmpeg } from '@aiprod/media';
 import { tenantAssetKey } from '@aiprod/storage';
 import { aPng } from '@aiprod/testing';
 import type { PlanViewBody } from '../src/openapi/plan-schemas';
@@ -10,9 +14,21 @@ import { SpecChecker } from './spec-checker';
 
 let h: Harness;
 const spec = new SpecChecker();
+/** Two seconds of a tone as MP3, made by ffmpeg: a music track a client could upload. */
+let mp3 = Buffer.alloc(0);
 
 beforeAll(async () => {
   h = await startHarness('gateway-assets');
+  const dir = await mkdtemp(join(tmpdir(), 'gateway-assets-'));
+  try {
+    const file = join(dir, 'bed.mp3');
+    await runFfmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'libmp3lame', '-y', file], {
+      timeoutMs: 20_000,
+    });
+    mp3 = await readFile(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }, 30_000);
 afterAll(async () => {
   await h?.close();
@@ -82,6 +98,19 @@ describe('POST /v1/assets', () => {
     expect(problemOf(res).detail).toBe('the image is larger than 10 MB');
   });
 
+  it('stores an audio file (audio/mpeg) and answers 201 without width or height', async () => {
+    const res = await upload(mp3, 'audio/mpeg');
+    expect(res.status).toBe(201);
+    const body = res.body as Record<string, unknown>;
+    expect(body).toMatchObject({ contentType: 'audio/mpeg', sizeBytes: mp3.length });
+    expect(body).not.toHaveProperty('width');
+    expect(body).not.toHaveProperty('height');
+    expect(await h.storage.stat(tenantAssetKey(h.tenantA, body.assetId as string))).toEqual({ sizeBytes: mp3.length });
+    const read = await call('get', `/v1/assets/${body.assetId as string}`, h.keys.read);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(res.body);
+  });
+
   it('needs jobs:write', async () => {
     const res = await upload(aPng(8, 8), 'image/png', h.keys.read);
     expect(res.status).toBe(403);
@@ -144,6 +173,31 @@ describe('a brief naming assets', () => {
     const res = await call('post', '/v1/jobs', h.keys.readWrite, withReferences([reference]));
     expect(res.status).toBe(400);
     expect(problemOf(res).errors!.some((e) => e.field.startsWith('/referenceImages/0'))).toBe(true);
+  });
+
+  it('is refused (422 assetKind, naming the field) when an image is named as music or an audio file as a reference', async () => {
+    const audio = ((await upload(mp3, 'audio/mpeg')).body as { assetId: string }).assetId;
+    const asMusic = await call('post', '/v1/jobs', h.keys.readWrite, { ...BRIEF, music: { assetId: mine } });
+    expect(asMusic.status).toBe(422);
+    expect(problemOf(asMusic).errors).toEqual([
+      { field: '/music/assetId', rule: 'assetKind', message: expect.stringContaining('image/png') },
+    ]);
+    const asImage = await call(
+      'post',
+      '/v1/estimates',
+      h.keys.readWrite,
+      withReferences([{ assetId: audio, role: 'product' }]),
+    );
+    expect(asImage.status).toBe(422);
+    expect(problemOf(asImage).errors).toEqual([
+      { field: '/referenceImages/0/assetId', rule: 'assetKind', message: expect.stringContaining('audio/mpeg') },
+    ]);
+    // Each in its place, the same two assets are accepted.
+    const right = await call('post', '/v1/jobs', h.keys.readWrite, {
+      ...withReferences([{ assetId: mine, role: 'product' }]),
+      music: { assetId: audio },
+    });
+    expect(right.status).toBe(202);
   });
 
   it('is refused with more than five images', async () => {

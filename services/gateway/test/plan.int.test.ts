@@ -293,6 +293,77 @@ describe('PATCH /v1/jobs/{id}/plan', () => {
   });
 });
 
+describe('PATCH /v1/jobs/{id}/plan: the voice-over', () => {
+  const patch = (id: string, shots: unknown[]) =>
+    call('patch', `/v1/jobs/${id}/plan`, { key: h.keys.readWrite, ifMatch: '"1"', body: { shots } });
+
+  it('refuses a line too long to say in its shot (voiceFits, naming the field) and takes one that fits', async () => {
+    const id = await waiting({ ...(BRIEF as Brief), voiceOver: true });
+    const shots = await h.jobs.listShots(id);
+    const long = 'Aurora carries you further every single morning, on every road and in every weather. '
+      .repeat(3)
+      .trim();
+    const res = await patch(id, [
+      { id: 's02', camera: 'static' },
+      { id: 's01', voiceOver: long },
+    ]);
+    expect(res.status).toBe(400);
+    expect(problem(res).errors).toEqual([
+      {
+        field: '/shots/1/voiceOver',
+        rule: 'voiceFits',
+        message: expect.stringMatching(/^shot s01's en voice-over takes about/),
+      },
+    ]);
+    expect(await h.jobs.listShots(id)).toEqual(shots);
+    expect((await getPlan(id)).version).toBe(1);
+
+    const fits = await patch(id, [{ id: 's01', voiceOver: 'Meet Aurora.' }]);
+    expect(fits.status).toBe(200);
+    expect((await h.jobs.listShots(id))[0]!.spec.voiceOver).toBe('Meet Aurora.');
+  });
+
+  it('refuses a line or on-screen text edit on a plan with several languages (perLanguage); other edits still pass', async () => {
+    const brief = {
+      ...(BRIEF as Brief),
+      voiceOver: true,
+      languages: ['en', 'fr'],
+      translations: { fr: { keyMessage: 'Courez plus fort', callToAction: 'Courez plus fort' } },
+    } as Brief;
+    const id = await waiting(brief);
+    const shots = await h.jobs.listShots(id);
+    // The planner saves every language's words with the plan; the harness plans one, so add them.
+    const words = (language: string) =>
+      shots.map((s) => ({
+        ...(s.spec.voiceOver ? { voiceOver: `${language}: ${s.spec.voiceOver}` } : {}),
+        ...(s.spec.onScreenText ? { onScreenText: s.spec.onScreenText } : {}),
+      }));
+    await h.db
+      .collection('jobs')
+      .doc(id)
+      .update({
+        'plan.languages': [
+          { language: 'en', source: 'brief', shots: words('en') },
+          { language: 'fr', source: 'supplied', shots: words('fr') },
+        ],
+      });
+    for (const [edit, field] of [
+      [{ id: 's02', voiceOver: 'Run brighter.' }, '/shots/0/voiceOver'],
+      [{ id: 's02', onScreenText: 'Run brighter' }, '/shots/0/onScreenText'],
+      [{ id: 's02', onScreenText: null }, '/shots/0/onScreenText'],
+    ] as const) {
+      const res = await patch(id, [edit]);
+      expect(res.status).toBe(400);
+      expect(problem(res).errors).toEqual([
+        { field, rule: 'perLanguage', message: expect.stringContaining('this plan speaks en, fr') },
+      ]);
+    }
+    expect(await h.jobs.listShots(id)).toEqual(shots);
+    const other = await patch(id, [{ id: 's02', camera: 'static' }]);
+    expect(other.status).toBe(200);
+  });
+});
+
 describe('POST /v1/jobs/{id}/approve', () => {
   it('is refused to a key without jobs:approve (403), even one that may submit and edit', async () => {
     const id = await waiting();

@@ -161,9 +161,11 @@ export function shortenLine(text: string, max: number): string {
   };
   const sentence = lastAt(/[.!?…](?=\s|$)/g);
   const clause = lastAt(/[,;:—–](?=\s)/g);
-  const word = head.lastIndexOf(' ');
+  // A cut at a word end gets a full stop added: the word must end before `max`, not at it.
+  const word = max > 0 ? clean.lastIndexOf(' ', max - 1) : -1;
   const cut = sentence >= max / 2 ? sentence : clause >= max / 2 ? clause - 1 : word > 0 ? word : -1;
   if (cut <= 0) return '';
   const kept = clean.slice(0, cut).replace(/[\s,;:—–-]+$/, '');
+  if (!kept) return '';
   return /[.!?…]$/.test(kept) ? kept : `${kept}.`;
 }

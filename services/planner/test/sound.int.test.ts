@@ -1,0 +1,241 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { renderTopicFor, type Brief, type MessageOf } from '@aiprod/contracts';
+import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
+import { runFfmpeg } from '@aiprod/media';
+import { localDirector } from '@aiprod/planning';
+import type { HandlerContext } from '@aiprod/pubsub';
+import { espeakEngine } from '@aiprod/speech';
+import { LocalBlobStore, tenantAssetKey } from '@aiprod/storage';
+import { aBrief, emulatorProject } from '@aiprod/testing';
+import { buildPlanner, type PlannerDeps } from '../src/app';
+
+const env = emulatorProject('planner-sound', 'planner');
+const { db, jobs, log } = env;
+const tenants = new TenantStore(db);
+const assets = new AssetStore(db);
+const root = mkdtempSync(join(tmpdir(), 'planner-sound-'));
+const storage = new LocalBlobStore({
+  rootDir: root,
+  publicBaseUrl: 'https://127.0.0.1:1',
+  signingKey: Buffer.alloc(32),
+});
+let published: Awaited<ReturnType<typeof env.collect>> = () => [];
+let server: Server;
+let base = '';
+const files: Record<string, Buffer> = {};
+
+function deps(): PlannerDeps {
+  return {
+    ...env.core,
+    tenants,
+    director: localDirector,
+    fallbackToLocal: false,
+    enabledBackends: ['local'],
+    plans: new PlanStore(db),
+    directorPlans: new DirectorPlanCache(db),
+    estimates: new EstimateStore(db),
+    storage,
+    assets,
+    allowLoopbackHttp: true,
+    referenceFetchTimeoutMs: 5_000,
+    speech: espeakEngine(),
+  };
+}
+
+async function newJob(overrides: Partial<Brief>) {
+  const jobId = `job_${randomBytes(5).toString('hex')}`;
+  const brief = aBrief({ aspectRatios: ['9:16'], preset: 'social_quick', ...overrides });
+  await jobs.createJob({ jobId, tenantId: 't-sound', brief, preset: 'social_quick' });
+  return jobId;
+}
+
+async function deliver(jobId: string) {
+  const ctx: HandlerContext = {
+    topic: 'aiprod.job.requested.v1',
+    subscription: 'aiprod.job.requested.v1.planner',
+    messageId: randomBytes(4).toString('hex'),
+    deliveryAttempt: 1,
+    publishTime: new Date(),
+    log,
+  };
+  await buildPlanner(deps())['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId: 't-sound' }, ctx);
+}
+
+const renderRequestsFor = async (jobId: string) => {
+  // Published before the handler returned; the collector's pull may lag a little.
+  await new Promise((r) => setTimeout(r, 300));
+  return published(renderTopicFor('local')).filter(
+    (m) => (m as MessageOf<'aiprod.render.local.v1'>).jobId === jobId,
+  ) as MessageOf<'aiprod.render.local.v1'>[];
+};
+
+const FR = {
+  keyMessage: 'Voici Aurora',
+  audience: 'les coureurs du matin',
+  callToAction: 'Courez plus fort',
+};
+
+beforeAll(async () => {
+  await env.provision();
+  published = await env.collect([renderTopicFor('local')]);
+  await tenants.createTenant({ tenantId: 't-sound', name: 'Sound', autoApproveLimitUsd: 100 });
+  const make = async (name: string, args: string[]) => {
+    const file = join(root, name);
+    await runFfmpeg([...args, '-y', file], { timeoutMs: 20_000 });
+    files[name] = readFileSync(file);
+  };
+  await make('bed.wav', ['-f', 'lavfi', '-i', 'sine=frequency=220:duration=3', '-ac', '1', '-ar', '44100']);
+  await make('bed.mp3', ['-f', 'lavfi', '-i', 'sine=frequency=330:duration=2.5', '-c:a', 'libmp3lame']);
+  await make('short.wav', ['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=mono', '-t', '0.2']);
+  await make('still.png', ['-f', 'lavfi', '-i', 'testsrc=size=64x64', '-frames:v', '1']);
+  server = createServer((req, res) => {
+    const name = (req.url ?? '/').slice(1);
+    if (files[name]) return void res.writeHead(200, { 'content-type': 'audio/wav' }).end(files[name]);
+    res.writeHead(404).end('no such file');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}, 60_000);
+
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await env.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+jest.setTimeout(120_000);
+
+describe('planner: the voice in every language', () => {
+  it('plans a two-language voice-over: fr words on the plan, render specs with the en line and no on-screen text', async () => {
+    const jobId = await newJob({
+      voiceOver: true,
+      audience: 'morning runners',
+      callToAction: 'Run brighter',
+      languages: ['en', 'fr'],
+      translations: { fr: FR },
+    });
+    await deliver(jobId);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const languages = job.plan!.languages!;
+    expect(languages.map((l) => l.language)).toEqual(['en', 'fr']);
+    const fr = languages[1]!;
+    expect(fr.source).toBe('supplied');
+    expect(fr.shots[0]!.voiceOver).toBe('Voici Aurora.');
+    expect(fr.shots.length).toBe(job.plan!.shotIds.length);
+    expect(fr.shots.at(-1)!.voiceOver).toContain('Courez plus fort');
+    expect(fr.callToAction).toBe('Courez plus fort');
+
+    const en = languages[0]!;
+    const sent = await renderRequestsFor(jobId);
+    expect(sent.length).toBe(job.plan!.shotIds.length);
+    for (const m of sent) expect(m.spec.onScreenText).toBeUndefined();
+    const byShot = new Map(sent.map((m) => [m.shotId, m.spec.voiceOver]));
+    job.plan!.shotIds.forEach((shotId, i) => expect(byShot.get(shotId)).toBe(en.shots[i]!.voiceOver));
+    expect([...byShot.values()].some((v) => v?.includes('Meet Aurora'))).toBe(true);
+    // No line needed shortening: nothing on the timeline says so.
+    expect((await jobs.listEvents(jobId)).map((e) => e.type)).not.toContain('plan.voice_shortened');
+  });
+
+  it('shortens a translation too long for its shot and says so on the timeline', async () => {
+    const long =
+      "Voici Aurora, la chaussure de course la plus légère que nous ayons jamais fabriquée, pensée pour chaque matin, chaque route et chaque saison, et qui ne vous laissera jamais tomber quand vous courez vers l'horizon";
+    const jobId = await newJob({
+      voiceOver: true,
+      durationSeconds: 10,
+      languages: ['en', 'fr'],
+      translations: { fr: { keyMessage: long } },
+    });
+    await deliver(jobId);
+
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const frLine = job.plan!.languages![1]!.shots[0]!.voiceOver!;
+    expect(frLine.length).toBeLessThan(long.length);
+    expect(long.startsWith(frLine.replace(/[.!?]$/, ''))).toBe(true);
+    const events = (await jobs.listEvents(jobId)).filter((e) => e.type === 'plan.voice_shortened');
+    expect(events.length).toBe(1);
+    const lines = (events[0]!.data as { lines: { language: string; shotId: string; to: string; from: string }[] })
+      .lines;
+    expect(lines).toContainEqual(
+      expect.objectContaining({ language: 'fr', shotId: job.plan!.shotIds[0], to: frLine, from: `${long}.` }),
+    );
+  });
+});
+
+describe("planner: the client's music", () => {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+  it('fetches music by URL and stores it under the job, recorded with its hash and length', async () => {
+    const jobId = await newJob({ music: { url: `${base}/bed.wav` } });
+    await deliver(jobId);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const prefix = `tenants/t-sound/jobs/${jobId}/references`;
+    expect(job.music).toEqual(
+      expect.objectContaining({
+        path: `${prefix}/music.wav`,
+        contentType: 'audio/wav',
+        sha256: sha(files['bed.wav']!),
+        sizeBytes: files['bed.wav']!.length,
+        source: { kind: 'url', url: `${base}/bed.wav` },
+      }),
+    );
+    expect(job.music!.durationSeconds).toBeCloseTo(3, 1);
+    expect(readdirSync(join(root, prefix))).toEqual(['music.wav']);
+    expect(readFileSync(join(root, prefix, 'music.wav')).equals(files['bed.wav']!)).toBe(true);
+  });
+
+  it('copies an uploaded audio asset named as music', async () => {
+    const assetId = `asset_${randomBytes(12).toString('hex')}`;
+    const path = tenantAssetKey('t-sound', assetId);
+    const put = await storage.putBytes(path, files['bed.mp3']!, { contentType: 'audio/mpeg' });
+    await assets.create({
+      assetId,
+      tenantId: 't-sound',
+      contentType: 'audio/mpeg',
+      sizeBytes: put.sizeBytes,
+      sha256: put.sha256,
+      path,
+    });
+    const jobId = await newJob({ music: { assetId } });
+    await deliver(jobId);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('RENDERING');
+    const stored = `tenants/t-sound/jobs/${jobId}/references/music.mp3`;
+    expect(job.music).toEqual(
+      expect.objectContaining({
+        path: stored,
+        contentType: 'audio/mpeg',
+        sha256: sha(files['bed.mp3']!),
+        source: { kind: 'asset', assetId },
+      }),
+    );
+    expect(job.music!.durationSeconds).toBeGreaterThan(2.3);
+    expect(job.music!.durationSeconds).toBeLessThan(2.7);
+    expect(readFileSync(join(root, stored)).equals(files['bed.mp3']!)).toBe(true);
+  });
+
+  it.each([
+    ['a file that is not audio', 'still.png', /^brief\.music: the file is not an MP3, WAV, M4A, Ogg or FLAC file/],
+    ['a 0.2 s silence', 'short.wav', /^brief\.music: the music lasts 0\.20 s; at least 1 s is needed/],
+    ['a 404', 'missing.wav', /^brief\.music: could not be fetched: HTTP 404/],
+  ])('fails the job naming brief.music for %s, with nothing planned or published', async (_what, name, reason) => {
+    const jobId = await newJob({ music: { url: `${base}/${name}` } });
+    await deliver(jobId);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error?.reason).toBe('planning_failed');
+    expect(job.error?.message).toMatch(reason);
+    expect(job.plan).toBeUndefined();
+    expect(job.music).toBeUndefined();
+    expect(await jobs.listShots(jobId)).toEqual([]);
+    expect(await renderRequestsFor(jobId)).toEqual([]);
+  });
+});
