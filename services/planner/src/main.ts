@@ -17,29 +17,22 @@ import { buildPlanner, planLetterSuperseded, plannerSweep } from './app';
 import { speechEngineFromEnv } from '@aiprod/speech';
 import { loadEnv, type PlannerEnv } from './env';
 
+/** One Vertex configuration per planner: the director and the translator use the same model, endpoint and bounds. */
+const geminiOptions = (env: PlannerEnv) => ({
+  project: env.GCP_PROJECT,
+  location: env.VERTEX_LOCATION,
+  model: env.GEMINI_MODEL,
+  timeoutMs: env.PLANNER_GEMINI_TIMEOUT_SECONDS * 1000,
+  maxAttempts: env.PLANNER_GEMINI_ATTEMPTS,
+  ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
+});
+
 function directorFromEnv(env: PlannerEnv): CreativeDirector {
-  if (env.PLANNER_DIRECTOR === 'local') return localDirector;
-  return createGeminiDirector({
-    project: env.GCP_PROJECT,
-    location: env.VERTEX_LOCATION,
-    model: env.GEMINI_MODEL,
-    timeoutMs: env.PLANNER_GEMINI_TIMEOUT_SECONDS * 1000,
-    maxAttempts: env.PLANNER_GEMINI_ATTEMPTS,
-    ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
-  });
+  return env.PLANNER_DIRECTOR === 'local' ? localDirector : createGeminiDirector(geminiOptions(env));
 }
 
-/** The same model, endpoint and bounds as the gemini director: one Vertex configuration per planner. */
 function translatorFromEnv(env: PlannerEnv): Translator | undefined {
-  if (env.PLANNER_TRANSLATOR === 'none') return undefined;
-  return createGeminiTranslator({
-    project: env.GCP_PROJECT,
-    location: env.VERTEX_LOCATION,
-    model: env.GEMINI_MODEL,
-    timeoutMs: env.PLANNER_GEMINI_TIMEOUT_SECONDS * 1000,
-    maxAttempts: env.PLANNER_GEMINI_ATTEMPTS,
-    ...(env.VERTEX_BASE_URL ? { baseUrl: env.VERTEX_BASE_URL } : {}),
-  });
+  return env.PLANNER_TRANSLATOR === 'none' ? undefined : createGeminiTranslator(geminiOptions(env));
 }
 
 async function main(): Promise<void> {

@@ -20,7 +20,7 @@ import { captionsKey, finalCutKey, outputsPrefix, voiceTrackKey } from '@aiprod/
 import { fetchLogo } from '../brand-logo';
 import { withLocalFiles } from '../local-files';
 import { buildProvenanceManifest, storeProvenanceManifest } from './provenance';
-import { jobLanguages, speakLanguage } from './sound';
+import { jobLanguages, languageCut, speakLanguage } from './sound';
 
 /** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
 const FINAL_CHECKS_TIMEOUT_MS = 120_000;
@@ -64,7 +64,6 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
 
   const preset = presetOf(job.preset);
   const plan = job.plan;
-  const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
   const dir = await mkdtemp(join(deps.workDir, 'assemble-'));
   try {
     const logoFile = await fetchLogo(deps, job, dir, log);
@@ -84,43 +83,19 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
         const name = (aspect: string) => (k === 0 ? variantName(aspect) : `${words.language}-${variantName(aspect)}`);
         const voiceFile = join(dir, `voice-${words.language}.wav`);
         const input: FinishInput = {
-          clips: shots.map((s, i) => ({
-            file: clips[i]!,
-            durationSeconds: s.spec.durationSeconds,
-            ...(words.drawOnScreenText && words.shots[i]?.onScreenText
-              ? { onScreenText: words.shots[i]!.onScreenText }
-              : {}),
-          })),
-          transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
-          endCard: {
-            brandName: job.brief.brand.name,
-            ...(words.callToAction ? { callToAction: words.callToAction } : {}),
-            colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
-            durationSeconds: plan.endCardSeconds,
+          ...languageCut({ ...job, plan }, shots, words, {
+            clips,
+            ...(musicFile ? { musicFile } : {}),
             ...(logoFile ? { logoFile } : {}),
-          },
-          ...(musicFile
-            ? { music: { file: musicFile } }
-            : job.brief.musicMood
-              ? { music: { mood: job.brief.musicMood } }
-              : {}),
-          ...(spoken
-            ? {
-                voice: { lines: spoken.lines },
-                captionStyle: job.brief.captions ?? 'phrase',
-                stems: { voiceFile },
-              }
-            : {}),
+            ...(spoken ? { spoken } : {}),
+          }),
+          ...(spoken ? { stems: { voiceFile } } : {}),
           // The vendor's own sound (Veo) where the preset paid for it.
           clipAudio: preset.nativeAudio && shots.some((s) => s.spec.audio === true),
-          loudnessLufs: preset.deliveryLoudnessLufs,
-          truePeakDbtp: preset.deliveryTruePeakDbtp,
-          fps: plan.fps,
           variants: job.brief.aspectRatios.map((aspect) => ({
             aspect,
             outFile: join(dir, `final-${name(aspect)}.mp4`),
           })),
-          sourceAspect: job.brief.aspectRatios[0]!,
           timeoutMs: timeLeft(),
         };
         const finished = await finishCut(input);

@@ -1,11 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { presetOf } from '@aiprod/contracts';
-import { CAMERA_MOVE_NAMES, finishCut, MediaError, renderAnimatic, type FinishClip } from '@aiprod/media';
+import { CAMERA_MOVE_NAMES, finishCut, MediaError, renderAnimatic } from '@aiprod/media';
 import type { Job, JobPlan } from '@aiprod/job-store';
 import { previewKey } from '@aiprod/storage';
 import type { DeliveryDeps } from '../app';
-import { jobLanguages, speakLanguage } from './sound';
+import { jobLanguages, languageCut, speakLanguage } from './sound';
 
 /** Burned into every frame of a preview, end card included. */
 export const PREVIEW_MARK = 'PREVIEW';
@@ -26,54 +25,40 @@ export async function renderPreview(
 ): Promise<{ uri: string; durationSeconds: number }> {
   const shots = await deps.jobs.listShots(job.jobId);
   if (shots.length === 0) throw new MediaError('the plan has no shots', 'invalid');
-  const plan = job.plan;
   const aspect = job.brief.aspectRatios[0]!;
-  const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
   const deadline = Date.now() + deps.assemblyTimeoutMs;
   const timeLeft = () => Math.max(1, deadline - Date.now());
   const dir = await mkdtemp(join(deps.workDir, 'preview-'));
   try {
-    const clips: FinishClip[] = [];
     // The plan's own language, spoken and captioned as the final cut will be.
     const words = jobLanguages(job, shots)[0]!;
     const spoken = await speakLanguage(deps.speech, words, dir, timeLeft);
+    const files: string[] = [];
     // One shot at a time: a preview takes one core's worth and leaves the rest to paid work.
-    for (const [i, shot] of shots.entries()) {
+    for (const shot of shots) {
       const file = join(dir, `${shot.shotId}.mp4`);
       await renderAnimatic(shot.spec, file, { timeoutMs: timeLeft() });
-      const onScreenText = words.drawOnScreenText ? words.shots[i]?.onScreenText : undefined;
-      clips.push({
-        file,
-        durationSeconds: shot.spec.durationSeconds,
-        ...(onScreenText ? { onScreenText } : {}),
-        storyboard: { camera: CAMERA_MOVE_NAMES[shot.spec.camera], description: shot.spec.prompt },
-      });
+      files.push(file);
     }
     const outFile = join(dir, 'preview.mp4');
-    const finish = (musicFile?: string) =>
-      finishCut({
-        clips,
-        transition: plan.transition ?? { kind: 'cut', durationSeconds: 0 },
-        endCard: {
-          brandName: job.brief.brand.name,
-          ...(words.callToAction ? { callToAction: words.callToAction } : {}),
-          colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
-          durationSeconds: plan.endCardSeconds,
-        },
-        ...(musicFile
-          ? { music: { file: musicFile } }
-          : job.brief.musicMood
-            ? { music: { mood: job.brief.musicMood } }
-            : {}),
-        ...(spoken ? { voice: { lines: spoken.lines }, captionStyle: job.brief.captions ?? 'phrase' } : {}),
-        loudnessLufs: presetOf(job.preset).deliveryLoudnessLufs,
-        truePeakDbtp: presetOf(job.preset).deliveryTruePeakDbtp,
-        fps: plan.fps,
+    const finish = (musicFile?: string) => {
+      const cut = languageCut(job, shots, words, {
+        clips: files,
+        ...(musicFile ? { musicFile } : {}),
+        ...(spoken ? { spoken } : {}),
+      });
+      return finishCut({
+        ...cut,
+        clips: cut.clips.map((clip, i) => ({
+          ...clip,
+          storyboard: { camera: CAMERA_MOVE_NAMES[shots[i]!.spec.camera], description: shots[i]!.spec.prompt },
+        })),
         variants: [{ aspect, outFile }],
         sourceAspect: aspect,
         mark: PREVIEW_MARK,
         timeoutMs: timeLeft(),
       });
+    };
     // The client's own music, as the final cut will have it.
     const [variant] = job.music
       ? await deps.storage.withLocalFile(job.music.path, (file) => finish(file))

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { PermanentError, RetryableError, briefLanguages } from '@aiprod/contracts';
+import { PermanentError, RetryableError, briefLanguages, presetOf } from '@aiprod/contracts';
 import type { Job, JobPlan, Shot } from '@aiprod/job-store';
-import type { FinishVoiceLine } from '@aiprod/media';
+import type { FinishInput, FinishVoiceLine } from '@aiprod/media';
 import { SpeechError, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
 
 /** One language's words as delivery makes its set: per shot the line and the text to draw. */
@@ -75,4 +75,48 @@ export async function speakLanguage(
   }
   if (!last) return undefined;
   return { lines, engine: last.engine, voice: last.voice, timing: last.timing };
+}
+
+/**
+ * What one language's cut is made of, the same for the final cut and its free preview: the shots
+ * (with this language's on-screen text when finishing draws it), the plan's transition and end
+ * card in this language, the client's music or the mood's bed, the spoken lines with their
+ * captions, and the preset's loudness and true peak. The caller adds its outputs and extras.
+ */
+export function languageCut(
+  job: Job & { plan: JobPlan },
+  shots: Shot[],
+  words: LanguageWords,
+  files: { clips: string[]; musicFile?: string; logoFile?: string; spoken?: SpokenLanguage },
+): Omit<FinishInput, 'variants' | 'timeoutMs'> {
+  const preset = presetOf(job.preset);
+  const [darkest, brightest] = shots[0]!.spec.palette as [string, string];
+  return {
+    clips: shots.map((s, i) => {
+      const onScreenText = words.drawOnScreenText ? words.shots[i]?.onScreenText : undefined;
+      return {
+        file: files.clips[i]!,
+        durationSeconds: s.spec.durationSeconds,
+        ...(onScreenText ? { onScreenText } : {}),
+      };
+    }),
+    transition: job.plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+    endCard: {
+      brandName: job.brief.brand.name,
+      ...(words.callToAction ? { callToAction: words.callToAction } : {}),
+      colors: [darkest, job.brief.brand.colors?.[0] ?? brightest],
+      durationSeconds: job.plan.endCardSeconds,
+      ...(files.logoFile ? { logoFile: files.logoFile } : {}),
+    },
+    ...(files.musicFile
+      ? { music: { file: files.musicFile } }
+      : job.brief.musicMood
+        ? { music: { mood: job.brief.musicMood } }
+        : {}),
+    ...(files.spoken ? { voice: { lines: files.spoken.lines }, captionStyle: job.brief.captions ?? 'phrase' } : {}),
+    loudnessLufs: preset.deliveryLoudnessLufs,
+    truePeakDbtp: preset.deliveryTruePeakDbtp,
+    fps: job.plan.fps,
+    sourceAspect: job.brief.aspectRatios[0]!,
+  };
 }
