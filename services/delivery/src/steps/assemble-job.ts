@@ -20,7 +20,7 @@ import { captionsKey, finalCutKey, outputsPrefix, voiceTrackKey } from '@aiprod/
 import { fetchLogo } from '../brand-logo';
 import { withLocalFiles } from '../local-files';
 import { buildProvenanceManifest, storeProvenanceManifest } from './provenance';
-import { jobLanguages, languageCut, speakLanguage } from './sound';
+import { assertLinesFit, jobLanguages, languageCut, speakLanguage } from './sound';
 
 /** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
 const FINAL_CHECKS_TIMEOUT_MS = 120_000;
@@ -98,8 +98,10 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           })),
           timeoutMs: timeLeft(),
         };
+        const timeline = finishTimeline(input);
+        if (spoken) assertLinesFit(timeline, spoken, shots, words.language);
         const finished = await finishCut(input);
-        const cues = spoken ? placeVoice(finishTimeline(input), spoken.lines).cues : [];
+        const cues = spoken ? placeVoice(timeline, spoken.lines).cues : [];
         for (const variant of finished) {
           const checks = await finalCutChecks(variant.outFile, job, variant, preset);
           const failed = checks.filter((c) => c.verdict === 'fail');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { PermanentError, RetryableError, briefLanguages, presetOf } from '@aiprod/contracts';
 import type { Job, JobPlan, Shot } from '@aiprod/job-store';
-import type { FinishInput, FinishVoiceLine } from '@aiprod/media';
+import { voiceWindow, type FinishInput, type FinishTimeline, type FinishVoiceLine } from '@aiprod/media';
 import { SpeechError, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
 
 /** One language's words as delivery makes its set: per shot the line and the text to draw. */
@@ -119,4 +119,29 @@ export function languageCut(
     fps: job.plan.fps,
     sourceAspect: job.brief.aspectRatios[0]!,
   };
+}
+
+/**
+ * Every spoken line must fit the room its shot gives it (voiceWindow). The planner sized the
+ * lines, but the spoken one is what counts (another engine or voice, a plan edited by hand): a
+ * line that came out longer fails the assembly for good, naming the shot and language, rather
+ * than being cut off mid-word or failing inside finishing as a bug to retry.
+ */
+export function assertLinesFit(
+  timeline: FinishTimeline,
+  spoken: SpokenLanguage,
+  shots: Shot[],
+  language: string,
+): void {
+  for (const line of spoken.lines) {
+    const room = voiceWindow(timeline, line.shotIndex).seconds;
+    if (line.durationSeconds > room + 1e-6) {
+      const shotId = shots[line.shotIndex]?.shotId ?? `#${line.shotIndex + 1}`;
+      throw new PermanentError(
+        'assembly_failed',
+        `shot ${shotId}'s ${language} voice-over lasts ${line.durationSeconds.toFixed(2)} s but its shot leaves ` +
+          `${room.toFixed(2)} s for it: shorten the line or lengthen the shot`,
+      );
+    }
+  }
 }
