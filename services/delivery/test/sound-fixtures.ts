@@ -10,7 +10,7 @@ import { runFfmpeg } from '@aiprod/media';
 import type { HandlerContext } from '@aiprod/pubsub';
 import { espeakEngine } from '@aiprod/speech';
 import { createBlobStore, shotClipKey } from '@aiprod/storage';
-import { emulatorProject } from '@aiprod/testing';
+import { aBrief, emulatorProject } from '@aiprod/testing';
 import { buildDelivery, type DeliveryDeps } from '../src/app';
 
 // Shared by the sound suites: real espeak-ng voices, real ffmpeg, real emulators; only the jobs'
@@ -140,6 +140,16 @@ export const cleanup = (dir: string) => rm(dir, { recursive: true, force: true }
 /** A plan as the planner lays one out: shots of 4, 4 and 3.5 s, 0.5 s fades, a 2 s end card (12 s). */
 export const SHOT_SECONDS = [4, 4, 3.5];
 export const CUT_SECONDS = 12;
+/** The brief of every sound test job: a 12 s cut, one ratio, a call to action. */
+export const brief = (extra: Parameters<typeof aBrief>[0] = {}) =>
+  aBrief({
+    brand: { name: 'Kettle & Co', colors: ['#F2AA4C'] },
+    keyMessage: 'Fresh coffee, delivered',
+    durationSeconds: CUT_SECONDS,
+    aspectRatios: ['16:9'],
+    callToAction: 'Order today',
+    ...extra,
+  });
 export const plan = (extra: Partial<JobPlan> = {}): JobPlan => ({
   version: 1,
   director: 'local',

@@ -4,9 +4,9 @@ import SrtParser from 'srt-parser-2';
 import { presetOf, type PlanLanguage } from '@aiprod/contracts';
 import type { Job } from '@aiprod/job-store';
 import { renderAnimatic } from '@aiprod/media';
-import { aBrief } from '@aiprod/testing';
 import {
   cleanup,
+  brief,
   CUT_SECONDS,
   ebur128,
   ffmpeg,
@@ -70,16 +70,6 @@ afterAll(async () => {
   await cleanup(dir);
   await env.close();
 });
-
-const brief = (extra: Parameters<typeof aBrief>[0] = {}) =>
-  aBrief({
-    brand: { name: 'Kettle & Co', colors: ['#F2AA4C'] },
-    keyMessage: 'Fresh coffee, delivered',
-    durationSeconds: CUT_SECONDS,
-    aspectRatios: ['16:9'],
-    callToAction: 'Order today',
-    ...extra,
-  });
 
 describe('a premium_spot cut', () => {
   const preset = presetOf('premium_spot');

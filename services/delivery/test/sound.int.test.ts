@@ -4,10 +4,10 @@ import SrtParser from 'srt-parser-2';
 import { PermanentError, presetOf } from '@aiprod/contracts';
 import type { Job } from '@aiprod/job-store';
 import { renderAnimatic } from '@aiprod/media';
-import { aBrief } from '@aiprod/testing';
 import {
   cleanup,
   correlation,
+  brief,
   CUT_SECONDS,
   ebur128,
   ffmpeg,
@@ -75,15 +75,6 @@ afterAll(async () => {
   await env.close();
 });
 
-const brief = (extra: Parameters<typeof aBrief>[0] = {}) =>
-  aBrief({
-    brand: { name: 'Kettle & Co', colors: ['#F2AA4C'] },
-    keyMessage: 'Fresh coffee, delivered',
-    durationSeconds: CUT_SECONDS,
-    aspectRatios: ['16:9'],
-    callToAction: 'Order today',
-    ...extra,
-  });
 const voiced = () => [
   shotSpec(0, { onScreenText: 'Fresh coffee', voiceOver: LINES[0]! }),
   shotSpec(1, { onScreenText: 'At your door', voiceOver: LINES[1]! }),
