@@ -116,6 +116,31 @@ export const ProvenanceManifestSchema = Strict({
   planVersion: Type.Integer({ minimum: 1 }),
   approvedPlanVersion: Nullable(Type.Integer({ minimum: 1 })),
   shots: Type.Array(ProvenanceShotSchema, { minItems: 1 }),
+  /** What was heard: each language's voice (engine, voice, where its timings came from) and the music. */
+  sound: Type.Optional(
+    Strict({
+      voices: Type.Array(
+        Strict({
+          language: Type.String({ maxLength: 35 }),
+          engine: Type.String({ maxLength: 40 }),
+          voice: Type.String({ maxLength: 100 }),
+          timing: Type.Union([Type.Literal('engine'), Type.Literal('measured')]),
+          lines: Type.Integer({ minimum: 0 }),
+        }),
+      ),
+      music: Type.Union([
+        Strict({
+          kind: Type.Literal('supplied'),
+          source: Type.Union([Type.Literal('url'), Type.Literal('asset')]),
+          sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+          durationSeconds: Type.Number({ minimum: 0 }),
+        }),
+        Strict({ kind: Type.Literal('generated'), mood: Nullable(Type.String({ maxLength: 60 })) }),
+      ]),
+      /** The vendor clips' own sound was kept in the mix (the preset asked for native audio). */
+      clipAudio: Type.Boolean(),
+    }),
+  ),
   totals: Strict({
     shots: Type.Integer({ minimum: 1 }),
     tries: Type.Integer({ minimum: 1 }),

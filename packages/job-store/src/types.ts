@@ -38,7 +38,7 @@ export interface JobOutput {
   captions?: { vttUri: string; srtUri: string; cues: number };
 }
 
-/** The voice-over of one language, delivered alone beside its videos (an M4A of the whole cut's length). */
+/** The voice-over of one language, delivered alone beside its videos (a 48 kHz WAV of the whole cut's length). */
 export interface JobVoiceTrack {
   language: string;
   uri: string;

@@ -149,7 +149,11 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
     const stills = await makeStills(deps, job, outputs[0]!, keys, dir);
     // Part of what is delivered: built from records every passed shot has, so failing here is a
     // bug and takes the handler's normal error path (see docs/decisions/2026-12-provenance-manifest.md).
-    const provenanceUri = await storeProvenanceManifest(deps, job, buildProvenanceManifest(job, shots, new Date()));
+    const provenanceUri = await storeProvenanceManifest(
+      deps,
+      job,
+      buildProvenanceManifest({ ...job, voiceTracks }, shots, new Date()),
+    );
     const delivered = await deps.jobs.transition(job.jobId, 'ASSEMBLING', 'DELIVERED', {
       patch: { outputs, stills, provenanceUri, ...(voiceTracks.length ? { voiceTracks } : {}) },
       event: {

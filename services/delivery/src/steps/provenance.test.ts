@@ -23,6 +23,13 @@ const job = {
   tenantId: 't1',
   status: 'ASSEMBLING',
   preset: 'brand_campaign',
+  brief: {
+    product: 'Aurora',
+    brand: { name: 'Aurora' },
+    keyMessage: 'Meet Aurora',
+    durationSeconds: 15,
+    aspectRatios: ['16:9'],
+  },
   costUsd: 1.9,
   createdAt: at(0),
   updatedAt: at(50),
@@ -238,6 +245,41 @@ describe('buildProvenanceManifest', () => {
     expect(text).not.toContain('task-secret-id');
     expect(text).not.toContain('gs://');
     expect(text).not.toContain('slow down');
+  });
+
+  it("says what was heard: each language's voice and the music, the supplied track by kind and digest only", () => {
+    expect(manifest.sound).toEqual({ voices: [], music: { kind: 'generated', mood: null }, clipAudio: false });
+    const voiced = buildProvenanceManifest(
+      {
+        ...job,
+        voiceTracks: [
+          {
+            language: 'en',
+            uri: 'gs://b/voice-en.wav',
+            engine: 'espeak-ng',
+            voice: 'en-us',
+            timing: 'measured',
+            lines: 3,
+          },
+        ],
+        music: {
+          path: 'tenants/t1/jobs/job1/references/music.mp3',
+          contentType: 'audio/mpeg',
+          sizeBytes: 1000,
+          sha256: 'a'.repeat(64),
+          durationSeconds: 31.5,
+          source: { kind: 'url', url: 'https://cdn.example.com/track.mp3?token=secret' },
+        },
+      },
+      [s02, s01],
+      deliveredAt,
+    );
+    expect(voiced.sound).toEqual({
+      voices: [{ language: 'en', engine: 'espeak-ng', voice: 'en-us', timing: 'measured', lines: 3 }],
+      music: { kind: 'supplied', source: 'url', sha256: 'a'.repeat(64), durationSeconds: 31.5 },
+      clipAudio: false,
+    });
+    expect(JSON.stringify(voiced)).not.toContain('token=secret');
   });
 
   it('refuses records where a passed shot has no successful try (a bug, not a delivery to make)', () => {

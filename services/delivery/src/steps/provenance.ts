@@ -1,5 +1,6 @@
 import {
   describeErrors,
+  presetOf,
   ProvenanceManifestSchema,
   validate,
   type ProvenanceManifest,
@@ -107,6 +108,25 @@ export function buildProvenanceManifest(job: Job, shots: Shot[], deliveredAt: Da
     planVersion: planVersionOf(job),
     approvedPlanVersion: job.plan?.approval?.version ?? null,
     shots: views,
+    sound: {
+      voices: (job.voiceTracks ?? []).map((v) => ({
+        language: v.language,
+        engine: v.engine,
+        voice: v.voice,
+        timing: v.timing,
+        lines: v.lines,
+      })),
+      // The source's kind only: a client's URL may carry a token, and the sha256 names the bytes.
+      music: job.music
+        ? {
+            kind: 'supplied',
+            source: job.music.source.kind,
+            sha256: job.music.sha256,
+            durationSeconds: job.music.durationSeconds,
+          }
+        : { kind: 'generated', mood: job.brief.musicMood ?? null },
+      clipAudio: presetOf(job.preset).nativeAudio && ordered.some((s) => s.spec.audio === true),
+    },
     totals: {
       shots: views.length,
       tries: views.reduce((n, s) => n + s.tries.length, 0),
