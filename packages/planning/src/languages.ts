@@ -22,14 +22,17 @@ export interface LanguageWords {
  */
 export interface Translator {
   readonly name: string;
-  translate(input: {
-    from: string;
-    to: string;
-    words: LanguageWords;
-    /** The brief's own words in `to`, when the client gave them: names and phrases to keep. */
-    glossary?: BriefTranslation;
-    signal?: AbortSignal;
-  }): Promise<LanguageWords>;
+  translate(input: TranslationInput): Promise<LanguageWords>;
+}
+
+/** What a translator is asked: a plan's words from one language into another. */
+export interface TranslationInput {
+  from: string;
+  to: string;
+  words: LanguageWords;
+  /** The brief's own words in `to`, when the client gave them: names and phrases to keep. */
+  glossary?: BriefTranslation;
+  signal?: AbortSignal;
 }
 
 /** The words a plan carries in its own language: the shot specs' lines and texts. */
@@ -59,7 +62,8 @@ export function checkTranslation(source: LanguageWords, result: LanguageWords, l
       const text = got?.[field]?.trim();
       if (want && !text) problems.push(`shot ${i + 1} has no ${field}`);
       if (!want && text) problems.push(`shot ${i + 1} has a ${field} the source has not`);
-      if (text && text.length > TEXT_LIMITS[field]) problems.push(`shot ${i + 1}'s ${field} is over ${TEXT_LIMITS[field]}`);
+      if (text && text.length > TEXT_LIMITS[field])
+        problems.push(`shot ${i + 1}'s ${field} is over ${TEXT_LIMITS[field]}`);
     }
   });
   if ((source.callToAction === undefined) !== (result.callToAction === undefined))
@@ -85,7 +89,10 @@ export function checkTranslation(source: LanguageWords, result: LanguageWords, l
 export function localWords(brief: Brief, plan: ShotPlan, language: string, context: PlanContext): LanguageWords {
   const translated = planLocally(translatedBrief(brief, language), context);
   if (translated.shots.length !== plan.shots.length)
-    throw new PlanningError('permanent', `the ${language} brief makes ${translated.shots.length} shots, not ${plan.shots.length}`);
+    throw new PlanningError(
+      'permanent',
+      `the ${language} brief makes ${translated.shots.length} shots, not ${plan.shots.length}`,
+    );
   return planWords(translated, translatedBrief(brief, language));
 }
 
@@ -118,7 +125,10 @@ export async function planLanguages(
     } else if (brief.translations?.[language]) {
       languages.push({ language, source: 'supplied', ...localWords(brief, plan, language, context) });
     } else {
-      throw new PlanningError('permanent', `no words in ${language}: the brief has no translation and no translator is configured`);
+      throw new PlanningError(
+        'permanent',
+        `no words in ${language}: the brief has no translation and no translator is configured`,
+      );
     }
   }
   return languages;
