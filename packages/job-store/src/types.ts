@@ -49,13 +49,16 @@ export interface JobVoiceTrack {
   lines: number;
 }
 
-/** The client's own music (brief.music) as the planner stored it with the job. */
+/** The client's own music (brief.music) as the planner stored it with the job: decoded, as WAV. */
 export interface JobMusic {
   /** Storage key of the stored copy, under the job's prefix. */
   path: string;
   contentType: string;
   sizeBytes: number;
+  /** Of the stored WAV. */
   sha256: string;
+  /** Of the client's file as fetched or uploaded. */
+  sourceSha256?: string;
   durationSeconds: number;
   source: { kind: 'url'; url: string } | { kind: 'asset'; assetId: string };
 }

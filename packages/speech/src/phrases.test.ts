@@ -19,7 +19,13 @@ describe('splitPhrases', () => {
           expect(p).not.toMatch(/\s{2}/);
           // Every phrase is whole words of the text.
           for (const w of p.split(' ')) expect(words.has(w)).toBe(true);
-          if (p.length > max) expect(p.split(' ')).toHaveLength(1);
+          // Over the limit only as one word, or by the wordless marks joined to it.
+          const spoken = p.split(' ');
+          while (spoken.length > 1 && !/[\p{L}\p{N}]/u.test(spoken.at(-1)!)) spoken.pop();
+          while (spoken.length > 1 && !/[\p{L}\p{N}]/u.test(spoken[0]!)) spoken.shift();
+          if (spoken.join(' ').length > max) expect(spoken).toHaveLength(1);
+          // Something to say in every phrase, unless the whole text has nothing.
+          if (/[\p{L}\p{N}]/u.test(normal)) expect(p).toMatch(/[\p{L}\p{N}]/u);
         }
       }),
       { numRuns: 300 },
@@ -39,6 +45,13 @@ describe('splitPhrases', () => {
     expect(Math.abs(wrapped[0]!.length - wrapped[1]!.length)).toBeLessThan(12);
     expect(splitPhrases('Supercalifragilisticexpialidocious', 10)).toEqual(['Supercalifragilisticexpialidocious']);
     expect(splitPhrases('  \n ')).toEqual([]);
+  });
+
+  it('gives no phrase that has nothing to say: a wordless tail or head joins its neighbour', () => {
+    expect(splitPhrases('Taste the summer. ★★★★★')).toEqual(['Taste the summer. ★★★★★']);
+    expect(splitPhrases('New look. —')).toEqual(['New look. —']);
+    expect(splitPhrases('… Fresh. Really fresh.')).toEqual(['… Fresh.', 'Really fresh.']);
+    expect(splitPhrases('★★★')).toEqual(['★★★']);
   });
 });
 

@@ -89,7 +89,30 @@ export function splitPhrases(text: string, maxChars = DEFAULT_MAX_CHARS): string
     }
     if (current.length) phrases.push(current.join(' '));
   }
-  return phrases;
+  return withoutWordlessPhrases(phrases);
+}
+
+/** A letter or a digit: something a voice says (not "★★★", "—" or "…"). */
+const SPEAKABLE = /[\p{L}\p{N}]/u;
+
+/**
+ * A phrase with nothing to say ("Taste the summer. ★★★★★" ends in one) would be silence: no
+ * engine speaks it and a caption for it has no speech to sit on. It joins the phrase before it
+ * (or, first, the one after), so the joined phrases still rejoin to the text and no phrase is
+ * wordless unless the whole text is.
+ */
+function withoutWordlessPhrases(phrases: string[]): string[] {
+  const out: string[] = [];
+  let pending = '';
+  for (const phrase of phrases) {
+    if (SPEAKABLE.test(phrase)) {
+      out.push(pending ? `${pending} ${phrase}` : phrase);
+      pending = '';
+    } else if (out.length) out[out.length - 1] = `${out[out.length - 1]} ${phrase}`;
+    else pending = pending ? `${pending} ${phrase}` : phrase;
+  }
+  if (pending) out.push(pending);
+  return out;
 }
 
 /**

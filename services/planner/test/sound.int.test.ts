@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { renderTopicFor, type Brief, type MessageOf } from '@aiprod/contracts';
 import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
-import { runFfmpeg } from '@aiprod/media';
+import { probe, runFfmpeg } from '@aiprod/media';
 import { localDirector } from '@aiprod/planning';
 import type { HandlerContext } from '@aiprod/pubsub';
 import { espeakEngine } from '@aiprod/speech';
@@ -91,6 +91,15 @@ beforeAll(async () => {
   };
   await make('bed.wav', ['-f', 'lavfi', '-i', 'sine=frequency=220:duration=3', '-ac', '1', '-ar', '44100']);
   await make('bed.mp3', ['-f', 'lavfi', '-i', 'sine=frequency=330:duration=2.5', '-c:a', 'libmp3lame']);
+  await make('silent.wav', ['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=mono', '-t', '3']);
+  // A local media file a hostile playlist would have ffmpeg read into the client's music.
+  await make('secret.ts', ['-f', 'lavfi', '-i', 'sine=frequency=440:duration=5', '-c:a', 'mp2', '-f', 'mpegts']);
+  files['playlist.mp3'] = Buffer.concat([
+    // An empty ID3v2.4 tag: ten bytes the sniffer takes for an MP3. ffmpeg's format probe skips
+    // ID3 tags, so without a forced demuxer the rest is read as HLS (ffprobe: format hls, 5 s).
+    Buffer.from([0x49, 0x44, 0x33, 4, 0, 0, 0, 0, 0, 0]),
+    Buffer.from(`#EXTM3U\n#EXT-X-TARGETDURATION:5\n#EXTINF:5.0,\n${join(root, 'secret.ts')}\n#EXT-X-ENDLIST\n`),
+  ]);
   await make('short.wav', ['-f', 'lavfi', '-i', 'anullsrc=r=44100:cl=mono', '-t', '0.2']);
   await make('still.png', ['-f', 'lavfi', '-i', 'testsrc=size=64x64', '-frames:v', '1']);
   server = createServer((req, res) => {
@@ -172,24 +181,32 @@ describe('planner: the voice in every language', () => {
 describe("planner: the client's music", () => {
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-  it('fetches music by URL and stores it under the job, recorded with its hash and length', async () => {
-    const jobId = await newJob({ music: { url: `${base}/bed.wav` } });
-    await deliver(jobId);
+  /** The stored copy is the client's audio decoded to 48 kHz stereo 16-bit WAV, recorded with both digests. */
+  async function expectStoredMusic(jobId: string, source: Buffer, seconds: number, from: object) {
     const job = (await jobs.getJob(jobId))!;
     expect(job.status).toBe('RENDERING');
     const prefix = `tenants/t-sound/jobs/${jobId}/references`;
+    const stored = readFileSync(join(root, prefix, 'music.wav'));
     expect(job.music).toEqual(
       expect.objectContaining({
         path: `${prefix}/music.wav`,
         contentType: 'audio/wav',
-        sha256: sha(files['bed.wav']!),
-        sizeBytes: files['bed.wav']!.length,
-        source: { kind: 'url', url: `${base}/bed.wav` },
+        sha256: sha(stored),
+        sizeBytes: stored.length,
+        sourceSha256: sha(source),
+        source: from,
       }),
     );
-    expect(job.music!.durationSeconds).toBeCloseTo(3, 1);
+    expect(job.music!.durationSeconds).toBeCloseTo(seconds, 1);
     expect(readdirSync(join(root, prefix))).toEqual(['music.wav']);
-    expect(readFileSync(join(root, prefix, 'music.wav')).equals(files['bed.wav']!)).toBe(true);
+    const info = await probe(join(root, prefix, 'music.wav'), { timeoutMs: 10_000 });
+    expect(info.audio).toEqual({ codec: 'pcm_s16le', sampleRate: 48_000, channels: 2 });
+  }
+
+  it('fetches music by URL and stores it decoded under the job, recorded with its hashes and length', async () => {
+    const jobId = await newJob({ music: { url: `${base}/bed.wav` } });
+    await deliver(jobId);
+    await expectStoredMusic(jobId, files['bed.wav']!, 3, { kind: 'url', url: `${base}/bed.wav` });
   });
 
   it('copies an uploaded audio asset named as music', async () => {
@@ -206,26 +223,17 @@ describe("planner: the client's music", () => {
     });
     const jobId = await newJob({ music: { assetId } });
     await deliver(jobId);
-    const job = (await jobs.getJob(jobId))!;
-    expect(job.status).toBe('RENDERING');
-    const stored = `tenants/t-sound/jobs/${jobId}/references/music.mp3`;
-    expect(job.music).toEqual(
-      expect.objectContaining({
-        path: stored,
-        contentType: 'audio/mpeg',
-        sha256: sha(files['bed.mp3']!),
-        source: { kind: 'asset', assetId },
-      }),
-    );
-    expect(job.music!.durationSeconds).toBeGreaterThan(2.3);
-    expect(job.music!.durationSeconds).toBeLessThan(2.7);
-    expect(readFileSync(join(root, stored)).equals(files['bed.mp3']!)).toBe(true);
+    await expectStoredMusic(jobId, files['bed.mp3']!, 2.5, { kind: 'asset', assetId });
   });
 
   it.each([
     ['a file that is not audio', 'still.png', /^brief\.music: the file is not an MP3, WAV, M4A, Ogg or FLAC file/],
     ['a 0.2 s silence', 'short.wav', /^brief\.music: the music lasts 0\.20 s; at least 1 s is needed/],
     ['a 404', 'missing.wav', /^brief\.music: could not be fetched: HTTP 404/],
+    ['three seconds of silence', 'silent.wav', /^brief\.music: the music is silent/],
+    // Starts like an MP3 (an ID3 tag), is an HLS playlist naming a file on the planner's disk:
+    // read with the MP3 demuxer only, it decodes to nothing, and the file is never opened.
+    ['a playlist dressed as an MP3', 'playlist.mp3', /^brief\.music: the file does not decode/],
   ])('fails the job naming brief.music for %s, with nothing planned or published', async (_what, name, reason) => {
     const jobId = await newJob({ music: { url: `${base}/${name}` } });
     await deliver(jobId);

@@ -121,7 +121,7 @@ export function buildProvenanceManifest(job: Job, shots: Shot[], deliveredAt: Da
         ? {
             kind: 'supplied',
             source: job.music.source.kind,
-            sha256: job.music.sha256,
+            sha256: job.music.sourceSha256 ?? job.music.sha256,
             durationSeconds: job.music.durationSeconds,
           }
         : { kind: 'generated', mood: job.brief.musicMood ?? null },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { briefLanguages, type Brief, type PlanLanguage, type Preset, type ShotPlan } from '@aiprod/contracts';
 import { finishTimeline, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLanguages } from '@aiprod/planning';
-import { estimatedSpeechSeconds, maxCharsFor, type SpeechEngine } from '@aiprod/speech';
+import { SpeechError, estimatedSpeechSeconds, maxCharsFor, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
 import type { PlannerDeps } from '../app';
 
 /** One synthesised line, spoken to be measured: seconds for espeak-ng, more for a cloud voice. */
@@ -132,12 +132,24 @@ async function fitLine(
   }
   for (let shortenings = 0; ; shortenings += 1) {
     if (!text) return { ok: false, text: line, seconds: Infinity };
-    const spoken = await engine.speak(text, {
-      language,
-      outFile,
-      timeoutMs: SPEAK_TIMEOUT_MS,
-      ...(signal ? { signal } : {}),
-    });
+    let spoken: SpokenLine;
+    try {
+      spoken = await engine.speak(text, {
+        language,
+        outFile,
+        timeoutMs: SPEAK_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      });
+    } catch (err) {
+      if (!(err instanceof SpeechError)) throw err;
+      // An engine outage is tried again; a line it cannot say (nothing to say, no voice) is final.
+      throw new PlanningError(
+        err.kind === 'retryable' ? 'retryable' : 'permanent',
+        `the ${language} voice-over "${text}" cannot be spoken (${engine.name}): ${err.message}`,
+        err.retryAfterSeconds,
+        { cause: err },
+      );
+    }
     if (spoken.durationSeconds <= room) return { ok: true, text, seconds: spoken.durationSeconds };
     if (shortenings === MAX_SHORTENINGS) return { ok: false, text, seconds: spoken.durationSeconds };
     const chars = Math.floor(((text.length * room) / spoken.durationSeconds) * SHORTEN_MARGIN);
