@@ -29,13 +29,14 @@ let server: Server;
 let base = '';
 const files: Record<string, Buffer> = {};
 
-function deps(): PlannerDeps {
+function deps(overrides: Partial<PlannerDeps> = {}): PlannerDeps {
   return {
     ...env.core,
     tenants,
     director: localDirector,
     fallbackToLocal: false,
     enabledBackends: ['local'],
+    ...overrides,
     plans: new PlanStore(db),
     directorPlans: new DirectorPlanCache(db),
     estimates: new EstimateStore(db),
@@ -69,7 +70,7 @@ async function deliver(jobId: string) {
 const renderRequestsFor = async (jobId: string) => {
   // Published before the handler returned; the collector's pull may lag a little.
   await new Promise((r) => setTimeout(r, 300));
-  return published(renderTopicFor('local')).filter(
+  return [...published(renderTopicFor('local')), ...published(renderTopicFor('replicate'))].filter(
     (m) => (m as MessageOf<'aiprod.render.local.v1'>).jobId === jobId,
   ) as MessageOf<'aiprod.render.local.v1'>[];
 };
@@ -82,7 +83,7 @@ const FR = {
 
 beforeAll(async () => {
   await env.provision();
-  published = await env.collect([renderTopicFor('local')]);
+  published = await env.collect([renderTopicFor('local'), renderTopicFor('replicate')]);
   await tenants.createTenant({ tenantId: 't-sound', name: 'Sound', autoApproveLimitUsd: 100 });
   const make = async (name: string, args: string[]) => {
     const file = join(root, name);
@@ -245,5 +246,76 @@ describe("planner: the client's music", () => {
     expect(job.music).toBeUndefined();
     expect(await jobs.listShots(jobId)).toEqual([]);
     expect(await renderRequestsFor(jobId)).toEqual([]);
+  });
+});
+
+describe('an approved plan whose line no longer fits', () => {
+  const plans = new PlanStore(db);
+  // A paid backend, so the plan costs something and waits for the client's approval.
+  const paid = deps({ enabledBackends: ['local', 'replicate'] });
+  const approve = (jobId: string, planVersion: number) => {
+    const ctx: HandlerContext = {
+      topic: 'aiprod.job.approved.v1',
+      subscription: 'aiprod.job.approved.v1.planner',
+      messageId: randomBytes(4).toString('hex'),
+      deliveryAttempt: 1,
+      publishTime: new Date(),
+      log,
+    };
+    return buildPlanner(paid)['aiprod.job.approved.v1'].handle(
+      { v: 1, jobId, tenantId: 't-sound-approve', approver: 'key:test', planVersion },
+      ctx,
+    );
+  };
+
+  async function waitingJob(): Promise<string> {
+    const jobId = `job_${randomBytes(5).toString('hex')}`;
+    const brief = aBrief({ aspectRatios: ['9:16'], preset: 'social_quick', voiceOver: true });
+    await jobs.createJob({ jobId, tenantId: 't-sound-approve', brief, preset: 'social_quick' });
+    const ctx: HandlerContext = {
+      topic: 'aiprod.job.requested.v1',
+      subscription: 'aiprod.job.requested.v1.planner',
+      messageId: randomBytes(4).toString('hex'),
+      deliveryAttempt: 1,
+      publishTime: new Date(),
+      log,
+    };
+    await buildPlanner(paid)['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId: 't-sound-approve' }, ctx);
+    expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
+    return jobId;
+  }
+
+  beforeAll(() => tenants.createTenant({ tenantId: 't-sound-approve', name: 'Approve', autoApproveLimitUsd: 0 }));
+
+  it('fails the job before any render when an edited line, short on paper, is too long spoken', async () => {
+    const jobId = await waitingJob();
+    // Short by characters (the gateway's speaking-rate estimate lets it through on a 5 s shot);
+    // spoken, the numbers take several times as long.
+    const line = 'Call 1-800-555-0199 before 12/31/2025 for $49.99.';
+    const revised = await plans.revise(jobId, 1, 'edit', (job, shots) => ({
+      plan: job.plan!,
+      shots: shots.map((s, i) => ({ spec: i === 0 ? { ...s.spec, voiceOver: line } : s.spec, backend: s.backend })),
+      event: { by: 'key:test', shots: ['s01'] },
+    }));
+    expect('ok' in revised && revised.ok).toBe(true);
+    expect(await plans.approve(jobId, 2, 'key:test')).toMatchObject({ ok: true });
+    await approve(jobId, 2);
+    const job = (await jobs.getJob(jobId))!;
+    expect(job.status).toBe('FAILED');
+    expect(job.error).toMatchObject({
+      reason: 'planning_failed',
+      message: expect.stringMatching(
+        /^shot s01's en voice-over "Call 1-800.*" lasts [\d.]+ s spoken and its shot leaves [\d.]+ s/,
+      ),
+    });
+    expect(await renderRequestsFor(jobId)).toEqual([]);
+  });
+
+  it('renders an approved plan whose lines all fit', async () => {
+    const jobId = await waitingJob();
+    expect(await plans.approve(jobId, 1, 'key:test')).toMatchObject({ ok: true });
+    await approve(jobId, 1);
+    expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
+    expect((await renderRequestsFor(jobId)).length).toBeGreaterThan(0);
   });
 });

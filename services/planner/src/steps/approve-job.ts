@@ -1,7 +1,9 @@
 import { planVersionOf, type Job } from '@aiprod/job-store';
 import { count } from '@aiprod/observability';
 import type { Log } from '@aiprod/pubsub';
-import type { CoreDeps } from '@aiprod/service-runtime';
+import { failJob, type CoreDeps } from '@aiprod/service-runtime';
+import type { PlannerDeps } from '../app';
+import { approvedLinesMisfit } from './plan-sound';
 import { dispatchPendingShots } from './dispatch';
 
 /**
@@ -20,11 +22,22 @@ export function approvedPlanIsCurrent(job: Job, planVersion: number | undefined)
  * A repeated approval finds the job already RENDERING and only re-publishes what is still pending.
  */
 export async function approveJob(
-  deps: CoreDeps<'planner'>,
+  deps: CoreDeps<'planner'> & Pick<PlannerDeps, 'speech'>,
   job: Job,
   approval: { approver: string; planVersion?: number },
   log: Log,
 ): Promise<void> {
+  if (job.status === 'AWAITING_APPROVAL' && approvedPlanIsCurrent(job, approval.planVersion)) {
+    // Nothing is spent yet: a line that no longer fits its shot fails the job here, not at assembly.
+    const misfit = await approvedLinesMisfit(deps, job, await deps.jobs.listShots(job.jobId));
+    if (misfit) {
+      log.warn('approved plan has a voice-over line that does not fit; failing the job', { reason: misfit });
+      await failJob(deps, job, 'planning_failed', misfit, {
+        when: (stored) => stored.status === 'AWAITING_APPROVAL' && approvedPlanIsCurrent(stored, approval.planVersion),
+      });
+      return;
+    }
+  }
   const moved = await deps.jobs.transition(job.jobId, 'AWAITING_APPROVAL', 'RENDERING', {
     event: {
       type: 'job.approved',

@@ -5,6 +5,7 @@ import { briefLanguages, type Brief, type PlanLanguage, type Preset, type ShotPl
 import { finishTimeline, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLanguages } from '@aiprod/planning';
 import { SpeechError, estimatedSpeechSeconds, maxCharsFor, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
+import type { Job, Shot } from '@aiprod/job-store';
 import type { PlannerDeps } from '../app';
 
 /** One synthesised line, spoken to be measured: seconds for espeak-ng, more for a cloud voice. */
@@ -180,4 +181,61 @@ export function shortenLine(text: string, max: number): string {
   const kept = clean.slice(0, cut).replace(/[\s,;:—–-]+$/, '');
   if (!kept) return '';
   return /[.!?…]$/.test(kept) ? kept : `${kept}.`;
+}
+
+/**
+ * Before an approved plan is rendered: every line as it now stands (the client may have edited
+ * lines or lengths since the planner measured them, and the gateway can only estimate) spoken and
+ * measured against its shot's room. The first that does not fit is returned as the reason to
+ * fail the job before any spend; null when all fit. A retryable engine failure throws (the
+ * approval is acted on again).
+ */
+export async function approvedLinesMisfit(
+  deps: Pick<PlannerDeps, 'speech'>,
+  job: Job,
+  shots: readonly Shot[],
+  signal?: AbortSignal,
+): Promise<string | null> {
+  if (!deps.speech || !job.plan) return null;
+  const words =
+    job.plan.languages ??
+    [{ language: briefLanguages(job.brief)[0]!, shots: shots.map((s) => ({ voiceOver: s.spec.voiceOver })) }];
+  if (!words.some((l) => l.shots.some((s) => s.voiceOver))) return null;
+  const timeline = finishTimeline({
+    clips: shots.map((s) => ({ durationSeconds: s.spec.durationSeconds })),
+    transition: job.plan.transition ?? { kind: 'cut', durationSeconds: 0 },
+    endCard: { durationSeconds: job.plan.endCardSeconds },
+    fps: job.plan.fps,
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'aiprod-voice-check-'));
+  try {
+    for (const { language, shots: lines } of words) {
+      for (const [i, line] of lines.entries()) {
+        if (!line.voiceOver) continue;
+        const room = voiceWindow(timeline, i).seconds;
+        let spoken: SpokenLine;
+        try {
+          spoken = await deps.speech.speak(line.voiceOver, {
+            language,
+            outFile: join(dir, `${i}.wav`),
+            timeoutMs: SPEAK_TIMEOUT_MS,
+            ...(signal ? { signal } : {}),
+          });
+        } catch (err) {
+          if (err instanceof SpeechError && err.kind !== 'retryable')
+            return `shot ${shots[i]!.shotId}'s ${language} voice-over cannot be spoken: ${err.message}`;
+          throw err;
+        }
+        if (spoken.durationSeconds > room) {
+          return (
+            `shot ${shots[i]!.shotId}'s ${language} voice-over "${line.voiceOver}" lasts ` +
+            `${spoken.durationSeconds.toFixed(2)} s spoken and its shot leaves ${room.toFixed(2)} s: shorten the line`
+          );
+        }
+      }
+    }
+    return null;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
