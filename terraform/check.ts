@@ -610,7 +610,7 @@ export function checkWorkloads(files: TfFile[], schemas: EnvSchemas): Problem[] 
   }
   if (new Set(speechEngines.values()).size > 1) {
     const seen = [...speechEngines].map(([n, v]) => `${n}=${v}`).join(', ');
-    problems.push(`${PLATFORM}: SPEECH_ENGINE differs between the planner and delivery (${seen})`);
+    problems.push(`${PLATFORM}: SPEECH_ENGINE differs between the gateway, the planner and delivery (${seen})`);
   }
   if (new Set(translators.values()).size > 1) {
     const seen = [...translators].map(([n, v]) => `${n}=${v}`).join(', ');

@@ -348,13 +348,13 @@ describe('terraform offline checks bite', () => {
       ),
     );
     expect(checkWorkloads(literal, schemas)).toEqual([
-      'modules/platform: SPEECH_ENGINE differs between the planner and delivery (aiprod-delivery=espeak-ng, aiprod-planner=google-tts)',
+      'modules/platform: SPEECH_ENGINE differs between the gateway, the planner and delivery (aiprod-delivery=espeak-ng, aiprod-gateway=google-tts, aiprod-planner=google-tts)',
     ]);
     const unset = await edited('modules/platform/main.tf', (t) =>
       t.replace(/(module "delivery" \{[\s\S]*?)\n\s*SPEECH_ENGINE {2}= local\.speech_engine/, '$1'),
     );
     expect(checkWorkloads(unset, schemas)).toEqual([
-      'modules/platform: SPEECH_ENGINE differs between the planner and delivery (aiprod-delivery=espeak-ng (default), aiprod-planner=google-tts)',
+      'modules/platform: SPEECH_ENGINE differs between the gateway, the planner and delivery (aiprod-delivery=espeak-ng (default), aiprod-gateway=google-tts, aiprod-planner=google-tts)',
     ]);
   });
 

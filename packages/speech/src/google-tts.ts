@@ -53,6 +53,12 @@ export const DEFAULT_GOOGLE_VOICES: Readonly<Record<string, string>> = {
   id: 'id-ID-Standard-A',
   ms: 'ms-MY-Standard-A',
   is: 'is-IS-Standard-A',
+  // Regional voices, chosen for a tag that names the region (pt-BR is not pt-PT).
+  'en-GB': 'en-GB-Standard-A',
+  'en-AU': 'en-AU-Standard-A',
+  'fr-CA': 'fr-CA-Standard-A',
+  'pt-BR': 'pt-BR-Standard-A',
+  'es-US': 'es-US-Standard-A',
 };
 
 const escapeSsml = (text: string) =>
@@ -129,7 +135,7 @@ export function googleTtsEngine(options: GoogleTtsOptions): SpeechEngine {
     const checked = speechLanguage(tag);
     if (!checked.ok) return undefined;
     const exact = options.voices?.[tag] ?? options.voices?.[tag.toLowerCase()];
-    return exact ?? options.voices?.[checked.base] ?? DEFAULT_GOOGLE_VOICES[checked.base];
+    return exact ?? options.voices?.[checked.base] ?? googleVoiceFor(tag);
   };
 
   return {
@@ -240,4 +246,13 @@ export function googleTtsEngine(options: GoogleTtsOptions): SpeechEngine {
       }
     },
   };
+}
+
+/** The default Google voice for a tag: its region's when there is one, else its base language's. */
+export function googleVoiceFor(tag: string): string | undefined {
+  const checked = speechLanguage(tag);
+  if (!checked.ok) return undefined;
+  const loc = new Intl.Locale(tag);
+  const regional = loc.region ? DEFAULT_GOOGLE_VOICES[`${checked.base}-${loc.region}`] : undefined;
+  return regional ?? DEFAULT_GOOGLE_VOICES[checked.base];
 }

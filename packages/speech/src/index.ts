@@ -8,8 +8,9 @@ export {
   type WordTiming,
 } from './types';
 export { espeakEngine } from './espeak';
-export { googleTtsEngine, DEFAULT_GOOGLE_VOICES, type GoogleTtsOptions } from './google-tts';
+export { googleTtsEngine, googleVoiceFor, DEFAULT_GOOGLE_VOICES, type GoogleTtsOptions } from './google-tts';
 export { PHRASE_GAP_SECONDS, estimatedSpeechSeconds, maxCharsFor, splitPhrases } from './phrases';
 export { captionsSrt, captionsVtt, type CaptionCue } from './captions';
 export { SPEECH_LANGUAGES, speechLanguage, unrenderableText } from './languages';
 export { SpeechEnvProperties, speechEngineFromEnv } from './from-env';
+export { engineSpeaks } from './engine-languages';

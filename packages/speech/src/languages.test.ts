@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { engineSpeaks } from './engine-languages';
+import { googleVoiceFor } from './google-tts';
 import { ESPEAK_REGIONAL_VOICES, ESPEAK_VOICES, SPEECH_LANGUAGES, speechLanguage, unrenderableText } from './languages';
 
 describe('speech languages', () => {
@@ -45,5 +47,17 @@ describe('speech languages', () => {
     expect(unrenderableText('Hello مرحبا')).toBe('م');
     expect(unrenderableText('नमस्ते')).toBe('न');
     expect(unrenderableText('ña\u0301')).toBeUndefined();
+  });
+});
+
+describe('engineSpeaks', () => {
+  it("holds a language to the deployment's engine: espeak-ng's voices, or Google's defaults by region", () => {
+    expect(engineSpeaks('espeak-ng', 'hr')).toEqual({ ok: true });
+    expect(engineSpeaks('google-tts', 'hr')).toEqual({ ok: false, why: expect.stringMatching(/no voice for "hr"/) });
+    expect(engineSpeaks('google-tts', 'ja')).toMatchObject({ ok: false, why: expect.stringMatching(/cannot draw/) });
+    expect(engineSpeaks('google-tts', 'fr-CA')).toEqual({ ok: true });
+    expect(googleVoiceFor('pt-BR')).toBe('pt-BR-Standard-A');
+    expect(googleVoiceFor('pt')).toBe('pt-PT-Standard-A');
+    expect(googleVoiceFor('de-AT')).toBe('de-DE-Standard-A');
   });
 });

@@ -1,3 +1,4 @@
+import type { SpeechEngineName } from '@aiprod/speech';
 import type { BackendName } from '@aiprod/contracts';
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
@@ -84,6 +85,8 @@ export interface GatewayDeps {
   estimateWaitMs?: number;
   /** The planner translates a brief's further languages (PLANNER_TRANSLATOR); default: it does not. */
   translator?: boolean;
+  /** The deployment's speech engine (SPEECH_ENGINE), whose languages a brief may ask for; default espeak-ng. */
+  speechEngine?: SpeechEngineName;
   /** Signs and checks review links (absent: no links are made and none is accepted). */
   reviewLinks?: ReviewLinks;
   /** The gateway's public origin, for the links it hands out (absent: the request's host). */
@@ -145,7 +148,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   if (deps.authFailureLimit) app.use('/v1', deps.authFailureLimit.after);
   // Counted per tenant, after authentication: anonymous requests are refused before they cost more.
   if (deps.rateLimit) app.use('/v1', deps.rateLimit);
-  const briefOptions = { translator: deps.translator ?? false };
+  const briefOptions = { translator: deps.translator ?? false, speechEngine: deps.speechEngine ?? 'espeak-ng' };
   const scoped = { requireScope: requireScope as (scope: Parameters<typeof requireScope>[0]) => RequestHandler };
   // Before the JSON-only rule: an upload's body is the image itself.
   app.use(assetRoutes({ ...scoped, assets: deps.assets, storage: deps.storage }));

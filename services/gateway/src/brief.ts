@@ -8,7 +8,7 @@ import {
   type Brief,
   type FieldError,
 } from '@aiprod/contracts';
-import { speechLanguage, unrenderableText } from '@aiprod/speech';
+import { engineSpeaks, unrenderableText, type SpeechEngineName } from '@aiprod/speech';
 import { HttpProblem } from './problem';
 
 /**
@@ -17,11 +17,16 @@ import { HttpProblem } from './problem';
  * Every rejection names the field (a JSON Pointer) and the rule.
  */
 export interface BriefOptions {
-  /** The planner has a translator (TRANSLATOR): a further language may come without the brief's words in it. */
+  /** The planner has a translator (PLANNER_TRANSLATOR): a further language may come without the brief's words in it. */
   translator: boolean;
+  /** The deployment's speech engine (SPEECH_ENGINE): a language it has no voice for is refused. */
+  speechEngine: SpeechEngineName;
 }
 
-export function parseBrief(body: unknown, options: BriefOptions = { translator: false }): Brief {
+export function parseBrief(
+  body: unknown,
+  options: BriefOptions = { translator: false, speechEngine: 'espeak-ng' },
+): Brief {
   if (body === undefined || body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new HttpProblem('validation', 'the body must be a JSON object (a brief)', {
       errors: [{ field: '', rule: 'type', message: 'must be object' }],
@@ -51,7 +56,7 @@ export function parseBrief(body: unknown, options: BriefOptions = { translator: 
   }
   const problems = [
     ...briefScriptProblems(brief),
-    ...languageProblems(brief),
+    ...languageProblems(brief, options.speechEngine),
     ...briefLanguageProblems(brief, options),
   ];
   if (problems.length) {
@@ -102,15 +107,15 @@ function briefScriptProblems(brief: Brief): FieldError[] {
   });
 }
 
-/** Every language must be one we can speak (for a voice-over) and draw: named by its field. */
-function languageProblems(brief: Brief): FieldError[] {
+/** Every language must be one the deployment's engine speaks and the font draws: named by its field. */
+function languageProblems(brief: Brief, engine: SpeechEngineName): FieldError[] {
   const named: [string, string][] = brief.languages?.length
     ? brief.languages.map((l, i) => [`/languages/${i}`, l])
     : brief.language !== undefined
       ? [['/language', brief.language]]
       : [];
   return named.flatMap(([field, tag]) => {
-    const support = speechLanguage(tag);
+    const support = engineSpeaks(engine, tag);
     return support.ok ? [] : [{ field, rule: 'supportedLanguage', message: support.why }];
   });
 }

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { allOrNone, CommaList, envSchema, parseEnv } from '@aiprod/config';
+import { SpeechEnvProperties } from '@aiprod/speech';
 import {
   BackendsEnvProperties,
   CoreEnvProperties,
@@ -121,6 +122,7 @@ export const GatewayEnv = envSchema(
         description: 'Monthly spend cap for tenants without their own; absent: no default cap.',
       }),
     ),
+    SPEECH_ENGINE: SpeechEnvProperties.SPEECH_ENGINE,
     PLANNER_TRANSLATOR: Type.Union([Type.Literal('none'), Type.Literal('gemini')], {
       default: 'none',
       description:

@@ -80,6 +80,7 @@ async function main(): Promise<void> {
     estimates: new EstimateStore(core.db),
     estimateWaitMs: env.ESTIMATE_WAIT_MS,
     translator: env.PLANNER_TRANSLATOR !== 'none',
+    speechEngine: env.SPEECH_ENGINE,
     storage: blobStoreFromEnv(env),
     assets: new AssetStore(core.db),
     ...(signingKey ? { signingKey } : {}),

@@ -3,9 +3,13 @@ import { parseBrief } from '../src/brief';
 import { HttpProblem } from '../src/problem';
 
 /** The field errors parseBrief refuses `body` with (none: it accepted it). */
-function refusal(body: unknown, translator = false): { kind: string; fields: string[] } | null {
+function refusal(
+  body: unknown,
+  translator = false,
+  speechEngine: 'espeak-ng' | 'google-tts' = 'espeak-ng',
+): { kind: string; fields: string[] } | null {
   try {
-    parseBrief(body, { translator });
+    parseBrief(body, { translator, speechEngine });
     return null;
   } catch (err) {
     if (!(err instanceof HttpProblem)) throw err;
@@ -35,6 +39,9 @@ describe('a brief asking for sound and languages', () => {
     expect(refusal(aBrief({ language: 'ja' }))?.fields).toEqual(['/language supportedLanguage']);
     expect(refusal(aBrief({ languages: ['en', 'ar'] }), true)?.fields).toEqual(['/languages/1 supportedLanguage']);
     expect(refusal(aBrief({ languages: ['el', 'ru'] }), true)).toBeNull();
+    // The deployment's engine decides: Croatian has an espeak-ng voice, not a default Google one.
+    expect(refusal(aBrief({ language: 'hr' }))).toBeNull();
+    expect(refusal(aBrief({ language: 'hr' }), false, 'google-tts')?.fields).toEqual(['/language supportedLanguage']);
   });
 
   it('refuses words in a script the video font cannot draw, in the brief and in its translations', () => {

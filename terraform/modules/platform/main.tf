@@ -23,8 +23,9 @@ locals {
   # brief without one, so it is given the planner's value (terraform/check.ts holds them equal).
   planner_director   = "gemini"
   planner_translator = local.planner_director == "gemini" ? "gemini" : "none"
-  # The voice-over's speech engine: the planner measures each line with the engine delivery speaks
-  # it with, so both get this one value (terraform/check.ts holds them equal). Google Cloud
+  # The voice-over's speech engine: the gateway accepts only the languages it has voices for and the
+  # planner measures each line with the engine delivery speaks it with, so all three get this one
+  # value (terraform/check.ts holds them equal). Google Cloud
   # Text-to-Speech in production (natural voices, word timings from the engine); espeak-ng, the
   # code's default, stays in the images as the offline engine for local runs and CI.
   speech_engine = "google-tts"
@@ -154,6 +155,8 @@ module "gateway" {
     ENABLED_BACKENDS = "local,runway,veo,replicate"
     # What the planner translates with: without a translator, a further language needs the brief's words.
     PLANNER_TRANSLATOR = local.planner_translator
+    # The languages a brief may ask for are the ones this engine has voices for.
+    SPEECH_ENGINE = local.speech_engine
     # Cloud Run's front end appends the client's address to X-Forwarded-For; without this every
     # client would share the front end's address in the auth-failure limiter.
     TRUST_PROXY_HOPS = "1"
