@@ -32,7 +32,22 @@ export function parseCaptionFiles(vtt: string, srt: string): ParsedCue[] {
   return fromVtt;
 }
 
-/** For each cue, how far (ms) its start is from the nearest measured speech onset. */
+/**
+ * For each cue, how far (ms) its start is from the onset of the speech it shows: cues and measured
+ * onsets are matched in order, one onset per cue (each cue takes the nearest onset after the one
+ * the cue before it took), so a cue shifted onto the next phrase cannot borrow that phrase's onset
+ * and leave the next cue to match it too. A cue with no onset left is Infinity.
+ */
 export function cueOffsetsMs(cues: readonly ParsedCue[], onsets: readonly number[]): number[] {
-  return cues.map((cue) => Math.min(...onsets.map((o) => Math.abs(o - cue.startSeconds))) * 1000);
+  const offsets: number[] = [];
+  let from = 0;
+  for (const cue of cues) {
+    let best = -1;
+    for (let j = from; j < onsets.length; j += 1) {
+      if (best < 0 || Math.abs(onsets[j]! - cue.startSeconds) < Math.abs(onsets[best]! - cue.startSeconds)) best = j;
+    }
+    offsets.push(best < 0 ? Infinity : Math.abs(onsets[best]! - cue.startSeconds) * 1000);
+    if (best >= 0) from = best + 1;
+  }
+  return offsets;
 }

@@ -2,6 +2,7 @@ import {
   BriefSchema,
   PRESETS,
   briefLanguageProblems,
+  briefLanguages,
   defaultPresetFor,
   normalizeBriefInput,
   validate,
@@ -55,12 +56,13 @@ export function parseBrief(
     });
   }
   const problems = [
+    ...outputProblems(brief),
     ...briefScriptProblems(brief),
     ...languageProblems(brief, options.speechEngine),
     ...briefLanguageProblems(brief, options),
   ];
   if (problems.length) {
-    throw new HttpProblem('unprocessable', 'the brief asks for words the platform cannot deliver', {
+    throw new HttpProblem('unprocessable', 'the brief asks for what the platform cannot deliver', {
       errors: problems,
     });
   }
@@ -105,6 +107,29 @@ function briefScriptProblems(brief: Brief): FieldError[] {
       },
     ];
   });
+}
+
+/**
+ * Every language of a brief is a full set of videos, one per aspect ratio, each encoded and checked
+ * at assembly under one deadline (ASSEMBLY_TIMEOUT_SECONDS). Measured: about 0.85 s of assembly per
+ * second of delivered video on a loaded 2-core pool, so 8 minutes of video in all keeps a job well
+ * inside the default 600 s. More is refused, naming the fields, rather than failing after the spend.
+ */
+export const MAX_DELIVERED_SECONDS = 480;
+
+function outputProblems(brief: Brief): FieldError[] {
+  const languages = briefLanguages(brief).length;
+  const seconds = languages * brief.aspectRatios.length * brief.durationSeconds;
+  if (seconds <= MAX_DELIVERED_SECONDS) return [];
+  return [
+    {
+      field: brief.languages?.length ? '/languages' : '/aspectRatios',
+      rule: 'deliveredSeconds',
+      message:
+        `asks for ${seconds} s of video in all (${languages} language(s) × ${brief.aspectRatios.length} aspect ratio(s) × ` +
+        `${brief.durationSeconds} s); a job delivers at most ${MAX_DELIVERED_SECONDS} s: split it into several jobs`,
+    },
+  ];
 }
 
 /** Every language must be one the deployment's engine speaks and the font draws: named by its field. */

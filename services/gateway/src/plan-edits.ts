@@ -13,7 +13,7 @@ import {
 } from '@aiprod/contracts';
 import type { Job, PlanRevision, Shot } from '@aiprod/job-store';
 import { finishTimeline, voiceWindow } from '@aiprod/media';
-import { estimatedSpeechSeconds } from '@aiprod/speech';
+import { estimatedSpeechSeconds, unrenderableText } from '@aiprod/speech';
 import {
   BACKEND_CAPABILITIES,
   DURATION_TOLERANCE_SECONDS,
@@ -118,6 +118,25 @@ export function shotPlanOf(job: Job, shots: Shot[]): ShotPlan {
   };
 }
 
+/**
+ * An edited line or on-screen text must be drawable by the video font (as the brief's words are)
+ * and a line must have something to say: a line of only marks ("★★★") would be silence under a
+ * caption.
+ */
+function wordProblems(edit: PlanPatch['shots'][number], at: string): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const key of ['onScreenText', 'voiceOver'] as const) {
+    const text = edit[key];
+    if (typeof text !== 'string') continue;
+    const letter = unrenderableText(text);
+    if (letter !== undefined)
+      errors.push(fieldError(`${at}/${key}`, 'drawableScript', `has "${letter}", a script the video font cannot draw`));
+  }
+  if (typeof edit.voiceOver === 'string' && !/[\p{L}\p{N}]/u.test(edit.voiceOver))
+    errors.push(fieldError(`${at}/voiceOver`, 'speakable', 'has no word to say (only marks or symbols)'));
+  return errors;
+}
+
 /** One shot with the patch applied, or the field errors of the patch. */
 function editShot(
   shot: Shot,
@@ -153,6 +172,8 @@ function editShot(
       ),
     ];
   }
+  const words = wordProblems(edit, at);
+  if (words.length) return words;
   const spec: ShotSpec = { ...shot.spec, durationSeconds: seconds };
   if (edit.prompt !== undefined) spec.prompt = edit.prompt;
   if (edit.camera !== undefined) spec.camera = edit.camera;

@@ -58,4 +58,19 @@ describe('a brief asking for sound and languages', () => {
     // Accents, Greek, Cyrillic, digits, punctuation and emoji are drawn (or are not letters).
     expect(refusal(aBrief({ keyMessage: 'Ça marche — Ελλάδα, Россия, 100 % 🚀' }))).toBeNull();
   });
+
+  it('refuses more delivered video than one assembly makes in time (languages × ratios × length), naming the field', () => {
+    const four = ['en', 'fr', 'de', 'es'];
+    const words = { keyMessage: 'x' };
+    const big = aBrief({
+      preset: 'brand_campaign',
+      durationSeconds: 60,
+      aspectRatios: ['16:9', '9:16', '1:1'],
+      languages: four,
+      translations: { fr: words, de: words, es: words },
+    });
+    expect(refusal(big)?.fields).toEqual(['/languages deliveredSeconds']);
+    // 4 × 2 × 60 s = 480 s: the most one job delivers.
+    expect(refusal({ ...big, aspectRatios: ['16:9', '9:16'] })).toBeNull();
+  });
 });

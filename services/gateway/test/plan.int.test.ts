@@ -323,6 +323,20 @@ describe('PATCH /v1/jobs/{id}/plan: the voice-over', () => {
     expect((await h.jobs.listShots(id))[0]!.spec.voiceOver).toBe('Meet Aurora.');
   });
 
+  it('refuses words the video font cannot draw and a line with nothing to say, naming each field', async () => {
+    const id = await waiting({ ...(BRIEF as Brief), voiceOver: true });
+    const res = await patch(id, [
+      { id: 's01', voiceOver: '★★★' },
+      { id: 's02', onScreenText: '走る喜び' },
+    ]);
+    expect(res.status).toBe(400);
+    expect(problem(res).errors).toEqual([
+      expect.objectContaining({ field: '/shots/0/voiceOver', rule: 'speakable' }),
+      expect.objectContaining({ field: '/shots/1/onScreenText', rule: 'drawableScript' }),
+    ]);
+    expect((await getPlan(id)).version).toBe(1);
+  });
+
   it('refuses a line or on-screen text edit on a plan with several languages (perLanguage); other edits still pass', async () => {
     const brief = {
       ...(BRIEF as Brief),
