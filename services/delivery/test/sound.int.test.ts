@@ -220,3 +220,21 @@ it('fails the assembly, naming the shot, when a voice-over line is longer than i
   expect(after.status).toBe('ASSEMBLING');
   expect(after.outputs).toBeUndefined();
 }, 120_000);
+
+it('fails the assembly for good when finishing refuses the plan it was given, not after every redelivery', async () => {
+  // An end card shorter than the transition into it: finishing cannot time the cut, every time.
+  const job = await seedAssembling({
+    brief: brief(),
+    preset: 'social_quick',
+    plan: plan({ endCardSeconds: 0.2 }),
+    specs: [shotSpec(0), shotSpec(1), shotSpec(2)],
+    clips,
+  });
+  const failure = await assemble(job).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(failure).toBeInstanceOf(PermanentError);
+  expect((failure as PermanentError).reason).toBe('assembly_failed');
+  expect((failure as Error).message).toMatch(/^the en cut: the end card is shorter than its transition/);
+}, 120_000);

@@ -4,6 +4,7 @@ import { PermanentError, presetOf, RetryableError, type Preset, type QaCheck } f
 import {
   contactSheet,
   finishCut,
+  MediaError,
   finishTimeline,
   placeVoice,
   posterFrame,
@@ -98,10 +99,16 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           })),
           timeoutMs: timeLeft(),
         };
-        const timeline = finishTimeline(input);
-        if (spoken) assertLinesFit(timeline, spoken, shots, words.language);
-        const finished = await finishCut(input);
-        const cues = spoken ? placeVoice(timeline, spoken.lines).cues : [];
+        // Finishing refuses what it was given (a plan it cannot time, a misfit, a silent bed) the
+        // same way every time: the job fails now rather than after every redelivery.
+        const { finished, cues } = await invalidIsPermanent(words.language, async () => {
+          const timeline = finishTimeline(input);
+          if (spoken) assertLinesFit(timeline, spoken, shots, words.language);
+          return {
+            finished: await finishCut(input),
+            cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
+          };
+        });
         for (const variant of finished) {
           const checks = await finalCutChecks(variant.outFile, job, variant, preset);
           const failed = checks.filter((c) => c.verdict === 'fail');
@@ -199,6 +206,17 @@ async function finalCutChecks(file: string, job: Job, variant: FinishedVariant, 
     { timeoutMs: FINAL_CHECKS_TIMEOUT_MS },
   );
   return checks;
+}
+
+/** `work`, with finishing's refusal of its input (MediaError invalid) as a permanent failure of the assembly. */
+async function invalidIsPermanent<T>(language: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof MediaError && err.kind === 'invalid')
+      throw new PermanentError('assembly_failed', `the ${language} cut: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 /** A cut's captions as WebVTT and SubRip files beside it (the same cues for every variant of a language). */
