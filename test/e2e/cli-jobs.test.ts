@@ -73,6 +73,9 @@ it('submit --watch shows live progress line by line (not a terminal) and ends wi
     expect(statSync(file).size).toBe(output.sizeBytes);
     expect(sha256(file)).toBe(output.sha256);
   }
+  // The sample brief speaks: its captions beside the cut, and the voice alone.
+  const names = paths.map((p) => p.slice(p.lastIndexOf('/') + 1));
+  expect(names).toEqual(expect.arrayContaining([`${jobId}-16x9.vtt`, `${jobId}-16x9.srt`, `${jobId}-voice-en.wav`]));
 
   // download: the same files again, each verified; cancel of a delivered job: the API's 409.
   const again = await aiprod('jobs', 'download', jobId, '--dir', join(stateDir, 'again'), '--json');

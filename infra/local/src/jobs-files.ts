@@ -20,14 +20,27 @@ interface Wanted {
   sha256?: string;
 }
 
-/** Every file of a delivered job: its cuts (size and SHA-256 checked) and its stills (size checked). */
+/**
+ * Every file of a delivered job: its cuts (size and SHA-256 checked), their captions, each
+ * language's voice track and the stills (size checked). With several languages every name carries
+ * its language, so one language's cut never overwrites another's.
+ */
 export function filesOf(outputs: Outputs): Wanted[] {
-  const files: Wanted[] = outputs.outputs.map((o) => ({
-    name: `${outputs.jobId}-${o.variant.replace(':', 'x')}.mp4`,
-    url: o.url,
-    sizeBytes: o.sizeBytes,
-    sha256: o.sha256,
-  }));
+  const languages = new Set(outputs.outputs.map((o) => o.language));
+  const base = (o: Outputs['outputs'][number]) =>
+    `${outputs.jobId}-${languages.size > 1 && o.language ? `${o.language}-` : ''}${o.variant.replace(':', 'x')}`;
+  const files: Wanted[] = outputs.outputs.flatMap((o) => [
+    { name: `${base(o)}.mp4`, url: o.url, sizeBytes: o.sizeBytes, sha256: o.sha256 },
+    ...(o.captions
+      ? [
+          { name: `${base(o)}.vtt`, url: o.captions.vttUrl },
+          { name: `${base(o)}.srt`, url: o.captions.srtUrl },
+        ]
+      : []),
+  ]);
+  for (const track of outputs.voiceTracks) {
+    files.push({ name: `${outputs.jobId}-voice-${track.language}.wav`, url: track.url });
+  }
   if (outputs.stills) {
     files.push({ name: `${outputs.jobId}-poster.jpg`, url: outputs.stills.posterUrl });
     files.push({ name: `${outputs.jobId}-contact-sheet.jpg`, url: outputs.stills.contactSheetUrl });
