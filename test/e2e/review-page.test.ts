@@ -32,6 +32,7 @@ const BRIEF = {
   durationSeconds: 10,
   aspectRatios: ['16:9'],
   callToAction: 'Run brighter',
+  voiceOver: true,
   preset: 'social_quick',
 };
 
@@ -146,6 +147,10 @@ describe('the review page in a browser', () => {
     await page.getByTestId('status').filter({ hasText: 'DELIVERED' }).waitFor({ timeout: 180_000 });
     await page.getByTestId('delivered').waitFor({ state: 'visible' });
     expect(await playFor(page, '[data-testid="variant"]', 1500)).toBeGreaterThan(0.5);
+    // The voice-over's caption files beside the cut, as links the page got from the API.
+    const captions = await page.getByRole('link', { name: 'captions (WebVTT)' }).getAttribute('href');
+    const vtt = await page.evaluate(async (url) => (await fetch(url!)).text(), captions);
+    expect(vtt.startsWith('WEBVTT')).toBe(true);
     const sheet = await page
       .getByTestId('contact-sheet')
       .evaluate(async (img: HTMLImageElement) => (await img.decode().then(() => img.naturalWidth)) ?? 0);

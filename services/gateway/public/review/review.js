@@ -129,7 +129,20 @@ function renderDelivered(job) {
         el(
           'figcaption',
           {},
-          el('a', { href: o.url, download: '', text: `Download ${o.variant} (${(o.sizeBytes / 1e6).toFixed(1)} MB)` }),
+          el('a', {
+            href: o.url,
+            download: '',
+            text: `Download ${o.language ? `${o.language} ` : ''}${o.variant} (${(o.sizeBytes / 1e6).toFixed(1)} MB)`,
+          }),
+          // The voice-over's captions, for players and platforms that take a caption file.
+          ...(o.captions
+            ? [
+                ' · ',
+                el('a', { href: o.captions.vttUrl, download: '', text: 'captions (WebVTT)' }),
+                ' · ',
+                el('a', { href: o.captions.srtUrl, download: '', text: 'SRT' }),
+              ]
+            : []),
         ),
       ),
     ),
