@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_FALLBACK_POLICY, type FallbackPolicy } from '@aiprod/contracts';
 import { createFirestore, JobStore } from '@aiprod/job-store';
-import { probe } from '@aiprod/media';
+import { probe, runFfmpeg } from '@aiprod/media';
 import {
   requireEmulators,
   startReplicateServer,
@@ -137,6 +137,31 @@ describe('the platform on the vendors (protocol test servers)', () => {
     expect(new Set(backends)).toEqual(new Set(['veo']));
     expect(veo.counts.predictLongRunning - before).toBe(backends.length);
   }, 240_000);
+
+  it("premium_spot keeps Veo's own sound: the test server's 440 Hz tone is in the cut, under the voice-over", async () => {
+    const toneDb = async (job: JobView) => {
+      const file = join(stateDir, `${job.id}-tone.mp4`);
+      await httpsDownload(job.outputs[0]!.url, file, client.caCert);
+      // The whole cut through a narrow band at the tone, against the whole cut: how much of it is the tone.
+      const level = async (filter: string) => {
+        const { stderr } = await runFfmpeg(['-i', file, '-af', `${filter}astats=metadata=0`, '-f', 'null', '-'], {
+          timeoutMs: 60_000,
+        });
+        return Number(/RMS level dB:\s*(-?[\d.]+|-inf)/.exec(stderr.slice(stderr.lastIndexOf('Overall')))?.[1]);
+      };
+      const band = 'bandpass=f=440:width_type=q:width=30,bandpass=f=440:width_type=q:width=30,';
+      return (await level(band)) - (await level(''));
+    };
+    const premium = await deliver({ ...readBrief('aurora-15s'), product: 'Aurora spot shoe', preset: 'premium_spot' });
+    await expectDelivered(premium, 15);
+    expect(new Set(await backendsOf(premium.id))).toEqual(new Set(['veo']));
+    expect((await jobs.listShots(premium.id)).every((s) => s.spec.audio === true)).toBe(true);
+    const brand = await deliver({ ...readBrief('aurora-15s'), product: 'Aurora city shoe', preset: 'brand_campaign' });
+    await expectDelivered(brand, 15);
+    const [withSound, without] = [await toneDb(premium), await toneDb(brand)];
+    // Measured: -5.6 dB of the premium cut is the tone, -21.8 dB of the brand cut (voice and bed).
+    expect(withSound - without).toBeGreaterThan(10);
+  }, 300_000);
 
   it('a Veo safety refusal costs nothing and, as the policy says, the shot moves to Runway; the job is delivered', async () => {
     veo.enqueueCreate({ operation: { outcome: { kind: 'filtered', reasons: ['sensitive content'] } } });
