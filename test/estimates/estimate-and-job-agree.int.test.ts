@@ -142,9 +142,14 @@ describe.each(['local', 'gemini'] as const)('estimate and job agree, with the %s
   it.each(SAMPLE_BRIEFS)('%s', async (_file, brief) => {
     const calls = vertex.requests.length;
     if (directorKind === 'gemini') {
-      vertex.enqueue(geminiAnswer(brief, 3));
+      // The previous case's spare answer must not answer this one.
+      vertex.clearQueue();
+      // A shot count the sample's backends can make (three 4–5 s shots in 15 s; four in 30 s on
+      // Runway's 5/10 s lengths): an answer the director must re-ask for would take the spare.
+      const count = brief.durationSeconds > 20 ? 4 : 3;
+      vertex.enqueue(geminiAnswer(brief, count));
       // What a second call would get: another plan, which the job must not be given.
-      vertex.enqueue(geminiAnswer(brief, 4));
+      vertex.enqueue(geminiAnswer(brief, count + 1));
     }
     const quoted = await request(app).post('/v1/estimates').set('Authorization', `Bearer ${key}`).send(brief);
     expect([quoted.status, quoted.status === 200 ? '' : (quoted.body as { detail?: string }).detail]).toEqual([

@@ -128,6 +128,8 @@ export interface VertexServer {
   /** Base URL for `httpOptions.baseUrl`, e.g. `http://127.0.0.1:41234`. */
   url: string;
   enqueue(behaviour: VertexBehaviour): void;
+  /** Drops what is still queued (a case's unused answers must not answer the next case); returns how many. */
+  clearQueue(): number;
   /** What to do when the queue is empty. */
   setDefault(behaviour: VertexBehaviour): void;
   readonly requests: VertexRequest[];
@@ -310,6 +312,7 @@ export async function startVertexServer(options: VertexServerOptions = {}): Prom
     enqueue: (behaviour) => {
       queue.push(behaviour);
     },
+    clearQueue: () => queue.splice(0).length,
     setDefault: (behaviour) => {
       fallback = behaviour;
     },

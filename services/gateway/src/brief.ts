@@ -62,7 +62,8 @@ export function parseBrief(
     ...briefLanguageProblems(brief, options),
   ];
   if (problems.length) {
-    throw new HttpProblem('unprocessable', 'the brief asks for what the platform cannot deliver', {
+    // 400 like every other rule a brief breaks (the fuzz suite holds a JSON body's refusal to it).
+    throw new HttpProblem('validation', 'the brief asks for what the platform cannot deliver', {
       errors: problems,
     });
   }

@@ -126,7 +126,7 @@ export const GatewayEnv = envSchema(
     PLANNER_TRANSLATOR: Type.Union([Type.Literal('none'), Type.Literal('gemini')], {
       default: 'none',
       description:
-        "The planner's translator, set to the planner's own value: with `none`, a brief's further language must come with the brief's words in it (translations), or POST /v1/jobs and /v1/estimates answer 422 naming the field.",
+        "The planner's translator, set to the planner's own value: with `none`, a brief's further language must come with the brief's words in it (translations), or POST /v1/jobs and /v1/estimates answer 400 naming the field. Default none: the planner's own default, so a gateway and planner left unset agree.",
     }),
     ESTIMATE_WAIT_MS: Type.Integer({
       minimum: 0,

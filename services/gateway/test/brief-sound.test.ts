@@ -31,7 +31,7 @@ describe('a brief asking for sound and languages', () => {
 
   it('refuses a further language without its words when no translator is configured, naming the field; a translator lifts it', () => {
     const brief = aBrief({ voiceOver: true, languages: ['en', 'de'] });
-    expect(refusal(brief)).toEqual({ kind: 'unprocessable', fields: ['/translations/de required'] });
+    expect(refusal(brief)).toEqual({ kind: 'validation', fields: ['/translations/de required'] });
     expect(refusal(brief, true)).toBeNull();
   });
 
@@ -46,7 +46,7 @@ describe('a brief asking for sound and languages', () => {
 
   it('refuses words in a script the video font cannot draw, in the brief and in its translations', () => {
     expect(refusal(aBrief({ keyMessage: '走る喜び' }))).toEqual({
-      kind: 'unprocessable',
+      kind: 'validation',
       fields: ['/keyMessage drawableScript'],
     });
     const translated = aBrief({
