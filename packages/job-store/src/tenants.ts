@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import { tracedTransaction } from './firestore';
+import { retentionProblem, type TenantRetention } from './retention';
 
 /**
  * `jobs:approve` is apart from `jobs:write` so that a key that submits jobs (a CI pipeline) cannot
@@ -24,6 +25,8 @@ export interface Tenant {
   /** Estimates per UTC day: each costs a director call (Gemini in production). */
   maxEstimatesPerDay?: number;
   monthlySpendCapUsd?: number;
+  /** How long the tenant's job files and records are kept (see effectiveRetention); absent: the defaults. */
+  retention?: TenantRetention;
 }
 
 export interface ApiKeyRecord {
@@ -154,6 +157,19 @@ export class TenantStore {
   async setTenantDisabled(tenantId: string, disabled: boolean): Promise<void> {
     await this.db.collection('tenants').doc(tenantId).update({ disabled });
     this.tenantCache.delete(tenantId);
+  }
+
+  /**
+   * Replaces the tenant's retention setting (fields left out take the defaults). Refuses values
+   * outside RETENTION_BOUNDS with a RangeError, before anything is written.
+   */
+  async setRetention(tenantId: string, retention: TenantRetention): Promise<Tenant> {
+    const problem = retentionProblem(retention);
+    if (problem) throw new RangeError(problem);
+    const ref = this.db.collection('tenants').doc(tenantId);
+    await ref.update({ retention: { ...retention } });
+    this.tenantCache.delete(tenantId);
+    return (await ref.get()).data() as Tenant;
   }
 
   /** Returns the key once; only its SHA-256 is stored. */

@@ -14,6 +14,7 @@ import type {
   ShotStatus,
   VendorRequestSummary,
 } from '@aiprod/contracts';
+import type { JobRetentionState } from './retention';
 
 export interface JobError {
   reason: FailureReason;
@@ -168,6 +169,19 @@ export interface Job {
   music?: JobMusic;
   /** The voice-over of each language, once delivered. */
   voiceTracks?: JobVoiceTrack[];
+  /**
+   * Set by the retention sweeper when the final outputs were deleted (the tenant's outputsDays
+   * after the job ended): the API then answers 410 Gone for them.
+   */
+  outputsExpiredAt?: Timestamp;
+  /** The retention sweeper's other marks (working copies deleted). */
+  retention?: JobRetentionState;
+  /**
+   * When Firestore's TTL policy may delete the job document: its end plus the tenant's recordsDays
+   * plus a grace the sweeper uses to delete it first with its subcollections and files (TTL
+   * deletes the document alone). Set by the retention sweeper on terminal jobs.
+   */
+  expiresAt?: Timestamp;
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
 }

@@ -152,6 +152,15 @@ export const METRICS = {
     labels: ['outcome'],
   },
 
+  // Retention.
+  retentionDeletions: {
+    name: 'aiprod_retention_deletions',
+    kind: 'counter',
+    description:
+      "The retention sweeper's decisions, by what expired (intermediate, outputs, record) and mode (deleted, dry_run).",
+    labels: ['class', 'mode'],
+  },
+
   // Pub/Sub.
   pubsubMessages: {
     name: 'aiprod_pubsub_messages',

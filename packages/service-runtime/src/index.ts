@@ -216,3 +216,4 @@ export * from './fail-job';
 export * from './handled-ledger';
 export * from './replay';
 export * from './sweeper';
+export * from './retention';

@@ -8,6 +8,7 @@ import {
   assertRange,
   assertSignedUrlTtl,
   BlobNotFoundError,
+  type BlobListing,
   type BlobStore,
   type ByteRange,
   type PutFileOptions,
@@ -149,6 +150,29 @@ export class GcsBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.file(key).delete({ ignoreNotFound: true });
+  }
+
+  async list(prefix: string, opts: { limit?: number } = {}): Promise<BlobListing[]> {
+    const [files] = await this.bucket.getFiles({
+      prefix,
+      autoPaginate: true,
+      ...(opts.limit !== undefined ? { maxResults: opts.limit } : {}),
+    });
+    return files.map((f) => ({
+      key: f.name,
+      sizeBytes: Number(f.metadata.size ?? 0),
+      updatedAt: new Date(String(f.metadata.updated ?? 0)),
+    }));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const page = await this.list(prefix, { limit: 1000 });
+      if (page.length === 0) return deleted;
+      await Promise.all(page.map((o) => this.delete(o.key)));
+      deleted += page.length;
+    }
   }
 
   private file(key: string): File {

@@ -10,6 +10,7 @@ export {
   voiceTrackKey,
   InvalidBlobKeyError,
   isValidKey,
+  jobFolders,
   jobReferenceKey,
   keyProblem,
   MAX_KEY_BYTES,

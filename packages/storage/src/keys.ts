@@ -133,3 +133,21 @@ export const jobReferenceKey = (job: JobRef, referenceId: string, extension: str
 /** An image a tenant uploaded (POST /v1/assets): outside any job, so several jobs can name it. */
 export const tenantAssetKey = (tenantId: string, assetId: string): string =>
   checked(`tenants/${segment('tenant id', tenantId)}/assets/${segment('asset id', assetId)}`);
+
+/**
+ * The folders of one job's objects, with their trailing slash (ready for list/deletePrefix), by
+ * what retention does with them: the job's own files, and of those, the delivered ones and the
+ * three kinds of working copy.
+ */
+export const jobFolders = (job: JobRef) => {
+  const root = `${jobPrefix(job)}/`;
+  return {
+    root,
+    outputs: `${outputsPrefix(job)}/`,
+    /** Shot attempt clips and QA's evidence frames beside them. */
+    shots: `${root}shots/`,
+    /** The brief's reference images and the client's music, as stored with the job. */
+    references: `${root}references/`,
+    previews: `${root}previews/`,
+  };
+};

@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -9,6 +9,7 @@ import {
   assertRange,
   assertSignedUrlTtl,
   BlobNotFoundError,
+  type BlobListing,
   type BlobStore,
   type ByteRange,
   type PutFileOptions,
@@ -163,6 +164,46 @@ export class LocalBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathFor(key), { force: true });
+  }
+
+  async list(prefix: string, opts: { limit?: number } = {}): Promise<BlobListing[]> {
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const out: BlobListing[] = [];
+    // Only the folder the prefix names is walked: the prefix's part up to its last slash.
+    const cut = prefix.lastIndexOf('/');
+    const base = cut < 0 ? '' : prefix.slice(0, cut);
+    const walk = async (dirKey: string): Promise<void> => {
+      const dir = dirKey ? this.pathFor(dirKey) : this.rootDir;
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (e) {
+        if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return;
+        throw e;
+      }
+      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+        if (out.length >= limit) return;
+        const key = dirKey ? `${dirKey}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
+        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.endsWith('.tmp') && isValidKey(key)) {
+          const s = await stat(join(dir, entry.name));
+          out.push({ key, sizeBytes: s.size, updatedAt: s.mtime });
+        }
+      }
+    };
+    if (base === '' || isValidKey(base)) await walk(base);
+    return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const page = await this.list(prefix, { limit: 1000 });
+      if (page.length === 0) return deleted;
+      for (const o of page) await this.delete(o.key);
+      deleted += page.length;
+    }
   }
 }
 

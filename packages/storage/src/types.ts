@@ -52,6 +52,16 @@ export interface BlobStore {
   signedUrl(key: string, opts: SignedUrlOptions): Promise<string>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /** The objects whose key starts with `prefix` (a plain string prefix), in key order, at most `limit`. */
+  list(prefix: string, opts?: { limit?: number }): Promise<BlobListing[]>;
+  /** Deletes every object whose key starts with `prefix`; returns how many. Idempotent. */
+  deletePrefix(prefix: string): Promise<number>;
+}
+
+export interface BlobListing {
+  key: string;
+  sizeBytes: number;
+  updatedAt: Date;
 }
 
 export class BlobNotFoundError extends Error {

@@ -1,0 +1,208 @@
+import { FieldPath, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { TERMINAL_JOB_STATUSES, isTerminal } from '@aiprod/contracts';
+import { effectiveRetention, RETENTION_BOUNDS, type Job, type Retention, type TenantStore } from '@aiprod/job-store';
+import { count } from '@aiprod/observability';
+import type { Log } from '@aiprod/pubsub';
+import { jobFolders, type BlobStore } from '@aiprod/storage';
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Days between the sweeper deleting a job record and Firestore's TTL policy being allowed to: TTL
+ * deletes the document alone, so the sweeper, which also deletes its subcollections and files,
+ * must normally go first; TTL only catches what a stopped sweeper left.
+ */
+export const RECORD_TTL_GRACE_DAYS = 7;
+
+export type RetentionClass = 'intermediate' | 'outputs' | 'record';
+
+export interface RetentionAction {
+  what: RetentionClass;
+  /** Whole days since the job ended, rounded down. */
+  ageDays: number;
+  /** The setting that expired it, e.g. `outputsDays=30`. */
+  rule: string;
+}
+
+export interface RetentionDecision {
+  actions: RetentionAction[];
+  /** When the job record expires (its Firestore TTL field), or null for a job still running. */
+  expiresAt: Date | null;
+}
+
+/** When a terminal job ended: it entered its final state then (older jobs lack stateEnteredAt). */
+const endedAt = (job: Job): Date => (job.stateEnteredAt ?? job.updatedAt).toDate();
+
+/**
+ * What retention does to one job now: pure, so the rules are tested without storage or a clock.
+ * Nothing happens to a job before it ends. An expired record takes everything with it; otherwise
+ * working copies and outputs expire each on its own, once.
+ */
+export function decide(now: Date, job: Job, retention: Retention): RetentionDecision {
+  if (!isTerminal(job.status)) return { actions: [], expiresAt: null };
+  const ended = endedAt(job).getTime();
+  const age = now.getTime() - ended;
+  const ageDays = Math.floor(age / DAY_MS);
+  const expiresAt = new Date(ended + (retention.recordsDays + RECORD_TTL_GRACE_DAYS) * DAY_MS);
+  const due = (days: number) => age >= days * DAY_MS;
+  if (due(retention.recordsDays))
+    return { actions: [{ what: 'record', ageDays, rule: `recordsDays=${retention.recordsDays}` }], expiresAt };
+  const actions: RetentionAction[] = [];
+  if (due(retention.intermediateDays) && !job.retention?.intermediatesDeletedAt)
+    actions.push({ what: 'intermediate', ageDays, rule: `intermediateDays=${retention.intermediateDays}` });
+  if (due(retention.outputsDays) && !job.outputsExpiredAt)
+    actions.push({ what: 'outputs', ageDays, rule: `outputsDays=${retention.outputsDays}` });
+  return { actions, expiresAt };
+}
+
+export interface RetentionDeps {
+  db: Firestore;
+  storage: BlobStore;
+  tenants: TenantStore;
+  log: Log;
+  now: () => Date;
+}
+
+export interface RetentionRunOptions {
+  /** Decide and log, delete nothing. */
+  dryRun?: boolean;
+  /** Jobs read per query (default 100). */
+  pageSize?: number;
+  /** Jobs looked at in one run at most (default 1000); the next run goes on from there. */
+  maxJobs?: number;
+}
+
+export interface RetentionRunReport {
+  jobsSeen: number;
+  actions: (RetentionAction & { jobId: string; tenantId: string; objects: number })[];
+  /** True when the run reached the last terminal job (the next run starts from the oldest again). */
+  completedPass: boolean;
+}
+
+export interface RetentionSweeper {
+  runOnce(options?: RetentionRunOptions): Promise<RetentionRunReport>;
+}
+
+/**
+ * The retention executor: pages through terminal jobs by updatedAt (oldest first, index
+ * status+updatedAt), decides each with its tenant's retention and carries the decision out,
+ * logging and counting every deletion. Its marks on a job never touch updatedAt, so a job keeps
+ * its place in the order. A run is bounded by `maxJobs`; the cursor carries over to the next run.
+ */
+export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
+  let cursor: { updatedAt: Timestamp; jobId: string } | null = null;
+  const jobs = deps.db.collection('jobs');
+
+  const folderDeletes = (job: Job, what: RetentionClass): string[] => {
+    const f = jobFolders(job);
+    if (what === 'record') return [f.root];
+    if (what === 'outputs') return [f.outputs];
+    return [f.shots, f.references, f.previews];
+  };
+
+  const carryOut = async (job: Job, action: RetentionAction, dryRun: boolean): Promise<number> => {
+    const prefixes = folderDeletes(job, action.what);
+    let objects = 0;
+    if (dryRun) {
+      for (const p of prefixes) objects += (await deps.storage.list(p, { limit: 10_000 })).length;
+      return objects;
+    }
+    for (const p of prefixes) objects += await deps.storage.deletePrefix(p);
+    const at = Timestamp.fromDate(deps.now());
+    const ref = jobs.doc(job.jobId);
+    // Files first, then the mark: a crash in between leaves the action due, and it is idempotent.
+    if (action.what === 'record') await deps.db.recursiveDelete(ref);
+    else if (action.what === 'outputs') await ref.update({ outputsExpiredAt: at });
+    else await ref.update({ 'retention.intermediatesDeletedAt': at });
+    return objects;
+  };
+
+  return {
+    async runOnce(options = {}) {
+      const dryRun = options.dryRun ?? false;
+      const pageSize = options.pageSize ?? 100;
+      const maxJobs = options.maxJobs ?? 1000;
+      const now = deps.now();
+      // Nothing can expire sooner than the shortest retention allowed after the job's last change.
+      const minDays = Math.min(...Object.values(RETENTION_BOUNDS).map((b) => b.min));
+      const changedBefore = Timestamp.fromMillis(now.getTime() - minDays * DAY_MS);
+      const retentionOf = new Map<string, Promise<Retention>>();
+      const report: RetentionRunReport = { jobsSeen: 0, actions: [], completedPass: false };
+      while (report.jobsSeen < maxJobs) {
+        const limit = Math.min(pageSize, maxJobs - report.jobsSeen);
+        let query = jobs
+          .where('status', 'in', [...TERMINAL_JOB_STATUSES])
+          .where('updatedAt', '<=', changedBefore)
+          .orderBy('updatedAt')
+          .orderBy(FieldPath.documentId())
+          .limit(limit);
+        if (cursor) query = query.startAfter(cursor.updatedAt, cursor.jobId);
+        const page = (await query.get()).docs.map((d) => d.data() as Job);
+        if (page.length === 0) {
+          cursor = null;
+          report.completedPass = true;
+          break;
+        }
+        for (const job of page) {
+          report.jobsSeen += 1;
+          cursor = { updatedAt: job.updatedAt, jobId: job.jobId };
+          if (!retentionOf.has(job.tenantId))
+            retentionOf.set(
+              job.tenantId,
+              deps.tenants.getTenant(job.tenantId).then((t) => effectiveRetention(t)),
+            );
+          const decision = decide(now, job, await retentionOf.get(job.tenantId)!);
+          for (const action of decision.actions) {
+            const objects = await carryOut(job, action, dryRun);
+            const mode = dryRun ? 'dry_run' : 'deleted';
+            deps.log.info(dryRun ? 'retention would delete' : 'retention deleted', {
+              jobId: job.jobId,
+              tenantId: job.tenantId,
+              what: action.what,
+              ageDays: action.ageDays,
+              rule: action.rule,
+              objects,
+              dryRun,
+            });
+            count('retentionDeletions', { class: action.what, mode });
+            report.actions.push({ ...action, jobId: job.jobId, tenantId: job.tenantId, objects });
+          }
+          const recordGone = decision.actions.some((a) => a.what === 'record');
+          if (!dryRun && !recordGone && decision.expiresAt && job.expiresAt?.toMillis() !== decision.expiresAt.getTime())
+            await jobs.doc(job.jobId).update({ expiresAt: Timestamp.fromDate(decision.expiresAt) });
+        }
+        if (page.length < limit) {
+          cursor = null;
+          report.completedPass = true;
+          break;
+        }
+      }
+      return report;
+    },
+  };
+}
+
+/** Runs the sweeper every `intervalMs` (never two runs at once); stop() waits for a run under way. */
+export function startRetentionSweeper(
+  deps: RetentionDeps,
+  intervalMs: number,
+): { stop(): Promise<void>; sweeper: RetentionSweeper } {
+  const sweeper = createRetentionSweeper(deps);
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    running ??= sweeper
+      .runOnce()
+      .catch((error: unknown) => deps.log.error('retention sweep failed', { error }))
+      .finally(() => {
+        running = undefined;
+      });
+  }, intervalMs);
+  timer.unref();
+  return {
+    sweeper,
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
