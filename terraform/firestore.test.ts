@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from '@cdktf/hcl2json';
-import { HANDLED_RECORD_RETENTION_MS } from '@aiprod/job-store';
+import { HANDLED_RECORD_RETENTION_MS, RETENTION_BOUNDS } from '@aiprod/job-store';
 import { WORK_MESSAGE_RETENTION_SECONDS } from '@aiprod/pubsub';
 
 type Block = Record<string, unknown>[];
@@ -35,6 +35,11 @@ describe('terraform/modules/firestore', () => {
       /where\('status', 'in', \[\.\.\.statuses\]\)\s*\.where\('deadlineAt', '<=', now\)\s*\.orderBy\('deadlineAt'\)/,
     );
     expect(locals).toContain('[["status","ASCENDING"],["deadlineAt","ASCENDING"]]');
+    // The retention sweeper: ended jobs (status in) changed before a cutoff, by updatedAt then id.
+    expect(source('packages/service-runtime/src/retention.ts')).toMatch(
+      /where\('status', 'in', \[\.\.\.TERMINAL_JOB_STATUSES\]\)\s*\.where\('updatedAt', '<=', changedBefore\)\s*\.orderBy\('updatedAt'\)\s*\.orderBy\(FieldPath\.documentId\(\)\)/,
+    );
+    expect(locals).toContain('[["status","ASCENDING"],["updatedAt","ASCENDING"],["__name__","ASCENDING"]]');
     // The render pools' stale-attempt sweep: a collection-group query on shots by backend and status.
     expect(source('services/render/src/steps/stale-attempts.ts')).toMatch(
       /collectionGroup\('shots'\)\s*\.where\('backend', '==', [^)]*\)\s*\.where\('status', 'in', \['PENDING', 'REJECTED', 'RENDERING'\]\)[\s\S]{0,120}\.orderBy\('updatedAt'\)/,
@@ -61,6 +66,7 @@ describe('terraform/modules/firestore', () => {
       'estimates',
       'handled',
       'idempotency',
+      'jobs',
       'quotaCounters',
       'rateLimits',
       'renderCache',
@@ -85,6 +91,23 @@ describe('terraform/modules/firestore', () => {
     expect(source('terraform/modules/pubsub/variables.tf')).toMatch(
       new RegExp(`variable "work_message_retention" \\{[^}]*default\\s*= "${WORK_MESSAGE_RETENTION_SECONDS}s"`),
     );
+    // Ended jobs: the retention sweeper sets expiresAt (end + recordsDays + grace).
+    expect(source('packages/service-runtime/src/retention.ts')).toMatch(
+      /jobs\.doc\(job\.jobId\)\.update\(\{ expiresAt: Timestamp\.fromDate\(decision\.expiresAt\) \}\)/,
+    );
     expect(hcl.resource.google_firestore_field?.ttl?.[0]?.field).toBe('expiresAt');
+  });
+
+  it("keeps the media bucket's delete rule a backstop behind the longest file retention a tenant may set", async () => {
+    const prod = source('terraform/environments/prod/main.tf');
+    const days = Number(/media_retention_days\s*=\s*(\d+)/.exec(prod)![1]);
+    const longest = Math.max(RETENTION_BOUNDS.outputsDays.max, RETENTION_BOUNDS.intermediateDays.max);
+    expect(days).toBeGreaterThanOrEqual(longest + 10);
+    const storage = (await parse('main.tf', source('terraform/modules/storage/main.tf'))) as {
+      resource: Record<string, Record<string, Block>>;
+    };
+    const rules = storage.resource.google_storage_bucket!.media![0]!.lifecycle_rule as Block;
+    const del = rules.find((r) => JSON.stringify(r.action).includes('"Delete"'))!;
+    expect(JSON.stringify(del.condition)).toContain('${var.delete_after_days}');
   });
 });

@@ -37,6 +37,13 @@ export const DeliveryEnv = envSchema(
       description:
         "How often due webhook retries are sent. Default 5 s: the retry schedule's first step (docs/decisions/2026-11-client-webhooks.md).",
     }),
+    RETENTION_SWEEP_INTERVAL_SECONDS: Type.Integer({
+      minimum: 60,
+      maximum: 86400,
+      default: 3600,
+      description:
+        "How often the retention sweeper deletes the files and records past their tenant's retention. Default 3600 s: retention is counted in days, so an hour late is nothing, and each pass reads every ended job.",
+    }),
     LOGO_FETCH_TIMEOUT_SECONDS: Type.Integer({
       minimum: 1,
       maximum: 120,

@@ -3,8 +3,14 @@ import { createLogger, startTelemetry } from '@aiprod/observability';
 const telemetry = startTelemetry({ service: 'delivery' });
 
 import { tmpdir } from 'node:os';
-import { blobStoreFromEnv, createCoreDeps, exitOnSignals, runWorkerService } from '@aiprod/service-runtime';
-import { PreviewStore, WebhookStore } from '@aiprod/job-store';
+import {
+  blobStoreFromEnv,
+  createCoreDeps,
+  exitOnSignals,
+  runWorkerService,
+  startRetentionSweeper,
+} from '@aiprod/service-runtime';
+import { PreviewStore, TenantStore, WebhookStore } from '@aiprod/job-store';
 import { buildDelivery, deliverySweep, previewLetterSuperseded } from './app';
 import { startWebhookDispatcher } from './webhook-dispatcher';
 import { loadEnv } from './env';
@@ -28,6 +34,11 @@ async function main(): Promise<void> {
     speech: speechEngineFromEnv(env),
   };
   const dispatcher = startWebhookDispatcher(deps, env.WEBHOOK_POLL_SECONDS * 1000);
+  // Delivery writes the outputs, so it also deletes them when the tenant's retention runs out.
+  const retention = startRetentionSweeper(
+    { db: core.db, storage: deps.storage, tenants: new TenantStore(core.db), log, now: () => new Date() },
+    env.RETENTION_SWEEP_INTERVAL_SECONDS * 1000,
+  );
   const service = await runWorkerService({
     service: 'delivery',
     metricsHandler: telemetry.metricsHandler,
@@ -39,7 +50,7 @@ async function main(): Promise<void> {
     port: env.PORT,
     host: env.HOST,
     onClose: async () => {
-      await dispatcher.stop();
+      await Promise.all([dispatcher.stop(), retention.stop()]);
       await telemetry.shutdown();
     },
   });

@@ -59,6 +59,11 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
       'A file was asked for with a `Range` that starts beyond its end. `Content-Range: bytes */<size>` gives its size.',
     todo: 'Ask for a range inside the file, or for the whole file without `Range`.',
   },
+  gone: {
+    meaning:
+      "The resource existed and was deleted for good: a job's outputs after the tenant's retention period (the problem's expiredAt says when).",
+    todo: 'Nothing brings it back; keep your own copy of deliverables you need longer, or ask your administrator to lengthen the retention.',
+  },
   idempotency_conflict: {
     meaning: 'A request with the same Idempotency-Key is still being processed.',
     todo: 'Wait a moment and retry with the same key: you will get the first request’s response.',

@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { Timestamp } from '@google-cloud/firestore';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
 import { apiKeyPrefix, AssetStore, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
 import { estimateBrief } from '@aiprod/planning';
@@ -476,6 +477,16 @@ describe('GET /v1/jobs/{id}/outputs', () => {
   it('answers 409 while the job is not delivered', async () => {
     const id = await jobIn(h, 'RENDERING');
     expect((await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read })).status).toBe(409);
+  });
+
+  it('answers 410 Gone once retention has deleted the outputs', async () => {
+    const id = await jobIn(h, 'DELIVERED');
+    expect((await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read })).status).toBe(200);
+    const expiredAt = new Date('2027-01-02T03:04:05Z');
+    await h.jobs.jobs.doc(id).update({ outputsExpiredAt: Timestamp.fromDate(expiredAt) });
+    const res = await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read });
+    expect(res.status).toBe(410);
+    expect(problemOf(res)).toMatchObject({ type: problemTypeUri('gone'), expiredAt: expiredAt.toISOString() });
   });
 });
 

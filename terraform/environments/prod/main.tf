@@ -31,7 +31,8 @@ module "platform" {
     "aiprod-render-veo"       = 2
     "aiprod-render-replicate" = 1
   }
-  media_retention_days        = 365
+  # A backstop: per-tenant retention (at most 400 days a file) is the delivery sweeper's; 10 days more for a job's own life.
+  media_retention_days        = 410
   alert_notification_channels = var.alert_notification_channels
   deletion_protection         = true
 }

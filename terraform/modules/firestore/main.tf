@@ -24,14 +24,18 @@ locals {
     ]
     tenant_status   = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
     status_deadline = [["status", "ASCENDING"], ["deadlineAt", "ASCENDING"]]
+    # Retention: ended jobs, least recently changed first, in pages (createRetentionSweeper).
+    status_updated = [["status", "ASCENDING"], ["updatedAt", "ASCENDING"], ["__name__", "ASCENDING"]]
   }
   # Documents with an `expiresAt` the platform no longer needs after it passes. A TTL policy is
   # per collection group: "handled" is the message ledger's handledMessages/{subscription}/handled
   # (one record per message a subscription acked, for `aiprod ops replay`; it expires with the
   # subscriptions' 7-day retention, past which a seek cannot redeliver the message). "estimates"
   # and "directorPlans" (the director's plans kept for the job made from an estimated brief) last
-  # a day (docs/decisions/2026-12-estimates-through-the-planner.md).
-  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans"]
+  # a day (docs/decisions/2026-12-estimates-through-the-planner.md). "jobs": an ended job's
+  # expiresAt is its end + the tenant's recordsDays + 7 days, set by the retention sweeper, which
+  # deletes the record first with its subcollections; TTL (document only) is the backstop.
+  ttl_collections = ["jobs", "idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans"]
 }
 
 resource "google_firestore_index" "jobs" {

@@ -65,7 +65,7 @@ variable "pool_instances" {
 
 variable "media_retention_days" {
   type        = number
-  description = "Days clips, frames and finished videos are kept in the bucket."
+  description = "Backstop: any object older than this many days is deleted from the media bucket. Per-tenant retention is enforced by the delivery service's retention sweeper; below 410 days (the longest file retention a tenant may set plus 10) this cuts it short."
 }
 
 variable "deletion_protection" {

@@ -44,6 +44,8 @@ resource "google_storage_bucket" "media" {
     }
   }
 
+  # A backstop only: the retention sweeper deletes each tenant's files by its own retention (days
+  # after the job ended); this deletes whatever is older than any tenant may keep a file.
   lifecycle_rule {
     condition {
       age = var.delete_after_days

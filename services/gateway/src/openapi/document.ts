@@ -232,7 +232,7 @@ export const OPERATIONS: OperationSpec[] = [
     pathParams: JOB_ID_PARAM,
     query: OutputsQuerySchema,
     success: { 200: { description: 'Signed links.', ref: 'Outputs' } },
-    problems: [400, 404, 409],
+    problems: [400, 404, 409, 410],
   },
   {
     method: 'get',

@@ -20,6 +20,14 @@ export function outputRoutes(deps: {
     if (job.status !== 'DELIVERED') {
       throw new HttpProblem('conflict', `job ${job.jobId} is ${job.status}; outputs exist once it is DELIVERED`);
     }
+    if (job.outputsExpiredAt) {
+      // The retention sweeper deleted the files: 410, not 404, so a client knows they existed and will not come back.
+      throw new HttpProblem(
+        'gone',
+        `the outputs of job ${job.jobId} were deleted on ${job.outputsExpiredAt.toDate().toISOString()} under the tenant's retention`,
+        { members: { expiredAt: job.outputsExpiredAt.toDate().toISOString() } },
+      );
+    }
     const signed = await signedOutputs(job, deps.storage, ttl ?? deps.outputUrlTtlSeconds);
     // Links are credentials: no shared cache may keep them.
     res.setHeader('Cache-Control', 'private, no-store');
