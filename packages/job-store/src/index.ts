@@ -13,3 +13,5 @@ export * from './plan-versions';
 export * from './estimates';
 export * from './references';
 export * from './capacity-board';
+export * from './audit';
+export * from './tenant-erasure';

@@ -6,9 +6,11 @@ import type { Bucket, File, Storage } from '@google-cloud/storage';
 import { assertValidKey } from './keys';
 import {
   assertRange,
+  assertPrefix,
   assertSignedUrlTtl,
   BlobNotFoundError,
   type BlobStore,
+  type ListedBlob,
   type ByteRange,
   type PutFileOptions,
   type PutOptions,
@@ -149,6 +151,27 @@ export class GcsBlobStore implements BlobStore {
 
   async delete(key: string): Promise<void> {
     await this.file(key).delete({ ignoreNotFound: true });
+  }
+
+  async list(prefix: string, opts: { limit?: number } = {}): Promise<ListedBlob[]> {
+    assertPrefix(prefix);
+    const [files] = await this.bucket.getFiles({
+      prefix,
+      autoPaginate: true,
+      ...(opts.limit !== undefined ? { maxResults: opts.limit } : {}),
+    });
+    return files.slice(0, opts.limit ?? files.length).map((f) => ({
+      key: f.name,
+      sizeBytes: Number(f.metadata.size ?? 0),
+      updatedAt: new Date(String(f.metadata.updated ?? 0)),
+    }));
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const found = await this.list(prefix);
+    // deleteFiles lists and deletes page by page; the count is what was there before.
+    await this.bucket.deleteFiles({ prefix, force: true });
+    return found.length;
   }
 
   private file(key: string): File {

@@ -1,15 +1,17 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { assertValidKey, isValidKey } from './keys';
 import {
   assertRange,
+  assertPrefix,
   assertSignedUrlTtl,
   BlobNotFoundError,
   type BlobStore,
+  type ListedBlob,
   type ByteRange,
   type PutFileOptions,
   type PutOptions,
@@ -164,7 +166,54 @@ export class LocalBlobStore implements BlobStore {
   async delete(key: string): Promise<void> {
     await rm(this.pathFor(key), { force: true });
   }
+
+  async list(prefix: string, opts: { limit?: number } = {}): Promise<ListedBlob[]> {
+    assertPrefix(prefix);
+    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+    const out: ListedBlob[] = [];
+    // Only the directory the prefix's last "/" names can hold matches: walk that one, not the root.
+    const dirKey = prefix.includes('/') ? prefix.slice(0, prefix.lastIndexOf('/')) : '';
+    const walk = async (dir: string, keyBase: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw err;
+      }
+      // Sorted as GCS lists: by key, byte order.
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const entry of entries) {
+        if (out.length >= limit) return;
+        const key = keyBase ? `${keyBase}/${entry.name}` : entry.name;
+        if (entry.isDirectory()) {
+          if (prefix.startsWith(`${key}/`) || key.startsWith(prefix)) await walk(join(dir, entry.name), key);
+        } else if (entry.isFile() && key.startsWith(prefix)) {
+          const st = await stat(join(dir, entry.name)).catch(() => null);
+          if (st) out.push({ key, sizeBytes: st.size, updatedAt: st.mtime });
+        }
+      }
+    };
+    await walk(dirKey ? this.pathFor(dirKey) : this.rootDir, dirKey);
+    return out;
+  }
+
+  async deletePrefix(prefix: string): Promise<number> {
+    const found = await this.list(prefix);
+    for (const { key } of found) await rm(this.pathFor(key), { force: true });
+    // Empty directories left behind are not objects, but they would still show a tenant's ids.
+    const dirs = [...new Set(found.flatMap(({ key }) => ancestors(key)))].sort((a, b) => b.length - a.length);
+    for (const dir of dirs) await rmdir(this.pathFor(dir)).catch(() => undefined);
+    return found.length;
+  }
 }
+
+/** `a/b/c.mp4` → `a/b`, `a`. */
+const ancestors = (key: string) => {
+  const parts = key.split('/');
+  return parts.slice(1).map((_, i) => parts.slice(0, parts.length - 1 - i).join('/'));
+};
 
 /** Percent-encodes each segment, keeping the `/` separators. */
 export function encodeKeyPath(key: string): string {

@@ -1,3 +1,4 @@
+import { keyProblem } from './keys';
 import type { Readable } from 'node:stream';
 
 export interface PutOptions {
@@ -52,6 +53,24 @@ export interface BlobStore {
   signedUrl(key: string, opts: SignedUrlOptions): Promise<string>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
+  /** Objects whose key starts with `prefix`, in key order, at most `limit` (default: all). */
+  list(prefix: string, opts?: { limit?: number }): Promise<ListedBlob[]>;
+  /** Deletes every object whose key starts with `prefix`; returns how many there were. */
+  deletePrefix(prefix: string): Promise<number>;
+}
+
+export interface ListedBlob {
+  key: string;
+  sizeBytes: number;
+  updatedAt: Date;
+}
+
+/** A listing prefix: a valid key, or one ending in `/` (a "folder"); never empty (that is the whole store). */
+export function assertPrefix(prefix: string): void {
+  if (typeof prefix !== 'string' || prefix.length === 0) throw new RangeError('a prefix must not be empty');
+  if (keyProblem(prefix.endsWith('/') ? prefix.slice(0, -1) : prefix) !== null) {
+    throw new RangeError(`invalid prefix ${JSON.stringify(prefix)}`);
+  }
 }
 
 export class BlobNotFoundError extends Error {

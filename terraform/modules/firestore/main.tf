@@ -30,8 +30,9 @@ locals {
   # (one record per message a subscription acked, for `aiprod ops replay`; it expires with the
   # subscriptions' 7-day retention, past which a seek cannot redeliver the message). "estimates"
   # and "directorPlans" (the director's plans kept for the job made from an estimated brief) last
-  # a day (docs/decisions/2026-12-estimates-through-the-planner.md).
-  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans"]
+  # a day (docs/decisions/2026-12-estimates-through-the-planner.md). "audit" is the audit trail,
+  # tenants/{tenantId}/audit, kept 400 days.
+  ttl_collections = ["idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans", "audit"]
 }
 
 resource "google_firestore_index" "jobs" {
@@ -84,6 +85,27 @@ resource "google_firestore_index" "api_keys_prefix_tenant" {
   fields {
     field_path = "tenantId"
     order      = "ASCENDING"
+  }
+}
+
+# tenants/{tenantId}/audit: GET /v1/audit?jobId=…, newest first (without jobId the single-field
+# index on `at` serves it).
+resource "google_firestore_index" "audit_job_at" {
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = "audit"
+  query_scope = "COLLECTION"
+  fields {
+    field_path = "jobId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
   }
 }
 
