@@ -53,6 +53,7 @@ describe('terraform/modules/firestore', () => {
     ]);
     expect(Object.keys(hcl.resource.google_firestore_index ?? {}).sort()).toEqual([
       'api_keys_prefix_tenant',
+      'audit_job_at',
       'jobs',
       'shots_backend_status',
     ]);
@@ -62,6 +63,7 @@ describe('terraform/modules/firestore', () => {
     const ttl = /ttl_collections\s*=\s*\[([^\]]*)\]/.exec(source('terraform/modules/firestore/main.tf'))![1]!;
     const collections = [...ttl.matchAll(/"([A-Za-z]+)"/g)].map((m) => m[1]);
     expect(collections.sort()).toEqual([
+      'audit',
       'directorPlans',
       'estimates',
       'handled',
@@ -80,6 +82,12 @@ describe('terraform/modules/firestore', () => {
     expect(source('services/gateway/src/rate-limit.ts')).toContain("'rateLimits'");
     expect(source('services/gateway/src/quotas.ts')).toContain("'quotaCounters'");
     expect(source('packages/job-store/src/usage.ts')).toMatch(/expiresAt: Timestamp\.fromMillis\(window\.end/);
+    // The audit trail: tenants/{tenantId}/audit, a subcollection, so the policy names its group.
+    expect(source('packages/job-store/src/audit.ts')).toMatch(
+      /collection\('tenants'\)\.doc\(tenantId\)\.collection\('audit'\)[\s\S]*expiresAt: Timestamp\.fromMillis\(at\.getTime\(\) \+ AUDIT_RETENTION_MS\)/,
+    );
+    const auditIndex = hcl.resource.google_firestore_index!.audit_job_at![0]!;
+    expect(auditIndex).toMatchObject({ collection: 'audit', query_scope: 'COLLECTION' });
     // The message ledger's handled records: a subcollection, so the policy names its group.
     const ledger = source('packages/job-store/src/message-ledger.ts');
     expect(ledger).toMatch(/collection\('handledMessages'\)\.doc\([^)]*\)\)?\.collection\('handled'\)/);

@@ -6,12 +6,17 @@ import {
   ApiKeyNotFoundError,
   TenantStore,
   createFirestore,
+  eraseTenant,
+  footprintCounts,
   isApiKeyPrefix,
+  tenantFootprint,
+  type TenantFootprint,
   isApiKeyScope,
   type ApiKeyRecord,
   type ApiKeyScope,
   type Tenant,
 } from '@aiprod/job-store';
+import { createBlobStore, type BlobStore } from '@aiprod/storage';
 import { UsageError } from './qa-command';
 import type { StackInfo } from './stack';
 
@@ -187,6 +192,63 @@ export async function adminKeyList(db: Firestore, tenantId: string) {
   return { tenantId, keys: keys.map(keyJson).sort((a, b) => String(a.createdAt).localeCompare(String(b.createdAt))) };
 }
 
+const TENANT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+const footprintJson = (f: TenantFootprint) => ({ total: f.total, items: footprintCounts(f) });
+
+/**
+ * `admin tenant delete`: lists everything the tenant owns (a dry run stops there), erases it,
+ * then lists again; `complete` is false (and the command exits 1) when anything remains.
+ */
+export async function adminTenantDelete(
+  db: Firestore,
+  storage: BlobStore,
+  tenantId: string,
+  opts: { dryRun?: boolean },
+) {
+  if (!TENANT_ID.test(tenantId)) throw new UsageError('the tenant id is 1-64 of A-Z a-z 0-9 _ -');
+  if (opts.dryRun) {
+    return { tenantId, dryRun: true, found: footprintJson(await tenantFootprint(db, tenantId, storage)) };
+  }
+  const { before, after, deletedFiles } = await eraseTenant(db, storage, tenantId);
+  return {
+    tenantId,
+    dryRun: false,
+    found: footprintJson(before),
+    deletedFiles,
+    remaining: footprintJson(after),
+    complete: after.total === 0,
+  };
+}
+
+function tenantDeleteText(out: Awaited<ReturnType<typeof adminTenantDelete>>): string {
+  const rows = out.found.items.map((i) => {
+    const left = out.remaining?.items.find((r) => r.kind === i.kind)?.count;
+    return `  ${String(i.count).padStart(6)}  ${i.location}${left ? `  (${left} remain)` : ''}`;
+  });
+  const head = out.dryRun
+    ? `tenant ${out.tenantId} owns ${out.found.total} documents and files (dry run: nothing deleted):`
+    : `tenant ${out.tenantId}: found ${out.found.total} documents and files:`;
+  const tail = out.dryRun
+    ? ''
+    : out.complete
+      ? `erased: nothing of tenant ${out.tenantId} remains`
+      : `INCOMPLETE: ${out.remaining!.total} remain; run the command again`;
+  return [head, ...rows, tail].join('\n');
+}
+
+/**
+ * Which blob store: STORAGE_BUCKET (the cloud) or STORAGE_ROOT from the environment when set,
+ * otherwise the local platform's data directory from .aiprod/stack.json.
+ */
+export function adminStorage(readInfo: () => StackInfo | null): BlobStore {
+  if (process.env.STORAGE_BUCKET) return createBlobStore({ kind: 'gcs', bucket: process.env.STORAGE_BUCKET });
+  const rootDir = process.env.STORAGE_ROOT ?? readInfo()?.dataDir;
+  if (!rootDir) throw new UsageError('no storage: run "pnpm stack:up", or set STORAGE_BUCKET (or STORAGE_ROOT)');
+  // Listing and deleting sign no links: the key and base URL are never used.
+  return createBlobStore({ kind: 'local', rootDir, publicBaseUrl: 'http://127.0.0.1', signingKey: randomBytes(32) });
+}
+
 /**
  * Which Firestore: FIRESTORE_EMULATOR_HOST / GCP_PROJECT from the environment when set (the
  * cloud, or any emulator), otherwise the local platform recorded in .aiprod/stack.json.
@@ -261,6 +323,30 @@ export function registerAdminCommands(program: Command, readInfo: () => StackInf
     .command('enable <tenantId>')
     .description('accept the tenant again')
     .action(run((db, _emu, id: string) => adminTenantSetDisabled(db, id, false)));
+
+  tenant
+    .command('delete <tenantId>')
+    .description('erase everything the tenant owns (jobs, files, keys, webhook, usage, audit, caches)')
+    .option('--dry-run', 'only list what would be erased, with counts')
+    .option('--json', 'print one JSON document instead of the text')
+    .action(async (tenantId: string, opts: { dryRun?: boolean; json?: boolean }) => {
+      let db: Firestore | undefined;
+      try {
+        db = adminFirestore(readInfo).db;
+        const out = await adminTenantDelete(db, adminStorage(readInfo), tenantId, opts);
+        process.stdout.write(opts.json ? `${JSON.stringify(out, null, 2)}\n` : `${tenantDeleteText(out)}\n`);
+        if (out.complete === false) {
+          fail('incomplete', `${out.remaining!.total} documents or files of tenant ${tenantId} remain`);
+          process.exitCode = 1;
+        }
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        fail(e instanceof UsageError ? 'usage' : 'failed', message);
+        process.exitCode = e instanceof UsageError ? 2 : 1;
+      } finally {
+        await db?.terminate();
+      }
+    });
 
   const key = admin.command('key').description('API keys');
   key

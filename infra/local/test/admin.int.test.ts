@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { TenantStore } from '@aiprod/job-store';
-import { emulatorProject } from '@aiprod/testing';
+import { TenantStore, WebhookStore } from '@aiprod/job-store';
+import { LocalBlobStore } from '@aiprod/storage';
+import { aBrief, emulatorProject } from '@aiprod/testing';
 
 /**
  * `aiprod admin …` run as a script would, from the sources (tsx, with the test tsconfig's paths so
@@ -14,6 +15,8 @@ const { projectId, db } = env;
 const repoRoot = resolve(__dirname, '..', '..', '..');
 const stateDir = mkdtempSync(join(tmpdir(), 'aiprod-admin-'));
 const tenants = new TenantStore(db);
+/** `admin tenant delete` finds the files here (STORAGE_ROOT), as a stack's services store them. */
+const storageRoot = join(stateDir, 'data');
 afterAll(async () => {
   rmSync(stateDir, { recursive: true, force: true });
   await env.close();
@@ -32,6 +35,7 @@ function admin(...args: string[]) {
         FIRESTORE_EMULATOR_HOST: env.hosts.firestore,
         GCP_PROJECT: projectId,
         AIPROD_STATE_DIR: stateDir,
+        STORAGE_ROOT: storageRoot,
         TSX_TSCONFIG_PATH: join(repoRoot, 'tsconfig.test.json'),
       },
     },
@@ -118,4 +122,74 @@ describe('aiprod admin', () => {
     expect(again.status).toBe(2);
     expect(again.err!.error.message).toMatch(/already exists/);
   }, 120_000);
+
+  it('tenant delete: a dry run lists with counts and keeps everything; the delete erases it all', async () => {
+    const storage = new LocalBlobStore({
+      rootDir: storageRoot,
+      publicBaseUrl: 'http://127.0.0.1',
+      signingKey: Buffer.alloc(32, 3),
+    });
+    for (const id of ['gone-co', 'kept-co']) {
+      await tenants.createTenant({ tenantId: id, name: id });
+      await tenants.createApiKey(id, ['admin'], 'local');
+      await new WebhookStore(db).setEndpoint(id, 'https://hooks.example.com/x', 'whsec_x');
+      await env.jobs.createJob({
+        jobId: `job_${id.replace('-', '_')}`,
+        tenantId: id,
+        brief: aBrief(),
+        preset: 'social_quick',
+      });
+      await storage.putBytes(`tenants/${id}/jobs/job_1/outputs/final.mp4`, Buffer.from('cut'));
+    }
+    const count = (out: Record<string, unknown>, kind: string) =>
+      (out.items as { kind: string; count: number }[]).find((i) => i.kind === kind)?.count;
+
+    const dry = admin('tenant', 'delete', 'gone-co', '--dry-run', '--json');
+    expect(dry.status).toBe(0);
+    expect(dry.out).toMatchObject({ tenantId: 'gone-co', dryRun: true });
+    expect(count(dry.out!.found, 'jobs')).toBe(1);
+    expect(count(dry.out!.found, 'apiKeys')).toBe(1);
+    expect(count(dry.out!.found, 'webhookEndpoint')).toBe(1);
+    expect(count(dry.out!.found, 'files')).toBe(1);
+    expect(await tenants.getTenant('gone-co')).not.toBeNull();
+    expect(await storage.list('tenants/gone-co/')).toHaveLength(1);
+
+    // The text form, for a person: one line per kind with its count.
+    const text = spawnText('tenant', 'delete', 'gone-co', '--dry-run');
+    expect(text).toMatch(/dry run: nothing deleted/);
+    expect(text).toMatch(/\s1 {2}jobs where tenantId/);
+
+    const del = admin('tenant', 'delete', 'gone-co', '--json');
+    expect(del.status).toBe(0);
+    expect(del.out).toMatchObject({ complete: true, deletedFiles: 1, remaining: { total: 0 } });
+    expect(await tenants.getTenant('gone-co')).toBeNull();
+    expect(await storage.list('tenants/gone-co/')).toEqual([]);
+    expect(await storage.list('tenants/kept-co/')).toHaveLength(1);
+    expect(await tenants.getTenant('kept-co')).not.toBeNull();
+    expect(await tenants.listApiKeys('kept-co')).toHaveLength(1);
+
+    expect(admin('tenant', 'delete', '../etc').status).toBe(2);
+  }, 120_000);
 });
+
+/** The CLI's text output (no --json). */
+function spawnText(...args: string[]): string {
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'infra/local/src/cli.ts'), 'admin', ...args],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        FIRESTORE_EMULATOR_HOST: env.hosts.firestore,
+        GCP_PROJECT: projectId,
+        AIPROD_STATE_DIR: stateDir,
+        STORAGE_ROOT: storageRoot,
+        TSX_TSCONFIG_PATH: join(repoRoot, 'tsconfig.test.json'),
+      },
+    },
+  );
+  return result.stdout;
+}

@@ -15,6 +15,7 @@ export type JobList = Schemas['JobList'];
 export type JobEstimate = Schemas['JobEstimate'];
 export type Outputs = Schemas['Outputs'];
 export type JobCosts = Schemas['JobCosts'];
+export type AuditList = Schemas['AuditList'];
 /** Every event the platform's webhooks send. */
 export type WebhookEvent =
   | Schemas['JobDeliveredEvent']

@@ -439,6 +439,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who did what to which job, and when: the tenant's authenticated requests, newest first.
+         * @description Every authenticated request of the tenant's keys and tokens: when it arrived, its method and route pattern, the job it touched, the answer's status, the key's prefix or the token's subject, and the scope it used; never a query string, a body or a credential. Records appear within a few seconds of the request and are kept 400 days. `limit` 1..200 (default 50); `since` is inclusive, `until` exclusive; a cursor continues only the query it came from.
+         */
+        get: operations["listAuditEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/presets": {
         parameters: {
             query?: never;
@@ -1274,6 +1294,31 @@ export interface components {
         PlanChanges: {
             /** @description What to change, in words: the director plans again following these and earlier notes. */
             notes: string;
+        };
+        AuditList: {
+            events: {
+                /** @description Sorts by time: the arrival time and the request id. */
+                id: string;
+                /**
+                 * Format: date-time
+                 * @description When the request arrived.
+                 */
+                at: string;
+                requestId: string;
+                method: string;
+                /** @description The route pattern (`/v1/jobs/:id`); null when no route matched. */
+                route: string | null;
+                jobId: string | null;
+                status: number;
+                /** @description The API key's prefix, `oidc:<subject>` or `review:<jobId>`; never a secret. */
+                actor: string;
+                /** @enum {string} */
+                via: "api_key" | "oidc" | "review_link";
+                /** @description The scope the request used (`admin` when it stood in for the one asked); null when none was. */
+                scope: string | null;
+            }[];
+            /** @description Absent more: null. */
+            nextCursor: string | null;
         };
         /** @description application/problem+json (RFC 9457). */
         Problem400: {
@@ -4098,6 +4143,102 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    listAuditEvents: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description Opaque, from nextCursor. */
+                cursor?: string;
+                /** @description Only requests about this job. */
+                jobId?: string;
+                /** @description Requests received at or after this time. */
+                since?: string;
+                /** @description Requests received before this time. */
+                until?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of audit events. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description The request is not valid. */
+            400: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
                 };
             };
             /** @description Too many requests. / A quota of the tenant is used up. */

@@ -14,3 +14,5 @@ export * from './estimates';
 export * from './references';
 export * from './capacity-board';
 export * from './retention';
+export * from './audit';
+export * from './tenant-erasure';

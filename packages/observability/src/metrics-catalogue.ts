@@ -209,6 +209,13 @@ export const METRICS = {
     labels: ['route', 'method'],
     buckets: REQUEST_BUCKETS,
   },
+  auditEventsDropped: {
+    name: 'aiprod_audit_events_dropped',
+    kind: 'counter',
+    description:
+      'Audit-trail records the gateway did not store, by why: buffer_full (writes fell behind; the access log still has the request) or write_failed.',
+    labels: ['reason'],
+  },
 
   // The process.
   processResidentMemory: {

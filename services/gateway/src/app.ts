@@ -7,6 +7,7 @@ import {
   EstimateStore,
   planVersionOf,
   type AssetStore,
+  type AuditTrail,
   type Job,
   type JobStore,
   type PlanStore,
@@ -22,6 +23,7 @@ import type { OidcVerifier } from './oidc';
 import { corsAllowList } from './cors';
 import { HttpProblem, sendProblem } from './problem';
 import { assetRoutes, briefAssetsOwned } from './routes/assets';
+import { auditRoutes } from './routes/audit';
 import { costRoutes } from './routes/costs';
 import { docsRoutes } from './routes/docs';
 import { estimateRoutes } from './routes/estimates';
@@ -93,6 +95,8 @@ export interface GatewayDeps {
   publicBaseUrl?: string;
   /** Asks for a free preview of a plan version a client's edit made (absent: none). */
   requestPreview?: (job: Job) => Promise<void>;
+  /** Keeps each authenticated request in the tenant's audit trail (absent: the access log only). */
+  audit?: AuditTrail;
 }
 
 /** Middleware that may start Firestore work it does not wait for; close() waits for it. */
@@ -122,7 +126,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   app.use(serverSpans());
   app.use(helmet());
   app.use(requestMetrics());
-  app.use(requestContext(deps.log));
+  app.use(requestContext(deps.log, deps.audit));
   app.use(corsAllowList(deps.corsAllowedOrigins ?? []));
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
@@ -221,6 +225,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
     }),
   );
   app.use(presetRoutes(scoped));
+  app.use(auditRoutes({ ...scoped, db: deps.jobs.db }));
   if (deps.reviewLinks) {
     app.use(
       reviewRoutes({
@@ -257,6 +262,8 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   return Object.assign(app, {
     close: async () => {
       await Promise.all(background.map((h) => h.close?.()));
+      // Last: the audit records of every request above, written before the client is terminated.
+      await deps.audit?.close();
     },
   });
 }
@@ -266,8 +273,9 @@ export function buildGateway(deps: GatewayDeps): Gateway {
  * subject), what (method and route pattern), which job, the outcome. Never the query string
  * (signed links carry their signature there), never a /files path, never a credential.
  */
-function requestContext(log: Log): RequestHandler {
+function requestContext(log: Log, audit?: AuditTrail): RequestHandler {
   return (req, res, next) => {
+    const arrivedAt = new Date();
     const given = req.get('x-request-id');
     req.requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     res.setHeader('X-Request-Id', req.requestId);
@@ -275,10 +283,27 @@ function requestContext(log: Log): RequestHandler {
     // 'close' also fires when the client goes away first (an SSE stream), unlike 'finish'.
     res.once('close', () => {
       const principal = req.principal as (Request['principal'] & { subject?: string }) | undefined;
+      const route = req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : null;
+      const jobId = (res.locals.jobId as string | undefined) ?? undefined;
+      // The same event as data, for GET /v1/audit: buffered here, written after the response.
+      if (audit && principal?.tenantId) {
+        audit.record(principal.tenantId, {
+          at: arrivedAt,
+          requestId: req.requestId,
+          method: req.method,
+          route,
+          jobId: jobId ?? null,
+          status: res.statusCode,
+          keyPrefix: principal.keyPrefix,
+          subject: principal.subject ?? null,
+          via: principal.via,
+          scope: (res.locals.scope as string | undefined) ?? null,
+        });
+      }
       log.info('request', {
         requestId: req.requestId,
         method: req.method,
-        route: req.route ? `${req.baseUrl}${String((req.route as { path: string }).path)}` : null,
+        route,
         path: redactPath(req.path),
         status: res.statusCode,
         completed: res.writableFinished,
@@ -287,7 +312,7 @@ function requestContext(log: Log): RequestHandler {
         subject: principal?.subject,
         // Why authentication failed (set by authenticate), never the credential itself.
         authFailure: (res.locals.authFailure as string | undefined) ?? undefined,
-        jobId: (res.locals.jobId as string | undefined) ?? undefined,
+        jobId,
         ms: Number(process.hrtime.bigint() - started) / 1e6,
       });
     });

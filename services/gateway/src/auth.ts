@@ -159,9 +159,17 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
 }
 
 export function requireScope(scope: ApiKeyScope) {
-  return (req: Request, _res: Response, next: NextFunction) => {
+  return (req: Request, res: Response, next: NextFunction) => {
     const scopes = req.principal?.scopes ?? [];
-    if (scopes.includes(scope) || scopes.includes('admin')) return next();
+    // The audit trail records the scope the request used: admin when it stood in for another.
+    if (scopes.includes(scope)) {
+      res.locals.scope = scope;
+      return next();
+    }
+    if (scopes.includes('admin')) {
+      res.locals.scope = 'admin';
+      return next();
+    }
     next(new HttpProblem('forbidden', `this action needs the ${scope} scope`));
   };
 }

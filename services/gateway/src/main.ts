@@ -5,7 +5,15 @@ const telemetry = startTelemetry({ service: 'gateway' });
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { AssetStore, EstimateStore, IdempotencyStore, PlanStore, TenantStore, WebhookStore } from '@aiprod/job-store';
+import {
+  AssetStore,
+  AuditTrail,
+  EstimateStore,
+  IdempotencyStore,
+  PlanStore,
+  TenantStore,
+  WebhookStore,
+} from '@aiprod/job-store';
 import { blobStoreFromEnv, createCoreDeps, decodeSigningKey, exitOnSignals } from '@aiprod/service-runtime';
 import { buildGateway } from './app';
 import { authFailureLimit } from './auth-failure-limit';
@@ -83,6 +91,8 @@ async function main(): Promise<void> {
     speechEngine: env.SPEECH_ENGINE,
     storage: blobStoreFromEnv(env),
     assets: new AssetStore(core.db),
+    // Written after the responses, a second's worth at a time; app.close() writes the rest.
+    audit: new AuditTrail(core.db, { onProblem: (message, fields) => log.warn(message, fields) }),
     ...(signingKey ? { signingKey } : {}),
     outputUrlTtlSeconds: env.OUTPUT_URL_TTL_SECONDS,
     isReady: () => ready,

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { Timestamp } from '@google-cloud/firestore';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
-import { apiKeyPrefix, AssetStore, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
+import { apiKeyPrefix, AssetStore, AuditTrail, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
 import { estimateBrief } from '@aiprod/planning';
 import { aPng, memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
@@ -13,7 +13,8 @@ let h: Harness;
 const spec = new SpecChecker();
 
 beforeAll(async () => {
-  h = await startHarness('gateway-api');
+  // With the audit trail, so GET /v1/audit answers real records (checked against its schema).
+  h = await startHarness('gateway-api', { deps: ({ db }) => ({ audit: new AuditTrail(db) }) });
 }, 30_000);
 afterAll(async () => {
   await h?.close();
@@ -816,6 +817,23 @@ describe('the access log', () => {
     const text = JSON.stringify(h.logLines);
     for (const key of Object.values(h.keys)) expect(text).not.toContain(key);
     expect(text).not.toMatch(/whsec_|sig=|signature=|expires=|\/files\/tenants/i);
+  });
+});
+
+describe('GET /v1/audit', () => {
+  it("answers the tenant's requests to an admin key, 403 to others, 400 to a bad query", async () => {
+    const jobId = await jobIn(h, 'QUEUED');
+    await call('get', `/v1/jobs/${jobId}`, { key: h.keys.read });
+    await h.deps.audit!.flush();
+    const res = await call('get', `/v1/audit?jobId=${jobId}`, { key: h.keys.admin });
+    expect(res.status).toBe(200);
+    expect(res.body.events).toEqual([
+      expect.objectContaining({ jobId, route: '/v1/jobs/:id', status: 200, scope: 'jobs:read' }),
+    ]);
+    expect(res.body.nextCursor).toBeNull();
+    expect((await call('get', '/v1/audit', { key: h.keys.read })).status).toBe(403);
+    expect((await call('get', '/v1/audit?limit=0', { key: h.keys.admin })).status).toBe(400);
+    expect((await call('get', '/v1/audit?since=yesterday', { key: h.keys.admin })).status).toBe(400);
   });
 });
 

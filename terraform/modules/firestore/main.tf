@@ -34,8 +34,9 @@ locals {
   # and "directorPlans" (the director's plans kept for the job made from an estimated brief) last
   # a day (docs/decisions/2026-12-estimates-through-the-planner.md). "jobs": an ended job's
   # expiresAt is its end + the tenant's recordsDays + 7 days, set by the retention sweeper, which
-  # deletes the record first with its subcollections; TTL (document only) is the backstop.
-  ttl_collections = ["jobs", "idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans"]
+  # deletes the record first with its subcollections; TTL (document only) is the backstop. "audit"
+  # is the audit trail, tenants/{tenantId}/audit, kept 400 days.
+  ttl_collections = ["jobs", "idempotency", "renderCache", "rateLimits", "quotaCounters", "handled", "estimates", "directorPlans", "audit"]
 }
 
 resource "google_firestore_index" "jobs" {
@@ -88,6 +89,27 @@ resource "google_firestore_index" "api_keys_prefix_tenant" {
   fields {
     field_path = "tenantId"
     order      = "ASCENDING"
+  }
+}
+
+# tenants/{tenantId}/audit: GET /v1/audit?jobId=…, newest first (without jobId the single-field
+# index on `at` serves it).
+resource "google_firestore_index" "audit_job_at" {
+  project     = var.project_id
+  database    = google_firestore_database.default.name
+  collection  = "audit"
+  query_scope = "COLLECTION"
+  fields {
+    field_path = "jobId"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "at"
+    order      = "DESCENDING"
+  }
+  fields {
+    field_path = "__name__"
+    order      = "DESCENDING"
   }
 }
 

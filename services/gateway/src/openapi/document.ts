@@ -2,6 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import { BriefSchema, JobEstimateSchema, PresetsViewSchema, PROBLEM_TYPES } from '@aiprod/contracts';
 import { AssetViewSchema } from '../routes/assets';
 import { ASSET_OPERATIONS, requestBodyOf } from './asset-operations';
+import { AUDIT_COMPONENTS, AUDIT_OPERATIONS } from './audit-operations';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
@@ -249,6 +250,7 @@ export const OPERATIONS: OperationSpec[] = [
   },
   ...ESTIMATE_OPERATIONS,
   ...ASSET_OPERATIONS,
+  ...AUDIT_OPERATIONS,
   {
     method: 'get',
     path: '/v1/presets',
@@ -319,6 +321,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ReviewLinkRequest: ReviewLinkRequestSchema,
   Asset: AssetViewSchema,
   ...PLAN_COMPONENTS,
+  ...AUDIT_COMPONENTS,
 };
 
 /** A TypeBox schema as plain JSON (drops TypeBox's symbol keys). */
