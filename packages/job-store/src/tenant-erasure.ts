@@ -46,6 +46,16 @@ const BY_JOB_ID = ['deadLetters', 'rejectedMessages'] as const;
 
 const FLAT_KINDS = new Set<string>([...BY_TENANT_FIELD, ...BY_ID_PREFIX, ...BY_JOB_ID]);
 
+/**
+ * What tenant erasure covers, for the test that holds every collection the code writes to it:
+ * top-level collections it queries, and the collections that live under a job or the tenant
+ * document (deleted with them, recursively).
+ */
+export const TENANT_ERASURE_COVERS = {
+  topLevel: ['jobs', 'tenants', ...BY_TENANT_FIELD, ...BY_ID_PREFIX, ...BY_JOB_ID] as readonly string[],
+  underJobsOrTenant: ['shots', 'events', 'costs', 'reservations', 'assets', 'audit'] as readonly string[],
+};
+
 export const tenantFilesPrefix = (tenantId: string) => `tenants/${tenantId}/`;
 
 const assertTenantId = (tenantId: string) => {

@@ -7,6 +7,8 @@ const iso = (t: { toDate(): Date } | null | undefined) => (t ? t.toDate().toISOS
 /** The delivered files and stills as links signed for `urlTtlSeconds`. */
 export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds: number) {
   const urlExpiresAt = new Date(Date.now() + urlTtlSeconds * 1000).toISOString();
+  // Deleted under the tenant's retention: no link to a file that is gone (GET …/outputs says 410).
+  if (job.outputsExpiredAt) return { expiresAt: urlExpiresAt, outputs: [], stills: null, provenanceUrl: null, voiceTracks: [] };
   const outputs = await Promise.all(
     (job.outputs ?? []).map(async (o) => ({
       variant: o.variant,

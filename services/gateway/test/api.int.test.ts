@@ -488,6 +488,12 @@ describe('GET /v1/jobs/{id}/outputs', () => {
     const res = await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.read });
     expect(res.status).toBe(410);
     expect(problemOf(res)).toMatchObject({ type: problemTypeUri('gone'), expiredAt: expiredAt.toISOString() });
+    // The job itself no longer links files that are gone.
+    const view = (await call('get', `/v1/jobs/${id}`, { key: h.keys.read })).body as {
+      outputs: unknown[];
+      stills: unknown;
+    };
+    expect({ outputs: view.outputs, stills: view.stills }).toEqual({ outputs: [], stills: null });
   });
 });
 
