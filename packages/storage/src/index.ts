@@ -5,6 +5,9 @@ import type { BlobStore } from './types';
 export * from './types';
 export {
   assertValidKey,
+  assertValidPrefix,
+  jobPrefix,
+  tenantPrefix,
   captionsKey,
   finalCutKey,
   voiceTrackKey,
