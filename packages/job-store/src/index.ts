@@ -13,3 +13,4 @@ export * from './plan-versions';
 export * from './estimates';
 export * from './references';
 export * from './capacity-board';
+export * from './erasure';
