@@ -118,6 +118,9 @@ export async function eraseJob(db: Firestore, jobId: string, options: { by: stri
   const stored = before.data() as Job;
   if (isErased(stored)) {
     await eraseJobSubcollections(db, jobRef);
+    // A job's webhook notice may be recorded after the erasure (the cancel that preceded it went
+    // out as a message); an idempotency record of the erasing request itself is kept to replay it.
+    await deleteWebhookDeliveries(db, stored);
     return { outcome: 'already_erased', tombstone: stored as unknown as JobTombstone };
   }
   if (!isTerminal(stored.status)) return { outcome: 'not_terminal', status: stored.status };
@@ -204,15 +207,7 @@ async function eraseDerivedRecords(db: Firestore, job: Job): Promise<void> {
     );
   });
 
-  // Webhook deliveries about this job: their body is the job's outcome.
-  await forEachPage(
-    db.collection('webhookDeliveries').where('jobId', '==', job.jobId).where('tenantId', '==', job.tenantId),
-    async (docs) =>
-      deleteRefs(
-        db,
-        docs.map((d) => d.ref),
-      ),
-  );
+  await deleteWebhookDeliveries(db, job);
 
   // Director plans made from this brief. Whether another job of the tenant has the same brief
   // cannot be told cheaply (briefs are not indexed), so the entry goes anyway: it is a cache, and
@@ -231,6 +226,18 @@ async function eraseDerivedRecords(db: Firestore, job: Job): Promise<void> {
         ),
     );
   }
+}
+
+/** Webhook deliveries about the job: their body is the job's outcome, with the brief's metadata. */
+async function deleteWebhookDeliveries(db: Firestore, job: Pick<Job, 'jobId' | 'tenantId'>): Promise<void> {
+  await forEachPage(
+    db.collection('webhookDeliveries').where('jobId', '==', job.jobId).where('tenantId', '==', job.tenantId),
+    async (docs) =>
+      deleteRefs(
+        db,
+        docs.map((d) => d.ref),
+      ),
+  );
 }
 
 async function deleteRefs(db: Firestore, refs: DocumentReference[]): Promise<void> {

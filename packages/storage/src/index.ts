@@ -26,6 +26,7 @@ export {
   type ShotAttemptRef,
 } from './keys';
 export { attachmentDisposition, contentDisposition } from './util';
+export { eraseJobFiles } from './erasure';
 export {
   encodeKeyPath,
   LocalBlobStore,

@@ -24,6 +24,11 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
     meaning: "No such resource for your tenant. Another tenant's job answers exactly like a missing one.",
     todo: 'Check the id; list your jobs with GET /v1/jobs.',
   },
+  gone: {
+    meaning:
+      'The job was erased (DELETE /v1/jobs/{id}): its files and creative content are gone for good, and only a tombstone (who erased it, when, what it cost) is kept for billing and audit. Every route of the job answers this, and so do its share links.',
+    todo: 'Nothing can bring it back. Submit the brief again as a new job if you need it; GET /v1/jobs lists the tombstone with `erasedAt`.',
+  },
   conflict: {
     meaning:
       'The resource is in a state that does not allow this: approving a job that is not waiting for approval, cancelling one that is finished, asking for the outputs of a job that is not delivered.',
