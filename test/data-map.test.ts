@@ -5,12 +5,14 @@ import {
   captionsKey,
   finalCutKey,
   jobFolders,
+  jobPrefix,
   jobReferenceKey,
   outputsPrefix,
   previewKey,
   qaEvidencePrefix,
   shotClipKey,
   tenantAssetKey,
+  tenantPrefix,
   voiceTrackKey,
 } from '@aiprod/storage';
 
@@ -84,7 +86,9 @@ describe('the data map', () => {
   });
 
   it('names every collection of tenant data in docs/data-protection.md', () => {
-    const missing = [...written].filter((name) => !(name in EXEMPT) && !doc.includes(`\`${name}`)).sort();
+    // Named inside a code span, alone or as a path segment (`jobs/<job>/shots`).
+    const named = (name: string) => new RegExp(`\`[^\`\n]*\\b${name}\\b[^\`\n]*\``).test(doc);
+    const missing = [...written].filter((name) => !(name in EXEMPT) && !named(name)).sort();
     expect(missing).toEqual([]);
   });
 
@@ -108,7 +112,10 @@ describe('the data map', () => {
       expect(key.startsWith(folders.root)).toBe(true);
       expect(classes.filter(([, prefix]) => key.startsWith(prefix as string)).map(([name]) => name)).toHaveLength(1);
     }
-    expect(tenantAssetKey('t1', 'asset_0').startsWith('tenants/t1/')).toBe(true);
+    // Job erasure deletes jobPrefix; tenant erasure deletes tenantPrefix, which holds every job's and every asset.
+    expect(jobPrefix(job)).toBe(folders.root);
+    expect(folders.root.startsWith(tenantPrefix('t1'))).toBe(true);
+    expect(tenantAssetKey('t1', 'asset_0').startsWith(tenantPrefix('t1'))).toBe(true);
   });
 
   it('has checked every key builder storage exports (a new one must be added above)', () => {
@@ -118,12 +125,14 @@ describe('the data map', () => {
       [
         'captionsKey',
         'finalCutKey',
+        'jobPrefix',
         'jobReferenceKey',
         'outputsPrefix',
         'previewKey',
         'qaEvidencePrefix',
         'shotClipKey',
         'tenantAssetKey',
+        'tenantPrefix',
         'voiceTrackKey',
       ].sort(),
     );

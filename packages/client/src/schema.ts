@@ -175,7 +175,11 @@ export interface paths {
         get: operations["getJob"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Erase a job: its files and creative content, for good; a tombstone stays for billing.
+         * @description A job still running is canceled first (its renders stop), then every file under the job (shots, evidence frames, outputs, captions, voice tracks, previews, references) and its brief, plan, prompts, timeline and share links are erased. What stays is a tombstone: the status it ended in, its cost, when it was erased. Repeating it answers the same 200; afterwards every other route of the job answers 410 Gone, and the job list shows the tombstone with `erasedAt`. A review link cannot erase its job.
+         */
+        delete: operations["eraseJob"];
         options?: never;
         head?: never;
         patch?: never;
@@ -898,12 +902,26 @@ export interface components {
                 createdAt: string | null;
                 updatedAt: string | null;
                 costUsd: number;
-                product: string;
+                product?: string;
                 metadata?: {
                     [key: string]: string;
                 };
+                erasedAt?: string | null;
             }[];
             nextCursor: string | null;
+        };
+        /** @description An erased job's tombstone: its files, brief, plan, prompts and outputs are gone; the status it ended in, its cost and the time of the erasure are kept for billing and audit. */
+        ErasedJob: {
+            /** @description Job id (server generated). */
+            id: string;
+            /** @description QUEUED → PLANNING → [AWAITING_APPROVAL] → RENDERING → ASSEMBLING → DELIVERED; or FAILED, CANCELED. */
+            status: "QUEUED" | "PLANNING" | "AWAITING_APPROVAL" | "RENDERING" | "ASSEMBLING" | "DELIVERED" | "FAILED" | "CANCELED";
+            preset: string;
+            createdAt: string | null;
+            updatedAt: string | null;
+            /** @description What the job cost: kept for billing. */
+            costUsd: number;
+            erasedAt: string | null;
         };
         Outputs: {
             /** @description Job id (server generated). */
@@ -1404,6 +1422,26 @@ export interface components {
         Problem409: {
             /** @description Stable URI naming the problem. */
             type: "/problems/conflict" | "/problems/idempotency-conflict";
+            title: string;
+            status: number;
+            detail: string;
+            instance: string;
+            requestId: string;
+            errors?: {
+                /** @description JSON Pointer to the offending field; '' for the whole body. */
+                field: string;
+                /** @description The rule broken: required, maxLength, pattern, additionalProperties… */
+                rule: string;
+                message: string;
+            }[];
+        };
+        /** @description application/problem+json (RFC 9457). */
+        Problem410: {
+            /**
+             * @description Stable URI naming the problem.
+             * @constant
+             */
+            type: "/problems/gone";
             title: string;
             status: number;
             detail: string;
@@ -2478,6 +2516,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -2507,6 +2556,124 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+        };
+    };
+    eraseJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Makes a retry safe: the same key with the same body replays the stored response for 24 h; the same key with another body is 422; a retry while the first is in flight is 409. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description Job id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tombstone of the erased job. */
+            200: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description "true" when this is the stored response of an earlier request with the same Idempotency-Key. */
+                    "Idempotent-Replayed"?: "true";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErasedJob"];
+                };
+            };
+            /** @description Authentication is required. */
+            401: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem401"];
+                };
+            };
+            /** @description Access to this resource is not allowed. */
+            403: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem403"];
+                };
+            };
+            /** @description No such resource. */
+            404: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
+            422: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem422"];
+                };
+            };
+            /** @description Too many requests. / A quota of the tenant is used up. */
+            429: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem429"];
+                };
+            };
+            /** @description Request headers too large: answered by the HTTP server before any route, without a body. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description An internal error occurred. */
+            500: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem500"];
+                };
+            };
+            /** @description The service is temporarily unavailable. */
+            503: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    /** @description Seconds to wait before trying again. */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2581,6 +2748,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem409"];
+                };
+            };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
                 };
             };
             /** @description The request is well-formed, but what it sends or names cannot be used. / This Idempotency-Key was already used with a different request. / The brief could not be planned, so it has no estimate. */
@@ -2712,6 +2890,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description The resource has changed since the version the request names (If-Match). */
             412: {
                 headers: {
@@ -2840,6 +3029,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -2958,6 +3158,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem409"];
+                };
+            };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
                 };
             };
             /** @description The resource has changed since the version the request names (If-Match). */
@@ -3124,6 +3335,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem409"];
+                };
+            };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
                 };
             };
             /** @description The resource has changed since the version the request names (If-Match). */
@@ -3299,6 +3521,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -3445,6 +3678,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem404"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -3572,6 +3816,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description Too many requests. / A quota of the tenant is used up. */
             429: {
                 headers: {
@@ -3659,6 +3914,17 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["Problem404"];
+                };
+            };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
                 };
             };
             /** @description Too many requests. / A quota of the tenant is used up. */

@@ -50,7 +50,10 @@ export const PROBLEM_TYPES = {
   forbidden: { status: 403, title: 'Access to this resource is not allowed.' },
   not_found: { status: 404, title: 'No such resource.' },
   conflict: { status: 409, title: 'The resource is in a state that does not allow this.' },
-  gone: { status: 410, title: 'The resource existed and has been deleted.' },
+  gone: {
+    status: 410,
+    title: 'The resource existed and has been deleted (erased at its owner’s request, or under its retention).',
+  },
   precondition_failed: {
     status: 412,
     title: 'The resource has changed since the version the request names (If-Match).',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { BackendName, Brief } from '@aiprod/contracts';
+import { briefDigest } from './erasure';
 
 /** An estimate is asked for, waited on and read back within minutes; a day is plenty. */
 const ESTIMATE_TTL_MS = 24 * 3600_000;
@@ -141,6 +142,8 @@ export function directorCacheKey(input: DirectorCacheKeyInput): string {
 
 interface DirectorCacheEntry {
   tenantId: string;
+  /** briefDigest(tenantId, brief): how erasing a job finds the plans made from its brief. */
+  briefDigest?: string;
   director: string;
   plan: unknown;
   createdAt: Timestamp;
@@ -171,11 +174,17 @@ export class DirectorPlanCache {
   }
 
   /** Last writer wins: two plans made at once for the same brief are both valid answers. */
-  async store(key: string, entry: { tenantId: string; director: string; plan: unknown }, now = new Date()) {
+  async store(
+    key: string,
+    entry: { tenantId: string; director: string; plan: unknown; brief?: Brief },
+    now = new Date(),
+  ) {
     // Firestore refuses undefined values; the plan is JSON data, so a JSON round trip drops them.
     const plan = JSON.parse(JSON.stringify(entry.plan)) as unknown;
+    const { brief, ...rest } = entry;
     const doc: DirectorCacheEntry = {
-      ...entry,
+      ...rest,
+      ...(brief ? { briefDigest: briefDigest(entry.tenantId, brief) } : {}),
       plan,
       createdAt: Timestamp.fromDate(now),
       expiresAt: Timestamp.fromMillis(now.getTime() + this.ttlMs),

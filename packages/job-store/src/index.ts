@@ -16,3 +16,4 @@ export * from './capacity-board';
 export * from './retention';
 export * from './audit';
 export * from './tenant-erasure';
+export * from './erasure';

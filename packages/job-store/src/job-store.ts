@@ -18,6 +18,7 @@ import {
   type ShotSpec,
   type ShotStatus,
 } from '@aiprod/contracts';
+import { eraseJob, type EraseResult } from './erasure';
 import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
 import { pendingShot, type Job, type JobEvent, type JobPlan, type Shot } from './types';
@@ -129,6 +130,14 @@ export class JobStore {
     const existing = await this.getJob(input.jobId);
     if (!existing) throw new Error(`job ${input.jobId} exists and then does not`);
     return { job: existing, created: false };
+  }
+
+  /**
+   * Replaces a finished job with its tombstone and erases its records (see erasure.ts): refused
+   * (`not_terminal`) for a job still running, which the caller cancels first. Idempotent.
+   */
+  async erase(jobId: string, options: { by: string; at?: Date }): Promise<EraseResult> {
+    return eraseJob(this.db, jobId, options);
   }
 
   /** The job's stored trace (see createJob), for a Publisher's JobTraceLookup. */

@@ -184,6 +184,12 @@ export interface Job {
   expiresAt?: Timestamp;
   /** W3C traceparent of the request that created the job: the job's trace (see JobStore.createJob). */
   traceparent?: string;
+  /**
+   * Set on an erased job's tombstone (see erasure.ts: JobTombstone), which has none of the fields
+   * above but its ids, preset, status, times, cost and version: check isErased before reading more.
+   */
+  erasedAt?: Timestamp;
+  erasedBy?: string;
 }
 
 /** One vendor task (or cache hit) inside a shot attempt: the cost ledger's line and the fallback's memory. */

@@ -8,7 +8,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CRC32C, Storage } from '@google-cloud/storage';
-import { BlobNotFoundError, createBlobStore, GcsBlobStore, InvalidBlobKeyError, shotClipKey } from './index';
+import {
+  BlobNotFoundError,
+  createBlobStore,
+  finalCutKey,
+  GcsBlobStore,
+  InvalidBlobKeyError,
+  jobPrefix,
+  shotClipKey,
+  TooManyBlobsError,
+} from './index';
 
 const BUCKET = 'aiprod-test-media';
 const CLIENT_EMAIL = 'signer@test.iam.gserviceaccount.com';
@@ -218,7 +227,14 @@ function crc32c(data: Buffer): string {
   return crc.toString();
 }
 
-function startFakeGcs(objects: Map<string, FakeObject>): Promise<Server> {
+interface FakeGcsOptions {
+  /** The fake never answers more objects than this per list page, whatever maxResults asks. */
+  listPageSize: number;
+  /** Every objects.list request's query, to see the paging happen. */
+  listCalls: URLSearchParams[];
+}
+
+function startFakeGcs(objects: Map<string, FakeObject>, fake: FakeGcsOptions): Promise<Server> {
   const server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://fake');
@@ -240,9 +256,34 @@ function startFakeGcs(objects: Map<string, FakeObject>): Promise<Server> {
           size: String(data.length),
           md5Hash: createHash('md5').update(data).digest('base64'),
           crc32c: crc32c(data),
+          updated: new Date().toISOString(),
         };
         objects.set(name, { data, metadata });
         return json(200, metadata);
+      }
+      const list = url.pathname.match(/^\/storage\/v1\/b\/([^/]+)\/o$/);
+      if (req.method === 'GET' && list) {
+        // objects.list: names in byte order; the page token is the last name of the previous page.
+        fake.listCalls.push(url.searchParams);
+        const prefix = url.searchParams.get('prefix') ?? '';
+        const after = url.searchParams.has('pageToken')
+          ? Buffer.from(url.searchParams.get('pageToken') ?? '', 'base64url').toString()
+          : null;
+        const size = Math.min(Number(url.searchParams.get('maxResults') ?? 1000), fake.listPageSize);
+        const names = [...objects.keys()]
+          .filter(
+            (n) => n.startsWith(prefix) && (after === null || Buffer.compare(Buffer.from(n), Buffer.from(after)) > 0),
+          )
+          .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+        const page = names.slice(0, size);
+        const last = page[page.length - 1];
+        return json(200, {
+          kind: 'storage#objects',
+          items: page.map((n) => objects.get(n)?.metadata),
+          ...(names.length > size && last !== undefined
+            ? { nextPageToken: Buffer.from(last).toString('base64url') }
+            : {}),
+        });
       }
       const object = url.pathname.match(/^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/);
       if (!object) return json(400, { error: { code: 400, message: `unexpected ${req.method} ${req.url}` } });
@@ -284,13 +325,14 @@ async function readAll(stream: Readable): Promise<Buffer> {
 
 describe('GcsBlobStore data path (loopback fake GCS)', () => {
   const objects = new Map<string, FakeObject>();
+  const fake: FakeGcsOptions = { listPageSize: 2, listCalls: [] };
   let server: Server;
   let store: GcsBlobStore;
   let work: string;
   const KEY = shotClipKey({ tenantId: 't1', jobId: 'j1', shotId: 's01', attempt: 1 });
 
   beforeAll(async () => {
-    server = await startFakeGcs(objects);
+    server = await startFakeGcs(objects, fake);
     const { port } = server.address() as AddressInfo;
     // No retries: a failure should surface at once, not after the client's exponential backoff.
     const storage = new Storage({
@@ -370,5 +412,45 @@ describe('GcsBlobStore data path (loopback fake GCS)', () => {
     await store.delete(KEY);
     expect(objects.has(KEY)).toBe(false);
     await expect(store.delete(KEY)).resolves.toBeUndefined();
+  });
+
+  describe('list and deletePrefix', () => {
+    const job = { tenantId: 't1', jobId: 'j7' };
+    const sibling = { tenantId: 't1', jobId: 'j70' }; // shares the string prefix "…/jobs/j7"
+    const clip = (ref: { tenantId: string; jobId: string }, shotId: string) =>
+      shotClipKey({ ...ref, shotId, attempt: 1 });
+    const jobKeys = [finalCutKey(job, '16x9'), ...['s01', 's02', 's03', 's04'].map((s) => clip(job, s))];
+
+    beforeEach(async () => {
+      fake.listCalls.length = 0;
+      for (const [i, key] of [...jobKeys].reverse().entries()) await store.putBytes(key, Buffer.alloc(i + 1));
+      await store.putBytes(clip(sibling, 's01'), Buffer.from('x'));
+    });
+
+    it('lists every object under the folder across pages, in key order, with size and time', async () => {
+      const listed = await store.list(jobPrefix(job));
+      expect(listed.map((o) => o.key)).toEqual(jobKeys);
+      expect(listed.map((o) => o.sizeBytes)).toEqual([5, 4, 3, 2, 1]);
+      for (const o of listed) expect(Number.isNaN(o.updatedAt.getTime())).toBe(false);
+      // 5 objects at 2 a page: three requests, the later ones carrying the previous page's token.
+      expect(fake.listCalls.map((q) => q.get('prefix'))).toEqual(Array(3).fill('tenants/t1/jobs/j7/'));
+      expect(fake.listCalls[0]?.has('pageToken')).toBe(false);
+      expect(fake.listCalls.slice(1).every((q) => q.has('pageToken'))).toBe(true);
+    });
+
+    it('throws rather than truncating when more than the limit exist', async () => {
+      await expect(store.list(jobPrefix(job), { limit: 5 })).resolves.toHaveLength(5);
+      await expect(store.list(jobPrefix(job), { limit: 4 })).rejects.toBeInstanceOf(TooManyBlobsError);
+      await expect(store.list('tenants/t1/jobs/j7')).rejects.toBeInstanceOf(InvalidBlobKeyError);
+      await expect(store.deletePrefix('')).rejects.toBeInstanceOf(InvalidBlobKeyError);
+    });
+
+    it('deletePrefix removes every page of the folder and nothing else; idempotent', async () => {
+      expect(await store.deletePrefix(jobPrefix(job))).toBe(5);
+      expect([...objects.keys()].filter((k) => k.startsWith('tenants/t1/jobs/j7/'))).toEqual([]);
+      expect(objects.has(clip(sibling, 's01'))).toBe(true);
+      expect(await store.list(jobPrefix(job))).toEqual([]);
+      expect(await store.deletePrefix(jobPrefix(job))).toBe(0);
+    });
   });
 });

@@ -3,14 +3,17 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Bucket, File, Storage } from '@google-cloud/storage';
-import { assertValidKey } from './keys';
+import { assertValidKey, assertValidPrefix } from './keys';
 import {
   assertRange,
   assertSignedUrlTtl,
   BlobNotFoundError,
+  listLimit,
+  TooManyBlobsError,
   type BlobListing,
   type BlobStore,
   type ByteRange,
+  type ListOptions,
   type PutFileOptions,
   type PutOptions,
   type PutResult,
@@ -28,6 +31,13 @@ export interface GcsBlobStoreOptions {
 }
 
 const DEFAULT_RESUMABLE_THRESHOLD = 8 * 1024 * 1024;
+/** The JSON API's own maximum page size for objects.list. */
+const LIST_PAGE_SIZE = 1000;
+/** Bounds a deletePrefix run at 10 million objects: no job or tenant comes near, and a runaway loop
+ *  (a server that keeps answering a page token) ends. */
+const MAX_DELETE_PAGES = 10_000;
+/** Concurrent object deletions within one page: GCS handles far more, this keeps sockets modest. */
+const DELETE_CONCURRENCY = 16;
 // Bucket naming rules (simplified): lowercase letters, digits, '-', '_', '.'; 3..222 chars.
 const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
@@ -152,27 +162,69 @@ export class GcsBlobStore implements BlobStore {
     await this.file(key).delete({ ignoreNotFound: true });
   }
 
-  async list(prefix: string, opts: { limit?: number } = {}): Promise<BlobListing[]> {
-    const [files] = await this.bucket.getFiles({
-      prefix,
-      autoPaginate: true,
-      ...(opts.limit !== undefined ? { maxResults: opts.limit } : {}),
-    });
-    return files.map((f) => ({
-      key: f.name,
-      sizeBytes: Number(f.metadata.size ?? 0),
-      updatedAt: new Date(String(f.metadata.updated ?? 0)),
-    }));
+  async list(prefix: string, opts?: ListOptions): Promise<BlobListing[]> {
+    assertValidPrefix(prefix);
+    const limit = listLimit(opts);
+    const found: BlobListing[] = [];
+    let pageToken: string | undefined;
+    do {
+      // One more than the limit, so "exactly limit" and "more than limit" can be told apart.
+      const page = await this.listPage(prefix, Math.min(LIST_PAGE_SIZE, limit + 1 - found.length), pageToken);
+      found.push(...page.items);
+      if (found.length > limit) throw new TooManyBlobsError(prefix, limit);
+      pageToken = page.nextPageToken;
+    } while (pageToken !== undefined);
+    return found;
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    assertValidPrefix(prefix);
     let deleted = 0;
-    for (;;) {
-      const page = await this.list(prefix, { limit: 1000 });
-      if (page.length === 0) return deleted;
-      await Promise.all(page.map((o) => this.delete(o.key)));
-      deleted += page.length;
+    let pageToken: string | undefined;
+    for (let pages = 0; pages < MAX_DELETE_PAGES; pages++) {
+      // Page tokens are positions in key order, so deleting a page does not disturb the next one.
+      const page = await this.listPage(prefix, LIST_PAGE_SIZE, pageToken);
+      for (let i = 0; i < page.items.length; i += DELETE_CONCURRENCY) {
+        const gone = await Promise.all(
+          page.items.slice(i, i + DELETE_CONCURRENCY).map((o) => this.deleteCounted(o.key)),
+        );
+        deleted += gone.filter(Boolean).length;
+      }
+      pageToken = page.nextPageToken;
+      if (pageToken === undefined) return deleted;
     }
+    throw new Error(`deletePrefix(${JSON.stringify(prefix)}) stopped after ${MAX_DELETE_PAGES} pages`);
+  }
+
+  /** true when this call removed the object, false when it was already gone (a concurrent delete). */
+  private async deleteCounted(key: string): Promise<boolean> {
+    try {
+      await this.file(key).delete();
+      return true;
+    } catch (err) {
+      if (errorCode(err) === 404) return false;
+      throw err;
+    }
+  }
+
+  private async listPage(
+    prefix: string,
+    maxResults: number,
+    pageToken: string | undefined,
+  ): Promise<{ items: BlobListing[]; nextPageToken?: string }> {
+    const [files, next] = await this.bucket.getFiles({
+      prefix,
+      autoPaginate: false,
+      maxResults,
+      ...(pageToken === undefined ? {} : { pageToken }),
+    });
+    const items = files.map((f) => ({
+      key: f.name,
+      sizeBytes: Number(f.metadata.size ?? 0),
+      updatedAt: new Date(String(f.metadata.updated ?? f.metadata.timeCreated ?? 0)),
+    }));
+    const nextPageToken = (next as { pageToken?: unknown } | null | undefined)?.pageToken;
+    return typeof nextPageToken === 'string' && nextPageToken !== '' ? { items, nextPageToken } : { items };
   }
 
   private file(key: string): File {

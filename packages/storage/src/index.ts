@@ -5,6 +5,9 @@ import type { BlobStore } from './types';
 export * from './types';
 export {
   assertValidKey,
+  assertValidPrefix,
+  jobPrefix,
+  tenantPrefix,
   captionsKey,
   finalCutKey,
   voiceTrackKey,
@@ -24,6 +27,7 @@ export {
   type ShotAttemptRef,
 } from './keys';
 export { attachmentDisposition, contentDisposition } from './util';
+export { eraseJobFiles } from './erasure';
 export {
   encodeKeyPath,
   LocalBlobStore,

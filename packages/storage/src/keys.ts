@@ -51,6 +51,17 @@ export function isValidKey(key: unknown): key is string {
   return keyProblem(key) === null;
 }
 
+/** Throws InvalidBlobKeyError unless `prefix` names a folder: a valid key followed by one '/'. The
+ *  empty prefix (the whole store) is refused on purpose, so no list or bulk delete can reach every
+ *  tenant at once by mistake. */
+export function assertValidPrefix(prefix: unknown): asserts prefix is string {
+  if (typeof prefix !== 'string' || !prefix.endsWith('/')) {
+    throw new InvalidBlobKeyError(prefix, "a prefix must be a folder ending in '/'");
+  }
+  const problem = keyProblem(prefix.slice(0, -1));
+  if (problem !== null) throw new InvalidBlobKeyError(prefix, `a prefix ${problem}`);
+}
+
 /** Throws InvalidBlobKeyError unless `key` is a valid object key. */
 export function assertValidKey(key: unknown): asserts key is string {
   const problem = keyProblem(key);
@@ -90,9 +101,9 @@ function checked(key: string): string {
   return key;
 }
 
-const jobPrefix = (job: JobRef) => `tenants/${segment('tenant id', job.tenantId)}/jobs/${segment('job id', job.jobId)}`;
+const jobBase = (job: JobRef) => `tenants/${segment('tenant id', job.tenantId)}/jobs/${segment('job id', job.jobId)}`;
 const attemptPrefix = (a: ShotAttemptRef) =>
-  `${jobPrefix(a)}/shots/${segment('shot id', a.shotId)}/attempt-${segment('attempt', a.attempt)}`;
+  `${jobBase(a)}/shots/${segment('shot id', a.shotId)}/attempt-${segment('attempt', a.attempt)}`;
 
 /** Where a shot attempt's rendered clip is stored. */
 export const shotClipKey = (a: ShotAttemptRef): string => checked(`${attemptPrefix(a)}.mp4`);
@@ -101,7 +112,7 @@ export const shotClipKey = (a: ShotAttemptRef): string => checked(`${attemptPref
 export const qaEvidencePrefix = (a: ShotAttemptRef): string => checked(`${attemptPrefix(a)}-qa`);
 
 /** The folder of what a job delivers: final cuts, poster frame, contact sheet (no trailing slash). */
-export const outputsPrefix = (job: JobRef): string => checked(`${jobPrefix(job)}/outputs`);
+export const outputsPrefix = (job: JobRef): string => checked(`${jobBase(job)}/outputs`);
 
 /** The final cut of one aspect-ratio variant, e.g. `9x16`. */
 export const finalCutKey = (job: JobRef, variant: string): string =>
@@ -123,12 +134,12 @@ export interface PlanVersionRef extends JobRef {
 export const previewKey = (p: PlanVersionRef): string => {
   if (!Number.isSafeInteger(p.planVersion) || p.planVersion < 1)
     throw new InvalidBlobKeyError(String(p.planVersion), 'plan version must be a positive integer');
-  return checked(`${jobPrefix(p)}/previews/plan-v${p.planVersion}.mp4`);
+  return checked(`${jobBase(p)}/previews/plan-v${p.planVersion}.mp4`);
 };
 
 /** A brief reference image stored with the job (`ref-<n>`, by brief order), as the planner fetched or copied it. */
 export const jobReferenceKey = (job: JobRef, referenceId: string, extension: string): string =>
-  checked(`${jobPrefix(job)}/references/${segment('reference id', referenceId)}.${segment('extension', extension)}`);
+  checked(`${jobBase(job)}/references/${segment('reference id', referenceId)}.${segment('extension', extension)}`);
 
 /** An image a tenant uploaded (POST /v1/assets): outside any job, so several jobs can name it. */
 export const tenantAssetKey = (tenantId: string, assetId: string): string =>
@@ -140,7 +151,7 @@ export const tenantAssetKey = (tenantId: string, assetId: string): string =>
  * three kinds of working copy.
  */
 export const jobFolders = (job: JobRef) => {
-  const root = `${jobPrefix(job)}/`;
+  const root = `${jobBase(job)}/`;
   return {
     root,
     outputs: `${outputsPrefix(job)}/`,
@@ -150,4 +161,18 @@ export const jobFolders = (job: JobRef) => {
     references: `${root}references/`,
     previews: `${root}previews/`,
   };
+};
+
+/** The folder holding everything of one job (with the trailing '/', ready for list/deletePrefix). */
+export const jobPrefix = (job: JobRef): string => {
+  const prefix = `${jobBase(job)}/`;
+  assertValidPrefix(prefix);
+  return prefix;
+};
+
+/** The folder holding everything of one tenant: its jobs and its uploaded assets. */
+export const tenantPrefix = (tenantId: string): string => {
+  const prefix = `tenants/${segment('tenant id', tenantId)}/`;
+  assertValidPrefix(prefix);
+  return prefix;
 };

@@ -4,7 +4,16 @@ import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createBlobStore, InvalidBlobKeyError, BlobNotFoundError, shotClipKey } from './index';
+import {
+  createBlobStore,
+  InvalidBlobKeyError,
+  BlobNotFoundError,
+  finalCutKey,
+  jobPrefix,
+  shotClipKey,
+  tenantPrefix,
+  TooManyBlobsError,
+} from './index';
 import { LocalBlobStore, parseSignedFileRequest, verifyLocalSignature } from './local';
 
 const signingKey = randomBytes(32);
@@ -236,6 +245,77 @@ describe('LocalBlobStore', () => {
       expect(parseSignedFileRequest('/files/a', { ...q, expires: '12abc' })).toBeNull();
       expect(parseSignedFileRequest('/files/a', { ...q, sig: [q.sig, q.sig] })).toBeNull(); // express arrays
       expect(parseSignedFileRequest('/files/a', new URLSearchParams(`expires=1&sig=a&sig=b`))).toBeNull();
+    });
+  });
+
+  describe('list and deletePrefix', () => {
+    const job = { tenantId: 't1', jobId: 'j1' };
+    const sibling = { tenantId: 't1', jobId: 'j10' }; // shares the string prefix "…/jobs/j1"
+    const other = { tenantId: 't2', jobId: 'j1' };
+    const clip = (ref: { tenantId: string; jobId: string }, shotId: string) =>
+      shotClipKey({ ...ref, shotId, attempt: 1 });
+
+    beforeEach(async () => {
+      await store.putBytes(clip(job, 's02'), Buffer.from('22'));
+      await store.putBytes(clip(job, 's01'), Buffer.from('1'));
+      await store.putBytes(finalCutKey(job, '16x9'), Buffer.from('cut!'));
+      await store.putBytes(clip(sibling, 's01'), Buffer.from('x'));
+      await store.putBytes(clip(other, 's01'), Buffer.from('y'));
+    });
+
+    it('lists exactly the objects under a folder, in key order, with size and mtime', async () => {
+      const before = Date.now();
+      const listed = await store.list(jobPrefix(job));
+      expect(listed.map((o) => o.key)).toEqual([
+        'tenants/t1/jobs/j1/outputs/final-16x9.mp4',
+        'tenants/t1/jobs/j1/shots/s01/attempt-1.mp4',
+        'tenants/t1/jobs/j1/shots/s02/attempt-1.mp4',
+      ]);
+      expect(listed.map((o) => o.sizeBytes)).toEqual([4, 1, 2]);
+      for (const o of listed) expect(o.updatedAt.getTime()).toBeLessThanOrEqual(before + 1000);
+      expect((await store.list(tenantPrefix('t1'))).map((o) => o.key)).toHaveLength(4);
+      expect(await store.list('tenants/t3/')).toEqual([]);
+    });
+
+    it('leaves a write in flight (its temp file) out of the listing', async () => {
+      const dir = join(root, 'tenants', 't1', 'jobs', 'j1', 'outputs');
+      writeFileSync(join(dir, '.final-9x16.mp4.0123456789ab.tmp'), 'partial');
+      expect((await store.list(jobPrefix(job))).map((o) => o.key)).not.toContain(
+        'tenants/t1/jobs/j1/outputs/.final-9x16.mp4.0123456789ab.tmp',
+      );
+      expect(await store.list(jobPrefix(job))).toHaveLength(3);
+    });
+
+    it('throws rather than truncating when more than the limit exist', async () => {
+      await expect(store.list(jobPrefix(job), { limit: 3 })).resolves.toHaveLength(3);
+      await expect(store.list(jobPrefix(job), { limit: 2 })).rejects.toBeInstanceOf(TooManyBlobsError);
+      await expect(store.list(jobPrefix(job), { limit: 0 })).rejects.toThrow(RangeError);
+    });
+
+    it('refuses anything but a folder prefix', async () => {
+      for (const bad of ['', '/', 'tenants/t1', 'tenants//', '../', 'tenants/../', 'a\\b/']) {
+        await expect(store.list(bad)).rejects.toBeInstanceOf(InvalidBlobKeyError);
+        await expect(store.deletePrefix(bad)).rejects.toBeInstanceOf(InvalidBlobKeyError);
+      }
+      expect(() => jobPrefix({ tenantId: 't1', jobId: '' })).toThrow(InvalidBlobKeyError);
+      expect(() => tenantPrefix('a/b')).toThrow(InvalidBlobKeyError);
+    });
+
+    it('deletes the folder, its temp files and emptied parents, and nothing else; idempotent', async () => {
+      writeFileSync(join(root, 'tenants', 't1', 'jobs', 'j1', 'outputs', '.late.mp4.0123456789ab.tmp'), 'x');
+      expect(await store.deletePrefix(jobPrefix(job))).toBe(3);
+      expect(existsSync(join(root, 'tenants', 't1', 'jobs', 'j1'))).toBe(false);
+      expect(listFiles(root).sort()).toEqual([
+        'tenants/t1/jobs/j10/shots/s01/attempt-1.mp4',
+        'tenants/t2/jobs/j1/shots/s01/attempt-1.mp4',
+      ]);
+      expect(await store.deletePrefix(jobPrefix(job))).toBe(0);
+
+      // The last job of a tenant: the emptied tenant folders go too, the root stays.
+      expect(await store.deletePrefix(jobPrefix(other))).toBe(1);
+      expect(existsSync(join(root, 'tenants', 't2'))).toBe(false);
+      expect(await store.deletePrefix(tenantPrefix('t1'))).toBe(1);
+      expect(readdirSync(root)).toEqual([]);
     });
   });
 

@@ -1,17 +1,20 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertValidKey, isValidKey } from './keys';
+import { assertValidKey, assertValidPrefix, isValidKey } from './keys';
 import {
   assertRange,
   assertSignedUrlTtl,
   BlobNotFoundError,
+  listLimit,
+  TooManyBlobsError,
   type BlobListing,
   type BlobStore,
   type ByteRange,
+  type ListOptions,
   type PutFileOptions,
   type PutOptions,
   type PutResult,
@@ -166,46 +169,78 @@ export class LocalBlobStore implements BlobStore {
     await rm(this.pathFor(key), { force: true });
   }
 
-  async list(prefix: string, opts: { limit?: number } = {}): Promise<BlobListing[]> {
-    const limit = opts.limit ?? Number.POSITIVE_INFINITY;
-    const out: BlobListing[] = [];
-    // Only the folder the prefix names is walked: the prefix's part up to its last slash.
-    const cut = prefix.lastIndexOf('/');
-    const base = cut < 0 ? '' : prefix.slice(0, cut);
-    const walk = async (dirKey: string): Promise<void> => {
-      const dir = dirKey ? this.pathFor(dirKey) : this.rootDir;
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (e) {
-        if (errorCode(e) === 'ENOENT' || errorCode(e) === 'ENOTDIR') return;
-        throw e;
-      }
-      for (const entry of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-        if (out.length >= limit) return;
-        const key = dirKey ? `${dirKey}/${entry.name}` : entry.name;
-        if (entry.isDirectory()) {
-          if (key.startsWith(prefix) || prefix.startsWith(`${key}/`)) await walk(key);
-        } else if (entry.isFile() && key.startsWith(prefix) && !entry.name.endsWith('.tmp') && isValidKey(key)) {
-          const s = await stat(join(dir, entry.name));
-          out.push({ key, sizeBytes: s.size, updatedAt: s.mtime });
-        }
-      }
-    };
-    if (base === '' || isValidKey(base)) await walk(base);
-    return out;
+  async list(prefix: string, opts?: ListOptions): Promise<BlobListing[]> {
+    assertValidPrefix(prefix);
+    const limit = listLimit(opts);
+    const found = await this.walk(prefix, limit + 1);
+    if (found.length > limit) throw new TooManyBlobsError(prefix, limit);
+    return found;
   }
 
   async deletePrefix(prefix: string): Promise<number> {
+    assertValidPrefix(prefix);
     let deleted = 0;
-    for (;;) {
-      const page = await this.list(prefix, { limit: 1000 });
-      if (page.length === 0) return deleted;
-      for (const o of page) await this.delete(o.key);
-      deleted += page.length;
+    for (const object of await this.walk(prefix, Number.POSITIVE_INFINITY)) {
+      try {
+        await unlink(this.pathFor(object.key));
+        deleted += 1;
+      } catch (err) {
+        if (errorCode(err) !== 'ENOENT') throw err; // deleted meanwhile by someone else
+      }
     }
+    // The folder itself, with any write still in flight (its temp file) and emptied subfolders.
+    const folder = this.pathFor(prefix.slice(0, -1));
+    await rm(folder, { recursive: true, force: true });
+    // Then each parent left empty, up to the root: an erased job leaves no trace of its id.
+    for (let dir = dirname(folder); dir.startsWith(this.rootDir + sep); dir = dirname(dir)) {
+      try {
+        await rmdir(dir);
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOENT') continue;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST') break;
+        throw err;
+      }
+    }
+    return deleted;
+  }
+
+  /** The objects under `prefix` in key order, at most `max` of them. A write in flight (its
+   *  temp file) is not an object yet and is left out. */
+  private async walk(prefix: string, max: number): Promise<BlobListing[]> {
+    const found: BlobListing[] = [];
+    const visit = async (dir: string, keyPrefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        const code = errorCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return;
+        throw err;
+      }
+      for (const entry of entries) {
+        if (found.length >= max) return;
+        const key = `${keyPrefix}${entry.name}`;
+        if (entry.isDirectory()) {
+          await visit(join(dir, entry.name), `${key}/`);
+        } else if (entry.isFile() && !TEMP_FILE.test(entry.name) && isValidKey(key)) {
+          try {
+            const st = await stat(join(dir, entry.name));
+            found.push({ key, sizeBytes: st.size, updatedAt: st.mtime });
+          } catch (err) {
+            if (errorCode(err) !== 'ENOENT') throw err; // deleted while we walked
+          }
+        }
+      }
+    };
+    await visit(this.pathFor(prefix.slice(0, -1)), prefix);
+    // GCS lists in UTF-8 byte order of the names; the same order here keeps the stores alike.
+    return found.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
   }
 }
+
+/** The temp-file names writeAtomically uses. */
+const TEMP_FILE = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /** Percent-encodes each segment, keeping the `/` separators. */
 export function encodeKeyPath(key: string): string {

@@ -52,16 +52,44 @@ export interface BlobStore {
   signedUrl(key: string, opts: SignedUrlOptions): Promise<string>;
   /** Idempotent: deleting a missing object succeeds. */
   delete(key: string): Promise<void>;
-  /** The objects whose key starts with `prefix` (a plain string prefix), in key order, at most `limit`. */
-  list(prefix: string, opts?: { limit?: number }): Promise<BlobListing[]>;
-  /** Deletes every object whose key starts with `prefix`; returns how many. Idempotent. */
+  /** Every object whose key starts with `prefix` (a folder: a valid key followed by '/'), in key
+   *  order. Throws TooManyBlobsError when more than `limit` (default 10_000) exist, rather than
+   *  handing back a silently truncated list. */
+  list(prefix: string, opts?: ListOptions): Promise<BlobListing[]>;
+  /** Deletes every object under the folder `prefix` and returns how many it deleted. Idempotent
+   *  (an empty or missing folder answers 0); the local store also removes the emptied folders. */
   deletePrefix(prefix: string): Promise<number>;
+}
+
+export interface ListOptions {
+  /** At most this many objects (a positive integer); default DEFAULT_LIST_LIMIT. */
+  limit?: number;
 }
 
 export interface BlobListing {
   key: string;
   sizeBytes: number;
   updatedAt: Date;
+}
+
+export const DEFAULT_LIST_LIMIT = 10_000;
+
+export class TooManyBlobsError extends Error {
+  override readonly name = 'TooManyBlobsError';
+  constructor(
+    readonly prefix: string,
+    readonly limit: number,
+  ) {
+    super(`more than ${limit} objects under ${JSON.stringify(prefix)}`);
+  }
+}
+
+/** Returns the limit to apply, or throws RangeError. */
+export function listLimit(opts: ListOptions | undefined): number {
+  const limit = opts?.limit ?? DEFAULT_LIST_LIMIT;
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new RangeError(`list limit must be a positive integer, got ${String(limit)}`);
+  return limit;
 }
 
 export class BlobNotFoundError extends Error {

@@ -3,7 +3,9 @@ import { Timestamp } from '@google-cloud/firestore';
 import { WebhookStore, type Job } from '@aiprod/job-store';
 import { aBrief, emulatorProject, waitFor } from '@aiprod/testing';
 import { generateWebhookSecret, verifyWebhook } from '@aiprod/webhooks';
-import { enqueueJobWebhook } from '../src/steps/notify-client';
+import type { DeliveryDeps } from '../src/app';
+import { jobFinishedHandler } from '../src/handlers/job-finished';
+import { enqueueJobWebhook, webhookIdFor } from '../src/steps/notify-client';
 import type { WebhookDeps } from '../src/steps/send-webhook';
 import { startWebhookDispatcher } from '../src/webhook-dispatcher';
 
@@ -102,6 +104,27 @@ describe('client webhooks', () => {
     expect((await webhooks.getDelivery(first!.webhookId))?.state).toBe('delivered');
     const events = await jobs.listEvents(job.jobId);
     expect(events.filter((e) => e.type === 'webhook.attempt').map((e) => e.data.outcome)).toEqual(['delivered']);
+  });
+
+  it('are not sent for a job erased before its notice went out (nothing of it is left to tell)', async () => {
+    await webhooks.setEndpoint('tenant-e', url, generateWebhookSecret());
+    const job = await deliveredJob('tenant-e');
+    await jobs.erase(job.jobId, { by: 'key:test' });
+    // The notifier reads only its webhook dependencies.
+    await jobFinishedHandler(deps as unknown as DeliveryDeps).handle(
+      { v: 1, jobId: job.jobId, tenantId: 'tenant-e', status: 'DELIVERED' },
+      {
+        topic: 'aiprod.job.finished.v1',
+        subscription: 'aiprod.job.finished.v1.delivery',
+        messageId: 'm-erased',
+        deliveryAttempt: 1,
+        publishTime: new Date(),
+        log,
+      },
+    );
+    expect(await webhooks.getDelivery(webhookIdFor(job.jobId, 'DELIVERED'))).toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(received).toEqual([]);
   });
 
   it('are created leased to their creator for the first attempt, so the dispatcher never races it for them', async () => {

@@ -24,6 +24,11 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
     meaning: "No such resource for your tenant. Another tenant's job answers exactly like a missing one.",
     todo: 'Check the id; list your jobs with GET /v1/jobs.',
   },
+  gone: {
+    meaning:
+      "The resource existed and was deleted for good. Either the job was erased (DELETE /v1/jobs/{id}): its files and creative content are gone, and only a tombstone (who erased it, when, what it cost) is kept for billing and audit — every route of the job answers this, and so do its share links (`erasedAt` says when). Or a job's outputs were deleted after the tenant's retention period (`expiredAt` says when).",
+    todo: 'Nothing brings it back. Submit the brief again as a new job if you need it, keep your own copy of deliverables you need longer, or ask your administrator to lengthen the retention.',
+  },
   conflict: {
     meaning:
       'The resource is in a state that does not allow this: approving a job that is not waiting for approval, cancelling one that is finished, asking for the outputs of a job that is not delivered.',
@@ -58,11 +63,6 @@ export const PROBLEM_EXPLANATIONS: Partial<Record<ProblemKind, { meaning: string
     meaning:
       'A file was asked for with a `Range` that starts beyond its end. `Content-Range: bytes */<size>` gives its size.',
     todo: 'Ask for a range inside the file, or for the whole file without `Range`.',
-  },
-  gone: {
-    meaning:
-      "The resource existed and was deleted for good: a job's outputs after the tenant's retention period (the problem's expiredAt says when).",
-    todo: 'Nothing brings it back; keep your own copy of deliverables you need longer, or ask your administrator to lengthen the retention.',
   },
   idempotency_conflict: {
     meaning: 'A request with the same Idempotency-Key is still being processed.',

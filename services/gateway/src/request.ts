@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { validate } from '@aiprod/contracts';
-import type { Job, JobStore } from '@aiprod/job-store';
+import { isErased, type Job, type JobStore } from '@aiprod/job-store';
 import { coerceQuery } from './brief';
 import { HttpProblem } from './problem';
 
@@ -23,9 +23,17 @@ export function principalName(req: Request): string {
 
 /**
  * The caller's job named by `:id`, or a 404: a malformed id, a missing job and another tenant's
- * job all answer the same, so a caller learns nothing about jobs it does not own.
+ * job all answer the same, so a caller learns nothing about jobs it does not own. An erased job
+ * (its tombstone) answers 410 on every route that goes through here: only its owner learns that.
  */
 export async function jobOfCaller(req: Request, res: Response, jobs: JobStore): Promise<Job> {
+  const job = await jobOrTombstoneOfCaller(req, res, jobs);
+  if (isErased(job)) throw goneProblem(job);
+  return job;
+}
+
+/** jobOfCaller, but an erased job's tombstone is returned rather than refused (DELETE answers it). */
+export async function jobOrTombstoneOfCaller(req: Request, res: Response, jobs: JobStore): Promise<Job> {
   const id = String(req.params.id);
   const job = JOB_ID.test(id) ? await jobs.getJobForTenant(tenantOf(req), id) : null;
   if (!job) throw new HttpProblem('not_found', `no job ${JOB_ID.test(id) ? id : '(malformed id)'}`);
@@ -33,6 +41,15 @@ export async function jobOfCaller(req: Request, res: Response, jobs: JobStore): 
   res.locals.jobId = job.jobId;
   return job;
 }
+
+export const goneProblem = (job: Pick<Job, 'jobId' | 'erasedAt'>) =>
+  new HttpProblem(
+    'gone',
+    `job ${job.jobId} was erased at ${job.erasedAt?.toDate().toISOString() ?? 'an unknown time'}`,
+    {
+      members: { erasedAt: job.erasedAt?.toDate().toISOString() ?? null },
+    },
+  );
 
 /** Validates the query string against a closed schema; every rejection names the parameter. */
 export function parseQuery<S extends TSchema>(req: Request, schema: S, integers: readonly string[]): Static<S> {

@@ -1,4 +1,4 @@
-import { planVersionOf, type Job, type JobEvent, type JobOutput, type Shot } from '@aiprod/job-store';
+import { isErased, planVersionOf, type Job, type JobEvent, type JobOutput, type Shot } from '@aiprod/job-store';
 import type { BlobStore } from '@aiprod/storage';
 import { redactInternalNames } from '@aiprod/webhooks';
 
@@ -8,7 +8,8 @@ const iso = (t: { toDate(): Date } | null | undefined) => (t ? t.toDate().toISOS
 export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds: number) {
   const urlExpiresAt = new Date(Date.now() + urlTtlSeconds * 1000).toISOString();
   // Deleted under the tenant's retention: no link to a file that is gone (GET …/outputs says 410).
-  if (job.outputsExpiredAt) return { expiresAt: urlExpiresAt, outputs: [], stills: null, provenanceUrl: null, voiceTracks: [] };
+  if (job.outputsExpiredAt)
+    return { expiresAt: urlExpiresAt, outputs: [], stills: null, provenanceUrl: null, voiceTracks: [] };
   const outputs = await Promise.all(
     (job.outputs ?? []).map(async (o) => ({
       variant: o.variant,
@@ -66,8 +67,10 @@ export async function signedOutputs(job: Job, storage: BlobStore, urlTtlSeconds:
 const fileName = (o: JobOutput) =>
   `${o.language && o.language !== 'en' ? `${o.language}-` : ''}${o.variant.replace(':', 'x')}`;
 
-/** A job as listed: what a dashboard needs for a row, nothing signed. */
+/** A job as listed: what a dashboard needs for a row, nothing signed. An erased job is listed
+ *  as its tombstone: its cost still counts on the tenant's bill, but it has no product any more. */
 export function jobSummaryView(job: Job) {
+  if (isErased(job)) return erasedJobView(job);
   return {
     id: job.jobId,
     status: job.status,
@@ -77,6 +80,21 @@ export function jobSummaryView(job: Job) {
     costUsd: job.costUsd,
     product: job.brief.product,
     ...(job.brief.metadata ? { metadata: job.brief.metadata } : {}),
+  };
+}
+
+/** What DELETE /v1/jobs/{id} answers, and how the list shows an erased job: its tombstone. */
+export function erasedJobView(
+  job: Pick<Job, 'jobId' | 'status' | 'preset' | 'createdAt' | 'updatedAt' | 'costUsd' | 'erasedAt'>,
+) {
+  return {
+    id: job.jobId,
+    status: job.status,
+    preset: job.preset,
+    createdAt: iso(job.createdAt),
+    updatedAt: iso(job.updatedAt),
+    costUsd: job.costUsd,
+    erasedAt: iso(job.erasedAt),
   };
 }
 

@@ -380,6 +380,23 @@ describe('POST /v1/jobs/{id}/cancel', () => {
   });
 });
 
+describe('DELETE /v1/jobs/{id}', () => {
+  // The erasure itself is tested in erase-job.int.test.ts; here its answers meet the document.
+  it('answers the tombstone, then 410 on the job and the tombstone in the list', async () => {
+    const id = await jobIn(h, 'DELIVERED');
+    const erased = await call('delete', `/v1/jobs/${id}`, { key: h.keys.readWrite });
+    expect(erased.status).toBe(200);
+    expect((await call('delete', `/v1/jobs/${id}`, { key: h.keys.readWrite })).body).toEqual(erased.body);
+    const gone = await call('get', `/v1/jobs/${id}`, { key: h.keys.readWrite });
+    expect(gone.status).toBe(410);
+    expect(problemOf(gone).type).toBe(problemTypeUri('gone'));
+    expect((await call('get', `/v1/jobs/${id}/outputs`, { key: h.keys.readWrite })).status).toBe(410);
+    const list = await call('get', '/v1/jobs?limit=100', { key: h.keys.read });
+    expect((list.body as { jobs: { id: string }[] }).jobs.find((j) => j.id === id)).toEqual(erased.body);
+    expect((await call('delete', '/v1/jobs/job_none', { key: h.keys.readWrite })).status).toBe(404);
+  });
+});
+
 describe('POST /v1/jobs/{id}/approve', () => {
   it('releases a job awaiting approval, naming the approver and the plan version', async () => {
     const id = await jobIn(h, 'AWAITING_APPROVAL');

@@ -6,6 +6,7 @@ import { AUDIT_COMPONENTS, AUDIT_OPERATIONS } from './audit-operations';
 import { ReviewLinkRequestSchema, ReviewLinkSchema } from '../routes/review';
 import {
   CostsViewSchema,
+  ErasedJobViewSchema,
   HealthSchema,
   JobListQuerySchema,
   JobListSchema,
@@ -148,6 +149,22 @@ export const OPERATIONS: OperationSpec[] = [
     pathParams: JOB_ID_PARAM,
     success: { 200: JOB_VIEW },
     problems: [404],
+  },
+  {
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    operationId: 'eraseJob',
+    summary: 'Erase a job: its files and creative content, for good; a tombstone stays for billing.',
+    description:
+      'A job still running is canceled first (its renders stop), then every file under the job (shots, evidence frames, outputs, captions, voice tracks, previews, references) and its brief, plan, prompts, timeline and share links are erased. What stays is a tombstone: the status it ended in, its cost, when it was erased. Repeating it answers the same 200; afterwards every other route of the job answers 410 Gone, and the job list shows the tombstone with `erasedAt`. A review link cannot erase its job.',
+    access: 'jobs:write',
+    tag: 'jobs',
+    pathParams: JOB_ID_PARAM,
+    headers: IDEMPOTENCY_KEY,
+    success: {
+      200: { description: 'The tombstone of the erased job.', ref: 'ErasedJob', headers: ['Idempotent-Replayed'] },
+    },
+    problems: [404, 422, 503],
   },
   {
     method: 'post',
@@ -299,9 +316,13 @@ export const OPERATIONS: OperationSpec[] = [
   },
 ];
 
+/** Every route of one job answers 410 once it is erased, but DELETE itself, which repeats its 200. */
+const goneOf = (op: OperationSpec) =>
+  op.path.startsWith('/v1/jobs/{id}') && !(op.method === 'delete' && op.path === '/v1/jobs/{id}') ? [410] : [];
+
 /** The problems every operation can give: 500 always, and the authentication ones when it needs a key. */
 export function problemStatuses(op: OperationSpec): number[] {
-  const all = new Set([...op.problems, ...(op.access === 'public' ? [] : AUTHED_PROBLEMS), 500]);
+  const all = new Set([...op.problems, ...(op.access === 'public' ? [] : AUTHED_PROBLEMS), ...goneOf(op), 500]);
   // Only statuses the gateway has a problem type for (a route may list one another part adds).
   const known = problemKindsByStatus();
   return [...all].filter((s) => known.has(s)).sort((a, b) => a - b);
@@ -311,6 +332,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   Brief: BriefSchema,
   JobView: JobViewSchema,
   JobList: JobListSchema,
+  ErasedJob: ErasedJobViewSchema,
   Outputs: OutputsViewSchema,
   JobCosts: CostsViewSchema,
   JobEstimate: JobEstimateSchema,

@@ -57,5 +57,6 @@ const PROBLEM_DETAIL_EXAMPLES: Partial<Record<ProblemKind, string>> = {
   unauthenticated: 'send an API key as "Authorization: Bearer aiprod_…"',
   forbidden: 'this key lacks the jobs:write scope',
   not_found: 'no job job_01JH8Z3Q4W5E6R7T8Y9U0I1O2P',
+  gone: 'job job_01JH8Z3Q4W5E6R7T8Y9U0I1O2P was erased at 2026-12-07T10:00:00.000Z',
   conflict: 'the job is DELIVERED; only a job that has not finished can be canceled',
 };

@@ -172,10 +172,34 @@ export const JobSummarySchema = Type.Object(
     createdAt: Nullable(DateTime),
     updatedAt: Nullable(DateTime),
     costUsd: Type.Number({ minimum: 0 }),
-    product: Type.String(),
+    /** Absent on an erased job, with `metadata`: its creative content is gone. */
+    product: Type.Optional(Type.String()),
     metadata: Type.Optional(Type.Record(Type.String(), Type.String())),
+    /** Set on an erased job (DELETE /v1/jobs/{id}): only its tombstone is left. */
+    erasedAt: Type.Optional(Nullable(DateTime)),
   },
-  { ...Closed, description: 'A job as listed: no outputs, no timeline.' },
+  {
+    ...Closed,
+    description:
+      'A job as listed: no outputs, no timeline. An erased job is listed as its tombstone (no product, with erasedAt).',
+  },
+);
+
+export const ErasedJobViewSchema = Type.Object(
+  {
+    id: JobId,
+    status: JobStatusSchema,
+    preset: Type.String(),
+    createdAt: Nullable(DateTime),
+    updatedAt: Nullable(DateTime),
+    costUsd: Type.Number({ minimum: 0, description: 'What the job cost: kept for billing.' }),
+    erasedAt: Nullable(DateTime),
+  },
+  {
+    ...Closed,
+    description:
+      "An erased job's tombstone: its files, brief, plan, prompts and outputs are gone; the status it ended in, its cost and the time of the erasure are kept for billing and audit.",
+  },
 );
 
 export const JobListSchema = Type.Object(

@@ -2,16 +2,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { Timestamp } from '@google-cloud/firestore';
 import { TERMINAL_JOB_STATUSES, defaultPresetFor, type Brief, type JobStatus } from '@aiprod/contracts';
-import type { ApiKeyScope, AssetStore, JobStore } from '@aiprod/job-store';
+import { isErased, type ApiKeyScope, type AssetStore, type Job, type JobStore } from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
-import type { BlobStore } from '@aiprod/storage';
+import { eraseJobFiles, type BlobStore } from '@aiprod/storage';
 import { parseBrief, type BriefOptions } from '../brief';
 import { checkBriefAssets } from './assets';
 import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
 import { HttpProblem, publishOrUnavailable } from '../problem';
-import { jobOfCaller, parseQuery, principalName, tenantOf } from '../request';
-import { jobSummaryView, jobView } from '../views';
+import { jobOfCaller, jobOrTombstoneOfCaller, parseQuery, principalName, tenantOf } from '../request';
+import { erasedJobView, jobSummaryView, jobView } from '../views';
 
 export interface JobRoutesDeps {
   jobs: JobStore;
@@ -155,24 +155,58 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
 
   router.post('/v1/jobs/:id/cancel', deps.requireScope('jobs:write'), ...idempotency, async (req, res) => {
     const job = await jobOfCaller(req, res, deps.jobs);
-    const moved = await deps.jobs.transition(job.jobId, NON_TERMINAL, 'CANCELED', {
-      event: { type: 'job.canceled', data: { by: principalName(req) } },
-    });
-    const current = moved.value ?? job;
-    if (!moved.changed && current.status !== 'CANCELED') {
+    const current = await cancelJob(deps, job, principalName(req));
+    if (current.status !== 'CANCELED') {
       throw new HttpProblem('conflict', `job ${job.jobId} is ${current.status} and can no longer be canceled`);
     }
-    // Published on a repeat too: if an earlier publish was lost, the repeat delivers it, and the
-    // consumers dedupe on the job's state. Render workers see CANCELED and cancel vendor tasks.
+    const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
+    res.json(await jobView(current, shots, events, deps.storage, deps.outputUrlTtlSeconds));
+  });
+
+  /**
+   * Erasure on request: cancel (a job still running), then the files, then the records, leaving a
+   * tombstone. Every step is idempotent, so a repeat (or a retry after a failure halfway) runs them
+   * all again and answers the same tombstone; the files go twice, before and after the records, so
+   * an upload racing the erasure is caught too (and the retention sweeper runs eraseJobFiles again
+   * on young tombstones for uploads later still).
+   */
+  router.delete('/v1/jobs/:id', deps.requireScope('jobs:write'), ...idempotency, async (req, res) => {
+    // A share link opens a job for review; erasing it is its owner's decision, not a link holder's.
+    if (req.principal?.via === 'review_link') throw new HttpProblem('forbidden', 'a review link cannot erase its job');
+    let job = await jobOrTombstoneOfCaller(req, res, deps.jobs);
+    const by = principalName(req);
+    if (!isErased(job) && !TERMINAL_JOB_STATUSES.includes(job.status)) job = await cancelJob(deps, job, by);
+    await eraseJobFiles(deps.storage, job);
+    const erased = await deps.jobs.erase(job.jobId, { by });
+    if (erased.outcome === 'not_found') throw new HttpProblem('not_found', `no job ${job.jobId}`);
+    // Cannot happen after the cancel above (a terminal job never leaves its state): a bug if it does.
+    if (erased.outcome === 'not_terminal') throw new Error(`job ${job.jobId} is ${erased.status} after its cancel`);
+    await eraseJobFiles(deps.storage, job);
+    res.json(erasedJobView(erased.tombstone));
+  });
+
+  return router;
+}
+
+/**
+ * Cancels a job that has not finished and tells the pipeline (render workers see CANCELED and
+ * cancel their vendor tasks). Returns the job as it now is: CANCELED, or the terminal state it
+ * reached first. Published on a repeat too: if an earlier publish was lost, the repeat delivers
+ * it, and the consumers dedupe on the job's state.
+ */
+async function cancelJob(deps: Pick<JobRoutesDeps, 'jobs' | 'publisher'>, job: Job, by: string): Promise<Job> {
+  // Every unfinished state is expected, so a lost race can only mean the job has just finished.
+  const moved = await deps.jobs.transition(job.jobId, NON_TERMINAL, 'CANCELED', {
+    event: { type: 'job.canceled', data: { by } },
+  });
+  const current = moved.value ?? job;
+  if (current.status === 'CANCELED') {
     await publishOrUnavailable(deps.publisher, 'aiprod.job.finished.v1', {
       v: 1,
       jobId: current.jobId,
       tenantId: current.tenantId,
       status: 'CANCELED',
     });
-    const [shots, events] = await Promise.all([deps.jobs.listShots(job.jobId), deps.jobs.listEvents(job.jobId)]);
-    res.json(await jobView(current, shots, events, deps.storage, deps.outputUrlTtlSeconds));
-  });
-
-  return router;
+  }
+  return current;
 }

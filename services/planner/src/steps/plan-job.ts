@@ -65,7 +65,8 @@ export async function planBrief(
   if (!shotPlan) {
     try {
       shotPlan = await deps.director.plan(brief, context);
-      if (cached) await deps.directorPlans.store(key, { tenantId, director: deps.director.name, plan: shotPlan });
+      if (cached)
+        await deps.directorPlans.store(key, { tenantId, brief, director: deps.director.name, plan: shotPlan });
     } catch (err) {
       shotPlan = await onDirectorFailure(err, context);
       if (!shotPlan) return { ok: false, reason: (err as Error).message, stage: 'director' };
