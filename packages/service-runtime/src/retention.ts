@@ -14,7 +14,11 @@ const DAY_MS = 86_400_000;
  */
 export const RECORD_TTL_GRACE_DAYS = 7;
 
-export type RetentionClass = 'intermediate' | 'outputs' | 'record';
+/**
+ * What an action deletes. `erased`: anything found under an erased job's folder (a worker that
+ * was still running when DELETE /v1/jobs/{id} came may write a file after it); the tombstone stays.
+ */
+export type RetentionClass = 'intermediate' | 'outputs' | 'record' | 'erased';
 
 export interface RetentionAction {
   what: RetentionClass;
@@ -47,6 +51,8 @@ export function decide(now: Date, job: Job, retention: Retention): RetentionDeci
   const due = (days: number) => age >= days * DAY_MS;
   if (due(retention.recordsDays))
     return { actions: [{ what: 'record', ageDays, rule: `recordsDays=${retention.recordsDays}` }], expiresAt };
+  // An erased job has no file to keep: whatever a late writer left goes, every pass.
+  if (job.erasedAt) return { actions: [{ what: 'erased', ageDays, rule: 'erased' }], expiresAt };
   const actions: RetentionAction[] = [];
   if (due(retention.intermediateDays) && !job.retention?.intermediatesDeletedAt)
     actions.push({ what: 'intermediate', ageDays, rule: `intermediateDays=${retention.intermediateDays}` });
@@ -95,7 +101,7 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
 
   const folderDeletes = (job: Job, what: RetentionClass): string[] => {
     const f = jobFolders(job);
-    if (what === 'record') return [f.root];
+    if (what === 'record' || what === 'erased') return [f.root];
     if (what === 'outputs') return [f.outputs];
     return [f.shots, f.references, f.previews];
   };
@@ -111,6 +117,7 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
     const at = Timestamp.fromDate(deps.now());
     const ref = jobs.doc(job.jobId);
     // Files first, then the mark: a crash in between leaves the action due, and it is idempotent.
+    if (action.what === 'erased') return objects;
     if (action.what === 'record') await deps.db.recursiveDelete(ref);
     else if (action.what === 'outputs') await ref.update({ outputsExpiredAt: at });
     else await ref.update({ 'retention.intermediatesDeletedAt': at });
@@ -154,6 +161,8 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
           const decision = decide(now, job, await retentionOf.get(job.tenantId)!);
           for (const action of decision.actions) {
             const objects = await carryOut(job, action, dryRun);
+            // An erased job's folder is looked at every pass; only what was found is worth a line.
+            if (action.what === 'erased' && objects === 0) continue;
             const mode = dryRun ? 'dry_run' : 'deleted';
             deps.log.info(dryRun ? 'retention would delete' : 'retention deleted', {
               jobId: job.jobId,
@@ -168,7 +177,12 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
             report.actions.push({ ...action, jobId: job.jobId, tenantId: job.tenantId, objects });
           }
           const recordGone = decision.actions.some((a) => a.what === 'record');
-          if (!dryRun && !recordGone && decision.expiresAt && job.expiresAt?.toMillis() !== decision.expiresAt.getTime())
+          if (
+            !dryRun &&
+            !recordGone &&
+            decision.expiresAt &&
+            job.expiresAt?.toMillis() !== decision.expiresAt.getTime()
+          )
             await jobs.doc(job.jobId).update({ expiresAt: Timestamp.fromDate(decision.expiresAt) });
         }
         if (page.length < limit) {

@@ -172,11 +172,54 @@ describe('the retention sweeper', () => {
     const logged = logLines.filter((l) => l.message === 'retention deleted').map((l) => l.meta);
     expect(logged).toHaveLength(8);
     expect(logged).toContainEqual(
-      expect.objectContaining({ jobId: 's-gone', tenantId: 't-short', what: 'record', ageDays: 11, rule: 'recordsDays=10' }),
+      expect.objectContaining({
+        jobId: 's-gone',
+        tenantId: 't-short',
+        what: 'record',
+        ageDays: 11,
+        rule: 'recordsDays=10',
+      }),
     );
 
     // A second pass finds nothing more to do.
     const again = await sweeper.runOnce();
     expect(again.actions).toEqual([]);
+  });
+});
+
+describe('an erased job', () => {
+  it('loses any file a late writer left under its folder, keeps its tombstone, and logs only what it found', async () => {
+    const tenantId = 'ret-erased';
+    await tenants.createTenant({ tenantId, name: 'Erased', autoApproveLimitUsd: 0 });
+    const erasedAt = Timestamp.fromMillis(NOW.getTime() - 2 * DAY);
+    // A tombstone, as DELETE /v1/jobs/{id} leaves it, and a clip a render worker wrote after the delete.
+    await db
+      .collection('jobs')
+      .doc('job_erased')
+      .set({
+        jobId: 'job_erased',
+        tenantId,
+        status: 'CANCELED',
+        preset: 'social_quick',
+        version: 4,
+        costUsd: 0.5,
+        createdAt: Timestamp.fromMillis(erasedAt.toMillis() - DAY),
+        updatedAt: erasedAt,
+        erasedAt,
+        erasedBy: 'key:test',
+      });
+    const late = shotClipKey({ tenantId, jobId: 'job_erased', shotId: 's02', attempt: 1 });
+    await storage.putBytes(late, Buffer.from('late clip'));
+    const sweeper = createRetentionSweeper({ db, storage, tenants, log, now: () => NOW });
+    const first = await sweeper.runOnce({ maxJobs: 10_000 });
+    expect(first.actions.filter((a) => a.jobId === 'job_erased')).toEqual([
+      expect.objectContaining({ what: 'erased', objects: 1 }),
+    ]);
+    expect(await storage.exists(late)).toBe(false);
+    const tombstone = (await db.collection('jobs').doc('job_erased').get()).data();
+    expect(tombstone).toMatchObject({ jobId: 'job_erased', costUsd: 0.5, erasedBy: 'key:test' });
+    // Nothing left: the next pass says nothing about it.
+    const second = await sweeper.runOnce({ maxJobs: 10_000 });
+    expect(second.actions.filter((a) => a.jobId === 'job_erased')).toEqual([]);
   });
 });
