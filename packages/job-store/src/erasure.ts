@@ -7,6 +7,7 @@ import {
   type QueryDocumentSnapshot,
 } from '@google-cloud/firestore';
 import { isTerminal, type Brief, type JobStatus } from '@aiprod/contracts';
+import { canonicalJson } from './canonical-json';
 import { runJobTransaction } from './firestore';
 import type { Job, Shot } from './types';
 
@@ -80,17 +81,6 @@ export const isErased = (job: Pick<Job, 'erasedAt'> | JobTombstone): boolean =>
  */
 export function briefDigest(tenantId: string, brief: Brief): string {
   return createHash('sha256').update(canonicalJson({ tenantId, brief })).digest('hex');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export type EraseResult =

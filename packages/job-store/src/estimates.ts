@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Timestamp, type Firestore } from '@google-cloud/firestore';
 import type { BackendName, Brief } from '@aiprod/contracts';
+import { canonicalJson } from './canonical-json';
 import { briefDigest } from './erasure';
 
 /** An estimate is asked for, waited on and read back within minutes; a day is plenty. */
@@ -115,18 +116,6 @@ export interface DirectorCacheKeyInput {
    * lengths. Left out of the key when none is configured, so keys made before it stay valid.
    */
   models?: Partial<Record<BackendName, string>>;
-}
-
-/** Key order and array order of backends do not change the request, so they do not change the key. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 export function directorCacheKey(input: DirectorCacheKeyInput): string {

@@ -8,6 +8,7 @@ import {
   type AuditRecord,
 } from '@aiprod/job-store';
 import type { Firestore } from '@google-cloud/firestore';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { HttpProblem } from '../problem';
 import { parseQuery, tenantOf } from '../request';
 
@@ -68,25 +69,16 @@ const filtersOf = (q: { jobId?: string; since?: string; until?: string }) => [
   q.until ?? null,
 ];
 
-function encodeCursor(lastId: string, filters: unknown[]): string {
-  return Buffer.from(JSON.stringify([1, lastId, ...filters])).toString('base64url');
-}
+const auditCursor = (lastId: string, filters: unknown[]): string => encodeCursor([lastId, ...filters]);
 
-function decodeCursor(text: string, filters: unknown[]): string {
-  const bad = () =>
-    new HttpProblem('validation', 'the cursor is not one this API gave out for this query', {
-      errors: [{ field: '/query/cursor', rule: 'cursor', message: 'is not a valid cursor for this query' }],
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2 + filters.length || parsed[0] !== 1) throw bad();
-  const [, lastId, ...given] = parsed as [unknown, unknown, ...unknown[]];
-  if (typeof lastId !== 'string' || !isAuditEventId(lastId) || given.some((g, i) => g !== filters[i])) throw bad();
-  return lastId;
+function auditAfter(text: string, filters: unknown[]): string {
+  const [lastId] = decodeCursor(
+    text,
+    1 + filters.length,
+    ([lastId, ...given]) =>
+      typeof lastId === 'string' && isAuditEventId(lastId) && given.every((g, i) => g === filters[i]),
+  );
+  return lastId as string;
 }
 
 function instant(name: string, raw: string | undefined): Date | undefined {
@@ -121,7 +113,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     const since = instant('since', query.since);
     const until = instant('until', query.until);
     const filters = filtersOf(query);
-    const afterId = query.cursor ? decodeCursor(query.cursor, filters) : undefined;
+    const afterId = query.cursor ? auditAfter(query.cursor, filters) : undefined;
     const page = await listAuditEvents(deps.db, tenantOf(req), {
       limit: query.limit ?? 50,
       ...(afterId ? { afterId } : {}),
@@ -131,7 +123,7 @@ export function auditRoutes(deps: AuditRoutesDeps): Router {
     });
     res.json({
       events: page.events.map(auditEventView),
-      nextCursor: page.lastId ? encodeCursor(page.lastId, filters) : null,
+      nextCursor: page.lastId ? auditCursor(page.lastId, filters) : null,
     });
   });
   return router;

@@ -9,6 +9,7 @@ import { parseBrief, type BriefOptions } from '../brief';
 import { checkBriefAssets } from './assets';
 import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
+import { decodeCursor, encodeCursor } from '../cursor';
 import { HttpProblem, publishOrUnavailable } from '../problem';
 import { jobOfCaller, jobOrTombstoneOfCaller, parseQuery, principalName, tenantOf } from '../request';
 import { erasedJobView, jobSummaryView, jobView } from '../views';
@@ -50,36 +51,23 @@ interface Cursor {
 }
 
 /** Opaque to clients; bound to the status filter it was made with. Tenant scoping is the query's. */
-function encodeCursor(c: Cursor): string {
-  const raw = JSON.stringify([1, c.createdAt.seconds, c.createdAt.nanoseconds, c.jobId, c.status]);
-  return Buffer.from(raw).toString('base64url');
-}
+const jobsCursor = (c: Cursor): string =>
+  encodeCursor([c.createdAt.seconds, c.createdAt.nanoseconds, c.jobId, c.status]);
 
-function decodeCursor(text: string, status: JobStatus | null): Cursor {
-  const bad = () =>
-    new HttpProblem('validation', 'the cursor is not one this API gave out for this query', {
-      errors: [{ field: '/query/cursor', rule: 'cursor', message: 'is not a valid cursor for this query' }],
-    });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-  } catch {
-    throw bad();
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 5 || parsed[0] !== 1) throw bad();
-  const [, seconds, nanos, jobId, cursorStatus] = parsed as [number, unknown, unknown, unknown, unknown];
-  if (
-    !Number.isSafeInteger(seconds) ||
-    !Number.isInteger(nanos) ||
-    (nanos as number) < 0 ||
-    (nanos as number) > 999_999_999 ||
-    typeof jobId !== 'string' ||
-    !/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(jobId) ||
-    cursorStatus !== status
-  ) {
-    throw bad();
-  }
-  return { createdAt: new Timestamp(seconds as number, nanos as number), jobId, status };
+function jobsAfter(text: string, status: JobStatus | null): Cursor {
+  const [seconds, nanos, jobId] = decodeCursor(
+    text,
+    4,
+    ([seconds, nanos, jobId, cursorStatus]) =>
+      Number.isSafeInteger(seconds) &&
+      Number.isInteger(nanos) &&
+      (nanos as number) >= 0 &&
+      (nanos as number) <= 999_999_999 &&
+      typeof jobId === 'string' &&
+      /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(jobId) &&
+      cursorStatus === status,
+  ) as [number, number, string];
+  return { createdAt: new Timestamp(seconds, nanos), jobId, status };
 }
 
 export function jobRoutes(deps: JobRoutesDeps): Router {
@@ -134,7 +122,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const query = parseQuery(req, JobListQuerySchema, ['limit']);
     const status = (query.status ?? null) as JobStatus | null;
     const limit = query.limit ?? 20;
-    const after = query.cursor ? decodeCursor(query.cursor, status) : undefined;
+    const after = query.cursor ? jobsAfter(query.cursor, status) : undefined;
     const page = await deps.jobs.listJobsForTenant(tenantOf(req), {
       limit,
       ...(status ? { status } : {}),
@@ -143,7 +131,7 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const last = page.jobs.at(-1);
     res.json({
       jobs: page.jobs.map(jobSummaryView),
-      nextCursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, jobId: last.jobId, status }) : null,
+      nextCursor: page.hasMore && last ? jobsCursor({ createdAt: last.createdAt, jobId: last.jobId, status }) : null,
     });
   });
 
