@@ -177,7 +177,7 @@ export interface paths {
         post?: never;
         /**
          * Erase a job: its files and creative content, for good; a tombstone stays for billing.
-         * @description A job still running is canceled first (its renders stop), then every file under the job (shots, evidence frames, outputs, captions, voice tracks, previews, references) and its brief, plan, prompts, timeline and share links are erased. What stays is a tombstone: the status it ended in, its cost, when it was erased. Repeating it answers the same 200; afterwards every other route of the job answers 410 Gone, and the job list shows the tombstone with `erasedAt`. A review link cannot erase its job.
+         * @description A job still running is canceled first (its renders stop), then every file under the job (shots, evidence frames, outputs, captions, voice tracks, previews, references) and its brief, plan, prompts, timeline and share links are erased. What stays is a tombstone: the status it ended in, its cost, when it was erased. While a canceled shot is still stopping at its vendor (its record is what lets its pool cancel the task and book the cost) it answers 503 with Retry-After and erases nothing: send it again. Repeating it answers the same 200; afterwards every other route of the job answers 410 Gone, and the job list shows the tombstone with `erasedAt`. A review link cannot erase its job.
          */
         delete: operations["eraseJob"];
         options?: never;

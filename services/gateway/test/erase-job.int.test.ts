@@ -37,7 +37,7 @@ async function populate(tenantId: string, jobId: string): Promise<void> {
   await jobRef
     .collection('shots')
     .doc('s01')
-    .set({ jobId, shotId: 's01', index: 1, spec: { prompt: 'a secret launch shot' }, status: 'RENDERING' });
+    .set({ jobId, shotId: 's01', index: 1, spec: { prompt: 'a secret launch shot' }, status: 'PASSED' });
   await h.jobs.appendEvent(jobId, {
     key: 'shot-s01',
     type: 'shot.rendering',
@@ -204,6 +204,28 @@ describe('DELETE /v1/jobs/{id}', () => {
       body: res.body,
       replayed: 'true',
     });
+  });
+
+  it('waits for a canceled shot to stop at its vendor before erasing its record (503, Retry-After), then erases', async () => {
+    const jobId = await jobIn(h, 'RENDERING');
+    await populate(h.tenantA, jobId);
+    const shot = h.db.collection('jobs').doc(jobId).collection('shots').doc('s01');
+    // A vendor task still running: only this record lets its pool cancel it and book its cost.
+    await shot.update({ status: 'RENDERING' });
+    const first = await request(h.app).delete(`/v1/jobs/${jobId}`).set(bearer(h.keys.write));
+    expect(first.status).toBe(503);
+    expect(first.get('Retry-After')).toBe('30');
+    expect((first.body as { detail: string }).detail).toMatch(/still stopping at their vendors/);
+    // Canceled, not erased: the record and its files are all still there.
+    const stored = (await h.db.collection('jobs').doc(jobId).get()).data()!;
+    expect(stored).toMatchObject({ status: 'CANCELED', brief: expect.any(Object) });
+    expect((await shot.get()).exists).toBe(true);
+    expect((await h.storage.list(jobPrefix({ tenantId: h.tenantA, jobId }))).length).toBeGreaterThan(0);
+    // The pool stopped it; now the erasure goes through.
+    await shot.update({ status: 'FAILED' });
+    const second = await request(h.app).delete(`/v1/jobs/${jobId}`).set(bearer(h.keys.write));
+    expect(second.status).toBe(200);
+    expect((await shot.get()).exists).toBe(false);
   });
 
   it('answers 404 for a job that never was', async () => {

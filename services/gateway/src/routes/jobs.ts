@@ -158,12 +158,26 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
    * an upload racing the erasure is caught too (and the retention sweeper runs eraseJobFiles again
    * on young tombstones for uploads later still).
    */
+  /** A canceled shot's pool stops its vendor task within its lease (seconds to a minute). */
+  const ERASE_RETRY_SECONDS = 30;
   router.delete('/v1/jobs/:id', deps.requireScope('jobs:write'), ...idempotency, async (req, res) => {
     // A share link opens a job for review; erasing it is its owner's decision, not a link holder's.
     if (req.principal?.via === 'review_link') throw new HttpProblem('forbidden', 'a review link cannot erase its job');
     let job = await jobOrTombstoneOfCaller(req, res, deps.jobs);
     const by = principalName(req);
     if (!isErased(job) && !TERMINAL_JOB_STATUSES.includes(job.status)) job = await cancelJob(deps, job, by);
+    if (!isErased(job)) {
+      // A shot still RENDERING may hold a vendor task that bills until its pool cancels it, found
+      // through the shot's record: erasing that record now would lose the cancel and the cost.
+      const stopping = (await deps.jobs.listShots(job.jobId)).filter((s) => s.status === 'RENDERING');
+      if (stopping.length) {
+        throw new HttpProblem(
+          'unavailable',
+          `job ${job.jobId} is ${job.status}; ${stopping.length} shot(s) are still stopping at their vendors, whose cost is being booked: DELETE again in a moment`,
+          { retryAfterSeconds: ERASE_RETRY_SECONDS },
+        );
+      }
+    }
     await eraseJobFiles(deps.storage, job);
     const erased = await deps.jobs.erase(job.jobId, { by });
     if (erased.outcome === 'not_found') throw new HttpProblem('not_found', `no job ${job.jobId}`);
