@@ -25,6 +25,10 @@ export interface JobTombstone {
   status: JobStatus;
   createdAt: Timestamp;
   updatedAt: Timestamp;
+  /** When the job ended: retention counts its record's days from here, not from the erasure. */
+  stateEnteredAt: Timestamp;
+  /** When the retention sweeper next looks at it (for files a late writer left). */
+  retentionDueAt: Timestamp;
   costUsd: number;
   version: number;
   erasedAt: Timestamp;
@@ -40,6 +44,8 @@ export const TOMBSTONE_FIELDS = [
   'status',
   'createdAt',
   'updatedAt',
+  'stateEnteredAt',
+  'retentionDueAt',
   'costUsd',
   'version',
   'erasedAt',
@@ -131,6 +137,9 @@ export async function eraseJob(db: Firestore, jobId: string, options: { by: stri
       status: job.status,
       createdAt: job.createdAt,
       updatedAt: at,
+      stateEnteredAt: job.stateEnteredAt ?? job.updatedAt,
+      // The sweeper looks again a day later for anything a worker still running wrote.
+      retentionDueAt: Timestamp.fromMillis(at.toMillis() + 86_400_000),
       costUsd: job.costUsd ?? 0,
       version: job.version,
       erasedAt: at,

@@ -245,6 +245,9 @@ export class JobStore {
       ...approvalWaitOnLeaving(job, now),
       deadlineAt: deadlineFor(to, now, this.deadlines),
       sweeps: 0,
+      // A job that ends is due for the retention sweeper a day later (the shortest retention any
+      // tenant may set); the sweeper then sets when it is next due.
+      ...(isTerminal(to) ? { retentionDueAt: Timestamp.fromMillis(now.toMillis() + 86_400_000) } : {}),
     };
     tx.set(this.jobRef(job.jobId), next);
     afterCommit(tx, () => recordJobTransition(job, next, now));

@@ -174,6 +174,8 @@ export interface Job {
    * after the job ended): the API then answers 410 Gone for them.
    */
   outputsExpiredAt?: Timestamp;
+  /** When the retention sweeper next has something to decide about this ended job (indexed). */
+  retentionDueAt?: Timestamp;
   /** The retention sweeper's other marks (working copies deleted). */
   retention?: JobRetentionState;
   /**

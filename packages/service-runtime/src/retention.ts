@@ -1,6 +1,6 @@
-import { FieldPath, Timestamp, type Firestore } from '@google-cloud/firestore';
-import { TERMINAL_JOB_STATUSES, isTerminal } from '@aiprod/contracts';
-import { effectiveRetention, RETENTION_BOUNDS, type Job, type Retention, type TenantStore } from '@aiprod/job-store';
+import { FieldPath, FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { isTerminal } from '@aiprod/contracts';
+import { effectiveRetention, type Job, type Retention, type TenantStore } from '@aiprod/job-store';
 import { count } from '@aiprod/observability';
 import type { Log } from '@aiprod/pubsub';
 import { jobFolders, type BlobStore } from '@aiprod/storage';
@@ -32,7 +32,12 @@ export interface RetentionDecision {
   actions: RetentionAction[];
   /** When the job record expires (its Firestore TTL field), or null for a job still running. */
   expiresAt: Date | null;
+  /** When the sweeper next has something to decide (after this decision is carried out); null: never. */
+  nextDueAt: Date | null;
 }
+
+/** How long after an erasure the sweeper keeps looking for files a still-running worker wrote. */
+const ERASED_WATCH_DAYS = 7;
 
 /** When a terminal job ended: it entered its final state then (older jobs lack stateEnteredAt). */
 const endedAt = (job: Job): Date => (job.stateEnteredAt ?? job.updatedAt).toDate();
@@ -43,22 +48,41 @@ const endedAt = (job: Job): Date => (job.stateEnteredAt ?? job.updatedAt).toDate
  * working copies and outputs expire each on its own, once.
  */
 export function decide(now: Date, job: Job, retention: Retention): RetentionDecision {
-  if (!isTerminal(job.status)) return { actions: [], expiresAt: null };
+  if (!isTerminal(job.status)) return { actions: [], expiresAt: null, nextDueAt: null };
   const ended = endedAt(job).getTime();
   const age = now.getTime() - ended;
   const ageDays = Math.floor(age / DAY_MS);
-  const expiresAt = new Date(ended + (retention.recordsDays + RECORD_TTL_GRACE_DAYS) * DAY_MS);
+  const at = (days: number) => ended + days * DAY_MS;
+  const expiresAt = new Date(at(retention.recordsDays + RECORD_TTL_GRACE_DAYS));
   const due = (days: number) => age >= days * DAY_MS;
   if (due(retention.recordsDays))
-    return { actions: [{ what: 'record', ageDays, rule: `recordsDays=${retention.recordsDays}` }], expiresAt };
-  // An erased job has no file to keep: whatever a late writer left goes, every pass.
-  if (job.erasedAt) return { actions: [{ what: 'erased', ageDays, rule: 'erased' }], expiresAt };
+    return {
+      actions: [{ what: 'record', ageDays, rule: `recordsDays=${retention.recordsDays}` }],
+      expiresAt,
+      nextDueAt: null,
+    };
+  // An erased job has no file to keep: whatever a late writer left goes, daily for a week.
+  if (job.erasedAt) {
+    const watching = now.getTime() - job.erasedAt.toMillis() < ERASED_WATCH_DAYS * DAY_MS;
+    return {
+      actions: [{ what: 'erased', ageDays, rule: 'erased' }],
+      expiresAt,
+      nextDueAt: new Date(watching ? now.getTime() + DAY_MS : at(retention.recordsDays)),
+    };
+  }
   const actions: RetentionAction[] = [];
-  if (due(retention.intermediateDays) && !job.retention?.intermediatesDeletedAt)
-    actions.push({ what: 'intermediate', ageDays, rule: `intermediateDays=${retention.intermediateDays}` });
-  if (due(retention.outputsDays) && !job.outputsExpiredAt)
-    actions.push({ what: 'outputs', ageDays, rule: `outputsDays=${retention.outputsDays}` });
-  return { actions, expiresAt };
+  const later: number[] = [at(retention.recordsDays)];
+  if (!job.retention?.intermediatesDeletedAt) {
+    if (due(retention.intermediateDays))
+      actions.push({ what: 'intermediate', ageDays, rule: `intermediateDays=${retention.intermediateDays}` });
+    else later.push(at(retention.intermediateDays));
+  }
+  if (!job.outputsExpiredAt) {
+    if (due(retention.outputsDays))
+      actions.push({ what: 'outputs', ageDays, rule: `outputsDays=${retention.outputsDays}` });
+    else later.push(at(retention.outputsDays));
+  }
+  return { actions, expiresAt, nextDueAt: new Date(Math.min(...later)) };
 }
 
 export interface RetentionDeps {
@@ -74,14 +98,14 @@ export interface RetentionRunOptions {
   dryRun?: boolean;
   /** Jobs read per query (default 100). */
   pageSize?: number;
-  /** Jobs looked at in one run at most (default 1000); the next run goes on from there. */
+  /** Jobs looked at in one run at most (default 1000); the next run goes on with those still due. */
   maxJobs?: number;
 }
 
 export interface RetentionRunReport {
   jobsSeen: number;
   actions: (RetentionAction & { jobId: string; tenantId: string; objects: number })[];
-  /** True when the run reached the last terminal job (the next run starts from the oldest again). */
+  /** True when the run reached the last job that was due. */
   completedPass: boolean;
 }
 
@@ -90,13 +114,15 @@ export interface RetentionSweeper {
 }
 
 /**
- * The retention executor: pages through terminal jobs by updatedAt (oldest first, index
- * status+updatedAt), decides each with its tenant's retention and carries the decision out,
- * logging and counting every deletion. Its marks on a job never touch updatedAt, so a job keeps
- * its place in the order. A run is bounded by `maxJobs`; the cursor carries over to the next run.
+ * The retention executor: reads the jobs that are due (`retentionDueAt` has passed: set a day
+ * after a job ends, then by each decision to when the next thing falls due), decides each with
+ * its tenant's retention, carries the decision out, logging and counting every deletion, and sets
+ * when the job is next due. So a run reads only jobs with something to do, whatever the number of
+ * jobs kept, and a restart loses nothing. A run is bounded by `maxJobs`; the next run goes on with
+ * whatever is still due. (Jobs that ended before retentionDueAt existed are left to the cloud's
+ * backstops: the bucket's lifecycle rule and Firestore's TTL.)
  */
 export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
-  let cursor: { updatedAt: Timestamp; jobId: string } | null = null;
   const jobs = deps.db.collection('jobs');
 
   const folderDeletes = (job: Job, what: RetentionClass): string[] => {
@@ -130,29 +156,26 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
       const pageSize = options.pageSize ?? 100;
       const maxJobs = options.maxJobs ?? 1000;
       const now = deps.now();
-      // Nothing can expire sooner than the shortest retention allowed after the job's last change.
-      const minDays = Math.min(...Object.values(RETENTION_BOUNDS).map((b) => b.min));
-      const changedBefore = Timestamp.fromMillis(now.getTime() - minDays * DAY_MS);
       const retentionOf = new Map<string, Promise<Retention>>();
       const report: RetentionRunReport = { jobsSeen: 0, actions: [], completedPass: false };
+      // Within a run, a cursor: a dry run moves no job's due date, and a page must not come back.
+      let cursor: { dueAt: Timestamp; jobId: string } | null = null;
       while (report.jobsSeen < maxJobs) {
         const limit = Math.min(pageSize, maxJobs - report.jobsSeen);
         let query = jobs
-          .where('status', 'in', [...TERMINAL_JOB_STATUSES])
-          .where('updatedAt', '<=', changedBefore)
-          .orderBy('updatedAt')
+          .where('retentionDueAt', '<=', Timestamp.fromDate(now))
+          .orderBy('retentionDueAt')
           .orderBy(FieldPath.documentId())
           .limit(limit);
-        if (cursor) query = query.startAfter(cursor.updatedAt, cursor.jobId);
+        if (cursor) query = query.startAfter(cursor.dueAt, cursor.jobId);
         const page = (await query.get()).docs.map((d) => d.data() as Job);
         if (page.length === 0) {
-          cursor = null;
           report.completedPass = true;
           break;
         }
         for (const job of page) {
           report.jobsSeen += 1;
-          cursor = { updatedAt: job.updatedAt, jobId: job.jobId };
+          cursor = { dueAt: job.retentionDueAt!, jobId: job.jobId };
           if (!retentionOf.has(job.tenantId))
             retentionOf.set(
               job.tenantId,
@@ -161,7 +184,7 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
           const decision = decide(now, job, await retentionOf.get(job.tenantId)!);
           for (const action of decision.actions) {
             const objects = await carryOut(job, action, dryRun);
-            // An erased job's folder is looked at every pass; only what was found is worth a line.
+            // An erased job's folder is looked at for a week; only what was found is worth a line.
             if (action.what === 'erased' && objects === 0) continue;
             const mode = dryRun ? 'dry_run' : 'deleted';
             deps.log.info(dryRun ? 'retention would delete' : 'retention deleted', {
@@ -177,16 +200,15 @@ export function createRetentionSweeper(deps: RetentionDeps): RetentionSweeper {
             report.actions.push({ ...action, jobId: job.jobId, tenantId: job.tenantId, objects });
           }
           const recordGone = decision.actions.some((a) => a.what === 'record');
-          if (
-            !dryRun &&
-            !recordGone &&
-            decision.expiresAt &&
-            job.expiresAt?.toMillis() !== decision.expiresAt.getTime()
-          )
-            await jobs.doc(job.jobId).update({ expiresAt: Timestamp.fromDate(decision.expiresAt) });
+          if (dryRun || recordGone) continue;
+          await jobs.doc(job.jobId).update({
+            ...(decision.expiresAt && job.expiresAt?.toMillis() !== decision.expiresAt.getTime()
+              ? { expiresAt: Timestamp.fromDate(decision.expiresAt) }
+              : {}),
+            retentionDueAt: decision.nextDueAt ? Timestamp.fromDate(decision.nextDueAt) : FieldValue.delete(),
+          });
         }
         if (page.length < limit) {
-          cursor = null;
           report.completedPass = true;
           break;
         }

@@ -47,6 +47,8 @@ async function seedJob(tenantId: string, jobId: string, status: JobStatus, ended
     createdAt: Timestamp.fromMillis(ended.toMillis() - 3600_000),
     updatedAt: ended,
     stateEnteredAt: ended,
+    // As the job store sets it when a job ends.
+    retentionDueAt: Timestamp.fromMillis(ended.toMillis() + DAY),
     deadlineAt: null,
     costUsd: 1.5,
   };
@@ -205,6 +207,8 @@ describe('an erased job', () => {
         costUsd: 0.5,
         createdAt: Timestamp.fromMillis(erasedAt.toMillis() - DAY),
         updatedAt: erasedAt,
+        stateEnteredAt: Timestamp.fromMillis(erasedAt.toMillis() - DAY),
+        retentionDueAt: Timestamp.fromMillis(erasedAt.toMillis() + DAY),
         erasedAt,
         erasedBy: 'key:test',
       });
@@ -221,5 +225,32 @@ describe('an erased job', () => {
     // Nothing left: the next pass says nothing about it.
     const second = await sweeper.runOnce({ maxJobs: 10_000 });
     expect(second.actions.filter((a) => a.jobId === 'job_erased')).toEqual([]);
+  });
+});
+
+describe('what the sweeper reads', () => {
+  it('reads a job only when something of it is due, so a restart or a large history delays nothing', async () => {
+    const tenantId = 'ret-due';
+    await tenants.createTenant({ tenantId, name: 'Due', autoApproveLimitUsd: 0 });
+    await seedJob(tenantId, 'job_due_a', 'DELIVERED', 2);
+    await seedJob(tenantId, 'job_due_b', 'FAILED', 2);
+    await seedJob(tenantId, 'job_due_c', 'DELIVERED', 40);
+    const mine = (r: { actions: { jobId: string; what: string }[] }) =>
+      r.actions
+        .filter((a) => a.jobId.startsWith('job_due_'))
+        .map((a) => `${a.jobId} ${a.what}`)
+        .sort();
+    const at = (days: number) => () => new Date(NOW.getTime() + days * DAY);
+    const first = await createRetentionSweeper({ db, storage, tenants, log, now: at(0) }).runOnce({ maxJobs: 10_000 });
+    expect(mine(first)).toEqual(['job_due_c intermediate', 'job_due_c outputs']);
+    // A new sweeper (a restart) at the same time reads none of them: each knows when it is next due.
+    const again = await createRetentionSweeper({ db, storage, tenants, log, now: at(0) }).runOnce({ maxJobs: 10_000 });
+    expect(mine(again)).toEqual([]);
+    // Six days on, the two younger jobs' working copies (7 days) are due, and only they.
+    const later = await createRetentionSweeper({ db, storage, tenants, log, now: at(6) }).runOnce({ maxJobs: 10_000 });
+    expect(mine(later)).toEqual(['job_due_a intermediate', 'job_due_b intermediate']);
+    const due = (await db.collection('jobs').doc('job_due_a').get()).data()!.retentionDueAt as Timestamp;
+    // Next: its outputs, 30 days after it ended.
+    expect(due.toMillis()).toBe(NOW.getTime() - 2 * DAY + 30 * DAY);
   });
 });

@@ -24,8 +24,8 @@ locals {
     ]
     tenant_status   = [["tenantId", "ASCENDING"], ["status", "ASCENDING"]]
     status_deadline = [["status", "ASCENDING"], ["deadlineAt", "ASCENDING"]]
-    # Retention: ended jobs, least recently changed first, in pages (createRetentionSweeper).
-    status_updated = [["status", "ASCENDING"], ["updatedAt", "ASCENDING"], ["__name__", "ASCENDING"]]
+    # The retention sweeper reads jobs by retentionDueAt alone: Firestore's automatic single-field
+    # index serves it (ordered by the field, then the document id).
   }
   # Documents with an `expiresAt` the platform no longer needs after it passes. A TTL policy is
   # per collection group: "handled" is the message ledger's handledMessages/{subscription}/handled
