@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { TENANT_ERASURE_COVERS } from '@aiprod/job-store';
+import { JOB_ERASURE_COVERS, TENANT_ERASURE_COVERS } from '@aiprod/job-store';
 import {
   captionsKey,
   finalCutKey,
@@ -82,6 +82,23 @@ describe('the data map', () => {
   it('erases every collection with its tenant (or says why it holds no tenant data)', () => {
     const covered = new Set([...TENANT_ERASURE_COVERS.topLevel, ...TENANT_ERASURE_COVERS.underJobsOrTenant]);
     const uncovered = [...written].filter((name) => !covered.has(name) && !(name in EXEMPT)).sort();
+    expect(uncovered).toEqual([]);
+  });
+
+  it('erases every collection with a job that names it, or says why it is the tenant’s rather than a job’s', () => {
+    const tenantLevel: Record<string, string> = {
+      tenants: 'the tenant itself',
+      apiKeys: 'the tenant’s keys',
+      assets: 'uploads, which several jobs may name',
+      audit: 'who did what: it must outlive an erased job',
+      usage: 'monthly totals: billing',
+      spendEntries: 'monthly spend markers: billing',
+      rateLimits: 'request counters, no content',
+      quotaCounters: 'quota counters, no content',
+      estimates: 'a quote is not a job (kept a day)',
+    };
+    const covered = new Set([...JOB_ERASURE_COVERS.topLevel, ...JOB_ERASURE_COVERS.subcollections]);
+    const uncovered = [...written].filter((n) => !covered.has(n) && !(n in tenantLevel) && !(n in EXEMPT)).sort();
     expect(uncovered).toEqual([]);
   });
 

@@ -36,6 +36,24 @@ export interface JobTombstone {
   erasedBy: string;
 }
 
+/**
+ * What erasing a job covers, for the test that holds every collection the code writes to it: the
+ * top-level collections whose documents about the job are deleted, and the job's subcollections
+ * (deleted, or for `costs` kept with billing fields only).
+ */
+export const JOB_ERASURE_COVERS = {
+  topLevel: [
+    'jobs',
+    'renderCache',
+    'idempotency',
+    'directorPlans',
+    'webhookDeliveries',
+    'deadLetters',
+    'rejectedMessages',
+  ] as readonly string[],
+  subcollections: ['shots', 'events', 'reservations', 'costs'] as readonly string[],
+};
+
 /** The exact fields of a tombstone: a test holds the stored document to this list. */
 export const TOMBSTONE_FIELDS = [
   'jobId',
@@ -116,7 +134,8 @@ export async function eraseJob(db: Firestore, jobId: string, options: { by: stri
     await eraseJobSubcollections(db, jobRef);
     // A job's webhook notice may be recorded after the erasure (the cancel that preceded it went
     // out as a message); an idempotency record of the erasing request itself is kept to replay it.
-    await deleteWebhookDeliveries(db, stored);
+    for (const name of ['webhookDeliveries', 'deadLetters', 'rejectedMessages'] as const)
+      await deleteAboutJob(db, name, stored);
     return { outcome: 'already_erased', tombstone: stored as unknown as JobTombstone };
   }
   if (!isTerminal(stored.status)) return { outcome: 'not_terminal', status: stored.status };
@@ -206,7 +225,10 @@ async function eraseDerivedRecords(db: Firestore, job: Job): Promise<void> {
     );
   });
 
-  await deleteWebhookDeliveries(db, job);
+  // Webhook deliveries (their body is the job's outcome with the brief's metadata), dead letters
+  // (they hold the message, a render request's prompt included) and rejected messages about it.
+  for (const name of ['webhookDeliveries', 'deadLetters', 'rejectedMessages'] as const)
+    await deleteAboutJob(db, name, job);
 
   // Director plans made from this brief. Whether another job of the tenant has the same brief
   // cannot be told cheaply (briefs are not indexed), so the entry goes anyway: it is a cache, and
@@ -227,15 +249,14 @@ async function eraseDerivedRecords(db: Firestore, job: Job): Promise<void> {
   }
 }
 
-/** Webhook deliveries about the job: their body is the job's outcome, with the brief's metadata. */
-async function deleteWebhookDeliveries(db: Firestore, job: Pick<Job, 'jobId' | 'tenantId'>): Promise<void> {
-  await forEachPage(
-    db.collection('webhookDeliveries').where('jobId', '==', job.jobId).where('tenantId', '==', job.tenantId),
-    async (docs) =>
-      deleteRefs(
-        db,
-        docs.map((d) => d.ref),
-      ),
+/** The documents of a top-level collection that name the job (by its `jobId` field). */
+async function deleteAboutJob(db: Firestore, name: string, job: Pick<Job, 'jobId' | 'tenantId'>): Promise<void> {
+  // Job ids are unique across tenants (random, or a hash of tenant and key): the id alone names it.
+  await forEachPage(db.collection(name).where('jobId', '==', job.jobId), async (docs) =>
+    deleteRefs(
+      db,
+      docs.map((d) => d.ref),
+    ),
   );
 }
 

@@ -97,6 +97,12 @@ async function fullJob(tenantId: string, product = 'Trail shoe') {
     .doc(`wh-${jobId}`)
     .set({ webhookId: `wh-${jobId}`, tenantId, jobId, body: JSON.stringify({ brief }) });
   await new DirectorPlanCache(db).store(`dp-${jobId}`, { tenantId, brief, director: 'gemini:test', plan: { p: 1 } });
+  // A dead-lettered render request (its body holds the shot's prompt) and a rejected message.
+  await db
+    .collection('deadLetters')
+    .doc(`dl-${jobId}`)
+    .set({ jobId, topic: 'aiprod.render.local.v1', data: { spec: { prompt: 'a secret launch shot' } } });
+  await db.collection('rejectedMessages').doc(`rm-${jobId}`).set({ jobId, topic: 'aiprod.render.local.v1' });
   return { jobId, tenantId, brief, cacheKey, idemKey: `create-${jobId}` };
 }
 
@@ -118,6 +124,8 @@ async function snapshotOf(j: Full) {
     renderCache: (await db.collection('renderCache').doc(j.cacheKey).get()).exists,
     webhook: (await db.collection('webhookDeliveries').doc(`wh-${j.jobId}`).get()).exists,
     director: (await db.collection('directorPlans').doc(`dp-${j.jobId}`).get()).exists,
+    deadLetter: (await db.collection('deadLetters').doc(`dl-${j.jobId}`).get()).exists,
+    rejected: (await db.collection('rejectedMessages').doc(`rm-${j.jobId}`).get()).exists,
     idempotency: (await db.collection('idempotency').where('tenantId', '==', j.tenantId).get()).docs
       .filter((d) => String(d.get('key')) === j.idemKey)
       .map((d) => d.id),
@@ -166,6 +174,7 @@ describe('JobStore.erase', () => {
     expect(after.renderCache).toBe(false);
     expect(after.webhook).toBe(false);
     expect(after.director).toBe(false);
+    expect({ deadLetter: after.deadLetter, rejected: after.rejected }).toEqual({ deadLetter: false, rejected: false });
     expect(after.idempotency).toEqual([]);
     expect(after.costs).toHaveLength(1);
     const line = after.costs[0]!;
