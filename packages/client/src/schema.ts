@@ -2381,6 +2381,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem409"];
                 };
             };
+            /** @description The resource existed and has been deleted (erased at its owner’s request, or under its retention). */
+            410: {
+                headers: {
+                    /** @description Quote it when you report a problem. */
+                    "X-Request-Id"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem410"];
+                };
+            };
             /** @description The request body is too large. */
             413: {
                 headers: {

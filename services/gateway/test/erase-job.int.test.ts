@@ -258,3 +258,32 @@ async function waitFor(predicate: () => boolean, timeoutMs = 10_000): Promise<vo
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('a keyed create retried after its job was erased', () => {
+  it('answers 410 Gone, not the tombstone as a new job', async () => {
+    const key = `create-then-erase-${Date.now()}`;
+    const brief = {
+      product: 'Aurora',
+      brand: { name: 'Aurora' },
+      keyMessage: 'Meet Aurora',
+      durationSeconds: 15,
+      aspectRatios: ['16:9'],
+    };
+    const created = await request(h.app)
+      .post('/v1/jobs')
+      .set(bearer(h.keys.write))
+      .set('Idempotency-Key', key)
+      .send(brief);
+    expect(created.status).toBe(202);
+    const jobId = (created.body as { id: string }).id;
+    await h.jobs.transition(jobId, ['QUEUED', 'PLANNING'], 'FAILED');
+    expect((await request(h.app).delete(`/v1/jobs/${jobId}`).set(bearer(h.keys.write))).status).toBe(200);
+    const retried = await request(h.app)
+      .post('/v1/jobs')
+      .set(bearer(h.keys.write))
+      .set('Idempotency-Key', key)
+      .send(brief);
+    expect(retried.status).toBe(410);
+    expect((retried.body as { erasedAt: string | null }).erasedAt).toEqual(expect.any(String));
+  });
+});

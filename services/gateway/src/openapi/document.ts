@@ -126,7 +126,8 @@ export const OPERATIONS: OperationSpec[] = [
         headers: ['Location', 'Idempotent-Replayed'],
       },
     },
-    problems: [400, 409, 413, 415, 422, 503],
+    // 410: an Idempotency-Key retried after its job was erased (DELETE /v1/jobs/{id}).
+    problems: [400, 409, 410, 413, 415, 422, 503],
   },
   {
     method: 'get',

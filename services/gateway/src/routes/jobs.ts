@@ -11,7 +11,7 @@ import type { IdempotentRequest } from '../idempotency';
 import { JobListQuerySchema } from '../openapi/schemas';
 import { decodeCursor, encodeCursor } from '../cursor';
 import { HttpProblem, publishOrUnavailable } from '../problem';
-import { jobOfCaller, jobOrTombstoneOfCaller, parseQuery, principalName, tenantOf } from '../request';
+import { goneProblem, jobOfCaller, jobOrTombstoneOfCaller, parseQuery, principalName, tenantOf } from '../request';
 import { erasedJobView, jobSummaryView, jobView } from '../views';
 
 export interface JobRoutesDeps {
@@ -95,6 +95,8 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     // Cannot happen short of a hash collision; never show one tenant another's job.
     if (job.tenantId !== tenantId) throw new Error(`derived job id ${job.jobId} belongs to another tenant`);
     res.locals.jobId = job.jobId;
+    // A keyed retry of a job its owner has since erased names a tombstone: it is gone, not made again.
+    if (isErased(job)) throw goneProblem(job);
     // State first, publish second. Once the job is stored the answer is 202 whatever the publish
     // does: answering an error would invite a retry that creates a second job (without a key),
     // while a job left QUEUED is planned by the planner's QUEUED sweep. A repeat that finds the
