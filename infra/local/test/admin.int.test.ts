@@ -139,6 +139,8 @@ describe('aiprod admin', () => {
         brief: aBrief(),
         preset: 'social_quick',
       });
+      // Ended: a tenant with a job still running is refused.
+      await env.jobs.transition(`job_${id.replace('-', '_')}`, 'QUEUED', 'CANCELED');
       await storage.putBytes(`tenants/${id}/jobs/job_1/outputs/final.mp4`, Buffer.from('cut'));
     }
     const count = (out: Record<string, unknown>, kind: string) =>

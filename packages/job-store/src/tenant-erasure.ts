@@ -5,6 +5,7 @@ import {
   type Firestore,
   type Query,
 } from '@google-cloud/firestore';
+import { isTerminal, type JobStatus } from '@aiprod/contracts';
 
 /** The part of a blob store erasure needs (`@aiprod/storage`'s BlobStore has it). */
 export interface TenantFiles {
@@ -175,14 +176,33 @@ export interface TenantErasure {
  * them (recursiveDelete), the other documents one by one (BulkWriter), the files by prefix. Then
  * looks again: `after.total` is what could not be erased (0 when done). Idempotent.
  */
+/** A tenant with jobs still running: erasing it now would orphan vendor tasks that go on billing. */
+export class TenantBusyError extends Error {
+  override readonly name = 'TenantBusyError';
+  constructor(readonly jobIds: string[]) {
+    super(
+      `the tenant has ${jobIds.length} job(s) still running (${jobIds.slice(0, 5).join(', ')}${jobIds.length > 5 ? ', …' : ''}): ` +
+        'cancel them and let their renders stop (DELETE /v1/jobs/{id} answers 200 once they have), then erase the tenant',
+    );
+  }
+}
+
 export async function eraseTenant(db: Firestore, storage: TenantFiles, tenantId: string): Promise<TenantErasure> {
+  assertTenantId(tenantId);
+  const running = (await db.collection('jobs').where('tenantId', '==', tenantId).select('status').get()).docs.filter(
+    (d) => !isTerminal(d.get('status') as JobStatus),
+  );
+  if (running.length) throw new TenantBusyError(running.map((d) => d.id));
   const before = await tenantFootprint(db, tenantId, storage);
+  // Its keys first: from here on nothing can start new work for the tenant.
+  await forEachRef(db.collection('apiKeys').where('tenantId', '==', tenantId), (ref) => db.recursiveDelete(ref));
   // Files first: a crash half-way leaves documents that still lead to what is left, never the reverse.
   const deletedFiles = await storage.deletePrefix(tenantFilesPrefix(tenantId));
   const writer = db.bulkWriter();
   // Jobs and the tenant document go with everything beneath them (subcollections are listed
   // again here, not taken from `before`: the tenant's subcollections may outlive its document).
-  for (const path of before.items.find((i) => i.kind === 'jobs')!.paths) await db.recursiveDelete(db.doc(path), writer);
+  const jobPaths = before.items.find((i) => i.kind === 'jobs')!.paths;
+  for (const path of jobPaths) await db.recursiveDelete(db.doc(path), writer);
   await db.recursiveDelete(db.collection('tenants').doc(tenantId), writer);
   for (const item of before.items) {
     if (!FLAT_KINDS.has(item.kind)) continue;
@@ -190,8 +210,15 @@ export async function eraseTenant(db: Firestore, storage: TenantFiles, tenantId:
     for (const path of item.paths) writer.delete(db.doc(path)).catch(() => undefined);
   }
   await writer.close();
+  // A late write (an event appended as a job was deleted) recreates a subcollection under a job
+  // document that is gone, which a query by tenant no longer finds: look under each job again.
+  for (const path of jobPaths) if ((await descendants(db.doc(path))).length) await db.recursiveDelete(db.doc(path));
   const after = await tenantFootprint(db, tenantId, storage);
   return { before, after, deletedFiles };
+}
+
+async function forEachRef(query: Query, fn: (ref: DocumentReference) => Promise<void>): Promise<void> {
+  for (const doc of (await query.select().get()).docs) await fn(doc.ref);
 }
 
 /** Counts by kind, for printing. */

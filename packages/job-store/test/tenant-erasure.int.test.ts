@@ -12,6 +12,7 @@ import {
   TenantStore,
   WebhookStore,
   eraseTenant,
+  TenantBusyError,
   recordSpend,
   tenantFootprint,
   type TenantFootprint,
@@ -40,6 +41,8 @@ async function populate(tenantId: string) {
     const jobId = `job_${tenantId.replace(/-/g, '_')}_${i}`;
     jobIds.push(jobId);
     await jobs.createJob({ jobId, tenantId, brief: aBrief(), preset: 'social_quick' });
+    // Ended: a tenant with a job still running is not erased (see the test below).
+    await jobs.transition(jobId, 'QUEUED', 'CANCELED');
     await jobs.appendEvent(jobId, { key: 'note', type: 'job.note', data: {} });
     await db.doc(`jobs/${jobId}/shots/s01`).set({ shotId: 's01', index: 0 });
     await db.doc(`jobs/${jobId}/costs/c1`).set({ usd: 0.5 });
@@ -114,7 +117,7 @@ describe('tenant erasure', () => {
       'tenants/{id}/audit': 1,
       jobs: 2,
       // Per job: its created event, the note, a shot and a cost line.
-      'jobs/*/…': 8,
+      'jobs/*/…': 10,
       apiKeys: 1,
       webhookDeliveries: 2,
       idempotency: 1,
@@ -151,6 +154,15 @@ describe('tenant erasure', () => {
     const again = await eraseTenant(db, storage, victim);
     expect(again.before.total).toBe(0);
     expect(again.deletedFiles).toBe(0);
+  });
+
+  it('refuses a tenant with a job still running (its vendor tasks would go on billing), erasing nothing', async () => {
+    const tenantId = 'erase-busy';
+    await jobs.createJob({ jobId: 'job_erase_busy', tenantId, brief: aBrief(), preset: 'social_quick' });
+    await new TenantStore(db).createApiKey(tenantId, ['admin'], 'test');
+    const before = await tenantFootprint(db, tenantId, storage);
+    await expect(eraseTenant(db, storage, tenantId)).rejects.toThrow(TenantBusyError);
+    expect(await tenantFootprint(db, tenantId, storage)).toEqual(before);
   });
 
   it('refuses an id that could escape its prefix', async () => {
