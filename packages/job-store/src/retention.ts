@@ -31,7 +31,9 @@ export const DEFAULT_RETENTION: Readonly<Retention> = Object.freeze({
 export const RETENTION_BOUNDS: Readonly<Record<keyof Retention, { min: number; max: number }>> = Object.freeze({
   outputsDays: { min: 1, max: 400 },
   intermediateDays: { min: 1, max: 400 },
-  recordsDays: { min: 1, max: 3650 },
+  // The record holds the cost ledger the tenant's invoice is made from: a quarter at least, so a
+  // month's bill can be closed and disputed before it goes.
+  recordsDays: { min: 90, max: 3650 },
 });
 
 /** Why `r` is not a valid retention setting, or null. */

@@ -24,6 +24,8 @@ describe("a tenant's retention", () => {
       { outputsDays: 0 },
       { intermediateDays: 401 },
       { recordsDays: 3651 },
+      // The cost ledger must outlive the month's invoice.
+      { recordsDays: 89 },
       { outputsDays: 1.5 },
       { days: 3 },
     ]) {

@@ -94,7 +94,7 @@ describe('the retention sweeper', () => {
     // t-default keeps the defaults (outputs 30, intermediate 7, records 400 days); t-short keeps 2 / 1 / 10.
     await tenants.createTenant({ tenantId: 't-default', name: 'Default' });
     await tenants.createTenant({ tenantId: 't-short', name: 'Short' });
-    await tenants.setRetention('t-short', { outputsDays: 2, intermediateDays: 1, recordsDays: 10 });
+    await tenants.setRetention('t-short', { outputsDays: 2, intermediateDays: 1, recordsDays: 90 });
     await seedJob('t-default', 'd-fresh', 'DELIVERED', 3); // nothing expired
     await seedJob('t-default', 'd-week', 'FAILED', 8); // intermediates only
     await seedJob('t-default', 'd-month', 'DELIVERED', 31); // intermediates and outputs
@@ -102,7 +102,7 @@ describe('the retention sweeper', () => {
     await seedJob('t-short', 's-fresh', 'DELIVERED', 0.5); // nothing (ended half a day ago)
     await seedJob('t-short', 's-mid', 'DELIVERED', 1.5); // intermediates only
     await seedJob('t-short', 's-old', 'DELIVERED', 3); // intermediates and outputs
-    await seedJob('t-short', 's-gone', 'FAILED', 11); // the whole record
+    await seedJob('t-short', 's-gone', 'FAILED', 91); // the whole record
     // A running job as old as any: never touched, whatever its age.
     await seedJob('t-short', 's-running', 'RENDERING', 500);
 
@@ -133,7 +133,7 @@ describe('the retention sweeper', () => {
       'd-month:outputs:outputsDays=30',
       'd-old:record:recordsDays=400',
       'd-week:intermediate:intermediateDays=7',
-      's-gone:record:recordsDays=10',
+      's-gone:record:recordsDays=90',
       's-mid:intermediate:intermediateDays=1',
       's-old:intermediate:intermediateDays=1',
       's-old:outputs:outputsDays=2',
@@ -165,7 +165,7 @@ describe('the retention sweeper', () => {
     expect((await job('d-week')).retention?.intermediatesDeletedAt?.toDate()).toEqual(NOW);
     // The TTL field: end + recordsDays + 7 days' grace; a running job has none.
     expect((await job('d-week')).expiresAt?.toMillis()).toBe(NOW.getTime() - 8 * DAY + 407 * DAY);
-    expect((await job('s-mid')).expiresAt?.toMillis()).toBe(NOW.getTime() - 1.5 * DAY + 17 * DAY);
+    expect((await job('s-mid')).expiresAt?.toMillis()).toBe(NOW.getTime() - 1.5 * DAY + 97 * DAY);
     expect((await job('s-running')).expiresAt).toBeUndefined();
     // The sweeper's marks leave updatedAt alone (it orders the sweep).
     expect((await job('d-month')).updatedAt.toMillis()).toBe(NOW.getTime() - 31 * DAY);
@@ -178,8 +178,8 @@ describe('the retention sweeper', () => {
         jobId: 's-gone',
         tenantId: 't-short',
         what: 'record',
-        ageDays: 11,
-        rule: 'recordsDays=10',
+        ageDays: 91,
+        rule: 'recordsDays=90',
       }),
     );
 
