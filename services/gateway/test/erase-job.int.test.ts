@@ -78,7 +78,6 @@ const jobRoutes = (jobId: string) =>
     ['get', `/v1/jobs/${jobId}/outputs`],
     ['get', `/v1/jobs/${jobId}/plan`],
     ['get', `/v1/jobs/${jobId}/events`],
-    ['get', `/v1/jobs/${jobId}/costs`],
     ['patch', `/v1/jobs/${jobId}/plan`],
     ['post', `/v1/jobs/${jobId}/plan/changes`],
     ['post', `/v1/jobs/${jobId}/approve`],
@@ -150,6 +149,11 @@ describe('DELETE /v1/jobs/{id}', () => {
       expect(res.body).toMatchObject({ type: '/problems/gone', status: 410, erasedAt: erased.body.erasedAt });
     }
     expect((await request(h.app).get(`/v1/jobs/${jobId}`).set(bearer(token))).status).toBe(410);
+    // The ledger stays readable for the tenant's invoice, with its billing fields only.
+    const costs = await request(h.app).get(`/v1/jobs/${jobId}/costs`).set(bearer(h.keys.read));
+    expect(costs.status).toBe(200);
+    expect((costs.body as { lines: unknown[] }).lines).toHaveLength(1);
+    expect(JSON.stringify(costs.body)).not.toMatch(/secret/);
     expect((await request(h.app).get('/problems/gone')).status).toBe(200);
     // Another tenant still learns nothing: 404, not 410.
     expect((await request(h.app).get(`/v1/jobs/${jobId}`).set(bearer(h.keys.other))).status).toBe(404);

@@ -259,7 +259,7 @@ export const OPERATIONS: OperationSpec[] = [
     operationId: 'getJobCosts',
     summary: "The job's cost ledger: one line per vendor task, with what it was billed.",
     description:
-      'Each line is one vendor task of a shot attempt (or a free outcome: a cache hit, the local backend, a refused request): backend, model, outcome, seconds of video billed, whether the vendor charges it and the amount. `totalUsd` is their sum; `budgetCapUsd` the cap the plan was made within (compared with its worst case). Vendor task ids are never shown, only an opaque `task` reference.',
+      'Each line is one vendor task of a shot attempt (or a free outcome: a cache hit, the local backend, a refused request): backend, model, outcome, seconds of video billed, whether the vendor charges it and the amount. `totalUsd` is their sum; `budgetCapUsd` the cap the plan was made within (compared with its worst case). Vendor task ids are never shown, only an opaque `task` reference. An erased job keeps its ledger (billing fields only) for the invoice, so it answers here too.',
     access: 'jobs:read',
     tag: 'jobs',
     pathParams: JOB_ID_PARAM,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import type { ApiKeyScope, Job, JobStore } from '@aiprod/job-store';
 import type { CostsViewBody } from '../openapi/schemas';
-import { jobOfCaller } from '../request';
+import { jobOrTombstoneOfCaller } from '../request';
 
 type LedgerLine = Awaited<ReturnType<JobStore['listCosts']>>[number];
 type CostLineView = CostsViewBody['lines'][number];
@@ -64,12 +64,13 @@ export function costsView(job: Job, ledger: LedgerLine[]): CostsViewBody {
 
 /**
  * GET /v1/jobs/{id}/costs: the cost ledger (jobs/{id}/costs), oldest first. A job has a bounded
- * number of lines (shots × attempts × tries), so the ledger is answered whole, unpaged.
+ * number of lines (shots × attempts × tries), so the ledger is answered whole, unpaged. An erased
+ * job's ledger is kept, stripped to its billing fields, for the tenant's invoice: it answers too.
  */
 export function costRoutes(deps: { jobs: JobStore; requireScope: (scope: ApiKeyScope) => RequestHandler }): Router {
   const router = Router();
   router.get('/v1/jobs/:id/costs', deps.requireScope('jobs:read'), async (req, res) => {
-    const job = await jobOfCaller(req, res, deps.jobs);
+    const job = await jobOrTombstoneOfCaller(req, res, deps.jobs);
     res.json(costsView(job, await deps.jobs.listCosts(job.jobId)));
   });
   return router;
