@@ -209,21 +209,16 @@ async function eraseDerivedRecords(db: Firestore, job: Job): Promise<void> {
   );
 
   // Idempotency records replaying an answer about this job (its creation, a cancel): their stored
-  // body is the job view, brief included. A record still in flight has no answer yet to leak.
-  const jobPath = `/v1/jobs/${job.jobId}`;
-  await forEachPage(db.collection('idempotency').where('tenantId', '==', job.tenantId), async (docs) => {
-    const mentions = docs.filter((d) => {
-      const response = d.get('response') as { body?: string; headers?: Record<string, string> } | undefined;
-      return (
-        response !== undefined &&
-        ((response.body ?? '').includes(`"${job.jobId}"`) || (response.headers?.location ?? '').startsWith(jobPath))
-      );
-    });
-    await deleteRefs(
-      db,
-      mentions.map((d) => d.ref),
-    );
-  });
+  // body is the job view, brief included. Found by the job id the gateway records with the answer
+  // (an indexed query); records from before that field expire within a day (TTL).
+  await forEachPage(
+    db.collection('idempotency').where('tenantId', '==', job.tenantId).where('jobId', '==', job.jobId),
+    async (docs) =>
+      deleteRefs(
+        db,
+        docs.map((d) => d.ref),
+      ),
+  );
 
   // Webhook deliveries (their body is the job's outcome with the brief's metadata), dead letters
   // (they hold the message, a render request's prompt included) and rejected messages about it.

@@ -106,10 +106,20 @@ export class IdempotencyStore {
   }
 
   /** Stores the response of the attempt holding `lease`; false when that attempt no longer holds the key. */
-  async complete(tenantId: string, key: string, lease: Timestamp, response: StoredResponse): Promise<boolean> {
+  /**
+   * `jobId`: the job the answer is about, when there is one, so erasing that job finds the records
+   * that would replay it (an indexed query, not a scan of the tenant's records).
+   */
+  async complete(
+    tenantId: string,
+    key: string,
+    lease: Timestamp,
+    response: StoredResponse,
+    jobId?: string,
+  ): Promise<boolean> {
     try {
       await this.ref(tenantId, key).update(
-        { state: 'completed', lockedUntil: null, response },
+        { state: 'completed', lockedUntil: null, response, ...(jobId ? { jobId } : {}) },
         { lastUpdateTime: lease },
       );
       return true;

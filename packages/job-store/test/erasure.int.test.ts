@@ -87,11 +87,14 @@ async function fullJob(tenantId: string, product = 'Trail shoe') {
   const idem = new IdempotencyStore(db);
   const begun = await idem.begin(tenantId, `create-${jobId}`, 'h');
   if (begun.kind !== 'started') throw new Error('idempotency claim failed');
-  await idem.complete(tenantId, `create-${jobId}`, begun.lease, {
-    status: 202,
-    body: JSON.stringify({ id: jobId, brief }),
-    headers: { location: `/v1/jobs/${jobId}` },
-  });
+  // As the gateway completes it: with the job the answer is about.
+  await idem.complete(
+    tenantId,
+    `create-${jobId}`,
+    begun.lease,
+    { status: 202, body: JSON.stringify({ id: jobId, brief }), headers: { location: `/v1/jobs/${jobId}` } },
+    jobId,
+  );
   await db
     .collection('webhookDeliveries')
     .doc(`wh-${jobId}`)

@@ -129,7 +129,7 @@ export function idempotent(
           if (v !== undefined) headers[name] = String(v);
         }
         const response: StoredResponse = { status, body: text, headers };
-        return store.complete(tenantId, key, lease, response);
+        return store.complete(tenantId, key, lease, response, res.locals.jobId as string | undefined);
       }
       return store.release(tenantId, key, lease);
     };
