@@ -147,8 +147,9 @@ export async function jobView(job: Job, shots: Shot[], events: JobEvent[], stora
               verdict: s.qa.verdict,
               judge: s.qa.judge ?? null,
               checks: s.qa.checks,
+              // Working copies deleted under the tenant's retention: no link to a file that is gone.
               evidence: await Promise.all(
-                (s.qa.evidence ?? []).map((uri) =>
+                (job.retention?.intermediatesDeletedAt ? [] : (s.qa.evidence ?? [])).map((uri) =>
                   storage.signedUrl(storage.keyFromUri(uri), { expiresInSeconds: urlTtlSeconds }),
                 ),
               ),

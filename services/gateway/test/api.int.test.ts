@@ -1,9 +1,17 @@
 import request from 'supertest';
 import { Timestamp } from '@google-cloud/firestore';
 import { problemTypeUri, type Brief } from '@aiprod/contracts';
-import { apiKeyPrefix, AssetStore, AuditTrail, EstimateStore, PlanStore, WebhookStore } from '@aiprod/job-store';
+import {
+  apiKeyPrefix,
+  AssetStore,
+  AuditTrail,
+  EstimateStore,
+  pendingShot,
+  PlanStore,
+  WebhookStore,
+} from '@aiprod/job-store';
 import { estimateBrief } from '@aiprod/planning';
-import { aPng, memoryLog, waitFor } from '@aiprod/testing';
+import { aPng, aShotSpec, memoryLog, waitFor } from '@aiprod/testing';
 import { signWebhook, verifyWebhook } from '@aiprod/webhooks';
 import { buildGateway } from '../src/app';
 import { BRIEF, jobIn, startHarness, type Harness } from './harness';
@@ -511,6 +519,29 @@ describe('GET /v1/jobs/{id}/outputs', () => {
       stills: unknown;
     };
     expect({ outputs: view.outputs, stills: view.stills }).toEqual({ outputs: [], stills: null });
+  });
+
+  it('links no QA evidence frame once retention has deleted the working copies', async () => {
+    const id = await jobIn(h, 'DELIVERED');
+    const shot = h.jobs.jobs.doc(id).collection('shots').doc('s01');
+    await shot.set(pendingShot(id, aShotSpec({ shotId: 's01' }), 'local', Timestamp.now()));
+    const evidenceOf = async () =>
+      (
+        (await call('get', `/v1/jobs/${id}`, { key: h.keys.read })).body as {
+          shots: { qa: { evidence: string[] } | null }[];
+        }
+      ).shots.flatMap((s) => s.qa?.evidence ?? []);
+    await shot.update({
+      qa: {
+        attempt: 1,
+        verdict: 'pass',
+        checks: [],
+        evidence: [h.storage.uri(`tenants/${h.tenantA}/jobs/${id}/shots/s01/attempt-1-qa/frame-1.jpg`)],
+      },
+    });
+    expect(await evidenceOf()).toHaveLength(1);
+    await h.jobs.jobs.doc(id).update({ 'retention.intermediatesDeletedAt': Timestamp.now() });
+    expect(await evidenceOf()).toEqual([]);
   });
 });
 
