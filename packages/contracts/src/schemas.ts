@@ -85,7 +85,11 @@ export function briefReferences(brief: Pick<Brief, 'referenceImages'>): BriefRef
 
 /** A BCP 47 language tag as a brief names one (language, then optional subtags). */
 export const LANGUAGE_TAG = '^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$';
-export const LanguageTag = Type.String({ pattern: LANGUAGE_TAG, maxLength: 35, description: 'BCP 47 tag, e.g. en, fr-CA.' });
+export const LanguageTag = Type.String({
+  pattern: LANGUAGE_TAG,
+  maxLength: 35,
+  description: 'BCP 47 tag, e.g. en, fr-CA.',
+});
 
 /**
  * A brief's own words in one more language: the fields the plan's lines and on-screen text are
@@ -122,7 +126,7 @@ export type BriefMusic = Static<typeof BriefMusic>;
 /** How the voice-over's captions are burned into the picture. */
 export const CaptionStyle = Type.Union([Type.Literal('phrase'), Type.Literal('word'), Type.Literal('none')], {
   description:
-    "Burned-in captions when there is a voice-over: a phrase at a time (default), a word at a time as it is spoken, or none (the WebVTT and SRT files are delivered either way).",
+    'Burned-in captions when there is a voice-over: a phrase at a time (default), a word at a time as it is spoken, or none (the WebVTT and SRT files are delivered either way).',
 });
 export type CaptionStyle = Static<typeof CaptionStyle>;
 
@@ -161,7 +165,9 @@ export const BriefSchema = Strict(
           'Reference images (PNG, JPEG or WebP): by URL (fetched once by the planner over https with the same protections as the logo) or by the id of an asset uploaded with POST /v1/assets. A bare URL is a style reference.',
       }),
     ),
-    musicMood: Type.Optional(BriefText(60, 'e.g. upbeat, ambient. Picks the generated music bed when no music is supplied.')),
+    musicMood: Type.Optional(
+      BriefText(60, 'e.g. upbeat, ambient. Picks the generated music bed when no music is supplied.'),
+    ),
     music: Type.Optional(BriefMusic),
     voiceOver: Type.Optional(
       Type.Boolean({

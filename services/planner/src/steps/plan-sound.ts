@@ -197,9 +197,9 @@ export async function approvedLinesMisfit(
   signal?: AbortSignal,
 ): Promise<string | null> {
   if (!deps.speech || !job.plan) return null;
-  const words =
-    job.plan.languages ??
-    [{ language: briefLanguages(job.brief)[0]!, shots: shots.map((s) => ({ voiceOver: s.spec.voiceOver })) }];
+  const words = job.plan.languages ?? [
+    { language: briefLanguages(job.brief)[0]!, shots: shots.map((s) => ({ voiceOver: s.spec.voiceOver })) },
+  ];
   if (!words.some((l) => l.shots.some((s) => s.voiceOver))) return null;
   const timeline = finishTimeline({
     clips: shots.map((s) => ({ durationSeconds: s.spec.durationSeconds })),
