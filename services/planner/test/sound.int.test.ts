@@ -55,16 +55,21 @@ async function newJob(overrides: Partial<Brief>) {
   return jobId;
 }
 
+/** A first delivery of `topic` to the planner, as its subscription hands it over. */
+const contextOf = (topic: 'aiprod.job.requested.v1' | 'aiprod.job.approved.v1'): HandlerContext => ({
+  topic,
+  subscription: `${topic}.planner`,
+  messageId: randomBytes(4).toString('hex'),
+  deliveryAttempt: 1,
+  publishTime: new Date(),
+  log,
+});
+
 async function deliver(jobId: string) {
-  const ctx: HandlerContext = {
-    topic: 'aiprod.job.requested.v1',
-    subscription: 'aiprod.job.requested.v1.planner',
-    messageId: randomBytes(4).toString('hex'),
-    deliveryAttempt: 1,
-    publishTime: new Date(),
-    log,
-  };
-  await buildPlanner(deps())['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId: 't-sound' }, ctx);
+  await buildPlanner(deps())['aiprod.job.requested.v1'].handle(
+    { v: 1, jobId, tenantId: 't-sound' },
+    contextOf('aiprod.job.requested.v1'),
+  );
 }
 
 const renderRequestsFor = async (jobId: string) => {
@@ -253,34 +258,20 @@ describe('an approved plan whose line no longer fits', () => {
   const plans = new PlanStore(db);
   // A paid backend, so the plan costs something and waits for the client's approval.
   const paid = deps({ enabledBackends: ['local', 'replicate'] });
-  const approve = (jobId: string, planVersion: number) => {
-    const ctx: HandlerContext = {
-      topic: 'aiprod.job.approved.v1',
-      subscription: 'aiprod.job.approved.v1.planner',
-      messageId: randomBytes(4).toString('hex'),
-      deliveryAttempt: 1,
-      publishTime: new Date(),
-      log,
-    };
-    return buildPlanner(paid)['aiprod.job.approved.v1'].handle(
+  const approve = (jobId: string, planVersion: number) =>
+    buildPlanner(paid)['aiprod.job.approved.v1'].handle(
       { v: 1, jobId, tenantId: 't-sound-approve', approver: 'key:test', planVersion },
-      ctx,
+      contextOf('aiprod.job.approved.v1'),
     );
-  };
 
   async function waitingJob(): Promise<string> {
     const jobId = `job_${randomBytes(5).toString('hex')}`;
     const brief = aBrief({ aspectRatios: ['9:16'], preset: 'social_quick', voiceOver: true });
     await jobs.createJob({ jobId, tenantId: 't-sound-approve', brief, preset: 'social_quick' });
-    const ctx: HandlerContext = {
-      topic: 'aiprod.job.requested.v1',
-      subscription: 'aiprod.job.requested.v1.planner',
-      messageId: randomBytes(4).toString('hex'),
-      deliveryAttempt: 1,
-      publishTime: new Date(),
-      log,
-    };
-    await buildPlanner(paid)['aiprod.job.requested.v1'].handle({ v: 1, jobId, tenantId: 't-sound-approve' }, ctx);
+    await buildPlanner(paid)['aiprod.job.requested.v1'].handle(
+      { v: 1, jobId, tenantId: 't-sound-approve' },
+      contextOf('aiprod.job.requested.v1'),
+    );
     expect((await jobs.getJob(jobId))!.status).toBe('AWAITING_APPROVAL');
     return jobId;
   }
