@@ -52,8 +52,10 @@ function runEspeak(binary: string, args: string[], deadline: Deadline): Promise<
  * silence trimmed, resampled to 48 kHz mono, and the phrases joined with PHRASE_GAP_SECONDS of
  * silence, so where every phrase starts and ends is known by construction (`timing: 'measured'`).
  */
-export function espeakEngine(opts: { binary?: string } = {}): SpeechEngine {
+export function espeakEngine(opts: { binary?: string; wordsPerMinute?: number } = {}): SpeechEngine {
   const binary = opts.binary ?? 'espeak-ng';
+  // espeak-ng's own default is 175; a slower or faster voice is a deployment's choice.
+  const speed = opts.wordsPerMinute ? ['-s', String(Math.round(opts.wordsPerMinute))] : [];
   return {
     name: 'espeak-ng',
     voiceFor: (language) => espeakVoiceFor(language),
@@ -74,7 +76,7 @@ export function espeakEngine(opts: { binary?: string } = {}): SpeechEngine {
         for (const [i, phrase] of phrases.entries()) {
           const wav = join(scratch, `phrase-${i}.wav`);
           // `--`: a phrase starting with "-" is text, not an option.
-          await runEspeak(binary, ['-v', voice, '-w', wav, '--', phrase], deadline);
+          await runEspeak(binary, ['-v', voice, ...speed, '-w', wav, '--', phrase], deadline);
           const trimmed = trimSilence(await decodePcm(wav, join(scratch, `phrase-${i}.pcm`), deadline));
           if (!trimmed) {
             // espeak-ng says nothing for text it has no pronunciation for (symbols only).

@@ -41,7 +41,7 @@ export function soundSuite(name: string) {
   };
   const handler = buildDelivery(deps)['aiprod.job.assemble.v1'];
   /** Runs the assembly as the job.assemble handler would on a delivered message; its seconds. */
-  const assemble = async (job: Job): Promise<number> => {
+  const assemble = async (job: Job, overrides: Partial<DeliveryDeps> = {}): Promise<number> => {
     const ctx: HandlerContext = {
       topic: 'aiprod.job.assemble.v1',
       subscription: 'aiprod.job.assemble.v1.delivery',
@@ -51,7 +51,10 @@ export function soundSuite(name: string) {
       log: env.log,
     };
     const started = Date.now();
-    await handler.handle({ v: 1, jobId: job.jobId, tenantId: job.tenantId }, ctx);
+    const run = Object.keys(overrides).length
+      ? buildDelivery({ ...deps, ...overrides })['aiprod.job.assemble.v1']
+      : handler;
+    await run.handle({ v: 1, jobId: job.jobId, tenantId: job.tenantId }, ctx);
     return (Date.now() - started) / 1000;
   };
 

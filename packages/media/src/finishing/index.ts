@@ -32,6 +32,7 @@ export {
   type TransitionKind,
 } from './types';
 export { placeVoice, voiceWindow, type VoicePlacement } from './voice';
+export { MAX_VOICE_TEMPO, quickenVoiceLine } from './tempo';
 export { finishTimeline, finishedDuration, type FinishTimeline } from './timeline';
 export { measureLoudness } from './loudness';
 export { contactSheet, posterFrame } from './stills';

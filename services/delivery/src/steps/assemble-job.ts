@@ -21,7 +21,7 @@ import { captionsKey, finalCutKey, outputsPrefix, voiceTrackKey } from '@aiprod/
 import { fetchLogo } from '../brand-logo';
 import { withLocalFiles } from '../local-files';
 import { buildProvenanceManifest, storeProvenanceManifest } from './provenance';
-import { assertLinesFit, jobLanguages, languageCut, speakLanguage } from './sound';
+import { fitLinesToShots, jobLanguages, languageCut, speakLanguage } from './sound';
 
 /** Technical checks of a whole final cut (decoding it several times: black, frozen, loudness). */
 const FINAL_CHECKS_TIMEOUT_MS = 120_000;
@@ -80,16 +80,26 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
       const clips = files.slice(0, keys.length);
       const musicFile = job.music ? files[keys.length] : undefined;
       for (const [k, words] of languages.entries()) {
-        const spoken = await speakLanguage(deps.speech, words, dir, timeLeft);
+        const said = await speakLanguage(deps.speech, words, dir, timeLeft);
         const name = (aspect: string) => (k === 0 ? variantName(aspect) : `${words.language}-${variantName(aspect)}`);
         const voiceFile = join(dir, `voice-${words.language}.wav`);
+        const sources = {
+          clips,
+          ...(musicFile ? { musicFile } : {}),
+          ...(logoFile ? { logoFile } : {}),
+        };
+        // Finishing refuses what it was given (a plan it cannot time, a misfit, a silent bed) the
+        // same way every time: the job fails now rather than after every redelivery.
+        const timeline = await invalidIsPermanent(words.language, async () =>
+          finishTimeline(languageCut({ ...job, plan }, shots, words, sources)),
+        );
+        const spoken = said
+          ? await invalidIsPermanent(words.language, () =>
+              fitLinesToShots(timeline, said, shots, words.language, dir, { timeoutMs: timeLeft, log }),
+            )
+          : undefined;
         const input: FinishInput = {
-          ...languageCut({ ...job, plan }, shots, words, {
-            clips,
-            ...(musicFile ? { musicFile } : {}),
-            ...(logoFile ? { logoFile } : {}),
-            ...(spoken ? { spoken } : {}),
-          }),
+          ...languageCut({ ...job, plan }, shots, words, { ...sources, ...(spoken ? { spoken } : {}) }),
           ...(spoken ? { stems: { voiceFile } } : {}),
           // The vendor's own sound (Veo) where the preset paid for it.
           clipAudio: preset.nativeAudio && shots.some((s) => s.spec.audio === true),
@@ -99,16 +109,10 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           })),
           timeoutMs: timeLeft(),
         };
-        // Finishing refuses what it was given (a plan it cannot time, a misfit, a silent bed) the
-        // same way every time: the job fails now rather than after every redelivery.
-        const { finished, cues } = await invalidIsPermanent(words.language, async () => {
-          const timeline = finishTimeline(input);
-          if (spoken) assertLinesFit(timeline, spoken, shots, words.language);
-          return {
-            finished: await finishCut(input),
-            cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
-          };
-        });
+        const { finished, cues } = await invalidIsPermanent(words.language, async () => ({
+          finished: await finishCut(input),
+          cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
+        }));
         for (const variant of finished) {
           const checks = await finalCutChecks(variant.outFile, job, variant, preset);
           const failed = checks.filter((c) => c.verdict === 'fail');

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CAMERA_MOVE_NAMES, finishCut, MediaError, renderAnimatic } from '@aiprod/media';
+import { CAMERA_MOVE_NAMES, finishCut, finishTimeline, MediaError, renderAnimatic } from '@aiprod/media';
 import type { Job, JobPlan } from '@aiprod/job-store';
 import { previewKey } from '@aiprod/storage';
 import type { DeliveryDeps } from '../app';
-import { jobLanguages, languageCut, speakLanguage } from './sound';
+import { fitLinesToShots, jobLanguages, languageCut, speakLanguage } from './sound';
 
 /** Burned into every frame of a preview, end card included. */
 export const PREVIEW_MARK = 'PREVIEW';
@@ -32,7 +32,7 @@ export async function renderPreview(
   try {
     // The plan's own language, spoken and captioned as the final cut will be.
     const words = jobLanguages(job, shots)[0]!;
-    const spoken = await speakLanguage(deps.speech, words, dir, timeLeft);
+    const said = await speakLanguage(deps.speech, words, dir, timeLeft);
     const files: string[] = [];
     // One shot at a time: a preview takes one core's worth and leaves the rest to paid work.
     for (const shot of shots) {
@@ -40,6 +40,17 @@ export async function renderPreview(
       await renderAnimatic(shot.spec, file, { timeoutMs: timeLeft() });
       files.push(file);
     }
+    // A line a little longer than its shot leaves is sped up as the final cut's will be.
+    const spoken = said
+      ? await fitLinesToShots(
+          finishTimeline(languageCut(job, shots, words, { clips: files })),
+          said,
+          shots,
+          words.language,
+          dir,
+          { timeoutMs: timeLeft, log: deps.log.child({ jobId: job.jobId, planVersion }) },
+        )
+      : undefined;
     const outFile = join(dir, 'preview.mp4');
     const finish = (musicFile?: string) => {
       const cut = languageCut(job, shots, words, {

@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { PermanentError, RetryableError, briefLanguages, presetOf } from '@aiprod/contracts';
 import type { Job, JobPlan, Shot } from '@aiprod/job-store';
-import { voiceWindow, type FinishInput, type FinishTimeline, type FinishVoiceLine } from '@aiprod/media';
+import {
+  MAX_VOICE_TEMPO,
+  quickenVoiceLine,
+  voiceWindow,
+  type FinishInput,
+  type FinishTimeline,
+  type FinishVoiceLine,
+} from '@aiprod/media';
+import type { Log } from '@aiprod/pubsub';
 import { SpeechError, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
 
 /** One language's words as delivery makes its set: per shot the line and the text to draw. */
@@ -122,26 +130,50 @@ export function languageCut(
 }
 
 /**
- * Every spoken line must fit the room its shot gives it (voiceWindow). The planner sized the
- * lines, but the spoken one is what counts (another engine or voice, a plan edited by hand): a
- * line that came out longer fails the assembly for good, naming the shot and language, rather
- * than being cut off mid-word or failing inside finishing as a bug to retry.
+ * Every spoken line must fit the room its shot gives it (voiceWindow). The planner held each line
+ * to 95 % of its room with its own measure, but the spoken one is what counts (another voice, a
+ * vendor's new model): a line that came out longer is sped up, by at most MAX_VOICE_TEMPO (pitch
+ * kept), rather than fail a paid job; one longer still fails the assembly for good, naming the
+ * shot and language, rather than being cut off mid-word or failing inside finishing as a bug to
+ * retry. The sped-up lines are written into `dir` and returned in place of the originals.
  */
-export function assertLinesFit(
+export async function fitLinesToShots(
   timeline: FinishTimeline,
   spoken: SpokenLanguage,
   shots: Shot[],
   language: string,
-): void {
+  dir: string,
+  opts: { timeoutMs: () => number; log: Log },
+): Promise<SpokenLanguage> {
+  const lines: FinishVoiceLine[] = [];
   for (const line of spoken.lines) {
     const room = voiceWindow(timeline, line.shotIndex).seconds;
-    if (line.durationSeconds > room + 1e-6) {
-      const shotId = shots[line.shotIndex]?.shotId ?? `#${line.shotIndex + 1}`;
+    const shotId = shots[line.shotIndex]?.shotId ?? `#${line.shotIndex + 1}`;
+    if (line.durationSeconds <= room + 1e-6) {
+      lines.push(line);
+      continue;
+    }
+    if (line.durationSeconds > room * MAX_VOICE_TEMPO) {
       throw new PermanentError(
         'assembly_failed',
         `shot ${shotId}'s ${language} voice-over lasts ${line.durationSeconds.toFixed(2)} s but its shot leaves ` +
           `${room.toFixed(2)} s for it: shorten the line or lengthen the shot`,
       );
     }
+    const { tempo, ...quickened } = await quickenVoiceLine(
+      line,
+      room,
+      join(dir, `voice-${language}-${line.shotIndex}-fitted.wav`),
+      { timeoutMs: opts.timeoutMs() },
+    );
+    opts.log.warn('voice-over line sped up to fit its shot', {
+      shotId,
+      language,
+      spokenSeconds: line.durationSeconds,
+      roomSeconds: room,
+      tempo: Number(tempo.toFixed(3)),
+    });
+    lines.push(quickened);
   }
+  return { ...spoken, lines };
 }

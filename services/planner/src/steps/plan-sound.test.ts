@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { presetOf, type Brief, type ShotPlan } from '@aiprod/contracts';
 import { finishTimeline, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLocally } from '@aiprod/planning';
-import { espeakEngine } from '@aiprod/speech';
+import { espeakEngine, estimatedSpeechSeconds } from '@aiprod/speech';
 import { aBrief } from '@aiprod/testing';
 import { planSound, shortenLine } from './plan-sound';
 
@@ -128,6 +128,31 @@ describe('planSound with espeak-ng', () => {
     const texts = plan.shots.map((s) => s.onScreenText).filter(Boolean);
     expect(texts.length).toBeGreaterThan(0);
     expect(sound.plan.shots.map((s) => s.onScreenText).filter(Boolean)).toEqual(texts);
+  });
+
+  it('holds a line to 95 % of its room, so a voice that speaks it a little slower at assembly still fits', async () => {
+    const brief = aBrief({ voiceOver: true, durationSeconds: 15 });
+    const plan = localPlan(brief);
+    const i = plan.shots.findIndex((s) => s.voiceOver);
+    // Numbers: the speaking-rate estimate (2.1 s) lets it through, and only the measure can hold it.
+    const line = 'Run 10 km by 6:30, every day.';
+    plan.shots[i] = { ...plan.shots[i]!, voiceOver: line };
+    const spoken = (await speech.speak(line, { language: 'en', outFile: join(dir, 'as-is.wav'), timeoutMs: 30_000 }))
+      .durationSeconds;
+    // The shot lengthened so that the line fits its room with less than 5 % to spare.
+    const lengthen = spoken / 0.975 - rooms(plan)[i]!;
+    plan.shots[i] = { ...plan.shots[i]!, durationSeconds: plan.shots[i]!.durationSeconds + lengthen };
+    const room = rooms(plan)[i]!;
+    expect(spoken).toBeLessThanOrEqual(room);
+    expect(spoken).toBeGreaterThan(room * 0.95);
+    expect(estimatedSpeechSeconds(line, 'en')).toBeLessThan(room * 0.95);
+
+    const sound = await planSound({ speech }, brief, plan, preset);
+    const fitted = sound.plan.shots[i]!.voiceOver!;
+    expect(fitted).not.toBe(line);
+    expect(sound.shortened).toEqual([expect.objectContaining({ from: line, to: fitted })]);
+    const again = await speech.speak(fitted, { language: 'en', outFile: join(dir, 'held.wav'), timeoutMs: 30_000 });
+    expect(again.durationSeconds).toBeLessThanOrEqual(room * 0.95);
   });
 
   it('a two-language brief: en and fr words, and shot specs without on-screen text', async () => {
