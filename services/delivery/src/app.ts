@@ -41,6 +41,25 @@ export function deliverySweep(deps: DeliveryDeps): SweepPolicies<'delivery'> {
 }
 
 /**
+ * What a dead letter of delivery's means for its job: a preview's never fails it (see
+ * previewLetterSuperseded), and neither does an assembly's while the job is still ASSEMBLING.
+ * Every shot of that job is paid for, and a dead-lettered assembly is one whose every attempt
+ * failed retryably (an outage of Text-to-Speech or storage outlasting the message's retries; a
+ * refusal of its input fails the job at once, without a dead letter): the ASSEMBLING sweeper runs
+ * it again later, and fails the job with deadline_exceeded only after its last nudge.
+ */
+export async function deliveryLetterSuperseded(
+  deps: DeliveryDeps,
+  letter: { topic: string; jobId?: string; data: string },
+): Promise<string | null> {
+  if (letter.topic === 'aiprod.preview.requested.v1') return previewLetterSuperseded(deps, letter);
+  if (letter.topic !== 'aiprod.job.assemble.v1' || !letter.jobId) return null;
+  const job = await deps.jobs.getJob(letter.jobId);
+  if (job?.status !== 'ASSEMBLING') return null;
+  return 'the assembly failed on every delivery of its message; the ASSEMBLING sweeper runs it again later';
+}
+
+/**
  * A dead-lettered preview request must not fail the job (the runtime's default for a dead letter):
  * the preview is marked FAILED instead, and the letter is reported as moot for the job.
  */

@@ -11,7 +11,7 @@ import {
   startRetentionSweeper,
 } from '@aiprod/service-runtime';
 import { PreviewStore, TenantStore, WebhookStore } from '@aiprod/job-store';
-import { buildDelivery, deliverySweep, previewLetterSuperseded } from './app';
+import { buildDelivery, deliveryLetterSuperseded, deliverySweep } from './app';
 import { startWebhookDispatcher } from './webhook-dispatcher';
 import { loadEnv } from './env';
 import { speechEngineFromEnv } from '@aiprod/speech';
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     deps,
     handlers: buildDelivery(deps),
     sweep: deliverySweep(deps),
-    deadLetterSuperseded: (letter) => previewLetterSuperseded(deps, letter),
+    deadLetterSuperseded: (letter) => deliveryLetterSuperseded(deps, letter),
     sweepIntervalMs: env.SWEEP_INTERVAL_SECONDS * 1000,
     port: env.PORT,
     host: env.HOST,

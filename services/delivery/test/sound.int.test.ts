@@ -1,10 +1,13 @@
 import { join } from 'node:path';
 import webvtt from 'node-webvtt';
 import SrtParser from 'srt-parser-2';
-import { PermanentError, presetOf } from '@aiprod/contracts';
+import { randomBytes } from 'node:crypto';
+import { PermanentError, presetOf, RetryableError } from '@aiprod/contracts';
+import { recordDeadLetter } from '@aiprod/service-runtime';
 import type { Job } from '@aiprod/job-store';
 import { finishTimeline, renderAnimatic, voiceWindow } from '@aiprod/media';
-import { espeakEngine } from '@aiprod/speech';
+import { espeakEngine, googleTtsEngine } from '@aiprod/speech';
+import { deliveryLetterSuperseded, deliverySweep } from '../src/app';
 import {
   cleanup,
   correlation,
@@ -27,7 +30,7 @@ import {
 // delivery stores: captions against the voice track, the bed's duck under speech, loudness, and
 // the supplied track found in the cut at its own offset.
 
-const { env, seedAssembling, assemble, download, withDownloaded } = soundSuite('sound');
+const { env, deps, seedAssembling, assemble, download, withDownloaded } = soundSuite('sound');
 const preset = presetOf('social_quick');
 /** The music's low chord: below espeak-ng's voices (their fundamental is ~100 Hz and up). */
 const MUSIC_HZ = 73.42;
@@ -271,6 +274,47 @@ it('speeds up a line that came out a few percent longer than its shot leaves, ra
   expect(cue.text).toMatch(/^Delivered warm/);
   expect(Math.abs(cue.start - inShot[0]!.start)).toBeLessThanOrEqual(0.15);
   expect(vtt.cues[vtt.cues.length - 1]!.end).toBeLessThanOrEqual(room.endSeconds + 0.03);
+}, 180_000);
+
+it('a Text-to-Speech outage outlasting the message’s retries leaves the paid job to the ASSEMBLING sweeper, which delivers it', async () => {
+  const job = await seedAssembling({
+    brief: brief({ voiceOver: true }),
+    preset: 'social_quick',
+    plan: plan(),
+    specs: voiced(),
+    clips,
+  });
+  // The engine is down (nothing listens on its address): every delivery attempt fails retryably.
+  const down = googleTtsEngine({ baseUrl: 'http://127.0.0.1:9', headers: async () => ({ 'x-goog-api-key': 'k' }) });
+  const failure = await assemble(job, { speech: down }).catch((err: unknown) => err);
+  expect(failure).toBeInstanceOf(RetryableError);
+  expect((failure as Error).message).toMatch(/voice-over of shot 1/);
+  // So its message dead-letters: the job is not failed, its assembly is left to the sweeper.
+  const messageId = randomBytes(4).toString('hex');
+  await recordDeadLetter(
+    env.core,
+    {
+      subscription: 'aiprod.job.assemble.v1.delivery',
+      topic: 'aiprod.job.assemble.v1',
+      messageId,
+      jobId: job.jobId,
+      data: JSON.stringify({ v: 1, jobId: job.jobId, tenantId: job.tenantId }),
+    },
+    (letter) => deliveryLetterSuperseded(deps, letter),
+  );
+  const waiting = (await env.jobs.getJob(job.jobId))!;
+  expect(waiting.status).toBe('ASSEMBLING');
+  const events = await env.jobs.listEvents(job.jobId);
+  expect(events.find((e) => e.type === 'message.superseded')?.data).toMatchObject({
+    why: expect.stringMatching(/ASSEMBLING sweeper/),
+  });
+  // The engine is back; the sweeper's nudge runs the assembly again and delivers.
+  await deliverySweep(deps).ASSEMBLING.nudge!(waiting);
+  expect((await env.jobs.getJob(job.jobId))!.status).toBe('DELIVERED');
+  // A letter of a job no longer ASSEMBLING is not the sweeper's to take: the runtime's default applies.
+  expect(
+    await deliveryLetterSuperseded(deps, { topic: 'aiprod.job.assemble.v1', jobId: job.jobId, data: '{}' }),
+  ).toBeNull();
 }, 180_000);
 
 it('fails the assembly for good when finishing refuses the plan it was given, not after every redelivery', async () => {

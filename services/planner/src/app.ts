@@ -101,11 +101,21 @@ export function plannerSweep(deps: PlannerDeps): SweepPolicies<'planner'> {
  * A dead-lettered change request must not fail the job (the runtime's default for a dead letter):
  * the job still has a plan the client can approve. The request is dropped instead (on the
  * timeline as plan.changes_failed), so the version can be approved or changed again.
+ *
+ * Nor must a dead-lettered approval whose job still waits with the approval recorded (every
+ * attempt failed retryably: a Text-to-Speech outage while the approved lines were measured, a
+ * publish that failed): the recorded decision's short deadline brings the decision sweep, which
+ * acts on it again and fails the job only after its last nudge (MAX_DECISION_SWEEPS).
  */
 export async function planLetterSuperseded(
   deps: PlannerDeps,
   letter: { topic: string; jobId?: string; data: string },
 ): Promise<string | null> {
+  if (letter.topic === 'aiprod.job.approved.v1' && letter.jobId) {
+    const job = await deps.jobs.getJob(letter.jobId);
+    if (job?.status !== 'AWAITING_APPROVAL' || !job.plan?.approval) return null;
+    return 'the approval failed on every delivery of its message; it is recorded, and the decision sweep acts on it again';
+  }
   if (letter.topic !== 'aiprod.plan.changes.requested.v1') return null;
   let planVersion = NaN;
   try {

@@ -4,15 +4,16 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderTopicFor, type Brief, type MessageOf } from '@aiprod/contracts';
+import { renderTopicFor, RetryableError, type Brief, type MessageOf } from '@aiprod/contracts';
 import { AssetStore, DirectorPlanCache, EstimateStore, PlanStore, TenantStore } from '@aiprod/job-store';
 import { probe, runFfmpeg } from '@aiprod/media';
 import { localDirector } from '@aiprod/planning';
 import type { HandlerContext } from '@aiprod/pubsub';
-import { espeakEngine } from '@aiprod/speech';
+import { recordDeadLetter } from '@aiprod/service-runtime';
+import { espeakEngine, googleTtsEngine } from '@aiprod/speech';
 import { LocalBlobStore, tenantAssetKey } from '@aiprod/storage';
 import { aBrief, emulatorProject } from '@aiprod/testing';
-import { buildPlanner, type PlannerDeps } from '../src/app';
+import { buildPlanner, planLetterSuperseded, plannerSweep, type PlannerDeps } from '../src/app';
 
 const env = emulatorProject('planner-sound', 'planner');
 const { db, jobs, log } = env;
@@ -300,6 +301,40 @@ describe('an approved plan whose line no longer fits', () => {
       ),
     });
     expect(await renderRequestsFor(jobId)).toEqual([]);
+  });
+
+  it('a Text-to-Speech outage at approval leaves the recorded approval to the decision sweep, which renders it', async () => {
+    const jobId = await waitingJob();
+    expect(await plans.approve(jobId, 1, 'key:test')).toMatchObject({ ok: true });
+    // The engine is down (nothing listens on its address): every delivery of job.approved fails.
+    const down = googleTtsEngine({ baseUrl: 'http://127.0.0.1:9', headers: async () => ({ 'x-goog-api-key': 'k' }) });
+    const failure = await buildPlanner({ ...paid, speech: down })
+      ['aiprod.job.approved.v1'].handle(
+        { v: 1, jobId, tenantId: 't-sound-approve', approver: 'key:test', planVersion: 1 },
+        contextOf('aiprod.job.approved.v1'),
+      )
+      .catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(RetryableError);
+    // Its message dead-letters: the job keeps waiting with its approval recorded, not failed.
+    await recordDeadLetter(
+      env.core,
+      {
+        subscription: 'aiprod.job.approved.v1.planner',
+        topic: 'aiprod.job.approved.v1',
+        messageId: randomBytes(4).toString('hex'),
+        jobId,
+        data: JSON.stringify({ v: 1, jobId, tenantId: 't-sound-approve', approver: 'key:test', planVersion: 1 }),
+      },
+      (letter) => planLetterSuperseded(paid, letter),
+    );
+    const waiting = (await jobs.getJob(jobId))!;
+    expect(waiting.status).toBe('AWAITING_APPROVAL');
+    expect(waiting.plan?.approval).toMatchObject({ version: 1 });
+    expect(await renderRequestsFor(jobId)).toEqual([]);
+    // The engine is back: the decision sweep acts on the recorded approval.
+    await plannerSweep(paid).AWAITING_APPROVAL.nudge!(waiting);
+    expect((await jobs.getJob(jobId))!.status).toBe('RENDERING');
+    expect((await renderRequestsFor(jobId)).length).toBeGreaterThan(0);
   });
 
   it('renders an approved plan whose lines all fit', async () => {

@@ -1,7 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { briefLanguages, type Brief, type PlanLanguage, type Preset, type ShotPlan } from '@aiprod/contracts';
+import {
+  briefLanguages,
+  RetryableError,
+  type Brief,
+  type PlanLanguage,
+  type Preset,
+  type ShotPlan,
+} from '@aiprod/contracts';
 import { finishTimeline, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLanguages } from '@aiprod/planning';
 import { SpeechError, estimatedSpeechSeconds, maxCharsFor, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
@@ -229,9 +236,16 @@ export async function approvedLinesMisfit(
             ...(signal ? { signal } : {}),
           });
         } catch (err) {
-          if (err instanceof SpeechError && err.kind !== 'retryable')
+          if (!(err instanceof SpeechError)) throw err;
+          if (err.kind !== 'retryable')
             return `shot ${shots[i]!.shotId}'s ${language} voice-over cannot be spoken: ${err.message}`;
-          throw err;
+          // An outage: the approval is recorded, so a message that dead-letters over it leaves
+          // it to the decision sweep (planLetterSuperseded), not a failed job.
+          throw new RetryableError(
+            `the ${language} voice-over of shot ${shots[i]!.shotId} could not be measured (${deps.speech.name}): ${err.message}`,
+            err.retryAfterSeconds,
+            { cause: err },
+          );
         }
         if (spoken.durationSeconds > limit) {
           return (
