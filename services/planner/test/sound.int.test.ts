@@ -308,8 +308,9 @@ describe('an approved plan whose line no longer fits', () => {
     expect(await plans.approve(jobId, 1, 'key:test')).toMatchObject({ ok: true });
     // The engine is down (nothing listens on its address): every delivery of job.approved fails.
     const down = googleTtsEngine({ baseUrl: 'http://127.0.0.1:9', headers: async () => ({ 'x-goog-api-key': 'k' }) });
-    const failure = await buildPlanner({ ...paid, speech: down })
-      ['aiprod.job.approved.v1'].handle(
+    const approvedHandler = buildPlanner({ ...paid, speech: down })['aiprod.job.approved.v1'];
+    const failure = await approvedHandler
+      .handle(
         { v: 1, jobId, tenantId: 't-sound-approve', approver: 'key:test', planVersion: 1 },
         contextOf('aiprod.job.approved.v1'),
       )
