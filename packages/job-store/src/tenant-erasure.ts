@@ -172,11 +172,9 @@ export interface TenantErasure {
 }
 
 /**
- * Erases everything tenantFootprint finds: jobs and the tenant document with everything beneath
- * them (recursiveDelete), the other documents one by one (BulkWriter), the files by prefix. Then
- * looks again: `after.total` is what could not be erased (0 when done). Idempotent.
+ * A tenant with jobs still running, or ended with a shot still RENDERING (its pool has yet to
+ * cancel the vendor task and book it): erasing it now would orphan vendor tasks that go on billing.
  */
-/** A tenant with jobs still running: erasing it now would orphan vendor tasks that go on billing. */
 export class TenantBusyError extends Error {
   override readonly name = 'TenantBusyError';
   constructor(readonly jobIds: string[]) {
@@ -187,12 +185,27 @@ export class TenantBusyError extends Error {
   }
 }
 
+/** The tenant's jobs still running, or ended with a shot still RENDERING (as DELETE of one job checks). */
+async function busyJobs(db: Firestore, tenantId: string): Promise<string[]> {
+  const busy: string[] = [];
+  for (const job of (await db.collection('jobs').where('tenantId', '==', tenantId).select('status').get()).docs) {
+    if (!isTerminal(job.get('status') as JobStatus)) busy.push(job.id);
+    else if (!(await job.ref.collection('shots').where('status', '==', 'RENDERING').limit(1).select().get()).empty)
+      busy.push(job.id);
+  }
+  return busy;
+}
+
+/**
+ * Erases everything tenantFootprint finds: jobs and the tenant document with everything beneath
+ * them (recursiveDelete), the other documents one by one (BulkWriter), the files by prefix. Then
+ * looks again: `after.total` is what could not be erased (0 when done; a job created meanwhile
+ * shows there). Idempotent. Refuses a busy tenant (TenantBusyError).
+ */
 export async function eraseTenant(db: Firestore, storage: TenantFiles, tenantId: string): Promise<TenantErasure> {
   assertTenantId(tenantId);
-  const running = (await db.collection('jobs').where('tenantId', '==', tenantId).select('status').get()).docs.filter(
-    (d) => !isTerminal(d.get('status') as JobStatus),
-  );
-  if (running.length) throw new TenantBusyError(running.map((d) => d.id));
+  const busy = await busyJobs(db, tenantId);
+  if (busy.length) throw new TenantBusyError(busy);
   const before = await tenantFootprint(db, tenantId, storage);
   // Its keys first: from here on nothing can start new work for the tenant.
   await forEachRef(db.collection('apiKeys').where('tenantId', '==', tenantId), (ref) => db.recursiveDelete(ref));

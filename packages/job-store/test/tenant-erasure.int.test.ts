@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LocalBlobStore } from '@aiprod/storage';
-import { aBrief, emulatorProject } from '@aiprod/testing';
+import { aBrief, aShotSpec, emulatorProject } from '@aiprod/testing';
 import {
   AuditTrail,
   DirectorPlanCache,
@@ -163,6 +163,38 @@ describe('tenant erasure', () => {
     const before = await tenantFootprint(db, tenantId, storage);
     await expect(eraseTenant(db, storage, tenantId)).rejects.toThrow(TenantBusyError);
     expect(await tenantFootprint(db, tenantId, storage)).toEqual(before);
+  });
+
+  it('refuses a tenant whose canceled job still has a shot RENDERING (its vendor task may bill until its pool stops it)', async () => {
+    const tenantId = 'erase-stopping';
+    const jobId = 'job_erase_stopping';
+    await jobs.createJob({ jobId, tenantId, brief: aBrief(), preset: 'social_quick' });
+    await jobs.transition(jobId, 'QUEUED', 'PLANNING');
+    await jobs.savePlan(
+      jobId,
+      {
+        version: 1,
+        director: 'local',
+        shotIds: ['s01'],
+        width: 1280,
+        height: 720,
+        fps: 30,
+        endCardSeconds: 2,
+        estimatedCostUsd: 1,
+      },
+      [{ spec: { ...aShotSpec(), shotId: 's01', index: 0 }, backend: 'veo' }],
+      'RENDERING',
+    );
+    await jobs.jobs.doc(jobId).collection('shots').doc('s01').update({ status: 'RENDERING' });
+    await jobs.transition(jobId, 'RENDERING', 'CANCELED');
+    const before = await tenantFootprint(db, tenantId, storage);
+    const refused = await eraseTenant(db, storage, tenantId).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(TenantBusyError);
+    expect((refused as TenantBusyError).jobIds).toEqual([jobId]);
+    expect(await tenantFootprint(db, tenantId, storage)).toEqual(before);
+    // Its pool closed the attempt: now the tenant can go.
+    await jobs.jobs.doc(jobId).collection('shots').doc('s01').update({ status: 'FAILED' });
+    expect((await eraseTenant(db, storage, tenantId)).after.total).toBe(0);
   });
 
   it('refuses an id that could escape its prefix', async () => {

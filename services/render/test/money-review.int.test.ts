@@ -150,6 +150,42 @@ describe('a create cut off by a crash in a job that then finished', () => {
   );
 });
 
+describe('a canceled job’s shot left RENDERING without a task by a worker that died', () => {
+  it('the sweep re-sends it, the worker closes the attempt, and nothing is created or booked', async () => {
+    // Nothing was sent to the vendor (no task, no create in flight): before, the sweep skipped
+    // such a shot for good, so it stayed RENDERING and DELETE of the job answered 503 forever.
+    const deps = h.deps(veoPool(), { policy: testPolicy(), leaseMs: 300 });
+    const sent = recordPublishes(deps);
+    const { jobId } = await h.plannedJob('veo', { prompt: 'Veo, claimed, then the job is canceled' });
+    const ref: AttemptRef = { jobId, shotId: 's01', attempt: 1, backend: 'veo', holder: 'dead:m-1:x' };
+    expect(await new ShotAttempts(h.jobs).claim(ref, ref.holder!, 300)).toMatchObject({ kind: 'claimed' });
+    await h.jobs.transition(jobId, 'RENDERING', 'CANCELED');
+    expect((await h.jobs.getShot(jobId, 's01'))!.status).toBe('RENDERING');
+    await waitFor(
+      async () => Date.now() - (await h.jobs.getShot(jobId, 's01'))!.updatedAt.toMillis() > 300 || undefined,
+      { timeoutMs: 5_000, what: 'a lease TTL without a write' },
+    );
+
+    await resendStaleAttempts(deps);
+    const resent = sent.filter((s) => s.message.jobId === jobId);
+    expect(resent).toEqual([{ topic: renderTopicFor('veo'), message: expect.objectContaining({ shotId: 's01' }) }]);
+    await h.handle(deps, resent[0]!.message);
+
+    const shot = (await h.jobs.getShot(jobId, 's01'))!;
+    expect(shot.status).toBe('FAILED');
+    expect(shot.attempts['1']!.tries ?? []).toEqual([]);
+    const money = await moneyOf(h, jobId);
+    expect(money.status).toBe('CANCELED');
+    expect(money.lines).toEqual([]);
+    expect(money.reservedUsd).toBe(0);
+    expect(veo.operations.filter((o) => o.prompt.includes('then the job is canceled'))).toEqual([]);
+    // Settled: the next sweeps leave it alone.
+    await new Promise((r) => setTimeout(r, 400));
+    await resendStaleAttempts(deps);
+    expect(sent.filter((s) => s.message.jobId === jobId)).toHaveLength(1);
+  });
+});
+
 /**
  * A backend whose vendor answers "task gone" (HTTP 404) to the four polls after the first one, for
  * a task it in fact runs: one more than GONE_CONFIRMATIONS, so the fourth reaches the poll that

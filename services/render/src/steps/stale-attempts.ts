@@ -1,4 +1,3 @@
-import { isTerminal } from '@aiprod/contracts';
 import { isLeaseFresh, renderRequestFor, type Shot } from '@aiprod/job-store';
 import type { RenderDeps } from '../app';
 
@@ -39,11 +38,11 @@ export async function resendStaleAttempts(deps: RenderDeps, now = Date.now()): P
     } else if (idleMs < WAITING_TTLS * deps.lease.ttlMs) continue;
     const job = await deps.jobs.getJob(shot.jobId);
     if (!job) continue;
-    // A finished job's attempt matters only while a vendor task may still run (and bill), or a
-    // create a crash cut off is still to be booked: the re-sent request cancels the one, books the
-    // other. A waiting shot starts only in a RENDERING job (not before approval).
-    const unsettled = !!attempt?.vendorTaskId || !!attempt?.submitting;
-    if (shot.status === 'RENDERING' ? isTerminal(job.status) && !unsettled : job.status !== 'RENDERING') continue;
+    // A RENDERING attempt is re-sent whatever the job's state: in a finished job the request
+    // cancels a vendor task that may still bill, books a create a crash cut off, or (neither)
+    // closes the attempt, so no shot stays RENDERING for good (DELETE of the job waits for that).
+    // A waiting shot starts only in a RENDERING job (not before approval).
+    if (shot.status !== 'RENDERING' && job.status !== 'RENDERING') continue;
     // Marks the shot (updatedAt) so the next sweep waits before sending it again.
     const marked = await deps.jobs.casShot(shot.jobId, shot.shotId, (s) =>
       s.status === shot.status && s.updatedAt.toMillis() === shot.updatedAt.toMillis() ? { patch: {} } : null,
