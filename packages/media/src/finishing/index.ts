@@ -43,12 +43,37 @@ export { contactSheet, posterFrame } from './stills';
 
 const ASPECTS = Object.keys(VARIANT_SIZES) as AspectRatio[];
 
-function outputArgs(fps: number, totalFrames: number, partial: string): string[] {
+/** The picture alone: the one full-cost encode, made while the sound is mixed. */
+function videoArgs(fps: number, totalFrames: number, file: string): string[] {
   return [
     '-frames:v',
     String(totalFrames),
     ...h264Args(23, fps),
     ...BT709_ARGS,
+    '-an',
+    ...BITEXACT_ARGS,
+    '-f',
+    'mp4',
+    '-y',
+    fileUrl(file),
+  ];
+}
+
+/** The encoded picture (copied) and the mix (encoded to AAC) into the delivered MP4. */
+function muxArgs(video: string, mix: string, partial: string): string[] {
+  return [
+    '-v',
+    'error',
+    '-i',
+    fileUrl(video),
+    '-i',
+    fileUrl(mix),
+    '-map',
+    '0:v:0',
+    '-map',
+    '1:a:0',
+    '-c:v',
+    'copy',
     ...AAC_ARGS,
     ...BITEXACT_ARGS,
     '-movflags',
@@ -120,17 +145,20 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
   const clipArgs = input.clips.flatMap((c) => ['-i', fileUrl(c.file)]);
   const logoInput = input.endCard.logoFile ? input.clips.length : undefined;
   const logoArgs = input.endCard.logoFile ? ['-i', fileUrl(input.endCard.logoFile)] : [];
-  const mixInput = input.clips.length + (logoInput === undefined ? 0 : 1);
 
   try {
     const dir = await mkdtemp(join(tmpdir(), 'aiprod-finish-'));
     const partials = variants.map((v) => `${v.request.outFile}.${randomBytes(4).toString('hex')}.partial`);
     try {
-      // The sound, once for every variant (audio only, cheap).
+      // The sound, once for every variant (audio only), mixed while the pictures encode.
       const mix = join(dir, 'mix.wav');
       const stems = Object.entries(input.stems ?? {}).filter((e): e is [string, string] => !!e[1]);
       const stemPaths = Object.fromEntries(stems.map(([k]) => [k, join(dir, `stem-${k}.wav`)]));
-      await writeMix(input, timeline, placement, mix, stemPaths, dir, run);
+      const failFast = (err: unknown) => {
+        stop.abort(err);
+        throw err;
+      };
+      const mixed = writeMix(input, timeline, placement, mix, stemPaths, dir, run).catch(failFast);
 
       let count = 0;
       const ctx: GraphContext = {
@@ -145,8 +173,9 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
         ...(logoInput === undefined ? {} : { logoInput }),
         ...(placement ? { placement } : {}),
       };
+      const pictures = variants.map((_, i) => join(dir, `video-${i}.mp4`));
       const groups = strategy === 'one' ? [variants.map((_, i) => i)] : variants.map((_, i) => [i]);
-      await mapLimit(groups, groups.length, async (group) => {
+      const encoded = mapLimit(groups, groups.length, async (group) => {
         const { graph, outputs } = await buildGraph(
           ctx,
           group.map((i) => variants[i]!),
@@ -158,23 +187,24 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
           'error',
           ...clipArgs,
           ...logoArgs,
-          '-i',
-          fileUrl(mix),
           '-filter_complex_script',
           fileUrl(script),
           ...outputs.flatMap((o, k) => [
             '-map',
             `[${o.video}]`,
-            '-map',
-            `${mixInput}:a:0`,
-            ...outputArgs(timeline.fps, timeline.totalFrames, partials[group[k]!]!),
+            ...videoArgs(timeline.fps, timeline.totalFrames, pictures[group[k]!]!),
           ]),
         ];
-        await runFfmpeg(args, { ...run(), operation: 'finish_cut' }).catch((err: unknown) => {
-          stop.abort(err);
-          throw err;
-        });
+        await runFfmpeg(args, { ...run(), operation: 'finish_cut' }).catch(failFast);
       });
+      // Both settled before anything is cleaned up: the first failure has aborted the other.
+      const [mixOutcome, encodeOutcome] = await Promise.allSettled([mixed, encoded]);
+      for (const outcome of [mixOutcome, encodeOutcome]) if (outcome.status === 'rejected') throw outcome.reason;
+      await mapLimit(
+        variants.map((_, i) => i),
+        2,
+        (i) => runFfmpeg(muxArgs(pictures[i]!, mix, partials[i]!), { ...run(), operation: 'finish_mux' }),
+      );
       await Promise.all(variants.map((v, i) => rename(partials[i]!, v.request.outFile)));
       // The stems are written in the scratch folder; copied out (maybe across file systems) last.
       await Promise.all(stems.map(([k, file]) => copyFile(stemPaths[k]!, file)));

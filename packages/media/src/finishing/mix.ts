@@ -108,90 +108,109 @@ export async function writeMix(
   const reference = voiceLufs !== undefined && voiceLufs > -70 ? voiceLufs : clipLufs;
 
   const mood = moodVoice(input.music?.mood);
-  let bed: string;
-  let stage: string;
-  const statements: string[] = [...voice, ...clips];
-  const parts: string[] = [];
   if (reference === undefined || !(reference > -70)) {
-    // No voice and no clip sound: the bed alone is the mix, set as it always was.
-    bed = await bedAlone(input, mood, musicInput, samples, target, ceiling, dir, opts);
-    stage = 'anull';
-  } else {
-    const bedLevel = reference - BED_UNDER_VOICE_LU;
-    if (musicFile) {
-      const unit = (await measureChain(args, suppliedBed(musicInput, samples), opts())).integratedLufs;
-      bed = `${suppliedBed(musicInput, samples)},volume=${(bedLevel - unit).toFixed(3)}dB`;
-    } else {
-      bed = generatedBed(mood, 10 ** ((bedLevel - bedLoudnessAtUnitGain(mood, samples / SAMPLE_RATE)) / 20), samples);
-    }
-    // Short frames, so the envelope (evaluated once a frame) moves in 5 ms steps.
-    const duck =
-      placement && placement.speech.length
-        ? `,asetnsamples=n=240:p=0,volume=volume='${duckExpression(placement.speech, input.voice?.duckDb ?? 15)}':eval=frame`
-        : '';
-    bed += duck;
-    if (voiceChain) parts.push(`${voiceChain}[voice]`);
-    if (clipChain) {
-      const gain = voiceLufs !== undefined && voiceLufs > -70 ? bedLevel - clipLufs! : 0;
-      parts.push(`${clipChain},volume=${gain.toFixed(3)}dB${duck}[clips]`);
-    }
-    const mixOf = (bedLabel: string, voiceLabel: string) =>
-      sum([...(voiceChain ? [voiceLabel] : []), bedLabel, ...(clipChain ? ['clips'] : [])]);
-    stage = await measuredGain(
-      args,
-      graphOf([...statements, ...parts, `${bed}[bed]`], mixOf('bed', 'voice')),
-      target,
-      ceiling,
-      dir,
-      opts,
-    );
-    // Re-used below with the stems split off.
-    parts.push(`${bed}[bed]`);
-    bed = mixOf('bed', 'voice');
-  }
-
-  // One run writes the mix and the stems, so they line up to the sample.
-  const gainOnly = /^volume=-?[\d.]+dB/.exec(stage)?.[0] ?? 'anull';
-  const alone = reference === undefined || !(reference > -70);
-  const graph = alone ? [] : [...statements];
-  const outputs: string[] = [];
-  const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
-  if (alone) {
-    graph.push(stems.musicFile ? `${bed},asplit=2[mix][bedstem]` : `${bed},anull[mix]`);
+    // No voice and no clip sound: the bed alone is the mix, its level computed (or measured);
+    // one run writes it and the stems.
+    const bed = await bedAlone(input, mood, musicInput, samples, target, ceiling, dir, opts);
+    const graph = [stems.musicFile ? `${bed},asplit=2[mix][bedstem]` : `${bed},anull[mix]`];
+    const outputs: string[] = [];
+    const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
     write('mix', outFile);
     if (stems.musicFile) write('bedstem', stems.musicFile);
     if (stems.voiceFile) {
       graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[voicestem]`);
       write('voicestem', stems.voiceFile);
     }
+    await runGraph(args, graph, outputs, 'finish_mix');
+    return;
+  }
+  let bed: string;
+  const statements: string[] = [...voice, ...clips];
+  const parts: string[] = [];
+  const bedLevel = reference - BED_UNDER_VOICE_LU;
+  if (musicFile) {
+    const unit = (await measureChain(args, suppliedBed(musicInput, samples), opts())).integratedLufs;
+    bed = `${suppliedBed(musicInput, samples)},volume=${(bedLevel - unit).toFixed(3)}dB`;
   } else {
-    const split = (chain: string, label: string, want: boolean) =>
-      want ? `${chain},asplit=2[${label}m][${label}s]` : `${chain},anull[${label}m]`;
-    for (const part of parts) {
-      const at = part.lastIndexOf('[');
-      const label = part.slice(at + 1, -1);
+    bed = generatedBed(mood, 10 ** ((bedLevel - bedLoudnessAtUnitGain(mood, samples / SAMPLE_RATE)) / 20), samples);
+  }
+  // Short frames, so the envelope (evaluated once a frame) moves in 5 ms steps.
+  const duck =
+    placement && placement.speech.length
+      ? `,asetnsamples=n=240:p=0,volume=volume='${duckExpression(placement.speech, input.voice?.duckDb ?? 15)}':eval=frame`
+      : '';
+  bed += duck;
+  if (voiceChain) parts.push(`${voiceChain}[voice]`);
+  if (clipChain) {
+    const gain = voiceLufs !== undefined && voiceLufs > -70 ? bedLevel - clipLufs! : 0;
+    parts.push(`${clipChain},volume=${gain.toFixed(3)}dB${duck}[clips]`);
+  }
+  parts.push(`${bed}[bed]`);
+  await premixedAndLevelled(args, [...statements, ...parts], { voice: !!voiceChain, clips: !!clipChain });
+
+  /**
+   * Voice, bed and clip sound summed once into a float WAV before any gain (and the voice and
+   * bed alone, for the stems asked for): every loudness trial, and the final gain, then read
+   * that file instead of synthesising the bed and placing the lines again (each synthesis of a
+   * 15 s bed is about half a second, and the trials may take five).
+   */
+  async function premixedAndLevelled(
+    inputArgs: string[],
+    labelled: string[],
+    has: { voice: boolean; clips: boolean },
+  ): Promise<void> {
+    const premix = join(dir, 'premix.wav');
+    const voicePre = join(dir, 'premix-voice.wav');
+    const bedPre = join(dir, 'premix-bed.wav');
+    const pre: string[] = [];
+    const preOutputs: string[] = [];
+    const writePre = (label: string, file: string) =>
+      preOutputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
+    for (const statement of labelled) {
+      const at = statement.lastIndexOf('[');
+      const label = statement.slice(at + 1, -1);
       const want = (label === 'voice' && !!stems.voiceFile) || (label === 'bed' && !!stems.musicFile);
-      graph.push(split(part.slice(0, at), label, want));
+      const chain = statement.slice(0, at);
+      if (!['voice', 'bed', 'clips'].includes(label)) pre.push(statement);
+      else pre.push(want ? `${chain},asplit=2[${label}m][${label}s]` : `${chain},anull[${label}m]`);
     }
-    const relabel = sum([...(voiceChain ? ['voicem'] : []), 'bedm', ...(clipChain ? ['clipsm'] : [])]);
-    graph.push(`${relabel},${stage}[mix]`);
+    pre.push(`${sum([...(has.voice ? ['voicem'] : []), 'bedm', ...(has.clips ? ['clipsm'] : [])])}[pre]`);
+    writePre('pre', premix);
+    if (stems.voiceFile && has.voice) writePre('voices', voicePre);
+    if (stems.musicFile) writePre('beds', bedPre);
+    await runGraph(inputArgs, pre, preOutputs, 'finish_premix');
+
+    const levelled = await measuredGain(['-i', fileUrl(premix)], '[0:a:0]anull', target, ceiling, dir, opts);
+    const gainOnly = /^volume=-?[\d.]+dB/.exec(levelled)?.[0] ?? 'anull';
+    const finalArgs = ['-i', fileUrl(premix)];
+    const graph = [`[0:a:0]${levelled}[mix]`];
+    const outputs: string[] = [];
+    const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
     write('mix', outFile);
     if (stems.voiceFile) {
-      if (voiceChain) graph.push(`[voices]${gainOnly}[voicestem]`);
-      else graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[voicestem]`);
+      if (has.voice) {
+        finalArgs.push('-i', fileUrl(voicePre));
+        graph.push(`[${finalArgs.length / 2 - 1}:a:0]${gainOnly}[voicestem]`);
+      } else graph.push(`anullsrc=r=${SAMPLE_RATE}:cl=stereo,atrim=end_sample=${samples}[voicestem]`);
       write('voicestem', stems.voiceFile);
     }
     if (stems.musicFile) {
-      graph.push(`[beds]${gainOnly}[bedstem]`);
+      finalArgs.push('-i', fileUrl(bedPre));
+      graph.push(`[${finalArgs.length / 2 - 1}:a:0]${gainOnly}[bedstem]`);
       write('bedstem', stems.musicFile);
     }
+    // One run writes the mix and the stems, so they line up to the sample.
+    await runGraph(finalArgs, graph, outputs, 'finish_mix');
   }
-  const script = join(dir, 'mix-graph.txt');
-  await writeFile(script, graph.join(';\n'), 'utf8');
-  await runFfmpeg(['-v', 'error', ...args, '-filter_complex_script', fileUrl(script), ...outputs], {
-    ...opts(),
-    operation: 'finish_mix',
-  });
+
+  async function runGraph(inputArgs: string[], graph: string[], outputs: string[], operation: string) {
+    const script = join(dir, `${operation}-graph.txt`);
+    await writeFile(script, graph.join(';\n'), 'utf8');
+    await runFfmpeg(['-v', 'error', ...inputArgs, '-filter_complex_script', fileUrl(script), ...outputs], {
+      ...opts(),
+      operation,
+    });
+  }
 }
 
 /** The bed alone at the target: computed gain for the generated pad when its peaks allow, else measured. */

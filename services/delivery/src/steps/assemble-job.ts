@@ -74,13 +74,23 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
     const voiceTracks: JobVoiceTrack[] = [];
     const deadline = Date.now() + deps.assemblyTimeoutMs;
     const timeLeft = () => Math.max(1, deadline - Date.now());
+    // Where the assembly's time goes, on the timeline (job.delivered) for operators and benchmarks.
+    const stagesMs = { speak: 0, finish: 0, qa: 0, stills: 0, store: 0 };
+    const timed = async <T>(stage: keyof typeof stagesMs, work: () => Promise<T>): Promise<T> => {
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        stagesMs[stage] += Math.round(performance.now() - started);
+      }
+    };
     // One set per language (the plan's own first): its voice, captions, on-screen text and end
     // card over the same passed shots; each set one decode of the shots and one encode a variant.
     await withLocalFiles(deps.storage, [...keys, ...musicKeys], async (files) => {
       const clips = files.slice(0, keys.length);
       const musicFile = job.music ? files[keys.length] : undefined;
       for (const [k, words] of languages.entries()) {
-        const said = await speakLanguage(deps.speech, words, dir, timeLeft);
+        const said = await timed('speak', () => speakLanguage(deps.speech, words, dir, timeLeft));
         const name = (aspect: string) => (k === 0 ? variantName(aspect) : `${words.language}-${variantName(aspect)}`);
         const voiceFile = join(dir, `voice-${words.language}.wav`);
         const sources = {
@@ -94,8 +104,10 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           finishTimeline(languageCut({ ...job, plan }, shots, words, sources)),
         );
         const spoken = said
-          ? await invalidIsPermanent(words.language, () =>
-              fitLinesToShots(timeline, said, shots, words.language, dir, { timeoutMs: timeLeft, log }),
+          ? await timed('speak', () =>
+              invalidIsPermanent(words.language, () =>
+                fitLinesToShots(timeline, said, shots, words.language, dir, { timeoutMs: timeLeft, log }),
+              ),
             )
           : undefined;
         const input: FinishInput = {
@@ -109,12 +121,14 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
           })),
           timeoutMs: timeLeft(),
         };
-        const { finished, cues } = await invalidIsPermanent(words.language, async () => ({
-          finished: await finishCut(input),
-          cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
-        }));
+        const { finished, cues } = await timed('finish', () =>
+          invalidIsPermanent(words.language, async () => ({
+            finished: await finishCut(input),
+            cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
+          })),
+        );
         for (const variant of finished) {
-          const checks = await finalCutChecks(variant.outFile, job, variant, preset);
+          const checks = await timed('qa', () => finalCutChecks(variant.outFile, job, variant, preset));
           const failed = checks.filter((c) => c.verdict === 'fail');
           if (failed.length) {
             const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
@@ -123,10 +137,12 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
               `the ${words.language} ${variant.aspect} cut failed QA: ${summary.join('; ')}`,
             );
           }
-          const stored = await deps.storage.putFile(finalCutKey(job, name(variant.aspect)), variant.outFile, {
-            contentType: 'video/mp4',
-            move: true,
-          });
+          const stored = await timed('store', () =>
+            deps.storage.putFile(finalCutKey(job, name(variant.aspect)), variant.outFile, {
+              contentType: 'video/mp4',
+              move: true,
+            }),
+          );
           outputs.push({
             variant: variant.aspect,
             language: words.language,
@@ -157,7 +173,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
         }
       }
     });
-    const stills = await makeStills(deps, job, outputs[0]!, keys, dir);
+    const stills = await timed('stills', () => makeStills(deps, job, outputs[0]!, keys, dir));
     // Part of what is delivered: built from records every passed shot has, so failing here is a
     // bug and takes the handler's normal error path (see docs/decisions/2026-12-provenance-manifest.md).
     const provenanceUri = await storeProvenanceManifest(
@@ -165,6 +181,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
       job,
       buildProvenanceManifest({ ...job, voiceTracks }, shots, new Date()),
     );
+    log.info('assembled', { stagesMs });
     const delivered = await deps.jobs.transition(job.jobId, 'ASSEMBLING', 'DELIVERED', {
       patch: { outputs, stills, provenanceUri, ...(voiceTracks.length ? { voiceTracks } : {}) },
       event: {
@@ -176,6 +193,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
             durationSeconds: o.durationSeconds,
             sizeBytes: o.sizeBytes,
           })),
+          stagesMs,
         },
       },
     });

@@ -1,0 +1,311 @@
+// The sample brief through the running local platform, submit → DELIVERED, next to one plain
+// ffmpeg command that makes the same video (the "animatic preview" workload of PERFORMANCE.md),
+// interleaved in the same run. Prints a table per run and the medians, with the job's stages from
+// its timeline (planning, each shot's render and QA, the assembly's own stages), the Pub/Sub
+// messages the services handled per job, and memory: every service's RSS idle and the whole
+// platform's peak (services, emulators and their ffmpeg children).
+//
+//   pnpm build && pnpm bench:e2e                      (3 runs after a warm-up)
+//   pnpm build && pnpm bench:e2e --concurrent 20      (20 jobs at once against 20 references back to back)
+//
+// Run on demand, never in CI. Compare ratios, not seconds: these machines are noisy.
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_FONT_FILE, h264Args, probe, runFfmpeg } from '../packages/media/src';
+import { GatewayClient } from '../infra/local/src/client';
+import { LocalStack } from '../infra/local/src/stack';
+import { report } from './lib';
+
+const ROOT = join(__dirname, '..');
+const BRIEF = JSON.parse(readFileSync(join(ROOT, 'examples/briefs/aurora-15s.json'), 'utf8')) as Record<
+  string,
+  unknown
+>;
+const JOB_TIMEOUT_MS = 10 * 60_000;
+const FPS = 30;
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, concurrent: { type: 'string' } },
+});
+const RUNS = Math.max(1, Math.min(10, Number(args.runs)));
+const CONCURRENT = args.concurrent ? Math.max(2, Math.min(50, Number(args.concurrent))) : 0;
+
+// ---------------------------------------------------------------------------------------------
+// The reference: one ffmpeg command, one filtergraph, one encode (PERFORMANCE.md's workload)
+// ---------------------------------------------------------------------------------------------
+
+const SHOTS = [
+  { frames: 158, colors: ['0x0B1D3A', '0x1E6FD9'], text: 'Meet Aurora' },
+  { frames: 165, colors: ['0x3A0B2E', '0xD91E6F'], text: 'Lighter every mile' },
+  { frames: 157, colors: ['0x0B3A1D', '0x1ED96F'], text: 'Run brighter' },
+];
+const FADE_FRAMES = 15;
+
+function referenceGraph(): string {
+  const g = SHOTS.map((s, i) => {
+    const zoom = `(1+0.08*n/${s.frames})`;
+    return (
+      `gradients=s=1280x720:r=${FPS}:c0=${s.colors[0]}:c1=${s.colors[1]}:n=2:x0=0:y0=0:x1=0:y1=719:speed=0.00001,` +
+      `trim=end_frame=${s.frames},` +
+      `scale=w='trunc(1280*${zoom}/2)*2':h='trunc(720*${zoom}/2)*2':eval=frame,crop=1280:720,` +
+      `drawtext=fontfile=${DEFAULT_FONT_FILE}:text='${s.text}':fontsize=64:fontcolor=white:x=(w-text_w)/2:y=(h-text_h)/2,` +
+      `format=yuv420p,setpts=PTS-STARTPTS[s${i}]`
+    );
+  });
+  const first = (SHOTS[0]!.frames - FADE_FRAMES) / FPS;
+  const second = (SHOTS[0]!.frames + SHOTS[1]!.frames - 2 * FADE_FRAMES) / FPS;
+  g.push(`[s0][s1]xfade=transition=fade:duration=${FADE_FRAMES / FPS}:offset=${first}[x]`);
+  g.push(`[x][s2]xfade=transition=fade:duration=${FADE_FRAMES / FPS}:offset=${second}[v]`);
+  // A soft two-note pad at about -20 LUFS.
+  g.push(`aevalsrc=exprs=0.1*sin(2*PI*220*t)+0.05*sin(2*PI*277.18*t):s=48000:c=stereo:d=15[a]`);
+  return g.join(';');
+}
+
+async function reference(outFile: string): Promise<void> {
+  await runFfmpeg(
+    [
+      '-v',
+      'error',
+      '-filter_complex',
+      referenceGraph(),
+      '-map',
+      '[v]',
+      '-map',
+      '[a]',
+      '-frames:v',
+      String(15 * FPS),
+      ...h264Args(23, FPS),
+      '-c:a',
+      'aac',
+      '-b:a',
+      '160k',
+      '-movflags',
+      '+faststart',
+      '-y',
+      outFile,
+    ],
+    { timeoutMs: 120_000, operation: 'bench_reference' },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory: RSS of a process and everything under it, sampled from /proc
+// ---------------------------------------------------------------------------------------------
+
+function processTable(): Map<number, { ppid: number; rssBytes: number }> {
+  const table = new Map<number, { ppid: number; rssBytes: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) start after the last ')'.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      table.set(Number(entry), { ppid: Number(fields[1]), rssBytes: Number(fields[21]) * 4096 });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return table;
+}
+
+function treeRss(table: ReturnType<typeof processTable>, root: number): number {
+  let total = 0;
+  const stack = [root];
+  const seen = new Set<number>();
+  while (stack.length) {
+    const pid = stack.pop()!;
+    if (seen.has(pid)) continue;
+    seen.add(pid);
+    total += table.get(pid)?.rssBytes ?? 0;
+    for (const [child, p] of table) if (p.ppid === pid) stack.push(child);
+  }
+  return total;
+}
+
+const mb = (bytes: number) => Math.round(bytes / 1e6);
+
+/** Samples the platform's total RSS every 100 ms until stopped; its peak, in bytes. */
+function peakSampler(roots: number[]): { stop(): number } {
+  let peak = 0;
+  const timer = setInterval(() => {
+    const table = processTable();
+    peak = Math.max(
+      peak,
+      roots.reduce((sum, pid) => sum + treeRss(table, pid), 0),
+    );
+  }, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peak;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pub/Sub messages handled, from every service's /metrics (aiprod_pubsub_messages)
+// ---------------------------------------------------------------------------------------------
+
+async function messagesHandled(ports: number[]): Promise<number> {
+  let total = 0;
+  for (const port of ports) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const line of text.split('\n'))
+      if (line.startsWith('aiprod_pubsub_messages_total{') || line.startsWith('aiprod_pubsub_messages{'))
+        total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One job: submitted, waited for, its stages read from its timeline
+// ---------------------------------------------------------------------------------------------
+
+interface JobRun {
+  ms: number;
+  stages: Record<string, number>;
+}
+
+type Event = { type: string; at: string; data: Record<string, unknown> };
+
+function stagesOf(events: Event[], submittedAt: number): Record<string, number> {
+  const at = (type: string, pred: (e: Event) => boolean = () => true) => {
+    const e = events.find((x) => x.type === type && pred(x));
+    return e ? Date.parse(e.at) : NaN;
+  };
+  const shots = [...new Set(events.map((e) => e.data.shotId).filter((s): s is string => typeof s === 'string'))];
+  const per = (from: string, to: string) =>
+    shots.map((id) => at(to, (e) => e.data.shotId === id) - at(from, (e) => e.data.shotId === id));
+  const max = (xs: number[]) => Math.max(...xs.filter(Number.isFinite));
+  const delivered = events.find((e) => e.type === 'job.delivered');
+  const assembly = (delivered?.data.stagesMs ?? {}) as Record<string, number>;
+  return {
+    submitToCreatedMs: at('job.created') - submittedAt,
+    planningMs: at('job.planned') - at('job.created'),
+    plannedToFirstRenderMs:
+      Math.min(...shots.map((id) => at('shot.rendering', (e) => e.data.shotId === id))) - at('job.planned'),
+    slowestRenderMs: max(per('shot.rendering', 'shot.rendered')),
+    slowestQaMs: max(per('shot.rendered', 'shot.passed')),
+    lastPassToAssemblingMs:
+      at('job.assembling') - max(shots.map((id) => at('shot.passed', (e) => e.data.shotId === id))),
+    assemblyMs: at('job.delivered') - at('job.assembling'),
+    ...Object.fromEntries(Object.entries(assembly).map(([k, v]) => [`assembly.${k}Ms`, v])),
+  };
+}
+
+async function runJob(client: GatewayClient): Promise<JobRun> {
+  const submittedAt = Date.now();
+  const submitted = await client.submit(BRIEF);
+  const job = await client.waitForTerminal(submitted.id, { timeoutMs: JOB_TIMEOUT_MS, intervalMs: 100 });
+  if (job.status !== 'DELIVERED') throw new Error(`job ${job.id} ended ${job.status}: ${job.error?.message ?? '?'}`);
+  const events = job.events as unknown as Event[];
+  const deliveredAt = Date.parse(events.find((e) => e.type === 'job.delivered')!.at);
+  return { ms: deliveredAt - submittedAt, stages: stagesOf(events, submittedAt) };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-e2e-'));
+  const stack = await LocalStack.start({ repoRoot: ROOT, stateDir: join(dir, 'state'), log: () => undefined });
+  try {
+    const client = new GatewayClient(stack.info);
+    const services = Object.entries(stack.info.services).filter(
+      (e): e is [string, { pid: number; port: number }] => !!e[1],
+    );
+    const metricsPorts = services.map(([name, s]) => (name === 'gateway' ? stack.info.gatewayMetricsPort! : s.port));
+    const emulatorPids = Object.values(stack.info.emulators).filter((pid): pid is number => pid !== null);
+    const roots = [...services.map(([, s]) => s.pid), ...emulatorPids];
+
+    // Warm-up: one of each (the first ffmpeg, the first Firestore queries, JIT).
+    await reference(join(dir, 'warm.mp4'));
+    await runJob(client);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const table = processTable();
+    const idle = Object.fromEntries(services.map(([name, s]) => [name, mb(treeRss(table, s.pid))]));
+
+    if (CONCURRENT) {
+      const refStart = Date.now();
+      for (let i = 0; i < CONCURRENT; i += 1) await reference(join(dir, 'ref.mp4'));
+      const refMs = Date.now() - refStart;
+      const before = await messagesHandled(metricsPorts);
+      const sampler = peakSampler(roots);
+      const started = Date.now();
+      const runs = await Promise.all(Array.from({ length: CONCURRENT }, () => runJob(client)));
+      const makespan = Date.now() - started;
+      const peak = sampler.stop();
+      const messages = (await messagesHandled(metricsPorts)) - before;
+      report('e2e-concurrent', [
+        { what: `${CONCURRENT} × plain ffmpeg, back to back (reference)`, ms: refMs, ratio: 1 },
+        {
+          what: `${CONCURRENT} jobs at once through the local platform (makespan)`,
+          ms: makespan,
+          ratio: Number((makespan / refMs).toFixed(2)),
+          slowestJobMs: Math.max(...runs.map((r) => r.ms)),
+          messagesPerJob: Number((messages / CONCURRENT).toFixed(1)),
+          platformPeakMB: mb(peak),
+        },
+      ]);
+      console.log('idle RSS per service (MB, with children):', idle);
+      return;
+    }
+
+    const rows: Record<string, string | number>[] = [];
+    const refs: number[] = [];
+    const ours: number[] = [];
+    const peaks: number[] = [];
+    const messages: number[] = [];
+    for (let i = 0; i < RUNS; i += 1) {
+      const t = Date.now();
+      await reference(join(dir, 'ref.mp4'));
+      refs.push(Date.now() - t);
+      const before = await messagesHandled(metricsPorts);
+      const sampler = peakSampler(roots);
+      const run = await runJob(client);
+      peaks.push(sampler.stop());
+      // The last acks (job.finished) land just after DELIVERED is written.
+      await new Promise((r) => setTimeout(r, 1_000));
+      messages.push((await messagesHandled(metricsPorts)) - before);
+      ours.push(run.ms);
+      rows.push({
+        run: i + 1,
+        referenceMs: refs[i]!,
+        platformMs: run.ms,
+        ratio: Number((run.ms / refs[i]!).toFixed(2)),
+        ...run.stages,
+      });
+    }
+    const check = await probe(join(dir, 'ref.mp4'));
+    console.table(rows);
+    report('e2e', [
+      {
+        what: `plain ffmpeg (reference): ${check.video?.width}x${check.video?.height}, ${check.durationSeconds.toFixed(2)} s`,
+        medianMs: median(refs),
+        ratio: 1,
+      },
+      {
+        what: 'sample brief, submit → DELIVERED (local platform)',
+        medianMs: median(ours),
+        ratio: Number((median(ours) / median(refs)).toFixed(2)),
+        messagesPerJob: median(messages),
+        platformPeakMB: mb(Math.max(...peaks)),
+      },
+      ...Object.entries(idle).map(([name, rss]) => ({
+        what: `idle RSS: ${name} (MB)`,
+        medianMs: 0,
+        ratio: 0,
+        rssMB: rss,
+      })),
+    ]);
+  } finally {
+    await stack.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
