@@ -31,6 +31,29 @@ export function h264Args(crf: number, fps: number): string[] {
   ];
 }
 
+/**
+ * An intermediate H.264 encode, for a clip that finishing decodes and encodes again (the local
+ * animatic shots): x264 ultrafast at a low CRF, so the one full-cost encode is the final cut's.
+ * About a quarter less encode time than veryfast at CRF 18 and faster to decode (QA and finishing
+ * read it), at several times the bytes: near-lossless for what is re-encoded at CRF 23.
+ */
+export function h264IntermediateArgs(fps: number): string[] {
+  return [
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '14',
+    '-g',
+    String(fps),
+    '-threads',
+    X264_THREADS,
+    '-pix_fmt',
+    'yuv420p',
+  ];
+}
+
 /** One still image written as a PNG file. */
 export const PNG_STILL_ARGS = ['-frames:v', '1', '-f', 'image2', '-update', '1', '-c:v', 'png'];
 

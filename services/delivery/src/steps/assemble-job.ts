@@ -72,6 +72,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
     const musicKeys = job.music ? [job.music.path] : [];
     const outputs: JobOutput[] = [];
     const voiceTracks: JobVoiceTrack[] = [];
+    let stills: { posterUri: string; contactSheetUri: string } | undefined;
     const deadline = Date.now() + deps.assemblyTimeoutMs;
     const timeLeft = () => Math.max(1, deadline - Date.now());
     // Where the assembly's time goes, on the timeline (job.delivered) for operators and benchmarks.
@@ -127,35 +128,54 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
             cues: spoken ? placeVoice(timeline, spoken.lines).cues : [],
           })),
         );
-        for (const variant of finished) {
-          const checks = await timed('qa', () => finalCutChecks(variant.outFile, job, variant, preset));
-          const failed = checks.filter((c) => c.verdict === 'fail');
-          if (failed.length) {
-            const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
-            throw new PermanentError(
-              'assembly_failed',
-              `the ${words.language} ${variant.aspect} cut failed QA: ${summary.join('; ')}`,
+        // The poster and contact sheet from the files at hand (the first cut, the clips), made
+        // while the first variant is checked: two ffmpeg runs on the pool's two CPUs.
+        const stillsMade =
+          k === 0 ? timed('stills', () => makeStills(deps, job, finished[0]!.outFile, clips, dir)) : undefined;
+        // Settled before anything throws below, so no still is left running into a removed folder.
+        const stillsSettled = stillsMade?.then(
+          (value) => ({ value }),
+          (error: unknown) => ({ error }),
+        );
+        try {
+          for (const [v, variant] of finished.entries()) {
+            const checks = await timed('qa', () => finalCutChecks(variant.outFile, job, variant, preset));
+            if (v === 0 && stillsSettled) {
+              const made = await stillsSettled;
+              if ('error' in made) throw made.error;
+              stills = made.value;
+            }
+            const failed = checks.filter((c) => c.verdict === 'fail');
+            if (failed.length) {
+              const summary = failed.map((c) => `${c.name} ${String(c.measured)} (expected ${c.expected ?? 'a pass'})`);
+              throw new PermanentError(
+                'assembly_failed',
+                `the ${words.language} ${variant.aspect} cut failed QA: ${summary.join('; ')}`,
+              );
+            }
+            const stored = await timed('store', () =>
+              deps.storage.putFile(finalCutKey(job, name(variant.aspect)), variant.outFile, {
+                contentType: 'video/mp4',
+                move: true,
+              }),
             );
+            outputs.push({
+              variant: variant.aspect,
+              language: words.language,
+              uri: stored.uri,
+              durationSeconds: Number(variant.durationSeconds.toFixed(3)),
+              width: variant.width,
+              height: variant.height,
+              sizeBytes: stored.sizeBytes,
+              sha256: stored.sha256,
+              integratedLufs: Number(variant.integratedLufs.toFixed(1)),
+              qa: checks,
+              ...(cues.length ? { captions: await storeCaptions(deps, job, name(variant.aspect), cues) } : {}),
+            });
           }
-          const stored = await timed('store', () =>
-            deps.storage.putFile(finalCutKey(job, name(variant.aspect)), variant.outFile, {
-              contentType: 'video/mp4',
-              move: true,
-            }),
-          );
-          outputs.push({
-            variant: variant.aspect,
-            language: words.language,
-            uri: stored.uri,
-            durationSeconds: Number(variant.durationSeconds.toFixed(3)),
-            width: variant.width,
-            height: variant.height,
-            sizeBytes: stored.sizeBytes,
-            sha256: stored.sha256,
-            integratedLufs: Number(variant.integratedLufs.toFixed(1)),
-            qa: checks,
-            ...(cues.length ? { captions: await storeCaptions(deps, job, name(variant.aspect), cues) } : {}),
-          });
+        } finally {
+          // Never left running into the scratch folder the assembly removes when it fails.
+          await stillsSettled;
         }
         if (spoken) {
           const stored = await deps.storage.putFile(voiceTrackKey(job, words.language), voiceFile, {
@@ -173,7 +193,7 @@ export async function assembleJob(deps: DeliveryDeps, job: Job, log: Log): Promi
         }
       }
     });
-    const stills = await timed('stills', () => makeStills(deps, job, outputs[0]!, keys, dir));
+
     // Part of what is delivered: built from records every passed shot has, so failing here is a
     // bug and takes the handler's normal error path (see docs/decisions/2026-12-provenance-manifest.md).
     const provenanceUri = await storeProvenanceManifest(
@@ -255,15 +275,11 @@ async function storeCaptions(deps: DeliveryDeps, job: Job, name: string, cues: F
 }
 
 /** A poster frame of the first variant and a contact sheet of the shots, stored beside the outputs. */
-async function makeStills(deps: DeliveryDeps, job: Job, first: JobOutput, clipKeys: string[], dir: string) {
+async function makeStills(deps: DeliveryDeps, job: Job, firstCut: string, clips: string[], dir: string) {
   const poster = join(dir, 'poster.png');
   const sheet = join(dir, 'contact-sheet.png');
-  await deps.storage.withLocalFile(deps.storage.keyFromUri(first.uri), (file) =>
-    posterFrame(file, poster, { timeoutMs: POSTER_FRAME_TIMEOUT_MS }),
-  );
-  await withLocalFiles(deps.storage, clipKeys, (clips) =>
-    contactSheet(clips, sheet, { timeoutMs: CONTACT_SHEET_TIMEOUT_MS }),
-  );
+  await posterFrame(firstCut, poster, { timeoutMs: POSTER_FRAME_TIMEOUT_MS });
+  await contactSheet(clips, sheet, { timeoutMs: CONTACT_SHEET_TIMEOUT_MS });
   const prefix = outputsPrefix(job);
   const [posterStored, sheetStored] = await Promise.all([
     deps.storage.putFile(`${prefix}/poster.png`, poster, { contentType: 'image/png', move: true }),
