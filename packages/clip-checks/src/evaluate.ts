@@ -23,16 +23,39 @@ export interface EvaluateInput {
 }
 
 /**
- * Every check on one clip, with its evidence: the technical pass first; the semantic judge only
- * when the file is sound enough to look at (judging a file that does not decode tells nothing).
+ * Every check on one clip, with its evidence: the technical pass, and the semantic judge's
+ * verdict only when the file is sound enough to look at (judging a file that does not decode
+ * tells nothing). A paid judge is asked after the technical pass; a free one alongside it.
  */
 export async function evaluateClip(input: EvaluateInput): Promise<QaEvaluation> {
   const started = Date.now();
   const signalOpt = input.signal ? { signal: input.signal } : {};
-  const technical = await technicalChecks(input.file, input.expectation, input.thresholds, {
-    timeoutMs: input.timeoutMs,
+  const judgeInput = input.spec && {
+    clipPath: input.file,
+    spec: input.spec,
+    backend: input.backend ?? 'local',
+    workDir: input.workDir,
+    minTextSimilarity: input.thresholds.minTextSimilarity,
     ...signalOpt,
-  });
+  };
+  // A free judge starts now, beside the technical pass (the two decodes share the CPUs); its
+  // verdict is dropped if the file turns out unreadable. Settled either way, never left running.
+  const early =
+    judgeInput && input.judge && !input.judge.paid
+      ? input.judge.judge(judgeInput).then(
+          (result) => ({ result }),
+          (error: unknown) => ({ error }),
+        )
+      : undefined;
+  let technical: Awaited<ReturnType<typeof technicalChecks>>;
+  try {
+    technical = await technicalChecks(input.file, input.expectation, input.thresholds, {
+      timeoutMs: input.timeoutMs,
+      ...signalOpt,
+    });
+  } finally {
+    await early;
+  }
   const technicalMs = Date.now() - started;
   const unreadable = technical.checks.some(
     (c) => c.verdict === 'fail' && ['container', 'video_stream', 'decodes'].includes(c.name),
@@ -47,17 +70,11 @@ export async function evaluateClip(input: EvaluateInput): Promise<QaEvaluation> 
         : 'no semantic judge is configured',
   );
   const evidenceFrames: string[] = [];
-  if (!unreadable && input.spec && input.judge) {
-    const result = await input.judge.judge({
-      clipPath: input.file,
-      spec: input.spec,
-      backend: input.backend ?? 'local',
-      workDir: input.workDir,
-      minTextSimilarity: input.thresholds.minTextSimilarity,
-      ...signalOpt,
-    });
-    semantic = result.checks;
-    evidenceFrames.push(...result.evidenceFrames);
+  if (!unreadable && judgeInput && input.judge) {
+    const outcome = early ? await early : { result: await input.judge.judge(judgeInput) };
+    if ('error' in outcome) throw outcome.error;
+    semantic = outcome.result.checks;
+    evidenceFrames.push(...outcome.result.evidenceFrames);
   }
   const semanticMs = Date.now() - semanticStarted;
 

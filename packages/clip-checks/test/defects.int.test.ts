@@ -111,4 +111,62 @@ describe('QA on the defect corpus', () => {
     expect(semantic.every((c) => c.verdict === 'skipped' && /no semantic judge/.test(c.detail ?? ''))).toBe(true);
     expect(semantic.some((c) => 'measured' in c)).toBe(false);
   }, 60_000);
+
+  describe('when the judge runs', () => {
+    /** A judge that records when it was asked, around the local judge's real verdict. */
+    const watching = (paid: boolean) => {
+      const calls: number[] = [];
+      const watched: SemanticJudge = {
+        name: `watching-${paid ? 'paid' : 'free'}`,
+        paid,
+        judge: async (input) => {
+          calls.push(Date.now());
+          return judge.judge(input);
+        },
+        close: async () => undefined,
+      };
+      return { watched, calls };
+    };
+    const evaluate = (kind: DefectKind, with_: SemanticJudge) => {
+      const clip = corpus.find((c) => c.kind === kind)!;
+      return evaluateClip({
+        file: clip.file,
+        expectation: expectationFromSpec(clip.spec, clip.withAudio),
+        thresholds: PRESETS.social_quick.qa,
+        spec: clip.spec,
+        judge: with_,
+        workDir: mkdtempSync(join(dir, `${kind}-watch-`)),
+        timeoutMs: 60_000,
+      });
+    };
+
+    it('a free judge (local OCR) looks at the clip while the technical pass decodes it', async () => {
+      const { watched, calls } = watching(false);
+      const started = Date.now();
+      const evaluation = await evaluate('good', watched);
+      expect(calls).toHaveLength(1);
+      // Asked before the technical pass could have finished: concurrently, not after it.
+      expect(calls[0]! - started).toBeLessThan(evaluation.timings.technicalMs);
+      expect(evaluation.verdict).toBe('pass');
+      expect(evaluation.checks.find((c) => c.name === 'on_screen_text')?.verdict).toBe('pass');
+    }, 60_000);
+
+    it('a free judge’s verdict on a file that does not decode is discarded, as if never asked', async () => {
+      const { watched } = watching(false);
+      const evaluation = await evaluate('not_video', watched);
+      const text = evaluation.checks.find((c) => c.name === 'on_screen_text')!;
+      expect(text.verdict).toBe('skipped');
+      expect(text.detail).toMatch(/failed the technical checks/);
+    }, 60_000);
+
+    it('a paid judge (Gemini) is asked only after the technical pass, and never about a file that does not decode', async () => {
+      const { watched, calls } = watching(true);
+      const started = Date.now();
+      const good = await evaluate('good', watched);
+      expect(calls).toHaveLength(1);
+      expect(calls[0]! - started).toBeGreaterThanOrEqual(good.timings.technicalMs);
+      await evaluate('not_video', watched);
+      expect(calls).toHaveLength(1);
+    }, 60_000);
+  });
 });

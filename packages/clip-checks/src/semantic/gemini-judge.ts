@@ -123,6 +123,7 @@ function describePlan(spec: ShotSpec): string {
 
 class GeminiJudge implements SemanticJudge {
   readonly name: string;
+  readonly paid = true;
   private readonly model: string;
   private readonly ai: GoogleGenAI;
   private readonly thresholds: GeminiThresholds;

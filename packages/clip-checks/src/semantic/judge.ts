@@ -26,6 +26,11 @@ export interface JudgeResult {
  */
 export interface SemanticJudge {
   readonly name: string;
+  /**
+   * Whether each verdict is billed (Gemini). A free judge (local OCR) looks at the clip while the
+   * technical pass decodes it; a paid one only after that pass finds the file sound enough.
+   */
+  readonly paid: boolean;
   judge(input: JudgeInput): Promise<JudgeResult>;
   /** Releases the judge's resources (OCR worker, HTTP agents). Idempotent. */
   close(): Promise<void>;

@@ -166,6 +166,7 @@ interface Plan {
 
 class LocalJudge implements SemanticJudge {
   readonly name = 'local-ocr';
+  readonly paid = false;
   private closed = false;
 
   constructor(
