@@ -7,6 +7,7 @@
 //
 //   pnpm build && pnpm bench:e2e                      (3 runs after a warm-up)
 //   pnpm build && pnpm bench:e2e --concurrent 20      (20 jobs at once against 20 references back to back)
+//   pnpm build && pnpm bench:e2e --minute             (assembly seconds per output minute, a 60 s brief)
 //
 // Run on demand, never in CI. Compare ratios, not seconds: these machines are noisy.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -29,7 +30,7 @@ const JOB_TIMEOUT_MS = 10 * 60_000;
 const FPS = 30;
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, concurrent: { type: 'string' } },
+  options: { runs: { type: 'string', default: '3' }, concurrent: { type: 'string' }, minute: { type: 'boolean' } },
 });
 const RUNS = Math.max(1, Math.min(10, Number(args.runs)));
 const CONCURRENT = args.concurrent ? Math.max(2, Math.min(50, Number(args.concurrent))) : 0;
@@ -203,11 +204,11 @@ function stagesOf(events: Event[], submittedAt: number): Record<string, number> 
   };
 }
 
-async function runJob(client: GatewayClient, jobs: JobStore, concurrent = false): Promise<JobRun> {
+async function runJob(client: GatewayClient, jobs: JobStore, concurrent = false, brief = BRIEF): Promise<JobRun> {
   // Every run renders its shots: the render cache would hand a repeated brief its earlier clips.
   if (!concurrent) await jobs.db.recursiveDelete(jobs.db.collection('renderCache'));
   const submittedAt = Date.now();
-  const submitted = await client.submit(BRIEF);
+  const submitted = await client.submit(brief);
   const job = await client.waitForTerminal(submitted.id, { timeoutMs: JOB_TIMEOUT_MS, intervalMs: 100 });
   if (job.status !== 'DELIVERED') throw new Error(`job ${job.id} ended ${job.status}: ${job.error?.message ?? '?'}`);
   // As operators see it (the client's view leaves out the assembly's stages).
@@ -242,6 +243,25 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 2_000));
     const table = processTable();
     const idle = Object.fromEntries(services.map(([name, s]) => [name, mb(treeRss(table, s.pid))]));
+
+    if (args.minute) {
+      // Assembly seconds per output minute: a 60 s brief at the largest frame the platform
+      // delivers (1:1, 1080x1080; its 16:9 is 720p), timed by the assembly's own stages.
+      const long = { ...BRIEF, durationSeconds: 60, aspectRatios: ['1:1'], preset: 'brand_campaign' };
+      const rows: Record<string, string | number>[] = [];
+      for (let i = 0; i < RUNS; i += 1) {
+        const run = await runJob(client, jobs, false, long);
+        rows.push({
+          run: i + 1,
+          platformMs: run.ms,
+          assemblyMs: run.stages.assemblyMs!,
+          assemblySecondsPerOutputMinute: Number((run.stages.assemblyMs! / 1000).toFixed(2)),
+          ...Object.fromEntries(Object.entries(run.stages).filter(([k]) => k.startsWith('assembly.'))),
+        });
+      }
+      report('e2e-minute', rows);
+      return;
+    }
 
     if (CONCURRENT) {
       const refStart = Date.now();

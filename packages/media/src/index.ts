@@ -39,6 +39,7 @@ export {
   type TransitionKind,
 } from './finishing';
 export { h264Args } from './filters';
+export { mapLimit } from './finishing/map-limit';
 export { conformClip, needsConform, type ConformTarget } from './conform';
 export { stillImageInfo, type StillImageInfo, type StillImageType } from './image-header';
 export { audioFileInfo, type AudioFileInfo, type AudioFileType } from './audio-header';

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { PermanentError, RetryableError, briefLanguages, presetOf } from '@aiprod/contracts';
 import type { Job, JobPlan, Shot } from '@aiprod/job-store';
 import {
+  mapLimit,
   MAX_VOICE_TEMPO,
   quickenVoiceLine,
   voiceWindow,
@@ -44,6 +45,9 @@ export function jobLanguages(job: Job & { plan: JobPlan }, shots: Shot[]): Langu
   ];
 }
 
+/** Lines spoken at once for one language. */
+const SPEAK_PARALLELISM = 2;
+
 /** A language's lines, spoken: what finishing places, and what the job records of the voice. */
 export interface SpokenLanguage {
   lines: FinishVoiceLine[];
@@ -63,12 +67,14 @@ export async function speakLanguage(
   dir: string,
   timeLeftMs: () => number,
 ): Promise<SpokenLanguage | undefined> {
-  const lines: FinishVoiceLine[] = [];
-  let last: SpokenLine | undefined;
-  for (const [shotIndex, shot] of words.shots.entries()) {
-    if (!shot.voiceOver) continue;
+  const wanted = words.shots.flatMap((shot, shotIndex) =>
+    shot.voiceOver ? [{ shotIndex, text: shot.voiceOver }] : [],
+  );
+  if (!wanted.length) return undefined;
+  // Two lines at a time: espeak-ng runs on the pool's two CPUs, a cloud voice answers in parallel.
+  const said = await mapLimit(wanted, SPEAK_PARALLELISM, async ({ shotIndex, text }): Promise<SpokenLine> => {
     try {
-      last = await engine.speak(shot.voiceOver, {
+      return await engine.speak(text, {
         language: words.language,
         outFile: join(dir, `voice-${words.language}-${shotIndex}.wav`),
         timeoutMs: timeLeftMs(),
@@ -79,9 +85,14 @@ export async function speakLanguage(
       if (err.kind === 'retryable') throw new RetryableError(what, err.retryAfterSeconds, { cause: err });
       throw new PermanentError('assembly_failed', what, { cause: err });
     }
-    lines.push({ shotIndex, file: last.file, durationSeconds: last.durationSeconds, phrases: last.phrases });
-  }
-  if (!last) return undefined;
+  });
+  const lines: FinishVoiceLine[] = said.map((line, k) => ({
+    shotIndex: wanted[k]!.shotIndex,
+    file: line.file,
+    durationSeconds: line.durationSeconds,
+    phrases: line.phrases,
+  }));
+  const last = said[said.length - 1]!;
   return { lines, engine: last.engine, voice: last.voice, timing: last.timing };
 }
 

@@ -9,7 +9,7 @@ import {
   type Preset,
   type ShotPlan,
 } from '@aiprod/contracts';
-import { finishTimeline, voiceWindow } from '@aiprod/media';
+import { finishTimeline, mapLimit, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLanguages } from '@aiprod/planning';
 import { SpeechError, estimatedSpeechSeconds, maxCharsFor, type SpeechEngine, type SpokenLine } from '@aiprod/speech';
 import type { Job, Shot } from '@aiprod/job-store';
@@ -17,6 +17,8 @@ import type { PlannerDeps } from '../app';
 
 /** One synthesised line, spoken to be measured: seconds for espeak-ng, more for a cloud voice. */
 const SPEAK_TIMEOUT_MS = 30_000;
+/** Lines measured at once. */
+const MEASURE_PARALLELISM = 2;
 /** Measure, shorten, measure again: at most this many shortenings of one line. */
 const MAX_SHORTENINGS = 3;
 /** A shortening aims this far under the room, so the next measurement fits rather than grazes it. */
@@ -81,17 +83,21 @@ export async function planSound(
   const dir = await mkdtemp(join(tmpdir(), 'aiprod-voice-fit-'));
   try {
     for (const language of languages) {
-      for (const [i, shot] of language.shots.entries()) {
-        if (!shot.voiceOver) continue;
-        const room = voiceWindow(timeline, i).seconds;
-        const fitted = await fitLine(
-          shot.voiceOver,
+      // Each line is measured on its own: two at a time (espeak-ng on two CPUs, or a cloud voice).
+      const voiced = [...language.shots.entries()].filter(([, shot]) => shot.voiceOver);
+      const fits = await mapLimit(voiced, MEASURE_PARALLELISM, ([i, shot]) =>
+        fitLine(
+          shot.voiceOver!,
           language.language,
-          room * PLANNED_VOICE_SHARE,
+          voiceWindow(timeline, i).seconds * PLANNED_VOICE_SHARE,
           deps.speech,
-          join(dir, `${i}.wav`),
+          join(dir, `${language.language}-${i}.wav`),
           signal,
-        );
+        ),
+      );
+      for (const [k, [i, shot]] of voiced.entries()) {
+        const room = voiceWindow(timeline, i).seconds;
+        const fitted = fits[k]!;
         if (!fitted.ok) {
           throw new PlanningError(
             'permanent',
@@ -102,7 +108,7 @@ export async function planSound(
           shortened.push({
             shotId: plan.shots[i]!.shotId,
             language: language.language,
-            from: shot.voiceOver,
+            from: shot.voiceOver!,
             to: fitted.text,
             roomSeconds: Number(room.toFixed(3)),
             spokenSeconds: Number(fitted.seconds.toFixed(3)),
