@@ -29,8 +29,10 @@ async function time(stage: string, seconds: number, workers: number, op: () => P
     Array.from({ length: workers }, async () => {
       while (Date.now() < deadline) {
         const t = process.hrtime.bigint();
-        await op();
-        latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+        const r = await op();
+        // An op that sets itself up first times its own part: { timedMs }.
+        const own = (r as { timedMs?: unknown } | undefined)?.timedMs;
+        latencies.push(typeof own === 'number' ? own : Number(process.hrtime.bigint() - t) / 1e6);
       }
     }),
   );
@@ -62,7 +64,10 @@ export async function profileStages(opts: {
     defaults: { maxConcurrentJobs: 1_000_000, maxJobsPerDay: 1_000_000, monthlySpendCapUsd: null },
   });
   const out: StageTiming[] = [];
-  out.push(await time('auth: verifyApiKey (1 read)', seconds, workers, () => tenants.verifyApiKey(key)));
+  // The gateway reads a key once per API_KEY_CACHE_SECONDS (default 5) per process, not per request.
+  out.push(
+    await time('auth: verifyApiKey (1 read, on a cache miss)', seconds, workers, () => tenants.verifyApiKey(key)),
+  );
   out.push(
     await time('auth: getTenant (cached 5 s)', seconds, workers, () => tenants.getTenant(tenantId, { maxAgeMs: 5000 })),
   );
@@ -80,11 +85,35 @@ export async function profileStages(opts: {
   );
   out.push(await time('quotas: checkJobCreation (as served)', seconds, workers, () => quotas.checkJobCreation(tenant)));
   out.push(
-    await time('idempotency: begin + complete (2 writes)', seconds, workers, async () => {
-      const k = randomUUID();
-      const begun = await idempotency.begin(tenantId, k, 'hash');
+    await time('idempotency: begin (1 write)', seconds, workers, async () => {
+      const begun = await idempotency.begin(tenantId, randomUUID(), 'hash');
       if (begun.kind !== 'started') throw new Error(`unexpected ${begun.kind}`);
-      await idempotency.complete(tenantId, k, begun.lease, { status: 202, headers: {}, body: '{}' });
+    }),
+  );
+  out.push(
+    await time("job: createJobOnce + the key's answer (1 commit)", seconds, workers, async () => {
+      const k = randomUUID();
+      const begun = await idempotency.begin(`${tenantId}-profile`, k, 'hash');
+      if (begun.kind !== 'started') throw new Error(`unexpected ${begun.kind}`);
+      const t = process.hrtime.bigint();
+      await jobs.createJobOnce(
+        {
+          jobId: `job_${randomBytes(12).toString('hex')}`,
+          tenantId: `${tenantId}-profile`,
+          brief,
+          preset: 'social_quick',
+        },
+        {
+          idempotency: async (job) => ({
+            tenantId: `${tenantId}-profile`,
+            key: k,
+            lease: begun.lease,
+            response: { status: 202, headers: {}, body: '{}' },
+            jobId: job.jobId,
+          }),
+        },
+      );
+      return { timedMs: Number(process.hrtime.bigint() - t) / 1e6 };
     }),
   );
   out.push(

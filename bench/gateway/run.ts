@@ -1,7 +1,8 @@
 // POST /v1/jobs on ONE gateway process against the emulators, next to the floor: only the
 // Firestore create (JobStore.createJob) and the Pub/Sub publish, at the same concurrency for the
 // same time. Run on demand: `pnpm bench:gateway` (BENCH_SECONDS, BENCH_CONCURRENCY, BENCH_GATEWAY=dist
-// to run the built services/gateway/dist/main.js instead of its sources under tsx).
+// to run the built services/gateway/dist/main.js instead of its sources under tsx, BENCH_GATEWAYS=2
+// to run that many gateway processes, each loaded by its own share of the connections).
 // Compare ratios, not absolute numbers: these machines are noisy and shared.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -31,6 +32,7 @@ const autocannon = require('autocannon') as (opts: Record<string, unknown>) => P
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 10);
+const GATEWAYS = Math.max(1, Number(process.env.BENCH_GATEWAYS ?? 1));
 const ROOT = join(__dirname, '..', '..');
 
 /** The brief a client would send (as the gateway's tests use). */
@@ -131,18 +133,20 @@ async function stopGateway(child: ChildProcess): Promise<void> {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
 
-async function gateway(port: number, key: string): Promise<Measured> {
+async function gateway(ports: number[], key: string): Promise<Measured> {
   // One request by hand first, so a misconfiguration is an error message and not a table of zeros.
-  const probe = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
-    body: JSON.stringify(BRIEF),
-  });
-  if (probe.status !== 202) throw new Error(`POST /v1/jobs answered ${probe.status}: ${await probe.text()}`);
-  const run = (duration: number) =>
+  for (const port of ports) {
+    const probe = await fetch(`http://127.0.0.1:${port}/v1/jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+      body: JSON.stringify(BRIEF),
+    });
+    if (probe.status !== 202) throw new Error(`POST /v1/jobs answered ${probe.status}: ${await probe.text()}`);
+  }
+  const run = (port: number, connections: number, duration: number) =>
     autocannon({
       url: `http://127.0.0.1:${port}`,
-      connections: CONCURRENCY,
+      connections,
       pipelining: 1,
       duration,
       requests: [
@@ -159,16 +163,21 @@ async function gateway(port: number, key: string): Promise<Measured> {
         },
       ],
     });
-  await run(WARMUP_SECONDS);
-  const r = await run(SECONDS);
-  const ok = r.statusCodeStats['202']?.count ?? 0;
+  // The connections shared out over the processes (as a load balancer would), all at once.
+  const share = (i: number) => Math.floor(CONCURRENCY / ports.length) + (i < CONCURRENCY % ports.length ? 1 : 0);
+  const all = (duration: number) => Promise.all(ports.map((port, i) => run(port, share(i), duration)));
+  await all(WARMUP_SECONDS);
+  const results = await all(SECONDS);
+  const ok = results.reduce((n, r) => n + (r.statusCodeStats['202']?.count ?? 0), 0);
+  const total = results.reduce((n, r) => n + r.requests.total, 0);
+  // Percentiles of the whole cannot be summed: the worst process's p50/p99 (one process: its own).
   return {
-    what: 'gateway: POST /v1/jobs (1 process)',
-    requests: r.requests.total,
-    ratePerSecond: ok / r.duration,
-    p50Ms: r.latency.p50,
-    p99Ms: r.latency.p99,
-    failures: r.errors + r.timeouts + r.non2xx,
+    what: `gateway: POST /v1/jobs (${ports.length} process${ports.length > 1 ? 'es' : ''})`,
+    requests: total,
+    ratePerSecond: ok / Math.max(...results.map((r) => r.duration)),
+    p50Ms: Math.max(...results.map((r) => r.latency.p50)),
+    p99Ms: Math.max(...results.map((r) => r.latency.p99)),
+    failures: results.reduce((n, r) => n + r.errors + r.timeouts + r.non2xx, 0),
   };
 }
 
@@ -176,7 +185,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-gateway-'));
   const emulators = await startEmulators({ logDir: dir });
   Object.assign(process.env, emulators.env);
-  let child: ChildProcess | undefined;
+  const children: ChildProcess[] = [];
   // Two projects (two emulator databases): on the emulator a query scans every document of its
   // collection, so the floor's jobs must not slow the gateway's unfinished-jobs count.
   const project = emulatorProject('bench-gateway', 'gateway');
@@ -195,28 +204,35 @@ async function main(): Promise<void> {
     // The floor runs before and after the gateway (the emulators warm up, the machine is shared);
     // the faster of the two is the reference, which is the stricter comparison for the gateway.
     const floorBefore = await floor(new JobStore(floorDb), floorPublisher, 'bench-floor');
+    // One signing key for every process, as instances of one deployment share it.
+    const signingKey = randomBytes(32).toString('base64');
 
-    const port = await freePort();
-    child = await startGateway(
-      {
-        ...process.env,
-        GCP_PROJECT: projectId,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        // As in production: the access log (info) is written for every request.
-        LOG_LEVEL: 'info',
-        STORAGE_KIND: 'local',
-        STORAGE_ROOT: join(dir, 'store'),
-        PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-        STORAGE_SIGNING_KEY: randomBytes(32).toString('base64'),
-        RATE_LIMIT_REQUESTS_PER_MINUTE: String(limits.requestsPerMinute),
-        QUOTA_MAX_CONCURRENT_JOBS: String(limits.maxConcurrentJobs),
-        QUOTA_MAX_JOBS_PER_DAY: String(limits.maxJobsPerDay),
-      },
-      port,
-    );
-    const gatewayResult = await gateway(port, key);
-    await stopGateway(child);
+    const ports: number[] = [];
+    for (let i = 0; i < GATEWAYS; i++) {
+      const port = await freePort();
+      ports.push(port);
+      const started = await startGateway(
+        {
+          ...process.env,
+          GCP_PROJECT: projectId,
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          // As in production: the access log (info) is written for every request.
+          LOG_LEVEL: 'info',
+          STORAGE_KIND: 'local',
+          STORAGE_ROOT: join(dir, 'store'),
+          PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+          STORAGE_SIGNING_KEY: signingKey,
+          RATE_LIMIT_REQUESTS_PER_MINUTE: String(limits.requestsPerMinute),
+          QUOTA_MAX_CONCURRENT_JOBS: String(limits.maxConcurrentJobs),
+          QUOTA_MAX_JOBS_PER_DAY: String(limits.maxJobsPerDay),
+        },
+        port,
+      );
+      children.push(started);
+    }
+    const gatewayResult = await gateway(ports, key);
+    await Promise.all(children.map(stopGateway));
     const floorAfter = await floor(new JobStore(floorDb), floorPublisher, 'bench-floor');
     const floorResult = floorAfter.ratePerSecond > floorBefore.ratePerSecond ? floorAfter : floorBefore;
     floorBefore.what = 'floor, before the gateway run';
@@ -235,7 +251,7 @@ async function main(): Promise<void> {
     const ratio = gatewayResult.ratePerSecond / floorResult.ratePerSecond;
     const met = ratio >= 0.8 && gatewayResult.p99Ms < 100 && gatewayResult.failures === 0;
     console.log(
-      `concurrency ${CONCURRENCY}, ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; target ≥ 0.8× floor and p99 < 100 ms: ${met ? 'met' : 'MISSED'} (${ratio.toFixed(2)}×, p99 ${gatewayResult.p99Ms.toFixed(1)} ms)`,
+      `concurrency ${CONCURRENCY} over ${GATEWAYS} gateway process(es), ${SECONDS} s after ${WARMUP_SECONDS} s warm-up; target ≥ 0.8× floor and p99 < 100 ms: ${met ? 'met' : 'MISSED'} (${ratio.toFixed(2)}×, p99 ${gatewayResult.p99Ms.toFixed(1)} ms)`,
     );
 
     if (process.env.BENCH_PROFILE !== '0') {
@@ -260,7 +276,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    if (child) await stopGateway(child);
+    await Promise.all(children.map(stopGateway));
     // Lets background lease transactions settle before their client is closed under them.
     await new Promise((r) => setTimeout(r, 1000));
     await Promise.allSettled([project.close(), floorProject.close()]);

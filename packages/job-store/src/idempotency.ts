@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { FieldValue, Timestamp, type Firestore } from '@google-cloud/firestore';
+import { FieldValue, Timestamp, type Firestore, type WriteBatch } from '@google-cloud/firestore';
 
 /** A repeated request with the same Idempotency-Key within a day replays the first answer. */
 const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
@@ -34,6 +34,43 @@ export type IdempotencyBegin =
   | { kind: 'mismatch' }
   | { kind: 'in_flight'; retryAfterSeconds: number };
 
+/**
+ * A claimed key's answer, to be written in the same commit as what the request creates (see
+ * JobStore.createJobOnce): one round trip instead of the create's and complete()'s.
+ */
+export interface IdempotencyCompletion {
+  tenantId: string;
+  key: string;
+  /** The claim's lease (IdempotencyBegin 'started'): the write fails if another attempt took the key over. */
+  lease: Timestamp;
+  response: StoredResponse;
+  jobId?: string;
+}
+
+/** `idempotency/{tenantId}:{sha256(key)}` (see IdempotencyStore). */
+const idempotencyRef = (db: Firestore, tenantId: string, key: string) =>
+  db.collection('idempotency').doc(`${tenantId}:${createHash('sha256').update(key).digest('hex')}`);
+
+const completedRecord = (response: StoredResponse, jobId?: string) => ({
+  state: 'completed' as const,
+  lockedUntil: null,
+  response,
+  ...(jobId ? { jobId } : {}),
+});
+
+/**
+ * Adds complete()'s write to `batch`, conditioned like it on the claim's lease: if another attempt
+ * took the key over, the whole commit fails (FAILED_PRECONDITION, or NOT_FOUND if the record is
+ * gone) and nothing of it is written.
+ */
+export function addIdempotencyCompletion(db: Firestore, batch: WriteBatch, completion: IdempotencyCompletion): void {
+  batch.update(
+    idempotencyRef(db, completion.tenantId, completion.key),
+    completedRecord(completion.response, completion.jobId),
+    { lastUpdateTime: completion.lease },
+  );
+}
+
 const ALREADY_EXISTS = 6;
 const FAILED_PRECONDITION = 9;
 const NOT_FOUND = 5;
@@ -59,8 +96,7 @@ export class IdempotencyStore {
   }
 
   private ref(tenantId: string, key: string) {
-    const id = `${tenantId}:${createHash('sha256').update(key).digest('hex')}`;
-    return this.db.collection('idempotency').doc(id);
+    return idempotencyRef(this.db, tenantId, key);
   }
 
   async begin(tenantId: string, key: string, requestHash: string, now: Date = new Date()): Promise<IdempotencyBegin> {
@@ -118,10 +154,7 @@ export class IdempotencyStore {
     jobId?: string,
   ): Promise<boolean> {
     try {
-      await this.ref(tenantId, key).update(
-        { state: 'completed', lockedUntil: null, response, ...(jobId ? { jobId } : {}) },
-        { lastUpdateTime: lease },
-      );
+      await this.ref(tenantId, key).update(completedRecord(response, jobId), { lastUpdateTime: lease });
       return true;
     } catch (e) {
       if (codeOf(e) === FAILED_PRECONDITION || codeOf(e) === NOT_FOUND) return false;

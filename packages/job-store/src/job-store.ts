@@ -19,7 +19,9 @@ import {
   type ShotStatus,
 } from '@aiprod/contracts';
 import { eraseJob, type EraseResult } from './erasure';
+import { createJobOnce, type CreateJobOnceOptions, type CreatedJobOnce } from './create-job-once';
 import { afterCommit, runJobTransaction, traceparentOfActiveSpan } from './firestore';
+import { addIdempotencyCompletion, type IdempotencyCompletion } from './idempotency';
 import { approvalWaitOnLeaving, recordJobCreated, recordJobTransition } from './job-metrics';
 import { pendingShot, type Job, type JobEvent, type JobPlan, type Shot } from './types';
 
@@ -93,7 +95,8 @@ export class JobStore {
     tx.set(this.eventRef(jobId, key), { type: event.type, at, data: event.data ?? {} });
   }
 
-  async createJob(input: NewJob): Promise<Job> {
+  /** `completing`: the Idempotency-Key's answer, stored in the same commit (see createJobOnce). */
+  async createJob(input: NewJob, completing?: (job: Job) => Promise<IdempotencyCompletion>): Promise<Job> {
     const now = Timestamp.now();
     const job: Job = {
       ...input,
@@ -111,6 +114,7 @@ export class JobStore {
     const batch = this.db.batch();
     batch.create(this.jobRef(input.jobId), job);
     batch.create(this.eventRef(input.jobId, 'v1-QUEUED'), { type: 'job.created', at: now, data: { status: 'QUEUED' } });
+    if (completing) addIdempotencyCompletion(this.db, batch, await completing(job));
     await batch.commit();
     recordJobCreated(job);
     return job;
@@ -119,17 +123,10 @@ export class JobStore {
   /**
    * Creates the job unless a job with this id exists already, which is then returned as it is
    * (`created: false`): with an id derived from the request, a repeat of a create never stores a
-   * second job, whatever happened to the first attempt after its write.
+   * second job, whatever happened to the first attempt after its write. See create-job-once.ts.
    */
-  async createJobOnce(input: NewJob): Promise<{ job: Job; created: boolean }> {
-    try {
-      return { job: await this.createJob(input), created: true };
-    } catch (e) {
-      if ((e as { code?: number }).code !== 6 /* ALREADY_EXISTS */) throw e;
-    }
-    const existing = await this.getJob(input.jobId);
-    if (!existing) throw new Error(`job ${input.jobId} exists and then does not`);
-    return { job: existing, created: false };
+  async createJobOnce(input: NewJob, options: CreateJobOnceOptions = {}): Promise<CreatedJobOnce> {
+    return createJobOnce(this, input, options);
   }
 
   /**

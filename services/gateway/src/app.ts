@@ -67,6 +67,8 @@ export interface GatewayDeps {
   resolveHost?: ResolveHost;
   /** Accept OIDC JWTs besides API keys. */
   oidc?: OidcVerifier;
+  /** How long a verified API key is trusted before its record is read again (default 0: never cached). */
+  apiKeyCacheMs?: number;
   /** Failed authentications per client address, checked before any database read (absent: not enforced). */
   authFailureLimit?: AuthFailureLimiter;
   /** Proxies in front whose X-Forwarded-For is believed for the client address (default 0). */
@@ -143,6 +145,7 @@ export function buildGateway(deps: GatewayDeps): Gateway {
   const auth = authenticate({
     tenants: deps.tenants,
     log: deps.log,
+    ...(deps.apiKeyCacheMs ? { apiKeyCacheMs: deps.apiKeyCacheMs } : {}),
     ...(deps.oidc ? { oidc: deps.oidc } : {}),
     ...(deps.reviewLinks ? { reviewLinks: deps.reviewLinks } : {}),
   });

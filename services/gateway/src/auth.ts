@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
-import { TenantStore, type ApiKeyScope, type Tenant } from '@aiprod/job-store';
+import { LRUCache } from 'lru-cache';
+import { TenantStore, hashApiKey, type ApiKeyCheck, type ApiKeyScope, type Tenant } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { BackgroundWork } from './background';
 import { OidcRejected, OidcUnavailable, type OidcVerifier } from './oidc';
@@ -8,6 +9,13 @@ import { REVIEW_TOKEN_PREFIX, ReviewLinkRejected, type ReviewLinks } from './rev
 
 /** An API key's last-used time is written at most this often (a write per request would be a hot document). */
 const KEY_TOUCH_INTERVAL_MS = 60_000;
+/**
+ * Verified keys one process remembers at most. Only keys that passed verification get in, so
+ * the bound is about live keys in use, not about what a client can send: unknown, malformed,
+ * revoked and expired keys are never cached (each costs its read, and the failed-authentication
+ * limit stops a guessing loop first).
+ */
+const API_KEY_CACHE_MAX = 10_000;
 
 export interface Principal {
   tenantId: string;
@@ -38,6 +46,12 @@ export interface AuthOptions {
   oidc?: OidcVerifier;
   /** How old a cached tenant document may be (its limits and `disabled` flag apply that late). Default 5 s. */
   tenantCacheMs?: number;
+  /**
+   * How long a verified API key is trusted without reading its record again (API_KEY_CACHE_SECONDS):
+   * a revocation takes at most this long to reach this process. An expiry (expiresAt) is checked on
+   * every request, cached or not. Default 0: every request reads its key.
+   */
+  apiKeyCacheMs?: number;
   /** lastUsedAt is written at most this often per key and process. Default 60 s. */
   touchIntervalMs?: number;
   /** For failures writing lastUsedAt (which never fail the request). */
@@ -59,6 +73,28 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
   const { tenants, oidc } = options;
   const tenantCacheMs = options.tenantCacheMs ?? 5000;
   const touchIntervalMs = options.touchIntervalMs ?? KEY_TOUCH_INTERVAL_MS;
+  const apiKeyCacheMs = options.apiKeyCacheMs ?? 0;
+  // Keyed by the key's SHA-256 (the id of its record), never by the key itself.
+  const verifiedKeys =
+    apiKeyCacheMs > 0
+      ? new LRUCache<string, Extract<ApiKeyCheck, { ok: true }>>({ max: API_KEY_CACHE_MAX, ttl: apiKeyCacheMs })
+      : undefined;
+
+  const verifyApiKey = async (token: string): Promise<ApiKeyCheck> => {
+    if (!verifiedKeys) return tenants.verifyApiKey(token);
+    const now = Date.now();
+    const keyHash = hashApiKey(token);
+    const hit = verifiedKeys.get(keyHash);
+    if (hit) {
+      // Expiry is a fact of the record we hold, so it is exact even from the cache.
+      if (!hit.record.expiresAt || hit.record.expiresAt.toMillis() > now) return hit;
+      verifiedKeys.delete(keyHash);
+      return { ok: false, reason: 'expired' };
+    }
+    const check = await tenants.verifyApiKey(token, new Date(now));
+    if (check.ok) verifiedKeys.set(check.keyHash, check);
+    return check;
+  };
   // Bounded by the number of live keys; entries are tiny (hash → ms).
   const touched = new Map<string, number>();
   const background = new BackgroundWork();
@@ -107,7 +143,7 @@ export function authenticate(optionsOrTenants: AuthOptions | TenantStore) {
         throw e;
       }
     } else if (token.startsWith('aiprod_')) {
-      const check = await tenants.verifyApiKey(token);
+      const check = await verifyApiKey(token);
       if (!check.ok) {
         return next(
           refuse(

@@ -91,6 +91,13 @@ export const GatewayEnv = envSchema(
       description:
         'Failed authentications one client address may cause per minute and instance before its requests get 429 (no database read). Default 30: a client with a wrong key notices long before, a key-guessing loop is stopped.',
     }),
+    API_KEY_CACHE_SECONDS: Type.Integer({
+      minimum: 0,
+      maximum: 60,
+      default: 5,
+      description:
+        'How long a gateway instance trusts an API key it verified before reading it again (0: every request). A revocation reaches every instance within this; an expiry applies at once. Default 5: spares the key read on nearly every request, and a revoked key stops within seconds (docs/decisions/2026-12-gateway-round-trips.md).',
+    }),
     TRUST_PROXY_HOPS: Type.Integer({
       minimum: 0,
       maximum: 5,

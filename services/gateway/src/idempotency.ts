@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Timestamp } from '@google-cloud/firestore';
 import type { IdempotencyStore, StoredResponse } from '@aiprod/job-store';
 import type { Log } from '@aiprod/pubsub';
 import { BackgroundWork } from './background';
@@ -13,6 +14,14 @@ export interface IdempotentRequest {
   key: string;
   /** requestHash(req): the same key with another request is another request. */
   hash: string;
+  /** The claim's lease: a route that stores its answer in its own commit conditions it on this. */
+  lease: Timestamp;
+  /**
+   * Set by a route that stored its answer on the key in the same commit as what it created
+   * (POST /v1/jobs): that answer is what the client gets, now and on every retry, so nothing more
+   * is written on the key.
+   */
+  recorded?: StoredResponse;
 }
 
 /** Bodies larger than this are not stored (the key is released): a Firestore document holds 1 MiB. */
@@ -116,10 +125,13 @@ export function idempotent(
     const { lease } = begun;
     // A route that creates something derives its id from this, so that even a repeat whose first
     // attempt lost its record (a crash before complete(), a lease taken over) finds what it made.
-    res.locals.idempotentRequest = { key, hash } satisfies IdempotentRequest;
+    const request: IdempotentRequest = { key, hash, lease };
+    res.locals.idempotentRequest = request;
     let settled = false;
     const send = res.send.bind(res);
     const settle = (body: string | undefined) => {
+      // The route stored its answer with what it created; the record already says it.
+      if (request.recorded) return Promise.resolve(true);
       const status = res.statusCode;
       const text = body ?? '';
       if (storable(status) && Buffer.byteLength(text) <= MAX_STORED_BODY) {

@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     enabledBackends: env.ENABLED_BACKENDS,
     ...core,
     tenants,
+    apiKeyCacheMs: env.API_KEY_CACHE_SECONDS * 1000,
     ...(oidc ? { oidc } : {}),
     authFailureLimit: authFailureLimit({ limit: env.AUTH_FAILURES_PER_MINUTE }),
     trustProxyHops: env.TRUST_PROXY_HOPS,

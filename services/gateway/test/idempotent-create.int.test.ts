@@ -86,3 +86,30 @@ describe('POST /v1/jobs when the publish fails (fault 11)', () => {
     expect(other.status).toBe(202);
   });
 });
+
+describe('POST /v1/jobs with an Idempotency-Key: one commit for the job and the answer', () => {
+  it("stores the key's answer in the job's own commit, and a retry replays exactly it", async () => {
+    const first = await create('same-commit');
+    expect(first.status).toBe(202);
+    const id = first.body.id as string;
+    const records = await h.db.collection('idempotency').where('key', '==', 'same-commit').get();
+    expect(records.size).toBe(1);
+    const record = records.docs[0]!;
+    expect(record.data()).toMatchObject({
+      state: 'completed',
+      jobId: id,
+      response: { status: 202, body: first.text, headers: { location: `/v1/jobs/${id}` } },
+    });
+    const job = await h.db.collection('jobs').doc(id).get();
+    expect(job.createTime!.isEqual(record.updateTime)).toBe(true);
+
+    const retry = await create('same-commit');
+    expect({ status: retry.status, replayed: retry.headers['idempotent-replayed'], text: retry.text }).toEqual({
+      status: 202,
+      replayed: 'true',
+      text: first.text,
+    });
+    expect(retry.headers['content-type']).toBe(first.headers['content-type']);
+    expect(retry.headers.location).toBe(first.headers.location);
+  });
+});

@@ -2,7 +2,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Router, type RequestHandler } from 'express';
 import { Timestamp } from '@google-cloud/firestore';
 import { TERMINAL_JOB_STATUSES, defaultPresetFor, type Brief, type JobStatus } from '@aiprod/contracts';
-import { isErased, type ApiKeyScope, type AssetStore, type Job, type JobStore } from '@aiprod/job-store';
+import {
+  isErased,
+  type ApiKeyScope,
+  type AssetStore,
+  type IdempotencyCompletion,
+  type Job,
+  type JobStore,
+  type StoredResponse,
+} from '@aiprod/job-store';
 import type { Log, Publisher } from '@aiprod/pubsub';
 import { eraseJobFiles, type BlobStore } from '@aiprod/storage';
 import { parseBrief, type BriefOptions } from '../brief';
@@ -86,12 +94,30 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
     const brief = res.locals.brief as Brief;
     const tenantId = tenantOf(req);
     const keyed = res.locals.idempotentRequest as IdempotentRequest | undefined;
-    const { job, created } = await deps.jobs.createJobOnce({
-      jobId: keyed ? jobIdForRequest(tenantId, keyed) : newJobId(),
-      tenantId,
-      brief,
-      preset: brief.preset ?? defaultPresetFor(brief.durationSeconds),
-    });
+    let recorded: StoredResponse | undefined;
+    // A keyed create stores its answer on the key in the same commit as the job (see
+    // docs/decisions/2026-12-gateway-round-trips.md): the answer to a new job is known before it is
+    // stored, as it has no shots, events or outputs yet.
+    const storeAnswer = async (made: Job): Promise<IdempotencyCompletion> => {
+      const location = `/v1/jobs/${made.jobId}`;
+      recorded = {
+        status: 202,
+        headers: { 'content-type': 'application/json; charset=utf-8', location },
+        body: JSON.stringify(await jobView(made, [], [], deps.storage, deps.outputUrlTtlSeconds)),
+      };
+      return { tenantId, key: keyed!.key, lease: keyed!.lease, response: recorded, jobId: made.jobId };
+    };
+    const { job, created, ...stored } = await deps.jobs.createJobOnce(
+      {
+        jobId: keyed ? jobIdForRequest(tenantId, keyed) : newJobId(),
+        tenantId,
+        brief,
+        preset: brief.preset ?? defaultPresetFor(brief.durationSeconds),
+      },
+      keyed ? { idempotency: storeAnswer } : {},
+    );
+    // At once: the key's record now holds this 202 with the job, whatever happens below.
+    if (keyed && stored.recorded && recorded) keyed.recorded = recorded;
     // Cannot happen short of a hash collision; never show one tenant another's job.
     if (job.tenantId !== tenantId) throw new Error(`derived job id ${job.jobId} belongs to another tenant`);
     res.locals.jobId = job.jobId;
@@ -110,6 +136,12 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
           error: (error as Error).message,
         });
       }
+    }
+    if (keyed?.recorded) {
+      // Exactly the answer stored, which retries replay.
+      const recorded = keyed.recorded;
+      res.status(202).location(recorded.headers.location!).type('application/json').send(recorded.body);
+      return;
     }
     const [shots, events] = created
       ? [[], []]
