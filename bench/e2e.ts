@@ -8,6 +8,8 @@
 //   pnpm build && pnpm bench:e2e                      (3 runs after a warm-up)
 //   pnpm build && pnpm bench:e2e --concurrent 20      (20 jobs at once against 20 references back to back)
 //   pnpm build && pnpm bench:e2e --minute             (assembly seconds per output minute, a 60 s brief)
+//   pnpm build && pnpm bench:e2e --overhead           (Replicate on its test server, 25 s a clip: delivered
+//                                                      time minus the slowest shot's render)
 //
 // Run on demand, never in CI. Compare ratios, not seconds: these machines are noisy.
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -17,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_FONT_FILE, h264Args, probe, runFfmpeg } from '../packages/media/src';
 import { Firestore } from '@google-cloud/firestore';
 import { JobStore, TenantStore } from '../packages/job-store/src';
+import { startReplicateServer } from '../packages/testing/src/vendors/replicate-server';
 import { GatewayClient } from '../infra/local/src/client';
 import { LocalStack } from '../infra/local/src/stack';
 import { report } from './lib';
@@ -30,8 +33,15 @@ const JOB_TIMEOUT_MS = 10 * 60_000;
 const FPS = 30;
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '3' }, concurrent: { type: 'string' }, minute: { type: 'boolean' } },
+  options: {
+    runs: { type: 'string', default: '3' },
+    concurrent: { type: 'string' },
+    minute: { type: 'boolean' },
+    overhead: { type: 'boolean' },
+  },
 });
+/** A clip from the Replicate protocol test server: 5 s starting, 20 s processing, like a real vendor's. */
+const VENDOR_CLIP = { starting: { ms: 5_000 }, processing: { ms: 20_000 } };
 const RUNS = Math.max(1, Math.min(10, Number(args.runs)));
 const CONCURRENT = args.concurrent ? Math.max(2, Math.min(50, Number(args.concurrent))) : 0;
 
@@ -204,11 +214,30 @@ function stagesOf(events: Event[], submittedAt: number): Record<string, number> 
   };
 }
 
-async function runJob(client: GatewayClient, jobs: JobStore, concurrent = false, brief = BRIEF): Promise<JobRun> {
+async function runJob(
+  client: GatewayClient,
+  jobs: JobStore,
+  concurrent = false,
+  brief = BRIEF,
+  options: { approve?: boolean } = {},
+): Promise<JobRun> {
   // Every run renders its shots: the render cache would hand a repeated brief its earlier clips.
   if (!concurrent) await jobs.db.recursiveDelete(jobs.db.collection('renderCache'));
   const submittedAt = Date.now();
   const submitted = await client.submit(brief);
+  if (options.approve) {
+    // A paid plan waits for the client: approved as soon as it is seen (the wait is the client's).
+    let approved = false;
+    for (let polls = 0; polls < 600; polls += 1) {
+      const view = await client.get(submitted.id);
+      if (view.status === 'AWAITING_APPROVAL' && !approved) {
+        await client.approve(submitted.id);
+        approved = true;
+      }
+      if (!['QUEUED', 'PLANNING', 'AWAITING_APPROVAL'].includes(view.status)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   const job = await client.waitForTerminal(submitted.id, { timeoutMs: JOB_TIMEOUT_MS, intervalMs: 100 });
   if (job.status !== 'DELIVERED') throw new Error(`job ${job.id} ended ${job.status}: ${job.error?.message ?? '?'}`);
   // As operators see it (the client's view leaves out the assembly's stages).
@@ -226,7 +255,29 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'aiprod-bench-e2e-'));
-  const stack = await LocalStack.start({ repoRoot: ROOT, stateDir: join(dir, 'state'), log: () => undefined });
+  // --overhead: the shots go to the Replicate pool, on its protocol test server with a vendor's
+  // latency, polled at the pool's own default interval (as deployed).
+  const replicate = args.overhead
+    ? await startReplicateServer({ apiToken: 'r8_bench_0123456789abcdef', defaultPrediction: VENDOR_CLIP })
+    : undefined;
+  const stack = await LocalStack.start({
+    repoRoot: ROOT,
+    stateDir: join(dir, 'state'),
+    log: () => undefined,
+    ...(replicate
+      ? {
+          vendorPools: {
+            replicate: { REPLICATE_API_TOKEN: 'r8_bench_0123456789abcdef', REPLICATE_BASE_URL: replicate.baseUrl },
+          },
+          // The test server's clips are test patterns without the planned text: no OCR judge.
+          serviceEnv: { qa: { QA_JUDGE: 'none' } },
+        }
+      : {}),
+  });
+  // Interrupted (Ctrl-C, a timeout): the platform's processes stop with the bench.
+  const interrupted = () => void stack.stop().finally(() => process.exit(130));
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
   try {
     const client = new GatewayClient(stack.info);
     const jobs = new JobStore(new Firestore({ projectId: stack.info.projectId }));
@@ -239,10 +290,27 @@ async function main(): Promise<void> {
 
     // Warm-up: one of each (the first ffmpeg, the first Firestore queries, JIT).
     await reference(join(dir, 'warm.mp4'));
-    await runJob(client, jobs);
+    await runJob(client, jobs, false, BRIEF, { approve: !!replicate });
     await new Promise((r) => setTimeout(r, 2_000));
     const table = processTable();
     const idle = Object.fromEntries(services.map(([name, s]) => [name, mb(treeRss(table, s.pid))]));
+
+    if (replicate) {
+      // Orchestration overhead: what the platform adds to the slowest shot's render.
+      const rows: Record<string, string | number>[] = [];
+      for (let i = 0; i < RUNS; i += 1) {
+        const run = await runJob(client, jobs, false, BRIEF, { approve: true });
+        rows.push({
+          run: i + 1,
+          platformMs: run.ms,
+          slowestRenderMs: run.stages.slowestRenderMs!,
+          overheadMs: run.ms - run.stages.slowestRenderMs!,
+          ...run.stages,
+        });
+      }
+      report('e2e-overhead', rows);
+      return;
+    }
 
     if (args.minute) {
       // Assembly seconds per output minute: a 60 s brief at the largest frame the platform
@@ -350,6 +418,7 @@ async function main(): Promise<void> {
     ]);
   } finally {
     await stack.stop();
+    await replicate?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
