@@ -17,6 +17,12 @@ import {
   type Tenant,
 } from '@aiprod/job-store';
 import { createBlobStore, type BlobStore } from '@aiprod/storage';
+
+/**
+ * A gateway trusts a verified API key for API_KEY_CACHE_SECONDS (default 5) without reading it
+ * again: tenant erasure waits this long after deleting the keys before it erases anything else.
+ */
+const GATEWAY_KEY_CACHE_GRACE_MS = 6_000;
 import { UsageError } from './qa-command';
 import type { StackInfo } from './stack';
 
@@ -210,7 +216,9 @@ export async function adminTenantDelete(
   if (opts.dryRun) {
     return { tenantId, dryRun: true, found: footprintJson(await tenantFootprint(db, tenantId, storage)) };
   }
-  const { before, after, deletedFiles } = await eraseTenant(db, storage, tenantId);
+  const { before, after, deletedFiles } = await eraseTenant(db, storage, tenantId, {
+    keyCacheMs: GATEWAY_KEY_CACHE_GRACE_MS,
+  });
   return {
     tenantId,
     dryRun: false,

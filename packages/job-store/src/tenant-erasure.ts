@@ -202,13 +202,31 @@ async function busyJobs(db: Firestore, tenantId: string): Promise<string[]> {
  * looks again: `after.total` is what could not be erased (0 when done; a job created meanwhile
  * shows there). Idempotent. Refuses a busy tenant (TenantBusyError).
  */
-export async function eraseTenant(db: Firestore, storage: TenantFiles, tenantId: string): Promise<TenantErasure> {
+export async function eraseTenant(
+  db: Firestore,
+  storage: TenantFiles,
+  tenantId: string,
+  options: {
+    /**
+     * How long a gateway may still accept a deleted key (API_KEY_CACHE_SECONDS): waited out after
+     * the keys go, then the tenant is checked for running jobs again. Default 0 (tests).
+     */
+    keyCacheMs?: number;
+  } = {},
+): Promise<TenantErasure> {
   assertTenantId(tenantId);
   const busy = await busyJobs(db, tenantId);
   if (busy.length) throw new TenantBusyError(busy);
   const before = await tenantFootprint(db, tenantId, storage);
-  // Its keys first: from here on nothing can start new work for the tenant.
+  // Its keys first: from here on nothing can start new work for the tenant...
   await forEachRef(db.collection('apiKeys').where('tenantId', '==', tenantId), (ref) => db.recursiveDelete(ref));
+  // ...once every gateway's cache of verified keys has let them go. A job a cached key created
+  // meanwhile is running: refused like any other (its renders would bill unseen).
+  if (options.keyCacheMs) {
+    await new Promise((r) => setTimeout(r, options.keyCacheMs));
+    const late = await busyJobs(db, tenantId);
+    if (late.length) throw new TenantBusyError(late);
+  }
   // Files first: a crash half-way leaves documents that still lead to what is left, never the reverse.
   const deletedFiles = await storage.deletePrefix(tenantFilesPrefix(tenantId));
   const writer = db.bulkWriter();

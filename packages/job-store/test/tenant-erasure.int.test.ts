@@ -197,6 +197,19 @@ describe('tenant erasure', () => {
     expect((await eraseTenant(db, storage, tenantId)).after.total).toBe(0);
   });
 
+  it('waits out the gateways’ key cache, and refuses a job a cached key created meanwhile', async () => {
+    const tenantId = 'erase-cached-key';
+    await new TenantStore(db).createApiKey(tenantId, ['jobs:write'], 'test');
+    const erasing = eraseTenant(db, storage, tenantId, { keyCacheMs: 1_000 }).catch((err: unknown) => err);
+    // A gateway that verified the key before it was deleted still accepts it for a while.
+    await new Promise((r) => setTimeout(r, 300));
+    await jobs.createJob({ jobId: 'job_erase_cached', tenantId, brief: aBrief(), preset: 'social_quick' });
+    const refused = await erasing;
+    expect(refused).toBeInstanceOf(TenantBusyError);
+    expect((refused as TenantBusyError).jobIds).toEqual(['job_erase_cached']);
+    expect(await jobs.getJob('job_erase_cached')).not.toBeNull();
+  });
+
   it('refuses an id that could escape its prefix', async () => {
     await expect(tenantFootprint(db, '../x', storage)).rejects.toThrow(/invalid tenant id/);
     await expect(eraseTenant(db, storage, 'a/b')).rejects.toThrow(/invalid tenant id/);
