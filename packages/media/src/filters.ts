@@ -14,12 +14,12 @@ export const X264_THREADS = '2';
  * Our H.264 encode: x264 veryfast, a keyframe every second, yuv420p, fixed threads (x264's
  * output depends on its thread count; fixing it keeps renders byte-identical on any machine).
  */
-export function h264Args(crf: number, fps: number): string[] {
+export function h264Args(crf: number, fps: number, preset: 'veryfast' | 'ultrafast' = 'veryfast'): string[] {
   return [
     '-c:v',
     'libx264',
     '-preset',
-    'veryfast',
+    preset,
     '-crf',
     String(crf),
     '-g',
@@ -37,22 +37,7 @@ export function h264Args(crf: number, fps: number): string[] {
  * About a quarter less encode time than veryfast at CRF 18 and faster to decode (QA and finishing
  * read it), at several times the bytes: near-lossless for what is re-encoded at CRF 23.
  */
-export function h264IntermediateArgs(fps: number): string[] {
-  return [
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    '-crf',
-    '14',
-    '-g',
-    String(fps),
-    '-threads',
-    X264_THREADS,
-    '-pix_fmt',
-    'yuv420p',
-  ];
-}
+export const h264IntermediateArgs = (fps: number): string[] => h264Args(14, fps, 'ultrafast');
 
 /** One still image written as a PNG file. */
 export const PNG_STILL_ARGS = ['-frames:v', '1', '-f', 'image2', '-update', '1', '-c:v', 'png'];
