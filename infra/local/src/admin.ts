@@ -19,7 +19,7 @@ import {
 import { createBlobStore, type BlobStore } from '@aiprod/storage';
 
 /**
- * A gateway trusts a verified API key for API_KEY_CACHE_SECONDS (default 5) without reading it
+ * A gateway trusts a verified API key for API_KEY_CACHE_SECONDS (at most 5) without reading it
  * again: tenant erasure waits this long after deleting the keys before it erases anything else.
  */
 const GATEWAY_KEY_CACHE_GRACE_MS = 6_000;

@@ -132,7 +132,14 @@ async function reopen(
   if (!job) return undefined;
   const to = resumeStateFor(topic);
   if (!to) return { unchanged: job.status, why: 'this topic does not change the job' };
-  if (job.status !== 'FAILED' || job.error?.reason !== 'dead_lettered') {
+  // Failed by the letter itself, or by the sweeper the letter was left to (a dead-lettered
+  // assembly or approval is superseded, and its job fails with deadline_exceeded after the last
+  // nudge): either way this letter is what brings it back.
+  const byLetter =
+    job.error?.reason === 'dead_lettered' ||
+    (job.error?.reason === 'deadline_exceeded' &&
+      (await jobs.listEvents(jobId)).some((e) => e.id === `dead-letter-superseded-${messageId}`));
+  if (job.status !== 'FAILED' || !byLetter) {
     return { unchanged: job.status, why: 'the job was not failed by a dead letter' };
   }
   const moved = await jobs.transition(jobId, 'FAILED', to, {

@@ -64,6 +64,36 @@ describe('replaying dead letters', () => {
     expect(requested().filter((m) => m.jobId === 'job_replay1')).toHaveLength(1);
   }, 60_000);
 
+  it('reopens a job its sweeper failed after a dead letter was left to it (superseded), and no other', async () => {
+    // A paid job's dead-lettered assembly is left to the ASSEMBLING sweeper, which fails the job
+    // with deadline_exceeded after its last nudge: the letter must still bring it back.
+    for (const jobId of ['job_replay_swept', 'job_replay_late']) {
+      await jobs.createJob({ jobId, tenantId: 't1', preset: 'social_quick', brief: aBrief() });
+      await pubsub.topic(deadLetterTopicName(subscription)).publishMessage({
+        json: { v: 1, jobId, tenantId: 't1' },
+        attributes: { jobId, CloudPubSubDeadLetterSourceMessageId: `m-${jobId}` },
+      });
+      await jobs.fail(jobId, 'deadline_exceeded', 'the job stayed QUEUED past its deadline (2 nudges)');
+    }
+    await jobs.appendEvent('job_replay_swept', {
+      key: 'dead-letter-superseded-m-job_replay_swept',
+      type: 'message.superseded',
+      data: { step: 'planning', why: 'left to the sweeper' },
+    });
+    const common = { pubsub, jobs, subscription, operator: 'ops@example.com', limit: 10, waitMs: 2_000 };
+    const swept = await replayDeadLetters({ ...common, dryRun: false, jobId: 'job_replay_swept' });
+    expect(swept.find((l) => l.jobId === 'job_replay_swept')).toMatchObject({
+      outcome: 'replayed',
+      job: { from: 'FAILED', to: 'QUEUED' },
+    });
+    expect((await jobs.getJob('job_replay_swept'))!.status).toBe('QUEUED');
+    // Failed by its deadline with no letter of its own left to the sweeper: not this letter's job.
+    const late = await replayDeadLetters({ ...common, dryRun: false, jobId: 'job_replay_late' });
+    expect(late.find((l) => l.jobId === 'job_replay_late')).toMatchObject({
+      job: { unchanged: 'FAILED', why: 'the job was not failed by a dead letter' },
+    });
+  }, 60_000);
+
   it('refuses a subscription the catalogue does not have', async () => {
     await expect(
       replayDeadLetters({ pubsub, jobs, subscription: 'nope', operator: 'x', limit: 1, dryRun: true, waitMs: 10 }),

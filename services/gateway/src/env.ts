@@ -93,10 +93,10 @@ export const GatewayEnv = envSchema(
     }),
     API_KEY_CACHE_SECONDS: Type.Integer({
       minimum: 0,
-      maximum: 60,
+      maximum: 5,
       default: 5,
       description:
-        'How long a gateway instance trusts an API key it verified before reading it again (0: every request). A revocation reaches every instance within this; an expiry applies at once. Default 5: spares the key read on nearly every request, and a revoked key stops within seconds (docs/decisions/2026-12-gateway-round-trips.md).',
+        'How long a gateway instance trusts an API key it verified before reading it again (0: every request). A revocation, or an expiry moved earlier by a rotation, reaches every instance within this; an expiry already on the key applies at once. Default and maximum 5: spares the key read on nearly every request, a revoked key stops within seconds, and tenant erasure waits 6 s after deleting the keys (docs/decisions/2026-12-gateway-round-trips.md).',
     }),
     TRUST_PROXY_HOPS: Type.Integer({
       minimum: 0,

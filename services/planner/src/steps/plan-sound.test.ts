@@ -7,7 +7,8 @@ import { finishTimeline, voiceWindow } from '@aiprod/media';
 import { PlanningError, planLocally } from '@aiprod/planning';
 import { espeakEngine, estimatedSpeechSeconds } from '@aiprod/speech';
 import { aBrief } from '@aiprod/testing';
-import { planSound, shortenLine } from './plan-sound';
+import type { Job, Shot } from '@aiprod/job-store';
+import { approvedLinesMisfit, planSound, shortenLine } from './plan-sound';
 
 const preset = presetOf('social_quick');
 const speech = espeakEngine();
@@ -153,6 +154,39 @@ describe('planSound with espeak-ng', () => {
     expect(sound.shortened).toEqual([expect.objectContaining({ from: line, to: fitted })]);
     const again = await speech.speak(fitted, { language: 'en', outFile: join(dir, 'held.wav'), timeoutMs: 30_000 });
     expect(again.durationSeconds).toBeLessThanOrEqual(room * 0.95);
+  });
+
+  it('at approval holds a line to its whole room: a plan made before the 95 % margin is not failed over it', async () => {
+    const brief = aBrief({ voiceOver: true, durationSeconds: 15 });
+    const plan = localPlan(brief);
+    const i = plan.shots.findIndex((s) => s.voiceOver);
+    const line = 'Run 10 km by 6:30, every day.';
+    const spoken = (await speech.speak(line, { language: 'en', outFile: join(dir, 'approve.wav'), timeoutMs: 30_000 }))
+      .durationSeconds;
+    plan.shots[i] = { ...plan.shots[i]!, voiceOver: line };
+    plan.shots[i] = {
+      ...plan.shots[i]!,
+      durationSeconds: plan.shots[i]!.durationSeconds + spoken / 0.975 - rooms(plan)[i]!,
+    };
+    const room = rooms(plan)[i]!;
+    expect(spoken).toBeGreaterThan(room * 0.95);
+    expect(spoken).toBeLessThanOrEqual(room);
+    const job = {
+      brief,
+      plan: { endCardSeconds: plan.endCardSeconds, transition: plan.transition, fps: plan.fps },
+    } as unknown as Job;
+    const shots = plan.shots.map((spec) => ({ shotId: spec.shotId, spec })) as unknown as Shot[];
+    expect(await approvedLinesMisfit({ speech }, job, shots)).toBeNull();
+    // A line longer than the whole room still fails the approval, naming it.
+    const tight = plan.shots.map((spec, k) =>
+      k === i ? { ...spec, durationSeconds: spec.durationSeconds - (room - spoken) - 0.3 } : spec,
+    );
+    const misfit = await approvedLinesMisfit(
+      { speech },
+      job,
+      tight.map((spec) => ({ shotId: spec.shotId, spec })) as unknown as Shot[],
+    );
+    expect(misfit).toMatch(new RegExp(`^shot ${plan.shots[i]!.shotId}'s en voice-over "Run 10 km`));
   });
 
   it('a two-language brief: en and fr words, and shot specs without on-screen text', async () => {
