@@ -154,7 +154,10 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
       const mix = join(dir, 'mix.wav');
       const stems = Object.entries(input.stems ?? {}).filter((e): e is [string, string] => !!e[1]);
       const stemPaths = Object.fromEntries(stems.map(([k]) => [k, join(dir, `stem-${k}.wav`)]));
+      // The first failure is the cause; the runs it aborts fail after it with 'aborted'.
+      let firstFailure: { err: unknown } | undefined;
       const failFast = (err: unknown) => {
+        firstFailure ??= { err };
         stop.abort(err);
         throw err;
       };
@@ -199,7 +202,8 @@ export async function finishCutWith(input: FinishInput, strategy: FinishStrategy
       });
       // Both settled before anything is cleaned up: the first failure has aborted the other.
       const [mixOutcome, encodeOutcome] = await Promise.allSettled([mixed, encoded]);
-      for (const outcome of [mixOutcome, encodeOutcome]) if (outcome.status === 'rejected') throw outcome.reason;
+      for (const outcome of [mixOutcome, encodeOutcome])
+        if (outcome.status === 'rejected') throw firstFailure ? firstFailure.err : outcome.reason;
       await mapLimit(
         variants.map((_, i) => i),
         2,
