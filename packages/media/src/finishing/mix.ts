@@ -25,6 +25,9 @@ const FORMAT = `aformat=sample_fmts=fltp:sample_rates=${SAMPLE_RATE}:channel_lay
 /** Float WAV, so nothing between the mix and the AAC encode clips or dithers; no encoder tag. */
 const WAV_ARGS = ['-c:a', 'pcm_f32le', '-ar', String(SAMPLE_RATE), '-ac', '2', '-fflags', '+bitexact', '-f', 'wav'];
 
+/** The output arguments that write graph label `label` to `file` as WAV_ARGS. */
+const wavOutput = (label: string, file: string) => ['-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file)];
+
 type Opts = () => { timeoutMs: number; signal?: AbortSignal };
 
 /** A filtergraph whose last statement is left unterminated (measureChain appends to it). */
@@ -114,7 +117,7 @@ export async function writeMix(
     const bed = await bedAlone(input, mood, musicInput, samples, target, ceiling, dir, opts);
     const graph = [stems.musicFile ? `${bed},asplit=2[mix][bedstem]` : `${bed},anull[mix]`];
     const outputs: string[] = [];
-    const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
+    const write = (label: string, file: string) => outputs.push(...wavOutput(label, file));
     write('mix', outFile);
     if (stems.musicFile) write('bedstem', stems.musicFile);
     if (stems.voiceFile) {
@@ -164,8 +167,7 @@ export async function writeMix(
     const bedPre = join(dir, 'premix-bed.wav');
     const pre: string[] = [];
     const preOutputs: string[] = [];
-    const writePre = (label: string, file: string) =>
-      preOutputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
+    const writePre = (label: string, file: string) => preOutputs.push(...wavOutput(label, file));
     for (const statement of labelled) {
       const at = statement.lastIndexOf('[');
       const label = statement.slice(at + 1, -1);
@@ -185,7 +187,7 @@ export async function writeMix(
     const finalArgs = ['-i', fileUrl(premix)];
     const graph = [`[0:a:0]${levelled}[mix]`];
     const outputs: string[] = [];
-    const write = (label: string, file: string) => outputs.push('-map', `[${label}]`, ...WAV_ARGS, '-y', fileUrl(file));
+    const write = (label: string, file: string) => outputs.push(...wavOutput(label, file));
     write('mix', outFile);
     if (stems.voiceFile) {
       if (has.voice) {
