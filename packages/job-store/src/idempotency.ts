@@ -29,7 +29,8 @@ export interface IdempotencyRecord {
 
 /** What to do with a request carrying an Idempotency-Key. `lease` identifies this attempt's claim. */
 export type IdempotencyBegin =
-  | { kind: 'started'; lease: Timestamp }
+  /** `takeover`: an earlier attempt held the key and died or timed out; it may have made its work. */
+  | { kind: 'started'; lease: Timestamp; takeover: boolean }
   | { kind: 'replay'; response: StoredResponse }
   | { kind: 'mismatch' }
   | { kind: 'in_flight'; retryAfterSeconds: number };
@@ -112,7 +113,7 @@ export class IdempotencyStore {
     };
     try {
       const written = await ref.create(claim);
-      return { kind: 'started', lease: written.writeTime };
+      return { kind: 'started', lease: written.writeTime, takeover: false };
     } catch (e) {
       if (codeOf(e) !== ALREADY_EXISTS) throw e;
     }
@@ -128,7 +129,7 @@ export class IdempotencyStore {
         const written = record
           ? await ref.update({ ...claim, response: FieldValue.delete() }, { lastUpdateTime: snap.updateTime! })
           : await ref.create(claim);
-        return { kind: 'started', lease: written.writeTime };
+        return { kind: 'started', lease: written.writeTime, takeover: true };
       } catch (e) {
         const code = codeOf(e);
         if (code !== FAILED_PRECONDITION && code !== ALREADY_EXISTS && code !== NOT_FOUND) throw e;

@@ -16,6 +16,8 @@ export interface IdempotentRequest {
   hash: string;
   /** The claim's lease: a route that stores its answer in its own commit conditions it on this. */
   lease: Timestamp;
+  /** An earlier attempt held this key and lost it: what it made may exist already. */
+  takeover: boolean;
   /**
    * Set by a route that stored its answer on the key in the same commit as what it created
    * (POST /v1/jobs): that answer is what the client gets, now and on every retry, so nothing more
@@ -122,10 +124,10 @@ export function idempotent(
       );
     }
 
-    const { lease } = begun;
+    const { lease, takeover } = begun;
     // A route that creates something derives its id from this, so that even a repeat whose first
     // attempt lost its record (a crash before complete(), a lease taken over) finds what it made.
-    const request: IdempotentRequest = { key, hash, lease };
+    const request: IdempotentRequest = { key, hash, lease, takeover };
     res.locals.idempotentRequest = request;
     let settled = false;
     const send = res.send.bind(res);

@@ -82,7 +82,19 @@ export function jobRoutes(deps: JobRoutesDeps): Router {
   const router = Router();
 
   const idempotency = deps.idempotency ? [deps.idempotency] : [];
-  const quotas = deps.jobQuotas ? [deps.jobQuotas] : [];
+  // A keyed retry that took its key over from an attempt that had already made the job is
+  // answered that job: it is not a new one, so the quotas (which would count it again, or refuse
+  // it because of itself) are not asked. Only a takeover pays the extra read.
+  const jobQuotas = deps.jobQuotas;
+  const quotas: RequestHandler[] = jobQuotas
+    ? [
+        async (req, res, next) => {
+          const keyed = res.locals.idempotentRequest as IdempotentRequest | undefined;
+          if (keyed?.takeover && (await deps.jobs.getJob(jobIdForRequest(tenantOf(req), keyed)))) return next();
+          return jobQuotas(req, res, next);
+        },
+      ]
+    : [];
   const validBrief: RequestHandler = async (req, res, next) => {
     const brief = parseBrief(req.body, deps.briefOptions);
     await checkBriefAssets(deps.assets, tenantOf(req), brief);
