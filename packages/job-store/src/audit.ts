@@ -89,12 +89,17 @@ export class AuditTrail {
     return true;
   }
 
-  /** Writes what is buffered now (one flush at a time; a caller during a flush waits for it). */
-  flush(): Promise<void> {
-    this.flushing ??= this.writeBuffered().finally(() => {
+  /**
+   * Writes what is buffered now, one flush at a time: a caller during a flush waits for it, then
+   * writes what was buffered meanwhile (the flush under way took only what was there when it began).
+   */
+  async flush(): Promise<void> {
+    while (this.flushing) await this.flushing;
+    if (this.buffer.length === 0 && this.droppedSinceReport === 0) return;
+    this.flushing = this.writeBuffered().finally(() => {
       this.flushing = null;
     });
-    return this.flushing;
+    await this.flushing;
   }
 
   private async writeBuffered(): Promise<void> {

@@ -110,6 +110,30 @@ describe('audit trail', () => {
     await auditOf(h.keys.read).then((r) => expect(r.status).toBe(403));
   });
 
+  it('a flush asked for while another is writing also writes what was buffered since', async () => {
+    const trail = new AuditTrail(h.db, { flushIntervalMs: 60_000 });
+    const input = {
+      at: new Date(),
+      requestId: 'f1',
+      method: 'GET',
+      route: null,
+      jobId: null,
+      status: 200,
+      keyPrefix: 'aiprod_test_x',
+      subject: null,
+      via: 'api_key',
+      scope: null,
+    };
+    trail.record('tenant-flush', input);
+    const first = trail.flush(); // as the timer's flush, still writing f1...
+    trail.record('tenant-flush', { ...input, requestId: 'f2' }); // ...when a request adds f2
+    await trail.flush();
+    const stored = await h.db.collection('tenants').doc('tenant-flush').collection('audit').get();
+    expect(stored.docs.map((d) => d.get('requestId')).sort()).toEqual(['f1', 'f2']);
+    await first;
+    await trail.close();
+  });
+
   it('drops and counts records when the buffer is full, without waiting', async () => {
     const problems: string[] = [];
     const tiny = new AuditTrail(h.db, { maxBuffered: 1, flushIntervalMs: 60_000, onProblem: (m) => problems.push(m) });
